@@ -1,0 +1,1 @@
+"""Pure library: Vietnamese normalization and record matching. No Dagster here."""

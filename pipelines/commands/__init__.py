@@ -1,0 +1,1 @@
+"""One module per ``dancu`` subcommand; each exposes ``register(subparsers)`` that sets ``handler``."""
