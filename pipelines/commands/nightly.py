@@ -1,0 +1,66 @@
+"""``dancu nightly``: run the whole nightly graph on a folder of input files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines.errors import CommandError
+from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam
+from pipelines.resources import DEFAULT_OUTPUT_DIR
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "nightly",
+        help="chạy toàn bộ quy trình hằng đêm / run the whole nightly job",
+        description=(
+            "Chạy toàn bộ đồ thị Dagster cho một đêm: nạp → chuẩn hóa → ghép nối → kiểm tra → báo cáo và nhiệm vụ "
+            "chỉnh sửa. Runs every stage for one night through Dagster, in process. INPUT holds "
+            "population_base.parquet and the extract files (in INPUT/extracts/YYYY-MM-DD/ or INPUT itself)."
+        ),
+    )
+    parser.add_argument("--input", required=True, type=Path, help="thư mục dữ liệu vào / input folder")
+    parser.add_argument("--date", help="đêm cần chạy YYYY-MM-DD (mặc định: đêm mới nhất có tệp, hoặc hôm nay)")
+    parser.add_argument("--output", type=Path, default=Path(DEFAULT_OUTPUT_DIR), help="thư mục kết quả (mặc định var/)")
+    parser.add_argument("--quiet", action="store_true", help="chỉ in cảnh báo và lỗi của Dagster")
+    parser.set_defaults(handler=handle)
+
+
+def resolve_night(input_dir: Path, date: str | None) -> str:
+    if date:
+        import datetime as dt
+
+        try:
+            return dt.date.fromisoformat(date).isoformat()
+        except ValueError:
+            raise CommandError(f"--date phải có dạng YYYY-MM-DD, nhận được '{date}'") from None
+    return latest_extract_night(input_dir) or today_in_vietnam().isoformat()
+
+
+def run_and_report(input_dir: Path, output_dir: Path, night: str, *, quiet: bool = False) -> int:
+    if not input_dir.is_dir():
+        raise CommandError(f"không tìm thấy thư mục dữ liệu vào: {input_dir}")
+    if not (input_dir / "population_base.parquet").exists():
+        raise CommandError(f"{input_dir} không có population_base.parquet (ảnh chụp cơ sở dữ liệu dân cư)")
+    print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}", flush=True)
+    outcome = run_nightly(input_dir, output_dir, night, log_level="WARNING" if quiet else "INFO")
+    print("\nKết quả theo tài sản (asset):")
+    for key, metadata in outcome.materialized.items():
+        rows = metadata.get("rows", metadata.get("rows_accepted", ""))
+        where = metadata.get("path", metadata.get("report_path", ""))
+        print(f"  {key:<22} {rows!s:>10}  {where}")
+    reports = output_dir / "reports" / night
+    print(f"\nBáo cáo: {reports}")
+    print(f"Dữ liệu từng bước: {output_dir / 'nights' / night}")
+    if not outcome.success:
+        print("dancu nightly: có bước bị lỗi — xem nhật ký ở trên / a step failed, see the log above", file=sys.stderr)
+        return 1
+    print("dancu nightly: hoàn tất / done")
+    return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    night = resolve_night(args.input, args.date)
+    return run_and_report(args.input, args.output, night, quiet=args.quiet)
