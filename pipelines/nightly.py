@@ -47,7 +47,7 @@ def run_nightly(input_dir: Path, output_dir: Path, night: str, *, log_level: str
     """Materialize every asset and run every asset check of the graph for ``night``."""
     definitions = nightly_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    assets = [*definitions.assets or [], *definitions.asset_checks or []]
+    assets = [*(definitions.assets or []), *(definitions.asset_checks or [])]
     result = dg.materialize(
         assets,  # type: ignore[arg-type]
         partition_key=night,
@@ -59,7 +59,7 @@ def run_nightly(input_dir: Path, output_dir: Path, night: str, *, log_level: str
     )
     materialized: dict[str, dict[str, object]] = {}
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
+        materialization = event.materialization
         if materialization is None:
             continue
         materialized[materialization.asset_key.to_user_string()] = {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import unicodedata
 from collections.abc import Iterable
@@ -29,15 +30,15 @@ from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SEX_VALUES
 from records.values import ValueProblem, canonical_date, canonical_digits, excel_serial_to_date
 
 __all__ = [
+    "EXTRACT_SUFFIXES",
+    "FILE_REPORT_SCHEMA",
+    "QUARANTINE_SCHEMA",
     "IngestError",
     "IngestResult",
-    "QUARANTINE_SCHEMA",
-    "FILE_REPORT_SCHEMA",
-    "ingest_file",
-    "ingest_extracts",
-    "ingest_base",
     "decode_bytes",
-    "EXTRACT_SUFFIXES",
+    "ingest_base",
+    "ingest_extracts",
+    "ingest_file",
 ]
 
 EXTRACT_SUFFIXES: Final = (".csv", ".xlsx", ".txt")
@@ -113,9 +114,7 @@ class IngestResult:
         parts = list(results)
         return IngestResult(
             accepted=pl.concat([p.accepted for p in parts]) if parts else pl.DataFrame(schema=CANONICAL_SCHEMA),
-            quarantine=(
-                pl.concat([p.quarantine for p in parts]) if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-            ),
+            quarantine=(pl.concat([p.quarantine for p in parts]) if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)),
             files=pl.concat([p.files for p in parts]) if parts else pl.DataFrame(schema=FILE_REPORT_SCHEMA),
         )
 
@@ -132,7 +131,10 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
     per column is the normalizer's job, which keeps the original beside the repair.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as error:
+            raise IngestError(file, f"tệp UTF-16 hỏng, không giải mã được: {error.reason}") from None
     if b"\x00" in data:
         raise IngestError(file, "tệp nhị phân hoặc mã hóa không nhận ra (có byte NUL), không giải mã được")
     try:
@@ -159,7 +161,7 @@ _TONE_MARKS: Final = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 def _looks_like_cp1258(text: str) -> bool:
     on_vowel = off_vowel = 0
-    for previous, char in zip(text, text[1:], strict=False):
+    for previous, char in itertools.pairwise(text):
         if char in _TONE_MARKS:
             if previous in _VOWELS:
                 on_vowel += 1
@@ -177,13 +179,22 @@ class _RawTable:
     short_rows: list[tuple[int, list[Any]]]
 
 
-def _read_csv(path: Path, display: str) -> _RawTable:
+def _choose_delimiter(text: str, known_headers: dict[str, str]) -> str:
+    """The delimiter under which the first line splits into the most known headers (then: the most fields)."""
+    first_line = text.split("\n", 1)[0]
+    best, best_score = ",", (-1, -1)
+    for delimiter in (",", ";", "\t", "|"):
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        known = sum(1 for cell in cells if header_key(fix_legacy_encoding(cell)[0]) in known_headers)
+        score = (known, len(cells))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(path: Path, display: str, known_headers: dict[str, str]) -> _RawTable:
     text, encoding = decode_bytes(path.read_bytes(), display)
-    sample = text[:20000]
-    try:
-        delimiter = csv.Sniffer().sniff(sample.splitlines()[0] if sample else ",", delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = _choose_delimiter(text, known_headers)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -332,9 +343,11 @@ def _validate(
         if column in DATE_COLUMNS:
             convert = canonical_date
         elif column in TWELVE_DIGIT_COLUMNS:
+
             def convert(value: str, _c: str = column) -> str:
                 return canonical_digits(value, (12,), f"{_c}")
         elif column == "old_id_number":
+
             def convert(value: str) -> str:
                 return canonical_digits(value, (9, 12), "số CMND")
         elif (lookup := _coded_lookup(column, mapping)) is not None:
@@ -345,8 +358,11 @@ def _validate(
         replacements.append(pl.col(column).replace_strict(ok, default=None, return_dtype=pl.String).alias(column))
         if bad:
             problems.append(
-                pl.when(pl.col(column).is_in(list(bad)))
-                .then(pl.struct(pl.lit(column).alias("field"), pl.col(column).replace_strict(bad, default=None).alias("reason")))
+                pl.when(pl.col(column).is_in(list(bad))).then(
+                    pl.struct(
+                        pl.lit(column).alias("field"), pl.col(column).replace_strict(bad, default=None).alias("reason")
+                    )
+                )
             )
     problems.append(
         pl.when(pl.col("record_id").is_null()).then(
@@ -356,7 +372,11 @@ def _validate(
     checked = frame.with_columns(_raw=raw_json, _problems=pl.concat_list(problems).list.drop_nulls())
     # A record_id seen before (earlier in this file, another file tonight, or the base) is a duplicate row.
     first_seen = checked["record_id"].is_first_distinct()
-    already = checked["record_id"].is_in(list(taken_ids)) if taken_ids else pl.Series([False] * checked.height)
+    already = (
+        checked["record_id"].is_in(list(taken_ids))
+        if taken_ids
+        else pl.Series([False] * checked.height, dtype=pl.Boolean)
+    )
     duplicate = (~first_seen | already) & checked["record_id"].is_not_null()
     checked = checked.with_columns(_duplicate=duplicate)
     is_bad = (pl.col("_problems").list.len() > 0) | pl.col("_duplicate")
@@ -371,10 +391,12 @@ def _validate(
         .otherwise(pl.lit("record_id"))
         .alias("field"),
         pl.concat_list(
-            pl.col("_problems").list.eval(pl.element().struct.field("field") + ": " + pl.element().struct.field("reason")),
-            pl.when(pl.col("_duplicate")).then(pl.lit(["record_id: mã bản ghi trùng với bản ghi đã nạp"])).otherwise(
-                pl.lit([], dtype=pl.List(pl.String))
+            pl.col("_problems").list.eval(
+                pl.element().struct.field("field") + ": " + pl.element().struct.field("reason")
             ),
+            pl.when(pl.col("_duplicate"))
+            .then(pl.lit(["record_id: mã bản ghi trùng với bản ghi đã nạp"]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
         )
         .list.join("; ")
         .alias("reason"),
@@ -391,19 +413,23 @@ def _validate(
 
 
 def _canonical(frame: pl.DataFrame, source: str) -> pl.DataFrame:
-    return frame.select(
-        [
-            (pl.col(name).cast(pl.String) if name in frame.columns else pl.lit(None, dtype=pl.String)).alias(name)
-            for name in CANONICAL_SCHEMA
-            if name != "source"
-        ]
-    ).with_columns(pl.lit(source).alias("source")).select(list(CANONICAL_SCHEMA))
-
-
-def _file_report(file: str, source: str | None, encoding: str | None, read: int, ok: int, bad: int, error: str | None) -> pl.DataFrame:
-    return pl.DataFrame(
-        [(file, source, encoding, read, ok, bad, error)], schema=FILE_REPORT_SCHEMA, orient="row"
+    return (
+        frame.select(
+            [
+                (pl.col(name).cast(pl.String) if name in frame.columns else pl.lit(None, dtype=pl.String)).alias(name)
+                for name in CANONICAL_SCHEMA
+                if name != "source"
+            ]
+        )
+        .with_columns(pl.lit(source).alias("source"))
+        .select(list(CANONICAL_SCHEMA))
     )
+
+
+def _file_report(
+    file: str, source: str | None, encoding: str | None, read: int, ok: int, bad: int, error: str | None
+) -> pl.DataFrame:
+    return pl.DataFrame([(file, source, encoding, read, ok, bad, error)], schema=FILE_REPORT_SCHEMA, orient="row")
 
 
 def _whole_file_quarantined(table: _RawTable, source: str | None, error: IngestError) -> IngestResult:
@@ -524,11 +550,13 @@ def ingest_file(path: Path, mapping: SourceMapping | None = None, *, taken_ids: 
     mapping = mapping or source_for_file(path)
     if mapping is None:
         known = "; ".join(f"{m.label}: {', '.join(m.file_patterns)}" for m in all_mappings())
-        return _unreadable(display, None, IngestError(display, f"không nhận ra nguồn của tệp theo tên (mẫu tên: {known})"))
+        return _unreadable(
+            display, None, IngestError(display, f"không nhận ra nguồn của tệp theo tên (mẫu tên: {known})")
+        )
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            tables = [_read_csv(path, display)]
+            tables = [_read_csv(path, display, mapping.header_lookup)]
         elif suffix == ".xlsx":
             tables = _read_xlsx(path, display)
         else:
@@ -592,8 +620,15 @@ def ingest_base(path: Path, *, taken_ids: set[str] | None = None) -> IngestResul
     return IngestResult(
         accepted=_canonical(accepted, "base"),
         quarantine=quarantine,
-        files=_file_report(display, "base", "parquet" if path.suffix == ".parquet" else "text", frame.height,
-                           accepted.height, quarantine.height, None),
+        files=_file_report(
+            display,
+            "base",
+            "parquet" if path.suffix == ".parquet" else "text",
+            frame.height,
+            accepted.height,
+            quarantine.height,
+            None,
+        ),
     )
 
 
@@ -622,7 +657,9 @@ def read_person_file(path: Path) -> pl.DataFrame:
     if result.quarantine.height:
         first = result.quarantine.row(0, named=True)
         raise IngestError(
-            path.name, f"{result.quarantine.height} dòng lỗi; dòng đầu: {first['reason']}", row=first["source_row"],
+            path.name,
+            f"{result.quarantine.height} dòng lỗi; dòng đầu: {first['reason']}",
+            row=first["source_row"],
             field=first["field"],
         )
     return result.accepted
@@ -638,6 +675,8 @@ def summarize(result: IngestResult) -> dict[str, Any]:
         "rows_accepted": result.accepted.height,
         "rows_quarantined": result.quarantine.height,
         "files": result.files.height,
-        "by_source": {row["source"]: {k: row[k] for k in ("rows_read", "rows_accepted", "rows_quarantined")}
-                      for row in by_source.iter_rows(named=True)},
+        "by_source": {
+            row["source"]: {k: row[k] for k in ("rows_read", "rows_accepted", "rows_quarantined")}
+            for row in by_source.iter_rows(named=True)
+        },
     }

@@ -20,13 +20,13 @@ from unidecode import unidecode
 
 from records.schema import CANONICAL_SCHEMA
 
-__all__ = ["SourceMapping", "load_mapping", "all_mappings", "source_for_file", "header_key", "value_key"]
+__all__ = ["SourceMapping", "all_mappings", "header_key", "load_mapping", "source_for_file", "value_key"]
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def header_key(text: str) -> str:
-    """Match key of a header: no diacritics, case, spaces or punctuation ("Ngày, tháng, năm sinh" -> "ngaythangnamsinh")."""
+    """Match key of a header: no diacritics, case, spaces or punctuation ("Ngày sinh" -> "ngaysinh")."""
     return _NON_ALNUM.sub("", unidecode(unicodedata.normalize("NFC", text)).lower())
 
 

@@ -17,13 +17,13 @@ from typing import Final
 import polars as pl
 
 __all__ = [
-    "CanonicalColumn",
     "CANONICAL_COLUMNS",
     "CANONICAL_SCHEMA",
-    "MINIMAL_COLUMNS",
-    "SOURCES",
-    "SEX_VALUES",
     "LINEAGE_COLUMNS",
+    "MINIMAL_COLUMNS",
+    "SEX_VALUES",
+    "SOURCES",
+    "CanonicalColumn",
     "SchemaError",
     "conform",
     "validate_canonical",
@@ -47,9 +47,13 @@ _DATE_TEXT = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 CANONICAL_COLUMNS: Final[tuple[CanonicalColumn, ...]] = (
     CanonicalColumn("record_id", "Mã bản ghi (duy nhất trong nguồn)", "Record id, unique within its source"),
-    CanonicalColumn("person_id", "Số định danh cá nhân (12 số), có thể trống", "12-digit personal ID, nullable", r"^\d{12}$"),
+    CanonicalColumn(
+        "person_id", "Số định danh cá nhân (12 số), có thể trống", "12-digit personal ID, nullable", r"^\d{12}$"
+    ),
     CanonicalColumn("full_name", "Họ và tên", "Full name, family name first"),
-    CanonicalColumn("birth_date", "Ngày sinh: YYYY-MM-DD, YYYY-MM hoặc YYYY", "Birth date, full or partial", _DATE_TEXT),
+    CanonicalColumn(
+        "birth_date", "Ngày sinh: YYYY-MM-DD, YYYY-MM hoặc YYYY", "Birth date, full or partial", _DATE_TEXT
+    ),
     CanonicalColumn("sex", "Giới tính: Nam / Nữ", "Sex: Nam (male) / Nữ (female)"),
     CanonicalColumn("permanent_address", "Nơi thường trú", "Permanent residence address"),
     CanonicalColumn("current_address", "Nơi ở hiện tại / tạm trú", "Current (temporary) residence address"),
@@ -60,7 +64,9 @@ CANONICAL_COLUMNS: Final[tuple[CanonicalColumn, ...]] = (
     CanonicalColumn("ethnicity", "Dân tộc", "Ethnic group (one of 54)"),
     CanonicalColumn("old_id_number", "Số CMND cũ (9 hoặc 12 số)", "Old ID card (CMND) number", r"^(\d{9}|\d{12})$"),
     CanonicalColumn("source", "Nguồn: base / residence / civil_status / card", "Source of the record"),
-    CanonicalColumn("event_type", "Loại sự kiện (đăng ký thường trú, khai sinh, khai tử, cấp mới…)", "Event type of the extract row"),
+    CanonicalColumn(
+        "event_type", "Loại sự kiện (đăng ký thường trú, khai sinh, khai tử, cấp mới…)", "Event type of the extract row"
+    ),
     CanonicalColumn("birth_place", "Nơi sinh", "Place of birth"),
     CanonicalColumn("death_date", "Ngày chết", "Date of death", _DATE_TEXT),
     CanonicalColumn("death_place", "Nơi chết", "Place of death"),
@@ -75,7 +81,9 @@ CANONICAL_COLUMNS: Final[tuple[CanonicalColumn, ...]] = (
     CanonicalColumn("relation_to_head", "Quan hệ với chủ hộ", "Relation to the head of household"),
     CanonicalColumn("last_verified_date", "Ngày xác minh gần nhất", "Date the record was last verified", _DATE_TEXT),
     CanonicalColumn("source_file", "Tệp nguồn", "File the row came from"),
-    CanonicalColumn("source_row", "Dòng trong tệp nguồn (tính cả dòng tiêu đề)", "Row number in the source file, header = 1"),
+    CanonicalColumn(
+        "source_row", "Dòng trong tệp nguồn (tính cả dòng tiêu đề)", "Row number in the source file, header = 1"
+    ),
 )
 
 MINIMAL_COLUMNS: Final = tuple(c.name for c in CANONICAL_COLUMNS[:9])

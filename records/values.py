@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Final
 
-__all__ = ["ValueProblem", "canonical_date", "canonical_digits", "excel_serial_to_date", "EXCEL_EPOCH"]
+__all__ = ["EXCEL_EPOCH", "ValueProblem", "canonical_date", "canonical_digits", "excel_serial_to_date"]
 
 EXCEL_EPOCH: Final = dt.date(1899, 12, 30)  # Excel's day 0, accounting for its 1900 leap-year bug.
 

@@ -10,21 +10,41 @@ import polars as pl
 import pytest
 from openpyxl import Workbook
 
+from records.encodings import encode_cp1258
 from records.ingest import IngestError, decode_bytes, ingest_base, ingest_extracts, ingest_file
 from records.mappings import load_mapping
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS
 
 RESIDENCE = load_mapping("residence")
 H = RESIDENCE.headers()
-HEADER = [H[c] for c in ("record_id", "person_id", "full_name", "birth_date", "sex", "permanent_address",
-                         "event_type", "registration_date")]
-GOOD = ["CT1", "001090012345", "Nguyễn Văn An", "15/03/1990", "Nam", "Phường Ba Đình, Thành phố Hà Nội",
-        "Đăng ký thường trú", "01/11/2026"]
+HEADER = [
+    H[c]
+    for c in (
+        "record_id",
+        "person_id",
+        "full_name",
+        "birth_date",
+        "sex",
+        "permanent_address",
+        "event_type",
+        "registration_date",
+    )
+]
+GOOD = [
+    "CT1",
+    "001090012345",
+    "Nguyễn Văn An",
+    "15/03/1990",
+    "Nam",
+    "Phường Ba Đình, Thành phố Hà Nội",
+    "Đăng ký thường trú",
+    "01/11/2026",
+]
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", delimiter: str = ",") -> Path:
     text = "\n".join(delimiter.join(f'"{c}"' if delimiter in c else c for c in row) for row in rows) + "\n"
-    path.write_bytes(text.encode(encoding))
+    path.write_bytes(encode_cp1258(text) if encoding == "cp1258" else text.encode(encoding))
     return path
 
 
@@ -75,7 +95,7 @@ def test_undecodable_file(tmp_path: Path) -> None:
     result = ingest_file(path)
     assert_counts(result)
     assert result.quarantine.height == 1 and "không giải mã được" in result.quarantine["reason"][0]
-    with pytest.raises(IngestError, match="cu_tru.csv"):
+    with pytest.raises(IngestError, match=r"cu_tru\.csv"):
         decode_bytes(b"\x00", "cu_tru.csv")
 
 
@@ -101,9 +121,19 @@ def test_malformed_row_wrong_field_count(tmp_path: Path) -> None:
         ("record_id", "", "thiếu mã bản ghi"),
     ],
 )
-def test_impossible_values_are_quarantined_naming_the_field(tmp_path: Path, column: str, value: str, expected: str) -> None:
-    keys = ["record_id", "person_id", "full_name", "birth_date", "sex", "permanent_address", "event_type",
-            "registration_date"]
+def test_impossible_values_are_quarantined_naming_the_field(
+    tmp_path: Path, column: str, value: str, expected: str
+) -> None:
+    keys = [
+        "record_id",
+        "person_id",
+        "full_name",
+        "birth_date",
+        "sex",
+        "permanent_address",
+        "event_type",
+        "registration_date",
+    ]
     bad = list(GOOD)
     bad[keys.index(column)] = value
     good2 = ["CT9", *GOOD[1:]]
@@ -142,8 +172,20 @@ def test_xlsx_cells_dates_serials_and_numeric_ids(tmp_path: Path) -> None:
     card = load_mapping("card").headers()
     workbook = Workbook()
     sheet = workbook.active
-    sheet.append([card[c] for c in ("record_id", "card_number", "full_name", "birth_date", "sex", "card_issue_date",
-                                     "card_expiry_date")])
+    sheet.append(
+        [
+            card[c]
+            for c in (
+                "record_id",
+                "card_number",
+                "full_name",
+                "birth_date",
+                "sex",
+                "card_issue_date",
+                "card_expiry_date",
+            )
+        ]
+    )
     sheet.append(["CC1", 1090012345, "Lê Thị Bình", dt.datetime(1990, 3, 15), "Nữ", 45000, "15/03/2030"])
     sheet.append(["CC2", "001090012346", "Lê Văn Cường", "00/00/1950", "Nam", "2026-11-01", None])
     workbook.save(tmp_path / "cap_cccd.xlsx")
@@ -168,7 +210,8 @@ def test_unrecognized_file_is_reported_not_ignored(tmp_path: Path) -> None:
 
 def test_record_ids_unique_across_base_and_extracts(tmp_path: Path) -> None:
     base = pl.DataFrame({c: ["CT1"] if c == "record_id" else ["x"] for c in MINIMAL_COLUMNS}).with_columns(
-        pl.lit(None, dtype=pl.String).alias("person_id"), pl.lit("1990").alias("birth_date"),
+        pl.lit(None, dtype=pl.String).alias("person_id"),
+        pl.lit("1990").alias("birth_date"),
         pl.lit("Nam").alias("sex"),
     )
     base.write_parquet(tmp_path / "population_base.parquet")
@@ -184,7 +227,8 @@ def test_record_ids_unique_across_base_and_extracts(tmp_path: Path) -> None:
 
 def test_base_with_only_minimal_columns_and_missing_column(tmp_path: Path) -> None:
     frame = pl.DataFrame({c: [f"{c}-1"] for c in MINIMAL_COLUMNS}).with_columns(
-        pl.lit("001090012345").alias("person_id"), pl.lit("1990-01-02").alias("birth_date"),
+        pl.lit("001090012345").alias("person_id"),
+        pl.lit("1990-01-02").alias("birth_date"),
         pl.lit("Nữ").alias("sex"),
     )
     frame.write_csv(tmp_path / "base.csv")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import dagster as dg
+import polars as pl
 
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
@@ -43,7 +46,7 @@ def _counts_metadata(result: IngestResult) -> dict[str, dg.MetadataValue]:
     partitions_def=nightly_partitions,
     group_name="ingest",
 )
-def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):  # type: ignore[no-untyped-def]
+def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.Output[pl.DataFrame]]:
     """Read the population base snapshot, then every extract file of the night, into the canonical record.
 
     Record ids must be unique across the base and all extracts; every input row is either accepted or quarantined
@@ -62,12 +65,16 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):  # type: ignor
         f"cách ly {everything.quarantine.height} (thư mục {extracts_dir})"
     )
     yield dg.Output(base.accepted, output_name="population_base", metadata=_counts_metadata(base))
-    yield dg.Output(extracts.accepted, output_name="extract_records", metadata={
-        **_counts_metadata(extracts),
-        "rows_by_source": dg.MetadataValue.json(
-            {s: n for s, n in extracts.accepted.group_by("source").len().iter_rows()}
-        ),
-    })
+    yield dg.Output(
+        extracts.accepted,
+        output_name="extract_records",
+        metadata={
+            **_counts_metadata(extracts),
+            "rows_by_source": dg.MetadataValue.json(
+                {s: n for s, n in extracts.accepted.group_by("source").len().iter_rows()}
+            ),
+        },
+    )
     yield dg.Output(
         everything.quarantine,
         output_name="ingest_quarantine",
@@ -79,4 +86,3 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):  # type: ignor
         },
     )
     yield dg.Output(everything.files, output_name="ingest_files", metadata=_counts_metadata(everything))
-
