@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from pipelines.defs import STAGES
+from pipelines.defs import STAGES, orchestration
 from pipelines.resources import build_resources
 
 defs = dg.Definitions.merge(
-    *(dg.load_definitions_from_package_module(stage) for stage in STAGES),
+    *(dg.load_definitions_from_package_module(stage) for stage in (*STAGES, orchestration)),
     dg.Definitions(resources=build_resources()),
 )

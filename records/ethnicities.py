@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["EthnicGroup", "ETHNIC_GROUPS", "ethnicity_key", "canonical_ethnicity", "ETHNICITY_BY_KEY"]
+__all__ = ["ETHNICITY_BY_KEY", "ETHNIC_GROUPS", "EthnicGroup", "canonical_ethnicity", "ethnicity_key"]
 
 
 @dataclass(frozen=True, slots=True)

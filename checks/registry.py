@@ -1,0 +1,96 @@
+"""The rule registry: every quality rule is a small function registered here with its id, quality and severity."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from checks.context import CheckContext
+from checks.findings import FINDINGS_SCHEMA, QUALITIES, Quality, Severity, empty_findings, finalize_findings
+
+__all__ = ["RULES", "Rule", "RuleHits", "rule", "rules_table", "run_rules"]
+
+RuleHits = Callable[[CheckContext], pl.DataFrame]
+"""A rule body: returns raw hits with columns record_id, source, ward_code, detail[, related_record_ids]."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A registered rule. ``title`` and ``description`` are the Vietnamese text shown to data officers."""
+
+    id: str
+    quality: Quality
+    severity: Severity
+    title: str
+    description: str
+    hits: RuleHits
+
+    def run(self, context: CheckContext) -> pl.DataFrame:
+        raw = self.hits(context)
+        if raw.height == 0:
+            return empty_findings()
+        return finalize_findings(raw, rule=self.id, quality=self.quality, severity=self.severity)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    id: str, *, quality: Quality, severity: Severity, title: str, description: str
+) -> Callable[[RuleHits], RuleHits]:
+    """Register a rule body under a stable id (the id becomes part of correction-task fingerprints)."""
+    if quality not in QUALITIES:
+        raise ValueError(f"unknown quality {quality!r}")
+
+    def register(hits: RuleHits) -> RuleHits:
+        if id in RULES:
+            raise ValueError(f"rule {id!r} registered twice")
+        RULES[id] = Rule(id=id, quality=quality, severity=severity, title=title, description=description, hits=hits)
+        return hits
+
+    return register
+
+
+def _load_rules() -> None:
+    # The rule modules register themselves on import; importing here keeps ``RULES`` complete for any caller.
+    from checks.rules import clean, complete, correct, live  # noqa: F401
+
+
+def run_rules(context: CheckContext, only: Iterable[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run the registered rules (or ``only`` those ids) and return ``(findings, timings)``.
+
+    timings: one row per rule with rule, findings (count) and seconds, for run metadata.
+    """
+    _load_rules()
+    selected = list(RULES.values()) if only is None else [RULES[i] for i in only]
+    results: list[pl.DataFrame] = []
+    timings: list[tuple[str, int, float]] = []
+    for item in selected:
+        started = time.perf_counter()
+        found = item.run(context)
+        timings.append((item.id, found.height, time.perf_counter() - started))
+        results.append(found)
+    findings = pl.concat(results, how="vertical") if results else empty_findings()
+    timing_frame = pl.DataFrame(
+        timings, schema={"rule": pl.String, "findings": pl.Int64, "seconds": pl.Float64}, orient="row"
+    )
+    return findings.match_to_schema(FINDINGS_SCHEMA), timing_frame
+
+
+def rules_table() -> pl.DataFrame:
+    """All registered rules as a frame (rule, quality, severity, title, description), for reports."""
+    _load_rules()
+    return pl.DataFrame(
+        [(r.id, r.quality, r.severity, r.title, r.description) for r in RULES.values()],
+        schema={
+            "rule": pl.String,
+            "quality": pl.String,
+            "severity": pl.String,
+            "title": pl.String,
+            "description": pl.String,
+        },
+        orient="row",
+    )

@@ -1,0 +1,1 @@
+"""The quality rules, one module per quality: correct (đúng), complete (đủ), clean (sạch), live (sống)."""

@@ -1,0 +1,175 @@
+"""Sạch (clean): one person = one record = one ID; one ID = one person; one normalized form of each text."""
+
+from __future__ import annotations
+
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from checks.context import CheckContext
+from checks.registry import rule
+from checks.rules._common import hits, present
+
+_LEGACY_LABELS = {"full_name": "họ tên", "permanent_address": "nơi thường trú", "current_address": "nơi ở hiện tại"}
+
+
+@rule(
+    "duplicate_person",
+    quality="sạch",
+    severity="error",
+    title="Một người có nhiều bản ghi trong CSDL dân cư",
+    description="Khâu ghép nối xác định hai hay nhiều bản ghi của CSDL dân cư là cùng một công dân; cần hợp nhất "
+    "về một bản ghi.",
+)
+def duplicate_person(context: CheckContext) -> pl.DataFrame:
+    """Base records the match stage put into one person cluster (or, without clusters, matched dedupe pairs).
+
+    Each record but the first of a cluster is reported, with the others as related records.
+    """
+    base = context.base_records
+    if context.clusters is not None:
+        groups = (
+            base.filter(pl.col("cluster_id").is_not_null())
+            .group_by("cluster_id")
+            .agg(pl.col("record_id").sort().alias("members"))
+            .filter(pl.col("members").list.len() > 1)
+        )
+        pairs = groups.with_columns(pl.col("members").alias("record_id")).explode("record_id")
+        pairs = pairs.filter(pl.col("record_id") != pl.col("members").list.first()).select(
+            "record_id", pl.col("members").alias("group")
+        )
+    elif context.pairs is not None and context.pairs.height:
+        matched = context.pairs.filter((pl.col("decision") == "match") & (pl.col("kind") == "dedupe"))
+        pairs = matched.select(
+            pl.max_horizontal("left_id", "right_id").alias("record_id"),
+            pl.concat_list(pl.min_horizontal("left_id", "right_id"), pl.max_horizontal("left_id", "right_id")).alias(
+                "group"
+            ),
+        )
+    else:
+        return hits(base.head(0), pl.lit(""))
+    flagged = pairs.join(base.select("record_id", "source", "ward_code"), on="record_id").with_columns(
+        related=pl.col("group").list.set_difference(pl.concat_list(pl.col("record_id")))
+    )
+    return hits(
+        flagged,
+        pl.lit("Trùng với bản ghi ") + pl.col("related").list.join(", ") + pl.lit(" (cùng một công dân)."),
+        related=pl.col("related"),
+    )
+
+
+@rule(
+    "shared_person_id",
+    quality="sạch",
+    severity="error",
+    title="Một số định danh dùng cho nhiều người",
+    description="Hai bản ghi của CSDL dân cư mang cùng số định danh nhưng khác giới tính, năm sinh hoặc có họ tên "
+    "khác hẳn nhau, tức là hai người khác nhau; một trong hai số định danh sai.",
+)
+def shared_person_id(context: CheckContext) -> pl.DataFrame:
+    """Pairs of base records with one valid ID but evidently different people (sex, birth year or a dissimilar
+    name); both records are reported, each naming the other."""
+    holders = context.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(
+        "record_id",
+        "source",
+        "ward_code",
+        "person_id_norm",
+        "sex_norm",
+        "birth_year",
+        "name_key_no_middle",
+        "full_name",
+        "birth_date_value",
+        "birth_date_precision",
+    )
+    shared = holders.filter(pl.col("person_id_norm").is_duplicated())
+    pairs = shared.join(shared, on="person_id_norm", suffix="_other").filter(
+        pl.col("record_id") != pl.col("record_id_other")
+    )
+    if pairs.height == 0:
+        return hits(holders.head(0), pl.lit(""))
+    similarity = process.cpdist(
+        pairs["name_key_no_middle"].fill_null("").to_list(),
+        pairs["name_key_no_middle_other"].fill_null("").to_list(),
+        scorer=fuzz.ratio,
+        workers=1,
+    )
+    floor = context.settings.name_similarity_floor
+    pairs = pairs.with_columns(pl.Series("_similarity", similarity, dtype=pl.Float64))
+    different = (
+        (pl.col("sex_norm") != pl.col("sex_norm_other"))
+        | (pl.col("birth_year") != pl.col("birth_year_other"))
+        | (pl.col("_similarity") < floor)
+    )
+    flagged = (
+        pairs.filter(different)
+        .group_by("record_id", "source", "ward_code", "person_id_norm", maintain_order=True)
+        .agg(pl.col("record_id_other").alias("related"), pl.col("full_name_other").alias("names"))
+    )
+    return hits(
+        flagged,
+        pl.format("Số định danh {} cũng được ghi cho ", pl.col("person_id_norm"))
+        + pl.col("names").list.join(", ")
+        + pl.lit(" (bản ghi ")
+        + pl.col("related").list.join(", ")
+        + pl.lit(")."),
+        related=pl.col("related"),
+    )
+
+
+@rule(
+    "legacy_encoded_text",
+    quality="sạch",
+    severity="error",
+    title="Văn bản gõ bằng bảng mã cũ (TCVN3/VNI)",
+    description="Dữ liệu nguồn còn chữ gõ bằng phông TCVN3 (ABC) hoặc VNI, hiển thị sai trên mọi hệ thống khác; "
+    "cần sửa tại nguồn sang Unicode.",
+)
+def legacy_encoded_text(context: CheckContext) -> pl.DataFrame:
+    """Records whose columns had to be converted from a legacy font encoding."""
+    records = context.records
+    if "legacy_encoded_columns" not in records.columns:
+        return hits(records.head(0), pl.lit(""))
+    flagged = records.filter(pl.col("legacy_encoded_columns").list.len() > 0)
+    labels = pl.col("legacy_encoded_columns").list.eval(pl.element().replace(_LEGACY_LABELS))
+    return hits(flagged, pl.lit("Gõ bằng bảng mã cũ ở: ") + labels.list.join(", ") + pl.lit("."))
+
+
+@rule(
+    "name_not_normalized",
+    quality="sạch",
+    severity="warning",
+    title="Họ tên chưa đúng dạng chuẩn",
+    description="Họ tên phải viết bằng Unicode dựng sẵn, có dấu, viết hoa chữ cái đầu, một kiểu bỏ dấu thanh "
+    '(ví dụ "Hòa" chứ không "HOÀ", "Nguyen Van An" hay "Ðức").',
+)
+def name_not_normalized(context: CheckContext) -> pl.DataFrame:
+    """A full name (not legacy-encoded: that has its own rule) whose text is not its normalized display form, or that
+    has no diacritics at all (Vietnamese names virtually always carry some)."""
+    records = context.records.filter(present("full_name"))
+    if "legacy_encoded_columns" in records.columns:
+        records = records.filter(~pl.col("legacy_encoded_columns").fill_null([]).list.contains("full_name"))
+    no_diacritics = ~pl.col("full_name_norm").str.contains(r"[^\x00-\x7F]")
+    differs = pl.col("full_name") != pl.col("full_name_norm")
+    flagged = records.filter(differs | no_diacritics)
+    detail = (
+        pl.when(no_diacritics)
+        .then(pl.format('Họ tên "{}" viết không dấu.', pl.col("full_name")))
+        .otherwise(pl.format('Họ tên "{}" cần ghi là "{}".', pl.col("full_name"), pl.col("full_name_norm")))
+    )
+    return hits(flagged, detail)
+
+
+@rule(
+    "address_legacy_form",
+    quality="sạch",
+    severity="warning",
+    title="Nơi thường trú còn ghi theo đơn vị hành chính cũ",
+    description="Từ 01/07/2025 không còn cấp huyện và nhiều xã/phường đã sáp nhập; nơi thường trú trong CSDL dân cư "
+    "cần ghi theo xã/phường/đặc khu và tỉnh/thành phố hiện hành.",
+)
+def address_legacy_form(context: CheckContext) -> pl.DataFrame:
+    """A base permanent address written with pre-2025 units (resolved or not)."""
+    flagged = context.base_records.filter(pl.col("permanent_address_legacy_ward_code").is_not_null())
+    return hits(
+        flagged,
+        pl.format('Nơi thường trú "{}" ghi theo đơn vị hành chính trước 01/07/2025.', pl.col("permanent_address")),
+    )

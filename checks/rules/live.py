@@ -1,0 +1,181 @@
+"""Sống (live): the base keeps up with life — deaths, moves, card renewals, periodic verification."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from checks.context import CheckContext
+from checks.registry import rule
+from checks.rules._common import alive, fmt_date, hits, night
+
+DEATH_EVENT: Final = "Khai tử"
+PERMANENT_REGISTRATION: Final = "Đăng ký thường trú"
+
+
+def _registered_before_grace(context: CheckContext) -> pl.Expr:
+    grace = context.settings.reflection_grace_days
+    return pl.col("registration_date_value").fill_null(night(context)) <= night(context) - pl.duration(days=grace)
+
+
+def _linked_base(context: CheckContext, events: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Each event row joined to the base record(s) it links to; base columns get the ``_base`` suffix."""
+    base = context.base_records.select(
+        pl.col("record_id").alias("base_id"), *(pl.col(c).alias(f"{c}_base") for c in ["ward_code", *columns])
+    )
+    return events.join(context.links, left_on="record_id", right_on="extract_id").join(base, on="base_id")
+
+
+@rule(
+    "death_not_reflected",
+    quality="sống",
+    severity="error",
+    title="Đã đăng ký khai tử nhưng CSDL dân cư chưa cập nhật",
+    description="Người đã được đăng ký khai tử (hộ tịch) nhưng bản ghi trong CSDL dân cư vẫn chưa có ngày chết.",
+)
+def death_not_reflected(context: CheckContext) -> pl.DataFrame:
+    """A registered death linked to a base record that still has no death date; reported on the base record."""
+    deaths = context.extract_records.filter(
+        (pl.col("source") == "civil_status") & (pl.col("event_type") == DEATH_EVENT) & _registered_before_grace(context)
+    ).select("record_id", "death_date", "death_date_value", "death_date_precision", "registration_date_value")
+    joined = _linked_base(context, deaths, ["source", "death_date"]).filter(
+        pl.col("death_date_base").is_null() | (pl.col("death_date_base").str.strip_chars() == "")
+    )
+    flagged = joined.select(
+        pl.col("base_id").alias("record_id"),
+        pl.col("source_base").alias("source"),
+        pl.col("ward_code_base").alias("ward_code"),
+        pl.col("record_id").alias("event_id"),
+        "death_date_value",
+        "death_date_precision",
+        "registration_date_value",
+    )
+    return hits(
+        flagged,
+        pl.format(
+            "Đã đăng ký khai tử (số {}, ngày chết {}) nhưng CSDL dân cư chưa ghi ngày chết.",
+            pl.col("event_id"),
+            pl.coalesce(fmt_date("death_date"), pl.lit("không rõ")),
+        ),
+        related=pl.concat_list(pl.col("event_id")),
+    )
+
+
+@rule(
+    "move_not_reflected",
+    quality="sống",
+    severity="error",
+    title="Đã đăng ký thường trú nơi mới nhưng CSDL dân cư chưa cập nhật",
+    description="Người đã đăng ký thường trú tại xã/phường mới (dữ liệu cư trú) nhưng nơi thường trú trong CSDL dân "
+    "cư vẫn là xã/phường cũ.",
+)
+def move_not_reflected(context: CheckContext) -> pl.DataFrame:
+    """A permanent-residence registration whose resolved ward differs from the linked base record's resolved ward;
+    reported on the base record, routed to the new ward (where the person now lives)."""
+    moves = context.extract_records.filter(
+        (pl.col("source") == "residence")
+        & (pl.col("event_type") == PERMANENT_REGISTRATION)
+        & pl.col("permanent_address_ward_code").is_not_null()
+        & _registered_before_grace(context)
+    ).select("record_id", "permanent_address", "permanent_address_ward_code")
+    joined = _linked_base(context, moves, ["source", "permanent_address", "permanent_address_ward_code"]).filter(
+        pl.col("permanent_address_ward_code_base").is_not_null()
+        & (pl.col("permanent_address_ward_code") != pl.col("permanent_address_ward_code_base"))
+    )
+    flagged = joined.select(
+        pl.col("base_id").alias("record_id"),
+        pl.col("source_base").alias("source"),
+        pl.col("permanent_address_ward_code").alias("ward_code"),
+        pl.col("record_id").alias("event_id"),
+        "permanent_address",
+        "permanent_address_base",
+    )
+    return hits(
+        flagged,
+        pl.format(
+            'Đã đăng ký thường trú tại "{}" (hồ sơ {}) nhưng CSDL dân cư vẫn ghi "{}".',
+            pl.col("permanent_address"),
+            pl.col("event_id"),
+            pl.col("permanent_address_base"),
+        ),
+        related=pl.concat_list(pl.col("event_id")),
+    )
+
+
+def _statutory_expiry(context: CheckContext) -> pl.Expr:
+    """Expiry implied by the law when the card carries none: the first renewal age at least ``renewal_grace_years``
+    after the age at issue; none (valid for life) after the last renewal age."""
+    settings = context.settings
+    born = pl.col("birth_date_value")
+    issued = pl.col("card_issue_date_value")
+    age_at_issue = (
+        issued.dt.year()
+        - born.dt.year()
+        - (
+            (issued.dt.month() < born.dt.month())
+            | ((issued.dt.month() == born.dt.month()) & (issued.dt.day() < born.dt.day()))
+        ).cast(pl.Int32)
+    )
+    expiry: pl.Expr = pl.lit(None, dtype=pl.Date)
+    for age in sorted(settings.renewal_ages, reverse=True):
+        expiry = (
+            pl.when(age_at_issue < age - settings.renewal_grace_years)
+            .then(born.dt.offset_by(f"{age}y"))
+            .otherwise(expiry)
+        )
+    return expiry
+
+
+@rule(
+    "card_expired",
+    quality="sống",
+    severity="error",
+    title="Thẻ căn cước đã hết hạn",
+    description="Thẻ phải được đổi khi công dân đủ 25, 40 và 60 tuổi; thẻ quá ngày hết hạn (ghi trên thẻ, hoặc theo "
+    "tuổi khi thẻ không ghi) mà chưa được cấp đổi là không còn giá trị.",
+)
+def card_expired(context: CheckContext) -> pl.DataFrame:
+    """A living base person whose card expired before the night and who got no new card in tonight's extract."""
+    base = context.base_records.filter(alive() & pl.col("card_issue_date_value").is_not_null()).with_columns(
+        _expiry=pl.coalesce(pl.col("card_expiry_date_value"), _statutory_expiry(context))
+    )
+    expired = base.filter(pl.col("_expiry") < night(context))
+    renewed = context.links.join(
+        context.extract_records.filter(pl.col("source") == "card").select(pl.col("record_id").alias("extract_id")),
+        on="extract_id",
+        how="semi",
+    ).select(pl.col("base_id").alias("record_id"))
+    bad = expired.join(renewed, on="record_id", how="anti")
+    return hits(
+        bad,
+        pl.format(
+            "Thẻ số {} cấp ngày {} đã hết hạn từ {}.",
+            pl.coalesce("card_number", "person_id"),
+            fmt_date("card_issue_date"),
+            pl.col("_expiry").dt.strftime("%d/%m/%Y"),
+        ),
+    )
+
+
+@rule(
+    "not_verified_recently",
+    quality="sống",
+    severity="error",
+    title="Lâu chưa xác minh thông tin",
+    description="Thông tin của mỗi công dân còn sống cần được xác minh lại định kỳ; bản ghi chưa xác minh quá thời hạn "
+    "cấu hình (mặc định 3 năm) cần được rà soát.",
+)
+def not_verified_recently(context: CheckContext) -> pl.DataFrame:
+    """A living base person last verified longer ago than ``verification_max_age_days`` (or never)."""
+    days = context.settings.verification_max_age_days
+    cutoff = night(context) - pl.duration(days=days)
+    stale = context.base_records.filter(
+        alive() & (pl.col("last_verified_date_value").is_null() | (pl.col("last_verified_date_value") < cutoff))
+    )
+    detail = (
+        pl.when(pl.col("last_verified_date_value").is_null())
+        .then(pl.lit("Chưa từng được xác minh."))
+        .otherwise(pl.format("Xác minh lần cuối ngày {}, quá {} ngày.", fmt_date("last_verified_date"), pl.lit(days)))
+    )
+    return hits(stale, detail)

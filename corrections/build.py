@@ -1,0 +1,339 @@
+"""Turning a night's findings and scored pairs into task and review drafts (pure Polars, no database).
+
+A task's fingerprint is the rule plus the sorted set of records involved, so the same problem found again on a later
+night (or found from either side of a duplicate) is the same task. A review item's fingerprint is the unordered pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+import polars as pl
+
+from corrections.text import (
+    DEFAULT_COMPARISONS,
+    DISPLAY_FIELDS,
+    FIELD_LABELS,
+    QUALITY_GUIDANCE,
+    RULE_FIELDS,
+    ComparisonInfo,
+    format_probability,
+)
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "PAIR_COLUMNS",
+    "NightDrafts",
+    "ReviewDraft",
+    "TaskDraft",
+    "build_drafts",
+    "pair_fingerprint",
+    "task_fingerprint",
+]
+
+FINDING_COLUMNS: Final = (
+    "record_id",
+    "source",
+    "rule",
+    "quality",
+    "severity",
+    "ward_code",
+    "detail",
+    "related_record_ids",
+)
+PAIR_COLUMNS: Final = ("left_id", "right_id", "match_probability", "match_weight", "decision", "kind")
+ROUTING_COLUMNS: Final = ("permanent_address_ward_code", "current_address_ward_code")
+DUE_DAYS: Final = {1: 7, 2: 15, 3: 30}
+"""Days a ward has to clear a task, by priority."""
+
+
+def task_fingerprint(rule: str, record_ids: Iterable[str]) -> str:
+    ids = sorted(set(record_ids))
+    return hashlib.sha256("\x1f".join([rule, *ids]).encode()).hexdigest()
+
+
+def pair_fingerprint(left_id: str, right_id: str) -> str:
+    first, second = sorted((left_id, right_id))
+    return hashlib.sha256(f"review\x1f{first}\x1f{second}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDraft:
+    fingerprint: str
+    task_type: str
+    rule: str
+    quality: str
+    severity: str
+    ward_code: str | None
+    province_code: str | None
+    record_ids: list[str]
+    subject_record_id: str
+    subject_name: str | None
+    subject_person_id: str | None
+    title: str
+    description: str
+    problem_fields: list[str]
+    explanation: list[dict[str, Any]] | None
+    priority: int
+
+    @property
+    def due_days(self) -> int:
+        return DUE_DAYS[self.priority]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDraft:
+    fingerprint: str
+    left_id: str
+    right_id: str
+    kind: str
+    ward_code: str | None
+    province_code: str | None
+    match_probability: float
+    match_weight: float
+    explanation: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class NightDrafts:
+    """Everything one night contributes to the store."""
+
+    night: date
+    findings: int
+    tasks: list[TaskDraft]
+    reviews: list[ReviewDraft]
+    snapshots: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    """record_id -> (source, canonical values) of every record a task or review item shows."""
+
+
+def _task_type(quality: str, rule: str, record_count: int) -> str:
+    if quality == "sạch" and record_count > 1:
+        return "duplicate"
+    return {"đúng": "record_fix", "đủ": "missing", "sạch": "record_fix", "sống": "update"}.get(quality, "record_fix")
+
+
+def _priority(severity: str, task_type: str, rule: str) -> int:
+    if severity != "error":
+        return 3
+    # A duplicate identity or a dead person still "alive" in the base harms every service built on the base.
+    return 1 if task_type == "duplicate" or rule == "death_not_reflected" else 2
+
+
+def _problem_fields(rule: str, details: list[str], records: list[dict[str, Any]]) -> list[str]:
+    fields = list(RULE_FIELDS.get(rule, ()))
+    text = " ".join(details).casefold()
+    for name, label in FIELD_LABELS.items():
+        if name not in fields and label.casefold() in text:
+            fields.append(name)
+    if len(records) > 1:
+        for name in DISPLAY_FIELDS:
+            if name in ("record_id", "source", "source_file", "source_row", "event_type") or name in fields:
+                continue
+            values = {r.get(name) for r in records if r.get(name) is not None}
+            if len(values) > 1:
+                fields.append(name)
+    return fields
+
+
+def _comparison_names(pairs: pl.DataFrame) -> list[str]:
+    return [
+        c.removeprefix("level_") for c in pairs.columns if c.startswith("level_") and f"weight_{c[6:]}" in pairs.columns
+    ]
+
+
+def _pair_explanation(
+    row: Mapping[str, Any], comparisons: list[str], info: Mapping[str, ComparisonInfo]
+) -> list[dict[str, Any]]:
+    fields: list[dict[str, Any]] = []
+    for name in comparisons:
+        described = info.get(name) or DEFAULT_COMPARISONS.get(name) or ComparisonInfo(name)
+        level = row.get(f"level_{name}")
+        weight = row.get(f"weight_{name}")
+        fields.append(
+            {
+                "comparison": name,
+                "title": described.title,
+                "level": level if isinstance(level, int | str) or level is None else str(level),
+                "text": described.describe(level),
+                "weight": None if weight is None else round(float(weight), 3),
+            }
+        )
+    return fields
+
+
+def _explanation_sentence(pair: Mapping[str, Any]) -> str:
+    parts = []
+    for item in pair["fields"]:
+        weight = item["weight"]
+        signed = "" if weight is None else f" ({weight:+.1f})".replace(".", ",")
+        parts.append(f"{item['title']}: {item['text']}{signed}")
+    return (
+        f"Giải thích ghép nối {pair['left_id']} – {pair['right_id']}: xác suất cùng một người "
+        f"{format_probability(pair['match_probability'])}. " + "; ".join(parts) + "."
+    )
+
+
+def _records_frame(records: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    frames = [f for f in records if f.width]
+    if not frames:
+        return pl.DataFrame(schema={"record_id": pl.String, "source": pl.String})
+    wanted = [*DISPLAY_FIELDS, *ROUTING_COLUMNS]
+    return pl.concat([f.select([c for c in wanted if c in f.columns]) for f in frames], how="diagonal_relaxed").unique(
+        "record_id", keep="first", maintain_order=True
+    )
+
+
+def build_drafts(
+    night: date,
+    findings: pl.DataFrame,
+    pairs: pl.DataFrame,
+    records: Iterable[pl.DataFrame],
+    *,
+    rule_titles: Mapping[str, str] | None = None,
+    comparisons: Mapping[str, ComparisonInfo] | None = None,
+    ward_provinces: Mapping[str, str] | None = None,
+) -> NightDrafts:
+    """Group findings into task drafts and review-band pairs into review drafts.
+
+    records: the normalized base and extracts (canonical columns plus the routing ward columns); only the records
+    a task or review item refers to are kept as snapshots. rule_titles: Vietnamese title of each rule id.
+    comparisons: wording of the matching engine's comparisons. ward_provinces: current ward code -> province code.
+    """
+    rule_titles = rule_titles or {}
+    comparisons = comparisons or {}
+    ward_provinces = ward_provinces or {}
+    missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
+    if missing:
+        raise ValueError(f"findings lack columns: {', '.join(missing)}")
+    missing = [c for c in PAIR_COLUMNS if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"pairs lack columns: {', '.join(missing)}")
+
+    grouped = (
+        findings.select(FINDING_COLUMNS)
+        .with_columns(
+            pl.concat_list(pl.col("record_id"), pl.col("related_record_ids").fill_null([]))
+            .list.unique()
+            .list.sort()
+            .alias("_records")
+        )
+        .with_columns(pl.struct("rule", "_records").alias("_key"))
+        .sort("rule", "record_id", "source")
+        .group_by("_key", maintain_order=True)
+        .agg(
+            pl.col("rule").first(),
+            pl.col("_records").first(),
+            pl.col("record_id").first().alias("subject"),
+            pl.col("quality").first(),
+            # "error" sorts before "warning": the gravest severity wins.
+            pl.col("severity").min(),
+            pl.col("ward_code").drop_nulls().first(),
+            pl.col("detail").drop_nulls().unique(maintain_order=True),
+        )
+    )
+
+    referenced: set[str] = set()
+    for record_set in grouped.get_column("_records").to_list():
+        referenced.update(record_set)
+    review_pairs = pairs.filter(pl.col("decision") == "review")
+    referenced.update(review_pairs.get_column("left_id").to_list())
+    referenced.update(review_pairs.get_column("right_id").to_list())
+
+    all_records = _records_frame(records)
+    shown = all_records.filter(pl.col("record_id").is_in(list(referenced)))
+    snapshot_rows: dict[str, dict[str, Any]] = {}
+    routing: dict[str, str | None] = {}
+    for row in shown.iter_rows(named=True):
+        record_id = row["record_id"]
+        routing[record_id] = next((row[c] for c in ROUTING_COLUMNS if row.get(c)), None)
+        snapshot_rows[record_id] = {k: row[k] for k in DISPLAY_FIELDS if row.get(k) is not None}
+
+    names = _comparison_names(pairs)
+    multi = [ids for ids in grouped.get_column("_records").to_list() if len(ids) > 1]
+    multi_ids = {i for ids in multi for i in ids}
+    explained: dict[tuple[str, str], dict[str, Any]] = {}
+    if multi_ids:
+        linked = pairs.filter(pl.col("left_id").is_in(list(multi_ids)) & pl.col("right_id").is_in(list(multi_ids)))
+        for row in linked.iter_rows(named=True):
+            key = tuple(sorted((row["left_id"], row["right_id"])))
+            explained[(key[0], key[1])] = {
+                "left_id": row["left_id"],
+                "right_id": row["right_id"],
+                "match_probability": float(row["match_probability"]),
+                "match_weight": float(row["match_weight"]),
+                "decision": row["decision"],
+                "fields": _pair_explanation(row, names, comparisons),
+            }
+
+    tasks: list[TaskDraft] = []
+    for row in grouped.iter_rows(named=True):
+        ids: list[str] = row["_records"]
+        rule: str = row["rule"]
+        quality: str = row["quality"]
+        details: list[str] = row["detail"]
+        subject: str = row["subject"]
+        snapshots = [snapshot_rows[i] for i in ids if i in snapshot_rows]
+        task_type = _task_type(quality, rule, len(ids))
+        explanation = [
+            explained[(a, b)] for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) in explained
+        ] or None
+        title = rule_titles.get(rule, rule.replace("_", " "))
+        lines = [*details, f"Cách xử lý: {QUALITY_GUIDANCE.get(quality, '')}"]
+        lines.extend(_explanation_sentence(pair) for pair in explanation or [])
+        ward = row["ward_code"] or routing.get(subject)
+        subject_values = snapshot_rows.get(subject, {})
+        tasks.append(
+            TaskDraft(
+                fingerprint=task_fingerprint(rule, ids),
+                task_type=task_type,
+                rule=rule,
+                quality=quality,
+                severity=row["severity"],
+                ward_code=ward,
+                province_code=ward_provinces.get(ward) if ward else None,
+                record_ids=ids,
+                subject_record_id=subject,
+                subject_name=subject_values.get("full_name"),
+                subject_person_id=subject_values.get("person_id"),
+                title=title[:300],
+                description="\n".join(lines),
+                problem_fields=_problem_fields(rule, details, snapshots),
+                explanation=explanation,
+                priority=_priority(row["severity"], task_type, rule),
+            )
+        )
+
+    reviews: list[ReviewDraft] = []
+    seen_pairs: set[str] = set()
+    for row in review_pairs.iter_rows(named=True):
+        fingerprint = pair_fingerprint(row["left_id"], row["right_id"])
+        if fingerprint in seen_pairs:
+            continue
+        seen_pairs.add(fingerprint)
+        ward = routing.get(row["left_id"]) or routing.get(row["right_id"])
+        reviews.append(
+            ReviewDraft(
+                fingerprint=fingerprint,
+                left_id=row["left_id"],
+                right_id=row["right_id"],
+                kind=row["kind"],
+                ward_code=ward,
+                province_code=ward_provinces.get(ward) if ward else None,
+                match_probability=float(row["match_probability"]),
+                match_weight=float(row["match_weight"]),
+                explanation=_pair_explanation(row, names, comparisons),
+            )
+        )
+
+    sources = dict(zip(shown.get_column("record_id").to_list(), shown.get_column("source").to_list(), strict=True))
+    return NightDrafts(
+        night=night,
+        findings=findings.height,
+        tasks=tasks,
+        reviews=reviews,
+        snapshots={rid: (sources.get(rid) or "base", values) for rid, values in snapshot_rows.items()},
+    )

@@ -1,0 +1,704 @@
+"""Free-text Vietnamese addresses resolved to the official codes of the current (post-2025) units.
+
+Addresses come in two generations. The old form has three tiers ("Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống
+Đa, TP. Hà Nội"); the new form, since 2025-07-01, has two ("25 Lê Lợi, Phường Ba Đình, Thành phố Hà Nội"). Both
+come abbreviated (P., Q., TX., TP., HN, tp hcm, TP.HCM), without diacritics, in capitals, without the province, or
+in another order. An old ward maps to one current ward, or was split between several: a split ward cannot be
+placed without surveying the street, so it is returned with every candidate and status ``ambiguous`` (it becomes
+a correction task), never silently guessed.
+
+Matching is on codes from :mod:`matchers.units` (offline data of ``vietnamadminunits``), through name keys that
+ignore diacritics, case and spacing, with diacritics used again only to tell apart names that collide without them
+(Tân Thành / Tân Thạnh).
+
+Resolution is split in two so it can run on a million rows: the street segments of an address (house numbers,
+ngõ, thôn, tổ ... which make almost every address distinct) are recognized by one regular expression that Polars
+evaluates in bulk, and only the administrative remainder, shared by thousands of records, goes through the
+resolver, once per distinct value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import Final
+
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from matchers import units
+from matchers.text import (
+    ascii_key,
+    fix_legacy_encoding,
+    fix_legacy_series,
+    fold_tone_placement,
+    normalize_text,
+    title_case,
+)
+
+__all__ = [
+    "ResolvedAddress",
+    "resolve_address",
+    "address_columns",
+    "ADDRESS_PART_COLUMNS",
+    "STREET_SEGMENT_PATTERN",
+    "ADMIN_WORD_PATTERN",
+]
+
+ADDRESS_PART_COLUMNS: Final = (
+    "norm",
+    "street",
+    "ward_code",
+    "province_code",
+    "legacy_ward_code",
+    "status",
+    "candidates",
+)
+
+# A segment is "street" (below the ward: house number, lane, hamlet, residential group) when it starts with a
+# digit or a street word and carries no administrative word. The same two patterns run in Python (re) and in
+# Polars (Rust regex), so both paths cut an address identically.
+STREET_SEGMENT_PATTERN: Final = (
+    r"(?i)^(?:\d|(?:số|so|nhà|nha|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|đường|phố|tổ|thôn|thon|xóm|xom|ấp|ap|"
+    r"khu phố|khu pho|khu|kp|tdp|tổ dân phố|to dan pho|km|lô|căn hộ|chung cư|tòa|tầng|bản|buôn|làng|khối|khóm|"
+    r"quốc lộ|quoc lo|ql|tỉnh lộ|đội|cụm)(?:[\s.,:/-]|\d|$))"
+)
+ADMIN_WORD_PATTERN: Final = (
+    r"(?i)(?:^|[\s.,])(?:phường|phuong|xã|quận|huyện|huyen|thị trấn|thi tran|thị xã|thi xa|thành phố|thanh pho|"
+    r"tỉnh|tinh|đặc khu|dac khu|tp|tx|tt|p|q|f)(?:[\s.]|\d|$)"
+)
+_STREET_RE: Final = re.compile(STREET_SEGMENT_PATTERN)
+_ADMIN_WORD_RE: Final = re.compile(ADMIN_WORD_PATTERN)
+
+# --- Administrative words --------------------------------------------------------------------------------------
+
+_WARD, _DISTRICT, _CITY, _PROVINCE = "ward", "district", "city", "province"
+# ASCII token sequences that open a segment, with the level they name and the unit type they imply.
+_PREFIXES: Final[tuple[tuple[tuple[str, ...], str, str | None], ...]] = (
+    (("thi", "tran"), _WARD, "Thị trấn"),
+    (("thi", "xa"), _DISTRICT, "Thị xã"),
+    (("thanh", "pho"), _CITY, "Thành phố"),
+    (("dac", "khu"), _WARD, "Đặc khu"),
+    (("t", "p"), _CITY, "Thành phố"),
+    (("phuong",), _WARD, "Phường"),
+    (("xa",), _WARD, "Xã"),
+    (("quan",), _DISTRICT, "Quận"),
+    (("huyen",), _DISTRICT, "Huyện"),
+    (("tinh",), _PROVINCE, None),
+    (("tp",), _CITY, "Thành phố"),
+    (("tx",), _DISTRICT, "Thị xã"),
+    (("tt",), _WARD, "Thị trấn"),
+    (("dk",), _WARD, "Đặc khu"),
+    (("p",), _WARD, "Phường"),
+    (("ph",), _WARD, "Phường"),
+    (("f",), _WARD, "Phường"),
+    (("x",), _WARD, "Xã"),
+    (("q",), _DISTRICT, "Quận"),
+    (("h",), _DISTRICT, "Huyện"),
+    (("t",), _PROVINCE, None),
+)
+_SPLIT_WORDS_ACCENTED: Final = frozenset({"phường", "xã", "quận", "huyện", "tỉnh", "thị", "thành", "đặc"})
+_SPLIT_WORDS_ASCII: Final = frozenset({"phuong", "xa", "quan", "huyen", "tinh", "thi", "thanh", "dac"})
+_SPLIT_ABBREVIATIONS: Final = frozenset({"p", "q", "f", "x", "h", "tp", "tx", "tt", "t.p"})
+_SECOND_WORD: Final = {"thị": {"trấn", "xã"}, "thành": {"phố"}, "đặc": {"khu"}, "thi": {"tran", "xa"},
+                       "thanh": {"pho"}, "dac": {"khu"}}  # fmt: skip
+
+# Everyday names of provinces (compact ASCII keys) that are not derived from the official names.
+_PROVINCE_ALIASES: Final = {
+    "hn": "hanoi",
+    "hanoicity": "hanoi",
+    "hcm": "hochiminh",
+    "tphcm": "hochiminh",
+    "hcmc": "hochiminh",
+    "tphochiminh": "hochiminh",
+    "saigon": "hochiminh",
+    "sg": "hochiminh",
+    "tpsg": "hochiminh",
+    "hp": "haiphong",
+    "brvt": "bariavungtau",
+    "vungtau": "bariavungtau",
+    "thuathienhue": "hue",
+    "tth": "hue",
+    "daclac": "daklak",
+    "daclak": "daklak",
+    "daknong": "daknong",
+    "dacnong": "daknong",
+    "baccan": "backan",
+    "kontum": "kontum",
+    "dongnai": "dongnai",
+    "hoabinh": "hoabinh",
+}
+
+
+def _compact(tokens: Iterable[str]) -> str:
+    return "".join(str(int(t)) if t.isdigit() else t for t in tokens)
+
+
+def _accent_compact(text: str) -> str:
+    folded = fold_tone_placement(unicodedata.normalize("NFC", text).replace("Ð", "Đ")).lower()
+    return "".join(str(int(t)) if t.isdigit() else t for t in re.findall(r"\d+|[^\W\d_]+", folded))
+
+
+def _bare_name(short: str, unit_type: str) -> str:
+    """The name without its type word: "Quận 1" → "1", "Ba Đình" → "Ba Đình"."""
+    return short[len(unit_type) + 1 :] if short.startswith(unit_type + " ") else short
+
+
+# --- Indexes over the official tables --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    code: str
+    unit_type: str
+    accent: str  # accent-aware compact key of the bare name
+
+
+@dataclass(slots=True)
+class _Index:
+    province_alias: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    current_province_name: dict[str, str] = field(default_factory=dict)
+    legacy_to_current_province: dict[str, str] = field(default_factory=dict)
+    current_wards: dict[tuple[str, str], list[_Unit]] = field(default_factory=lambda: defaultdict(list))
+    current_wards_any: dict[str, list[tuple[str, _Unit]]] = field(default_factory=lambda: defaultdict(list))
+    current_ward_info: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (ward name, province)
+    current_pool: dict[str, dict[str, list[_Unit]]] = field(default_factory=lambda: defaultdict(dict))
+    districts: dict[tuple[str, str], list[_Unit]] = field(default_factory=lambda: defaultdict(list))
+    districts_any: dict[str, list[tuple[str, _Unit]]] = field(default_factory=lambda: defaultdict(list))
+    legacy_wards: dict[tuple[str, str], list[_Unit]] = field(default_factory=lambda: defaultdict(list))
+    legacy_wards_by_province: dict[tuple[str, str], list[_Unit]] = field(default_factory=lambda: defaultdict(list))
+    legacy_pool: dict[str, dict[str, list[_Unit]]] = field(default_factory=lambda: defaultdict(dict))
+    legacy_successors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    legacy_province_of_ward: dict[str, str] = field(default_factory=dict)
+
+
+@cache
+def _index() -> _Index:
+    index = _Index()
+    for row in units.current_provinces().iter_rows(named=True):
+        index.current_province_name[row["province_code"]] = normalize_text(row["province_name"])
+    legacy = units.legacy_provinces()
+    for row in legacy.iter_rows(named=True):
+        index.legacy_to_current_province[row["legacy_province_code"]] = row["current_province_code"]
+    current_by_key = {
+        _compact(ascii_key(r["province_short"]).split()): r["province_code"]
+        for r in units.current_provinces().iter_rows(named=True)
+    }
+    for row in legacy.iter_rows(named=True):
+        key = _compact(ascii_key(row["province_short"]).split())
+        current = current_by_key.get(key, row["current_province_code"])
+        for alias in (key, _compact(ascii_key(row["province_name"]).split())):
+            index.province_alias[alias] = (row["legacy_province_code"], current)
+    for key, code in current_by_key.items():
+        index.province_alias.setdefault(key, (None, code))
+    for alias, target in _PROVINCE_ALIASES.items():
+        if target in index.province_alias:
+            index.province_alias.setdefault(alias, index.province_alias[target])
+
+    for row in units.current_wards().iter_rows(named=True):
+        bare = _bare_name(row["ward_short"], row["ward_type"])
+        unit = _Unit(row["ward_code"], row["ward_type"], _accent_compact(bare))
+        key = _compact(ascii_key(bare).split())
+        index.current_wards[(row["province_code"], key)].append(unit)
+        index.current_wards_any[key].append((row["province_code"], unit))
+        index.current_pool[row["province_code"]].setdefault(key, []).append(unit)
+        index.current_ward_info[row["ward_code"]] = (normalize_text(row["ward_name"]), row["province_code"])
+
+    seen_districts: set[str] = set()
+    for row in units.legacy_wards().iter_rows(named=True):
+        province = row["legacy_province_code"]
+        if row["district_code"] not in seen_districts:
+            seen_districts.add(row["district_code"])
+            bare = _bare_name(row["district_short"], row["district_type"])
+            unit = _Unit(row["district_code"], row["district_type"], _accent_compact(bare))
+            key = _compact(ascii_key(bare).split())
+            index.districts[(province, key)].append(unit)
+            index.districts_any[key].append((province, unit))
+        bare = _bare_name(row["ward_short"], row["ward_type"])
+        unit = _Unit(row["legacy_ward_code"], row["ward_type"], _accent_compact(bare))
+        key = _compact(ascii_key(bare).split())
+        index.legacy_wards[(row["district_code"], key)].append(unit)
+        index.legacy_wards_by_province[(province, key)].append(unit)
+        index.legacy_pool[row["district_code"]].setdefault(key, []).append(unit)
+        index.legacy_successors[row["legacy_ward_code"]] = tuple(row["current_ward_codes"])
+        index.legacy_province_of_ward[row["legacy_ward_code"]] = province
+    return index
+
+
+# --- Segments --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    text: str
+    level: str | None  # level named by the segment's type word, if any
+    unit_type: str | None
+    key: str  # compact ASCII key of the name after the type word
+    whole_key: str  # compact ASCII key of the whole segment
+    accent: str  # accent-aware compact key of the whole segment
+    street: bool
+
+
+_ABBREVIATION_DOT: Final = re.compile(r"(?i)\b(t\.p|tp|tx|tt|p|q|f|x|h)\.(?=\S)")
+_GLUED_NUMBER: Final = re.compile(r"(?i)\b(p|q|f)(\d{1,2})\b")
+
+
+def _tidy(text: str) -> str:
+    text = _ABBREVIATION_DOT.sub(lambda m: m.group(0) + " ", text)
+    return _GLUED_NUMBER.sub(r"\1 \2", text)
+
+
+def _make_segment(text: str) -> _Segment:
+    tokens = ascii_key(text).split()
+    level: str | None = None
+    unit_type: str | None = None
+    rest = tokens
+    for prefix, prefix_level, prefix_type in _PREFIXES:
+        if len(tokens) > len(prefix) and tuple(tokens[: len(prefix)]) == prefix:
+            level, unit_type, rest = prefix_level, prefix_type, tokens[len(prefix) :]
+            break
+    return _Segment(
+        text=text,
+        level=level,
+        unit_type=unit_type,
+        key=_compact(rest),
+        whole_key=_compact(tokens),
+        accent=_accent_compact(text),
+        street=_is_street(text),
+    )
+
+
+def _is_street(segment: str) -> bool:
+    return bool(_STREET_RE.search(segment)) and not _ADMIN_WORD_RE.search(segment)
+
+
+def _split_inner(text: str) -> list[str]:
+    """Cut a segment that holds several units ("xom 3 Xa Van Phuc Huyen Thanh Tri Ha Noi") before each type word."""
+    words = text.split()
+    accented = not text.isascii()
+    pieces: list[list[str]] = [[]]
+    for i, word in enumerate(words):
+        lower = word.lower().rstrip(".")
+        is_type = (
+            (lower in _SPLIT_WORDS_ACCENTED if accented else lower in _SPLIT_WORDS_ASCII)
+            or (lower in _SPLIT_ABBREVIATIONS and (word.endswith(".") or word.isupper()))
+        )
+        if lower in _SECOND_WORD:
+            following = words[i + 1].lower() if i + 1 < len(words) else ""
+            is_type = is_type and following in _SECOND_WORD[lower]
+        if is_type and pieces[-1] and i + 1 < len(words):
+            pieces.append([])
+        pieces[-1].append(word)
+    merged: list[list[str]] = []
+    for piece in pieces:
+        # A piece that is only a type word was a syllable of the previous name ("Phúc Xá", "Thổ Quan").
+        if merged and len(piece) == 1:
+            merged[-1].extend(piece)
+        else:
+            merged.append(piece)
+    return [" ".join(p) for p in merged if p]
+
+
+def _split_province_tail(text: str) -> list[str]:
+    """Cut a trailing province name written without a comma ("Q Dong Da Ha Noi" → "Q Dong Da", "Ha Noi")."""
+    words = text.split()
+    aliases = _index().province_alias
+    for size in (4, 3, 2, 1):
+        if len(words) > size:
+            tail = words[-size:]
+            if _compact(ascii_key(" ".join(tail)).split()) in aliases:
+                return [" ".join(words[:-size]), " ".join(tail)]
+    return [text]
+
+
+def _segments(admin_text: str) -> list[_Segment]:
+    text = _tidy(admin_text)
+    raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    pieces: list[str] = []
+    for segment in raw:
+        pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else [segment])
+    if pieces:
+        pieces[-1:] = _split_province_tail(pieces[-1])
+    return [_make_segment(p) for p in pieces]
+
+
+# --- Resolution ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedAddress:
+    """An address resolved to current units.
+
+    ``status``: ``resolved`` (exactly one current ward), ``ambiguous`` (several candidates: a split old ward, or a
+    name that several units share), ``unresolved`` (no unit found), or ``None`` for empty text.
+    """
+
+    original: str
+    normalized: str | None
+    status: str | None
+    ward_code: str | None
+    province_code: str | None
+    legacy_ward_code: str | None
+    candidates: tuple[str, ...]
+    street: str | None
+    form: str | None  # "current" (post-2025 text) / "legacy" (pre-2025 text) / None
+    legacy_encoding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _AdminResult:
+    display: str
+    status: str
+    ward_code: str | None
+    province_code: str | None
+    legacy_ward_code: str | None
+    candidates: tuple[str, ...]
+    residual_street: str
+    form: str | None
+
+
+def _filter_type(found: list[_Unit], segment: _Segment) -> list[_Unit]:
+    if segment.unit_type is not None:
+        typed = [u for u in found if u.unit_type == segment.unit_type]
+        if typed:
+            found = typed
+    if len({u.code for u in found}) > 1:
+        accented = [u for u in found if segment.accent.endswith(u.accent)]
+        if accented:
+            found = accented
+    unique: dict[str, _Unit] = {u.code: u for u in found}
+    return list(unique.values())
+
+
+def _keys(segment: _Segment) -> list[str]:
+    keys = [segment.key] if segment.level is not None else []
+    if segment.whole_key not in keys:
+        keys.append(segment.whole_key)
+    return [k for k in keys if k]
+
+
+def _fuzzy(segment: _Segment, pool: dict[str, list[_Unit]]) -> list[_Unit]:
+    """Typo-tolerant match inside a small pool (one province's or one district's units), unique best only."""
+    query = segment.key if segment.level is not None else segment.whole_key
+    if len(query) < 4 or not pool:
+        return []
+    best = process.extract(query, list(pool), scorer=fuzz.ratio, limit=2, score_cutoff=85)
+    if not best or (len(best) == 2 and best[1][1] >= best[0][1] - 3):
+        return []
+    return pool[best[0][0]]
+
+
+def _find_province(segments: list[_Segment]) -> tuple[int | None, str | None, str | None]:
+    alias = _index().province_alias
+    for i in range(len(segments) - 1, -1, -1):
+        segment = segments[i]
+        if segment.street or segment.level in (_WARD, _DISTRICT):
+            continue
+        for key in _keys(segment):
+            if key in alias:
+                legacy, current = alias[key]
+                return i, legacy, current
+    return None, None, None
+
+
+def _result(
+    status: str,
+    codes: Iterable[str],
+    province: str | None,
+    legacy_ward: str | None,
+    segments: list[_Segment],
+    ward_index: int | None,
+    admin_text: str,
+    form: str | None,
+    used: frozenset[int] = frozenset(),
+) -> _AdminResult:
+    index = _index()
+    candidates = tuple(sorted(set(codes)))
+    provinces = {index.current_ward_info[c][1] for c in candidates if c in index.current_ward_info}
+    if len(provinces) == 1:
+        province = next(iter(provinces))
+    residual = ""
+    if ward_index is not None:
+        # Whatever stands before the ward and is not a unit (house, lane, hamlet) is the street part.
+        residual = ", ".join(normalize_text(s.text) for i, s in enumerate(segments[:ward_index]) if i not in used)
+    if status == "resolved" and len(candidates) == 1:
+        ward_name, ward_province = index.current_ward_info[candidates[0]]
+        parts = [residual, ward_name, index.current_province_name[ward_province]]
+        return _AdminResult(
+            ", ".join(p for p in parts if p), "resolved", candidates[0], ward_province, legacy_ward, candidates,
+            residual, form,
+        )
+    status = "ambiguous" if len(candidates) > 1 else "unresolved"
+    return _AdminResult(normalize_text(admin_text), status, None, province, legacy_ward, candidates, residual, form)
+
+
+def _from_legacy(
+    units_found: list[_Unit], segments: list[_Segment], ward_index: int, admin_text: str, used: frozenset[int]
+) -> _AdminResult:
+    index = _index()
+    if len(units_found) == 1:
+        legacy_code = units_found[0].code
+        successors = index.legacy_successors.get(legacy_code, ())
+        status = "resolved" if len(successors) == 1 else "ambiguous"
+        return _result(status, successors, None, legacy_code, segments, ward_index, admin_text, "legacy", used)
+    # Several old wards share the name (no district given): every successor is a candidate.
+    successors = [c for u in units_found for c in index.legacy_successors.get(u.code, ())]
+    return _result("ambiguous", successors, None, None, segments, ward_index, admin_text, "legacy", used)
+
+
+@lru_cache(maxsize=131072)
+def _resolve_admin(admin_text: str) -> _AdminResult:
+    index = _index()
+    segments = _segments(admin_text)
+    province_at, legacy_province, current_province = _find_province(segments)
+    used = frozenset({province_at} if province_at is not None else set())
+    others = [i for i in range(len(segments) - 1, -1, -1) if i != province_at and not segments[i].street]
+    legacy_provinces = [legacy_province] if legacy_province else None
+    if current_province and not legacy_province:
+        legacy_provinces = [p for p, c in index.legacy_to_current_province.items() if c == current_province]
+
+    # 1. Old form: a district, then a ward inside it.
+    district_at: int | None = None
+    districts: list[tuple[str, _Unit]] = []
+    order = others + ([province_at] if province_at is not None else [])
+    for i in order:
+        segment = segments[i]
+        if segment.level == _WARD or (i == province_at and segment.level not in (_CITY, None)):
+            continue
+        for key in _keys(segment):
+            if legacy_provinces is not None:
+                found = [(p, u) for p in legacy_provinces for u in index.districts.get((p, key), [])]
+            else:
+                found = list(index.districts_any.get(key, []))
+            if segment.unit_type is not None and found:
+                typed = [(p, u) for p, u in found if u.unit_type == segment.unit_type]
+                found = typed or found
+            if found:
+                districts, district_at = found, i
+                break
+        if districts:
+            break
+    if districts:
+        used = used | {district_at}
+        candidates_at = [i for i in others if i != district_at]
+        for i in candidates_at:
+            segment = segments[i]
+            if segment.level not in (_WARD, None):
+                continue
+            for key in _keys(segment):
+                found = [u for _, d in districts for u in index.legacy_wards.get((d.code, key), [])]
+                found = _filter_type(found, segment)
+                if found:
+                    return _from_legacy(found, segments, i, admin_text, used)
+        for i in candidates_at:
+            segment = segments[i]
+            if segment.level != _WARD or len(districts) != 1:
+                continue
+            found = _filter_type(_fuzzy(segment, index.legacy_pool[districts[0][1].code]), segment)
+            if len(found) == 1:
+                return _from_legacy(found, segments, i, admin_text, used)
+
+    # 2. New form: a ward directly in the province.
+    for i in others:
+        segment = segments[i]
+        if segment.level not in (_WARD, None):
+            continue
+        for key in _keys(segment):
+            if current_province:
+                current = index.current_wards.get((current_province, key), [])
+            else:
+                current = [u for _, u in index.current_wards_any.get(key, [])]
+            current = _filter_type(current, segment)
+            if current:
+                status = "resolved" if len(current) == 1 else "ambiguous"
+                return _result(
+                    status, [u.code for u in current], current_province, None, segments, i, admin_text, "current",
+                    used,
+                )
+
+    # 3. Old ward written without its district.
+    for i in others:
+        segment = segments[i]
+        if segment.level not in (_WARD, None) or (segment.level is None and district_at is None and not
+                                                    legacy_province):
+            continue
+        for key in _keys(segment):
+            if legacy_provinces is None:
+                break
+            found = [u for p in legacy_provinces for u in index.legacy_wards_by_province.get((p, key), [])]
+            found = _filter_type(found, segment)
+            # With a district named but not containing the ward, only an unmistakable name is taken.
+            if found and (district_at is None or len(found) == 1):
+                return _from_legacy(found, segments, i, admin_text, used)
+
+    # 4. Typos in a ward name of a known province.
+    if current_province:
+        for i in others:
+            segment = segments[i]
+            if segment.level != _WARD:
+                continue
+            found = _filter_type(_fuzzy(segment, index.current_pool[current_province]), segment)
+            if len(found) == 1:
+                return _result(
+                    "resolved", [found[0].code], current_province, None, segments, i, admin_text, "current", used
+                )
+    return _result("unresolved", [], current_province, None, segments, None, admin_text, None)
+
+
+# --- Street part and public entry points -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _street_word(word: str, title: bool) -> str:
+    word = fold_tone_placement(word.replace("Ð", "Đ").replace("ð", "đ"))
+    return title_case(word) if title else word
+
+
+def _normalize_street(raw: str) -> str:
+    words = raw.split()
+    letters = sum(ch.isalpha() for ch in raw)
+    title = letters >= 4 and raw == raw.upper()
+    return " ".join(_street_word(w, title) for w in words)
+
+
+def _split_street(text: str) -> tuple[str, str]:
+    """(street segments, administrative remainder) of an NFC, legacy-fixed address."""
+    segments = [s.strip() for s in text.replace(";", ",").split(",")]
+    segments = [s for s in segments if s]
+    if len(segments) < 2:
+        return "", ", ".join(segments)
+    street = [s for s in segments if _is_street(s)]
+    admin = [s for s in segments if not _is_street(s)]
+    if not admin:
+        return "", ", ".join(segments)
+    return ", ".join(street), ", ".join(admin)
+
+
+def _join(*parts: str | None) -> str:
+    return ", ".join(p for p in parts if p)
+
+
+def resolve_address(s: str | None) -> ResolvedAddress:
+    """Resolve one free-text address (old or new form, any spelling) to current unit codes."""
+    original = s or ""
+    text, encoding = fix_legacy_encoding(original)
+    text = unicodedata.normalize("NFC", text)
+    street_raw, admin_text = _split_street(text)
+    if not admin_text.strip():
+        return ResolvedAddress(original, None, None, None, None, None, (), None, None, encoding)
+    admin = _resolve_admin(admin_text)
+    street = _join(_normalize_street(street_raw), admin.residual_street)
+    return ResolvedAddress(
+        original=original,
+        normalized=_join(_normalize_street(street_raw), admin.display),
+        status=admin.status,
+        ward_code=admin.ward_code,
+        province_code=admin.province_code,
+        legacy_ward_code=admin.legacy_ward_code,
+        candidates=admin.candidates,
+        street=street or None,
+        form=admin.form,
+        legacy_encoding=encoding,
+    )
+
+
+def address_columns(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """Vectorized :func:`resolve_address` over a column.
+
+    Returns the columns of :data:`ADDRESS_PART_COLUMNS` (``candidates`` is ``List(String)``) and a Boolean Series
+    telling which cells were legacy-encoded.
+    """
+    fixed, legacy = fix_legacy_series(values.cast(pl.String))
+    segments = (
+        fixed.str.normalize("NFC").str.replace_all(";", ",", literal=True).str.split(",")
+        .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != ""))
+    )
+    frame = pl.DataFrame({"_segments": segments})
+    is_street = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.contains(ADMIN_WORD_PATTERN)
+    frame = frame.with_columns(
+        pl.col("_segments").list.eval(pl.element().filter(is_street)).alias("_street"),
+        pl.col("_segments").list.eval(pl.element().filter(~is_street)).alias("_admin"),
+        pl.col("_segments").list.len().alias("_n"),
+    )
+    split = (pl.col("_n") >= 2) & (pl.col("_admin").list.len() > 0)
+    frame = frame.select(
+        pl.when(split).then(pl.col("_street").list.join(", ")).otherwise(pl.lit("")).alias("_street"),
+        pl.when(pl.col("_segments").is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(split)
+        .then(pl.col("_admin").list.join(", "))
+        .otherwise(pl.col("_segments").list.join(", "))
+        .alias("_admin"),
+    )
+    admin_values = frame["_admin"].filter(frame["_admin"].str.strip_chars() != "").unique().to_list()
+    resolved = [_resolve_admin(v) for v in admin_values]
+    lookup = pl.DataFrame(
+        {
+            "_admin": admin_values,
+            "_display": [r.display for r in resolved],
+            "status": [r.status for r in resolved],
+            "ward_code": [r.ward_code for r in resolved],
+            "province_code": [r.province_code for r in resolved],
+            "legacy_ward_code": [r.legacy_ward_code for r in resolved],
+            "candidates": [list(r.candidates) for r in resolved],
+            "_residual": [r.residual_street for r in resolved],
+        },
+        schema={
+            "_admin": pl.String,
+            "_display": pl.String,
+            "status": pl.String,
+            "ward_code": pl.String,
+            "province_code": pl.String,
+            "legacy_ward_code": pl.String,
+            "candidates": pl.List(pl.String),
+            "_residual": pl.String,
+        },
+    )
+    street_words = frame["_street"].str.split(" ").explode().drop_nulls().unique().to_list()
+    plain = {w: _street_word(w, False) for w in street_words}
+    titled = {w: _street_word(w, True) for w in street_words}
+    letters = pl.col("_street").str.count_matches(r"[^\W\d_]")
+    title = (letters >= 4) & (pl.col("_street") == pl.col("_street").str.to_uppercase())
+    words = pl.col("_street").str.extract_all(r"\S+")
+    street_norm = (
+        pl.when(title)
+        .then(words.list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
+        .otherwise(words.list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
+        .list.join(" ")
+    )
+    out = (
+        frame.with_columns(street_norm.alias("_street_norm"))
+        .join(lookup, on="_admin", how="left", maintain_order="left")
+        .select(
+            pl.concat_str(
+                pl.when(pl.col("_street_norm") != "").then(pl.col("_street_norm")),
+                pl.col("_display"),
+                separator=", ",
+                ignore_nulls=True,
+            ).alias("norm"),
+            pl.concat_str(
+                pl.when(pl.col("_street_norm") != "").then(pl.col("_street_norm")),
+                pl.when(pl.col("_residual") != "").then(pl.col("_residual")),
+                separator=", ",
+                ignore_nulls=True,
+            ).alias("street"),
+            "ward_code",
+            "province_code",
+            "legacy_ward_code",
+            "status",
+            "candidates",
+        )
+    )
+    empty = pl.col("status").is_null()
+    out = out.with_columns(
+        pl.when(empty).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("norm")).alias("norm"),
+        pl.when(empty | (pl.col("street") == "")).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("street"))
+        .alias("street"),
+        pl.when(empty).then(pl.lit(None, dtype=pl.List(pl.String))).otherwise(pl.col("candidates"))
+        .alias("candidates"),
+    )
+    return out, legacy

@@ -1,0 +1,177 @@
+"""Blocking: which record pairs are worth comparing.
+
+Each rule hashes its columns into a 64-bit key per record. Dedupe pairs come from a self-join per rule, processed in
+hash partitions of the key so a batch never holds more than ``batch_pairs`` pairs; a pair already produced by an
+earlier rule is dropped by looking at the earlier rules' keys of the pair itself, which keeps every partition
+independent (no global set of seen pairs), so batches can run anywhere. Linking looks each extract key up in the
+base's sorted key arrays, at a cost that grows with the extract only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from matchers.engine.settings import BlockingRule
+
+__all__ = [
+    "BlockingReport",
+    "SortedKeys",
+    "block_keys",
+    "dedupe_pair_batches",
+    "link_pairs",
+    "sorted_keys",
+]
+
+_SEPARATOR = "\x1f"
+_HASH_SEED = 20250701
+
+
+def _key_expr(rule: BlockingRule) -> pl.Expr:
+    text = pl.concat_str([pl.col(c).cast(pl.String) for c in rule.columns], separator=_SEPARATOR)
+    # Empty strings would put every record with a blank field into one huge block.
+    valid = pl.all_horizontal([pl.col(c).cast(pl.String).str.len_bytes() > 0 for c in rule.columns])
+    return pl.when(valid).then(text.hash(seed=_HASH_SEED))
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingReport:
+    """Per rule: pairs it contributed (not already found by an earlier rule), blocks skipped as too large."""
+
+    rule: str
+    pairs: int
+    oversized_blocks: int
+    records_in_oversized_blocks: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "pairs": self.pairs,
+            "oversized_blocks": self.oversized_blocks,
+            "records_in_oversized_blocks": self.records_in_oversized_blocks,
+        }
+
+
+def block_keys(
+    records: pl.DataFrame, rules: Sequence[BlockingRule], *, guard: bool = True
+) -> tuple[pl.DataFrame, list[tuple[int, int]]]:
+    """``key_<i>`` (UInt64, null = not blocked by rule i) per record, in record order.
+
+    With ``guard``, keys of blocks larger than the rule's ``max_block_size`` are nulled. Also returns per rule
+    (oversized blocks, records in them).
+    """
+    keys = records.select([_key_expr(rule).alias(f"key_{i}") for i, rule in enumerate(rules)])
+    oversized: list[tuple[int, int]] = []
+    if not guard:
+        return keys, [(0, 0)] * len(rules)
+    guarded = []
+    for i, rule in enumerate(rules):
+        name = f"key_{i}"
+        sizes = keys.get_column(name).drop_nulls().value_counts(name="n")
+        big = sizes.filter(pl.col("n") > rule.max_block_size)
+        oversized.append((big.height, int(big.get_column("n").sum()) if big.height else 0))
+        if big.height:
+            guarded.append(
+                pl.when(pl.col(name).is_in(big.get_column(name).implode()))
+                .then(None)
+                .otherwise(pl.col(name))
+                .alias(name)
+            )
+    if guarded:
+        keys = keys.with_columns(guarded)
+    return keys, oversized
+
+
+def dedupe_pair_batches(keys: pl.DataFrame, *, batch_pairs: int = 3_000_000) -> Iterator[tuple[int, pl.DataFrame]]:
+    """Yield ``(rule_index, pairs)`` with ``pairs`` = ``_l``, ``_r`` (UInt32 row numbers, ``_l < _r``).
+
+    A pair appears exactly once overall: under the first rule whose (guarded) key it shares.
+    """
+    rows = pl.int_range(0, keys.height, dtype=pl.UInt32, eager=True).alias("_row")
+    for i in range(keys.width):
+        name = f"key_{i}"
+        column = keys.get_column(name)
+        blocked = pl.DataFrame([rows, column]).filter(pl.col(name).is_not_null())
+        sizes = blocked.get_column(name).value_counts(name="n").get_column("n")
+        expected = int((sizes * (sizes - 1) // 2).sum()) if sizes.len() else 0
+        partitions = max(1, math.ceil(expected / batch_pairs))
+        for part in range(partitions):
+            chunk = blocked if partitions == 1 else blocked.filter(pl.col(name) % partitions == part)
+            pairs = (
+                chunk.join(chunk, on=name, suffix="_other")
+                .filter(pl.col("_row") < pl.col("_row_other"))
+                .select(pl.col("_row").alias("_l"), pl.col("_row_other").alias("_r"))
+            )
+            if i and pairs.height:
+                earlier = pl.lit(False)
+                gathered = []
+                for j in range(i):
+                    earlier_keys = keys.get_column(f"key_{j}")
+                    gathered.append(earlier_keys.gather(pairs.get_column("_l")).alias(f"_kl{j}"))
+                    gathered.append(earlier_keys.gather(pairs.get_column("_r")).alias(f"_kr{j}"))
+                    earlier = earlier | (pl.col(f"_kl{j}") == pl.col(f"_kr{j}")).fill_null(False)
+                pairs = pairs.with_columns(gathered).filter(~earlier).select("_l", "_r")
+            if pairs.height:
+                yield i, pairs
+
+
+@dataclass(frozen=True, slots=True)
+class SortedKeys:
+    """One rule's base keys, sorted, with the base row number of each; oversized blocks already removed."""
+
+    keys: np.ndarray
+    rows: np.ndarray
+
+    def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All ``(query position, base row)`` pairs whose keys are equal."""
+        lo = np.searchsorted(self.keys, query, side="left")
+        hi = np.searchsorted(self.keys, query, side="right")
+        counts = hi - lo
+        total = int(counts.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.uint32)
+        query_positions = np.repeat(np.arange(query.shape[0], dtype=np.uint32), counts)
+        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+        base_positions = starts + np.arange(total)
+        return query_positions, np.asarray(self.rows[base_positions], dtype=np.uint32)
+
+
+def sorted_keys(keys: pl.DataFrame) -> list[SortedKeys]:
+    """Sorted key arrays per rule from (guarded) base keys."""
+    result = []
+    rows = pl.int_range(0, keys.height, dtype=pl.UInt32, eager=True).alias("_row")
+    for i in range(keys.width):
+        name = f"key_{i}"
+        frame = pl.DataFrame([rows, keys.get_column(name)]).drop_nulls(name).sort(name)
+        result.append(
+            SortedKeys(frame.get_column(name).to_numpy().astype(np.uint64), frame.get_column("_row").to_numpy())
+        )
+    return result
+
+
+def link_pairs(extract_keys: pl.DataFrame, index: Sequence[SortedKeys]) -> tuple[pl.DataFrame, list[int]]:
+    """Candidate ``(_l = extract row, _r = base row, _rule)``, each pair once under its first rule; pairs per rule."""
+    frames = []
+    for i, sorted_rule in enumerate(index):
+        column = extract_keys.get_column(f"key_{i}")
+        present = column.is_not_null()
+        positions = np.flatnonzero(present.to_numpy())
+        query = column.filter(present).to_numpy().astype(np.uint64)
+        query_positions, base_rows = sorted_rule.lookup(query)
+        frames.append(
+            pl.DataFrame(
+                {
+                    "_l": positions[query_positions].astype(np.uint32),
+                    "_r": base_rows,
+                    "_rule": np.full(base_rows.shape[0], i, dtype=np.int8),
+                }
+            )
+        )
+    pairs = pl.concat(frames).unique(subset=["_l", "_r"], keep="first", maintain_order=True)
+    counts = pairs.get_column("_rule").value_counts()
+    per_rule = dict(zip(counts.get_column("_rule").to_list(), counts.get_column("count").to_list(), strict=True))
+    return pairs, [int(per_rule.get(i, 0)) for i in range(len(index))]

@@ -1,0 +1,140 @@
+"""Building blocks for comparison levels, and the vectorized evaluation of comparisons over a batch of pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein, Hamming, Indel, Jaro, JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
+
+from matchers.engine.settings import (
+    Comparison,
+    ComparisonLevel,
+    MatchSettings,
+    Scorer,
+    Similarity,
+    left,
+    right,
+)
+
+__all__ = [
+    "any_null",
+    "compute_levels",
+    "compute_similarities",
+    "distance_level",
+    "exact_level",
+    "exact_or_null_comparison",
+    "name_like_comparison",
+    "similarity_level",
+]
+
+_SCORERS: dict[Scorer, tuple[Callable[..., Any], float]] = {
+    # (rapidfuzz scorer, divisor turning its output into the unit the conditions use)
+    "jaro_winkler": (JaroWinkler.normalized_similarity, 1.0),
+    "jaro": (Jaro.normalized_similarity, 1.0),
+    "levenshtein": (Levenshtein.normalized_similarity, 1.0),
+    "damerau_levenshtein": (DamerauLevenshtein.normalized_similarity, 1.0),
+    "indel": (Indel.normalized_similarity, 1.0),
+    "token_sort": (fuzz.token_sort_ratio, 100.0),
+    "levenshtein_distance": (Levenshtein.distance, 1.0),
+    "damerau_levenshtein_distance": (DamerauLevenshtein.distance, 1.0),
+    "hamming_distance": (Hamming.distance, 1.0),
+}
+
+
+def any_null(*columns: str) -> pl.Expr:
+    """Null condition: the comparison says nothing when either side lacks any of ``columns``."""
+    return pl.any_horizontal([left(c).is_null() | right(c).is_null() for c in columns])
+
+
+def exact_level(column: str, *, label: str = "exact", tf: bool = False, description: str = "") -> ComparisonLevel:
+    return ComparisonLevel(
+        label=label,
+        condition=left(column) == right(column),
+        tf_column=column if tf else None,
+        description=description or f"{column} trùng khớp",
+    )
+
+
+def similarity_level(
+    column: str, threshold: float, *, scorer: Scorer = "jaro_winkler", label: str | None = None, description: str = ""
+) -> ComparisonLevel:
+    similarity = Similarity(scorer, column)
+    return ComparisonLevel(
+        label=label or f"{scorer}>={threshold:g}",
+        condition=similarity.at_least(threshold),
+        similarities=(similarity,),
+        description=description or f"{column} gần giống ({scorer} ≥ {threshold:g})",
+    )
+
+
+def distance_level(
+    column: str,
+    distance: int,
+    *,
+    scorer: Scorer = "damerau_levenshtein_distance",
+    label: str | None = None,
+    description: str = "",
+) -> ComparisonLevel:
+    similarity = Similarity(scorer, column)
+    return ComparisonLevel(
+        label=label or f"{scorer}<={distance}",
+        condition=similarity.at_most(distance),
+        similarities=(similarity,),
+        description=description or f"{column} khác tối đa {distance} ký tự",
+    )
+
+
+def exact_or_null_comparison(name: str, column: str, *, tf: bool = False, description: str = "") -> Comparison:
+    return Comparison(
+        name=name,
+        columns=(column,),
+        null_condition=any_null(column),
+        levels=(exact_level(column, tf=tf),),
+        description=description,
+    )
+
+
+def name_like_comparison(
+    name: str, column: str, thresholds: Sequence[float] = (0.92, 0.8), *, tf: bool = False, description: str = ""
+) -> Comparison:
+    """Exact, then Jaro-Winkler bands: the shape of most free-text name comparisons."""
+    levels = [exact_level(column, tf=tf)]
+    levels.extend(similarity_level(column, threshold) for threshold in thresholds)
+    return Comparison(
+        name=name, columns=(column,), null_condition=any_null(column), levels=tuple(levels), description=description
+    )
+
+
+def compute_similarities(pairs: pl.DataFrame, similarities: Sequence[Similarity], workers: int = -1) -> pl.DataFrame:
+    """Add one Float32 column per similarity, computed pairwise over the whole batch (0 when a side is null)."""
+    if pairs.height == 0:
+        return pairs.with_columns([pl.lit(None, dtype=pl.Float32).alias(s.name) for s in similarities])
+    columns = []
+    for similarity in similarities:
+        other = similarity.right_column or similarity.left_column
+        left_values = pairs.get_column(f"{similarity.left_column}_l").cast(pl.String)
+        right_values = pairs.get_column(f"{other}_r").cast(pl.String)
+        missing = (left_values.is_null() | right_values.is_null()).to_numpy()
+        scorer, divisor = _SCORERS[similarity.scorer]
+        scores = cpdist(
+            left_values.fill_null("").to_list(),
+            right_values.fill_null("").to_list(),
+            scorer=scorer,
+            workers=workers,
+            dtype=np.float32,
+        )
+        if divisor != 1.0:
+            scores = scores / np.float32(divisor)
+        columns.append(pl.Series(similarity.name, np.where(missing, np.float32(np.nan), scores)).fill_nan(None))
+    return pairs.with_columns(columns)
+
+
+def compute_levels(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """Int8 level codes ``_lv_<comparison>`` for every pair (sides suffixed ``_l`` / ``_r``)."""
+    with_similarities = compute_similarities(pairs, settings.similarities, settings.workers)
+    return with_similarities.select([comparison.level_expr() for comparison in settings.comparisons])

@@ -1,0 +1,43 @@
+"""Reading record files for the command line: Parquet or CSV, canonical or already normalized."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import polars as pl
+
+from matchers.engine.settings import MatchSettings
+
+__all__ = ["read_records", "read_table"]
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """A Parquet or CSV file (CSV read as text, UTF-8)."""
+    if not path.exists():
+        raise FileNotFoundError(f"không tìm thấy tệp / file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix in (".csv", ".txt"):
+        return pl.read_csv(path, infer_schema=False)
+    raise ValueError(f"chỉ đọc được .parquet hoặc .csv / only .parquet or .csv: {path}")
+
+
+def read_records(path: Path, settings: MatchSettings) -> pl.DataFrame:
+    """Records ready for ``settings``: a file that already has the normalized columns is used as is; a file in the
+    canonical schema is normalized first with ``matchers.normalize.normalize_records``."""
+    frame = read_table(path)
+    derived = {expr.meta.output_name() for expr in settings.derived}
+    needed = [c for c in (settings.id_column, *settings.record_columns) if c not in derived]
+    if all(column in frame.columns for column in needed):
+        return frame
+    try:
+        normalize = importlib.import_module("matchers.normalize").normalize_records
+    except (ImportError, AttributeError) as error:
+        raise ValueError("tệp chưa chuẩn hóa và chưa có bộ chuẩn hóa / file not normalized, no normalizer") from error
+    normalized = normalize(frame)
+    missing = [c for c in needed if c not in normalized.columns]
+    if missing:
+        raise ValueError(f"thiếu cột sau chuẩn hóa / missing columns after normalizing: {', '.join(missing)}")
+    return normalized

@@ -1,0 +1,445 @@
+"""Dedupe (within the base) and link (extract → base): blocking, comparing, training and scoring, in batches.
+
+Every step after blocking works on one batch of pairs at a time with only the batch and the two record sources as
+input: nothing global accumulates except the compact level codes the model is trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+
+from matchers.engine.blocking import (
+    BlockingReport,
+    SortedKeys,
+    block_keys,
+    dedupe_pair_batches,
+    link_pairs,
+    sorted_keys,
+)
+from matchers.engine.comparisons import compute_levels
+from matchers.engine.scoring import (
+    ModelParameters,
+    decide,
+    estimate_u,
+    normalize_labels,
+    score_levels,
+    train_model,
+)
+from matchers.engine.settings import MatchSettings
+from matchers.engine.types import PairKind, level_column, weight_column
+
+__all__ = [
+    "Candidates",
+    "FrameSource",
+    "MatchResult",
+    "RecordSource",
+    "compare_candidates",
+    "compare_pairs",
+    "dedupe",
+    "dedupe_candidates",
+    "link",
+    "link_candidates",
+    "pair_columns",
+    "prepare_records",
+    "random_pair_levels",
+    "score_compared",
+    "train_and_score",
+]
+
+
+class RecordSource(Protocol):
+    """Records addressable by row number (an in-memory frame, or a memory-mapped index on disk)."""
+
+    @property
+    def height(self) -> int: ...
+
+    def take(self, rows: np.ndarray | pl.Series, columns: list[str]) -> pl.DataFrame: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSource:
+    frame: pl.DataFrame
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def take(self, rows: np.ndarray | pl.Series, columns: list[str]) -> pl.DataFrame:
+        index = rows if isinstance(rows, pl.Series) else pl.Series(rows)
+        return self.frame.select(pl.col(columns).gather(index))
+
+
+@dataclass(slots=True)
+class Candidates:
+    """Candidate pairs as row numbers (``_l``, ``_r``) with the index of the rule that found them (``_rule``)."""
+
+    pairs: pl.DataFrame
+    report: list[BlockingReport]
+
+
+@dataclass(slots=True)
+class MatchResult:
+    """Scored pairs (output schema), the model used and the blocking report."""
+
+    pairs: pl.DataFrame
+    model: ModelParameters
+    blocking: list[BlockingReport]
+
+    def decision_counts(self) -> dict[str, int]:
+        return decision_counts(self.pairs)
+
+
+def decision_counts(pairs: pl.DataFrame) -> dict[str, int]:
+    counts = pairs.get_column("decision").value_counts()
+    found = dict(zip(counts.get_column("decision").to_list(), counts.get_column("count").to_list(), strict=True))
+    return {decision: int(found.get(decision, 0)) for decision in ("match", "review", "non_match")}
+
+
+def pair_columns(settings: MatchSettings) -> list[str]:
+    """The output pair columns, in order."""
+    columns = ["left_id", "right_id", "match_probability", "match_weight", "decision", "decision_source", "kind"]
+    columns.append("blocking_rule")
+    for comparison in settings.comparisons:
+        columns.extend([level_column(comparison.name), weight_column(comparison.name)])
+    return columns
+
+
+def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bool) -> pl.DataFrame:
+    """The columns matching needs: id, derived columns, compared/blocked columns and (base only) term frequencies.
+
+    Term frequency of a value = its share among the non-null values of its column in this frame.
+    """
+    if settings.derived:
+        frame = frame.with_columns(settings.derived)
+    needed = [settings.id_column, *settings.record_columns]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(f"records lack the columns the match settings need: {', '.join(missing)}")
+    prepared = frame.select(pl.col(settings.id_column).cast(pl.String), *settings.record_columns)
+    tf_columns = []
+    for column in settings.tf_columns:
+        if with_tf:
+            known = pl.col(column).is_not_null().sum()
+            tf = pl.when(pl.col(column).is_not_null()).then(pl.len().over(column) / known)
+            tf_columns.append(tf.cast(pl.Float64).alias(f"tf_{column}"))
+        else:
+            tf_columns.append(pl.lit(None, dtype=pl.Float64).alias(f"tf_{column}"))
+    return prepared.with_columns(tf_columns) if tf_columns else prepared
+
+
+def _side_columns(settings: MatchSettings) -> list[str]:
+    return [*settings.record_columns, *(f"tf_{c}" for c in settings.tf_columns)]
+
+
+def compare_pairs(
+    pairs: pl.DataFrame, left_source: RecordSource, right_source: RecordSource, settings: MatchSettings
+) -> pl.DataFrame:
+    """For pairs ``_l``, ``_r`` (+ anything else, kept): level codes, rule agreements and pair term frequencies."""
+    columns = _side_columns(settings)
+    left_side = left_source.take(pairs.get_column("_l"), columns)
+    right_side = right_source.take(pairs.get_column("_r"), columns)
+    sides = pl.concat(
+        [left_side.rename({c: f"{c}_l" for c in columns}), right_side.rename({c: f"{c}_r" for c in columns})],
+        how="horizontal",
+    )
+    levels = compute_levels(sides, settings)
+    extras = sides.select(
+        *(rule.agrees().alias(f"_agree_{i}") for i, rule in enumerate(settings.blocking_rules)),
+        *(pl.max_horizontal(f"tf_{c}_l", f"tf_{c}_r").alias(f"_tf_{c}") for c in settings.tf_columns),
+    )
+    return pl.concat([pairs, levels, extras], how="horizontal")
+
+
+def compare_candidates(
+    candidates: pl.DataFrame,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    settings: MatchSettings,
+    *,
+    batch_pairs: int = 2_000_000,
+) -> pl.DataFrame:
+    batches = [
+        compare_pairs(candidates.slice(start, batch_pairs), left_source, right_source, settings)
+        for start in range(0, candidates.height, batch_pairs)
+    ]
+    return pl.concat(batches) if batches else _empty_compared(settings)
+
+
+def random_pair_levels(
+    left_source: RecordSource, right_source: RecordSource, settings: MatchSettings, *, same_source: bool
+) -> pl.DataFrame:
+    """Levels of ``u_sample_size`` uniformly random pairs (self-pairs excluded when both sides are one source)."""
+    rng = np.random.default_rng(settings.seed)
+    size = settings.u_sample_size
+    left_rows = rng.integers(0, left_source.height, size=size, dtype=np.int64)
+    right_rows = rng.integers(0, right_source.height, size=size, dtype=np.int64)
+    if same_source:
+        keep = left_rows != right_rows
+        left_rows, right_rows = left_rows[keep], right_rows[keep]
+    pairs = pl.DataFrame({"_l": left_rows.astype(np.uint32), "_r": right_rows.astype(np.uint32)})
+    return compare_pairs(pairs, left_source, right_source, settings)
+
+
+def _ids(source: RecordSource, rows: pl.Series, settings: MatchSettings) -> pl.Series:
+    return source.take(rows, [settings.id_column]).get_column(settings.id_column).cast(pl.String)
+
+
+def score_compared(
+    compared: pl.DataFrame,
+    model: ModelParameters,
+    settings: MatchSettings,
+    *,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    kind: PairKind,
+    labels: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """Turn compared pairs into the output pair schema; reviewed pairs take the reviewer's decision."""
+    tf_values = compared.select(pl.col(f"_tf_{c}").fill_null(float("nan")) for c in settings.tf_columns)
+    scores = score_levels(compared, tf_values, model, settings)
+    rule_names = [rule.name for rule in settings.blocking_rules]
+    frame = pl.concat(
+        [
+            pl.DataFrame(
+                [
+                    _ids(left_source, compared.get_column("_l"), settings).alias("left_id"),
+                    _ids(right_source, compared.get_column("_r"), settings).alias("right_id"),
+                    compared.get_column("_rule")
+                    .cast(pl.Int64)
+                    .replace_strict(list(range(len(rule_names))), rule_names, return_dtype=pl.String)
+                    .alias("blocking_rule"),
+                ]
+            ),
+            scores,
+        ],
+        how="horizontal",
+    )
+    model_decision = decide(pl.col("match_probability"), settings)
+    normalized = normalize_labels(labels)
+    if normalized is not None:
+        frame = frame.with_columns(
+            pl.min_horizontal("left_id", "right_id").alias("_a"), pl.max_horizontal("left_id", "right_id").alias("_b")
+        ).join(normalized, on=["_a", "_b"], how="left", maintain_order="left")
+        reviewed = pl.col("_reviewed").fill_null(False)
+        frame = frame.with_columns(
+            pl.when(reviewed)
+            .then(pl.when(pl.col("_label").fill_null(False)).then(pl.lit("match")).otherwise(pl.lit("non_match")))
+            .otherwise(model_decision)
+            .alias("decision"),
+            pl.when(reviewed).then(pl.lit("label")).otherwise(pl.lit("model")).alias("decision_source"),
+        )
+    else:
+        frame = frame.with_columns(model_decision.alias("decision"), pl.lit("model").alias("decision_source"))
+    return frame.with_columns(pl.lit(kind).alias("kind")).select(pair_columns(settings))
+
+
+def _label_values(
+    compared: pl.DataFrame,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    settings: MatchSettings,
+    labels: pl.DataFrame | None,
+) -> pl.Series | None:
+    normalized = normalize_labels(labels)
+    if normalized is None:
+        return None
+    ids = pl.DataFrame(
+        [
+            _ids(left_source, compared.get_column("_l"), settings).alias("l"),
+            _ids(right_source, compared.get_column("_r"), settings).alias("r"),
+        ]
+    ).select(pl.min_horizontal("l", "r").alias("_a"), pl.max_horizontal("l", "r").alias("_b"))
+    joined = ids.join(normalized.drop("_reviewed"), on=["_a", "_b"], how="left", maintain_order="left")
+    return joined.get_column("_label")
+
+
+def train_and_score(
+    compared: pl.DataFrame,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    settings: MatchSettings,
+    *,
+    kind: PairKind,
+    labels: pl.DataFrame | None,
+    model: ModelParameters | None,
+    u: Callable[[], dict[str, np.ndarray]],
+    fallback_model: ModelParameters | None = None,
+    min_training_pairs: int = 1000,
+) -> tuple[pl.DataFrame, ModelParameters]:
+    """Score compared pairs with ``model``, or with a model trained on them by EM.
+
+    EM needs enough pairs: below ``min_training_pairs`` the ``fallback_model`` is used when there is one.
+    """
+    if model is None and fallback_model is not None and compared.height < min_training_pairs:
+        model = fallback_model
+    if model is None:
+        agreements = compared.select(pl.col(f"_agree_{i}") for i in range(len(settings.blocking_rules)))
+        model = train_model(
+            compared,
+            agreements,
+            u(),
+            settings,
+            label_values=_label_values(compared, left_source, right_source, settings, labels),
+        )
+    else:
+        model.check(settings)
+    pairs = score_compared(
+        compared, model, settings, left_source=left_source, right_source=right_source, kind=kind, labels=labels
+    )
+    return pairs, model
+
+
+def _empty_compared(settings: MatchSettings) -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {"_l": pl.UInt32(), "_r": pl.UInt32(), "_rule": pl.Int8()}
+    for comparison in settings.comparisons:
+        schema[f"_lv_{comparison.name}"] = pl.Int8()
+    for i in range(len(settings.blocking_rules)):
+        schema[f"_agree_{i}"] = pl.Boolean()
+    for column in settings.tf_columns:
+        schema[f"_tf_{column}"] = pl.Float64()
+    return pl.DataFrame(schema=schema)
+
+
+def _report(settings: MatchSettings, pairs: pl.DataFrame, oversized: Sequence[tuple[int, int]]) -> list[BlockingReport]:
+    counts = pairs.get_column("_rule").value_counts()
+    per_rule = dict(zip(counts.get_column("_rule").to_list(), counts.get_column("count").to_list(), strict=True))
+    return [
+        BlockingReport(
+            rule=rule.name,
+            pairs=int(per_rule.get(i, 0)),
+            oversized_blocks=oversized[i][0],
+            records_in_oversized_blocks=oversized[i][1],
+        )
+        for i, rule in enumerate(settings.blocking_rules)
+    ]
+
+
+def dedupe_candidates(records: pl.DataFrame, settings: MatchSettings, *, batch_pairs: int = 2_000_000) -> Candidates:
+    """Candidate pairs within prepared records (``prepare_records(..., with_tf=True)``)."""
+    keys, oversized = block_keys(records, settings.blocking_rules)
+    batches = [
+        pairs.with_columns(pl.lit(rule_index, dtype=pl.Int8).alias("_rule"))
+        for rule_index, pairs in dedupe_pair_batches(keys, batch_pairs=batch_pairs)
+    ]
+    pairs = pl.concat(batches) if batches else pl.DataFrame(schema={"_l": pl.UInt32, "_r": pl.UInt32, "_rule": pl.Int8})
+    return Candidates(pairs=pairs, report=_report(settings, pairs, oversized))
+
+
+def link_candidates(
+    records: pl.DataFrame,
+    base_keys: Sequence[SortedKeys],
+    settings: MatchSettings,
+    *,
+    oversized: Sequence[tuple[int, int]] | None = None,
+) -> Candidates:
+    """Candidate (extract row, base row) pairs for prepared extract records against the base's sorted keys."""
+    keys, _ = block_keys(records, settings.blocking_rules, guard=False)
+    pairs, _ = link_pairs(keys, base_keys)
+    return Candidates(
+        pairs=pairs, report=_report(settings, pairs, oversized or [(0, 0)] * len(settings.blocking_rules))
+    )
+
+
+def dedupe(
+    base: pl.DataFrame,
+    settings: MatchSettings,
+    *,
+    labels: pl.DataFrame | None = None,
+    model: ModelParameters | None = None,
+    batch_pairs: int = 2_000_000,
+) -> MatchResult:
+    """Find duplicate records within ``base`` (normalized records)."""
+    records = prepare_records(base, settings, with_tf=True)
+    source = FrameSource(records)
+    candidates = dedupe_candidates(records, settings, batch_pairs=batch_pairs)
+    compared = compare_candidates(candidates.pairs, source, source, settings, batch_pairs=batch_pairs)
+    pairs, trained = train_and_score(
+        compared,
+        source,
+        source,
+        settings,
+        kind="dedupe",
+        labels=labels,
+        model=model,
+        u=lambda: estimate_u(random_pair_levels(source, source, settings, same_source=True), settings),
+    )
+    return MatchResult(pairs=pairs, model=trained, blocking=candidates.report)
+
+
+def link(
+    extract: pl.DataFrame,
+    base: pl.DataFrame,
+    settings: MatchSettings,
+    *,
+    labels: pl.DataFrame | None = None,
+    model: ModelParameters | None = None,
+    batch_pairs: int = 2_000_000,
+) -> MatchResult:
+    """Link extract records to an in-memory base (both normalized). For a persisted base use ``BaseIndex.link``."""
+    base_records = prepare_records(base, settings, with_tf=True)
+    base_source = FrameSource(base_records)
+    keys, oversized = block_keys(base_records, settings.blocking_rules)
+    records = prepare_records(extract, settings, with_tf=False)
+    source = FrameSource(records)
+    candidates = link_candidates(records, sorted_keys(keys), settings, oversized=oversized)
+    compared = compare_candidates(candidates.pairs, source, base_source, settings, batch_pairs=batch_pairs)
+    pairs, trained = train_and_score(
+        compared,
+        source,
+        base_source,
+        settings,
+        kind="link",
+        labels=labels,
+        model=model,
+        u=lambda: estimate_u(random_pair_levels(base_source, base_source, settings, same_source=True), settings),
+    )
+    return MatchResult(pairs=pairs, model=trained, blocking=candidates.report)
+
+
+def candidate_ids(
+    candidates: Candidates,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    settings: MatchSettings,
+    kind: PairKind,
+) -> pl.DataFrame:
+    """Candidates as ``left_id, right_id, kind, blocking_rule`` (the shape stored between pipeline steps)."""
+    rule_names = [rule.name for rule in settings.blocking_rules]
+    pairs = candidates.pairs
+    return pl.DataFrame(
+        [
+            _ids(left_source, pairs.get_column("_l"), settings).alias("left_id"),
+            _ids(right_source, pairs.get_column("_r"), settings).alias("right_id"),
+            pl.Series("kind", [kind] * pairs.height, dtype=pl.String),
+            pairs.get_column("_rule")
+            .cast(pl.Int64)
+            .replace_strict(list(range(len(rule_names))), rule_names, return_dtype=pl.String)
+            .alias("blocking_rule"),
+        ]
+    )
+
+
+def rows_of(
+    candidates: pl.DataFrame, left_ids: pl.Series, right_ids: pl.Series, settings: MatchSettings
+) -> pl.DataFrame:
+    """Back from ids to row numbers: ``_l``, ``_r``, ``_rule`` for stored candidates (unknown ids are an error)."""
+    rule_index = {rule.name: i for i, rule in enumerate(settings.blocking_rules)}
+    left_rows = pl.DataFrame({"left_id": left_ids.cast(pl.String)}).with_row_index("_l")
+    right_rows = pl.DataFrame({"right_id": right_ids.cast(pl.String)}).with_row_index("_r")
+    joined = (
+        candidates.select("left_id", "right_id", "blocking_rule")
+        .join(left_rows, on="left_id", how="left", maintain_order="left")
+        .join(right_rows, on="right_id", how="left", maintain_order="left")
+    )
+    if joined.get_column("_l").null_count() or joined.get_column("_r").null_count():
+        raise ValueError("candidate pairs refer to records that are not in the given record sets")
+    return joined.select(
+        pl.col("_l").cast(pl.UInt32),
+        pl.col("_r").cast(pl.UInt32),
+        pl.col("blocking_rule").replace_strict(rule_index, return_dtype=pl.Int8).alias("_rule"),
+    )

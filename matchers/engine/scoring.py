@@ -1,0 +1,342 @@
+"""Fellegi–Sunter scoring: u from random pairs, m and the prior by EM, term-frequency adjustment, decisions.
+
+All estimation works on the Int8 level codes of the pairs, collapsed to distinct agreement patterns with counts, so
+EM costs the same for a thousand pairs as for a hundred million. Parameters are plain data (``ModelParameters``)
+that can be saved with the base index and reused for a night's link.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from matchers.engine.settings import Comparison, MatchSettings
+from matchers.engine.types import LABEL_SCHEMA, level_column, weight_column
+
+__all__ = [
+    "ComparisonParameters",
+    "ModelParameters",
+    "decide",
+    "estimate_u",
+    "level_frequencies",
+    "score_levels",
+    "train_model",
+]
+
+_FLOOR = 1e-9
+
+
+@dataclass(slots=True)
+class ComparisonParameters:
+    """m and u per level code (index 0 = null, whose weight is always 0)."""
+
+    labels: list[str]
+    m: list[float]
+    u: list[float]
+
+    def weights(self) -> np.ndarray:
+        m = np.clip(np.asarray(self.m, dtype=np.float64), _FLOOR, 1.0)
+        u = np.clip(np.asarray(self.u, dtype=np.float64), _FLOOR, 1.0)
+        weights = np.log2(m / u)
+        weights[0] = 0.0
+        return weights
+
+
+@dataclass(slots=True)
+class ModelParameters:
+    """A trained model: per-comparison m/u and the prior probability that a candidate pair is a match."""
+
+    settings_name: str
+    comparisons: dict[str, ComparisonParameters]
+    prior: float
+    trained_pairs: int = 0
+    em_sessions: list[dict[str, object]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "settings_name": self.settings_name,
+                "prior": self.prior,
+                "trained_pairs": self.trained_pairs,
+                "em_sessions": self.em_sessions,
+                "comparisons": {name: {"labels": p.labels, "m": p.m, "u": p.u} for name, p in self.comparisons.items()},
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelParameters:
+        data = json.loads(text)
+        return cls(
+            settings_name=data["settings_name"],
+            prior=float(data["prior"]),
+            trained_pairs=int(data.get("trained_pairs", 0)),
+            em_sessions=list(data.get("em_sessions", [])),
+            comparisons={
+                name: ComparisonParameters(labels=list(p["labels"]), m=list(p["m"]), u=list(p["u"]))
+                for name, p in data["comparisons"].items()
+            },
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelParameters:
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+    def check(self, settings: MatchSettings) -> None:
+        for comparison in settings.comparisons:
+            stored = self.comparisons.get(comparison.name)
+            if stored is None or tuple(stored.labels) != comparison.labels:
+                raise ValueError(
+                    f"model does not fit settings {settings.name!r}: comparison {comparison.name!r} differs"
+                )
+
+
+def level_frequencies(levels: pl.DataFrame, comparison: Comparison) -> np.ndarray:
+    """Share of each non-null level among pairs where the comparison is not null (Laplace-smoothed)."""
+    codes = levels.get_column(f"_lv_{comparison.name}").to_numpy()
+    size = len(comparison.labels)
+    counts = np.bincount(codes.astype(np.int64), minlength=size).astype(np.float64)
+    counts[0] = 0.0
+    smoothed = counts + 1.0
+    smoothed[0] = 0.0
+    result = smoothed / smoothed.sum()
+    result[0] = 1.0
+    return result
+
+
+def estimate_u(levels_of_random_pairs: pl.DataFrame, settings: MatchSettings) -> dict[str, np.ndarray]:
+    """u per comparison from the levels of randomly sampled pairs (nearly all of which are non-matches)."""
+    return {c.name: level_frequencies(levels_of_random_pairs, c) for c in settings.comparisons}
+
+
+def _initial_m(size: int) -> np.ndarray:
+    # Strong levels first: most true matches agree exactly; a little mass everywhere so EM can move it.
+    raw = np.array([0.0] + [0.9 * (0.25**k) for k in range(size - 2)] + [0.05], dtype=np.float64)
+    raw[1:] = raw[1:] / raw[1:].sum()
+    raw[0] = 1.0
+    return raw
+
+
+def _patterns(codes: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Distinct rows of ``codes`` with counts of unlabelled, labelled-match and labelled-non-match pairs."""
+    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    total = np.bincount(inverse, minlength=unique.shape[0]).astype(np.float64)
+    pos = np.bincount(inverse, weights=positives.astype(np.float64), minlength=unique.shape[0])
+    neg = np.bincount(inverse, weights=negatives.astype(np.float64), minlength=unique.shape[0])
+    return unique, total - pos - neg, pos, neg
+
+
+def _em(
+    patterns: np.ndarray,
+    unlabelled: np.ndarray,
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    prior: float,
+    *,
+    estimate_m: bool,
+    iterations: int,
+    tolerance: float,
+) -> tuple[list[np.ndarray], float, int]:
+    n = unlabelled.sum() + positives.sum() + negatives.sum()
+    log_u = np.zeros(patterns.shape[0])
+    for c, u_c in enumerate(u):
+        log_u += np.log(np.clip(u_c[patterns[:, c]], _FLOOR, None))
+    done = 0
+    for done in range(1, iterations + 1):  # noqa: B007 - the count is reported
+        log_m = np.zeros(patterns.shape[0])
+        for c, m_c in enumerate(m):
+            log_m += np.log(np.clip(m_c[patterns[:, c]], _FLOOR, None))
+        log_odds = math.log(prior / (1.0 - prior)) + log_m - log_u
+        responsibility = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700)))
+        expected = unlabelled * responsibility + positives
+        new_prior = float(np.clip(expected.sum() / n, 1e-9, 1 - 1e-9))
+        change = abs(new_prior - prior)
+        if estimate_m:
+            new_m = []
+            for c, m_c in enumerate(m):
+                sums = np.bincount(patterns[:, c], weights=expected, minlength=m_c.shape[0])
+                sums[0] = 0.0
+                total = sums.sum()
+                if total <= 0:
+                    new_m.append(m_c)
+                    continue
+                estimate = np.clip(sums / total, _FLOOR, None)
+                estimate = estimate / estimate[1:].sum()
+                estimate[0] = 1.0
+                change = max(change, float(np.abs(estimate - m_c).max()))
+                new_m.append(estimate)
+            m = new_m
+        prior = new_prior
+        if change < tolerance:
+            break
+    return m, prior, done
+
+
+def train_model(
+    levels: pl.DataFrame,
+    agreements: pl.DataFrame,
+    u: dict[str, np.ndarray],
+    settings: MatchSettings,
+    *,
+    label_values: pl.Series | None = None,
+) -> ModelParameters:
+    """Estimate m by EM, one session per blocking rule, then the prior over all candidate pairs.
+
+    A session uses the candidate pairs on which its rule's key agrees and leaves out the comparisons that read the
+    rule's columns (they agree by construction there, so EM would learn nothing true about them). m of a comparison
+    is the mean over the sessions that estimated it. ``label_values`` (True / False / null per pair) pins the
+    responsibility of reviewed pairs, so reviewers' decisions teach the model.
+    """
+    comparisons = settings.comparisons
+    codes = np.column_stack([levels.get_column(f"_lv_{c.name}").to_numpy() for c in comparisons]).astype(np.int64)
+    height = codes.shape[0]
+    if label_values is None:
+        positives = np.zeros(height, dtype=bool)
+        negatives = np.zeros(height, dtype=bool)
+    else:
+        positives = label_values.fill_null(False).to_numpy().astype(bool)
+        negatives = (~label_values).fill_null(False).to_numpy().astype(bool)
+    sums: dict[str, list[np.ndarray]] = {c.name: [] for c in comparisons}
+    sessions: list[dict[str, object]] = []
+    for i, rule in enumerate(settings.blocking_rules):
+        mask = agreements.get_column(f"_agree_{i}").to_numpy()
+        if mask.sum() < 50:
+            continue
+        active = [k for k, c in enumerate(comparisons) if not set(c.columns) & set(rule.columns)]
+        if not active:
+            continue
+        patterns, unlabelled, pos, neg = _patterns(codes[mask][:, active], positives[mask], negatives[mask])
+        m_start = [_initial_m(len(comparisons[k].labels)) for k in active]
+        u_active = [u[comparisons[k].name] for k in active]
+        m_est, session_prior, iterations = _em(
+            patterns,
+            unlabelled,
+            pos,
+            neg,
+            m_start,
+            u_active,
+            0.5,
+            estimate_m=True,
+            iterations=settings.em_max_iterations,
+            tolerance=settings.em_tolerance,
+        )
+        for k, m_c in zip(active, m_est, strict=True):
+            sums[comparisons[k].name].append(m_c)
+        sessions.append(
+            {
+                "rule": rule.name,
+                "pairs": int(mask.sum()),
+                "iterations": iterations,
+                "match_share": round(session_prior, 6),
+                "estimated": [comparisons[k].name for k in active],
+            }
+        )
+    m_final = []
+    for comparison in comparisons:
+        estimates = sums[comparison.name]
+        m_final.append(np.mean(estimates, axis=0) if estimates else _initial_m(len(comparison.labels)))
+    patterns, unlabelled, pos, neg = _patterns(codes, positives, negatives)
+    u_all = [u[c.name] for c in comparisons]
+    _, prior, _ = _em(
+        patterns,
+        unlabelled,
+        pos,
+        neg,
+        m_final,
+        u_all,
+        0.1,
+        estimate_m=False,
+        iterations=settings.em_max_iterations * 3,
+        tolerance=settings.em_tolerance / 10,
+    )
+    return ModelParameters(
+        settings_name=settings.name,
+        comparisons={
+            c.name: ComparisonParameters(labels=list(c.labels), m=m_c.tolist(), u=u[c.name].tolist())
+            for c, m_c in zip(comparisons, m_final, strict=True)
+        },
+        prior=prior,
+        trained_pairs=height,
+        em_sessions=sessions,
+    )
+
+
+def score_levels(
+    levels: pl.DataFrame, tf_values: pl.DataFrame, model: ModelParameters, settings: MatchSettings
+) -> pl.DataFrame:
+    """Per-comparison level labels and weights, total match weight and probability.
+
+    Term-frequency adjustment: on a level with ``tf_column``, the generic u of the level is replaced by the
+    frequency of the agreeing value in the base, so agreeing on a rare name weighs more than on a common one.
+    """
+    columns: list[pl.Series] = []
+    total = np.full(levels.height, math.log2(model.prior / (1.0 - model.prior)))
+    for comparison in settings.comparisons:
+        params = model.comparisons[comparison.name]
+        codes = levels.get_column(f"_lv_{comparison.name}").to_numpy().astype(np.int64)
+        weights = params.weights()[codes]
+        u = np.asarray(params.u)
+        for code, level in enumerate(comparison.levels, start=1):
+            if not level.tf_column:
+                continue
+            tf = tf_values.get_column(f"_tf_{level.tf_column}").to_numpy()
+            on_level = (codes == code) & ~np.isnan(tf)
+            if on_level.any():
+                tf_floor = np.maximum(tf[on_level], settings.tf_minimum)
+                weights[on_level] += np.log2(u[code] / tf_floor)
+        total += weights
+        labels = pl.Series(level_column(comparison.name), codes, dtype=pl.Int64).replace_strict(
+            list(range(len(comparison.labels))), list(comparison.labels), return_dtype=pl.String
+        )
+        columns.append(labels)
+        columns.append(pl.Series(weight_column(comparison.name), weights, dtype=pl.Float64))
+    probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
+    return pl.DataFrame(
+        [
+            pl.Series("match_weight", total, dtype=pl.Float64),
+            pl.Series("match_probability", probability, dtype=pl.Float64),
+            *columns,
+        ]
+    )
+
+
+def decide(probability: pl.Expr, settings: MatchSettings) -> pl.Expr:
+    """Decision band of a match probability."""
+    thresholds = settings.thresholds
+    return (
+        pl.when(probability >= thresholds.match)
+        .then(pl.lit("match"))
+        .when(probability >= thresholds.review)
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("non_match"))
+    )
+
+
+def normalize_labels(labels: pl.DataFrame | None) -> pl.DataFrame | None:
+    """Labels keyed on the unordered pair (``_a`` <= ``_b``); the latest row wins when a pair was decided twice."""
+    if labels is None or labels.height == 0:
+        return None
+    missing = [c for c in LABEL_SCHEMA if c not in labels.columns]
+    if missing:
+        raise ValueError(f"labels lack columns: {', '.join(missing)}")
+    frame = labels.select(
+        pl.col("left_id").cast(pl.String), pl.col("right_id").cast(pl.String), pl.col("same_person").cast(pl.Boolean)
+    )
+    return frame.select(
+        pl.min_horizontal("left_id", "right_id").alias("_a"),
+        pl.max_horizontal("left_id", "right_id").alias("_b"),
+        pl.col("same_person").alias("_label"),
+        pl.lit(True).alias("_reviewed"),
+    ).unique(subset=["_a", "_b"], keep="last", maintain_order=True)

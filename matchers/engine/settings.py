@@ -1,0 +1,237 @@
+"""The declarative model of a matching job: comparisons built from levels, blocking rules, thresholds.
+
+A ``MatchSettings`` is plain frozen data (Polars expressions included), so the same object drives an in-memory run,
+an incremental run against a persisted index, or a batch on another machine. Two specs ship with the engine: the
+Vietnamese population spec (``matchers.engine.population``) and the FEBRL4 spec (``matchers.engine.febrl``).
+
+Inside conditions, ``left(c)`` / ``right(c)`` refer to column ``c`` of each side of a pair and ``similarity(...)``
+to a string similarity computed for the whole batch at once with ``rapidfuzz.process.cpdist``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import polars as pl
+
+__all__ = [
+    "ELSE_LEVEL",
+    "NULL_LEVEL",
+    "BlockingRule",
+    "Comparison",
+    "ComparisonLevel",
+    "ConflictRule",
+    "MatchSettings",
+    "Scorer",
+    "Similarity",
+    "Thresholds",
+    "block_on",
+    "left",
+    "right",
+]
+
+NULL_LEVEL: Final = "null"
+ELSE_LEVEL: Final = "else"
+
+Scorer = Literal[
+    "jaro_winkler",
+    "jaro",
+    "levenshtein",
+    "damerau_levenshtein",
+    "indel",
+    "token_sort",
+    "levenshtein_distance",
+    "damerau_levenshtein_distance",
+    "hamming_distance",
+]
+"""Similarity scorers: the plain names are normalized similarities in [0, 1]; ``*_distance`` are edit counts."""
+
+
+def left(column: str) -> pl.Expr:
+    return pl.col(f"{column}_l")
+
+
+def right(column: str) -> pl.Expr:
+    return pl.col(f"{column}_r")
+
+
+@dataclass(frozen=True, slots=True)
+class Similarity:
+    """A string similarity between ``left_column`` of one side and ``right_column`` of the other."""
+
+    scorer: Scorer
+    left_column: str
+    right_column: str | None = None
+
+    @property
+    def name(self) -> str:
+        other = self.right_column or self.left_column
+        suffix = self.left_column if other == self.left_column else f"{self.left_column}__{other}"
+        return f"sim_{self.scorer}__{suffix}"
+
+    @property
+    def expr(self) -> pl.Expr:
+        return pl.col(self.name)
+
+    def at_least(self, threshold: float) -> pl.Expr:
+        return pl.col(self.name) >= threshold
+
+    def at_most(self, distance: float) -> pl.Expr:
+        return pl.col(self.name) <= distance
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonLevel:
+    """One level of agreement. ``tf_column``: adjust this level's weight by how common the agreeing value is."""
+
+    label: str
+    condition: pl.Expr
+    similarities: tuple[Similarity, ...] = ()
+    tf_column: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """An ordered list of levels; the first whose condition holds wins, ``else`` catches the rest.
+
+    ``columns`` are the record columns the comparison reads (needed to gather them, and to leave this comparison
+    out of the EM sessions whose training blocking rule already forces agreement on them).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    null_condition: pl.Expr
+    levels: tuple[ComparisonLevel, ...]
+    description: str = ""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Level labels by code: 0 = null, 1..n = the levels in order, n + 1 = else."""
+        return (NULL_LEVEL, *(level.label for level in self.levels), ELSE_LEVEL)
+
+    @property
+    def similarities(self) -> tuple[Similarity, ...]:
+        seen: dict[str, Similarity] = {}
+        for level in self.levels:
+            for similarity in level.similarities:
+                seen.setdefault(similarity.name, similarity)
+        return tuple(seen.values())
+
+    @property
+    def tf_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(level.tf_column for level in self.levels if level.tf_column))
+
+    def level_expr(self) -> pl.Expr:
+        """Int8 level code per pair."""
+        expr: pl.Expr = pl.lit(len(self.levels) + 1, dtype=pl.Int8)
+        # Built from the last level backwards so the first matching level wins.
+        for code, level in reversed(list(enumerate(self.levels, start=1))):
+            expr = pl.when(level.condition.fill_null(False)).then(pl.lit(code, dtype=pl.Int8)).otherwise(expr)
+        return (pl.when(self.null_condition.fill_null(True)).then(pl.lit(0, dtype=pl.Int8)).otherwise(expr)).alias(
+            f"_lv_{self.name}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    """Records sharing the values of all ``columns`` (none null) become candidate pairs.
+
+    ``max_block_size`` guards against explosive blocks (Nguyễn + 1990): a block larger than this is skipped and
+    reported; other rules must catch its pairs.
+    """
+
+    columns: tuple[str, ...]
+    max_block_size: int
+    name: str
+
+    def agrees(self) -> pl.Expr:
+        """True for a pair (columns suffixed ``_l``/``_r``) on which this rule's key agrees."""
+        return pl.all_horizontal([(left(c) == right(c)).fill_null(False) for c in self.columns])
+
+
+def block_on(*columns: str, max_block_size: int = 400, name: str | None = None) -> BlockingRule:
+    if not columns:
+        raise ValueError("block_on needs at least one column")
+    return BlockingRule(columns=tuple(columns), max_block_size=max_block_size, name=name or "+".join(columns))
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Decision bands on the match probability.
+
+    ``strong_link``: below this probability an edge may not merge two clusters that both already hold several
+    records (a weak link does not fuse two established persons).
+    """
+
+    match: float = 0.99
+    review: float = 0.5
+    strong_link: float = 0.9999
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.review <= self.match < 1.0:
+            raise ValueError("thresholds must satisfy 0 < review <= match < 1")
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRule:
+    """Two records whose ``column`` values are both known and differ by more than ``tolerance`` (numbers) or
+    differ at all (``tolerance`` None) may not end up in one cluster through other records."""
+
+    column: str
+    tolerance: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Everything that makes a matching job: the engine itself is the same for every spec."""
+
+    name: str
+    comparisons: tuple[Comparison, ...]
+    blocking_rules: tuple[BlockingRule, ...]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    conflicts: tuple[ConflictRule, ...] = ()
+    derived: tuple[pl.Expr, ...] = ()
+    """Extra record columns computed before matching (each expression named with ``.alias``)."""
+    id_column: str = "record_id"
+    u_sample_size: int = 300_000
+    em_max_iterations: int = 40
+    em_tolerance: float = 1e-5
+    tf_minimum: float = 1e-7
+    seed: int = 20250701
+    workers: int = -1
+    """rapidfuzz worker threads (-1 = all cores)."""
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.comparisons]
+        if len(set(names)) != len(names):
+            raise ValueError("comparison names must be unique")
+        rule_names = [r.name for r in self.blocking_rules]
+        if len(set(rule_names)) != len(rule_names):
+            raise ValueError("blocking rule names must be unique")
+        if not self.blocking_rules:
+            raise ValueError("at least one blocking rule is required")
+
+    @property
+    def tf_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(col for c in self.comparisons for col in c.tf_columns))
+
+    @property
+    def record_columns(self) -> tuple[str, ...]:
+        """Columns a pair needs from each side (derived columns included)."""
+        columns: list[str] = []
+        for comparison in self.comparisons:
+            columns.extend(comparison.columns)
+        for rule in self.blocking_rules:
+            columns.extend(rule.columns)
+        columns.extend(conflict.column for conflict in self.conflicts)
+        return tuple(dict.fromkeys(columns))
+
+    @property
+    def similarities(self) -> tuple[Similarity, ...]:
+        seen: dict[str, Similarity] = {}
+        for comparison in self.comparisons:
+            for similarity in comparison.similarities:
+                seen.setdefault(similarity.name, similarity)
+        return tuple(seen.values())

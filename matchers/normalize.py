@@ -1,0 +1,177 @@
+"""Frame-level normalization: a canonical person frame in, the same frame plus every normalized column out.
+
+The columns added are exactly those of :mod:`matchers.columns` (the contract with matching and the checks). Work is
+vectorized in Polars or done once per distinct value (names per distinct word, addresses per distinct
+administrative part, dates per distinct text): a nightly extract repeats the same words, wards and dates many
+thousand times.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+import polars as pl
+
+from matchers.addresses import address_columns
+from matchers.columns import ADDRESS_COLUMNS, DATE_COLUMNS, NAME_COLUMNS, RELATIVE_NAME_COLUMNS
+from matchers.dates import parse_date
+from matchers.ids import id_columns, old_id_kind_expr
+from matchers.names import name_columns
+from matchers.text import ascii_key, fix_legacy_encoding, fix_legacy_series
+from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
+
+__all__ = ["normalize_records", "normalized_schema", "normalize_sex", "summarize"]
+
+# Columns never typed by people, so never legacy-encoded.
+_NOT_TEXT: Final = frozenset({"record_id", "source", "source_file", "source_row"})
+_SEX: Final = {
+    "nam": "Nam", "m": "Nam", "male": "Nam", "trai": "Nam", "con trai": "Nam", "gioi tinh nam": "Nam",
+    "nu": "Nữ", "f": "Nữ", "female": "Nữ", "gai": "Nữ", "con gai": "Nữ", "gioi tinh nu": "Nữ",
+}  # fmt: skip
+# Dates that lie in the future by nature.
+_FUTURE_ALLOWED: Final = frozenset({"card_expiry_date"})
+
+
+def normalize_sex(value: str | None) -> str | None:
+    """"Nam" / "Nữ" from any spelling (NAM, nu, Nữ, F, male, legacy-encoded "N÷"), else None."""
+    if value is None:
+        return None
+    text, _ = fix_legacy_encoding(value)
+    return _SEX.get(ascii_key(text))
+
+
+def _with_canonical_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [name for name in MINIMAL_COLUMNS if name not in frame.columns]
+    if missing:
+        raise SchemaError(f"thiếu cột bắt buộc / missing required columns: {', '.join(missing)}")
+    return frame.with_columns(
+        [
+            pl.col(name).cast(pl.String) if name in frame.columns else pl.lit(None, dtype=pl.String).alias(name)
+            for name in CANONICAL_SCHEMA
+        ]
+    )
+
+
+def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
+    distinct = values.drop_nulls().unique().to_list()
+    allow_future = column in _FUTURE_ALLOWED
+    parsed = [parse_date(v, as_of=as_of, allow_future=allow_future) for v in distinct]
+    lookup = pl.DataFrame(
+        {
+            "_raw": distinct,
+            "value": [p.value for p in parsed],
+            "precision": [p.precision for p in parsed],
+            "valid": [p.valid for p in parsed],
+            "swapped": [p.swapped.isoformat() if p.swapped else None for p in parsed],
+        },
+        schema={"_raw": pl.String, "value": pl.Date, "precision": pl.String, "valid": pl.Boolean,
+                "swapped": pl.String},  # fmt: skip
+    )
+    return (
+        pl.DataFrame({"_raw": values})
+        .join(lookup, on="_raw", how="left", maintain_order="left")
+        .drop("_raw")
+    )
+
+
+def normalized_schema() -> pl.Schema:
+    """Names and dtypes of the columns :func:`normalize_records` adds, in order."""
+    empty = pl.DataFrame(schema=CANONICAL_SCHEMA)
+    normalized = normalize_records(empty, as_of=date(2025, 7, 1))
+    return pl.Schema({k: v for k, v in normalized.schema.items() if k not in CANONICAL_SCHEMA})
+
+
+def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.DataFrame:
+    """Return ``frame`` (canonical person records) with every column of :mod:`matchers.columns` added.
+
+    Originals are kept unchanged; missing optional canonical columns are added as nulls. ``as_of`` is the day
+    "future" is judged against (default: today); the nightly run passes its night so reruns agree.
+    """
+    today = as_of or date.today()
+    frame = _with_canonical_columns(frame)
+    added: dict[str, pl.Series] = {}
+    legacy_flags: dict[str, pl.Series] = {}
+
+    for column in NAME_COLUMNS:
+        parts = name_columns(frame[column])
+        if column == "full_name":
+            added["full_name_norm"] = parts["norm"]
+            for part in ("family_name", "middle_name", "given_name", "name_key", "family_key", "middle_key",
+                         "given_key", "name_key_no_middle"):  # fmt: skip
+                added[part] = parts[part]
+    for column in RELATIVE_NAME_COLUMNS:
+        parts = name_columns(frame[column])
+        added[f"{column}_norm"] = parts["norm"]
+        added[f"{column}_key"] = parts["name_key"]
+
+    sex_values = frame["sex"].drop_nulls().unique().to_list()
+    added["sex_norm"] = frame["sex"].replace_strict(
+        {v: normalize_sex(v) for v in sex_values}, default=None, return_dtype=pl.String
+    )
+
+    for column in DATE_COLUMNS:
+        parsed = _date_columns(frame[column], column, today)
+        added[f"{column}_value"] = parsed["value"]
+        added[f"{column}_precision"] = parsed["precision"]
+        added[f"{column}_valid"] = parsed["valid"]
+        if column == "birth_date":
+            value, precision = parsed["value"], parsed["precision"]
+            added["birth_year"] = value.dt.year().cast(pl.Int32)
+            added["birth_month"] = (
+                pl.select(pl.when(precision.is_in(["month", "day"])).then(value.dt.month()).cast(pl.Int32))
+                .to_series()
+            )
+            added["birth_day"] = (
+                pl.select(pl.when(precision == "day").then(value.dt.day()).cast(pl.Int32)).to_series()
+            )
+            added["birth_date_swapped"] = parsed["swapped"]
+
+    ids = frame.select("person_id", "old_id_number").with_columns(
+        birth_year=added["birth_year"], sex_norm=added["sex_norm"]
+    )
+    ids = ids.select(
+        *id_columns("person_id", pl.col("birth_year"), pl.col("sex_norm"), as_of=today),
+        old_id_kind_expr("old_id_number").alias("old_id_kind"),
+        pl.col("person_id").is_null() | (pl.col("person_id").str.strip_chars() == ""),
+    )
+    absent = ids["person_id"]
+    for name in ("person_id_norm", "person_id_valid", "person_id_issue", "person_id_province_code",
+                 "person_id_sex", "person_id_birth_year", "person_id_contradiction", "old_id_kind"):  # fmt: skip
+        added[name] = ids[name]
+    added["person_id_valid"] = pl.select(
+        pl.when(absent).then(pl.lit(None, dtype=pl.Boolean)).otherwise(ids["person_id_valid"])
+    ).to_series()
+
+    for column in ADDRESS_COLUMNS:
+        parts, legacy = address_columns(frame[column])
+        legacy_flags[column] = legacy
+        for part in parts.columns:
+            added[f"{column}_{part}"] = parts[part]
+
+    for column in CANONICAL_SCHEMA:
+        if column in _NOT_TEXT or column in legacy_flags:
+            continue
+        legacy_flags[column] = fix_legacy_series(frame[column])[1]
+    flags = pl.DataFrame(legacy_flags)
+    added["legacy_encoded_columns"] = flags.select(
+        pl.concat_list(
+            [pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String)) for c in CANONICAL_SCHEMA
+             if c in legacy_flags]
+        ).list.drop_nulls()
+    ).to_series()
+
+    return frame.with_columns([series.alias(name) for name, series in added.items()])
+
+
+def summarize(normalized: pl.DataFrame) -> dict[str, int]:
+    """Counts for run metadata and the console: rows, address statuses (over all address columns), legacy cells."""
+    counts: dict[str, int] = {"rows": normalized.height}
+    for status in ("resolved", "ambiguous", "unresolved"):
+        counts[f"address_{status}"] = int(
+            sum(int((normalized[f"{c}_status"] == status).sum()) for c in ADDRESS_COLUMNS)
+        )
+    counts["legacy_encoded_records"] = int((normalized["legacy_encoded_columns"].list.len() > 0).sum())
+    counts["legacy_encoded_cells"] = int(normalized["legacy_encoded_columns"].list.len().sum())
+    counts["person_id_invalid"] = int((normalized["person_id_valid"] == False).sum())  # noqa: E712
+    return counts

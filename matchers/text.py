@@ -1,0 +1,409 @@
+"""Vietnamese text: Unicode normalization, one tone-placement style, legacy font encodings, ASCII keys.
+
+Extract text reaches us in three shapes that look different but mean the same: NFC or NFD Unicode, the
+"old" or "new" tone placement (hoà/hòa, thuý/thúy, khoẻ/khỏe), and text typed with the legacy TCVN3 (ABC,
+``.VnTime``) or VNI fonts, which reads as gibberish once decoded as Windows-1252 ("TrÇn V¨n §øc", "Traàn Vaên
+Ñöùc" for "Trần Văn Đức"). Everything here folds those shapes into one display form (NFC, tone on the classic
+position, ``Đ`` not ``Ð``) and derives ASCII keys from it. ASCII keys are for blocking and comparison only and
+are never shown to people.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Final
+
+import polars as pl
+from unidecode import unidecode
+
+__all__ = [
+    "LegacyEncoding",
+    "normalize_text",
+    "fix_legacy_encoding",
+    "looks_legacy_encoded",
+    "fix_legacy_series",
+    "fold_tone_placement",
+    "is_vietnamese_syllable",
+    "ascii_key",
+    "title_case",
+    "strip_tones",
+    "LATIN1_ONLY_PATTERN",
+    "LATIN1_HIGH_PATTERN",
+]
+
+LegacyEncoding = str
+"""``"TCVN3"`` or ``"VNI"``."""
+
+# --- Vowel tables -----------------------------------------------------------------------------------------------
+
+_TONED: Final = {
+    # base: (sắc, huyền, hỏi, ngã, nặng)
+    "a": "áàảãạ",
+    "ă": "ắằẳẵặ",
+    "â": "ấầẩẫậ",
+    "e": "éèẻẽẹ",
+    "ê": "ếềểễệ",
+    "i": "íìỉĩị",
+    "o": "óòỏõọ",
+    "ô": "ốồổỗộ",
+    "ơ": "ớờởỡợ",
+    "u": "úùủũụ",
+    "ư": "ứừửữự",
+    "y": "ýỳỷỹỵ",
+}
+_DECOMPOSE: Final[dict[str, tuple[str, int]]] = {}
+_COMPOSE: Final[dict[tuple[str, int], str]] = {}
+for _base, _forms in _TONED.items():
+    _DECOMPOSE[_base] = (_base, 0)
+    _COMPOSE[(_base, 0)] = _base
+    for _tone, _char in enumerate(_forms, start=1):
+        _DECOMPOSE[_char] = (_base, _tone)
+        _COMPOSE[(_base, _tone)] = _char
+
+_VOWEL_BASES: Final = "aăâeêioôơuưy"
+_MARKED_BASES: Final = "ăâêôơư"
+VIETNAMESE_LOWER: Final = frozenset("abcdefghijklmnopqrstuvwxyzđ" + "".join(_TONED) + "".join(_TONED.values()))
+_SYLLABLE: Final = re.compile(
+    r"^(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvx])?([aăâeêioôơuưy]{1,3})(ch|ng|nh|[cmnpt])?$"
+)
+_WORD: Final = re.compile(r"[^\W\d_]+")
+# The closed set of Vietnamese vowel nuclei (after the gi/qu onsets are taken off); "oo" is for loanwords (xoong).
+_NUCLEI: Final = frozenset(
+    "a ă â e ê i o ô ơ u ư y ai ao au ay âu ây eo êu ia iê iu oa oă oe oi oo ôi ơi ua uâ uê ui uô uơ uy ưa ưi ươ "
+    "ưu yê iêu oai oay oeo uây uôi uya uyê uyu ươi ươu yêu".split()
+)
+_OPEN_ONLY: Final = frozenset(
+    "ai ao au ay âu ây eo êu ia iu oi ôi ơi ưa ưi ưu iêu oai oay oeo uây uôi uya uyu ươi ươu yêu".split()
+)
+_CLOSED_ONLY: Final = frozenset("ă â iê yê uô ươ uyê oă uâ".split())
+
+# Characters that look Vietnamese in a legacy-decoded string but must be mapped: Ð (U+00D0, Icelandic eth) and ð.
+_ETH: Final = str.maketrans({"Ð": "Đ", "ð": "đ"})
+# Invisible or odd spacing characters that extracts carry; the soft hyphen is handled by the legacy decoder first.
+_SPACES: Final = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+_ZERO_WIDTH: Final = re.compile(r"[\u200c\u200d\u2060\u00ad]")
+_QUOTES: Final = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "`": "'", "–": "-", "—": "-"})
+_SPACE_BEFORE_PUNCT: Final = re.compile(r"\s+([,.;:)])")
+_REPEATED_COMMA: Final = re.compile(r"(?:\s*[,;]\s*){2,}")
+_COMMA_NO_SPACE: Final = re.compile(r"([,;])(?=[^\s\d])")
+_EDGE_PUNCT: Final = re.compile(r"^[\s,;:.\-/]+|[\s,;:\-/]+$")
+_KEEP_UPPER: Final = frozenset({"HN", "HCM", "TP", "TX", "TT", "UBND", "KP", "TDP", "CA", "HCMC", "BRVT", "TPHCM"})
+
+# Latin-1-only strings are the only candidates for legacy decoding: legacy gibberish is bytes 0x00-0xFF shown as
+# Windows-1252, while real Vietnamese Unicode almost always has a letter outside Latin-1 (ư, ơ, ă, đ, ạ...).
+LATIN1_ONLY_PATTERN: Final = r"^[\x00-\x{ff}]*$"
+LATIN1_HIGH_PATTERN: Final = r"[\x{a1}-\x{ff}]"
+_LATIN1_HIGH: Final = re.compile(r"[\u00a1-\u00ff]")
+
+
+def strip_tones(word: str) -> str:
+    """``word`` without tone marks (vowel marks such as ư, ô and đ are kept)."""
+    return "".join(_DECOMPOSE.get(ch, (ch, 0))[0] for ch in word)
+
+
+def _split_syllable(bases: str) -> tuple[str, str, str] | None:
+    match = _SYLLABLE.match(bases)
+    if match is None:
+        return None
+    return match.group(1) or "", match.group(2), match.group(3) or ""
+
+
+def _tone_position(vowels: str, final: str) -> int:
+    """Index in ``vowels`` of the letter that carries the tone, classic placement (hòa, thúy, khỏe)."""
+    marked = [i for i, ch in enumerate(vowels) if ch in _MARKED_BASES]
+    if marked:
+        if "ươ" in vowels:
+            return vowels.index("ơ")
+        return marked[-1]
+    if final:
+        return len(vowels) - 1
+    if len(vowels) == 3:
+        return 1
+    return 0
+
+
+def _place_tone_lower(word: str) -> str:
+    bases: list[str] = []
+    tone = 0
+    for ch in word:
+        base, t = _DECOMPOSE.get(ch, (ch, 0))
+        if t:
+            if tone and t != tone:
+                return word
+            tone = t
+        bases.append(base)
+    if not tone:
+        return word
+    parts = _split_syllable("".join(bases))
+    if parts is None:
+        return word
+    onset, vowels, final = parts
+    position = len(onset) + _tone_position(vowels, final)
+    bases[position] = _COMPOSE[(bases[position], tone)]
+    return "".join(bases)
+
+
+def _restore_case(template: str, lower: str) -> str:
+    return "".join(c.upper() if t.isupper() else c for t, c in zip(template, lower, strict=True))
+
+
+@lru_cache(maxsize=65536)
+def _fold_word(word: str) -> str:
+    lower = word.lower()
+    if len(lower) != len(word):
+        return word
+    folded = _place_tone_lower(lower)
+    if folded == lower:
+        return word
+    return _restore_case(word, folded)
+
+
+def fold_tone_placement(text: str) -> str:
+    """Move every tone mark to its classic position: ``hoà`` → ``hòa``, ``thuý`` → ``thúy``, ``khoẻ`` → ``khỏe``.
+
+    Expects NFC text; words that are not Vietnamese syllables are left untouched.
+    """
+    return _WORD.sub(lambda m: _fold_word(m.group(0)), text)
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    """True when ``word`` (any case) is shaped like one Vietnamese syllable with at most one tone."""
+    lower = word.lower()
+    if not lower or any(ch not in VIETNAMESE_LOWER for ch in lower):
+        return False
+    tones = [t for t in (_DECOMPOSE.get(ch, (ch, 0))[1] for ch in lower) if t]
+    if len(tones) > 1:
+        return False
+    parts = _split_syllable(strip_tones(lower))
+    if parts is None:
+        return False
+    onset, vowels, final = parts
+    if vowels not in _NUCLEI:
+        return False
+    if final and vowels in _OPEN_ONLY:
+        return False
+    if not final and vowels in _CLOSED_ONLY:
+        return False
+    if vowels == "ơ" and final in ("ng", "c", "ch", "nh"):
+        return False
+    return not (onset in ("k", "gh", "ngh") and vowels[0] not in "eêiy")
+
+
+def title_case(word: str) -> str:
+    """Capitalize the first letter of a word (and after an apostrophe, as in H'Hen), lower-case the rest."""
+    out: list[str] = []
+    capitalize = True
+    for ch in word:
+        if ch.isalpha():
+            out.append(ch.upper() if capitalize else ch.lower())
+            capitalize = False
+        else:
+            out.append(ch)
+            capitalize = ch in "'-"
+    return "".join(out)
+
+
+def _title_all_caps(text: str) -> str:
+    letters = [ch for ch in text if ch.isalpha()]
+    if len(letters) < 4 or any(ch.islower() for ch in letters):
+        return text
+
+    def _word(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return word if word in _KEEP_UPPER else title_case(word)
+
+    return re.sub(r"[^\W\d_]+(?:'[^\W\d_]+)?", _word, text)
+
+
+@lru_cache(maxsize=262144)
+def normalize_text(s: str) -> str:
+    """The display form of any extract text.
+
+    Legacy TCVN3/VNI text is converted, then NFC, ``Ð`` → ``Đ``, classic tone placement, one space between words,
+    tidy commas, and ALL CAPS turned into title case. Idempotent.
+    """
+    text, _ = fix_legacy_encoding(s)
+    text = unicodedata.normalize("NFC", text).translate(_ETH).translate(_QUOTES)
+    text = _ZERO_WIDTH.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _REPEATED_COMMA.sub(", ", text)
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    text = _COMMA_NO_SPACE.sub(r"\1 ", text)
+    text = _EDGE_PUNCT.sub("", text).strip()
+    text = fold_tone_placement(text)
+    return _title_all_caps(text)
+
+
+@lru_cache(maxsize=262144)
+def ascii_key(s: str) -> str:
+    """Lower-case ASCII key of ``s`` with single spaces, for blocking and comparison only (never for display)."""
+    text = unicodedata.normalize("NFC", s).translate(_ETH)
+    text = unidecode(text).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+# --- Legacy encodings -------------------------------------------------------------------------------------------
+
+# TCVN3 (TCVN 5712:1993 VN3, the "ABC" .VnTime fonts): one byte per letter; capitals with a tone only exist in the
+# separate capital font, where the lower-case code is drawn as a capital, so they decode to lower case here.
+_TCVN3: Final = {
+    "¡": "Ă", "¢": "Â", "£": "Ê", "¤": "Ô", "¥": "Ơ", "¦": "Ư", "§": "Đ",
+    "¨": "ă", "©": "â", "ª": "ê", "«": "ô", "¬": "ơ", "\u00ad": "ư", "®": "đ",
+    "µ": "à", "¶": "ả", "·": "ã", "¸": "á", "¹": "ạ",
+    "»": "ằ", "¼": "ẳ", "½": "ẵ", "¾": "ắ", "Æ": "ặ",
+    "Ç": "ầ", "È": "ẩ", "É": "ẫ", "Ê": "ấ", "Ë": "ậ",
+    "Ì": "è", "Î": "ẻ", "Ï": "ẽ", "Ð": "é", "Ñ": "ẹ",
+    "Ò": "ề", "Ó": "ể", "Ô": "ễ", "Õ": "ế", "Ö": "ệ",
+    "×": "ì", "Ø": "ỉ", "Ü": "ĩ", "Ý": "í", "Þ": "ị",
+    "ß": "ò", "á": "ỏ", "â": "õ", "ã": "ó", "ä": "ọ",
+    "å": "ồ", "æ": "ổ", "ç": "ỗ", "è": "ố", "é": "ộ",
+    "ê": "ờ", "ë": "ở", "ì": "ỡ", "í": "ớ", "î": "ợ",
+    "ï": "ù", "ñ": "ủ", "ò": "ũ", "ó": "ú", "ô": "ụ",
+    "õ": "ừ", "ö": "ử", "÷": "ữ", "ø": "ứ", "ù": "ự",
+    "ú": "ỳ", "û": "ỷ", "ü": "ỹ", "ý": "ý", "þ": "ỵ",
+}  # fmt: skip
+_TCVN3_TABLE: Final = str.maketrans(_TCVN3)
+
+
+def _vni_table() -> dict[str, str]:
+    """VNI-Windows: a base letter followed by one or two mark bytes (shown as Latin-1 letters)."""
+    tones = "ùøûõï"  # sắc, huyền, hỏi, ngã, nặng after a plain vowel
+    hat_tones = "áàåãä"  # after â/ê/ô (the circumflex is 'â')
+    breve_tones = "éèúüë"  # after ă (the breve is 'ê')
+    table: dict[str, str] = {}
+
+    def add(sequence: str, result: str) -> None:
+        table[sequence] = result
+        table[sequence.upper()] = result.upper()
+
+    for vowel in "aeouy":
+        add(vowel, vowel)
+        for tone, mark in enumerate(tones, start=1):
+            add(vowel + mark, _COMPOSE[(vowel, tone)])
+    for vowel, hatted in (("a", "â"), ("e", "ê"), ("o", "ô")):
+        add(vowel + "â", hatted)
+        for tone, mark in enumerate(hat_tones, start=1):
+            add(vowel + mark, _COMPOSE[(hatted, tone)])
+    add("aê", "ă")
+    for tone, mark in enumerate(breve_tones, start=1):
+        add("a" + mark, _COMPOSE[("ă", tone)])
+    for single, base in (("ô", "ơ"), ("ö", "ư")):
+        add(single, base)
+        for tone, mark in enumerate(tones, start=1):
+            add(single + mark, _COMPOSE[(base, tone)])
+    for tone, mark in enumerate("íìæóò", start=1):
+        add(mark, _COMPOSE[("i", tone)])
+    add("î", "ỵ")
+    add("ñ", "đ")
+    # "yï" would be the regular pattern for ỵ, but VNI uses the single byte 'î'; keep 'y' alone plain.
+    table.pop("yï", None)
+    table.pop("YÏ", None)
+    for plain in "aeouyAEOUY":
+        table.pop(plain, None)
+    return table
+
+
+_VNI: Final = _vni_table()
+_VNI_PATTERN: Final = re.compile("|".join(re.escape(k) for k in sorted(_VNI, key=len, reverse=True)))
+
+# TCVN3's ư is byte 0xAD, the soft hyphen, which spreadsheets and web forms silently delete. The loss leaves
+# syllables no Vietnamese word has: a bare onset ("Hng" for Hưng) or ơ before ng/c/u ("Kh¬ng" for Khương).
+_LOST_U_HORN_BEFORE_O: Final = re.compile(r"(?<![ưƯ])([ơớờởỡợ])(?=ng|c|u\b)", re.IGNORECASE)
+_ONSETS: Final = ("ngh", "ng", "gh", "kh", "nh", "ph", "th", "tr", "ch", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
+                  "n", "p", "r", "s", "t", "v", "x")  # fmt: skip
+_VOWELLESS: Final = re.compile(
+    r"\b(ngh|ng|gh|kh|nh|ph|th|tr|ch|[bcdđghklmnprstvx])(ng|nh|ch|[cmnpt])?\b", re.IGNORECASE
+)
+
+
+def _repair_lost_u_horn(text: str) -> str:
+    def _horn_o(m: re.Match[str]) -> str:
+        return ("Ư" if m.group(1).isupper() else "ư") + m.group(1)
+
+    def _bare(m: re.Match[str]) -> str:
+        onset, final = m.group(1), m.group(2) or ""
+        if len(onset) == 1 and not final:
+            return m.group(0)  # a lone letter is an initial (Nguyễn V. A), not a damaged syllable
+        horn = "Ư" if onset.isupper() and (not final or final.isupper()) and len(m.group(0)) > 1 else "ư"
+        return onset + horn + final
+
+    text = _LOST_U_HORN_BEFORE_O.sub(_horn_o, text)
+    return _VOWELLESS.sub(_bare, text)
+
+
+def _decode_tcvn3(text: str) -> str:
+    words = text.split(" ")
+    out: list[str] = []
+    for word in words:
+        decoded = word.translate(_TCVN3_TABLE)
+        letters = [ch for ch in word if ch.isascii() and ch.isalpha()]
+        # Capital-font TCVN3 ("NGUYÔN") decodes to mixed case; the plain letters tell the intended case.
+        if letters and all(ch.isupper() for ch in letters) and (len(letters) > 1 or not decoded[1:].islower()):
+            decoded = decoded.upper()
+        out.append(decoded)
+    return _repair_lost_u_horn(" ".join(out))
+
+
+def _decode_vni(text: str) -> str:
+    return _VNI_PATTERN.sub(lambda m: _VNI[m.group(0)], text)
+
+
+def _implausible_words(text: str) -> int:
+    """Words that are neither ASCII nor a Vietnamese syllable (legacy gibberish scores high, real text 0)."""
+    count = 0
+    for word in re.split(r"[\s,.;:()/\-\"']+", text):
+        if not word or word.isascii():
+            continue
+        letters = "".join(ch for ch in word if not ch.isdigit())
+        if not is_vietnamese_syllable(letters):
+            count += 1
+    return count
+
+
+@lru_cache(maxsize=65536)
+def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
+    """Convert TCVN3 (ABC) or VNI text shown as Windows-1252 to Unicode.
+
+    Returns ``(text, "TCVN3" | "VNI" | None)``; ``None`` means the text was not legacy-encoded and is returned
+    unchanged. A string is only converted when, as given, it has words no Vietnamese syllable looks like and the
+    conversion leaves none; that keeps genuine Unicode such as "Lê Tâm" (Latin-1 letters only) untouched.
+    """
+    if s.isascii() or not _LATIN1_HIGH.search(s) or any(ord(ch) > 0xFF for ch in s):
+        return s, None
+    original = s.translate(_ETH)
+    if _implausible_words(original) == 0:
+        return s, None
+    best: tuple[int, int, str, str] | None = None
+    for order, (name, decode) in enumerate((("TCVN3", _decode_tcvn3), ("VNI", _decode_vni))):
+        converted = unicodedata.normalize("NFC", decode(s))
+        # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides.
+        score = _implausible_words(converted)
+        candidate = (score, order, converted, name)
+        if score == 0 and (best is None or candidate[:2] < best[:2]):
+            best = candidate
+    if best is None:
+        return s, None
+    return best[2], best[3]
+
+
+def looks_legacy_encoded(s: str) -> bool:
+    """True when ``s`` is TCVN3 or VNI text shown as Windows-1252 ("TrÇn V¨n §øc", "Traàn Vaên Ñöùc")."""
+    return fix_legacy_encoding(s)[1] is not None
+
+
+def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Vectorized :func:`fix_legacy_encoding`: (converted values, Boolean "was legacy-encoded", never null).
+
+    Only distinct cells made of Latin-1 characters with at least one non-ASCII one reach Python.
+    """
+    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LATIN1_HIGH_PATTERN)).fill_null(False)
+    converted: dict[str, str] = {}
+    for value in values.filter(suspicious).unique().to_list():
+        text, encoding = fix_legacy_encoding(value)
+        if encoding is not None:
+            converted[value] = text
+    if not converted:
+        return values, pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
+    return values.replace(converted), values.is_in(list(converted)).fill_null(False)

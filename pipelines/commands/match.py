@@ -1,0 +1,64 @@
+"""``dancu match``: link an extract file to a population base file through the persisted base index."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import polars as pl
+
+from matchers.engine.clustering import person_clusters
+from matchers.engine.files import read_records, read_table
+from matchers.engine.index import BaseIndex
+from matchers.engine.population import population_settings
+from pipelines.commands.dedupe import add_threshold_options, print_summary, thresholds_of
+from pipelines.errors import CommandError
+from pipelines.io import write_parquet_atomic
+
+
+def _run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    settings = population_settings(thresholds=thresholds_of(args))
+    index_dir = args.index or args.out / "match_index"
+    try:
+        base = read_records(args.base, settings)
+        extract = read_records(args.extract, settings)
+        labels = read_table(args.labels) if args.labels else None
+        index, rebuilt = BaseIndex.ensure(base, settings, index_dir)
+        print(f"Chỉ mục cơ sở / base index: {index_dir} ({'dựng mới / built' if rebuilt else 'dùng lại / reused'})")
+        result = index.link(extract, labels=labels)
+    except (FileNotFoundError, ValueError) as error:
+        raise CommandError(str(error)) from error
+    columns = sorted(set(base.columns) & set(extract.columns))
+    records = pl.concat([base.select(columns), extract.select(columns)], how="vertical_relaxed")
+    clusters, _ = person_clusters(records, result.pairs, settings)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(result.pairs, args.out / "pairs.parquet")
+    write_parquet_atomic(clusters, args.out / "clusters.parquet")
+    result.model.save(args.out / "model.json")
+    linked = result.pairs.filter(pl.col("decision") == "match").get_column("left_id").n_unique()
+    print_summary(
+        result.pairs.height,
+        result.decision_counts(),
+        clusters.get_column("cluster_id").n_unique(),
+        clusters.height,
+        time.perf_counter() - started,
+    )
+    print(f"Bản ghi trích xuất nối được / extract records linked: {linked:,} / {extract.height:,}")
+    print(f"Đã ghi / written: {args.out / 'pairs.parquet'}, {args.out / 'clusters.parquet'}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "match",
+        help="nối bản ghi trích xuất với cơ sở dữ liệu dân cư / link an extract to a base",
+        description="Nối từng bản ghi của tệp trích xuất với cơ sở (qua chỉ mục cơ sở lưu sẵn).",
+    )
+    parser.add_argument("--base", type=Path, required=True, help="tệp cơ sở / base file")
+    parser.add_argument("--extract", type=Path, required=True, help="tệp trích xuất / extract file")
+    parser.add_argument("--out", type=Path, required=True, help="thư mục kết quả / output folder")
+    parser.add_argument("--index", type=Path, help="thư mục chỉ mục cơ sở (mặc định OUT/match_index) / index folder")
+    add_threshold_options(parser)
+    parser.set_defaults(handler=_run)

@@ -1,0 +1,1 @@
+"""Check stage: the four qualities as findings and scores, and asset checks over every stage."""

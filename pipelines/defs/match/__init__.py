@@ -1,0 +1,1 @@
+"""Match stage: candidate pairs, scored pairs with explanations, and person clusters."""

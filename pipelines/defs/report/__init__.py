@@ -1,0 +1,1 @@
+"""Report stage: the quality and match reports, and the correction tasks for ward police."""

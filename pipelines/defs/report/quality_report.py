@@ -1,0 +1,61 @@
+"""The nightly quality report (HTML + Excel) in the night's reports folder, with the Data Docs index beside it."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from checks.datadocs import rebuild_index
+from checks.report import DATA_DOCS_DIR, MATCH_REPORT_HTML, QualityReportInput, write_quality_report
+from checks.scores import read_history
+from pipelines.defs.check.assets import HISTORY_FILE
+from pipelines.partitions import nightly_partitions
+from pipelines.resources import DancuPaths
+
+
+@dg.asset(
+    partitions_def=nightly_partitions,
+    group_name="report",
+    kinds={"html", "excel"},
+    description="Báo cáo chất lượng dữ liệu của đêm cho cán bộ quản lý dữ liệu: bao-cao-chat-luong.html (mở được "
+    "khi không có mạng) và bao-cao-chat-luong.xlsx.",
+)
+def quality_report(
+    context: dg.AssetExecutionContext,
+    paths: DancuPaths,
+    quality_findings: pl.DataFrame,
+    quality_scores: pl.DataFrame,
+    population_base: pl.DataFrame,
+    extract_records: pl.DataFrame,
+) -> dg.MaterializeResult:
+    """Render the night's findings, scores and score history into the HTML report and the Excel workbook."""
+    night = dt.date.fromisoformat(context.partition_key)
+    folder = paths.reports_dir(context.partition_key)
+    history = read_history(paths.state_dir / HISTORY_FILE).filter(pl.col("night") <= night)
+    by_source = {"base": population_base.height}
+    by_source.update({s: n for s, n in extract_records.group_by("source").len().sort("source").iter_rows()})
+    # The GX checks of this night may finish in any order; the index lists whatever suites have run so far.
+    docs = folder / DATA_DOCS_DIR
+    docs.mkdir(parents=True, exist_ok=True)
+    rebuild_index(docs, night)
+    html, xlsx = write_quality_report(
+        folder,
+        QualityReportInput(
+            night=night,
+            findings=quality_findings,
+            scores=quality_scores,
+            history=history,
+            records_by_source=by_source,
+            match_report=MATCH_REPORT_HTML,
+            data_docs=f"{DATA_DOCS_DIR}/index.html",
+        ),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "html": dg.MetadataValue.path(str(html)),
+            "excel": dg.MetadataValue.path(str(xlsx)),
+            "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
+            "findings": dg.MetadataValue.int(quality_findings.height),
+            "nights_in_trend": dg.MetadataValue.int(history["night"].n_unique()),
+        }
+    )

@@ -1,0 +1,111 @@
+"""The correction_tasks asset: tonight's findings and review-band pairs upserted into the task store."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from checks import rules_table
+from corrections.build import NightDrafts, build_drafts
+from corrections.db import store_engine
+from corrections.nightly import apply_night
+from corrections.text import ComparisonInfo
+from matchers import units
+from matchers.engine.population import population_settings
+from pipelines.partitions import nightly_partitions
+from pipelines.resources import TaskStoreResource
+
+SUMMARY_SCHEMA = pl.Schema(
+    {
+        "ward_code": pl.String,
+        "ward_name": pl.String,
+        "quality": pl.String,
+        "task_type": pl.String,
+        "priority": pl.Int32,
+        "tasks": pl.UInt32,
+    }
+)
+
+
+def comparison_infos() -> dict[str, ComparisonInfo]:
+    """Vietnamese wording of the matching engine's comparisons and levels, for the match explanations."""
+    return {
+        c.name: ComparisonInfo(
+            title=c.description or c.name,
+            levels={level.label: level.description for level in c.levels if level.description},
+            codes=tuple(c.labels),
+        )
+        for c in population_settings().comparisons
+    }
+
+
+def summarize_drafts(drafts: NightDrafts) -> pl.DataFrame:
+    """Tonight's tasks per ward, quality, type and priority (what the night found, independent of store state)."""
+    wards = units.current_wards().select("ward_code", "ward_name")
+    frame = pl.DataFrame(
+        {
+            "ward_code": [t.ward_code for t in drafts.tasks],
+            "quality": [t.quality for t in drafts.tasks],
+            "task_type": [t.task_type for t in drafts.tasks],
+            "priority": [t.priority for t in drafts.tasks],
+        },
+        schema={"ward_code": pl.String, "quality": pl.String, "task_type": pl.String, "priority": pl.Int32},
+    )
+    return (
+        frame.group_by("ward_code", "quality", "task_type", "priority")
+        .agg(pl.len().cast(pl.UInt32).alias("tasks"))
+        .join(wards, on="ward_code", how="left")
+        .select(SUMMARY_SCHEMA.names())
+        .sort("ward_code", "quality", "task_type", "priority", nulls_last=True)
+        .match_to_schema(SUMMARY_SCHEMA)
+    )
+
+
+@dg.asset(
+    partitions_def=nightly_partitions,
+    group_name="report",
+    kinds={"polars", "sqlalchemy"},
+    description="Việc sửa dữ liệu cho Công an xã/phường và cặp bản ghi cần cán bộ dữ liệu đối chiếu, cập nhật vào "
+    "kho việc theo dấu vân tay (chạy lại một đêm không tạo việc trùng).",
+)
+def correction_tasks(
+    context: dg.AssetExecutionContext,
+    task_store: TaskStoreResource,
+    quality_findings: pl.DataFrame,
+    scored_pairs: pl.DataFrame,
+    normalized_base: pl.DataFrame,
+    normalized_extracts: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Group findings into tasks (rule + records), pairs in the review band into review items, and upsert both.
+
+    Tasks whose defect is gone tonight are closed, resolved tasks whose defect is back are reopened, and "not an
+    error" decisions keep suppressing their finding (``corrections.nightly``).
+    """
+    night = dt.date.fromisoformat(context.partition_key)
+    rules = rules_table()
+    wards = units.current_wards()
+    drafts = build_drafts(
+        night,
+        quality_findings,
+        scored_pairs,
+        [normalized_base, normalized_extracts],
+        rule_titles=dict(zip(rules.get_column("rule").to_list(), rules.get_column("title").to_list(), strict=True)),
+        comparisons=comparison_infos(),
+        ward_provinces=dict(
+            zip(wards.get_column("ward_code").to_list(), wards.get_column("province_code").to_list(), strict=True)
+        ),
+    )
+    summary = apply_night(store_engine(task_store.database_url), drafts)
+    context.log.info(
+        f"{night}: {summary.tasks_seen} việc trong đêm — mới {summary.created}, mở lại {summary.reopened}, "
+        f"tự đóng {summary.auto_closed}; {summary.reviews_seen} cặp cần đối chiếu (mới {summary.reviews_created})"
+    )
+    frame = summarize_drafts(drafts)
+    return dg.Output(
+        frame,
+        metadata={
+            "rows": dg.MetadataValue.int(frame.height),
+            **{key: dg.MetadataValue.int(value) for key, value in summary.as_dict().items() if key != "night"},
+            "unrouted_tasks": dg.MetadataValue.int(sum(1 for t in drafts.tasks if t.ward_code is None)),
+        },
+    )

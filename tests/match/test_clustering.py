@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import polars as pl
+
+from matchers.engine.clustering import cluster_records, person_clusters, stable_cluster_ids
+from matchers.engine.population import population_settings
+from matchers.engine.settings import MatchSettings
+
+
+def _records(rows: list[tuple[str, str | None, int | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "record_id": [r[0] for r in rows],
+            "valid_person_id": [r[1] for r in rows],
+            "birth_year": [r[2] for r in rows],
+            "source": ["base"] * len(rows),
+        },
+        schema_overrides={"birth_year": pl.Int32},
+    )
+
+
+def _pairs(edges: list[tuple[str, str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "left_id": [e[0] for e in edges],
+            "right_id": [e[1] for e in edges],
+            "match_probability": [e[2] for e in edges],
+            "match_weight": [10.0 + e[2] for e in edges],
+            "decision": ["match"] * len(edges),
+        }
+    )
+
+
+def _settings() -> MatchSettings:
+    settings = population_settings()
+    return MatchSettings(
+        name=settings.name,
+        comparisons=settings.comparisons,
+        blocking_rules=settings.blocking_rules,
+        thresholds=settings.thresholds,
+        conflicts=settings.conflicts,
+    )
+
+
+def _groups(frame: pl.DataFrame) -> set[frozenset[str]]:
+    grouped = frame.group_by("group").agg(pl.col("record_id"))
+    return {frozenset(ids) for ids in grouped.get_column("record_id").to_list()}
+
+
+def test_two_valid_ids_never_share_a_cluster_through_a_chain() -> None:
+    records = _records([("a", "001085000001", 1985), ("b", None, 1985), ("c", "001085000002", 1985)])
+    groups, report = cluster_records(records, _pairs([("a", "b", 0.999), ("b", "c", 0.995)]), _settings())
+    assert _groups(groups) == {frozenset({"a", "b"}), frozenset({"c"})}
+    assert report.refused_conflict == 1
+
+
+def test_contradicting_birth_years_stop_chaining_but_the_judged_pair_may_differ_by_a_typo() -> None:
+    records = _records([("a", None, 1950), ("b", None, 1951), ("c", None, 1990)])
+    groups, report = cluster_records(records, _pairs([("a", "b", 0.999), ("b", "c", 0.995)]), _settings())
+    assert _groups(groups) == {frozenset({"a", "b"}), frozenset({"c"})}
+    assert report.merged == 1
+
+
+def test_a_weak_link_does_not_fuse_two_established_clusters() -> None:
+    records = _records([(x, None, None) for x in "abcd"])
+    edges = [("a", "b", 0.99999), ("c", "d", 0.99999), ("b", "c", 0.995)]
+    groups, report = cluster_records(records, _pairs(edges), _settings())
+    assert _groups(groups) == {frozenset("ab"), frozenset("cd")}
+    assert report.refused_weak_link == 1
+    strong = [*edges[:2], ("b", "c", 0.999999)]
+    groups, _ = cluster_records(records, _pairs(strong), _settings())
+    assert _groups(groups) == {frozenset("abcd")}
+
+
+def test_cluster_ids_are_stable_across_nights_and_splits_get_fresh_ids() -> None:
+    night1 = pl.DataFrame({"record_id": ["r1", "r2", "r3", "r4"], "group": ["r1", "r1", "r1", "r4"]})
+    first = stable_cluster_ids(night1)
+    assert first.equals(stable_cluster_ids(night1))
+    # Night 2: new record r5 joins r4's person; r1 splits off from r2/r3; group labels change.
+    night2 = pl.DataFrame({"record_id": ["r1", "r2", "r3", "r4", "r5"], "group": ["r1", "r2", "r2", "r4", "r4"]})
+    second = dict(stable_cluster_ids(night2, first).iter_rows())
+    before = dict(first.iter_rows())
+    assert second["r2"] == second["r3"] == before["r1"]  # the larger part keeps the id
+    assert second["r1"] not in set(before.values())
+    assert second["r5"] == second["r4"] == before["r4"]
+
+
+def test_person_clusters_cover_every_record() -> None:
+    records = _records([("a", None, 1980), ("b", None, 1980), ("c", None, 1970)]).drop("valid_person_id")
+    records = records.with_columns(
+        pl.lit(None, dtype=pl.String).alias("person_id_norm"),
+        pl.lit(False).alias("person_id_valid"),
+        pl.lit(None, dtype=pl.Int32).alias("birth_day"),
+        pl.lit(None, dtype=pl.Date).alias("birth_date_value"),
+    )
+    clusters, _ = person_clusters(records, _pairs([("a", "b", 0.999)]), population_settings())
+    assert clusters.columns == ["record_id", "cluster_id", "source"]
+    assert clusters.height == 3
+    ids = dict(zip(clusters.get_column("record_id"), clusters.get_column("cluster_id"), strict=True))
+    assert ids["a"] == ids["b"] != ids["c"]
