@@ -30,7 +30,7 @@ def write_data_docs(folder: Path, summary: ValidationSummary, night: date) -> Pa
         render_template(
             "datadocs_suite.html.j2",
             title=f"Kiểm định dữ liệu — {summary.suite} — đêm {night:%d/%m/%Y}",
-            subtitle="Kết quả Great Expectations",
+            subtitle="Kết quả kiểm định bằng thư viện GX",
             links=[
                 {"href": "index.html", "text": "Tất cả bộ kỳ vọng"},
                 {"href": "../bao-cao-chat-luong.html", "text": "Báo cáo chất lượng"},
@@ -67,7 +67,7 @@ def rebuild_index(folder: Path, night: date) -> Path:
             index,
             render_template(
                 "datadocs_index.html.j2",
-                title=f"Kiểm định dữ liệu (Great Expectations) — đêm {night:%d/%m/%Y}",
+                title=f"Kiểm định dữ liệu (GX) — đêm {night:%d/%m/%Y}",
                 subtitle="Các bộ kỳ vọng kiểm tra dữ liệu ở từng bước của luồng xử lý hằng đêm",
                 links=[{"href": "../bao-cao-chat-luong.html", "text": "Báo cáo chất lượng"}],
                 suites=suites,

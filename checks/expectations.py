@@ -105,7 +105,7 @@ def normalized_columns() -> tuple[str, ...]:
     return tuple(names)
 
 
-_DATE_TEXT: Final = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+_DATE_TEXT: Final = r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$"
 
 
 def _canonical_suite(sources: tuple[str, ...]) -> tuple[Expect, ...]:

@@ -219,7 +219,9 @@ def build_quality_html(data: QualityReportInput) -> str:
     rule_table = _rule_table(data.findings)
     overall = data.scores.filter(pl.col("level") == "all")
     score_of = dict(overall.select("quality", "score").iter_rows())
-    worst = ward_table.filter(pl.col("records") >= MIN_WARD_RECORDS).sort(OVERALL).head(15)
+    # Tiny wards swing wildly on one record; leave them out unless no ward is big enough.
+    large = ward_table.filter(pl.col("records") >= MIN_WARD_RECORDS)
+    worst = (large if large.height else ward_table).sort(OVERALL).head(15)
     x_labels, series = _trend(data.history)
     fired = rule_table.filter(pl.col("findings") > 0)
     rules = rules_table()
@@ -246,7 +248,7 @@ def build_quality_html(data: QualityReportInput) -> str:
     if data.match_report:
         links.append({"href": data.match_report, "text": "Báo cáo ghép nối bản ghi"})
     if data.data_docs:
-        links.append({"href": data.data_docs, "text": "Kết quả kiểm định dữ liệu (Great Expectations)"})
+        links.append({"href": data.data_docs, "text": "Kết quả kiểm định dữ liệu (GX)"})
     links.append({"href": QUALITY_REPORT_XLSX, "text": "Tải bảng tính Excel"})
     province_table = _province_table(data.scores)
     return render_template(

@@ -124,6 +124,13 @@ def _day(value: date | str | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def _number(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
+    """A number the Vietnamese way: decimal comma."""
+    if value is None:
+        return ""
+    return f"{value:{'+' if signed else ''}.{digits}f}".replace(".", ",")
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
 
@@ -155,7 +162,7 @@ def create_app(
     app = FastAPI(title="dancu — bàn làm việc", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.filters.update(local=_local, day=_day, mask=mask_id, percent=format_probability)
+    templates.env.filters.update(local=_local, day=_day, mask=mask_id, percent=format_probability, num=_number)
     templates.env.globals.update(
         QUALITY_NAMES=QUALITY_NAMES,
         STATE_NAMES=STATE_NAMES,
@@ -627,6 +634,16 @@ class FieldRow:
     differs: bool
 
 
+def _cell(name: str, value: object, *, mask: bool, problem: bool) -> str:
+    if value is None:
+        return "(trống)" if problem else ""
+    if mask and name in ("person_id", "card_number", "old_id_number"):
+        return mask_id(str(value))
+    if name == "source":
+        return SOURCE_NAMES.get(str(value), str(value))
+    return str(value)
+
+
 def _side_by_side(records: list[RecordSnapshot], problems: set[str], *, mask: bool = False) -> list[FieldRow]:
     rows: list[FieldRow] = []
     for name in DISPLAY_FIELDS:
@@ -637,18 +654,7 @@ def _side_by_side(records: list[RecordSnapshot], problems: set[str], *, mask: bo
             raw = [r.source for r in records]
         if all(v is None for v in raw) and name not in problems:
             continue
-        values = [
-            ""
-            if v is None
-            else (
-                mask_id(str(v))
-                if mask and name in ("person_id", "card_number", "old_id_number")
-                else SOURCE_NAMES.get(str(v), str(v))
-                if name == "source"
-                else str(v)
-            )
-            for v in raw
-        ]
+        values = [_cell(name, v, mask=mask, problem=name in problems) for v in raw]
         present = {v for v in raw if v is not None}
         rows.append(
             FieldRow(

@@ -17,7 +17,7 @@ from matchers import units
 
 __all__ = ["INVALID_ETHNICITIES", "BaseState", "add_duplicates", "date_text", "render_base", "typo"]
 
-INVALID_ETHNICITIES: Final = ("Việt Nam", "Khác", "Không rõ", "Kinh Việt", "Hoa Kiều", "Người Việt", "Kinh Mường")
+INVALID_ETHNICITIES: Final = ("Việt Nam", "Khác", "Không rõ", "Việt Kiều", "Hoa Kiều", "Người Việt", "Kinh Mường")
 _KEYBOARD_NEIGHBOURS: Final = {
     "a": "sq", "n": "bm", "h": "gj", "g": "fh", "u": "yi", "y": "tu", "i": "uo", "o": "ip", "t": "ry", "m": "n",
     "c": "xv", "l": "k", "e": "wr", "d": "sf", "v": "cb", "b": "vn", "s": "ad", "p": "o", "q": "w", "r": "et",

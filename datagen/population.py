@@ -392,9 +392,12 @@ def _assign_cards(rng: np.random.Generator, frame: pl.DataFrame, snapshot_date: 
     milestone_days = {
         age: birth.dt.offset_by(f"{age}y").cast(pl.Int32).to_numpy().astype(np.int64) for age in CARD_MILESTONES
     }
+    # A renewal age reached within ~13 months after the snapshot counts as reached: people renew up to a year
+    # early, so no card of a clean record expires during the nights that follow the snapshot.
+    horizon = snapshot + 400
     last = np.full(n, -1)
     for age in CARD_MILESTONES:
-        last = np.where(milestone_days[age] <= snapshot, age, last)
+        last = np.where(milestone_days[age] <= horizon, age, last)
     last_day = np.zeros(n, dtype=np.int64)
     next_day = np.full(n, -1, dtype=np.int64)
     for i, age in enumerate(CARD_MILESTONES):
@@ -404,6 +407,8 @@ def _assign_cards(rng: np.random.Generator, frame: pl.DataFrame, snapshot_date: 
     delay = rng.integers(0, 240, n)
     issue = np.minimum(np.maximum(last_day + delay, campaign), snapshot - rng.integers(1, 30, n))
     issue = np.maximum(issue, last_day)
+    early = last_day > snapshot - 31
+    issue = np.where(early, np.minimum(last_day - rng.integers(31, 330, n), snapshot - 1), issue)
     has_card = last >= 0
     issue_date = pl.Series(np.where(has_card, issue, 0).astype(np.int32)).cast(pl.Date)
     expiry_date = pl.Series(np.where(next_day >= 0, next_day, 0).astype(np.int32)).cast(pl.Date)

@@ -37,6 +37,7 @@ from matchers.text import (
     fix_legacy_series,
     fold_tone_placement,
     normalize_text,
+    per_distinct,
     title_case,
 )
 
@@ -606,13 +607,14 @@ def resolve_address(s: str | None) -> ResolvedAddress:
     )
 
 
-def address_columns(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-    """Vectorized :func:`resolve_address` over a column.
+def address_columns(values: pl.Series) -> pl.DataFrame:
+    """Vectorized :func:`resolve_address` over a column: the columns of :data:`ADDRESS_PART_COLUMNS`
+    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded)."""
+    return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
-    Returns the columns of :data:`ADDRESS_PART_COLUMNS` (``candidates`` is ``List(String)``) and a Boolean Series
-    telling which cells were legacy-encoded.
-    """
-    fixed, legacy = fix_legacy_series(values.cast(pl.String))
+
+def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
+    fixed, legacy = fix_legacy_series(values)
     segments = (
         fixed.str.normalize("NFC").str.replace_all(";", ",", literal=True).str.split(",")
         .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != ""))
@@ -700,5 +702,6 @@ def address_columns(values: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
         .alias("street"),
         pl.when(empty).then(pl.lit(None, dtype=pl.List(pl.String))).otherwise(pl.col("candidates"))
         .alias("candidates"),
+        legacy.alias("legacy"),
     )
-    return out, legacy
+    return out

@@ -28,6 +28,7 @@ from matchers.text import (
     fix_legacy_series,
     fold_tone_placement,
     is_vietnamese_syllable,
+    per_distinct,
     title_case,
 )
 
@@ -200,11 +201,14 @@ def name_key(s: str | None) -> str:
 
 
 def name_columns(values: pl.Series) -> pl.DataFrame:
-    """Vectorized :func:`parse_name` over a column; columns named as in :data:`NAME_PART_COLUMNS`.
-
-    Null or empty names give nulls in every column.
+    """Vectorized :func:`parse_name` over a column: the columns of :data:`NAME_PART_COLUMNS` plus ``legacy``
+    (Boolean: the cell was TCVN3/VNI-encoded). Null or empty names give nulls in every name column.
     """
-    fixed, _ = fix_legacy_series(values.cast(pl.String))
+    return per_distinct(values.cast(pl.String), _name_columns_distinct)
+
+
+def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
+    fixed, legacy = fix_legacy_series(values)
     frame = pl.DataFrame({"_words": fixed.str.normalize("NFC").str.replace_all(_JUNK, " ").str.extract_all(r"\S+")})
     words = frame["_words"].explode().drop_nulls().unique()
     forms = {w: _word_forms(w) for w in words.to_list()}
@@ -260,7 +264,8 @@ def name_columns(values: pl.Series) -> pl.DataFrame:
         pl.when(pl.col("family_key") == "")
         .then(pl.col("given_key"))
         .otherwise(pl.concat_str("family_key", pl.lit(" "), "given_key"))
-        .alias("name_key_no_middle")
+        .alias("name_key_no_middle"),
+        legacy.alias("legacy"),
     )
 
 

@@ -13,12 +13,12 @@ from typing import Final
 
 import polars as pl
 
-from matchers.addresses import address_columns
+from matchers.addresses import ADDRESS_PART_COLUMNS, address_columns
 from matchers.columns import ADDRESS_COLUMNS, DATE_COLUMNS, NAME_COLUMNS, RELATIVE_NAME_COLUMNS
 from matchers.dates import parse_date
 from matchers.ids import id_columns, old_id_kind_expr
 from matchers.names import name_columns
-from matchers.text import ascii_key, fix_legacy_encoding, fix_legacy_series
+from matchers.text import ascii_key, fix_legacy_encoding, fix_legacy_series, per_distinct
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalized_schema", "normalize_sex", "summarize"]
@@ -95,15 +95,15 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
 
     for column in NAME_COLUMNS:
         parts = name_columns(frame[column])
-        if column == "full_name":
-            added["full_name_norm"] = parts["norm"]
-            for part in ("family_name", "middle_name", "given_name", "name_key", "family_key", "middle_key",
-                         "given_key", "name_key_no_middle"):  # fmt: skip
-                added[part] = parts[part]
-    for column in RELATIVE_NAME_COLUMNS:
-        parts = name_columns(frame[column])
-        added[f"{column}_norm"] = parts["norm"]
-        added[f"{column}_key"] = parts["name_key"]
+        legacy_flags[column] = parts["legacy"]
+        if column in RELATIVE_NAME_COLUMNS:
+            added[f"{column}_norm"] = parts["norm"]
+            added[f"{column}_key"] = parts["name_key"]
+            continue
+        added["full_name_norm"] = parts["norm"]
+        for part in ("family_name", "middle_name", "given_name", "name_key", "family_key", "middle_key",
+                     "given_key", "name_key_no_middle"):  # fmt: skip
+            added[part] = parts[part]
 
     sex_values = frame["sex"].drop_nulls().unique().to_list()
     added["sex_norm"] = frame["sex"].replace_strict(
@@ -144,15 +144,17 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     ).to_series()
 
     for column in ADDRESS_COLUMNS:
-        parts, legacy = address_columns(frame[column])
-        legacy_flags[column] = legacy
-        for part in parts.columns:
+        parts = address_columns(frame[column])
+        legacy_flags[column] = parts["legacy"]
+        for part in ADDRESS_PART_COLUMNS:
             added[f"{column}_{part}"] = parts[part]
 
     for column in CANONICAL_SCHEMA:
         if column in _NOT_TEXT or column in legacy_flags:
             continue
-        legacy_flags[column] = fix_legacy_series(frame[column])[1]
+        legacy_flags[column] = per_distinct(
+            frame[column], lambda distinct: fix_legacy_series(distinct)[1].to_frame("legacy")
+        )["legacy"]
     flags = pl.DataFrame(legacy_flags)
     added["legacy_encoded_columns"] = flags.select(
         pl.concat_list(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Final
 
@@ -24,6 +25,7 @@ __all__ = [
     "fix_legacy_encoding",
     "looks_legacy_encoded",
     "fix_legacy_series",
+    "per_distinct",
     "fold_tone_placement",
     "is_vietnamese_syllable",
     "ascii_key",
@@ -407,3 +409,21 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     if not converted:
         return values, pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
     return values.replace(converted), values.is_in(list(converted)).fill_null(False)
+
+
+def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
+    """Run ``compute`` on the distinct values of ``values`` only and spread its rows back, in order.
+
+    ``compute`` receives the distinct values (nulls included once) and returns one row per value. Extract columns
+    repeat heavily (a ward name thousands of times), so this is where most of the speed of normalization comes
+    from.
+    """
+    distinct = values.unique()
+    result = compute(distinct)
+    keyed = result.with_columns(distinct.alias("__value"))
+    return (
+        values.alias("__value")
+        .to_frame()
+        .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
+        .drop("__value")
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from checks import rules_table
 from corrections.build import NightDrafts, build_drafts
 from matchers import units
 
@@ -111,6 +112,6 @@ def night_drafts(night: date, findings: pl.DataFrame, pairs: pl.DataFrame | None
         findings,
         pairs if pairs is not None else empty_pairs(),
         [records],
-        rule_titles={"id_birth_year_mismatch": "Số định danh không khớp năm sinh", "duplicate_person": "Trùng người"},
+        rule_titles=dict(rules_table().select("rule", "title").iter_rows()),
         ward_provinces=ward_provinces(),
     )

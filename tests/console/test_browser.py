@@ -44,11 +44,13 @@ def log_in(page: Page, server: LiveServer, username: str) -> None:
     page.get_by_role("button", name="Đăng nhập").click()
 
 
-def test_ward_officer_filters_claims_and_resolves(page: Page, live: LiveServer, store: Scenario) -> None:
+def test_ward_officer_filters_claims_and_resolves(
+    page: Page, live: LiveServer, store: Scenario, tmp_path: Path
+) -> None:
     log_in(page, live, "congan.a")
     expect(page.get_by_role("heading", name="Hàng việc cần xử lý")).to_be_visible()
     expect(page.locator("table.queue tbody tr")).to_have_count(4)
-    screenshot = Path(os.environ.get("DANCU_SCREENSHOT_DIR", str(Path(__file__).parent / "artifacts")))
+    screenshot = Path(os.environ.get("DANCU_SCREENSHOT_DIR", str(tmp_path)))
     screenshot.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot / "hang-viec.png"), full_page=True)
 
@@ -60,7 +62,7 @@ def test_ward_officer_filters_claims_and_resolves(page: Page, live: LiveServer, 
 
     rows.first.locator("a").first.click()
     expect(page.locator("#task-state")).to_have_text("Chưa xử lý")
-    expect(page.locator("tr.problem").first).to_contain_text("Ngày hết hạn thẻ")
+    expect(page.locator("tr.problem", has_text="Ngày hết hạn thẻ")).to_have_count(1)
     page.locator("#claim").click()
     expect(page.locator("#task-state")).to_have_text("Đang xử lý")
 
@@ -90,8 +92,9 @@ def test_ward_officer_cannot_open_another_wards_task(page: Page, live: LiveServe
 
 def test_data_officer_decides_a_pair(page: Page, live: LiveServer, store: Scenario) -> None:
     log_in(page, live, "dulieu")
+    page.get_by_role("link", name="Đối chiếu trùng").click()
     expect(page.get_by_role("heading", name="Cặp bản ghi cần đối chiếu")).to_be_visible()
-    page.get_by_role("link", name="Xem xét").first.click()
+    page.get_by_role("link", name="Xem xét", exact=True).click()
     expect(page.get_by_role("heading", name="Hai bản ghi này có phải cùng một người?")).to_be_visible()
     expect(page.locator("table.explain tbody tr")).to_have_count(2)
     expect(page.locator("table.compare")).to_contain_text("Trần Thị Bính")

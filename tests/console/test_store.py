@@ -189,7 +189,7 @@ def test_ward_officer_sees_only_own_ward(store: Scenario) -> None:
         assert page_a.total == 4 and page_b.total == 2 and page_all.total == 6
         assert {r.id for r in page_a.rows}.isdisjoint({r.id for r in page_b.rows})
         # Most urgent first: the duplicate (priority 1) leads ward A's queue.
-        assert page_a.rows[0].title == "Trùng người"
+        assert page_a.rows[0].rule == "duplicate_person"
         assert page_a.by_quality == {"đúng": 1, "sạch": 1, "sống": 1, "đủ": 1}
         filtered = queries.queue_page(session, officer_a, QueueFilter(state="open", quality="sống"))
         assert [r.subject_record_id for r in filtered.rows] == ["B-003"] and filtered.total == 1

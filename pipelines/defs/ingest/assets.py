@@ -1,7 +1,5 @@
 """Ingest assets: read the base snapshot and the night's extracts; quarantine what cannot be accepted."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg
