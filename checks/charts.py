@@ -211,5 +211,10 @@ def histogram(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{PALETTE[3]}" '
             'stroke-dasharray="4 3"/>'
         )
-        body.append(f'<text x="{x + 4:.1f}" y="{top + 12 + 14 * n}" fill="{PALETTE[3]}">{escape(label)}</text>')
+        # Near the right edge the label goes left of its line, or it would be cut off.
+        anchor, dx = ("end", -4) if x > left + plot_w * 0.8 else ("start", 4)
+        body.append(
+            f'<text x="{x + dx:.1f}" y="{top + 12 + 14 * n}" text-anchor="{anchor}" fill="{PALETTE[3]}">'
+            f"{escape(label)}</text>"
+        )
     return _svg(width, height, body, title)

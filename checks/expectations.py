@@ -48,22 +48,37 @@ class Expect:
     mostly: float = 1.0
 
     def describe(self) -> str:
-        """The expectation in Vietnamese, for the data docs and the check metadata."""
+        """The expectation in Vietnamese, naming its column and values (for the check metadata)."""
+        values = self.values()
+        return f'{self.short()} — cột "{self.column}"' + (f": {values}" if values else "")
+
+    def values(self) -> str:
+        """The value set, pattern or range the expectation compares against (data codes, shown as code)."""
+        match self.kind:
+            case "in_set":
+                return ", ".join(str(v) for v in self.value_set)
+            case "regex":
+                return self.regex or ""
+            case "between":
+                return f"[{self.min_value}, {self.max_value}]"
+        return ""
+
+    def short(self) -> str:
+        """The expectation in Vietnamese without identifiers, for the Data Docs table (column shown beside it)."""
         share = "" if self.mostly >= 1.0 else f" (ít nhất {self.mostly:.0%} số dòng)"
         match self.kind:
             case "exists":
-                return f'Có cột "{self.column}"'
+                return "Có cột"
             case "not_null":
-                return f'Cột "{self.column}" không để trống{share}'
+                return f"Không để trống{share}"
             case "unique":
-                return f'Giá trị cột "{self.column}" không trùng nhau'
+                return "Giá trị không trùng nhau"
             case "in_set":
-                values = ", ".join(str(v) for v in self.value_set)
-                return f'Cột "{self.column}" chỉ nhận các giá trị: {values}{share}'
+                return f"Chỉ nhận các giá trị cho phép{share}"
             case "regex":
-                return f'Cột "{self.column}" đúng định dạng {self.regex}{share}'
+                return f"Đúng định dạng{share}"
             case "between":
-                return f'Cột "{self.column}" nằm trong khoảng [{self.min_value}, {self.max_value}]{share}'
+                return f"Nằm trong khoảng cho phép{share}"
         raise ValueError(self.kind)
 
 
@@ -225,7 +240,8 @@ class ValidationSummary:
                     "kind": o.expect.kind,
                     "column": o.expect.column,
                     "blocking": o.expect.blocking,
-                    "description": o.expect.describe(),
+                    "description": o.expect.short(),
+                    "values": o.expect.values(),
                     "success": o.success,
                     "element_count": o.element_count,
                     "unexpected_count": o.unexpected_count,
@@ -254,7 +270,9 @@ def _gx_expectation(expect: Expect) -> Any:
                 column=expect.column, value_set=list(expect.value_set), mostly=expect.mostly
             )
         case "regex":
-            return gxe.ExpectColumnValuesToMatchRegex(column=expect.column, regex=expect.regex or "", mostly=expect.mostly)
+            return gxe.ExpectColumnValuesToMatchRegex(
+                column=expect.column, regex=expect.regex or "", mostly=expect.mostly
+            )
         case "between":
             return gxe.ExpectColumnValuesToBeBetween(
                 column=expect.column, min_value=expect.min_value, max_value=expect.max_value, mostly=expect.mostly

@@ -8,16 +8,17 @@ throttling; every action written to the audit log in the same transaction as the
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corrections import audit, auth, lifecycle, queries, reviews
 from corrections.access import AccessDenied, Actor, can_see, review_scope, task_scope
@@ -53,13 +55,16 @@ from corrections.text import (
 )
 from matchers import units
 
-__all__ = ["SESSION_COOKIE", "create_app"]
+__all__ = ["DATABASE_URL_VARIABLE", "SESSION_COOKIE", "app_from_environment", "create_app"]
+
+DATABASE_URL_VARIABLE = "DANCU_CONSOLE_DATABASE_URL"
 
 SESSION_COOKIE = "dancu_session"
 LOGIN_CSRF_COOKIE = "dancu_login_csrf"
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
+COUNTS_TTL_SECONDS = 10.0
 
 
 class LoginRequired(Exception):
@@ -74,6 +79,66 @@ class CsrfFailure(Exception):
 class Viewer:
     actor: Actor
     csrf_token: str
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding the security headers (cheaper than an ``@app.middleware`` function)."""
+
+    HEADERS: tuple[tuple[bytes, bytes], ...] = (
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"content-security-policy", b"default-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Pages carry personal data: never keep them in a shared browser's cache.
+        private = not str(scope.get("path", "")).startswith("/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in self.HEADERS if h[0] not in present)
+                if private and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """A small thread-safe cache whose entries live ``seconds``."""
+
+    def __init__(self, seconds: float, max_entries: int = 1024) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        now = time.monotonic()
+        with self._lock:
+            found = self._entries.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        value = compute()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (now + self.seconds, value)
+        return value
 
 
 class LoginThrottle:
@@ -160,6 +225,11 @@ def create_app(
     )
 
     app = FastAPI(title="dancu — bàn làm việc", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
+    # Counts and ward lists over a whole province scan every task of it: kept briefly so 20 officers refreshing at
+    # once do not each aggregate 500,000 rows. A ward's counts are always live.
+    province_counts: TtlCache[tuple[object, ...], queries.CountRows] = TtlCache(seconds=COUNTS_TTL_SECONDS)
+    ward_lists: TtlCache[tuple[object, ...], list[str]] = TtlCache(seconds=COUNTS_TTL_SECONDS)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters.update(local=_local, day=_day, mask=mask_id, percent=format_probability, num=_number)
@@ -184,10 +254,14 @@ def create_app(
         with session_scope(engine, write=write) as session:
             yield session
 
-    def viewer(request: Request) -> Viewer:
+    def viewer(request: Request, session: Session | None = None) -> Viewer:
+        """The logged-in user; reads through ``session`` when given (saves a transaction on hot pages)."""
         token = request.cookies.get(SESSION_COOKIE)
-        with db() as session:
+        if session is not None:
             live = auth.load_session(session, token, policy)
+        else:
+            with db() as own:
+                live = auth.load_session(own, token, policy)
         if live is None or token is None:
             raise LoginRequired
         if live.needs_touch:
@@ -219,20 +293,6 @@ def create_app(
 
     def not_found(request: Request, who: Viewer, message: str) -> HTMLResponse:
         return render(request, "error.html", who, status_code=404, title="Không tìm thấy", message=message)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
-        )
-        if not request.url.path.startswith("/static/"):
-            # Pages carry personal data: never keep them in a shared browser's cache.
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _error: LoginRequired) -> Response:
@@ -344,18 +404,27 @@ def create_app(
 
     @app.get("/tasks", response_class=HTMLResponse)
     def queue(request: Request) -> Response:
-        who = viewer(request)
-        filters, page = queue_filter(request, who)
         with db() as session:
-            result = queries.queue_page(session, who.actor, filters, page=page, page_size=PAGE_SIZE)
+            who = viewer(request, session)
+            filters, page = queue_filter(request, who)
+            actor = who.actor
+            wide = actor.role != "ward_officer" and not filters.ward_code
+            counts = None
+            if wide:
+                key = (actor.role, actor.province_code, replace(filters, state=None, quality=None))
+                counts = province_counts.get(key, lambda: queries.queue_counts(session, actor, filters))
+            result = queries.queue_page(session, actor, filters, page=page, page_size=PAGE_SIZE, counts=counts)
             wards: list[str] = []
-            if who.actor.role != "ward_officer":
-                wards = sorted(
-                    w
-                    for w in session.scalars(
-                        select(Task.ward_code).where(task_scope(who.actor), Task.ward_code.is_not(None)).distinct()
-                    )
-                    if w
+            if actor.role != "ward_officer":
+                wards = ward_lists.get(
+                    (actor.role, actor.province_code),
+                    lambda: sorted(
+                        w
+                        for w in session.scalars(
+                            select(Task.ward_code).where(task_scope(actor), Task.ward_code.is_not(None)).distinct()
+                        )
+                        if w
+                    ),
                 )
         base_params = {k: v for k, v in request.query_params.items() if k != "page"}
         return render(
@@ -365,6 +434,8 @@ def create_app(
             result=result,
             filters=filters,
             wards=wards,
+            wide=wide,
+            counts_ttl=COUNTS_TTL_SECONDS,
             today=current_day(),
             params=base_params,
             query_for=lambda **changes: _query(base_params, changes),
@@ -602,6 +673,14 @@ def create_app(
         return render(request, "audit.html", who, entries=entries, page=page, actor_filter=actor)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """App factory for uvicorn worker processes (``dancu console --workers N``): settings come from the environment."""
+    url = os.environ.get(DATABASE_URL_VARIABLE)
+    if not url:
+        raise RuntimeError(f"{DATABASE_URL_VARIABLE} is not set")
+    return create_app(url, secure_cookies=os.environ.get("DANCU_CONSOLE_SECURE_COOKIES") == "1")
 
 
 def _safe_next(target: str) -> str:

@@ -123,11 +123,14 @@ def _priority(severity: str, task_type: str, rule: str) -> int:
     return 1 if task_type == "duplicate" or rule == "death_not_reflected" else 2
 
 
+_FOLDED_LABELS: Final = tuple((name, label.casefold()) for name, label in FIELD_LABELS.items())
+
+
 def _problem_fields(rule: str, details: list[str], records: list[dict[str, Any]]) -> list[str]:
     fields = list(RULE_FIELDS.get(rule, ()))
     text = " ".join(details).casefold()
-    for name, label in FIELD_LABELS.items():
-        if name not in fields and label.casefold() in text:
+    for name, label in _FOLDED_LABELS:
+        if name not in fields and label in text:
             fields.append(name)
     if len(records) > 1:
         for name in DISPLAY_FIELDS:

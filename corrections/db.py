@@ -61,6 +61,9 @@ def make_engine(database_url: str, **options: Any) -> Engine:
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
     options.setdefault("pool_pre_ping", True)
+    if url.get_driver_name() == "psycopg2":
+        # The nightly upsert updates thousands of rows with executemany: batch them instead of one round trip each.
+        options.setdefault("executemany_mode", "values_plus_batch")
     return create_engine(url, **options)
 
 

@@ -63,10 +63,11 @@ def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], ke
     if not rows:
         return
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    for chunk in _chunks(rows, 500):
-        statement = dialect.insert(table).values(list(chunk))
-        updates = {c: statement.excluded[c] for c in chunk[0] if c != key}
-        connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=updates))
+    statement = dialect.insert(table)
+    updates = {c: statement.excluded[c] for c in rows[0] if c != key}
+    # One statement executed for many rows: SQLAlchemy batches it ("insertmanyvalues") without recompiling.
+    for chunk in _chunks(rows):
+        connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=updates), list(chunk))
 
 
 def _task_content(draft: TaskDraft) -> dict[str, Any]:

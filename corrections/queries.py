@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from corrections.access import Actor, task_scope
+from corrections.access import Actor, task_scope, task_scope_branches
 from corrections.lifecycle import QueueFilter
 from corrections.models import RecordSnapshot, Task, TaskEvent
 
@@ -49,9 +49,9 @@ class QueuePage:
 
 
 def _conditions(
-    actor: Actor, filters: QueueFilter, *, with_state: bool, with_quality: bool
+    actor: Actor, filters: QueueFilter, *, with_state: bool, with_quality: bool, scoped: bool = True
 ) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [task_scope(actor)]
+    conditions: list[ColumnElement[bool]] = [task_scope(actor)] if scoped else []
     if with_state and filters.state:
         conditions.append(Task.state == filters.state)
     if with_quality and filters.quality:
@@ -72,20 +72,37 @@ def _conditions(
     return conditions
 
 
-def queue_page(
-    session: Session, actor: Actor, filters: QueueFilter, *, page: int = 1, page_size: int = 50
-) -> QueuePage:
-    """One page of the queue, most urgent first, with counts per state and per quality.
+CountRows = list[tuple[str, str, int]]
 
-    The state counts ignore the state filter (they label the state tabs); the quality counts ignore the quality
-    filter (they label the quality chips); both honour every other filter.
-    """
-    page = max(1, page)
-    counts = session.execute(
+
+def queue_counts(session: Session, actor: Actor, filters: QueueFilter) -> CountRows:
+    """(state, quality, count) in ``actor``'s scope under every filter except state and quality."""
+    rows = session.execute(
         select(Task.state, Task.quality, func.count())
         .where(*_conditions(actor, filters, with_state=False, with_quality=False))
         .group_by(Task.state, Task.quality)
     ).all()
+    return [(str(state), str(quality), int(count)) for state, quality, count in rows]
+
+
+def queue_page(
+    session: Session,
+    actor: Actor,
+    filters: QueueFilter,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    counts: CountRows | None = None,
+) -> QueuePage:
+    """One page of the queue, most urgent first, with counts per state and per quality.
+
+    The state counts ignore the state filter (they label the state tabs); the quality counts ignore the quality
+    filter (they label the quality chips); both honour every other filter. ``counts`` may be passed in when the
+    caller keeps them (``queue_counts``) for a large scope.
+    """
+    page = max(1, page)
+    if counts is None:
+        counts = queue_counts(session, actor, filters)
     by_state: dict[str, int] = {}
     by_quality: dict[str, int] = {}
     total = 0
@@ -96,13 +113,28 @@ def queue_page(
             by_quality[quality] = by_quality.get(quality, 0) + count
             if not filters.quality or quality == filters.quality:
                 total += count
-    query: Select[Any] = (
-        select(*QUEUE_COLUMNS)
-        .where(*_conditions(actor, filters, with_state=True, with_quality=True))
-        .order_by(Task.priority, Task.due_date, Task.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    offset = (page - 1) * page_size
+    filtered = _conditions(actor, filters, with_state=True, with_quality=True, scoped=False)
+    branches = task_scope_branches(actor)
+    order = (Task.priority, Task.due_date, Task.id)
+    query: Select[Any]
+    if len(branches) == 1:
+        query = select(*QUEUE_COLUMNS).where(branches[0], *filtered).order_by(*order).limit(page_size).offset(offset)
+    else:
+        # Each branch takes its first offset + page_size rows off its own index; the merge sorts only those.
+        members = [
+            select(
+                select(*QUEUE_COLUMNS).where(branch, *filtered).order_by(*order).limit(offset + page_size).subquery()
+            )
+            for branch in branches
+        ]
+        merged = union_all(*members).subquery()
+        query = (
+            select(*(merged.c[c.key] for c in QUEUE_COLUMNS))
+            .order_by(merged.c.priority, merged.c.due_date, merged.c.id)
+            .limit(page_size)
+            .offset(offset)
+        )
     rows = list(session.execute(query).all())
     return QueuePage(rows=rows, total=total, by_state=by_state, by_quality=by_quality, page=page, page_size=page_size)
 

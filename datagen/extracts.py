@@ -17,6 +17,7 @@ import polars as pl
 from datagen.base import BaseState, _age_at, typo
 from datagen.defects import DEFECT_RATES, DefectLog
 from datagen.geography import ProvinceGeo, address_text, draw_residences, legacy_place_text, province_geo
+from datagen.mappings import source_mapping
 from datagen.population import build_population
 from datagen.text import LegacyScheme, encode_legacy, strip_diacritics, to_old_tone
 from matchers import units
@@ -529,7 +530,8 @@ def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, l
         legacy_rows = np.flatnonzero(rng.random(n) < DEFECT_RATES["legacy_encoding_rows"])
         l_ids: list[str] = []
         l_fields: list[str] = []
-        for column in _TEXT_COLUMNS:
+        written = source_mapping(source).columns
+        for column in (c for c in _TEXT_COLUMNS if c in written):
             values = columns[column]
             for i in legacy_rows.tolist():
                 cell = values[i]

@@ -36,6 +36,7 @@ from matchers.text import (
     fix_legacy_encoding,
     fix_legacy_series,
     fold_tone_placement,
+    nfc_series,
     normalize_text,
     per_distinct,
     title_case,
@@ -73,6 +74,7 @@ ADMIN_WORD_PATTERN: Final = (
     r"tỉnh|tinh|đặc khu|dac khu|tp|tx|tt|p|q|f)(?:[\s.]|\d|$)"
 )
 _STREET_RE: Final = re.compile(STREET_SEGMENT_PATTERN)
+_MARK: Final = "\x01"
 _ADMIN_WORD_RE: Final = re.compile(ADMIN_WORD_PATTERN)
 
 # --- Administrative words --------------------------------------------------------------------------------------
@@ -121,7 +123,6 @@ _PROVINCE_ALIASES: Final = {
     "tpsg": "hochiminh",
     "hp": "haiphong",
     "brvt": "bariavungtau",
-    "vungtau": "bariavungtau",
     "thuathienhue": "hue",
     "tth": "hue",
     "daclac": "daklak",
@@ -145,7 +146,9 @@ def _accent_compact(text: str) -> str:
 
 
 def _bare_name(short: str, unit_type: str) -> str:
-    """The name without its type word: "Quận 1" → "1", "Ba Đình" → "Ba Đình"."""
+    """The name without its type word or the source's disambiguation: "Quận 1" → "1", "Long Mỹ (Thị xã)" →
+    "Long Mỹ"."""
+    short = re.sub(r"\s*\([^)]*\)$", "", short)
     return short[len(unit_type) + 1 :] if short.startswith(unit_type + " ") else short
 
 
@@ -239,6 +242,7 @@ class _Segment:
     level: str | None  # level named by the segment's type word, if any
     unit_type: str | None
     key: str  # compact ASCII key of the name after the type word
+    inner_key: str  # after a second type word of the same level ("Q. Quận 3" → "3"), else ""
     whole_key: str  # compact ASCII key of the whole segment
     accent: str  # accent-aware compact key of the whole segment
     street: bool
@@ -253,6 +257,7 @@ def _tidy(text: str) -> str:
     return _GLUED_NUMBER.sub(r"\1 \2", text)
 
 
+@lru_cache(maxsize=65536)
 def _make_segment(text: str) -> _Segment:
     tokens = ascii_key(text).split()
     level: str | None = None
@@ -262,11 +267,18 @@ def _make_segment(text: str) -> _Segment:
         if len(tokens) > len(prefix) and tuple(tokens[: len(prefix)]) == prefix:
             level, unit_type, rest = prefix_level, prefix_type, tokens[len(prefix) :]
             break
+    inner: list[str] = []
+    for prefix, prefix_level, _ in _PREFIXES:
+        if level is not None and prefix_level == level and len(rest) > len(prefix) and len(prefix[0]) > 1:
+            if tuple(rest[: len(prefix)]) == prefix:
+                inner = rest[len(prefix) :]
+                break
     return _Segment(
         text=text,
         level=level,
         unit_type=unit_type,
         key=_compact(rest),
+        inner_key=_compact(inner),
         whole_key=_compact(tokens),
         accent=_accent_compact(text),
         street=_is_street(text),
@@ -277,7 +289,8 @@ def _is_street(segment: str) -> bool:
     return bool(_STREET_RE.search(segment)) and not _ADMIN_WORD_RE.search(segment)
 
 
-def _split_inner(text: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _split_inner(text: str) -> tuple[str, ...]:
     """Cut a segment that holds several units ("xom 3 Xa Van Phuc Huyen Thanh Tri Ha Noi") before each type word."""
     words = text.split()
     accented = not text.isascii()
@@ -301,18 +314,27 @@ def _split_inner(text: str) -> list[str]:
             merged[-1].extend(piece)
         else:
             merged.append(piece)
-    return [" ".join(p) for p in merged if p]
+    return tuple(" ".join(p) for p in merged if p)
 
 
 def _split_province_tail(text: str) -> list[str]:
-    """Cut a trailing province name written without a comma ("Q Dong Da Ha Noi" → "Q Dong Da", "Ha Noi")."""
+    """Cut a trailing province name written without a comma ("Q Dong Da Ha Noi" → "Q Dong Da", "Ha Noi").
+
+    Not when what would stay in front is only a type word ("Tỉnh Điện Biên", "H. Hòa Bình": the name belongs to
+    that word) or ends in a dash ("Bà Rịa - Vũng Tàu").
+    """
     words = text.split()
     aliases = _index().province_alias
     for size in (4, 3, 2, 1):
         if len(words) > size:
-            tail = words[-size:]
-            if _compact(ascii_key(" ".join(tail)).split()) in aliases:
-                return [" ".join(words[:-size]), " ".join(tail)]
+            head, tail = words[:-size], words[-size:]
+            if _compact(ascii_key(" ".join(tail)).split()) not in aliases:
+                continue
+            head_tokens = ascii_key(" ".join(head)).split()
+            only_type = any(tuple(head_tokens) == prefix for prefix, _, _ in _PREFIXES)
+            if only_type or head[-1].endswith(("-", "–")):
+                return [text]
+            return [" ".join(head), " ".join(tail)]
     return [text]
 
 
@@ -321,7 +343,7 @@ def _segments(admin_text: str) -> list[_Segment]:
     raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
     pieces: list[str] = []
     for segment in raw:
-        pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else [segment])
+        pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
     if pieces:
         pieces[-1:] = _split_province_tail(pieces[-1])
     return [_make_segment(p) for p in pieces]
@@ -376,7 +398,7 @@ def _filter_type(found: list[_Unit], segment: _Segment) -> list[_Unit]:
 
 
 def _keys(segment: _Segment) -> list[str]:
-    keys = [segment.key] if segment.level is not None else []
+    keys = [segment.key, segment.inner_key] if segment.level is not None else []
     if segment.whole_key not in keys:
         keys.append(segment.whole_key)
     return [k for k in keys if k]
@@ -458,9 +480,12 @@ def _resolve_admin(admin_text: str) -> _AdminResult:
     province_at, legacy_province, current_province = _find_province(segments)
     used = frozenset({province_at} if province_at is not None else set())
     others = [i for i in range(len(segments) - 1, -1, -1) if i != province_at and not segments[i].street]
-    legacy_provinces = [legacy_province] if legacy_province else None
-    if current_province and not legacy_province:
-        legacy_provinces = [p for p, c in index.legacy_to_current_province.items() if c == current_province]
+    # The old provinces merged into the named one are searched too (new-form province, old-form district).
+    legacy_provinces: list[str] | None = None
+    if current_province:
+        merged = sorted(p for p, c in index.legacy_to_current_province.items() if c == current_province)
+        legacy_provinces = [p for p in [legacy_province, *merged] if p]
+        legacy_provinces = list(dict.fromkeys(legacy_provinces))
 
     # 1. Old form: a district, then a ward inside it.
     district_at: int | None = None
@@ -468,7 +493,7 @@ def _resolve_admin(admin_text: str) -> _AdminResult:
     order = others + ([province_at] if province_at is not None else [])
     for i in order:
         segment = segments[i]
-        if segment.level == _WARD or (i == province_at and segment.level not in (_CITY, None)):
+        if segment.level in (_WARD, _PROVINCE) or (i == province_at and segment.level not in (_CITY, None)):
             continue
         for key in _keys(segment):
             if legacy_provinces is not None:
@@ -613,32 +638,9 @@ def address_columns(values: pl.Series) -> pl.DataFrame:
     return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
 
-def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
-    fixed, legacy = fix_legacy_series(values)
-    segments = (
-        fixed.str.normalize("NFC").str.replace_all(";", ",", literal=True).str.split(",")
-        .list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != ""))
-    )
-    frame = pl.DataFrame({"_segments": segments})
-    is_street = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.contains(ADMIN_WORD_PATTERN)
-    frame = frame.with_columns(
-        pl.col("_segments").list.eval(pl.element().filter(is_street)).alias("_street"),
-        pl.col("_segments").list.eval(pl.element().filter(~is_street)).alias("_admin"),
-        pl.col("_segments").list.len().alias("_n"),
-    )
-    split = (pl.col("_n") >= 2) & (pl.col("_admin").list.len() > 0)
-    frame = frame.select(
-        pl.when(split).then(pl.col("_street").list.join(", ")).otherwise(pl.lit("")).alias("_street"),
-        pl.when(pl.col("_segments").is_null())
-        .then(pl.lit(None, dtype=pl.String))
-        .when(split)
-        .then(pl.col("_admin").list.join(", "))
-        .otherwise(pl.col("_segments").list.join(", "))
-        .alias("_admin"),
-    )
-    admin_values = frame["_admin"].filter(frame["_admin"].str.strip_chars() != "").unique().to_list()
+def _admin_lookup(admin_values: list[str]) -> pl.DataFrame:
     resolved = [_resolve_admin(v) for v in admin_values]
-    lookup = pl.DataFrame(
+    return pl.DataFrame(
         {
             "_admin": admin_values,
             "_display": [r.display for r in resolved],
@@ -646,44 +648,83 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
             "ward_code": [r.ward_code for r in resolved],
             "province_code": [r.province_code for r in resolved],
             "legacy_ward_code": [r.legacy_ward_code for r in resolved],
-            "candidates": [list(r.candidates) for r in resolved],
+            "_candidates": ["|".join(r.candidates) for r in resolved],
             "_residual": [r.residual_street for r in resolved],
         },
-        schema={
-            "_admin": pl.String,
-            "_display": pl.String,
-            "status": pl.String,
-            "ward_code": pl.String,
-            "province_code": pl.String,
-            "legacy_ward_code": pl.String,
-            "candidates": pl.List(pl.String),
-            "_residual": pl.String,
-        },
+        schema={name: pl.String for name in ("_admin", "_display", "status", "ward_code", "province_code",
+                                            "legacy_ward_code", "_candidates", "_residual")},  # fmt: skip
+    ).with_columns(
+        pl.when(pl.col("_candidates") == "")
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(pl.col("_candidates").str.split("|"))
+        .alias("candidates")
     )
-    street_words = frame["_street"].str.split(" ").explode().drop_nulls().unique().to_list()
-    plain = {w: _street_word(w, False) for w in street_words}
-    titled = {w: _street_word(w, True) for w in street_words}
-    letters = pl.col("_street").str.count_matches(r"[^\W\d_]")
-    title = (letters >= 4) & (pl.col("_street") == pl.col("_street").str.to_uppercase())
-    words = pl.col("_street").str.extract_all(r"\S+")
-    street_norm = (
-        pl.when(title)
-        .then(words.list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
-        .otherwise(words.list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
+
+
+def _normalize_street_column(street: pl.Series) -> pl.Series:
+    """Vectorized :func:`_normalize_street`; only cells with a word that changes, or in capitals, are rebuilt."""
+    words = street.str.split(" ").explode().drop_nulls().unique().to_list()
+    plain = {w: _street_word(w, False) for w in words}
+    changed = [w for w, n in plain.items() if w != n and w]
+    letters = street.str.count_matches(r"[^\W\d_]")
+    title = ((letters >= 4) & (street == street.str.to_uppercase())).fill_null(False)
+    touched = title | (street.str.contains_any(changed) if changed else pl.repeat(False, street.len(), eager=True))
+    spaced = street.str.contains(r"\s\s|^\s|\s$|[^\S ]").fill_null(False)
+    indices = (touched.fill_null(False) | spaced).arg_true()
+    if indices.len() == 0:
+        return street
+    subset = pl.DataFrame({"s": street.gather(indices), "t": title.gather(indices)})
+    titled = {w: _street_word(w, True) for w in words}
+    rebuilt = subset.select(
+        pl.when(pl.col("t"))
+        .then(pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
+        .otherwise(pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
         .list.join(" ")
+    ).to_series()
+    return street.scatter(indices, rebuilt)
+
+
+def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
+    fixed, legacy = fix_legacy_series(values)
+    segments = (
+        nfc_series(fixed).str.replace_all(";", ",", literal=True).str.split(",")
+        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
     )
+    # Street segments are marked once (one pass of each pattern), then both parts are read off the marks.
+    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.contains(ADMIN_WORD_PATTERN)
+    marked = pl.col("_segments").list.eval(
+        pl.when(street_like).then(pl.lit(_MARK) + pl.element()).otherwise(pl.element())
+    )
+    frame = pl.DataFrame({"_segments": segments}).select(marked)
+    is_marked = pl.element().str.starts_with(_MARK)
+    n = pl.col("_segments").list.len()
+    n_street = pl.col("_segments").list.eval(is_marked.sum()).list.first()
+    cut = (n >= 2) & (n_street > 0) & (n_street < n)
+    parts = frame.select(
+        pl.when(cut)
+        .then(pl.col("_segments").list.eval(pl.element().filter(is_marked).str.slice(1)).list.join(", "))
+        .otherwise(pl.lit(""))
+        .alias("_street"),
+        pl.when(cut)
+        .then(pl.col("_segments").list.eval(pl.element().filter(~is_marked)).list.join(", "))
+        .otherwise(pl.col("_segments").list.eval(pl.element().str.strip_chars_start(_MARK)).list.join(", "))
+        .alias("_admin"),
+    )
+    street, admin = parts["_street"], parts["_admin"]
+    frame = pl.DataFrame({"_street": _normalize_street_column(street), "_admin": admin})
+    admin_values = admin.filter(admin.str.strip_chars() != "").unique().to_list()
+    lookup = _admin_lookup(admin_values)
     out = (
-        frame.with_columns(street_norm.alias("_street_norm"))
-        .join(lookup, on="_admin", how="left", maintain_order="left")
+        frame.join(lookup, on="_admin", how="left", maintain_order="left")
         .select(
             pl.concat_str(
-                pl.when(pl.col("_street_norm") != "").then(pl.col("_street_norm")),
+                pl.when(pl.col("_street") != "").then(pl.col("_street")),
                 pl.col("_display"),
                 separator=", ",
                 ignore_nulls=True,
             ).alias("norm"),
             pl.concat_str(
-                pl.when(pl.col("_street_norm") != "").then(pl.col("_street_norm")),
+                pl.when(pl.col("_street") != "").then(pl.col("_street")),
                 pl.when(pl.col("_residual") != "").then(pl.col("_residual")),
                 separator=", ",
                 ignore_nulls=True,
@@ -696,7 +737,7 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
         )
     )
     empty = pl.col("status").is_null()
-    out = out.with_columns(
+    return out.with_columns(
         pl.when(empty).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("norm")).alias("norm"),
         pl.when(empty | (pl.col("street") == "")).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("street"))
         .alias("street"),
@@ -704,4 +745,3 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
         .alias("candidates"),
         legacy.alias("legacy"),
     )
-    return out

@@ -28,6 +28,7 @@ from matchers.text import (
     fix_legacy_series,
     fold_tone_placement,
     is_vietnamese_syllable,
+    nfc_series,
     per_distinct,
     title_case,
 )
@@ -209,7 +210,7 @@ def name_columns(values: pl.Series) -> pl.DataFrame:
 
 def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
     fixed, legacy = fix_legacy_series(values)
-    frame = pl.DataFrame({"_words": fixed.str.normalize("NFC").str.replace_all(_JUNK, " ").str.extract_all(r"\S+")})
+    frame = pl.DataFrame({"_words": nfc_series(fixed).str.replace_all(_JUNK, " ").str.extract_all(r"\S+")})
     words = frame["_words"].explode().drop_nulls().unique()
     forms = {w: _word_forms(w) for w in words.to_list()}
     display_map = {w: f[0] for w, f in forms.items()}

@@ -26,6 +26,7 @@ __all__ = [
     "looks_legacy_encoded",
     "fix_legacy_series",
     "per_distinct",
+    "nfc_series",
     "fold_tone_placement",
     "is_vietnamese_syllable",
     "ascii_key",
@@ -33,6 +34,7 @@ __all__ = [
     "strip_tones",
     "LATIN1_ONLY_PATTERN",
     "LATIN1_HIGH_PATTERN",
+    "LEGACY_HINT_PATTERN",
 ]
 
 LegacyEncoding = str
@@ -98,6 +100,14 @@ _KEEP_UPPER: Final = frozenset({"HN", "HCM", "TP", "TX", "TT", "UBND", "KP", "TD
 LATIN1_ONLY_PATTERN: Final = r"^[\x00-\x{ff}]*$"
 LATIN1_HIGH_PATTERN: Final = r"[\x{a1}-\x{ff}]"
 _LATIN1_HIGH: Final = re.compile(r"[\u00a1-\u00ff]")
+# A cheap gate in front of the syllable test: legacy text always shows a Latin-1 character Vietnamese never uses,
+# or a vowel followed by an accented vowel in a pair no Vietnamese word has ("aø", "eâ", "uyÔ" ...). Pairs that
+# real words have (hoà, quá, xuân, thuý, luôn, tiên, già) are left out, or genuine text would pay for the test.
+LEGACY_HINT_PATTERN: Final = (
+    r"[¡-¿ÄÅÆÇËÎÏÐÑÖ×ØÛÜÞßäåæçëîïðñö÷øûüþÿ]|(?i:[ae][\x{c0}-\x{ff}])|(?i:o[âêìíòóôõùúý])|(?i:u[òóõùú])"
+    r"|(?i:y[àáâãèéìíòóôõùúý])|(?i:[êÊ]i)"
+)
+_LEGACY_HINT: Final = re.compile(LEGACY_HINT_PATTERN.replace(r"\x{c0}", "\u00c0").replace(r"\x{ff}", "\u00ff"))
 
 
 def strip_tones(word: str) -> str:
@@ -170,6 +180,7 @@ def fold_tone_placement(text: str) -> str:
     return _WORD.sub(lambda m: _fold_word(m.group(0)), text)
 
 
+@lru_cache(maxsize=131072)
 def is_vietnamese_syllable(word: str) -> bool:
     """True when ``word`` (any case) is shaped like one Vietnamese syllable with at most one tone."""
     lower = word.lower()
@@ -364,6 +375,9 @@ def _implausible_words(text: str) -> int:
     return count
 
 
+_BEYOND_LATIN1: Final = re.compile(r"[^\x00-\xff]")
+
+
 @lru_cache(maxsize=65536)
 def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
     """Convert TCVN3 (ABC) or VNI text shown as Windows-1252 to Unicode.
@@ -372,7 +386,7 @@ def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
     unchanged. A string is only converted when, as given, it has words no Vietnamese syllable looks like and the
     conversion leaves none; that keeps genuine Unicode such as "Lê Tâm" (Latin-1 letters only) untouched.
     """
-    if s.isascii() or not _LATIN1_HIGH.search(s) or any(ord(ch) > 0xFF for ch in s):
+    if s.isascii() or _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
         return s, None
     original = s.translate(_ETH)
     if _implausible_words(original) == 0:
@@ -400,7 +414,9 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     Only distinct cells made of Latin-1 characters with at least one non-ASCII one reach Python.
     """
-    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LATIN1_HIGH_PATTERN)).fill_null(False)
+    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)).fill_null(
+        False
+    )
     converted: dict[str, str] = {}
     for value in values.filter(suspicious).unique().to_list():
         text, encoding = fix_legacy_encoding(value)
@@ -419,6 +435,9 @@ def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]
     from.
     """
     distinct = values.unique()
+    if distinct.len() > 0.8 * values.len():
+        # Nearly all distinct (e.g. addresses with house numbers): the join back would cost more than it saves.
+        return compute(values)
     result = compute(distinct)
     keyed = result.with_columns(distinct.alias("__value"))
     return (
@@ -427,3 +446,15 @@ def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]
         .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
         .drop("__value")
     )
+
+
+_COMBINING_PATTERN: Final = r"[\x{300}-\x{36f}]"
+
+
+def nfc_series(values: pl.Series) -> pl.Series:
+    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC)."""
+    mask = values.str.contains(_COMBINING_PATTERN).fill_null(False)
+    indices = mask.arg_true()
+    if indices.len() == 0:
+        return values
+    return values.scatter(indices, values.gather(indices).str.normalize("NFC"))

@@ -55,7 +55,11 @@ def surely_aged(at: pl.Expr) -> pl.Expr:
 
 
 def alive() -> pl.Expr:
-    return pl.col("death_date").is_null() | (pl.col("death_date").str.strip_chars() == "")
+    """No death date, or only an impossible one (before birth): an impossible date proves no death, and the record
+    stays subject to the rules for the living (its date has its own finding)."""
+    no_death = pl.col("death_date").is_null() | (pl.col("death_date").str.strip_chars() == "")
+    impossible = (period_end("death_date") < pl.col("birth_date_value")).fill_null(False)
+    return no_death | impossible
 
 
 def fmt_date(column: str) -> pl.Expr:
@@ -78,3 +82,16 @@ def fmt_night(day: date) -> str:
 def text(column: str) -> pl.Expr:
     """A text column for a detail message, with a visible placeholder when empty."""
     return pl.col(column).fill_null("(trống)")
+
+
+def cards_issued_tonight(context: CheckContext) -> pl.DataFrame:
+    """record_id (base) → cards: ids of tonight's card-extract records linked to that person (never empty lists)."""
+    card_ids = context.extract_records.filter(pl.col("source") == "card").select(
+        pl.col("record_id").alias("extract_id")
+    )
+    return (
+        context.links.join(card_ids, on="extract_id", how="semi")
+        .group_by("base_id")
+        .agg(pl.col("extract_id").sort().alias("cards"))
+        .rename({"base_id": "record_id"})
+    )

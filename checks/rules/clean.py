@@ -62,12 +62,12 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
     quality="sạch",
     severity="error",
     title="Một số định danh dùng cho nhiều người",
-    description="Hai bản ghi của CSDL dân cư mang cùng số định danh nhưng khác giới tính, năm sinh hoặc có họ tên "
+    description="Hai bản ghi của CSDL dân cư mang cùng số định danh nhưng khác giới tính, ngày sinh hoặc có họ tên "
     "khác hẳn nhau, tức là hai người khác nhau; một trong hai số định danh sai.",
 )
 def shared_person_id(context: CheckContext) -> pl.DataFrame:
-    """Pairs of base records with one valid ID but evidently different people (sex, birth year or a dissimilar
-    name); both records are reported, each naming the other."""
+    """Pairs of base records with one valid ID but evidently different people (sex, birth year, a full birth date
+    that is not a day/month swap, or a dissimilar name); both records are reported, each naming the other."""
     holders = context.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(
         "record_id",
         "source",
@@ -76,9 +76,11 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         "sex_norm",
         "birth_year",
         "name_key_no_middle",
+        "given_key",
         "full_name",
         "birth_date_value",
         "birth_date_precision",
+        "birth_date_swapped",
     )
     shared = holders.filter(pl.col("person_id_norm").is_duplicated())
     pairs = shared.join(shared, on="person_id_norm", suffix="_other").filter(
@@ -92,12 +94,27 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         scorer=fuzz.ratio,
         workers=1,
     )
+    given_similarity = process.cpdist(
+        pairs["given_key"].fill_null("").to_list(),
+        pairs["given_key_other"].fill_null("").to_list(),
+        scorer=fuzz.ratio,
+        workers=1,
+    )
     floor = context.settings.name_similarity_floor
-    pairs = pairs.with_columns(pl.Series("_similarity", similarity, dtype=pl.Float64))
+    pairs = pairs.with_columns(
+        pl.Series("_similarity", similarity, dtype=pl.Float64),
+        pl.Series("_given_similarity", given_similarity, dtype=pl.Float64),
+    )
+    # A duplicate of one person varies its name spelling, drops a middle name or swaps day and month; it does not
+    # change sex, birth year or a full birth date.
+    both_full = (pl.col("birth_date_precision") == "day") & (pl.col("birth_date_precision_other") == "day")
+    swapped = pl.col("birth_date_swapped") == pl.col("birth_date_value_other").dt.strftime("%Y-%m-%d")
     different = (
-        (pl.col("sex_norm") != pl.col("sex_norm_other"))
-        | (pl.col("birth_year") != pl.col("birth_year_other"))
+        (pl.col("sex_norm") != pl.col("sex_norm_other")).fill_null(False)
+        | (pl.col("birth_year") != pl.col("birth_year_other")).fill_null(False)
+        | (both_full & (pl.col("birth_date_value") != pl.col("birth_date_value_other")) & ~swapped.fill_null(False))
         | (pl.col("_similarity") < floor)
+        | (pl.col("_given_similarity") < floor)
     )
     flagged = (
         pairs.filter(different)

@@ -9,12 +9,12 @@ import polars as pl
 
 from checks.context import CheckContext
 from checks.registry import rule
-from checks.rules._common import alive, fmt_date, hits, night, present, surely_aged
+from checks.rules._common import alive, cards_issued_tonight, fmt_date, hits, night, present, surely_aged
 from records.mappings import all_mappings
 from records.schema import CANONICAL_COLUMNS
 
-BASE_REQUIRED: Final = ("person_id", "full_name", "birth_date", "sex", "permanent_address")
-"""What the population base must hold for every citizen: every citizen has a personal ID from birth registration."""
+BASE_REQUIRED: Final = ("person_id", "full_name", "birth_date", "sex", "ethnicity", "permanent_address")
+"""What the population base must hold for every citizen (every citizen has a personal ID from birth registration)."""
 
 HEAD_OF_HOUSEHOLD: Final = "chủ hộ"
 BIRTH_EVENT: Final = "Khai sinh"
@@ -60,24 +60,26 @@ def required_field_missing(context: CheckContext) -> pl.DataFrame:
     quality="đủ",
     severity="error",
     title="Công dân từ 14 tuổi chưa có thẻ căn cước",
-    description="Công dân từ đủ 14 tuổi phải được cấp thẻ căn cước (Luật Căn cước 2023). Người đã chết hoặc vừa "
-    "được cấp thẻ trong đêm nay không bị tính.",
+    description="Công dân từ đủ 14 tuổi phải được cấp thẻ căn cước (Luật Căn cước 2023). Người đã chết không bị "
+    "tính; thẻ vừa cấp trong đêm mà CSDL chưa ghi nhận vẫn được nêu để cập nhật.",
 )
 def adult_without_card(context: CheckContext) -> pl.DataFrame:
-    """A living base person surely aged 14+ with no card number, and no card issued to them in tonight's extract."""
+    """A living base person surely aged 14+ with no card number. A card issued tonight (card extract linked to the
+    person) is named in the finding: the base still has to show it."""
     minimum = context.settings.card_age
     candidates = context.base_records.filter(
         alive() & ~present("card_number") & (surely_aged(night(context)) >= minimum)
     )
-    carded_tonight = context.links.join(
-        context.extract_records.filter(pl.col("source") == "card").select(pl.col("record_id").alias("extract_id")),
-        on="extract_id",
-        how="semi",
-    )
-    bad = candidates.join(carded_tonight.select(pl.col("base_id").alias("record_id")), on="record_id", how="anti")
+    bad = candidates.join(cards_issued_tonight(context), on="record_id", how="left")
     return hits(
         bad,
-        pl.format("Sinh {}, đã đủ {} tuổi nhưng chưa có số thẻ căn cước.", fmt_date("birth_date"), pl.lit(minimum)),
+        pl.format(
+            "Sinh {}, đã đủ {} tuổi nhưng CSDL dân cư chưa có số thẻ căn cước", fmt_date("birth_date"), pl.lit(minimum)
+        )
+        + pl.when(pl.col("cards").list.len() > 0)
+        .then(pl.lit(" (thẻ vừa cấp theo hồ sơ ") + pl.col("cards").list.join(", ") + pl.lit(" chưa được cập nhật)."))
+        .otherwise(pl.lit(".")),
+        related=pl.col("cards"),
     )
 
 

@@ -8,10 +8,11 @@ import polars as pl
 
 from checks.context import CheckContext
 from checks.registry import rule
-from checks.rules._common import alive, fmt_date, hits, night
+from checks.rules._common import alive, cards_issued_tonight, fmt_date, hits, night
 
 DEATH_EVENT: Final = "Khai tử"
 PERMANENT_REGISTRATION: Final = "Đăng ký thường trú"
+PERMANENT_DEREGISTRATION: Final = "Xóa đăng ký thường trú"
 
 
 def _registered_before_grace(context: CheckContext) -> pl.Expr:
@@ -19,12 +20,15 @@ def _registered_before_grace(context: CheckContext) -> pl.Expr:
     return pl.col("registration_date_value").fill_null(night(context)) <= night(context) - pl.duration(days=grace)
 
 
-def _linked_base(context: CheckContext, events: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+def _linked_base(
+    context: CheckContext, events: pl.DataFrame, columns: list[str], *, base: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Each event row joined to the base record(s) it links to; base columns get the ``_base`` suffix."""
-    base = context.base_records.select(
+    source = context.base_records if base is None else base
+    renamed = source.select(
         pl.col("record_id").alias("base_id"), *(pl.col(c).alias(f"{c}_base") for c in ["ward_code", *columns])
     )
-    return events.join(context.links, left_on="record_id", right_on="extract_id").join(base, on="base_id")
+    return events.join(context.links, left_on="record_id", right_on="extract_id").join(renamed, on="base_id")
 
 
 @rule(
@@ -66,41 +70,65 @@ def death_not_reflected(context: CheckContext) -> pl.DataFrame:
     "move_not_reflected",
     quality="sống",
     severity="error",
-    title="Đã đăng ký thường trú nơi mới nhưng CSDL dân cư chưa cập nhật",
-    description="Người đã đăng ký thường trú tại xã/phường mới (dữ liệu cư trú) nhưng nơi thường trú trong CSDL dân "
-    "cư vẫn là xã/phường cũ.",
+    title="Chuyển nơi thường trú nhưng CSDL dân cư chưa cập nhật",
+    description="Người đã đăng ký thường trú nơi mới hoặc đã xóa đăng ký thường trú nơi cũ (dữ liệu cư trú) nhưng "
+    "nơi thường trú trong CSDL dân cư vẫn là nơi cũ.",
 )
 def move_not_reflected(context: CheckContext) -> pl.DataFrame:
-    """A permanent-residence registration whose resolved ward differs from the linked base record's resolved ward;
-    reported on the base record, routed to the new ward (where the person now lives)."""
-    moves = context.extract_records.filter(
-        (pl.col("source") == "residence")
-        & (pl.col("event_type") == PERMANENT_REGISTRATION)
-        & pl.col("permanent_address_ward_code").is_not_null()
-        & _registered_before_grace(context)
-    ).select("record_id", "permanent_address", "permanent_address_ward_code")
-    joined = _linked_base(context, moves, ["source", "permanent_address", "permanent_address_ward_code"]).filter(
-        pl.col("permanent_address_ward_code_base").is_not_null()
-        & (pl.col("permanent_address_ward_code") != pl.col("permanent_address_ward_code_base"))
+    """A move in the residence extract that the linked base record does not show; reported on the base record.
+
+    Two signals: a permanent registration in another ward, or in the same ward at another street address, than the
+    base shows (routed to the new ward, where the person now lives), and a removal of permanent registration (moving
+    out) at the address the base still shows (routed to that ward).
+    """
+    residence = context.extract_records.filter((pl.col("source") == "residence") & _registered_before_grace(context))
+    # An old-form address of a split ward has several candidate wards; two addresses are surely different places
+    # only when their candidate sets are disjoint, and may be the same place when they share a candidate.
+    wards = pl.coalesce(
+        pl.when(pl.col("permanent_address_candidates").list.len() > 0).then(pl.col("permanent_address_candidates")),
+        pl.concat_list(pl.col("permanent_address_ward_code")).list.drop_nulls(),
     )
-    flagged = joined.select(
+    address = ["permanent_address", "permanent_address_norm", "permanent_address_ward_code", "permanent_address_street"]
+    columns = ["record_id", "event_type", *address]
+    base_columns = ["source", *address, "_wards"]
+    events = residence.with_columns(_wards=wards).select(*columns, "_wards")
+    joined = _linked_base(context, events, base_columns, base=context.base_records.with_columns(_wards=wards))
+    shared = pl.col("_wards").list.set_intersection(pl.col("_wards_base")).list.len()
+    known = (pl.col("_wards").list.len() > 0) & (pl.col("_wards_base").list.len() > 0)
+    same_text = (pl.col("permanent_address_norm") == pl.col("permanent_address_norm_base")).fill_null(False)
+    same_place = (known & (shared > 0)) | same_text
+    # Within one ward a move shows in the street part (house number, street, hamlet) of the address.
+    other_street = (
+        pl.col("permanent_address_street").str.to_lowercase()
+        != pl.col("permanent_address_street_base").str.to_lowercase()
+    ).fill_null(False)
+    moved_in = joined.filter(
+        (pl.col("event_type") == PERMANENT_REGISTRATION) & known & ((shared == 0) | other_street)
+    ).select(
         pl.col("base_id").alias("record_id"),
         pl.col("source_base").alias("source"),
-        pl.col("permanent_address_ward_code").alias("ward_code"),
+        pl.coalesce("permanent_address_ward_code", "permanent_address_ward_code_base").alias("ward_code"),
         pl.col("record_id").alias("event_id"),
-        "permanent_address",
-        "permanent_address_base",
-    )
-    return hits(
-        flagged,
         pl.format(
             'Đã đăng ký thường trú tại "{}" (hồ sơ {}) nhưng CSDL dân cư vẫn ghi "{}".',
             pl.col("permanent_address"),
-            pl.col("event_id"),
+            pl.col("record_id"),
             pl.col("permanent_address_base"),
-        ),
-        related=pl.concat_list(pl.col("event_id")),
+        ).alias("message"),
     )
+    moved_out = joined.filter((pl.col("event_type") == PERMANENT_DEREGISTRATION) & same_place).select(
+        pl.col("base_id").alias("record_id"),
+        pl.col("source_base").alias("source"),
+        pl.coalesce("permanent_address_ward_code_base", "permanent_address_ward_code").alias("ward_code"),
+        pl.col("record_id").alias("event_id"),
+        pl.format(
+            'Đã xóa đăng ký thường trú tại "{}" (hồ sơ {}) nhưng CSDL dân cư vẫn ghi đây là nơi thường trú.',
+            pl.col("permanent_address"),
+            pl.col("record_id"),
+        ).alias("message"),
+    )
+    flagged = pl.concat([moved_in, moved_out], how="vertical_relaxed")
+    return hits(flagged, pl.col("message"), related=pl.concat_list(pl.col("event_id")))
 
 
 def _statutory_expiry(context: CheckContext) -> pl.Expr:
@@ -132,29 +160,34 @@ def _statutory_expiry(context: CheckContext) -> pl.Expr:
     quality="sống",
     severity="error",
     title="Thẻ căn cước đã hết hạn",
-    description="Thẻ phải được đổi khi công dân đủ 25, 40 và 60 tuổi; thẻ quá ngày hết hạn (ghi trên thẻ, hoặc theo "
-    "tuổi khi thẻ không ghi) mà chưa được cấp đổi là không còn giá trị.",
+    description="Thẻ phải được đổi khi công dân đủ 25, 40 và 60 tuổi; thẻ trong CSDL dân cư quá ngày hết hạn (ghi "
+    "trên thẻ, hoặc theo tuổi khi thẻ không ghi) là không còn giá trị, kể cả khi thẻ mới vừa cấp chưa được cập nhật.",
 )
 def card_expired(context: CheckContext) -> pl.DataFrame:
-    """A living base person whose card expired before the night and who got no new card in tonight's extract."""
+    """A living base person whose card expired before the night; a renewal in tonight's card extract is named in the
+    finding (the base still shows the expired card)."""
     base = context.base_records.filter(alive() & pl.col("card_issue_date_value").is_not_null()).with_columns(
         _expiry=pl.coalesce(pl.col("card_expiry_date_value"), _statutory_expiry(context))
     )
-    expired = base.filter(pl.col("_expiry") < night(context))
-    renewed = context.links.join(
-        context.extract_records.filter(pl.col("source") == "card").select(pl.col("record_id").alias("extract_id")),
-        on="extract_id",
-        how="semi",
-    ).select(pl.col("base_id").alias("record_id"))
-    bad = expired.join(renewed, on="record_id", how="anti")
+    expired = base.filter(pl.col("_expiry") < night(context)).join(
+        cards_issued_tonight(context), on="record_id", how="left"
+    )
     return hits(
-        bad,
+        expired,
         pl.format(
-            "Thẻ số {} cấp ngày {} đã hết hạn từ {}.",
+            "Thẻ số {} cấp ngày {} đã hết hạn từ {}",
             pl.coalesce("card_number", "person_id"),
             fmt_date("card_issue_date"),
             pl.col("_expiry").dt.strftime("%d/%m/%Y"),
-        ),
+        )
+        + pl.when(pl.col("cards").list.len() > 0)
+        .then(
+            pl.lit("; thẻ cấp đổi theo hồ sơ ")
+            + pl.col("cards").list.join(", ")
+            + pl.lit(" chưa được cập nhật vào CSDL.")
+        )
+        .otherwise(pl.lit(".")),
+        related=pl.col("cards"),
     )
 
 

@@ -110,31 +110,93 @@ def name_like_comparison(
     )
 
 
+def _scores(left_values: pl.Series, right_values: pl.Series, similarity: Similarity, workers: int) -> np.ndarray:
+    """Float32 scores of aligned string pairs; NaN where either side is null."""
+    missing = (left_values.is_null() | right_values.is_null()).to_numpy()
+    scorer, divisor = _SCORERS[similarity.scorer]
+    scores = cpdist(
+        left_values.fill_null("").to_list(),
+        right_values.fill_null("").to_list(),
+        scorer=scorer,
+        workers=workers,
+        dtype=np.float32,
+    )
+    if divisor != 1.0:
+        scores = scores / np.float32(divisor)
+    return np.where(missing, np.float32(np.nan), scores)
+
+
+def _sides(pairs: pl.DataFrame, similarity: Similarity) -> tuple[pl.Series, pl.Series]:
+    other = similarity.right_column or similarity.left_column
+    return (
+        pairs.get_column(f"{similarity.left_column}_l").cast(pl.String),
+        pairs.get_column(f"{other}_r").cast(pl.String),
+    )
+
+
 def compute_similarities(pairs: pl.DataFrame, similarities: Sequence[Similarity], workers: int = -1) -> pl.DataFrame:
-    """Add one Float32 column per similarity, computed pairwise over the whole batch (0 when a side is null)."""
+    """Add one Float32 column per similarity, computed pairwise over the whole batch (null when a side is null)."""
     if pairs.height == 0:
         return pairs.with_columns([pl.lit(None, dtype=pl.Float32).alias(s.name) for s in similarities])
     columns = []
     for similarity in similarities:
-        other = similarity.right_column or similarity.left_column
-        left_values = pairs.get_column(f"{similarity.left_column}_l").cast(pl.String)
-        right_values = pairs.get_column(f"{other}_r").cast(pl.String)
-        missing = (left_values.is_null() | right_values.is_null()).to_numpy()
-        scorer, divisor = _SCORERS[similarity.scorer]
-        scores = cpdist(
-            left_values.fill_null("").to_list(),
-            right_values.fill_null("").to_list(),
-            scorer=scorer,
-            workers=workers,
-            dtype=np.float32,
-        )
-        if divisor != 1.0:
-            scores = scores / np.float32(divisor)
-        columns.append(pl.Series(similarity.name, np.where(missing, np.float32(np.nan), scores)).fill_nan(None))
+        scores = _scores(*_sides(pairs, similarity), similarity, workers)
+        columns.append(pl.Series(similarity.name, scores).fill_nan(None))
     return pairs.with_columns(columns)
+
+
+class _LazySimilarities:
+    """Similarity columns computed only for the rows that still need them.
+
+    String similarity is the costliest step of matching and most pairs are settled before it matters (a null
+    side, an exact agreement), so a similarity is computed for the rows that reach the first level using it.
+    """
+
+    def __init__(self, pairs: pl.DataFrame, workers: int) -> None:
+        self.pairs = pairs
+        self.workers = workers
+        self.values: dict[str, np.ndarray] = {}
+        self.done: dict[str, np.ndarray] = {}
+
+    def ensure(self, similarity: Similarity, rows: np.ndarray) -> None:
+        height = self.pairs.height
+        if similarity.name not in self.values:
+            self.values[similarity.name] = np.full(height, np.nan, dtype=np.float32)
+            self.done[similarity.name] = np.zeros(height, dtype=bool)
+        todo = rows & ~self.done[similarity.name]
+        positions = np.flatnonzero(todo)
+        if positions.size:
+            index = pl.Series(positions, dtype=pl.UInt32)
+            left_values, right_values = _sides(self.pairs, similarity)
+            self.values[similarity.name][positions] = _scores(
+                left_values.gather(index), right_values.gather(index), similarity, self.workers
+            )
+            self.done[similarity.name] |= todo
+
+    def columns(self) -> list[pl.Series]:
+        return [pl.Series(name, values).fill_nan(None) for name, values in self.values.items()]
 
 
 def compute_levels(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     """Int8 level codes ``_lv_<comparison>`` for every pair (sides suffixed ``_l`` / ``_r``)."""
-    with_similarities = compute_similarities(pairs, settings.similarities, settings.workers)
+    if pairs.height == 0:
+        return compute_similarities(pairs, settings.similarities, settings.workers).select(
+            [comparison.level_expr() for comparison in settings.comparisons]
+        )
+    lazy = _LazySimilarities(pairs, settings.workers)
+    for comparison in settings.comparisons:
+        frame = pairs
+        decided = pairs.select(comparison.null_condition.fill_null(True)).to_series().to_numpy().copy()
+        for level in comparison.levels:
+            if decided.all():
+                break
+            if level.similarities:
+                for similarity in level.similarities:
+                    lazy.ensure(similarity, ~decided)
+                frame = pairs.with_columns(lazy.columns())
+            decided |= frame.select(level.condition.fill_null(False)).to_series().to_numpy()
+    with_similarities = pairs.with_columns(lazy.columns())
+    for similarity in settings.similarities:
+        if similarity.name not in with_similarities.columns:
+            with_similarities = with_similarities.with_columns(pl.lit(None, dtype=pl.Float32).alias(similarity.name))
     return with_similarities.select([comparison.level_expr() for comparison in settings.comparisons])

@@ -129,11 +129,13 @@ def _person_id() -> Comparison:
     distance = Similarity("damerau_levenshtein_distance", "person_id_norm")
     pid_l, pid_r = left("person_id_norm"), right("person_id_norm")
     old_l, old_r = left("old_id_number"), right("old_id_number")
+    # A CMND on one side and a CCCD on the other are unrelated numbers unless equal (12-digit CMNDs were often
+    # kept as the new number): their difference is no evidence, so such pairs are "null" for this comparison.
     comparable = (
         (pid_l.is_not_null() & pid_r.is_not_null())
         | (old_l.is_not_null() & old_r.is_not_null())
-        | (old_l.is_not_null() & pid_r.is_not_null())
-        | (pid_l.is_not_null() & old_r.is_not_null())
+        | (old_l == pid_r).fill_null(False)
+        | (pid_l == old_r).fill_null(False)
     )
     return Comparison(
         name="person_id",
@@ -158,25 +160,58 @@ def _person_id() -> Comparison:
     )
 
 
-def _address() -> Comparison:
+def _household() -> Comparison:
+    """Address and parents as ONE comparison.
+
+    Siblings (twins above all) share the ward, the street and both parents: counted as three independent
+    comparisons, that agreement outweighs a different personal ID and a different given name. As one comparison its
+    u is measured on the joint agreement, so a household counts once, as it should.
+    """
     street = Similarity("jaro_winkler", "permanent_address_street")
     ward_l, ward_r = left("permanent_address_ward_code"), right("permanent_address_ward_code")
     legacy_l, legacy_r = left("permanent_address_legacy_ward_code"), right("permanent_address_legacy_ward_code")
+    father_l, father_r = left("father_name_key"), right("father_name_key")
+    mother_l, mother_r = left("mother_name_key"), right("mother_name_key")
+    same_ward = ((ward_l == ward_r) | (legacy_l == legacy_r)).fill_null(False)
+    same_street = (ward_l == ward_r).fill_null(False) & street.at_least(0.9).fill_null(False)
+    both_parents = ((father_l == father_r) & (mother_l == mother_r)).fill_null(False)
+    one_parent = ((father_l == father_r).fill_null(False) | (mother_l == mother_r).fill_null(False)) & ~(
+        (father_l != father_r).fill_null(False) | (mother_l != mother_r).fill_null(False)
+    )
+    unknown_l = ward_l.is_null() & legacy_l.is_null() & father_l.is_null() & mother_l.is_null()
+    unknown_r = ward_r.is_null() & legacy_r.is_null() & father_r.is_null() & mother_r.is_null()
     return Comparison(
-        name="address",
-        columns=("permanent_address_ward_code", "permanent_address_legacy_ward_code", "permanent_address_street"),
-        null_condition=(ward_l.is_null() & legacy_l.is_null()) | (ward_r.is_null() & legacy_r.is_null()),
+        name="household",
+        columns=(
+            "permanent_address_ward_code",
+            "permanent_address_legacy_ward_code",
+            "permanent_address_street",
+            "father_name_key",
+            "mother_name_key",
+        ),
+        null_condition=unknown_l | unknown_r,
         levels=(
             ComparisonLevel(
-                "same_ward_street",
-                (ward_l == ward_r) & street.at_least(0.9),
+                "parents_street",
+                both_parents & same_street,
                 similarities=(street,),
-                description="Cùng phường/xã và cùng số nhà, đường",
+                description="Cùng cha mẹ và cùng số nhà, đường, phường/xã",
             ),
-            ComparisonLevel("same_ward", ward_l == ward_r, description="Cùng phường/xã (mã hiện hành)"),
-            ComparisonLevel("same_legacy_ward", legacy_l == legacy_r, description="Cùng phường/xã cũ (trước 2025)"),
+            ComparisonLevel("parents_ward", both_parents & same_ward, description="Cùng cha mẹ và cùng phường/xã"),
+            ComparisonLevel("parents", both_parents, description="Cùng cha mẹ, khác nơi thường trú"),
+            ComparisonLevel(
+                "parent_street",
+                one_parent & same_street,
+                similarities=(street,),
+                description="Trùng tên cha hoặc mẹ (bên kia trống) và cùng số nhà, đường",
+            ),
+            ComparisonLevel(
+                "street", same_street, similarities=(street,), description="Cùng số nhà, đường, phường/xã"
+            ),
+            ComparisonLevel("parent_ward", one_parent & same_ward, description="Trùng tên cha hoặc mẹ, cùng phường/xã"),
+            ComparisonLevel("ward", same_ward, description="Cùng phường/xã"),
         ),
-        description="Nơi thường trú",
+        description="Hộ gia đình: nơi thường trú và cha mẹ",
     )
 
 
@@ -212,9 +247,7 @@ def population_settings(*, thresholds: Thresholds | None = None) -> MatchSetting
             _birth_date(),
             _sex(),
             _person_id(),
-            _address(),
-            _relative("father", "father_name_key", "Họ tên cha"),
-            _relative("mother", "mother_name_key", "Họ tên mẹ"),
+            _household(),
             _relative("spouse", "spouse_name_key", "Họ tên vợ/chồng"),
         ),
         blocking_rules=(
@@ -222,11 +255,13 @@ def population_settings(*, thresholds: Thresholds | None = None) -> MatchSetting
             block_on("old_id_number", max_block_size=50, name="old_id"),
             block_on("name_key", "birth_date_value", max_block_size=200, name="name+birth_date"),
             block_on("family_key", "given_key", "birth_year", max_block_size=300, name="family+given+birth_year"),
-            block_on("permanent_address_ward_code", "given_key", max_block_size=300, name="ward+given"),
+            block_on("given_key", "birth_date_value", max_block_size=200, name="given+birth_date"),
             block_on("permanent_address_ward_code", "birth_date_value", max_block_size=100, name="ward+birth_date"),
             block_on("father_name_key", "mother_name_key", max_block_size=30, name="parents"),
         ),
         thresholds=thresholds or Thresholds(match=0.99, review=0.5, strong_link=0.9999),
         conflicts=(ConflictRule("valid_person_id"), ConflictRule("birth_year", tolerance=1)),
         derived=_DERIVED,
+        # Rules that mostly pair relatives (parents, ward) would teach EM "same household", not "same person".
+        training_rules=("person_id", "name+birth_date"),
     )

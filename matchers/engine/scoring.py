@@ -128,7 +128,20 @@ def _initial_m(size: int) -> np.ndarray:
 
 def _patterns(codes: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, ...]:
     """Distinct rows of ``codes`` with counts of unlabelled, labelled-match and labelled-non-match pairs."""
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    if codes.shape[0] == 0:
+        empty = np.zeros(0, dtype=np.float64)
+        return codes.reshape(0, codes.shape[1]), empty, empty, empty
+    # One integer per row (mixed radix over the level codes): a 1-D unique is an order of magnitude faster than
+    # ``np.unique(axis=0)``, which sorts rows lexicographically.
+    radix = codes.max(axis=0).astype(np.int64) + 1
+    if float(np.prod(radix.astype(np.float64))) < 2.0**62:
+        packed = np.zeros(codes.shape[0], dtype=np.int64)
+        for column in range(codes.shape[1]):
+            packed = packed * radix[column] + codes[:, column]
+        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+        unique = codes[first]
+    else:
+        unique, inverse = np.unique(codes, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     total = np.bincount(inverse, minlength=unique.shape[0]).astype(np.float64)
     pos = np.bincount(inverse, weights=positives.astype(np.float64), minlength=unique.shape[0])
@@ -211,6 +224,8 @@ def train_model(
     sums: dict[str, list[np.ndarray]] = {c.name: [] for c in comparisons}
     sessions: list[dict[str, object]] = []
     for i, rule in enumerate(settings.blocking_rules):
+        if settings.training_rules and rule.name not in settings.training_rules:
+            continue
         mask = agreements.get_column(f"_agree_{i}").to_numpy()
         if mask.sum() < 50:
             continue

@@ -202,6 +202,9 @@ class MatchSettings:
     seed: int = 20250701
     workers: int = -1
     """rapidfuzz worker threads (-1 = all cores)."""
+    training_rules: tuple[str, ...] = ()
+    """Names of the blocking rules whose pairs EM trains m on (empty = every rule). A rule that mostly pairs
+    relatives (same parents, same ward) must stay out: EM would learn "same household" instead of "same person"."""
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.comparisons]
@@ -212,6 +215,9 @@ class MatchSettings:
             raise ValueError("blocking rule names must be unique")
         if not self.blocking_rules:
             raise ValueError("at least one blocking rule is required")
+        unknown = set(self.training_rules) - set(rule_names)
+        if unknown:
+            raise ValueError(f"training rules are not blocking rules: {', '.join(sorted(unknown))}")
 
     @property
     def tf_columns(self) -> tuple[str, ...]:

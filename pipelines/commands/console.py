@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
+import polars as pl
+from sqlalchemy import Engine
+
 from pipelines.errors import CommandError
 from pipelines.resources import DEFAULT_OUTPUT_DIR, _embedded_database_url
 
@@ -32,6 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="không tạo tài khoản thử nghiệm (dùng cho môi trường thật)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="số tiến trình phục vụ (mặc định 1; 2 trên máy 2 nhân khi tải cao)"
+    )
+    accounts = parser.add_argument_group("tài khoản / accounts (tạo rồi thoát / create then exit)")
+    accounts.add_argument("--add-user", metavar="USERNAME", help="tạo tài khoản; mật khẩu đọc từ bàn phím hoặc stdin")
+    accounts.add_argument("--role", choices=("ward_officer", "data_officer", "admin"), default="ward_officer")
+    accounts.add_argument("--ward", help="mã xã/phường hiện hành (cán bộ xã/phường)")
+    accounts.add_argument("--province", help="mã tỉnh hiện hành (cán bộ dữ liệu)")
+    accounts.add_argument("--display-name", help="tên hiển thị")
     parser.add_argument("--secure-cookies", action="store_true", help="cookie chỉ gửi qua HTTPS (sau reverse proxy)")
     parser.set_defaults(handler=run)
 
@@ -49,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import OperationalError
 
-    from console.app import create_app
+    from console.app import DATABASE_URL_VARIABLE, create_app
     from corrections.auth import ensure_demo_accounts
     from corrections.db import session_scope, store_engine
     from matchers import units
@@ -64,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     except OperationalError as error:
         raise CommandError(f"không kết nối được kho việc / cannot open the task store {url}: {error.orig}") from error
     wards = units.current_wards()
+    if args.add_user:
+        return _add_user(args, engine, wards)
     names = dict(zip(wards.get_column("ward_code").to_list(), wards.get_column("ward_name").to_list(), strict=True))
     print(f"dancu console — kho việc / task store: {engine.url.render_as_string(hide_password=True)}")
     if not args.no_demo_accounts:
@@ -75,7 +89,60 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {account.username:<22} mật khẩu {account.password:<18} {account.role:<13} {scope}")
         if len(accounts) == 1:
             print("  (chưa có việc nào: chạy `dancu demo` trước để có dữ liệu / run `dancu demo` first for data)")
-    app = create_app(url, secure_cookies=args.secure_cookies)
+    if args.workers < 1:
+        raise CommandError(f"số tiến trình không hợp lệ / invalid --workers: {args.workers}")
     print(f"Mở trình duyệt / open: http://{args.host}:{args.port}/  (Ctrl-C để dừng / to stop)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+    if args.workers == 1:
+        app = create_app(url, secure_cookies=args.secure_cookies)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+        return 0
+    # Worker processes build their own app (and connection pool) from the environment.
+    os.environ[DATABASE_URL_VARIABLE] = url
+    os.environ["DANCU_CONSOLE_SECURE_COOKIES"] = "1" if args.secure_cookies else "0"
+    uvicorn.run(
+        "console.app:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _add_user(args: argparse.Namespace, engine: Engine, wards: pl.DataFrame) -> int:
+    import getpass
+    import sys
+
+    from corrections.auth import create_user
+    from corrections.db import session_scope
+
+    province = args.province
+    if args.role == "ward_officer":
+        match = wards.filter(pl.col("ward_code") == (args.ward or ""))
+        if match.height == 0:
+            raise CommandError(f"mã xã/phường không có trong danh mục hiện hành / unknown ward code: {args.ward}")
+        province = match.get_column("province_code")[0]
+    elif province and wards.filter(pl.col("province_code") == province).height == 0:
+        raise CommandError(f"mã tỉnh không có trong danh mục hiện hành / unknown province code: {province}")
+    password = getpass.getpass("Mật khẩu / password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        with session_scope(engine, write=True) as session:
+            create_user(
+                session,
+                args.add_user.strip().lower(),
+                password,
+                args.role,
+                display_name=args.display_name or args.add_user,
+                ward_code=args.ward,
+                province_code=province,
+            )
+    except ValueError as error:
+        raise CommandError(str(error)) from error
+    except Exception as error:  # the unique constraint on the user name
+        if "unique" in str(error).lower():
+            raise CommandError(f"tài khoản đã tồn tại / user exists: {args.add_user}") from error
+        raise
+    print(f"Đã tạo tài khoản {args.add_user} ({args.role})")
     return 0

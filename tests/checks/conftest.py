@@ -1,6 +1,5 @@
 """A two-night run of the check and report assets on hand-built upstream data (stub ingest/normalize/match assets)."""
 
-
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -78,16 +77,28 @@ def _canonical(build: Callable[[str], pl.DataFrame]) -> Callable[[str], pl.DataF
 
 def _ingest_files(night: str) -> pl.DataFrame:
     return pl.DataFrame(
-        {"source_file": ["population_base.parquet", "ho_tich.csv"], "source": ["base", "civil_status"],
-         "encoding": ["parquet", "utf-8"], "rows_read": [_base(night).height, 3], "rows_accepted": [_base(night).height, 2],
-         "rows_quarantined": [0, 1], "error": [None, None]}  # fmt: skip
+        {
+            "source_file": ["population_base.parquet", "ho_tich.csv"],
+            "source": ["base", "civil_status"],
+            "encoding": ["parquet", "utf-8"],
+            "rows_read": [_base(night).height, 3],
+            "rows_accepted": [_base(night).height, 2],
+            "rows_quarantined": [0, 1],
+            "error": [None, None],
+        }
     )
 
 
 def _quarantine(night: str) -> pl.DataFrame:
     return pl.DataFrame(
-        {"source_file": ["ho_tich.csv"], "source_row": [4], "source": ["civil_status"], "field": ["birth_date"],
-         "reason": ["birth_date: ngày không tồn tại"], "raw_values": ["{}"]}  # fmt: skip
+        {
+            "source_file": ["ho_tich.csv"],
+            "source_row": [4],
+            "source": ["civil_status"],
+            "field": ["birth_date"],
+            "reason": ["birth_date: ngày không tồn tại"],
+            "raw_values": ["{}"],
+        }
     )
 
 
@@ -122,7 +133,9 @@ def run_nights(
     results = []
     for night in nights:
         results.append(
-            dg.materialize([*definitions, *mine, *checks], partition_key=night, resources=resources, raise_on_error=False)
+            dg.materialize(
+                [*definitions, *mine, *checks], partition_key=night, resources=resources, raise_on_error=False
+            )
         )
     return results
 

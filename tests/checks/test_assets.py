@@ -46,7 +46,14 @@ def test_reports_are_written_for_each_night(two_nights: tuple[Path, list[Any]]) 
     assert "2 đêm có dữ liệu." in html
     assert html.count('class="point"') >= 10  # five series × two nights in the trend chart
     workbook = load_workbook(output / "reports" / NIGHTS[1] / QUALITY_REPORT_XLSX, read_only=True)
-    assert workbook.sheetnames == ["Tổng quan", "Điểm theo xã phường", "Điểm theo tỉnh", "Xu hướng", "Theo quy tắc", "Phát hiện"]
+    assert workbook.sheetnames == [
+        "Tổng quan",
+        "Điểm theo xã phường",
+        "Điểm theo tỉnh",
+        "Xu hướng",
+        "Theo quy tắc",
+        "Phát hiện",
+    ]
     trend_rows = list(workbook["Xu hướng"].iter_rows(values_only=True))
     assert len(trend_rows) == 3  # header + two nights
     finding_rows = list(workbook["Phát hiện"].iter_rows(values_only=True))

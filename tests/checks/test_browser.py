@@ -84,7 +84,9 @@ def _assert_vietnamese(page: Any) -> None:
     assert re.search(r"[ăâđêôơưạảấầẩậắằẳặẹẻẽếềểệỉịọỏốồổộớờởợụủứừửữựỳỵỷỹ]", text)
 
 
-def test_quality_report_renders_offline_in_chromium(browser: Any, two_nights: tuple[Path, list[Any]], tmp_path: Path) -> None:
+def test_quality_report_renders_offline_in_chromium(
+    browser: Any, two_nights: tuple[Path, list[Any]], tmp_path: Path
+) -> None:
     output, _ = two_nights
     report = output / "reports" / NIGHTS[1] / QUALITY_REPORT_HTML
     page, requested = _open_offline(browser, report)
@@ -102,7 +104,9 @@ def test_quality_report_renders_offline_in_chromium(browser: Any, two_nights: tu
     header.click()
     header.click()
     first = page.locator("#tbl-wards tbody tr").first.locator("td").nth(3).inner_text()
-    assert first.replace(".", "") == str(max(int(v.replace(".", "")) for v in page.locator("#tbl-wards tbody tr td:nth-child(4)").all_inner_texts()))
+    assert first.replace(".", "") == str(
+        max(int(v.replace(".", "")) for v in page.locator("#tbl-wards tbody tr td:nth-child(4)").all_inner_texts())
+    )
     shot = page.locator("#diem-tieu-chi svg").screenshot(path=str(tmp_path / "quality.png"))
     # The screenshot holds the bar colours, so the chart was really drawn (decoded by the browser's own PNG reader).
     assert {"1f6fb2", "2e9e5b", "d98c1f", "b23b3b"} <= _colours(page, shot)
@@ -126,4 +130,5 @@ def test_match_report_and_data_docs_render_offline(browser: Any, two_nights: tup
     _assert_vietnamese(page)
     page.locator("a", has_text="extract_records").click()
     assert page.locator("#tbl-outcomes tbody tr").count() > 30
+    _assert_vietnamese(page)
     page.close()

@@ -174,7 +174,9 @@ def test_adult_without_card() -> None:
     carded_tonight = person(
         "CC1", "card", person_id=adult["person_id"], birth_date="2011-09-15", card_issue_date="2025-09-14"
     )
-    assert ids("adult_without_card", [adult], [carded_tonight]) == set()
+    # A card issued tonight does not excuse the base: it still has no card number, and the finding names the card.
+    result = found("adult_without_card", [adult], [carded_tonight])
+    assert result["related_record_ids"].to_list() == [["CC1"]] and "CC1" in result["detail"][0]
 
 
 def test_birth_without_person_record() -> None:
@@ -246,6 +248,16 @@ def test_shared_person_id() -> None:
     assert result.filter(pl.col("record_id") == "B3")["related_record_ids"][0].to_list() == ["B1", "B2"]
 
 
+def test_shared_person_id_tells_a_namesake_from_a_swapped_date() -> None:
+    # Same family name, sex and birth year, similar name: only the full birth date shows two people.
+    namesake = person("B2", full_name="Trần Khánh Vy", birth_date="1990-12-25")
+    assert ids("shared_person_id", [CLEAN_BASE, namesake]) == {"B1", "B2"}
+    original = person("B1", birth_date="1990-05-07", birth_date_swapped="1990-07-05")
+    swapped = person("B2", birth_date="1990-07-05", birth_date_swapped="1990-05-07")
+    year_only = person("B3", birth_date="1990")
+    assert ids("shared_person_id", [original, swapped, year_only]) == set()
+
+
 def test_legacy_encoded_text() -> None:
     converted = person("B2", legacy_encoded_columns=["full_name"])
     result = found("legacy_encoded_text", [CLEAN_BASE, converted])
@@ -313,6 +325,7 @@ def test_move_not_reflected() -> None:
         event_type="Đăng ký thường trú",
         permanent_address="5 Lê Lợi, Phường Thủ Dầu Một",
         permanent_address_ward_code=WARD_HCM,
+        permanent_address_candidates=[WARD_HCM],
         permanent_address_status="resolved",
     )
     stayed = person(
@@ -332,6 +345,30 @@ def test_move_not_reflected() -> None:
     assert result["record_id"].to_list() == ["B1"] and result["ward_code"].to_list() == [WARD_HCM]
 
 
+def test_move_out_not_reflected() -> None:
+    left = person("CT1", "residence", event_type="Xóa đăng ký thường trú")  # same address as the base still shows
+    elsewhere = person(
+        "CT2",
+        "residence",
+        event_type="Xóa đăng ký thường trú",
+        full_name="Lê Văn Nam",
+        sex="Nam",
+        person_id="001090000001",
+        birth_date="1990-01-01",
+        permanent_address="Thôn Đông, Xã Khác",
+        permanent_address_norm="Thôn Đông, Xã Khác",
+        permanent_address_candidates=[WARD_B],
+        permanent_address_ward_code=WARD_B,
+    )
+    base = [
+        CLEAN_BASE,
+        person("B2", full_name="Lê Văn Nam", sex="Nam", person_id="001090000001", birth_date="1990-01-01"),
+    ]
+    result = found("move_not_reflected", base, [left, elsewhere])
+    assert result["record_id"].to_list() == ["B1"] and result["related_record_ids"].to_list() == [["CT1"]]
+    assert "xóa đăng ký thường trú" in result["detail"][0]
+
+
 def test_card_expired_with_and_without_expiry_date() -> None:
     expired = person("B2", card_expiry_date="2025-09-14")
     # Born 1999-03-01, card issued at 16 without expiry: the law ends it at 25 (2024-03-01).
@@ -341,7 +378,14 @@ def test_card_expired_with_and_without_expiry_date() -> None:
     dead = person("B5", card_expiry_date="2020-01-01", death_date="2019-05-01")
     assert ids("card_expired", [CLEAN_BASE, expired, implied, grace, dead]) == {"B2", "B3"}
     renewed = person("CC1", "card", person_id=expired["person_id"], card_issue_date="2025-09-14")
-    assert ids("card_expired", [expired], [renewed]) == set()
+    result = found("card_expired", [expired], [renewed])
+    assert result["related_record_ids"].to_list() == [["CC1"]] and "chưa được cập nhật" in result["detail"][0]
+
+
+def test_impossible_death_date_does_not_make_a_person_dead() -> None:
+    stale = person("B2", last_verified_date="2020-01-01", death_date="1980-01-01")
+    assert ids("not_verified_recently", [stale]) == {"B2"}
+    assert ids("death_before_birth", [stale]) == {"B2"}
 
 
 def test_not_verified_recently() -> None:

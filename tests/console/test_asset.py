@@ -44,7 +44,11 @@ def scored_pairs() -> pl.DataFrame:
 @dg.asset(partitions_def=nightly_partitions, group_name="normalize")
 def normalized_base() -> pl.DataFrame:
     return records_frame(
-        [record("B-1", WARD_A), record("B-2", WARD_A, birth_date="1990-05-18"), record("B-3", WARD_B, ethnicity="Kinhh")]
+        [
+            record("B-1", WARD_A),
+            record("B-2", WARD_A, birth_date="1990-05-18"),
+            record("B-3", WARD_B, ethnicity="Kinhh"),
+        ]
     )
 
 
@@ -57,7 +61,10 @@ def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
     result = dg.materialize(
         [quality_findings, scored_pairs, normalized_base, normalized_extracts, correction_tasks],
         partition_key=night,
-        resources={"io_manager": ParquetIOManager(base_dir=str(tmp_path)), "task_store": TaskStoreResource(database_url=url)},
+        resources={
+            "io_manager": ParquetIOManager(base_dir=str(tmp_path)),
+            "task_store": TaskStoreResource(database_url=url),
+        },
     )
     assert result.success
     return pl.read_parquet(tmp_path / "nights" / night / "correction_tasks.parquet")
@@ -66,7 +73,10 @@ def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
 def _tasks(url: str) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
     engine = make_engine(url)
     with session_scope(engine) as session:
-        rows = [(t.rule, t.state, t.resolution, tuple(t.record_ids)) for t in session.scalars(select(Task).order_by(Task.rule))]
+        rows = [
+            (t.rule, t.state, t.resolution, tuple(t.record_ids))
+            for t in session.scalars(select(Task).order_by(Task.rule))
+        ]
     engine.dispose()
     return rows
 
@@ -78,7 +88,9 @@ def test_rerun_is_idempotent_and_fixed_defect_closes(tmp_path: Path) -> None:
     assert first.get_column("tasks").sum() == 3
     after_first = _tasks(url)
     assert [t[:3] for t in after_first] == [
-        ("card_expired", "open", None), ("duplicate_person", "open", None), ("ethnicity_not_recognized", "open", None),
+        ("card_expired", "open", None),
+        ("duplicate_person", "open", None),
+        ("ethnicity_not_recognized", "open", None),
     ]
     second = _materialize(tmp_path, url, NIGHT_1)
     assert second.equals(first)

@@ -35,7 +35,10 @@ def test_twenty_officers_claim_each_task_exactly_once(postgres_url: str) -> None
         [finding(i, "not_verified_recently", "sống", ward, "Chưa xác minh", severity="warning") for i in ids]
     )
     drafts = build_drafts(
-        date(2025, 7, 2), findings, pairs_frame([]), [records_frame([record(i, ward) for i in ids])],
+        date(2025, 7, 2),
+        findings,
+        pairs_frame([]),
+        [records_frame([record(i, ward) for i in ids])],
         ward_provinces=ward_provinces(),
     )
     assert apply_night(engine, drafts).created == TASKS
@@ -84,8 +87,13 @@ def test_twenty_officers_racing_for_one_task(postgres_url: str) -> None:
     findings = findings_frame([finding("R1", "card_expired", "sống", ward, "Thẻ hết hạn")])
     apply_night(
         engine,
-        build_drafts(date(2025, 7, 2), findings, pairs_frame([]), [records_frame([record("R1", ward)])],
-                     ward_provinces=ward_provinces()),
+        build_drafts(
+            date(2025, 7, 2),
+            findings,
+            pairs_frame([]),
+            [records_frame([record("R1", ward)])],
+            ward_provinces=ward_provinces(),
+        ),
     )
     with session_scope(engine) as session:
         target = session.scalar(select(func.min(Task.id)))

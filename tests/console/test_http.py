@@ -154,5 +154,7 @@ def test_sessions_expire_and_logout_ends_them(store: Scenario) -> None:
         token = csrf_of(client, f"{server.base_url}/tasks")
         cookie = client.cookies.get("dancu_session")
         client.post(f"{server.base_url}/logout", data={"csrf_token": token})
-        replay = requests.get(f"{server.base_url}/tasks", cookies={"dancu_session": cookie or ""}, allow_redirects=False)
+        replay = requests.get(
+            f"{server.base_url}/tasks", cookies={"dancu_session": cookie or ""}, allow_redirects=False
+        )
         assert replay.status_code == 303

@@ -36,9 +36,7 @@ def actor(scenario: Scenario, username: str) -> Actor:
 
 def task_states(scenario: Scenario) -> dict[tuple[str, tuple[str, ...]], tuple[str, str | None]]:
     with session_scope(scenario.engine) as session:
-        return {
-            (t.rule, tuple(t.record_ids)): (t.state, t.resolution) for t in session.scalars(select(Task))
-        }
+        return {(t.rule, tuple(t.record_ids)): (t.state, t.resolution) for t in session.scalars(select(Task))}
 
 
 def task_id(scenario: Scenario, rule: str) -> int:
@@ -125,7 +123,9 @@ def test_fixed_defect_closes_and_returning_defect_reopens(any_store: Scenario) -
         actions = session.scalars(select(TaskEvent.action).where(TaskEvent.task_id == closed.id).order_by(TaskEvent.id))
         assert list(actions) == ["created", "auto_closed"]
     _, drafts = scenario_night()
-    summary = apply_night(any_store.engine, type(drafts)(night3, drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots))  # type: ignore[attr-defined]
+    summary = apply_night(
+        any_store.engine, type(drafts)(night3, drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots)
+    )  # type: ignore[attr-defined]
     assert summary.reopened == 1 and summary.created == 0
     assert task_states(any_store)[("card_expired", ("B-003",))] == ("open", None)
 
@@ -146,7 +146,10 @@ def test_not_an_error_suppresses_later_nights(any_store: Scenario) -> None:
     assert states[("id_birth_year_mismatch", ("B-001",))] == ("resolved", "not_an_error")
     assert states[("required_field_missing", ("B-004",))] == ("resolved", "fixed_at_source")
     # Next night still shows both findings: the "not an error" stays suppressed, the "fixed" one comes back.
-    summary = apply_night(any_store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots))  # type: ignore[attr-defined]
+    summary = apply_night(
+        any_store.engine,
+        type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots),
+    )  # type: ignore[attr-defined]
     states = task_states(any_store)
     assert states[("id_birth_year_mismatch", ("B-001",))] == ("resolved", "not_an_error")
     assert states[("required_field_missing", ("B-004",))] == ("open", None)
@@ -173,7 +176,9 @@ def test_claim_conflicts_and_resolution_rules(store: Scenario) -> None:
     with session_scope(store.engine, write=True) as session:
         lifecycle.reopen(session, second, target, "Thẻ mới chưa được cập nhật")
     with session_scope(store.engine) as session:
-        actions = list(session.scalars(select(TaskEvent.action).where(TaskEvent.task_id == target).order_by(TaskEvent.id)))
+        actions = list(
+            session.scalars(select(TaskEvent.action).where(TaskEvent.task_id == target).order_by(TaskEvent.id))
+        )
         assert actions == ["created", "claimed", "resolved", "reopened"]
         audited = list(session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == str(target))))
         assert audited == ["claim", "resolve", "reopen"]
@@ -219,11 +224,18 @@ def test_review_decisions_become_labels(any_store: Scenario) -> None:
     labels = reviews.load_labels(any_store.url)
     assert labels.schema == reviews.LABEL_SCHEMA
     row = labels.row(0, named=True)
-    assert (row["left_id"], row["right_id"], row["same_person"], row["decided_by"]) == ("B-005", "X-007", False, "dulieu")
+    assert (row["left_id"], row["right_id"], row["same_person"], row["decided_by"]) == (
+        "B-005",
+        "X-007",
+        False,
+        "dulieu",
+    )
     assert row["decided_at"] is not None
     # The engine now decides the pair from the label; the next night has it out of the review band.
     _, drafts = scenario_night()
-    summary = apply_night(any_store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, [], drafts.snapshots))  # type: ignore[attr-defined]
+    summary = apply_night(
+        any_store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, [], drafts.snapshots)
+    )  # type: ignore[attr-defined]
     assert summary.reviews_withdrawn == 0
     with session_scope(any_store.engine) as session:
         item = session.get(ReviewItem, pending[0].id)
@@ -234,7 +246,9 @@ def test_review_decisions_become_labels(any_store: Scenario) -> None:
 
 def test_undecided_pair_leaving_the_band_is_withdrawn(store: Scenario) -> None:
     _, drafts = scenario_night()
-    summary = apply_night(store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, [], drafts.snapshots))  # type: ignore[attr-defined]
+    summary = apply_night(
+        store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, [], drafts.snapshots)
+    )  # type: ignore[attr-defined]
     assert summary.reviews_withdrawn == 1
     with session_scope(store.engine) as session:
         assert session.scalars(select(ReviewItem.state)).all() == ["withdrawn"]
@@ -263,7 +277,7 @@ def test_excel_export_of_a_ward(store: Scenario) -> None:
     assert [c.value for c in sheet[4]] == list(EXPORT_HEADERS)
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=5)]
     assert len(rows) == 4
-    assert rows[0][1] == "Cao" and rows[0][7] == "Trùng người"
+    assert rows[0][1] == "Cao" and rows[0][7] == "Một người có nhiều bản ghi trong CSDL dân cư"
     assert {r[8] for r in rows} == {"B-001", "B-003", "B-004"}
     assert all("•" in (r[10] or "") for r in rows)  # IDs masked outside the task page
     assert "Phường A" in str(sheet["A1"].value)
@@ -289,3 +303,27 @@ def test_store_file_is_created_on_first_use(tmp_path: object) -> None:
     assert is_current(engine)
     assert reviews.load_labels(url).equals(pl.DataFrame(schema=reviews.LABEL_SCHEMA))
     engine.dispose()
+
+
+def test_unrouted_tasks_reach_the_data_officer_in_priority_order(store: Scenario) -> None:
+    _, drafts = scenario_night()
+    unrouted = findings_frame([finding("B-009", "death_not_reflected", "sống", None, "Đã khai tử, CSDL chưa cập nhật")])
+    extra = night_drafts(NIGHT, unrouted, None, records_frame([record("B-009", None)]))
+    assert extra.tasks[0].ward_code is None and extra.tasks[0].priority == 1
+    apply_night(
+        store.engine,
+        type(drafts)(NIGHT, drafts.findings, [*drafts.tasks, *extra.tasks], drafts.reviews, drafts.snapshots),
+    )  # type: ignore[attr-defined]
+    officer = actor(store, "dulieu")
+    with session_scope(store.engine) as session:
+        page = queries.queue_page(session, officer, QueueFilter(state="open"))
+        assert page.total == 7
+        assert [(r.priority, r.subject_record_id) for r in page.rows][:2] == [(1, "B-001"), (1, "B-009")]
+        ordered = [(r.priority, r.due_date, r.id) for r in page.rows]
+        assert ordered == sorted(ordered)
+        second = queries.queue_page(session, officer, QueueFilter(state="open"), page=2, page_size=3)
+        assert [r.id for r in second.rows] == [r.id for r in page.rows][3:6]
+        ward_officer = actor(store, "congan.a")
+        assert "B-009" not in {
+            r.subject_record_id for r in queries.queue_page(session, ward_officer, QueueFilter()).rows
+        }

@@ -49,7 +49,9 @@ def test_people_without_card_are_14_or_older(province: Province) -> None:
 
 def test_clean_cards_are_live(province: Province) -> None:
     flagged = province.defects.filter(pl.col("source") == "base")["record_id"]
-    clean = province.base.filter(~pl.col("record_id").is_in(flagged.implode()) & pl.col("card_expiry_date").is_not_null())
+    clean = province.base.filter(
+        ~pl.col("record_id").is_in(flagged.implode()) & pl.col("card_expiry_date").is_not_null()
+    )
     assert (clean["card_expiry_date"].str.to_date() > date(2025, 11, 3)).all()
     issued = clean["card_issue_date"].str.to_date()
     assert (issued >= clean["birth_date"].str.to_date()).all()

@@ -15,7 +15,9 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def next_ticks(start: dt.datetime, count: int) -> list[dt.datetime]:
     # The same iterator the Dagster daemon uses to decide when a schedule fires.
-    ticks = cron_string_iterator(start.timestamp(), nightly_schedule.cron_schedule, nightly_schedule.execution_timezone)
+    cron = nightly_schedule.cron_schedule
+    assert isinstance(cron, str)  # one cron string, not a list of them
+    ticks = cron_string_iterator(start.timestamp(), cron, nightly_schedule.execution_timezone)
     return [next(ticks) for _ in range(count)]
 
 

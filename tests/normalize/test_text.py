@@ -1,0 +1,145 @@
+"""Text: legacy encodings, tone placement, NFC, ASCII keys (with Hypothesis properties)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchers.text import (
+    ascii_key,
+    fix_legacy_encoding,
+    fix_legacy_series,
+    fold_tone_placement,
+    looks_legacy_encoded,
+    normalize_text,
+)
+
+# Real samples: TCVN3 (.VnTime) and VNI-Windows text as it reads once decoded as Windows-1252.
+LEGACY_SAMPLES = [
+    ("TrÇn V¨n §øc", "Trần Văn Đức", "TCVN3"),
+    ("NguyÔn ThÞ Thu Hµ", "Nguyễn Thị Thu Hà", "TCVN3"),
+    ("Thµnh phè Hå ChÝ Minh", "Thành phố Hồ Chí Minh", "TCVN3"),
+    ("Sè 12 ngâ 34 Kh©m Thiªn, P. Thæ Quan, Q. §èng §a, TP. Hµ Néi",
+     "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội", "TCVN3"),
+    ("NGUYÔN V¡N AN", "NGUYỄN VĂN AN", "TCVN3"),
+    ("N÷", "Nữ", "TCVN3"),
+    ("Traàn Vaên Ñöùc", "Trần Văn Đức", "VNI"),
+    ("Nguyeãn Thò Mai", "Nguyễn Thị Mai", "VNI"),
+    ("Hoaøng Thò Thuùy", "Hoàng Thị Thúy", "VNI"),
+    ("Thaønh phoá Hoà Chí Minh", "Thành phố Hồ Chí Minh", "VNI"),
+    ("Caàu Giaáy, Haø Noäi", "Cầu Giấy, Hà Nội", "VNI"),
+    ("TRAÀN VAÊN ÑÖÙC", "TRẦN VĂN ĐỨC", "VNI"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("legacy", "expected", "encoding"), LEGACY_SAMPLES)
+def test_legacy_samples_convert(legacy: str, expected: str, encoding: str) -> None:
+    assert fix_legacy_encoding(legacy) == (expected, encoding)
+    assert looks_legacy_encoded(legacy)
+
+
+@pytest.mark.parametrize(
+    ("damaged", "expected"),
+    [
+        ("H\u00adng", "Hưng"),  # the soft hyphen (TCVN3 ư) kept
+        ("NguyÔn V¨n Hng", "Nguyễn Văn Hưng"),  # deleted: a syllable with no vowel
+        ("Mêng Kh¬ng", "Mường Khương"),  # deleted before ơ: "ơng" is not a Vietnamese rhyme
+        ("D¬ng ThÞ Lu", "Dương Thị Lu"),  # "Lưu" → "Lu" is undetectable and is left alone
+        ("L\u00adu ThÞ Hoa", "Lưu Thị Hoa"),
+    ],
+)
+def test_tcvn3_soft_hyphen_damage(damaged: str, expected: str) -> None:
+    assert fix_legacy_encoding(damaged) == (expected, "TCVN3")
+
+
+@pytest.mark.parametrize(
+    "genuine",
+    ["Lê Tâm", "Hoà Xuân", "Quân Tiên Già", "Tô Hoài", "Nguyễn Văn An", "Võ Thị Sáu", "Ðào Văn Hoà", "Hà Nội",
+     "Phan Minh Xuân Quân", "HOÀNG THANH MINH TÚ", "José", "Zoë Müller", "12/03/1990", ""],
+)  # fmt: skip
+def test_genuine_text_is_not_converted(genuine: str) -> None:
+    assert fix_legacy_encoding(genuine) == (genuine, None)
+
+
+def test_series_conversion_matches_single_values() -> None:
+    values = [s for s, _, _ in LEGACY_SAMPLES] + ["Lê Tâm", None, "Hoà Bình"]
+    converted, flags = fix_legacy_series(pl.Series(values))
+    assert converted.to_list() == [v if v is None else fix_legacy_encoding(v)[0] for v in values]
+    assert flags.to_list() == [v is not None and looks_legacy_encoded(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("hoà", "hòa"), ("thuý", "thúy"), ("khoẻ", "khỏe"), ("Hoà Bình", "Hòa Bình"), ("HOÀ", "HÒA"), ("Thuỷ", "Thủy"),
+     ("hoàn", "hoàn"), ("quý", "quý"), ("Huỳnh", "Huỳnh"), ("giường", "giường"), ("Nguyễn", "Nguyễn"),
+     ("khuỷu", "khuỷu"), ("thoại", "thoại"), ("hòan", "hoàn"), ("tuý luý", "túy lúy")],
+)  # fmt: skip
+def test_tone_placement_folds_to_classic(old: str, new: str) -> None:
+    assert fold_tone_placement(old) == new
+
+
+def test_normalize_text_cleans_display() -> None:
+    assert normalize_text("  NGUYỄN   VĂN  AN  ") == "Nguyễn Văn An"
+    assert normalize_text("xom 3 ,, Xa Van Phuc ,Huyen Thanh Tri, HN") == "xom 3, Xa Van Phuc, Huyen Thanh Tri, HN"
+    assert normalize_text("Ðặng Thị Thuý") == "Đặng Thị Thúy"
+    assert normalize_text(unicodedata.normalize("NFD", "Trần Hưng Đạo")) == "Trần Hưng Đạo"
+    assert normalize_text("SỐ 12, P. THỔ QUAN, TP. HÀ NỘI") == "Số 12, P. Thổ Quan, TP. Hà Nội"
+
+
+# --- Properties --------------------------------------------------------------------------------------------
+
+SYLLABLES = [
+    "Nguyễn", "Trần", "Lê", "Hoà", "Hòa", "Thuý", "Thúy", "Khoẻ", "Khỏe", "Văn", "Thị", "Đức", "Hưng", "Quý",
+    "Huỳnh", "Thuỷ", "Thủy", "Xuân", "Hoàng", "Ngọc", "Phường", "Quận", "Hà", "Nội", "Đống", "Đa", "Ðào", "Toàn",
+    "Hoè", "Hòe", "Giang", "Yến", "Uyên", "Khuê", "Ánh", "Oanh", "Thoại", "Khoa", "Loan", "Tuý",
+]  # fmt: skip
+_NEW_TO_OLD = {"ò": "oà", "ó": "oá"}
+text_strategy = st.lists(
+    st.tuples(st.sampled_from(SYLLABLES), st.sampled_from(["lower", "upper", "title", "keep"])),
+    min_size=1,
+    max_size=6,
+).map(lambda words: " ".join(getattr(w, c)() if c != "keep" else w for w, c in words))
+messy_strategy = st.text(
+    alphabet=st.sampled_from(list("aăâeêioôơuưyđĐÐ àáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵ,.-/ 0123456789AOUEHNTQKG")),
+    max_size=40,
+)
+
+
+def _to_old_style(text: str) -> str:
+    pairs = [("òa", "oà"), ("óa", "oá"), ("ỏa", "oả"), ("õa", "oã"), ("ọa", "oạ"), ("úy", "uý"), ("ùy", "uỳ"),
+             ("ủy", "uỷ"), ("ũy", "uỹ"), ("ụy", "uỵ"), ("òe", "oè"), ("óe", "oé"), ("ỏe", "oẻ"), ("õe", "oẽ"),
+             ("ọe", "oẹ")]  # fmt: skip
+    for new, old in pairs:
+        text = text.replace(new, old).replace(new.upper(), old.upper())
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(messy_strategy)
+def test_normalize_text_is_idempotent(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_strategy)
+def test_nfc_nfd_and_tone_placement_normalize_identically(text: str) -> None:
+    expected = normalize_text(text)
+    assert normalize_text(unicodedata.normalize("NFD", text)) == expected
+    assert normalize_text(_to_old_style(text)) == expected
+    assert normalize_text(unicodedata.normalize("NFD", _to_old_style(text))) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_strategy)
+def test_ascii_key_ignores_diacritics_and_case(text: str) -> None:
+    from unidecode import unidecode
+
+    key = ascii_key(text)
+    assert key == ascii_key(unidecode(text))
+    assert key == ascii_key(text.upper()) == ascii_key(text.lower())
+    assert key.isascii() and key == key.lower()
