@@ -43,12 +43,12 @@ from matchers.text import (
 )
 
 __all__ = [
-    "ResolvedAddress",
-    "resolve_address",
-    "address_columns",
     "ADDRESS_PART_COLUMNS",
-    "STREET_SEGMENT_PATTERN",
     "ADMIN_WORD_PATTERN",
+    "STREET_SEGMENT_PATTERN",
+    "ResolvedAddress",
+    "address_columns",
+    "resolve_address",
 ]
 
 ADDRESS_PART_COLUMNS: Final = (

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
-__all__ = ["ParsedDate", "parse_date", "PRECISIONS", "EXCEL_EPOCH"]
+__all__ = ["EXCEL_EPOCH", "PRECISIONS", "ParsedDate", "parse_date"]
 
 PRECISIONS: Final = ("day", "month", "year")
 # Excel's day 0 is 1899-12-30 once its fictitious 1900-02-29 is accounted for.

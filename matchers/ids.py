@@ -21,13 +21,13 @@ import polars as pl
 from matchers import units
 
 __all__ = [
+    "ID_ISSUES",
     "DecodedId",
     "decode_personal_id",
-    "old_id_kind",
-    "id_contradiction",
     "id_columns",
+    "id_contradiction",
+    "old_id_kind",
     "old_id_kind_expr",
-    "ID_ISSUES",
 ]
 
 ID_ISSUES: Final = ("length", "digits", "province", "century_sex")

@@ -34,29 +34,23 @@ from matchers.text import (
 )
 
 __all__ = [
-    "ParsedName",
-    "parse_name",
-    "name_key",
-    "name_columns",
-    "family_name_frequencies",
     "FAMILY_NAMES",
     "NAME_PART_COLUMNS",
+    "ParsedName",
+    "family_name_frequencies",
+    "name_columns",
+    "name_key",
+    "parse_name",
 ]
 
 # Family names in use in Vietnam (ASCII keys). Văn and Thị are left out on purpose: as family names they are rare,
 # as middle names they are everywhere, so a name that starts with one was most likely written given-name first.
 FAMILY_NAMES: Final = frozenset(
-    """
-    nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly dao doan vuong trinh dinh lam phung mai
-    to truong ta ha luong luu cao chau chu quach thai tang kieu khuc luc mac nghiem la lai kim giang hua quan trieu
-    than tong tu doan diep dam dong khong khuong lac lo lu hau ong phi pho man mong nong ninh vi au bach be cu can
-    cong cung chung chu doi dau duong giap han ha hoa kha lang lu luong ma nhu ngo on phuong quan sam son thach
-    thieu tieu trang tra trinh ung uong vien xa yen ma chuong cat dieu gia tiet danh tan quang banh
-    """.split()
+    ["nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho", "ngo", "duong", "ly", "dao", "doan", "vuong", "trinh", "dinh", "lam", "phung", "mai", "to", "truong", "ta", "ha", "luong", "luu", "cao", "chau", "chu", "quach", "thai", "tang", "kieu", "khuc", "luc", "mac", "nghiem", "la", "lai", "kim", "giang", "hua", "quan", "trieu", "than", "tong", "tu", "doan", "diep", "dam", "dong", "khong", "khuong", "lac", "lo", "lu", "hau", "ong", "phi", "pho", "man", "mong", "nong", "ninh", "vi", "au", "bach", "be", "cu", "can", "cong", "cung", "chung", "chu", "doi", "dau", "duong", "giap", "han", "ha", "hoa", "kha", "lang", "lu", "luong", "ma", "nhu", "ngo", "on", "phuong", "quan", "sam", "son", "thach", "thieu", "tieu", "trang", "tra", "trinh", "ung", "uong", "vien", "xa", "yen", "ma", "chuong", "cat", "dieu", "gia", "tiet", "danh", "tan", "quang", "banh"]
 )
 # Family names that are almost never given names: only these may trigger the given-name-first reordering.
 _ORDER_MARKERS: Final = frozenset(
-    "nguyen tran le pham huynh phan vu vo dang bui do ngo duong trinh dinh doan truong dao luong".split()
+    ["nguyen", "tran", "le", "pham", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ngo", "duong", "trinh", "dinh", "doan", "truong", "dao", "luong"]
 )
 
 NAME_PART_COLUMNS: Final = (

@@ -21,7 +21,7 @@ from matchers.names import name_columns
 from matchers.text import ascii_key, fix_legacy_encoding, fix_legacy_series, per_distinct
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
-__all__ = ["normalize_records", "normalized_schema", "normalize_sex", "summarize"]
+__all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
 
 # Columns never typed by people, so never legacy-encoded.
 _NOT_TEXT: Final = frozenset({"record_id", "source", "source_file", "source_row"})

@@ -20,21 +20,21 @@ import polars as pl
 from unidecode import unidecode
 
 __all__ = [
+    "LATIN1_HIGH_PATTERN",
+    "LATIN1_ONLY_PATTERN",
+    "LEGACY_HINT_PATTERN",
     "LegacyEncoding",
-    "normalize_text",
+    "ascii_key",
     "fix_legacy_encoding",
-    "looks_legacy_encoded",
     "fix_legacy_series",
-    "per_distinct",
-    "nfc_series",
     "fold_tone_placement",
     "is_vietnamese_syllable",
-    "ascii_key",
-    "title_case",
+    "looks_legacy_encoded",
+    "nfc_series",
+    "normalize_text",
+    "per_distinct",
     "strip_tones",
-    "LATIN1_ONLY_PATTERN",
-    "LATIN1_HIGH_PATTERN",
-    "LEGACY_HINT_PATTERN",
+    "title_case",
 ]
 
 LegacyEncoding = str
@@ -75,13 +75,12 @@ _SYLLABLE: Final = re.compile(
 _WORD: Final = re.compile(r"[^\W\d_]+")
 # The closed set of Vietnamese vowel nuclei (after the gi/qu onsets are taken off); "oo" is for loanwords (xoong).
 _NUCLEI: Final = frozenset(
-    "a ă â e ê i o ô ơ u ư y ai ao au ay âu ây eo êu ia iê iu oa oă oe oi oo ôi ơi ua uâ uê ui uô uơ uy ưa ưi ươ "
-    "ưu yê iêu oai oay oeo uây uôi uya uyê uyu ươi ươu yêu".split()
+    ["a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iê", "iu", "oa", "oă", "oe", "oi", "oo", "ôi", "ơi", "ua", "uâ", "uê", "ui", "uô", "uơ", "uy", "ưa", "ưi", "ươ", "ưu", "yê", "iêu", "oai", "oay", "oeo", "uây", "uôi", "uya", "uyê", "uyu", "ươi", "ươu", "yêu"]
 )
 _OPEN_ONLY: Final = frozenset(
-    "ai ao au ay âu ây eo êu ia iu oi ôi ơi ưa ưi ưu iêu oai oay oeo uây uôi uya uyu ươi ươu yêu".split()
+    ["ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iu", "oi", "ôi", "ơi", "ưa", "ưi", "ưu", "iêu", "oai", "oay", "oeo", "uây", "uôi", "uya", "uyu", "ươi", "ươu", "yêu"]
 )
-_CLOSED_ONLY: Final = frozenset("ă â iê yê uô ươ uyê oă uâ".split())
+_CLOSED_ONLY: Final = frozenset(["ă", "â", "iê", "yê", "uô", "ươ", "uyê", "oă", "uâ"])
 
 # Characters that look Vietnamese in a legacy-decoded string but must be mapped: Ð (U+00D0, Icelandic eth) and ð.
 _ETH: Final = str.maketrans({"Ð": "Đ", "ð": "đ"})
@@ -93,6 +92,8 @@ _SPACE_BEFORE_PUNCT: Final = re.compile(r"\s+([,.;:)])")
 _REPEATED_COMMA: Final = re.compile(r"(?:\s*[,;]\s*){2,}")
 _COMMA_NO_SPACE: Final = re.compile(r"([,;])(?=[^\s\d])")
 _EDGE_PUNCT: Final = re.compile(r"^[\s,;:.\-/]+|[\s,;:\-/]+$")
+_ABBREVIATIONS: Final = frozenset({"TP", "TX", "TT", "KP", "TDP", "HCM", "HN", "QL", "TL", "CMND", "CCCD", "BRVT",
+                                     "TPHCM", "HCMC", "UBND", "ĐK", "DK", "KCN", "KDC", "KTX", "CT", "CH"})
 _KEEP_UPPER: Final = frozenset({"HN", "HCM", "TP", "TX", "TT", "UBND", "KP", "TDP", "CA", "HCMC", "BRVT", "TPHCM"})
 
 # Latin-1-only strings are the only candidates for legacy decoding: legacy gibberish is bytes 0x00-0xFF shown as
@@ -339,6 +340,8 @@ def _repair_lost_u_horn(text: str) -> str:
         onset, final = m.group(1), m.group(2) or ""
         if len(onset) == 1 and not final:
             return m.group(0)  # a lone letter is an initial (Nguyễn V. A), not a damaged syllable
+        if m.group(0).upper() in _ABBREVIATIONS or m.string[m.end() : m.end() + 1] == ".":
+            return m.group(0)  # TP, TX, KP, Tp. ... are abbreviations, not syllables that lost their ư
         horn = "Ư" if onset.isupper() and (not final or final.isupper()) and len(m.group(0)) > 1 else "ư"
         return onset + horn + final
 

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 from collections.abc import Sequence
 
 from pipelines import commands
@@ -27,7 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_library_warnings() -> None:
+    """Dagster flags the APIs we use as preview/beta; that is for developers, not for officers reading the CLI."""
+    import dagster as dg
+
+    for category in (dg.PreviewWarning, dg.BetaWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_library_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

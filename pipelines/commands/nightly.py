@@ -49,7 +49,7 @@ def run_and_report(input_dir: Path, output_dir: Path, night: str, *, quiet: bool
     print("\nKết quả theo tài sản (asset):")
     for key, metadata in outcome.materialized.items():
         rows = metadata.get("rows", metadata.get("rows_accepted", ""))
-        where = metadata.get("path", metadata.get("report_path", ""))
+        where = metadata.get("path") or metadata.get("html") or ""
         print(f"  {key:<22} {rows!s:>10}  {where}")
     reports = output_dir / "reports" / night
     print(f"\nBáo cáo: {reports}")

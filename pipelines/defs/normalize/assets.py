@@ -1,6 +1,5 @@
 """Normalize assets: the night's base snapshot and extract rows with every normalized column added."""
 
-from __future__ import annotations
 
 from datetime import date
 

@@ -1,0 +1,117 @@
+"""Personal IDs and dates, single value and column form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchers.dates import parse_date
+from matchers.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
+
+TODAY = date(2025, 7, 2)
+
+
+def test_decode_valid_id() -> None:
+    decoded = decode_personal_id("001090012345", birth_year=1990, sex="Nam", as_of=TODAY)
+    assert decoded.valid and decoded.issue is None
+    assert (decoded.province_code, decoded.century, decoded.sex, decoded.birth_year) == ("001", 1900, "Nam", 1990)
+    assert decoded.province_name == "Thành phố Hà Nội"
+    assert decoded.contradiction is None
+    female_2000s = decode_personal_id("079305000001", as_of=TODAY)
+    assert (female_2000s.sex, female_2000s.birth_year, female_2000s.century) == ("Nữ", 2005, 2000)
+
+
+@pytest.mark.parametrize(
+    ("raw", "issue"),
+    [("00109001234", "length"), ("00109001234A", "digits"), ("000090012345", "province"),
+     ("003090012345", "province"), ("001490012345", "century_sex"), ("001299012345", "century_sex")],
+)  # fmt: skip
+def test_invalid_ids(raw: str, issue: str) -> None:
+    decoded = decode_personal_id(raw, as_of=TODAY)
+    assert not decoded.valid
+    assert decoded.issue == issue
+
+
+def test_separators_cmnd_and_contradictions() -> None:
+    assert decode_personal_id("0010 9001 2345", as_of=TODAY).number == "001090012345"
+    assert decode_personal_id("123456789", as_of=TODAY).kind == "CMND9"
+    assert decode_personal_id("001090012345", birth_year=1991, sex="Nữ", as_of=TODAY).contradiction == "birth_year,sex"
+    assert decode_personal_id("001190012345", birth_year=1990, sex="Nam", as_of=TODAY).contradiction == "sex"
+    assert old_id_kind("123 456 789") == "CMND9"
+    assert old_id_kind("012345678901") == "CMND12"
+    assert old_id_kind("12345") is None
+
+
+id_strategy = st.one_of(
+    st.from_regex(r"0[0-9]{2}[0-9]{9}", fullmatch=True),
+    st.from_regex(r"[0-9 .\-]{0,14}", fullmatch=True),
+    st.text(alphabet="0123456789A ", max_size=13),
+    st.none(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(id_strategy, st.one_of(st.none(), st.integers(1900, 2030)),
+                          st.sampled_from([None, "Nam", "Nữ"])), min_size=1, max_size=20))  # fmt: skip
+def test_id_columns_equal_decode(rows: list[tuple[str | None, int | None, str | None]]) -> None:
+    frame = pl.DataFrame(
+        {"person_id": [r[0] for r in rows], "by": [r[1] for r in rows], "sx": [r[2] for r in rows]},
+        schema={"person_id": pl.String, "by": pl.Int32, "sx": pl.String},
+    )
+    out = frame.select(*id_columns("person_id", pl.col("by"), pl.col("sx"), as_of=TODAY),
+                       old_id_kind_expr("person_id").alias("kind"))  # fmt: skip
+    for (raw, birth_year, sex), row in zip(rows, out.iter_rows(named=True), strict=True):
+        decoded = decode_personal_id(raw, birth_year=birth_year, sex=sex, as_of=TODAY)
+        present = raw is not None and raw.strip() != ""
+        assert row["person_id_valid"] == (decoded.valid if present else False)
+        assert row["person_id_issue"] == decoded.issue
+        assert row["person_id_norm"] == decoded.number
+        assert row["person_id_province_code"] == decoded.province_code
+        assert row["person_id_sex"] == decoded.sex
+        assert row["person_id_birth_year"] == decoded.birth_year
+        assert row["person_id_contradiction"] == decoded.contradiction
+        assert row["kind"] == old_id_kind(raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "precision", "valid"),
+    [
+        ("15/03/1990", date(1990, 3, 15), "day", True),
+        ("1990-03-15", date(1990, 3, 15), "day", True),
+        ("1990-03-15 00:00:00", date(1990, 3, 15), "day", True),
+        ("00/00/1950", date(1950, 1, 1), "year", True),
+        ("1950", date(1950, 1, 1), "year", True),
+        ("03/1950", date(1950, 3, 1), "month", True),
+        ("00/03/1950", date(1950, 3, 1), "month", True),
+        ("1950-03", date(1950, 3, 1), "month", True),
+        ("33000", date(1990, 5, 7), "day", True),
+        ("33000.0", date(1990, 5, 7), "day", True),
+        (33000, date(1990, 5, 7), "day", True),
+        (date(1990, 3, 15), date(1990, 3, 15), "day", True),
+        ("ngày 5 tháng 3 năm 1990", date(1990, 3, 5), "day", True),
+        ("19900315", date(1990, 3, 15), "day", True),
+        ("30/02/1990", None, None, False),
+        ("15/13/1990", None, None, False),
+        ("2030-01-01", date(2030, 1, 1), "day", False),
+        ("1800", None, None, False),
+        ("không rõ", None, None, False),
+        ("", None, None, None),
+        (None, None, None, None),
+    ],
+)
+def test_parse_date(value: object, expected: date | None, precision: str | None, valid: bool | None) -> None:
+    parsed = parse_date(value, as_of=TODAY)
+    assert (parsed.value, parsed.precision, parsed.valid) == (expected, precision, valid)
+
+
+def test_swapped_alternative_and_future_allowed() -> None:
+    assert parse_date("05/03/1990", as_of=TODAY).swapped == date(1990, 5, 3)
+    assert parse_date("15/03/1990", as_of=TODAY).swapped is None
+    swapped_upstream = parse_date("03/15/1990", as_of=TODAY)
+    assert swapped_upstream.valid is False and swapped_upstream.swapped == date(1990, 3, 15)
+    assert parse_date("2035-06-01", as_of=TODAY, allow_future=True).valid is True
+    assert parse_date("00/00/1950", as_of=TODAY).iso == "1950"
