@@ -31,9 +31,28 @@ from matchers.normalize import normalize_records, summarize  # noqa: E402
 from matchers.text import _TCVN3, _VNI  # noqa: E402
 from records.schema import conform  # noqa: E402
 
-FAMILY = [("Nguyễn", 38), ("Trần", 11), ("Lê", 9.5), ("Phạm", 7), ("Hoàng", 5), ("Huỳnh", 2), ("Phan", 4),
-          ("Vũ", 3), ("Võ", 2), ("Đặng", 2), ("Bùi", 2), ("Đỗ", 1.5), ("Hồ", 1.3), ("Ngô", 1.3), ("Dương", 1),
-          ("Lý", 0.5), ("Đinh", 1), ("Trịnh", 0.7), ("Đào", 0.7), ("Mai", 0.5)]  # fmt: skip
+FAMILY = [
+    ("Nguyễn", 38),
+    ("Trần", 11),
+    ("Lê", 9.5),
+    ("Phạm", 7),
+    ("Hoàng", 5),
+    ("Huỳnh", 2),
+    ("Phan", 4),
+    ("Vũ", 3),
+    ("Võ", 2),
+    ("Đặng", 2),
+    ("Bùi", 2),
+    ("Đỗ", 1.5),
+    ("Hồ", 1.3),
+    ("Ngô", 1.3),
+    ("Dương", 1),
+    ("Lý", 0.5),
+    ("Đinh", 1),
+    ("Trịnh", 0.7),
+    ("Đào", 0.7),
+    ("Mai", 0.5),
+]
 _TCVN3_ENCODE = {v: k for k, v in _TCVN3.items() if k != "Ð"}
 _VNI_ENCODE = {v: k for k, v in _VNI.items() if len(v) == 1}
 
@@ -113,8 +132,11 @@ def generate(rows: int, seed: int) -> pl.DataFrame:
     street = np.array(streets)[rng.integers(0, len(streets), rows)]
     admin_pick = np.array(admin)[rng.integers(0, len(admin), rows)]
     kind = rng.integers(0, 4, rows)
-    prefix = np.where(kind == 0, "Số " + house + " ngõ " + lane + " " + street,
-                      np.where(kind == 1, house + " " + street, np.where(kind == 2, "Tổ " + lane, "Thôn " + lane)))
+    prefix = np.where(
+        kind == 0,
+        "Số " + house + " ngõ " + lane + " " + street,
+        np.where(kind == 1, house + " " + street, np.where(kind == 2, "Tổ " + lane, "Thôn " + lane)),
+    )
     permanent = np.char.add(np.char.add(prefix.astype(str), ", "), admin_pick.astype(str))
     current_pick = np.array(admin)[rng.integers(0, len(admin), rows)]
 
@@ -123,10 +145,14 @@ def generate(rows: int, seed: int) -> pl.DataFrame:
     date_style = rng.integers(0, 100, rows)
     serial = (born + 25569).astype(str)
     birth = pl.DataFrame({"d": born_dates, "s": date_style, "serial": serial}).select(
-        pl.when(pl.col("s") < 50).then(pl.col("d").dt.strftime("%Y-%m-%d"))
-        .when(pl.col("s") < 80).then(pl.col("d").dt.strftime("%d/%m/%Y"))
-        .when(pl.col("s") < 88).then(pl.col("d").dt.strftime("%Y"))
-        .when(pl.col("s") < 94).then(pl.col("d").dt.strftime("00/00/%Y"))
+        pl.when(pl.col("s") < 50)
+        .then(pl.col("d").dt.strftime("%Y-%m-%d"))
+        .when(pl.col("s") < 80)
+        .then(pl.col("d").dt.strftime("%d/%m/%Y"))
+        .when(pl.col("s") < 88)
+        .then(pl.col("d").dt.strftime("%Y"))
+        .when(pl.col("s") < 94)
+        .then(pl.col("d").dt.strftime("00/00/%Y"))
         .otherwise(pl.col("serial"))
         .alias("birth_date")
     )["birth_date"]
@@ -135,8 +161,10 @@ def generate(rows: int, seed: int) -> pl.DataFrame:
     provinces = np.array(sorted(units.id_province_codes()))
     century_digit = ((year >= 2000).astype(int) * 2 + (~sex_male).astype(int)).astype(str)
     person_id = np.char.add(
-        np.char.add(np.char.add(provinces[rng.integers(0, len(provinces), rows)], century_digit),
-                    np.char.zfill((year % 100).astype(str), 2)),
+        np.char.add(
+            np.char.add(provinces[rng.integers(0, len(provinces), rows)], century_digit),
+            np.char.zfill((year % 100).astype(str), 2),
+        ),
         np.char.zfill(rng.integers(0, 1_000_000, rows).astype(str), 6),
     )
     canonical = pl.DataFrame(

@@ -107,8 +107,14 @@ _PREFIXES: Final[tuple[tuple[tuple[str, ...], str, str | None], ...]] = (
 _SPLIT_WORDS_ACCENTED: Final = frozenset({"phường", "xã", "quận", "huyện", "tỉnh", "thị", "thành", "đặc"})
 _SPLIT_WORDS_ASCII: Final = frozenset({"phuong", "xa", "quan", "huyen", "tinh", "thi", "thanh", "dac"})
 _SPLIT_ABBREVIATIONS: Final = frozenset({"p", "q", "f", "x", "h", "tp", "tx", "tt", "t.p"})
-_SECOND_WORD: Final = {"thị": {"trấn", "xã"}, "thành": {"phố"}, "đặc": {"khu"}, "thi": {"tran", "xa"},
-                       "thanh": {"pho"}, "dac": {"khu"}}  # fmt: skip
+_SECOND_WORD: Final = {
+    "thị": {"trấn", "xã"},
+    "thành": {"phố"},
+    "đặc": {"khu"},
+    "thi": {"tran", "xa"},
+    "thanh": {"pho"},
+    "dac": {"khu"},
+}
 
 # Everyday names of provinces (compact ASCII keys) that are not derived from the official names.
 _PROVINCE_ALIASES: Final = {
@@ -269,10 +275,10 @@ def _make_segment(text: str) -> _Segment:
             break
     inner: list[str] = []
     for prefix, prefix_level, _ in _PREFIXES:
-        if level is not None and prefix_level == level and len(rest) > len(prefix) and len(prefix[0]) > 1:
-            if tuple(rest[: len(prefix)]) == prefix:
-                inner = rest[len(prefix) :]
-                break
+        same_level = level is not None and prefix_level == level and len(prefix[0]) > 1
+        if same_level and len(rest) > len(prefix) and tuple(rest[: len(prefix)]) == prefix:
+            inner = rest[len(prefix) :]
+            break
     return _Segment(
         text=text,
         level=level,
@@ -297,9 +303,8 @@ def _split_inner(text: str) -> tuple[str, ...]:
     pieces: list[list[str]] = [[]]
     for i, word in enumerate(words):
         lower = word.lower().rstrip(".")
-        is_type = (
-            (lower in _SPLIT_WORDS_ACCENTED if accented else lower in _SPLIT_WORDS_ASCII)
-            or (lower in _SPLIT_ABBREVIATIONS and (word.endswith(".") or word.isupper()))
+        is_type = (lower in _SPLIT_WORDS_ACCENTED if accented else lower in _SPLIT_WORDS_ASCII) or (
+            lower in _SPLIT_ABBREVIATIONS and (word.endswith(".") or word.isupper())
         )
         if lower in _SECOND_WORD:
             following = words[i + 1].lower() if i + 1 < len(words) else ""
@@ -452,8 +457,14 @@ def _result(
         ward_name, ward_province = index.current_ward_info[candidates[0]]
         parts = [residual, ward_name, index.current_province_name[ward_province]]
         return _AdminResult(
-            ", ".join(p for p in parts if p), "resolved", candidates[0], ward_province, legacy_ward, candidates,
-            residual, form,
+            ", ".join(p for p in parts if p),
+            "resolved",
+            candidates[0],
+            ward_province,
+            legacy_ward,
+            candidates,
+            residual,
+            form,
         )
     status = "ambiguous" if len(candidates) > 1 else "unresolved"
     return _AdminResult(normalize_text(admin_text), status, None, province, legacy_ward, candidates, residual, form)
@@ -469,8 +480,8 @@ def _from_legacy(
         status = "resolved" if len(successors) == 1 else "ambiguous"
         return _result(status, successors, None, legacy_code, segments, ward_index, admin_text, "legacy", used)
     # Several old wards share the name (no district given): every successor is a candidate.
-    successors = [c for u in units_found for c in index.legacy_successors.get(u.code, ())]
-    return _result("ambiguous", successors, None, None, segments, ward_index, admin_text, "legacy", used)
+    every = [c for u in units_found for c in index.legacy_successors.get(u.code, ())]
+    return _result("ambiguous", every, None, None, segments, ward_index, admin_text, "legacy", used)
 
 
 @lru_cache(maxsize=131072)
@@ -497,18 +508,18 @@ def _resolve_admin(admin_text: str) -> _AdminResult:
             continue
         for key in _keys(segment):
             if legacy_provinces is not None:
-                found = [(p, u) for p in legacy_provinces for u in index.districts.get((p, key), [])]
+                named = [(p, u) for p in legacy_provinces for u in index.districts.get((p, key), [])]
             else:
-                found = list(index.districts_any.get(key, []))
-            if segment.unit_type is not None and found:
-                typed = [(p, u) for p, u in found if u.unit_type == segment.unit_type]
-                found = typed or found
-            if found:
-                districts, district_at = found, i
+                named = list(index.districts_any.get(key, []))
+            if segment.unit_type is not None and named:
+                typed = [(p, u) for p, u in named if u.unit_type == segment.unit_type]
+                named = typed or named
+            if named:
+                districts, district_at = named, i
                 break
         if districts:
             break
-    if districts:
+    if districts and district_at is not None:
         used = used | {district_at}
         candidates_at = [i for i in others if i != district_at]
         for i in candidates_at:
@@ -542,15 +553,23 @@ def _resolve_admin(admin_text: str) -> _AdminResult:
             if current:
                 status = "resolved" if len(current) == 1 else "ambiguous"
                 return _result(
-                    status, [u.code for u in current], current_province, None, segments, i, admin_text, "current",
+                    status,
+                    [u.code for u in current],
+                    current_province,
+                    None,
+                    segments,
+                    i,
+                    admin_text,
+                    "current",
                     used,
                 )
 
     # 3. Old ward written without its district.
     for i in others:
         segment = segments[i]
-        if segment.level not in (_WARD, None) or (segment.level is None and district_at is None and not
-                                                    legacy_province):
+        if segment.level not in (_WARD, None) or (
+            segment.level is None and district_at is None and not legacy_province
+        ):
             continue
         for key in _keys(segment):
             if legacy_provinces is None:
@@ -651,8 +670,19 @@ def _admin_lookup(admin_values: list[str]) -> pl.DataFrame:
             "_candidates": ["|".join(r.candidates) for r in resolved],
             "_residual": [r.residual_street for r in resolved],
         },
-        schema={name: pl.String for name in ("_admin", "_display", "status", "ward_code", "province_code",
-                                            "legacy_ward_code", "_candidates", "_residual")},  # fmt: skip
+        schema={
+            name: pl.String
+            for name in (
+                "_admin",
+                "_display",
+                "status",
+                "ward_code",
+                "province_code",
+                "legacy_ward_code",
+                "_candidates",
+                "_residual",
+            )
+        },
     ).with_columns(
         pl.when(pl.col("_candidates") == "")
         .then(pl.lit([], dtype=pl.List(pl.String)))
@@ -677,8 +707,12 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
     titled = {w: _street_word(w, True) for w in words}
     rebuilt = subset.select(
         pl.when(pl.col("t"))
-        .then(pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
-        .otherwise(pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
+        .then(
+            pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(titled, return_dtype=pl.String))
+        )
+        .otherwise(
+            pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(plain, return_dtype=pl.String))
+        )
         .list.join(" ")
     ).to_series()
     return street.scatter(indices, rebuilt)
@@ -687,7 +721,9 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
 def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
     fixed, legacy = fix_legacy_series(values)
     segments = (
-        nfc_series(fixed).str.replace_all(";", ",", literal=True).str.split(",")
+        nfc_series(fixed)
+        .str.replace_all(";", ",", literal=True)
+        .str.split(",")
         .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
     )
     # Street segments are marked once (one pass of each pattern), then both parts are read off the marks.
@@ -714,34 +750,32 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
     frame = pl.DataFrame({"_street": _normalize_street_column(street), "_admin": admin})
     admin_values = admin.filter(admin.str.strip_chars() != "").unique().to_list()
     lookup = _admin_lookup(admin_values)
-    out = (
-        frame.join(lookup, on="_admin", how="left", maintain_order="left")
-        .select(
-            pl.concat_str(
-                pl.when(pl.col("_street") != "").then(pl.col("_street")),
-                pl.col("_display"),
-                separator=", ",
-                ignore_nulls=True,
-            ).alias("norm"),
-            pl.concat_str(
-                pl.when(pl.col("_street") != "").then(pl.col("_street")),
-                pl.when(pl.col("_residual") != "").then(pl.col("_residual")),
-                separator=", ",
-                ignore_nulls=True,
-            ).alias("street"),
-            "ward_code",
-            "province_code",
-            "legacy_ward_code",
-            "status",
-            "candidates",
-        )
+    out = frame.join(lookup, on="_admin", how="left", maintain_order="left").select(
+        pl.concat_str(
+            pl.when(pl.col("_street") != "").then(pl.col("_street")),
+            pl.col("_display"),
+            separator=", ",
+            ignore_nulls=True,
+        ).alias("norm"),
+        pl.concat_str(
+            pl.when(pl.col("_street") != "").then(pl.col("_street")),
+            pl.when(pl.col("_residual") != "").then(pl.col("_residual")),
+            separator=", ",
+            ignore_nulls=True,
+        ).alias("street"),
+        "ward_code",
+        "province_code",
+        "legacy_ward_code",
+        "status",
+        "candidates",
     )
     empty = pl.col("status").is_null()
     return out.with_columns(
         pl.when(empty).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("norm")).alias("norm"),
-        pl.when(empty | (pl.col("street") == "")).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("street"))
+        pl.when(empty | (pl.col("street") == ""))
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.col("street"))
         .alias("street"),
-        pl.when(empty).then(pl.lit(None, dtype=pl.List(pl.String))).otherwise(pl.col("candidates"))
-        .alias("candidates"),
+        pl.when(empty).then(pl.lit(None, dtype=pl.List(pl.String))).otherwise(pl.col("candidates")).alias("candidates"),
         legacy.alias("legacy"),
     )

@@ -22,7 +22,9 @@ EXCEL_EPOCH: Final = date(1899, 12, 30)
 _MIN_YEAR: Final = 1850
 _MAX_YEAR: Final = 2200
 
-_ISO: Final = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_ISO: Final = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 _ISO_MONTH: Final = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YMD_SLASH: Final = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
 _DMY: Final = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -31,9 +33,7 @@ _YEAR: Final = re.compile(r"^(\d{4})$")
 _COMPACT: Final = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 # A bare 4-digit number is always a year; a serial is 5+ digits or carries Excel's decimal part.
 _SERIAL: Final = re.compile(r"^(?:\d{5,6}|\d{1,6}\.\d+)$")
-_WORDS: Final = re.compile(
-    r"^(?:ngày\s*(\d{1,2})\s*)?(?:tháng\s*(\d{1,2})\s*)?(?:năm\s*)?(\d{4})$", re.IGNORECASE
-)
+_WORDS: Final = re.compile(r"^(?:ngày\s*(\d{1,2})\s*)?(?:tháng\s*(\d{1,2})\s*)?(?:năm\s*)?(\d{4})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,9 @@ def _clean(value: str) -> str:
     return _SEPARATORS.sub("", value.strip())
 
 
-def id_contradiction(id_birth_year: int | None, id_sex: str | None, birth_year: int | None, sex: str | None) -> str | None:
+def id_contradiction(
+    id_birth_year: int | None, id_sex: str | None, birth_year: int | None, sex: str | None
+) -> str | None:
     """Which of birth year and sex the ID contradicts in the record ("birth_year", "sex", "birth_year,sex")."""
     problems = []
     if id_birth_year is not None and birth_year is not None and id_birth_year != birth_year:
@@ -99,13 +101,22 @@ def decode_personal_id(
     if id_year > today.year:
         return DecodedId(s, digits, "CCCD", False, "century_sex", prefix, names[prefix], century, id_sex, id_year, None)
     return DecodedId(
-        s, digits, "CCCD", True, None, prefix, names[prefix], century, id_sex, id_year,
+        s,
+        digits,
+        "CCCD",
+        True,
+        None,
+        prefix,
+        names[prefix],
+        century,
+        id_sex,
+        id_year,
         id_contradiction(id_year, id_sex, birth_year, sex),
-    )  # fmt: skip
+    )
 
 
 def old_id_kind(s: str | None) -> str | None:
-    """"CMND9" or "CMND12" for an old ID card number (separators ignored), else None."""
+    """ "CMND9" or "CMND12" for an old ID card number (separators ignored), else None."""
     if s is None:
         return None
     digits = _clean(s)

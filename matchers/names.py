@@ -46,11 +46,150 @@ __all__ = [
 # Family names in use in Vietnam (ASCII keys). Văn and Thị are left out on purpose: as family names they are rare,
 # as middle names they are everywhere, so a name that starts with one was most likely written given-name first.
 FAMILY_NAMES: Final = frozenset(
-    ["nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho", "ngo", "duong", "ly", "dao", "doan", "vuong", "trinh", "dinh", "lam", "phung", "mai", "to", "truong", "ta", "ha", "luong", "luu", "cao", "chau", "chu", "quach", "thai", "tang", "kieu", "khuc", "luc", "mac", "nghiem", "la", "lai", "kim", "giang", "hua", "quan", "trieu", "than", "tong", "tu", "doan", "diep", "dam", "dong", "khong", "khuong", "lac", "lo", "lu", "hau", "ong", "phi", "pho", "man", "mong", "nong", "ninh", "vi", "au", "bach", "be", "cu", "can", "cong", "cung", "chung", "chu", "doi", "dau", "duong", "giap", "han", "ha", "hoa", "kha", "lang", "lu", "luong", "ma", "nhu", "ngo", "on", "phuong", "quan", "sam", "son", "thach", "thieu", "tieu", "trang", "tra", "trinh", "ung", "uong", "vien", "xa", "yen", "ma", "chuong", "cat", "dieu", "gia", "tiet", "danh", "tan", "quang", "banh"]
+    [
+        "nguyen",
+        "tran",
+        "le",
+        "pham",
+        "hoang",
+        "huynh",
+        "phan",
+        "vu",
+        "vo",
+        "dang",
+        "bui",
+        "do",
+        "ho",
+        "ngo",
+        "duong",
+        "ly",
+        "dao",
+        "doan",
+        "vuong",
+        "trinh",
+        "dinh",
+        "lam",
+        "phung",
+        "mai",
+        "to",
+        "truong",
+        "ta",
+        "ha",
+        "luong",
+        "luu",
+        "cao",
+        "chau",
+        "chu",
+        "quach",
+        "thai",
+        "tang",
+        "kieu",
+        "khuc",
+        "luc",
+        "mac",
+        "nghiem",
+        "la",
+        "lai",
+        "kim",
+        "giang",
+        "hua",
+        "quan",
+        "trieu",
+        "than",
+        "tong",
+        "tu",
+        "doan",
+        "diep",
+        "dam",
+        "dong",
+        "khong",
+        "khuong",
+        "lac",
+        "lo",
+        "lu",
+        "hau",
+        "ong",
+        "phi",
+        "pho",
+        "man",
+        "mong",
+        "nong",
+        "ninh",
+        "vi",
+        "au",
+        "bach",
+        "be",
+        "cu",
+        "can",
+        "cong",
+        "cung",
+        "chung",
+        "chu",
+        "doi",
+        "dau",
+        "duong",
+        "giap",
+        "han",
+        "ha",
+        "hoa",
+        "kha",
+        "lang",
+        "lu",
+        "luong",
+        "ma",
+        "nhu",
+        "ngo",
+        "on",
+        "phuong",
+        "quan",
+        "sam",
+        "son",
+        "thach",
+        "thieu",
+        "tieu",
+        "trang",
+        "tra",
+        "trinh",
+        "ung",
+        "uong",
+        "vien",
+        "xa",
+        "yen",
+        "ma",
+        "chuong",
+        "cat",
+        "dieu",
+        "gia",
+        "tiet",
+        "danh",
+        "tan",
+        "quang",
+        "banh",
+    ]
 )
 # Family names that are almost never given names: only these may trigger the given-name-first reordering.
 _ORDER_MARKERS: Final = frozenset(
-    ["nguyen", "tran", "le", "pham", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ngo", "duong", "trinh", "dinh", "doan", "truong", "dao", "luong"]
+    [
+        "nguyen",
+        "tran",
+        "le",
+        "pham",
+        "huynh",
+        "phan",
+        "vu",
+        "vo",
+        "dang",
+        "bui",
+        "do",
+        "ngo",
+        "duong",
+        "trinh",
+        "dinh",
+        "doan",
+        "truong",
+        "dao",
+        "luong",
+    ]
 )
 
 NAME_PART_COLUMNS: Final = (
@@ -69,8 +208,17 @@ _JUNK: Final = r"[^\w'\s]|_|\d"
 _JUNK_RE: Final = re.compile(_JUNK)
 _TELEX_HINT: Final = re.compile(r"aa|aw|ee|oo|ow|uw|dd|w|[aeiouy][a-z]*[sfrxj]$")
 _TELEX_TONES: Final = {"s": 1, "f": 2, "r": 3, "x": 4, "j": 5}
-_TELEX_MARKS: Final = (("uwow", "ươ"), ("uow", "ươ"), ("aa", "â"), ("aw", "ă"), ("ee", "ê"), ("oo", "ô"),
-                       ("ow", "ơ"), ("uw", "ư"), ("w", "ư"))  # fmt: skip
+_TELEX_MARKS: Final = (
+    ("uwow", "ươ"),
+    ("uow", "ươ"),
+    ("aa", "â"),
+    ("aw", "ă"),
+    ("ee", "ê"),
+    ("oo", "ô"),
+    ("ow", "ơ"),
+    ("uw", "ư"),
+    ("w", "ư"),
+)
 
 
 def _untelex(word: str) -> str | None:
@@ -145,11 +293,7 @@ class ParsedName:
 
 
 def _assemble(displays: list[str], keys: list[str]) -> tuple[list[str], list[str], bool]:
-    reordered = (
-        len(keys) >= 2
-        and keys[0] not in FAMILY_NAMES
-        and keys[-1] in _ORDER_MARKERS
-    )
+    reordered = len(keys) >= 2 and keys[0] not in FAMILY_NAMES and keys[-1] in _ORDER_MARKERS
     if reordered:
         displays = [displays[-1], *displays[:-1]]
         keys = [keys[-1], *keys[:-1]]
@@ -211,9 +355,13 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
     key_map = {w: f[1] for w, f in forms.items()}
     keep = pl.element().filter(pl.element() != "")
     frame = frame.select(
-        pl.col("_words").list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String)).list.eval(keep)
+        pl.col("_words")
+        .list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String))
+        .list.eval(keep)
         .alias("_d"),
-        pl.col("_words").list.eval(pl.element().replace_strict(key_map, return_dtype=pl.String)).list.eval(keep)
+        pl.col("_words")
+        .list.eval(pl.element().replace_strict(key_map, return_dtype=pl.String))
+        .list.eval(keep)
         .alias("_k"),
     )
     n = pl.col("_k").list.len()

@@ -26,15 +26,25 @@ __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize
 # Columns never typed by people, so never legacy-encoded.
 _NOT_TEXT: Final = frozenset({"record_id", "source", "source_file", "source_row"})
 _SEX: Final = {
-    "nam": "Nam", "m": "Nam", "male": "Nam", "trai": "Nam", "con trai": "Nam", "gioi tinh nam": "Nam",
-    "nu": "Nữ", "f": "Nữ", "female": "Nữ", "gai": "Nữ", "con gai": "Nữ", "gioi tinh nu": "Nữ",
-}  # fmt: skip
+    "nam": "Nam",
+    "m": "Nam",
+    "male": "Nam",
+    "trai": "Nam",
+    "con trai": "Nam",
+    "gioi tinh nam": "Nam",
+    "nu": "Nữ",
+    "f": "Nữ",
+    "female": "Nữ",
+    "gai": "Nữ",
+    "con gai": "Nữ",
+    "gioi tinh nu": "Nữ",
+}
 # Dates that lie in the future by nature.
 _FUTURE_ALLOWED: Final = frozenset({"card_expiry_date"})
 
 
 def normalize_sex(value: str | None) -> str | None:
-    """"Nam" / "Nữ" from any spelling (NAM, nu, Nữ, F, male, legacy-encoded "N÷"), else None."""
+    """ "Nam" / "Nữ" from any spelling (NAM, nu, Nữ, F, male, legacy-encoded "N÷"), else None."""
     if value is None:
         return None
     text, _ = fix_legacy_encoding(value)
@@ -65,14 +75,9 @@ def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
             "valid": [p.valid for p in parsed],
             "swapped": [p.swapped.isoformat() if p.swapped else None for p in parsed],
         },
-        schema={"_raw": pl.String, "value": pl.Date, "precision": pl.String, "valid": pl.Boolean,
-                "swapped": pl.String},  # fmt: skip
+        schema={"_raw": pl.String, "value": pl.Date, "precision": pl.String, "valid": pl.Boolean, "swapped": pl.String},
     )
-    return (
-        pl.DataFrame({"_raw": values})
-        .join(lookup, on="_raw", how="left", maintain_order="left")
-        .drop("_raw")
-    )
+    return pl.DataFrame({"_raw": values}).join(lookup, on="_raw", how="left", maintain_order="left").drop("_raw")
 
 
 def normalized_schema() -> pl.Schema:
@@ -101,8 +106,16 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
             added[f"{column}_key"] = parts["name_key"]
             continue
         added["full_name_norm"] = parts["norm"]
-        for part in ("family_name", "middle_name", "given_name", "name_key", "family_key", "middle_key",
-                     "given_key", "name_key_no_middle"):  # fmt: skip
+        for part in (
+            "family_name",
+            "middle_name",
+            "given_name",
+            "name_key",
+            "family_key",
+            "middle_key",
+            "given_key",
+            "name_key_no_middle",
+        ):
             added[part] = parts[part]
 
     sex_values = frame["sex"].drop_nulls().unique().to_list()
@@ -118,13 +131,10 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
         if column == "birth_date":
             value, precision = parsed["value"], parsed["precision"]
             added["birth_year"] = value.dt.year().cast(pl.Int32)
-            added["birth_month"] = (
-                pl.select(pl.when(precision.is_in(["month", "day"])).then(value.dt.month()).cast(pl.Int32))
-                .to_series()
-            )
-            added["birth_day"] = (
-                pl.select(pl.when(precision == "day").then(value.dt.day()).cast(pl.Int32)).to_series()
-            )
+            added["birth_month"] = pl.select(
+                pl.when(precision.is_in(["month", "day"])).then(value.dt.month()).cast(pl.Int32)
+            ).to_series()
+            added["birth_day"] = pl.select(pl.when(precision == "day").then(value.dt.day()).cast(pl.Int32)).to_series()
             added["birth_date_swapped"] = parsed["swapped"]
 
     ids = frame.select("person_id", "old_id_number").with_columns(
@@ -136,8 +146,16 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
         pl.col("person_id").is_null() | (pl.col("person_id").str.strip_chars() == ""),
     )
     absent = ids["person_id"]
-    for name in ("person_id_norm", "person_id_valid", "person_id_issue", "person_id_province_code",
-                 "person_id_sex", "person_id_birth_year", "person_id_contradiction", "old_id_kind"):  # fmt: skip
+    for name in (
+        "person_id_norm",
+        "person_id_valid",
+        "person_id_issue",
+        "person_id_province_code",
+        "person_id_sex",
+        "person_id_birth_year",
+        "person_id_contradiction",
+        "old_id_kind",
+    ):
         added[name] = ids[name]
     added["person_id_valid"] = pl.select(
         pl.when(absent).then(pl.lit(None, dtype=pl.Boolean)).otherwise(ids["person_id_valid"])
@@ -158,8 +176,11 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     flags = pl.DataFrame(legacy_flags)
     added["legacy_encoded_columns"] = flags.select(
         pl.concat_list(
-            [pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String)) for c in CANONICAL_SCHEMA
-             if c in legacy_flags]
+            [
+                pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String))
+                for c in CANONICAL_SCHEMA
+                if c in legacy_flags
+            ]
         ).list.drop_nulls()
     ).to_series()
 

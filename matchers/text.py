@@ -75,10 +75,93 @@ _SYLLABLE: Final = re.compile(
 _WORD: Final = re.compile(r"[^\W\d_]+")
 # The closed set of Vietnamese vowel nuclei (after the gi/qu onsets are taken off); "oo" is for loanwords (xoong).
 _NUCLEI: Final = frozenset(
-    ["a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iê", "iu", "oa", "oă", "oe", "oi", "oo", "ôi", "ơi", "ua", "uâ", "uê", "ui", "uô", "uơ", "uy", "ưa", "ưi", "ươ", "ưu", "yê", "iêu", "oai", "oay", "oeo", "uây", "uôi", "uya", "uyê", "uyu", "ươi", "ươu", "yêu"]
+    [
+        "a",
+        "ă",
+        "â",
+        "e",
+        "ê",
+        "i",
+        "o",
+        "ô",
+        "ơ",
+        "u",
+        "ư",
+        "y",
+        "ai",
+        "ao",
+        "au",
+        "ay",
+        "âu",
+        "ây",
+        "eo",
+        "êu",
+        "ia",
+        "iê",
+        "iu",
+        "oa",
+        "oă",
+        "oe",
+        "oi",
+        "oo",
+        "ôi",
+        "ơi",
+        "ua",
+        "uâ",
+        "uê",
+        "ui",
+        "uô",
+        "uơ",
+        "uy",
+        "ưa",
+        "ưi",
+        "ươ",
+        "ưu",
+        "yê",
+        "iêu",
+        "oai",
+        "oay",
+        "oeo",
+        "uây",
+        "uôi",
+        "uya",
+        "uyê",
+        "uyu",
+        "ươi",
+        "ươu",
+        "yêu",
+    ]
 )
 _OPEN_ONLY: Final = frozenset(
-    ["ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iu", "oi", "ôi", "ơi", "ưa", "ưi", "ưu", "iêu", "oai", "oay", "oeo", "uây", "uôi", "uya", "uyu", "ươi", "ươu", "yêu"]
+    [
+        "ai",
+        "ao",
+        "au",
+        "ay",
+        "âu",
+        "ây",
+        "eo",
+        "êu",
+        "ia",
+        "iu",
+        "oi",
+        "ôi",
+        "ơi",
+        "ưa",
+        "ưi",
+        "ưu",
+        "iêu",
+        "oai",
+        "oay",
+        "oeo",
+        "uây",
+        "uôi",
+        "uya",
+        "uyu",
+        "ươi",
+        "ươu",
+        "yêu",
+    ]
 )
 _CLOSED_ONLY: Final = frozenset(["ă", "â", "iê", "yê", "uô", "ươ", "uyê", "oă", "uâ"])
 
@@ -92,8 +175,32 @@ _SPACE_BEFORE_PUNCT: Final = re.compile(r"\s+([,.;:)])")
 _REPEATED_COMMA: Final = re.compile(r"(?:\s*[,;]\s*){2,}")
 _COMMA_NO_SPACE: Final = re.compile(r"([,;])(?=[^\s\d])")
 _EDGE_PUNCT: Final = re.compile(r"^[\s,;:.\-/]+|[\s,;:\-/]+$")
-_ABBREVIATIONS: Final = frozenset({"TP", "TX", "TT", "KP", "TDP", "HCM", "HN", "QL", "TL", "CMND", "CCCD", "BRVT",
-                                     "TPHCM", "HCMC", "UBND", "ĐK", "DK", "KCN", "KDC", "KTX", "CT", "CH"})
+_ABBREVIATIONS: Final = frozenset(
+    {
+        "TP",
+        "TX",
+        "TT",
+        "KP",
+        "TDP",
+        "HCM",
+        "HN",
+        "QL",
+        "TL",
+        "CMND",
+        "CCCD",
+        "BRVT",
+        "TPHCM",
+        "HCMC",
+        "UBND",
+        "ĐK",
+        "DK",
+        "KCN",
+        "KDC",
+        "KTX",
+        "CT",
+        "CH",
+    }
+)
 _KEEP_UPPER: Final = frozenset({"HN", "HCM", "TP", "TX", "TT", "UBND", "KP", "TDP", "CA", "HCMC", "BRVT", "TPHCM"})
 
 # Latin-1-only strings are the only candidates for legacy decoding: legacy gibberish is bytes 0x00-0xFF shown as
@@ -263,21 +370,81 @@ def ascii_key(s: str) -> str:
 # TCVN3 (TCVN 5712:1993 VN3, the "ABC" .VnTime fonts): one byte per letter; capitals with a tone only exist in the
 # separate capital font, where the lower-case code is drawn as a capital, so they decode to lower case here.
 _TCVN3: Final = {
-    "¡": "Ă", "¢": "Â", "£": "Ê", "¤": "Ô", "¥": "Ơ", "¦": "Ư", "§": "Đ",
-    "¨": "ă", "©": "â", "ª": "ê", "«": "ô", "¬": "ơ", "\u00ad": "ư", "®": "đ",
-    "µ": "à", "¶": "ả", "·": "ã", "¸": "á", "¹": "ạ",
-    "»": "ằ", "¼": "ẳ", "½": "ẵ", "¾": "ắ", "Æ": "ặ",
-    "Ç": "ầ", "È": "ẩ", "É": "ẫ", "Ê": "ấ", "Ë": "ậ",
-    "Ì": "è", "Î": "ẻ", "Ï": "ẽ", "Ð": "é", "Ñ": "ẹ",
-    "Ò": "ề", "Ó": "ể", "Ô": "ễ", "Õ": "ế", "Ö": "ệ",
-    "×": "ì", "Ø": "ỉ", "Ü": "ĩ", "Ý": "í", "Þ": "ị",
-    "ß": "ò", "á": "ỏ", "â": "õ", "ã": "ó", "ä": "ọ",
-    "å": "ồ", "æ": "ổ", "ç": "ỗ", "è": "ố", "é": "ộ",
-    "ê": "ờ", "ë": "ở", "ì": "ỡ", "í": "ớ", "î": "ợ",
-    "ï": "ù", "ñ": "ủ", "ò": "ũ", "ó": "ú", "ô": "ụ",
-    "õ": "ừ", "ö": "ử", "÷": "ữ", "ø": "ứ", "ù": "ự",
-    "ú": "ỳ", "û": "ỷ", "ü": "ỹ", "ý": "ý", "þ": "ỵ",
-}  # fmt: skip
+    "¡": "Ă",
+    "¢": "Â",
+    "£": "Ê",
+    "¤": "Ô",
+    "¥": "Ơ",
+    "¦": "Ư",
+    "§": "Đ",
+    "¨": "ă",
+    "©": "â",
+    "ª": "ê",
+    "«": "ô",
+    "¬": "ơ",
+    "\u00ad": "ư",
+    "®": "đ",
+    "µ": "à",
+    "¶": "ả",
+    "·": "ã",
+    "¸": "á",
+    "¹": "ạ",
+    "»": "ằ",
+    "¼": "ẳ",
+    "½": "ẵ",
+    "¾": "ắ",
+    "Æ": "ặ",
+    "Ç": "ầ",
+    "È": "ẩ",
+    "É": "ẫ",
+    "Ê": "ấ",
+    "Ë": "ậ",
+    "Ì": "è",
+    "Î": "ẻ",
+    "Ï": "ẽ",
+    "Ð": "é",
+    "Ñ": "ẹ",
+    "Ò": "ề",
+    "Ó": "ể",
+    "Ô": "ễ",
+    "Õ": "ế",
+    "Ö": "ệ",
+    "×": "ì",
+    "Ø": "ỉ",
+    "Ü": "ĩ",
+    "Ý": "í",
+    "Þ": "ị",
+    "ß": "ò",
+    "á": "ỏ",
+    "â": "õ",
+    "ã": "ó",
+    "ä": "ọ",
+    "å": "ồ",
+    "æ": "ổ",
+    "ç": "ỗ",
+    "è": "ố",
+    "é": "ộ",
+    "ê": "ờ",
+    "ë": "ở",
+    "ì": "ỡ",
+    "í": "ớ",
+    "î": "ợ",
+    "ï": "ù",
+    "ñ": "ủ",
+    "ò": "ũ",
+    "ó": "ú",
+    "ô": "ụ",
+    "õ": "ừ",
+    "ö": "ử",
+    "÷": "ữ",
+    "ø": "ứ",
+    "ù": "ự",
+    "ú": "ỳ",
+    "û": "ỷ",
+    "ü": "ỹ",
+    "ý": "ý",
+    "þ": "ỵ",
+}
 _TCVN3_TABLE: Final = str.maketrans(_TCVN3)
 
 
@@ -325,8 +492,33 @@ _VNI_PATTERN: Final = re.compile("|".join(re.escape(k) for k in sorted(_VNI, key
 # TCVN3's ư is byte 0xAD, the soft hyphen, which spreadsheets and web forms silently delete. The loss leaves
 # syllables no Vietnamese word has: a bare onset ("Hng" for Hưng) or ơ before ng/c/u ("Kh¬ng" for Khương).
 _LOST_U_HORN_BEFORE_O: Final = re.compile(r"(?<![ưƯ])([ơớờởỡợ])(?=ng|c|u\b)", re.IGNORECASE)
-_ONSETS: Final = ("ngh", "ng", "gh", "kh", "nh", "ph", "th", "tr", "ch", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
-                  "n", "p", "r", "s", "t", "v", "x")  # fmt: skip
+_ONSETS: Final = (
+    "ngh",
+    "ng",
+    "gh",
+    "kh",
+    "nh",
+    "ph",
+    "th",
+    "tr",
+    "ch",
+    "b",
+    "c",
+    "d",
+    "đ",
+    "g",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "x",
+)
 _VOWELLESS: Final = re.compile(
     r"\b(ngh|ng|gh|kh|nh|ph|th|tr|ch|[bcdđghklmnprstvx])(ng|nh|ch|[cmnpt])?\b", re.IGNORECASE
 )
@@ -417,9 +609,7 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     Only distinct cells made of Latin-1 characters with at least one non-ASCII one reach Python.
     """
-    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)).fill_null(
-        False
-    )
+    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)).fill_null(False)
     converted: dict[str, str] = {}
     for value in values.filter(suspicious).unique().to_list():
         text, encoding = fix_legacy_encoding(value)

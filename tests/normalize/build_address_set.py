@@ -39,10 +39,33 @@ FIELDS: Final = ("address", "expected_status", "expected_ward_code", "expected_c
 _WARD_ABBREV: Final = {"Phường": "P.", "Xã": "X.", "Thị trấn": "TT.", "Đặc khu": "Đặc khu"}
 _DISTRICT_ABBREV: Final = {"Quận": "Q.", "Huyện": "H.", "Thị xã": "TX.", "Thành phố": "TP."}
 _PROVINCE_NICKNAMES: Final = {"Thành phố Hà Nội": ("HN", "Ha Noi"), "Thành phố Hồ Chí Minh": ("TP.HCM", "tp hcm")}
-_STREETS: Final = ("Số 12 Lê Lợi", "25 Trần Hưng Đạo", "Số 7 ngõ 34 Khâm Thiên", "Thôn Đông", "Tổ 5", "Ấp 3",
-                   "Xóm 2", "45/2 Nguyễn Trãi", "Số 101 ngách 3 ngõ 12 Phố Huế", "Khu phố 4")  # fmt: skip
-_OLD_TONE: Final = (("òa", "oà"), ("óa", "oá"), ("ỏa", "oả"), ("õa", "oã"), ("ọa", "oạ"), ("úy", "uý"), ("ùy", "uỳ"),
-                    ("ủy", "uỷ"), ("ũy", "uỹ"), ("ụy", "uỵ"), ("òe", "oè"), ("óe", "oé"), ("ỏe", "oẻ"))  # fmt: skip
+_STREETS: Final = (
+    "Số 12 Lê Lợi",
+    "25 Trần Hưng Đạo",
+    "Số 7 ngõ 34 Khâm Thiên",
+    "Thôn Đông",
+    "Tổ 5",
+    "Ấp 3",
+    "Xóm 2",
+    "45/2 Nguyễn Trãi",
+    "Số 101 ngách 3 ngõ 12 Phố Huế",
+    "Khu phố 4",
+)
+_OLD_TONE: Final = (
+    ("òa", "oà"),
+    ("óa", "oá"),
+    ("ỏa", "oả"),
+    ("õa", "oã"),
+    ("ọa", "oạ"),
+    ("úy", "uý"),
+    ("ùy", "uỳ"),
+    ("ủy", "uỷ"),
+    ("ũy", "uỹ"),
+    ("ụy", "uỵ"),
+    ("òe", "oè"),
+    ("óe", "oé"),
+    ("ỏe", "oẻ"),
+)
 
 
 def _old_tone(text: str) -> str:
@@ -137,11 +160,29 @@ def _render_current(row: dict[str, object], corruption: str, rng: random.Random)
     return text
 
 
-_LEGACY_CORRUPTIONS: Final = ("official", "abbreviated", "no_diacritics", "lowercase_ascii", "uppercase",
-                              "missing_province", "type_typo", "nickname", "reversed", "old_tone", "no_space",
-                              "name_typo")  # fmt: skip
-_CURRENT_CORRUPTIONS: Final = ("official", "short_province", "no_diacritics", "uppercase", "abbreviated", "old_tone",
-                               "missing_province")  # fmt: skip
+_LEGACY_CORRUPTIONS: Final = (
+    "official",
+    "abbreviated",
+    "no_diacritics",
+    "lowercase_ascii",
+    "uppercase",
+    "missing_province",
+    "type_typo",
+    "nickname",
+    "reversed",
+    "old_tone",
+    "no_space",
+    "name_typo",
+)
+_CURRENT_CORRUPTIONS: Final = (
+    "official",
+    "short_province",
+    "no_diacritics",
+    "uppercase",
+    "abbreviated",
+    "old_tone",
+    "missing_province",
+)
 
 
 def _unique_without_province(legacy: pl.DataFrame) -> set[str]:
@@ -233,9 +274,10 @@ def build_handwritten() -> list[dict[str, str]]:
             ward, district, province = _norm(source["ward"]), _norm(source["district"]), _norm(source["province"])
             if district:
                 found = legacy.filter(
-                    (pl.col("ward_name") == ward) & (pl.col("district_name") == district)
+                    (pl.col("ward_name") == ward)
+                    & (pl.col("district_name") == district)
                     & (pl.col("province_name") == province)
-                )  # fmt: skip
+                )
                 if found.height != 1:
                     raise ValueError(f"no unique old ward {ward}, {district}, {province}: {found.height}")
                 codes = sorted(found["current_ward_codes"][0].to_list())

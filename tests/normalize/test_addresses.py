@@ -17,22 +17,37 @@ DATA = Path(__file__).parent / "data"
 @pytest.mark.parametrize(
     ("text", "status", "ward", "legacy", "street"),
     [
-        ("Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội", "resolved", "00226", "00205",
-         "Số 12 ngõ 34 Khâm Thiên"),
+        (
+            "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
+            "resolved",
+            "00226",
+            "00205",
+            "Số 12 ngõ 34 Khâm Thiên",
+        ),
         ("xom 3, Xa Van Phuc, Huyen Thanh Tri, Ha Noi", "resolved", "00685", "00676", "xom 3"),
         ("25 Lê Lợi, Phường Ba Đình, Thành phố Hà Nội", "resolved", "00004", None, "25 Lê Lợi"),
-        ("So 12 ngo 34 Kham Thien P Tho Quan Q Dong Da Ha Noi", "resolved", "00226", "00205",
-         "So 12 ngo 34 Kham Thien"),
+        (
+            "So 12 ngo 34 Kham Thien P Tho Quan Q Dong Da Ha Noi",
+            "resolved",
+            "00226",
+            "00205",
+            "So 12 ngo 34 Kham Thien",
+        ),
         ("12 Nguyễn Huệ, P. Bến Nghé, Q.1, TP.HCM", "resolved", "26740", "26740", "12 Nguyễn Huệ"),
         ("45/2 Võ Văn Tần, P.9, Q.3, tp hcm", "resolved", "27142", "27142", "45/2 Võ Văn Tần"),
         ("Hà Nội, Đống Đa, Thổ Quan", "resolved", "00226", "00205", None),
         ("Thôn 3 xã Vạn Phúc, Thanh Trì, Hà Nội", "resolved", "00685", "00676", "Thôn 3"),
-        ("Sè 12 ngâ 34 Kh©m Thiªn, P. Thæ Quan, Q. §èng §a, TP. Hµ Néi", "resolved", "00226", "00205",
-         "Số 12 ngõ 34 Khâm Thiên"),
+        (
+            "Sè 12 ngâ 34 Kh©m Thiªn, P. Thæ Quan, Q. §èng §a, TP. Hµ Néi",
+            "resolved",
+            "00226",
+            "00205",
+            "Số 12 ngõ 34 Khâm Thiên",
+        ),
         ("Phuờng Bách Khoa, Quan Hai Ba Trung, HN", "resolved", "00292", "00277", None),
         ("Đặc khu Phú Quốc, An Giang", "resolved", "31078", None, None),
     ],
-)  # fmt: skip
+)
 def test_resolves(text: str, status: str, ward: str, legacy: str | None, street: str | None) -> None:
     result = resolve_address(text)
     assert (result.status, result.ward_code, result.legacy_ward_code, result.street) == (status, ward, legacy, street)
@@ -86,8 +101,10 @@ def test_labelled_set_accuracy() -> None:
             ok = result.status == "resolved" and result.ward_code == row["expected_ward_code"]
         correct[group] += ok
         if not ok:
-            failures.append(f"{row['address']!r}: expected {row['expected_ward_code'] or row['expected_candidates']}"
-                            f", got {result.status} {result.ward_code} {result.candidates}")  # fmt: skip
+            failures.append(
+                f"{row['address']!r}: expected {row['expected_ward_code'] or row['expected_candidates']}"
+                f", got {result.status} {result.ward_code} {result.candidates}"
+            )
     unambiguous = correct["unambiguous"] / totals["unambiguous"]
     split = correct["split"] / totals["split"]
     print(
@@ -104,8 +121,14 @@ def test_labelled_set_accuracy() -> None:
 
 def test_column_form_equals_single_value_form() -> None:
     rows = _load("addresses_generated.csv")[:400] + _load("addresses_handwritten.csv")
-    values = [r["address"] for r in rows] + [None, "", "  ", "Thôn 3, Tổ 5", "SỐ 12 NGÕ 3, PHƯỜNG HOÀ BÌNH, HN",
-                                              "Số 12  ngõ 34, P. Thổ Quan; Q. Đống Đa; Hà Nội"]  # fmt: skip
+    values = [r["address"] for r in rows] + [
+        None,
+        "",
+        "  ",
+        "Thôn 3, Tổ 5",
+        "SỐ 12 NGÕ 3, PHƯỜNG HOÀ BÌNH, HN",
+        "Số 12  ngõ 34, P. Thổ Quan; Q. Đống Đa; Hà Nội",
+    ]
     frame = address_columns(pl.Series(values * 2, dtype=pl.String))
     assert frame.schema["candidates"] == pl.List(pl.String)
     for value, row in zip(values * 2, frame.iter_rows(named=True), strict=True):

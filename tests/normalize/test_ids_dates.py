@@ -27,9 +27,15 @@ def test_decode_valid_id() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "issue"),
-    [("00109001234", "length"), ("00109001234A", "digits"), ("000090012345", "province"),
-     ("003090012345", "province"), ("001490012345", "century_sex"), ("001299012345", "century_sex")],
-)  # fmt: skip
+    [
+        ("00109001234", "length"),
+        ("00109001234A", "digits"),
+        ("000090012345", "province"),
+        ("003090012345", "province"),
+        ("001490012345", "century_sex"),
+        ("001299012345", "century_sex"),
+    ],
+)
 def test_invalid_ids(raw: str, issue: str) -> None:
     decoded = decode_personal_id(raw, as_of=TODAY)
     assert not decoded.valid
@@ -55,15 +61,21 @@ id_strategy = st.one_of(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(id_strategy, st.one_of(st.none(), st.integers(1900, 2030)),
-                          st.sampled_from([None, "Nam", "Nữ"])), min_size=1, max_size=20))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(id_strategy, st.one_of(st.none(), st.integers(1900, 2030)), st.sampled_from([None, "Nam", "Nữ"])),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_id_columns_equal_decode(rows: list[tuple[str | None, int | None, str | None]]) -> None:
     frame = pl.DataFrame(
         {"person_id": [r[0] for r in rows], "by": [r[1] for r in rows], "sx": [r[2] for r in rows]},
         schema={"person_id": pl.String, "by": pl.Int32, "sx": pl.String},
     )
-    out = frame.select(*id_columns("person_id", pl.col("by"), pl.col("sx"), as_of=TODAY),
-                       old_id_kind_expr("person_id").alias("kind"))  # fmt: skip
+    out = frame.select(
+        *id_columns("person_id", pl.col("by"), pl.col("sx"), as_of=TODAY), old_id_kind_expr("person_id").alias("kind")
+    )
     for (raw, birth_year, sex), row in zip(rows, out.iter_rows(named=True), strict=True):
         decoded = decode_personal_id(raw, birth_year=birth_year, sex=sex, as_of=TODAY)
         present = raw is not None and raw.strip() != ""

@@ -37,8 +37,13 @@ def test_parse_name(raw: str, display: str, family: str, middle: str, given: str
 
 def test_keys_survive_usual_variations() -> None:
     reference = parse_name("Nguyễn Văn An")
-    for variant in ["NGUYEN VAN AN", "nguyen van an", "Nguyeenx Vawn An", "An Nguyễn Văn".replace("An Nguyễn Văn",
-                    "Văn An Nguyễn"), "Ng\u0075\u0079\u00ea\u0303n Văn An"]:  # fmt: skip
+    for variant in [
+        "NGUYEN VAN AN",
+        "nguyen van an",
+        "Nguyeenx Vawn An",
+        "An Nguyễn Văn".replace("An Nguyễn Văn", "Văn An Nguyễn"),
+        "Ng\u0075\u0079\u00ea\u0303n Văn An",
+    ]:
         assert parse_name(variant).name_key == reference.name_key == "nguyen van an"
     assert parse_name("Nguyễn An").name_key_no_middle == reference.name_key_no_middle == "nguyen an"
     assert parse_name("An Nguyễn").name_key_no_middle == "nguyen an"
@@ -54,8 +59,22 @@ def test_empty_names() -> None:
     assert frame["name_key"].to_list() == [None, None, None]
 
 
-NAMES = ["Nguyễn Văn An", "NGUYEN VAN AN", "Văn An Nguyễn", "TrÇn V¨n §øc", "Lê Thị Thuý", "Hà", None, "",
-         "Nguyeenx Vawn Binh", "H'Hen Niê", "Traàn Thò Hoaøng Oanh", "  đỗ   mười ", "Phan Thị Hoà.", "An Nguyen"]  # fmt: skip
+NAMES = [
+    "Nguyễn Văn An",
+    "NGUYEN VAN AN",
+    "Văn An Nguyễn",
+    "TrÇn V¨n §øc",
+    "Lê Thị Thuý",
+    "Hà",
+    None,
+    "",
+    "Nguyeenx Vawn Binh",
+    "H'Hen Niê",
+    "Traàn Thò Hoaøng Oanh",
+    "  đỗ   mười ",
+    "Phan Thị Hoà.",
+    "An Nguyen",
+]
 
 
 def test_column_form_equals_single_value_form() -> None:
@@ -66,17 +85,45 @@ def test_column_form_equals_single_value_form() -> None:
             assert row["norm"] is None
             continue
         assert row["norm"] == parsed.display
-        assert (row["family_name"], row["middle_name"], row["given_name"]) == (parsed.family, parsed.middle,
-                                                                                parsed.given)  # fmt: skip
+        assert (row["family_name"], row["middle_name"], row["given_name"]) == (
+            parsed.family,
+            parsed.middle,
+            parsed.given,
+        )
         assert (row["name_key"], row["family_key"], row["middle_key"], row["given_key"]) == (
-            parsed.name_key, parsed.family_key, parsed.middle_key, parsed.given_key)  # fmt: skip
+            parsed.name_key,
+            parsed.family_key,
+            parsed.middle_key,
+            parsed.given_key,
+        )
         assert row["name_key_no_middle"] == parsed.name_key_no_middle
         assert row["legacy"] == (parsed.legacy_encoding is not None)
 
 
 name_strategy = st.lists(
-    st.sampled_from(["Nguyễn", "Trần", "Lê", "Văn", "Thị", "Hoà", "Thuý", "Khoẻ", "Đức", "Ngọc", "Hưng", "Quỳnh",
-                     "Phương", "Ánh", "Yến", "Đặng", "Huỳnh", "Thủy", "Toàn"]),  # fmt: skip
+    st.sampled_from(
+        [
+            "Nguyễn",
+            "Trần",
+            "Lê",
+            "Văn",
+            "Thị",
+            "Hoà",
+            "Thuý",
+            "Khoẻ",
+            "Đức",
+            "Ngọc",
+            "Hưng",
+            "Quỳnh",
+            "Phương",
+            "Ánh",
+            "Yến",
+            "Đặng",
+            "Huỳnh",
+            "Thủy",
+            "Toàn",
+        ]
+    ),
     min_size=1,
     max_size=5,
 ).map(" ".join)

@@ -11,15 +11,23 @@ import matchers.columns as columns
 from matchers.normalize import normalize_records, normalize_sex, normalized_schema, summarize
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, conform
 
-_DTYPES = {"String": pl.String, "Date": pl.Date, "Boolean": pl.Boolean, "Int32": pl.Int32,
-           "List(String)": pl.List(pl.String)}  # fmt: skip
+_DTYPES = {
+    "String": pl.String,
+    "Date": pl.Date,
+    "Boolean": pl.Boolean,
+    "Int32": pl.Int32,
+    "List(String)": pl.List(pl.String),
+}
 
 
 def _contract() -> dict[str, pl.DataType]:
     """Every column name and dtype documented in matchers/columns.py, ``{column}`` expanded per section."""
     doc = columns.__doc__ or ""
-    sections = {"Names": columns.RELATIVE_NAME_COLUMNS, "Dates": columns.DATE_COLUMNS,
-                "Addresses": columns.ADDRESS_COLUMNS}  # fmt: skip
+    sections = {
+        "Names": columns.RELATIVE_NAME_COLUMNS,
+        "Dates": columns.DATE_COLUMNS,
+        "Addresses": columns.ADDRESS_COLUMNS,
+    }
     group: tuple[str, ...] = ()
     expected: dict[str, pl.DataType] = {}
     for line in doc.splitlines():
@@ -45,8 +53,11 @@ def _frame() -> pl.DataFrame:
                 "full_name": ["Nguyễn Văn An", "TrÇn V¨n §øc", "LE THI THUY"],
                 "birth_date": ["1990-03-05", "00/00/1950", "30/02/1990"],
                 "sex": ["Nam", "nu", "N÷"],
-                "permanent_address": ["Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
-                                      "P. Cống Vị, Q. Ba Đình, HN", None],  # fmt: skip
+                "permanent_address": [
+                    "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
+                    "P. Cống Vị, Q. Ba Đình, HN",
+                    None,
+                ],
                 "current_address": ["xom 3, Xa Van Phuc, Huyen Thanh Tri, Ha Noi", "", "25 Lê Lợi, Phường Ba Đình, HN"],
                 "hometown": ["Nam Định", None, None],
                 "father_name": ["Nguyeenx Vawn Binh", None, ""],
@@ -81,7 +92,9 @@ def test_originals_kept_and_values() -> None:
     assert first["father_name_norm"] == "Nguyễn Văn Binh"
     assert first["card_expiry_date_valid"] is True
     assert first["old_id_kind"] == "CMND9" and third["old_id_kind"] == "CMND12"
-    assert first["hometown_status"] == "unresolved" and first["hometown_province_code"] == "37"  # Nam Định merged into Ninh Bình
+    assert (
+        first["hometown_status"] == "unresolved" and first["hometown_province_code"] == "37"
+    )  # Nam Định merged into Ninh Bình
     assert second["full_name_norm"] == "Trần Văn Đức" and second["legacy_encoded_columns"] == ["full_name"]
     assert second["permanent_address_status"] == "ambiguous"
     assert second["permanent_address_candidates"] == ["00008", "00025"]
@@ -106,4 +119,15 @@ def test_minimal_columns_and_empty_frame() -> None:
 
 def test_sex_spellings() -> None:
     assert [normalize_sex(v) for v in ["Nam", "NAM", "nam", "M", "Nữ", "NỮ", "nu", "F", "N÷", "khác", None]] == [
-        "Nam", "Nam", "Nam", "Nam", "Nữ", "Nữ", "Nữ", "Nữ", "Nữ", None, None]  # fmt: skip
+        "Nam",
+        "Nam",
+        "Nam",
+        "Nam",
+        "Nữ",
+        "Nữ",
+        "Nữ",
+        "Nữ",
+        "Nữ",
+        None,
+        None,
+    ]

@@ -23,8 +23,11 @@ LEGACY_SAMPLES = [
     ("TrÇn V¨n §øc", "Trần Văn Đức", "TCVN3"),
     ("NguyÔn ThÞ Thu Hµ", "Nguyễn Thị Thu Hà", "TCVN3"),
     ("Thµnh phè Hå ChÝ Minh", "Thành phố Hồ Chí Minh", "TCVN3"),
-    ("Sè 12 ngâ 34 Kh©m Thiªn, P. Thæ Quan, Q. §èng §a, TP. Hµ Néi",
-     "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội", "TCVN3"),
+    (
+        "Sè 12 ngâ 34 Kh©m Thiªn, P. Thæ Quan, Q. §èng §a, TP. Hµ Néi",
+        "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
+        "TCVN3",
+    ),
     ("NGUYÔN V¡N AN", "NGUYỄN VĂN AN", "TCVN3"),
     ("N÷", "Nữ", "TCVN3"),
     ("Traàn Vaên Ñöùc", "Trần Văn Đức", "VNI"),
@@ -33,7 +36,7 @@ LEGACY_SAMPLES = [
     ("Thaønh phoá Hoà Chí Minh", "Thành phố Hồ Chí Minh", "VNI"),
     ("Caàu Giaáy, Haø Noäi", "Cầu Giấy, Hà Nội", "VNI"),
     ("TRAÀN VAÊN ÑÖÙC", "TRẦN VĂN ĐỨC", "VNI"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("legacy", "expected", "encoding"), LEGACY_SAMPLES)
@@ -58,9 +61,23 @@ def test_tcvn3_soft_hyphen_damage(damaged: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "genuine",
-    ["Lê Tâm", "Hoà Xuân", "Quân Tiên Già", "Tô Hoài", "Nguyễn Văn An", "Võ Thị Sáu", "Ðào Văn Hoà", "Hà Nội",
-     "Phan Minh Xuân Quân", "HOÀNG THANH MINH TÚ", "José", "Zoë Müller", "12/03/1990", ""],
-)  # fmt: skip
+    [
+        "Lê Tâm",
+        "Hoà Xuân",
+        "Quân Tiên Già",
+        "Tô Hoài",
+        "Nguyễn Văn An",
+        "Võ Thị Sáu",
+        "Ðào Văn Hoà",
+        "Hà Nội",
+        "Phan Minh Xuân Quân",
+        "HOÀNG THANH MINH TÚ",
+        "José",
+        "Zoë Müller",
+        "12/03/1990",
+        "",
+    ],
+)
 def test_genuine_text_is_not_converted(genuine: str) -> None:
     assert fix_legacy_encoding(genuine) == (genuine, None)
 
@@ -74,10 +91,24 @@ def test_series_conversion_matches_single_values() -> None:
 
 @pytest.mark.parametrize(
     ("old", "new"),
-    [("hoà", "hòa"), ("thuý", "thúy"), ("khoẻ", "khỏe"), ("Hoà Bình", "Hòa Bình"), ("HOÀ", "HÒA"), ("Thuỷ", "Thủy"),
-     ("hoàn", "hoàn"), ("quý", "quý"), ("Huỳnh", "Huỳnh"), ("giường", "giường"), ("Nguyễn", "Nguyễn"),
-     ("khuỷu", "khuỷu"), ("thoại", "thoại"), ("hòan", "hoàn"), ("tuý luý", "túy lúy")],
-)  # fmt: skip
+    [
+        ("hoà", "hòa"),
+        ("thuý", "thúy"),
+        ("khoẻ", "khỏe"),
+        ("Hoà Bình", "Hòa Bình"),
+        ("HOÀ", "HÒA"),
+        ("Thuỷ", "Thủy"),
+        ("hoàn", "hoàn"),
+        ("quý", "quý"),
+        ("Huỳnh", "Huỳnh"),
+        ("giường", "giường"),
+        ("Nguyễn", "Nguyễn"),
+        ("khuỷu", "khuỷu"),
+        ("thoại", "thoại"),
+        ("hòan", "hoàn"),
+        ("tuý luý", "túy lúy"),
+    ],
+)
 def test_tone_placement_folds_to_classic(old: str, new: str) -> None:
     assert fold_tone_placement(old) == new
 
@@ -93,10 +124,47 @@ def test_normalize_text_cleans_display() -> None:
 # --- Properties --------------------------------------------------------------------------------------------
 
 SYLLABLES = [
-    "Nguyễn", "Trần", "Lê", "Hoà", "Hòa", "Thuý", "Thúy", "Khoẻ", "Khỏe", "Văn", "Thị", "Đức", "Hưng", "Quý",
-    "Huỳnh", "Thuỷ", "Thủy", "Xuân", "Hoàng", "Ngọc", "Phường", "Quận", "Hà", "Nội", "Đống", "Đa", "Ðào", "Toàn",
-    "Hoè", "Hòe", "Giang", "Yến", "Uyên", "Khuê", "Ánh", "Oanh", "Thoại", "Khoa", "Loan", "Tuý",
-]  # fmt: skip
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Hoà",
+    "Hòa",
+    "Thuý",
+    "Thúy",
+    "Khoẻ",
+    "Khỏe",
+    "Văn",
+    "Thị",
+    "Đức",
+    "Hưng",
+    "Quý",
+    "Huỳnh",
+    "Thuỷ",
+    "Thủy",
+    "Xuân",
+    "Hoàng",
+    "Ngọc",
+    "Phường",
+    "Quận",
+    "Hà",
+    "Nội",
+    "Đống",
+    "Đa",
+    "Ðào",
+    "Toàn",
+    "Hoè",
+    "Hòe",
+    "Giang",
+    "Yến",
+    "Uyên",
+    "Khuê",
+    "Ánh",
+    "Oanh",
+    "Thoại",
+    "Khoa",
+    "Loan",
+    "Tuý",
+]
 _NEW_TO_OLD = {"ò": "oà", "ó": "oá"}
 text_strategy = st.lists(
     st.tuples(st.sampled_from(SYLLABLES), st.sampled_from(["lower", "upper", "title", "keep"])),
@@ -110,9 +178,23 @@ messy_strategy = st.text(
 
 
 def _to_old_style(text: str) -> str:
-    pairs = [("òa", "oà"), ("óa", "oá"), ("ỏa", "oả"), ("õa", "oã"), ("ọa", "oạ"), ("úy", "uý"), ("ùy", "uỳ"),
-             ("ủy", "uỷ"), ("ũy", "uỹ"), ("ụy", "uỵ"), ("òe", "oè"), ("óe", "oé"), ("ỏe", "oẻ"), ("õe", "oẽ"),
-             ("ọe", "oẹ")]  # fmt: skip
+    pairs = [
+        ("òa", "oà"),
+        ("óa", "oá"),
+        ("ỏa", "oả"),
+        ("õa", "oã"),
+        ("ọa", "oạ"),
+        ("úy", "uý"),
+        ("ùy", "uỳ"),
+        ("ủy", "uỷ"),
+        ("ũy", "uỹ"),
+        ("ụy", "uỵ"),
+        ("òe", "oè"),
+        ("óe", "oé"),
+        ("ỏe", "oẻ"),
+        ("õe", "oẽ"),
+        ("ọe", "oẹ"),
+    ]
     for new, old in pairs:
         text = text.replace(new, old).replace(new.upper(), old.upper())
     return text

@@ -1,6 +1,5 @@
 """Normalize assets: the night's base snapshot and extract rows with every normalized column added."""
 
-
 from datetime import date
 
 import dagster as dg
