@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -32,11 +32,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corrections import audit, auth, lifecycle, queries, reviews
-from corrections.access import AccessDenied, Actor, can_see, review_scope, task_scope
+from corrections.access import AccessDenied, Actor, can_see, review_scope
 from corrections.db import session_scope, store_engine
 from corrections.export import export_ward_tasks
 from corrections.lifecycle import QueueFilter, TaskConflict, TaskNotFound
-from corrections.models import HUMAN_RESOLUTIONS, RecordSnapshot, ReviewItem, Task
+from corrections.models import HUMAN_RESOLUTIONS, RecordSnapshot, ReviewItem
 from corrections.reviews import ReviewNotFound
 from corrections.text import (
     DECISION_NAMES,
@@ -64,7 +64,7 @@ LOGIN_CSRF_COOKIE = "dancu_login_csrf"
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-COUNTS_TTL_SECONDS = 10.0
+WARD_LIST_TTL_SECONDS = 60.0
 
 
 class LoginRequired(Exception):
@@ -226,10 +226,8 @@ def create_app(
 
     app = FastAPI(title="dancu — bàn làm việc", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders)
-    # Counts and ward lists over a whole province scan every task of it: kept briefly so 20 officers refreshing at
-    # once do not each aggregate 500,000 rows. A ward's counts are always live.
-    province_counts: TtlCache[tuple[object, ...], queries.CountRows] = TtlCache(seconds=COUNTS_TTL_SECONDS)
-    ward_lists: TtlCache[tuple[object, ...], list[str]] = TtlCache(seconds=COUNTS_TTL_SECONDS)
+    # The ward filter's choices change at most nightly: read once a minute, not on every page.
+    ward_lists: TtlCache[tuple[object, ...], list[str]] = TtlCache(seconds=WARD_LIST_TTL_SECONDS)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters.update(local=_local, day=_day, mask=mask_id, percent=format_probability, num=_number)
@@ -408,25 +406,20 @@ def create_app(
             who = viewer(request, session)
             filters, page = queue_filter(request, who)
             actor = who.actor
-            wide = actor.role != "ward_officer" and not filters.ward_code
-            counts = None
-            if wide:
-                key = (actor.role, actor.province_code, replace(filters, state=None, quality=None))
-                counts = province_counts.get(key, lambda: queries.queue_counts(session, actor, filters))
-            result = queries.queue_page(session, actor, filters, page=page, page_size=PAGE_SIZE, counts=counts)
+            params = request.query_params
+            result = queries.queue_page(
+                session,
+                actor,
+                filters,
+                after=queries.Cursor.decode(params.get("after")),
+                before=queries.Cursor.decode(params.get("before")),
+                page=page,
+                page_size=PAGE_SIZE,
+            )
             wards: list[str] = []
             if actor.role != "ward_officer":
-                wards = ward_lists.get(
-                    (actor.role, actor.province_code),
-                    lambda: sorted(
-                        w
-                        for w in session.scalars(
-                            select(Task.ward_code).where(task_scope(actor), Task.ward_code.is_not(None)).distinct()
-                        )
-                        if w
-                    ),
-                )
-        base_params = {k: v for k, v in request.query_params.items() if k != "page"}
+                wards = ward_lists.get((actor.role, actor.province_code), lambda: queries.queue_wards(session, actor))
+        base_params = {k: v for k, v in request.query_params.items() if k not in ("page", "after", "before")}
         return render(
             request,
             "queue.html",
@@ -434,8 +427,7 @@ def create_app(
             result=result,
             filters=filters,
             wards=wards,
-            wide=wide,
-            counts_ttl=COUNTS_TTL_SECONDS,
+            search_limit=queries.SEARCH_COUNT_LIMIT,
             today=current_day(),
             params=base_params,
             query_for=lambda **changes: _query(base_params, changes),

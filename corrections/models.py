@@ -41,6 +41,7 @@ __all__ = [
     "ReviewDecision",
     "ReviewItem",
     "Task",
+    "TaskCount",
     "TaskEvent",
     "User",
 ]
@@ -83,6 +84,8 @@ class Task(Base):
     record_ids: Mapped[list[str]] = mapped_column(JSON)
     subject_record_id: Mapped[str] = mapped_column(String(64))
     subject_name: Mapped[str | None] = mapped_column(String(200))
+    subject_search: Mapped[str | None] = mapped_column(String(220))
+    """``corrections.search.name_key`` of the name: what the queue's name search matches (PostgreSQL: trigram index)."""
     subject_person_id: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
@@ -110,7 +113,31 @@ class Task(Base):
         Index("ix_tasks_province_counts", "province_code", "quality", "state"),
         Index("ix_tasks_state_last_seen", "state", "last_seen_night"),
         Index("ix_tasks_assignee", "assignee"),
+        # The queue's search box also takes an exact record or personal ID.
+        Index("ix_tasks_subject_record_id", "subject_record_id"),
+        Index("ix_tasks_subject_person_id", "subject_person_id"),
     )
+
+
+class TaskCount(Base):
+    """How many tasks there are per routing unit, state, quality, priority and rule.
+
+    Maintained by database triggers on ``tasks`` (migration 0002) in the same transaction as every change, so the
+    queue's tab and chip counts read a few thousand rows instead of aggregating hundreds of thousands of tasks.
+    ``ward_code``/``province_code`` are ``""`` for tasks without one (key columns cannot be NULL).
+    """
+
+    __tablename__ = "task_counts"
+
+    province_code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    ward_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    quality: Mapped[str] = mapped_column(String(8), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tasks: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_task_counts_ward", "ward_code", "state"),)
 
 
 class TaskEvent(Base):

@@ -12,18 +12,41 @@ their decision (the matching engine uses it as a label, so the pair should not c
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from corrections.build import NightDrafts, ReviewDraft, TaskDraft
 from corrections.db import session_scope, utcnow
-from corrections.models import AuditEntry, NightRun, RecordSnapshot, ReviewItem, Task, TaskEvent
+from corrections.models import OPEN_STATES, AuditEntry, NightRun, RecordSnapshot, ReviewItem, Task, TaskEvent
+from corrections.search import name_key
 
 __all__ = ["SYSTEM_ACTOR", "NightSummary", "apply_night"]
 
@@ -31,6 +54,51 @@ SYSTEM_ACTOR = "he-thong"
 """The actor name of the nightly run in task history and the audit log."""
 
 _CHUNK = 2000
+_STAGE_CHUNK = 20_000
+_REOPEN_NOTE = "Lỗi xuất hiện lại trong dữ liệu đêm nay"
+_GONE_NOTE = "Lỗi không còn trong dữ liệu đêm nay"
+_CONTENT_COLUMNS = (
+    "task_type",
+    "rule",
+    "quality",
+    "severity",
+    "ward_code",
+    "province_code",
+    "record_ids",
+    "subject_record_id",
+    "subject_name",
+    "subject_search",
+    "subject_person_id",
+    "title",
+    "description",
+    "problem_fields",
+    "explanation",
+    "priority",
+)
+"""What a night's draft sets on its task (``_task_content``)."""
+
+# Per-transaction staging tables (never in the store's schema: their own metadata, dropped before commit).
+_STAGING = MetaData()
+_TASKS_TABLE: Table = Task.__table__  # type: ignore[assignment]
+_TASK_STAGE = Table(
+    "night_task_stage",
+    _STAGING,
+    Column("fingerprint", String(64), primary_key=True),
+    *(Column(c, _TASKS_TABLE.c[c].type) for c in _CONTENT_COLUMNS),
+    Column("due_date", Date),
+    Column("task_id", Integer),
+    Column("action", String(16)),
+    prefixes=["TEMPORARY"],
+)
+_SNAPSHOT_STAGE = Table(
+    "night_snapshot_stage",
+    _STAGING,
+    Column("record_id", String(64), primary_key=True),
+    Column("source", String(16)),
+    Column("data", JSON),
+    Column("night", Date),
+    prefixes=["TEMPORARY"],
+)
 T = TypeVar("T")
 
 
@@ -59,15 +127,74 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
+def _csv_field(value: object) -> str:
+    """One field of PostgreSQL CSV: NULL is an unquoted empty field, every text is quoted (so "" stays "")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Create the temporary ``table`` and fill it with ``rows``: COPY on PostgreSQL, batched inserts on SQLite."""
+    table.create(connection)
     if not rows:
         return
+    if connection.dialect.name != "postgresql":
+        for chunk in _chunks(rows, _STAGE_CHUNK):
+            connection.execute(insert(table), list(chunk))
+        return
+    names = [c.name for c in table.columns if c.name in rows[0]]
+    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    for chunk in _chunks(rows, _STAGE_CHUNK):
+        buffer = io.StringIO()
+        for row in chunk:
+            buffer.write(
+                ",".join(
+                    _csv_field(
+                        json.dumps(row[n], ensure_ascii=False) if n in json_columns and row[n] is not None else row[n]
+                    )
+                    for n in names
+                )
+            )
+            buffer.write("\n")
+        buffer.seek(0)
+        with driver.cursor() as cursor:
+            cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", buffer)
+    # Temporary tables are never analysed automatically; without statistics the joins below plan as if empty.
+    connection.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def _upsert_snapshots(connection: Connection, night: date, snapshots: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    table: Table = RecordSnapshot.__table__  # type: ignore[assignment]
+    _stage(
+        connection,
+        _SNAPSHOT_STAGE,
+        [
+            {"record_id": rid, "source": source, "data": data, "night": night}
+            for rid, (source, data) in snapshots.items()
+        ],
+    )
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    updates = {c: statement.excluded[c] for c in rows[0] if c != key}
-    # One statement executed for many rows: SQLAlchemy batches it ("insertmanyvalues") without recompiling.
-    for chunk in _chunks(rows):
-        connection.execute(statement.on_conflict_do_update(index_elements=[key], set_=updates), list(chunk))
+    staged = _SNAPSHOT_STAGE.c
+    # "WHERE true": SQLite cannot tell ON CONFLICT from a join constraint after a bare INSERT ... SELECT.
+    statement = dialect.insert(table).from_select(
+        ["record_id", "source", "data", "night"],
+        select(staged.record_id, staged.source, staged.data, staged.night).where(true()),
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["record_id"],
+            set_={c: statement.excluded[c] for c in ("source", "data", "night")},
+        )
+    )
+    _SNAPSHOT_STAGE.drop(connection)
 
 
 def _task_content(draft: TaskDraft) -> dict[str, Any]:
@@ -81,6 +208,7 @@ def _task_content(draft: TaskDraft) -> dict[str, Any]:
         "record_ids": draft.record_ids,
         "subject_record_id": draft.subject_record_id,
         "subject_name": draft.subject_name,
+        "subject_search": name_key(draft.subject_name),
         "subject_person_id": draft.subject_person_id,
         "title": draft.title,
         "description": draft.description,
@@ -111,141 +239,141 @@ def _existing(connection: Connection, table: Table, fingerprints: list[str], col
 
 
 def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -> dict[str, int]:
+    """Set-based: tonight's drafts are staged, classified against the store by one join, then applied with one
+    statement per kind of change (insert, refresh, reopen, auto-close) and their history written the same way."""
     tasks: Table = Task.__table__  # type: ignore[assignment]
     events: Table = TaskEvent.__table__  # type: ignore[assignment]
+    staged = _TASK_STAGE.c
     now = utcnow()
     unique = {d.fingerprint: d for d in drafts}
-    existing = _existing(connection, tasks, list(unique), ("id", "state", "resolution", "last_seen_night", "due_date"))
-    new_rows: list[dict[str, Any]] = []
-    refresh: list[dict[str, Any]] = []
-    reopen: list[dict[str, Any]] = []
-    suppressed = 0
-    for fingerprint, draft in unique.items():
-        row = existing.get(fingerprint)
-        content = _task_content(draft)
-        if row is None:
-            new_rows.append(
-                {
-                    **content,
-                    "fingerprint": fingerprint,
-                    "due_date": night + timedelta(days=draft.due_days),
-                    "state": "open",
-                    "first_seen_night": night,
-                    "last_seen_night": night,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            continue
-        last_seen = max(row.last_seen_night, night)
-        if row.state == "resolved" and row.resolution == "not_an_error":
-            suppressed += 1
-            refresh.append({"_id": row.id, **content, "last_seen_night": last_seen, "due_date": row.due_date})
-        elif row.state == "resolved" and night > row.last_seen_night:
-            reopen.append(
-                {"_id": row.id, **content, "last_seen_night": night, "due_date": night + timedelta(days=draft.due_days)}
-            )
-        else:
-            refresh.append({"_id": row.id, **content, "last_seen_night": last_seen, "due_date": row.due_date})
+    _stage(
+        connection,
+        _TASK_STAGE,
+        [
+            {**_task_content(d), "fingerprint": f, "due_date": night + timedelta(days=d.due_days)}
+            for f, d in unique.items()
+        ],
+    )
+    on_night = literal(night, Date)
+    at_now = literal(now, DateTime(timezone=True))
 
-    for chunk in _chunks(new_rows, 500):
-        connection.execute(insert(tasks), list(chunk))
-    created_ids = _existing(connection, tasks, [r["fingerprint"] for r in new_rows], ("id",)) if new_rows else {}
-    event_rows = [
-        {
-            "task_id": created_ids[r["fingerprint"]].id,
-            "at": now,
-            "actor": SYSTEM_ACTOR,
-            "action": "created",
-            "from_state": None,
-            "to_state": "open",
-            "night": night,
-            "note": None,
-        }
-        for r in new_rows
-    ]
+    # Which stored task each draft is, and what tonight does to it (no row: a new task).
+    connection.execute(
+        update(_TASK_STAGE)
+        .where(tasks.c.fingerprint == staged.fingerprint)
+        .values(
+            task_id=tasks.c.id,
+            action=case(
+                (and_(tasks.c.state == "resolved", tasks.c.resolution == "not_an_error"), "suppressed"),
+                (and_(tasks.c.state == "resolved", tasks.c.last_seen_night < on_night), "reopen"),
+                else_="refresh",
+            ),
+        )
+    )
+    actions = {
+        action: int(count)
+        for action, count in connection.execute(select(staged.action, func.count()).group_by(staged.action))
+    }
 
-    content_columns = [*_task_content(drafts[0]).keys(), "last_seen_night", "due_date"] if drafts else []
-    if refresh:
-        statement = (
-            update(tasks)
-            .where(tasks.c.id == bindparam("_id"))
-            .values({c: bindparam(c) for c in content_columns} | {"updated_at": now})
+    def history(action: str, from_state: Any, to_state: str, note: str | None) -> list[Any]:
+        return [at_now, literal(SYSTEM_ACTOR), literal(action), from_state, literal(to_state), on_night, literal(note)]
+
+    event_columns = ["task_id", "at", "actor", "action", "from_state", "to_state", "night", "note"]
+    new = staged.task_id.is_(None)
+    connection.execute(
+        insert(tasks).from_select(
+            [
+                *_CONTENT_COLUMNS,
+                "fingerprint",
+                "due_date",
+                "state",
+                "first_seen_night",
+                "last_seen_night",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                *(staged[c] for c in _CONTENT_COLUMNS),
+                staged.fingerprint,
+                staged.due_date,
+                literal("open"),
+                on_night,
+                on_night,
+                at_now,
+                at_now,
+            ).where(new),
         )
-        for chunk in _chunks(refresh):
-            connection.execute(statement, list(chunk))
-    if reopen:
-        statement = (
-            update(tasks)
-            .where(tasks.c.id == bindparam("_id"))
-            .values(
-                {c: bindparam(c) for c in content_columns}
-                | {
-                    "state": "open",
-                    "resolution": None,
-                    "resolution_note": None,
-                    "assignee": None,
-                    "claimed_at": None,
-                    "resolved_at": None,
-                    "resolved_by": None,
-                    "updated_at": now,
-                }
-            )
+    )
+    connection.execute(
+        insert(events).from_select(
+            event_columns,
+            select(tasks.c.id, *history("created", null(), "open", None))
+            .select_from(tasks.join(_TASK_STAGE, tasks.c.fingerprint == staged.fingerprint))
+            .where(new),
         )
-        for chunk in _chunks(reopen):
-            connection.execute(statement, list(chunk))
-        event_rows.extend(
-            {
-                "task_id": r["_id"],
-                "at": now,
-                "actor": SYSTEM_ACTOR,
-                "action": "reopened",
-                "from_state": "resolved",
-                "to_state": "open",
-                "night": night,
-                "note": "Lỗi xuất hiện lại trong dữ liệu đêm nay",
+    )
+    content = {c: staged[c] for c in _CONTENT_COLUMNS}
+    connection.execute(
+        update(tasks)
+        .where(tasks.c.id == staged.task_id, staged.action.in_(("refresh", "suppressed")))
+        .values(
+            content
+            # Re-running an older night must not move "last seen" back (it decides reopening).
+            | {
+                "last_seen_night": case((tasks.c.last_seen_night > on_night, tasks.c.last_seen_night), else_=on_night),
+                "updated_at": at_now,
             }
-            for r in reopen
         )
-
-    # Tasks still open that tonight's data no longer shows: the defect is gone.
-    gone = connection.execute(
-        select(tasks.c.id, tasks.c.state).where(
-            tasks.c.state.in_(("open", "in_progress")), tasks.c.last_seen_night < night
+    )
+    reopen = staged.action == "reopen"
+    connection.execute(
+        insert(events).from_select(
+            event_columns,
+            select(staged.task_id, *history("reopened", literal("resolved"), "open", _REOPEN_NOTE)).where(reopen),
         )
-    ).all()
-    if gone:
-        statement = (
-            update(tasks)
-            .where(tasks.c.id == bindparam("_id"))
-            .values(
-                state="resolved", resolution="defect_gone", resolved_at=now, resolved_by=SYSTEM_ACTOR, updated_at=now
-            )
-        )
-        for chunk in _chunks([{"_id": r.id} for r in gone]):
-            connection.execute(statement, list(chunk))
-        event_rows.extend(
-            {
-                "task_id": r.id,
-                "at": now,
-                "actor": SYSTEM_ACTOR,
-                "action": "auto_closed",
-                "from_state": r.state,
-                "to_state": "resolved",
-                "night": night,
-                "note": "Lỗi không còn trong dữ liệu đêm nay",
+    )
+    connection.execute(
+        update(tasks)
+        .where(tasks.c.id == staged.task_id, reopen)
+        .values(
+            content
+            | {
+                "last_seen_night": on_night,
+                "due_date": staged.due_date,
+                "state": "open",
+                "resolution": None,
+                "resolution_note": None,
+                "assignee": None,
+                "claimed_at": None,
+                "resolved_at": None,
+                "resolved_by": None,
+                "updated_at": at_now,
             }
-            for r in gone
         )
-    for chunk in _chunks(event_rows, 1000):
-        connection.execute(insert(events), list(chunk))
+    )
+    _TASK_STAGE.drop(connection)
+
+    # Tasks still open that tonight's data no longer shows: the defect is gone. History first, while the rows still
+    # carry the state they are closed from.
+    gone = and_(tasks.c.state.in_(OPEN_STATES), tasks.c.last_seen_night < on_night)
+    connection.execute(
+        insert(events).from_select(
+            event_columns,
+            select(tasks.c.id, *history("auto_closed", tasks.c.state, "resolved", _GONE_NOTE)).where(gone),
+        )
+    )
+    auto_closed = connection.execute(
+        update(tasks)
+        .where(gone)
+        .values(state="resolved", resolution="defect_gone", resolved_at=now, resolved_by=SYSTEM_ACTOR, updated_at=now)
+    ).rowcount
     return {
         "tasks_seen": len(unique),
-        "created": len(new_rows),
-        "refreshed": len(refresh) - suppressed,
-        "reopened": len(reopen),
-        "auto_closed": len(gone),
-        "suppressed": suppressed,
+        "created": actions.get(None, 0),  # type: ignore[call-overload]
+        "refreshed": actions.get("refresh", 0),
+        "reopened": actions.get("reopen", 0),
+        "auto_closed": int(auto_closed or 0),
+        "suppressed": actions.get("suppressed", 0),
     }
 
 
@@ -306,16 +434,7 @@ def apply_night(engine: Engine, drafts: NightDrafts) -> NightSummary:
     night = drafts.night
     with session_scope(engine, write=True) as session:
         connection = session.connection()
-        snapshots: Table = RecordSnapshot.__table__  # type: ignore[assignment]
-        _upsert(
-            connection,
-            snapshots,
-            [
-                {"record_id": rid, "source": source, "data": data, "night": night}
-                for rid, (source, data) in sorted(drafts.snapshots.items())
-            ],
-            "record_id",
-        )
+        _upsert_snapshots(connection, night, drafts.snapshots)
         task_counts = _apply_tasks(connection, night, drafts.tasks)
         review_counts = _apply_reviews(connection, night, drafts.reviews)
         summary = NightSummary(night=night, findings=drafts.findings, **task_counts, **review_counts)

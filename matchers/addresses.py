@@ -104,6 +104,9 @@ _PREFIXES: Final[tuple[tuple[tuple[str, ...], str, str | None], ...]] = (
     (("h",), _DISTRICT, "Huyện"),
     (("t",), _PROVINCE, None),
 )
+_PREFIXES_BY_FIRST: Final[dict[str, list[tuple[tuple[str, ...], str, str | None]]]] = {}
+for _prefix in _PREFIXES:
+    _PREFIXES_BY_FIRST.setdefault(_prefix[0][0], []).append(_prefix)
 _SPLIT_WORDS_ACCENTED: Final = frozenset({"phường", "xã", "quận", "huyện", "tỉnh", "thị", "thành", "đặc"})
 _SPLIT_WORDS_ASCII: Final = frozenset({"phuong", "xa", "quan", "huyen", "tinh", "thi", "thanh", "dac"})
 _SPLIT_ABBREVIATIONS: Final = frozenset({"p", "q", "f", "x", "h", "tp", "tx", "tt", "t.p"})
@@ -173,6 +176,7 @@ class _Index:
     province_alias: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     current_province_name: dict[str, str] = field(default_factory=dict)
     legacy_to_current_province: dict[str, str] = field(default_factory=dict)
+    merged_legacy_provinces: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     current_wards: dict[tuple[str, str], list[_Unit]] = field(default_factory=lambda: defaultdict(list))
     current_wards_any: dict[str, list[tuple[str, _Unit]]] = field(default_factory=lambda: defaultdict(list))
     current_ward_info: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (ward name, province)
@@ -194,6 +198,7 @@ def _index() -> _Index:
     legacy = units.legacy_provinces()
     for row in legacy.iter_rows(named=True):
         index.legacy_to_current_province[row["legacy_province_code"]] = row["current_province_code"]
+        index.merged_legacy_provinces[row["current_province_code"]].append(row["legacy_province_code"])
     current_by_key = {
         _compact(ascii_key(r["province_short"]).split()): r["province_code"]
         for r in units.current_provinces().iter_rows(named=True)
@@ -269,13 +274,13 @@ def _make_segment(text: str) -> _Segment:
     level: str | None = None
     unit_type: str | None = None
     rest = tokens
-    for prefix, prefix_level, prefix_type in _PREFIXES:
+    for prefix, prefix_level, prefix_type in _PREFIXES_BY_FIRST.get(tokens[0] if tokens else "", ()):
         if len(tokens) > len(prefix) and tuple(tokens[: len(prefix)]) == prefix:
             level, unit_type, rest = prefix_level, prefix_type, tokens[len(prefix) :]
             break
     inner: list[str] = []
-    for prefix, prefix_level, _ in _PREFIXES:
-        same_level = level is not None and prefix_level == level and len(prefix[0]) > 1
+    for prefix, prefix_level, _ in _PREFIXES_BY_FIRST.get(rest[0] if rest and level else "", ()):
+        same_level = prefix_level == level and len(prefix[0]) > 1
         if same_level and len(rest) > len(prefix) and tuple(rest[: len(prefix)]) == prefix:
             inner = rest[len(prefix) :]
             break
@@ -494,7 +499,7 @@ def _resolve_admin(admin_text: str) -> _AdminResult:
     # The old provinces merged into the named one are searched too (new-form province, old-form district).
     legacy_provinces: list[str] | None = None
     if current_province:
-        merged = sorted(p for p, c in index.legacy_to_current_province.items() if c == current_province)
+        merged = index.merged_legacy_provinces.get(current_province, [])
         legacy_provinces = [p for p in [legacy_province, *merged] if p]
         legacy_provinces = list(dict.fromkeys(legacy_provinces))
 
@@ -692,27 +697,34 @@ def _admin_lookup(admin_values: list[str]) -> pl.DataFrame:
 
 
 def _normalize_street_column(street: pl.Series) -> pl.Series:
-    """Vectorized :func:`_normalize_street`; only cells with a word that changes, or in capitals, are rebuilt."""
-    words = street.str.split(" ").explode().drop_nulls().unique().to_list()
-    plain = {w: _street_word(w, False) for w in words}
-    changed = [w for w, n in plain.items() if w != n and w]
-    letters = street.str.count_matches(r"[^\W\d_]")
-    title = ((letters >= 4) & (street == street.str.to_uppercase())).fill_null(False)
-    touched = title | (street.str.contains_any(changed) if changed else pl.repeat(False, street.len(), eager=True))
-    spaced = street.str.contains(r"\s\s|^\s|\s$|[^\S ]").fill_null(False)
-    indices = (touched.fill_null(False) | spaced).arg_true()
+    """Vectorized :func:`_normalize_street`; only cells that change are rebuilt.
+
+    A word can only change if it has a non-ASCII letter (a tone mark to move, an Ð) or if the whole cell is in
+    capitals, so the few words that change are found first and only the cells holding one are rebuilt.
+    """
+    upper = (street == street.str.to_uppercase()).fill_null(False)
+    upper_rows = upper.arg_true()
+    title = pl.repeat(False, street.len(), dtype=pl.Boolean, eager=True)
+    if upper_rows.len():
+        letters = street.gather(upper_rows).str.count_matches(r"[^\W\d_]")
+        title = title.scatter(upper_rows.filter(letters >= 4), True)
+    words = street.str.extract_all(r"\S*[^\x00-\x7f]\S*").explode().drop_nulls().unique().to_list()
+    changed = {w: n for w in words if (n := _street_word(w, False)) != w}
+    touched = title | street.str.contains(r"\s\s|^\s|\s$|[^\S ]").fill_null(False)
+    if changed:
+        touched = touched | street.str.contains_any(list(changed)).fill_null(False)
+    indices = touched.arg_true()
     if indices.len() == 0:
         return street
     subset = pl.DataFrame({"s": street.gather(indices), "t": title.gather(indices)})
-    titled = {w: _street_word(w, True) for w in words}
+    subset_words = subset["s"].str.extract_all(r"\S+").explode().drop_nulls().unique().to_list()
+    plain = {w: _street_word(w, False) for w in subset_words}
+    titled = {w: _street_word(w, True) for w in subset_words}
+    tokens = pl.col("s").str.extract_all(r"\S+")
     rebuilt = subset.select(
         pl.when(pl.col("t"))
-        .then(
-            pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(titled, return_dtype=pl.String))
-        )
-        .otherwise(
-            pl.col("s").str.extract_all(r"\S+").list.eval(pl.element().replace_strict(plain, return_dtype=pl.String))
-        )
+        .then(tokens.list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
+        .otherwise(tokens.list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
         .list.join(" ")
     ).to_series()
     return street.scatter(indices, rebuilt)

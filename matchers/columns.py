@@ -44,11 +44,11 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
-    "NAME_COLUMNS",
-    "RELATIVE_NAME_COLUMNS",
-    "DATE_COLUMNS",
     "ADDRESS_COLUMNS",
     "ADDRESS_STATUSES",
+    "DATE_COLUMNS",
+    "NAME_COLUMNS",
+    "RELATIVE_NAME_COLUMNS",
 ]
 
 NAME_COLUMNS: Final = ("full_name", "father_name", "mother_name", "spouse_name")

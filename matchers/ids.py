@@ -138,56 +138,70 @@ def old_id_kind_expr(column: str) -> pl.Expr:
     )
 
 
-def id_columns(column: str, birth_year: pl.Expr, sex: pl.Expr, *, as_of: date | None = None) -> list[pl.Expr]:
-    """Expressions for ``{column}_norm``, ``_valid``, ``_issue``, ``_province_code``, ``_sex``, ``_birth_year`` and
-    ``_contradiction``, equal to :func:`decode_personal_id` value by value."""
+def id_columns(
+    frame: pl.DataFrame, column: str, birth_year: str, sex: str, *, as_of: date | None = None
+) -> pl.DataFrame:
+    """Columns ``{column}_norm``, ``_valid``, ``_issue``, ``_province_code``, ``_sex``, ``_birth_year`` and
+    ``_contradiction`` for ``frame[column]``, against the record's ``birth_year`` (Int32) and ``sex`` ("Nam"/"Nữ")
+    columns; equal to :func:`decode_personal_id` value by value, except that ``_valid`` is False for an absent ID.
+
+    Computed in stages so that each string operation runs once per row (every ID is distinct).
+    """
     today = as_of or date.today()
-    raw = pl.col(column)
-    present = raw.is_not_null() & (raw.str.strip_chars() != "")
-    digits = raw.str.strip_chars().str.replace_all(_SEPARATORS_PATTERN, "")
-    all_digits = digits.str.contains(r"^[0-9]+$")
-    length_ok = digits.str.len_chars() == 12
-    prefix = digits.str.slice(0, 3)
-    province_ok = prefix.is_in(sorted(units.id_province_codes()))
-    code = digits.str.slice(3, 1).cast(pl.Int32, strict=False)
-    century = 1900 + 100 * (code // 2)
-    id_year = (century + digits.str.slice(4, 2).cast(pl.Int32, strict=False)).cast(pl.Int32)
-    year_ok = id_year <= today.year
-    structured = present & all_digits & length_ok
-    decoded = structured & province_ok
-    valid = decoded & year_ok
-    issue = (
-        pl.when(~present)
-        .then(pl.lit(None, dtype=pl.String))
-        .when(~all_digits)
-        .then(pl.lit("digits"))
-        .when(~length_ok)
-        .then(pl.lit("length"))
-        .when(~province_ok)
-        .then(pl.lit("province"))
-        .when(~year_ok)
-        .then(pl.lit("century_sex"))
-        .otherwise(pl.lit(None, dtype=pl.String))
+    raw = pl.col(column).str.strip_chars()
+    stage = frame.select(
+        pl.col(birth_year).alias("_by"),
+        pl.col(sex).alias("_sx"),
+        (pl.col(column).is_not_null() & (raw != "")).alias("_present"),
+        raw.str.replace_all(_SEPARATORS_PATTERN, "").alias("_digits"),
+    ).with_columns(
+        pl.col("_digits").str.contains(r"^[0-9]+$").fill_null(False).alias("_all_digits"),
+        (pl.col("_digits").str.len_chars() == 12).fill_null(False).alias("_length_ok"),
+        pl.col("_digits").str.slice(0, 3).alias("_prefix"),
+        pl.col("_digits").str.slice(3, 1).cast(pl.Int32, strict=False).alias("_code"),
+        pl.col("_digits").str.slice(4, 2).cast(pl.Int32, strict=False).alias("_yy"),
     )
-    id_sex = pl.when(decoded).then(pl.when(code % 2 == 0).then(pl.lit("Nam")).otherwise(pl.lit("Nữ")))
-    id_birth_year = pl.when(decoded).then(id_year)
-    year_clash = valid & birth_year.is_not_null() & (id_year != birth_year)
-    sex_clash = valid & sex.is_not_null() & (id_sex != sex)
-    contradiction = (
+    stage = stage.with_columns(
+        pl.col("_prefix").is_in(sorted(units.id_province_codes())).fill_null(False).alias("_province_ok"),
+        (1900 + 100 * (pl.col("_code") // 2) + pl.col("_yy")).cast(pl.Int32).alias("_year"),
+        (pl.col("_present") & pl.col("_all_digits") & pl.col("_length_ok")).alias("_structured"),
+    ).with_columns(
+        (pl.col("_structured") & pl.col("_province_ok")).alias("_decoded"),
+        (pl.col("_year") <= today.year).fill_null(False).alias("_year_ok"),
+    )
+    stage = stage.with_columns(
+        (pl.col("_decoded") & pl.col("_year_ok")).alias("_valid"),
+        pl.when(pl.col("_decoded"))
+        .then(pl.when(pl.col("_code") % 2 == 0).then(pl.lit("Nam")).otherwise(pl.lit("Nữ")))
+        .alias("_id_sex"),
+    )
+    year_clash = pl.col("_valid") & pl.col("_by").is_not_null() & (pl.col("_year") != pl.col("_by"))
+    sex_clash = pl.col("_valid") & pl.col("_sx").is_not_null() & (pl.col("_id_sex") != pl.col("_sx"))
+    none = pl.lit(None, dtype=pl.String)
+    return stage.select(
+        pl.when(pl.col("_structured")).then(pl.col("_digits")).otherwise(none).alias(f"{column}_norm"),
+        pl.col("_valid").alias(f"{column}_valid"),
+        pl.when(~pl.col("_present"))
+        .then(none)
+        .when(~pl.col("_all_digits"))
+        .then(pl.lit("digits"))
+        .when(~pl.col("_length_ok"))
+        .then(pl.lit("length"))
+        .when(~pl.col("_province_ok"))
+        .then(pl.lit("province"))
+        .when(~pl.col("_year_ok"))
+        .then(pl.lit("century_sex"))
+        .otherwise(none)
+        .alias(f"{column}_issue"),
+        pl.when(pl.col("_structured")).then(pl.col("_prefix")).otherwise(none).alias(f"{column}_province_code"),
+        pl.col("_id_sex").cast(pl.String).alias(f"{column}_sex"),
+        pl.when(pl.col("_decoded")).then(pl.col("_year")).cast(pl.Int32).alias(f"{column}_birth_year"),
         pl.when(year_clash & sex_clash)
         .then(pl.lit("birth_year,sex"))
         .when(year_clash)
         .then(pl.lit("birth_year"))
         .when(sex_clash)
         .then(pl.lit("sex"))
-        .otherwise(pl.lit(None, dtype=pl.String))
+        .otherwise(none)
+        .alias(f"{column}_contradiction"),
     )
-    return [
-        pl.when(structured).then(digits).otherwise(pl.lit(None, dtype=pl.String)).alias(f"{column}_norm"),
-        pl.when(present).then(valid).otherwise(pl.lit(False)).fill_null(False).alias(f"{column}_valid"),
-        issue.alias(f"{column}_issue"),
-        pl.when(structured).then(prefix).otherwise(pl.lit(None, dtype=pl.String)).alias(f"{column}_province_code"),
-        id_sex.cast(pl.String).alias(f"{column}_sex"),
-        id_birth_year.cast(pl.Int32).alias(f"{column}_birth_year"),
-        contradiction.alias(f"{column}_contradiction"),
-    ]

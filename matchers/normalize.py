@@ -63,20 +63,42 @@ def _with_canonical_columns(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_LOOKUP_SCHEMA: Final = pl.Schema(
+    {"_raw": pl.String, "value": pl.Date, "precision": pl.String, "valid": pl.Boolean, "swapped": pl.String}
+)
+
+
 def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
-    distinct = values.drop_nulls().unique().to_list()
+    """Parse a date column once per distinct value; plain ``YYYY-MM-DD`` (what ingest writes) in bulk."""
     allow_future = column in _FUTURE_ALLOWED
-    parsed = [parse_date(v, as_of=as_of, allow_future=allow_future) for v in distinct]
-    lookup = pl.DataFrame(
+    distinct = values.drop_nulls().unique()
+    value = pl.col("_raw").str.to_date("%Y-%m-%d", strict=False)
+    fast = (
+        pl.DataFrame({"_raw": distinct.filter(distinct.str.contains(r"^\d{4}-\d{2}-\d{2}$"))})
+        .with_columns(value.alias("value"))
+        .filter(pl.col("value").is_not_null() & pl.col("value").dt.year().is_between(1850, 2200))
+    )
+    day, month = pl.col("value").dt.day(), pl.col("value").dt.month()
+    fast = fast.with_columns(
+        pl.lit("day").alias("precision"),
+        (pl.lit(allow_future) | (pl.col("value") <= as_of)).alias("valid"),
+        pl.when((day <= 12) & (day != month))
+        .then(pl.date(pl.col("value").dt.year(), day, month).dt.to_string("%Y-%m-%d"))
+        .alias("swapped"),
+    )
+    rest = distinct.filter(~distinct.is_in(fast["_raw"])).to_list()
+    parsed = [parse_date(v, as_of=as_of, allow_future=allow_future) for v in rest]
+    slow = pl.DataFrame(
         {
-            "_raw": distinct,
+            "_raw": rest,
             "value": [p.value for p in parsed],
             "precision": [p.precision for p in parsed],
             "valid": [p.valid for p in parsed],
             "swapped": [p.swapped.isoformat() if p.swapped else None for p in parsed],
         },
-        schema={"_raw": pl.String, "value": pl.Date, "precision": pl.String, "valid": pl.Boolean, "swapped": pl.String},
+        schema=_LOOKUP_SCHEMA,
     )
+    lookup = pl.concat([fast.select(list(_LOOKUP_SCHEMA)).cast(_LOOKUP_SCHEMA), slow])
     return pl.DataFrame({"_raw": values}).join(lookup, on="_raw", how="left", maintain_order="left").drop("_raw")
 
 
@@ -137,29 +159,23 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
             added["birth_day"] = pl.select(pl.when(precision == "day").then(value.dt.day()).cast(pl.Int32)).to_series()
             added["birth_date_swapped"] = parsed["swapped"]
 
-    ids = frame.select("person_id", "old_id_number").with_columns(
-        birth_year=added["birth_year"], sex_norm=added["sex_norm"]
+    ids = id_columns(
+        frame.select("person_id").with_columns(birth_year=added["birth_year"], sex_norm=added["sex_norm"]),
+        "person_id",
+        "birth_year",
+        "sex_norm",
+        as_of=today,
     )
-    ids = ids.select(
-        *id_columns("person_id", pl.col("birth_year"), pl.col("sex_norm"), as_of=today),
-        old_id_kind_expr("old_id_number").alias("old_id_kind"),
-        pl.col("person_id").is_null() | (pl.col("person_id").str.strip_chars() == ""),
-    )
-    absent = ids["person_id"]
-    for name in (
-        "person_id_norm",
-        "person_id_valid",
-        "person_id_issue",
-        "person_id_province_code",
-        "person_id_sex",
-        "person_id_birth_year",
-        "person_id_contradiction",
-        "old_id_kind",
-    ):
+    for name in ids.columns:
         added[name] = ids[name]
-    added["person_id_valid"] = pl.select(
-        pl.when(absent).then(pl.lit(None, dtype=pl.Boolean)).otherwise(ids["person_id_valid"])
-    ).to_series()
+    # An absent ID is not an invalid one: completeness checks count it, structure checks skip it.
+    added["person_id_valid"] = ids.select(
+        pl.when(pl.col("person_id_issue").is_null() & ~pl.col("person_id_valid"))
+        .then(None)
+        .otherwise(pl.col("person_id_valid"))
+        .alias("v")
+    )["v"]
+    added["old_id_kind"] = frame.select(old_id_kind_expr("old_id_number").alias("old_id_kind"))["old_id_kind"]
 
     for column in ADDRESS_COLUMNS:
         parts = address_columns(frame[column])

@@ -19,12 +19,12 @@ from importlib import resources
 import polars as pl
 
 __all__ = [
-    "current_wards",
-    "legacy_wards",
-    "legacy_provinces",
     "current_provinces",
-    "legacy_to_current",
+    "current_wards",
     "id_province_codes",
+    "legacy_provinces",
+    "legacy_to_current",
+    "legacy_wards",
 ]
 
 
@@ -106,8 +106,14 @@ def _legacy_mapping() -> pl.DataFrame:
     for new_province, divided in converter["DICT_PROVINCE_WARD_DIVIDED"].items():
         for old_key, successors in divided.items():
             province_key, district_key, ward_key = old_key.split("_", 2)
-            codes = [code_of[(new_province, s["newWardKey"])] for s in successors if (new_province, s["newWardKey"]) in code_of]
-            default = next((code_of.get((new_province, s["newWardKey"])) for s in successors if s["isDefaultNewWard"]), None)
+            codes = [
+                code_of[(new_province, s["newWardKey"])]
+                for s in successors
+                if (new_province, s["newWardKey"]) in code_of
+            ]
+            default = next(
+                (code_of.get((new_province, s["newWardKey"])) for s in successors if s["isDefaultNewWard"]), None
+            )
             rows.append((province_key, district_key, ward_key, sorted(set(codes)), len(set(codes)) > 1, default))
     frame = pl.DataFrame(
         rows,
@@ -146,14 +152,17 @@ def legacy_provinces() -> pl.DataFrame:
         FROM admin_units_legacy ORDER BY provinceCode
         """
     )
-    wards = legacy_wards().explode("current_ward_codes").join(
-        current_wards().select(pl.col("ward_code").alias("current_ward_codes"), pl.col("province_code")),
-        on="current_ward_codes",
-        how="inner",
+    wards = (
+        legacy_wards()
+        .explode("current_ward_codes")
+        .join(
+            current_wards().select(pl.col("ward_code").alias("current_ward_codes"), pl.col("province_code")),
+            on="current_ward_codes",
+            how="inner",
+        )
     )
-    successor = (
-        wards.group_by("legacy_province_code")
-        .agg(pl.col("province_code").mode().first().alias("current_province_code"))
+    successor = wards.group_by("legacy_province_code").agg(
+        pl.col("province_code").mode().first().alias("current_province_code")
     )
     return legacy.join(successor, on="legacy_province_code", how="left").with_columns(
         ("0" + pl.col("legacy_province_code")).alias("id_prefix")

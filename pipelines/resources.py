@@ -46,7 +46,8 @@ class TaskStoreResource(dg.ConfigurableResource):
     database_url: str
 
 
-def _embedded_database_url(output_dir: str) -> str:
+def embedded_database_url(output_dir: str) -> str:
+    """The embedded (SQLite) task store under ``output_dir``, as an absolute SQLAlchemy URL."""
     return f"sqlite:///{Path(output_dir).resolve() / 'dancu.sqlite'}"
 
 
@@ -58,7 +59,7 @@ def build_resources(input_dir: str | None = None, output_dir: str | None = None)
     if environment == "production":
         task_store = TaskStoreResource(database_url=dg.EnvVar("DANCU_DATABASE_URL"))
     elif environment == "embedded":
-        task_store = TaskStoreResource(database_url=_embedded_database_url(output_dir))
+        task_store = TaskStoreResource(database_url=embedded_database_url(output_dir))
     else:
         raise ValueError(f"DANCU_ENV must be 'embedded' or 'production', not {environment!r}")
     return {

@@ -288,6 +288,7 @@ def train_and_score(
             u(),
             settings,
             label_values=_label_values(compared, left_source, right_source, settings, labels),
+            comparable_pairs=comparable_pairs(left_source.height, right_source.height, kind),
         )
     else:
         model.check(settings)
@@ -295,6 +296,13 @@ def train_and_score(
         compared, model, settings, left_source=left_source, right_source=right_source, kind=kind, labels=labels
     )
     return pairs, model
+
+
+def comparable_pairs(left_height: int, right_height: int, kind: PairKind) -> int:
+    """Every pair a job could compare: within one set (dedupe) or across two (link)."""
+    if kind == "dedupe":
+        return left_height * (left_height - 1) // 2
+    return left_height * right_height
 
 
 def _empty_compared(settings: MatchSettings) -> pl.DataFrame:

@@ -50,6 +50,19 @@ _DERIVED = (
     pl.when(pl.col("birth_day").is_not_null())
     .then(pl.col("birth_date_value").cast(pl.String))
     .alias("birth_date_text"),
+    # Day and month in ascending order: a date typed dd/mm on one record and mm/dd on the other gets one key.
+    pl.when(pl.col("birth_day").is_not_null() & pl.col("birth_month").is_not_null())
+    .then(
+        pl.concat_str(
+            [
+                pl.col("birth_year"),
+                pl.min_horizontal("birth_day", "birth_month"),
+                pl.max_horizontal("birth_day", "birth_month"),
+            ],
+            separator="-",
+        )
+    )
+    .alias("birth_date_unordered"),
 )
 
 
@@ -92,7 +105,15 @@ def _birth_date() -> Comparison:
     same_year = left("birth_year") == right("birth_year")
     return Comparison(
         name="birth_date",
-        columns=("birth_date_value", "birth_date_text", "birth_date_swapped", "birth_year", "birth_month", "birth_day"),
+        columns=(
+            "birth_date_value",
+            "birth_date_text",
+            "birth_date_swapped",
+            "birth_date_unordered",
+            "birth_year",
+            "birth_month",
+            "birth_day",
+        ),
         null_condition=any_null("birth_year"),
         levels=(
             ComparisonLevel(
@@ -149,6 +170,11 @@ def _person_id() -> Comparison:
                 similarities=(distance,),
                 description="Số định danh sai một chữ số",
             ),
+            ComparisonLevel(
+                "same_serial",
+                (pid_l.str.slice(0, 3) == pid_r.str.slice(0, 3)) & (pid_l.str.slice(6) == pid_r.str.slice(6)),
+                description="Số định danh chỉ khác mã thế kỷ/giới tính hoặc năm sinh (nhập sai phần cấu trúc)",
+            ),
             ComparisonLevel("old_id_exact", old_l == old_r, description="Số CMND cũ trùng khớp"),
             ComparisonLevel(
                 "cmnd_vs_cccd",
@@ -178,8 +204,12 @@ def _household() -> Comparison:
     one_parent = ((father_l == father_r).fill_null(False) | (mother_l == mother_r).fill_null(False)) & ~(
         (father_l != father_r).fill_null(False) | (mother_l != mother_r).fill_null(False)
     )
-    unknown_l = ward_l.is_null() & legacy_l.is_null() & father_l.is_null() & mother_l.is_null()
-    unknown_r = ward_r.is_null() & legacy_r.is_null() & father_r.is_null() & mother_r.is_null()
+    # Only a field known on both sides can disagree: an address on one record and parents on the other say nothing.
+    comparable = (
+        ((ward_l.is_not_null() | legacy_l.is_not_null()) & (ward_r.is_not_null() | legacy_r.is_not_null()))
+        | (father_l.is_not_null() & father_r.is_not_null())
+        | (mother_l.is_not_null() & mother_r.is_not_null())
+    )
     return Comparison(
         name="household",
         columns=(
@@ -189,7 +219,7 @@ def _household() -> Comparison:
             "father_name_key",
             "mother_name_key",
         ),
-        null_condition=unknown_l | unknown_r,
+        null_condition=~comparable,
         levels=(
             ComparisonLevel(
                 "parents_street",
@@ -209,6 +239,7 @@ def _household() -> Comparison:
                 "street", same_street, similarities=(street,), description="Cùng số nhà, đường, phường/xã"
             ),
             ComparisonLevel("parent_ward", one_parent & same_ward, description="Trùng tên cha hoặc mẹ, cùng phường/xã"),
+            ComparisonLevel("parent", one_parent, description="Trùng tên cha hoặc mẹ (bên kia trống), khác nơi ở"),
             ComparisonLevel("ward", same_ward, description="Cùng phường/xã"),
         ),
         description="Hộ gia đình: nơi thường trú và cha mẹ",
@@ -256,7 +287,7 @@ def population_settings(*, thresholds: Thresholds | None = None) -> MatchSetting
         blocking_rules=(
             block_on("person_id_norm", max_block_size=50, name="person_id"),
             block_on("old_id_number", max_block_size=50, name="old_id"),
-            block_on("name_key", "birth_date_value", max_block_size=200, name="name+birth_date"),
+            block_on("name_key", "birth_date_unordered", max_block_size=200, name="name+birth_date"),
             block_on("given_key", "birth_date_value", max_block_size=200, name="given+birth_date"),
             block_on("permanent_address_ward_code", "birth_date_value", max_block_size=100, name="ward+birth_date"),
             block_on(
@@ -268,6 +299,8 @@ def population_settings(*, thresholds: Thresholds | None = None) -> MatchSetting
                 name="ward+family+given+birth_year",
             ),
             block_on("father_name_key", "mother_name_key", max_block_size=30, name="parents"),
+            # Same mother, same birthday: the record itself or a twin; survives a mistyped name and a missing ID.
+            block_on("mother_name_key", "birth_date_unordered", max_block_size=30, name="mother+birth_date"),
         ),
         thresholds=thresholds or Thresholds(match=0.99, review=0.5, strong_link=0.9999),
         conflicts=(ConflictRule("valid_person_id"), ConflictRule("birth_year", tolerance=1)),

@@ -56,12 +56,15 @@ class ModelParameters:
     prior: float
     trained_pairs: int = 0
     em_sessions: list[dict[str, object]] = field(default_factory=list)
+    candidate_prior: float | None = None
+    """Match share among the candidate pairs the model was trained on (``prior`` is over all pairs)."""
 
     def to_json(self) -> str:
         return json.dumps(
             {
                 "settings_name": self.settings_name,
                 "prior": self.prior,
+                "candidate_prior": self.candidate_prior,
                 "trained_pairs": self.trained_pairs,
                 "em_sessions": self.em_sessions,
                 "comparisons": {name: {"labels": p.labels, "m": p.m, "u": p.u} for name, p in self.comparisons.items()},
@@ -77,6 +80,7 @@ class ModelParameters:
             settings_name=data["settings_name"],
             prior=float(data["prior"]),
             trained_pairs=int(data.get("trained_pairs", 0)),
+            candidate_prior=data.get("candidate_prior"),
             em_sessions=list(data.get("em_sessions", [])),
             comparisons={
                 name: ComparisonParameters(labels=list(p["labels"]), m=list(p["m"]), u=list(p["u"]))
@@ -204,6 +208,7 @@ def train_model(
     settings: MatchSettings,
     *,
     label_values: pl.Series | None = None,
+    comparable_pairs: int | None = None,
 ) -> ModelParameters:
     """Estimate m by EM, one session per blocking rule, then the prior over all candidate pairs.
 
@@ -211,6 +216,8 @@ def train_model(
     rule's columns (they agree by construction there, so EM would learn nothing true about them). m of a comparison
     is the mean over the sessions that estimated it. ``label_values`` (True / False / null per pair) pins the
     responsibility of reviewed pairs, so reviewers' decisions teach the model.
+    ``comparable_pairs`` (every pair blocking could have produced: n(n-1)/2 for a dedupe, n_left * n_right for a
+    link) turns the prior into the match share among all pairs, the one that agrees with u from random pairs.
     """
     comparisons = settings.comparisons
     codes = np.column_stack([levels.get_column(f"_lv_{c.name}").to_numpy() for c in comparisons]).astype(np.int64)
@@ -276,6 +283,13 @@ def train_model(
         iterations=settings.em_max_iterations * 3,
         tolerance=settings.em_tolerance / 10,
     )
+    candidate_prior = prior
+    if comparable_pairs is not None and comparable_pairs > height > 0:
+        # u comes from random pairs, so the prior must be the match share among ALL comparable pairs, not among the
+        # candidates: blocking already made agreement likely, and counting it again in the prior made every
+        # namesake born the same day a near-certain match. Blocking misses (almost) no match, so the expected
+        # number of matches is the same over candidates and over all pairs.
+        prior = float(np.clip(prior * height / comparable_pairs, 1e-15, 1 - 1e-9))
     return ModelParameters(
         settings_name=settings.name,
         comparisons={
@@ -285,6 +299,7 @@ def train_model(
         prior=prior,
         trained_pairs=height,
         em_sessions=sessions,
+        candidate_prior=candidate_prior,
     )
 
 

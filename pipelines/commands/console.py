@@ -9,7 +9,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from pipelines.errors import CommandError
-from pipelines.resources import DEFAULT_OUTPUT_DIR, _embedded_database_url
+from pipelines.resources import DEFAULT_OUTPUT_DIR, embedded_database_url
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def _database_url(args: argparse.Namespace) -> tuple[str, bool]:
         return args.database_url, False
     if os.environ.get("DANCU_DATABASE_URL"):
         return os.environ["DANCU_DATABASE_URL"], False
-    return _embedded_database_url(os.environ.get("DANCU_OUTPUT_DIR", DEFAULT_OUTPUT_DIR)), True
+    return embedded_database_url(os.environ.get("DANCU_OUTPUT_DIR", DEFAULT_OUTPUT_DIR)), True
 
 
 def run(args: argparse.Namespace) -> int:

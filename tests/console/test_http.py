@@ -8,9 +8,11 @@ import time
 from datetime import timedelta
 
 import openpyxl
+import pytest
 import requests
 from sqlalchemy import select
 
+from console import app as console_app
 from corrections.auth import SessionPolicy
 from corrections.db import session_scope
 from corrections.models import AuditEntry, Task
@@ -158,3 +160,22 @@ def test_sessions_expire_and_logout_ends_them(store: Scenario) -> None:
             f"{server.base_url}/tasks", cookies={"dancu_session": cookie or ""}, allow_redirects=False
         )
         assert replay.status_code == 303
+
+
+def test_queue_pages_follow_next_and_previous_links(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console_app, "PAGE_SIZE", 2)
+    client = login(live, "dulieu")
+    link = re.compile(r'href="([^"]+)" rel="(next|prev)"')
+    row = re.compile(r'<td><a href="/tasks/(\d+)">#')
+    page = client.get(f"{live.base_url}/tasks?state=open")
+    pages = [row.findall(page.text)]
+    assert "6 việc · trang 1/3" in page.text
+    while (found := dict((kind, href) for href, kind in link.findall(page.text))).get("next"):
+        page = client.get(live.base_url + "/tasks" + found["next"].replace("&amp;", "&"))
+        pages.append(row.findall(page.text))
+    assert [len(p) for p in pages] == [2, 2, 2] and "trang 3/3" in page.text
+    assert len({task for p in pages for task in p}) == 6
+    back = client.get(live.base_url + "/tasks" + found["prev"].replace("&amp;", "&"))
+    assert row.findall(back.text) == pages[1] and "trang 2/3" in back.text
+    tampered = client.get(f"{live.base_url}/tasks?state=open&after=1.2025-07-09.1%27&page=7")
+    assert row.findall(tampered.text) == pages[0] and "trang 1/3" in tampered.text

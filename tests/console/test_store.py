@@ -23,6 +23,7 @@ from corrections.export import EXPORT_HEADERS, export_ward_tasks
 from corrections.lifecycle import QueueFilter, TaskConflict, TaskNotFound
 from corrections.models import AuditEntry, Base, NightRun, ReviewItem, Task, TaskEvent, User
 from corrections.nightly import apply_night
+from corrections.queries import Cursor
 from tests.console.conftest import NIGHT, PASSWORD, Scenario, reset_postgres, scenario_night, seed
 from tests.console.factories import finding, findings_frame, night_drafts, pairs_frame, record, records_frame, wards
 
@@ -321,8 +322,21 @@ def test_unrouted_tasks_reach_the_data_officer_in_priority_order(store: Scenario
         assert [(r.priority, r.subject_record_id) for r in page.rows][:2] == [(1, "B-001"), (1, "B-009")]
         ordered = [(r.priority, r.due_date, r.id) for r in page.rows]
         assert ordered == sorted(ordered)
-        second = queries.queue_page(session, officer, QueueFilter(state="open"), page=2, page_size=3)
-        assert [r.id for r in second.rows] == [r.id for r in page.rows][3:6]
+        # Keyset pages: forward from the first page, then back again.
+        first = queries.queue_page(session, officer, QueueFilter(state="open"), page_size=3)
+        assert first.prev_cursor is None and first.next_cursor is not None
+        second = queries.queue_page(
+            session, officer, QueueFilter(state="open"), after=Cursor.decode(first.next_cursor), page=2, page_size=3
+        )
+        assert [r.id for r in second.rows] == [r.id for r in page.rows][3:6] and second.page == 2
+        last = queries.queue_page(
+            session, officer, QueueFilter(state="open"), after=Cursor.decode(second.next_cursor), page=3, page_size=3
+        )
+        assert [r.id for r in last.rows] == [r.id for r in page.rows][6:] and last.next_cursor is None
+        back = queries.queue_page(
+            session, officer, QueueFilter(state="open"), before=Cursor.decode(second.prev_cursor), page=1, page_size=3
+        )
+        assert [r.id for r in back.rows] == [r.id for r in first.rows] and back.prev_cursor is None
         ward_officer = actor(store, "congan.a")
         assert "B-009" not in {
             r.subject_record_id for r in queries.queue_page(session, ward_officer, QueueFilter()).rows

@@ -37,7 +37,7 @@ def test_identical_records_agree_exactly() -> None:
     assert levels["name"] == "exact"
     assert levels["birth_date"] == "exact"
     assert levels["person_id"] == "exact"
-    assert levels["address"] == "same_ward_street"
+    assert levels["household"] == "parents_street"
 
 
 def test_typical_record_errors_get_their_own_levels() -> None:
@@ -57,8 +57,7 @@ def test_typical_record_errors_get_their_own_levels() -> None:
     assert levels["name"] == "no_middle"
     assert levels["birth_date"] == "day_month_swapped"
     assert levels["person_id"] == "one_digit_off"
-    assert levels["address"] == "same_ward"
-    assert levels["father"] == "null"
+    assert levels["household"] == "parent_ward"
 
 
 def test_year_only_birth_date_and_old_id_against_new_id() -> None:

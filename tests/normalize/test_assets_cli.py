@@ -52,6 +52,7 @@ def test_direct_invocation_with_metadata() -> None:
     assert frame.height == 2
     assert frame["full_name_norm"].to_list() == ["Nguyễn Văn An", "Lê Thị Thúy"]
     metadata = output.metadata
+    assert metadata["rows"].value == 2
     assert metadata["address_ambiguous"].value == 1
     assert metadata["address_resolved"].value == 1
     assert metadata["address_unresolved"].value == 1

@@ -73,8 +73,8 @@ def test_id_columns_equal_decode(rows: list[tuple[str | None, int | None, str | 
         {"person_id": [r[0] for r in rows], "by": [r[1] for r in rows], "sx": [r[2] for r in rows]},
         schema={"person_id": pl.String, "by": pl.Int32, "sx": pl.String},
     )
-    out = frame.select(
-        *id_columns("person_id", pl.col("by"), pl.col("sx"), as_of=TODAY), old_id_kind_expr("person_id").alias("kind")
+    out = id_columns(frame, "person_id", "by", "sx", as_of=TODAY).with_columns(
+        frame.select(old_id_kind_expr("person_id").alias("kind"))
     )
     for (raw, birth_year, sex), row in zip(rows, out.iter_rows(named=True), strict=True):
         decoded = decode_personal_id(raw, birth_year=birth_year, sex=sex, as_of=TODAY)
@@ -127,3 +127,35 @@ def test_swapped_alternative_and_future_allowed() -> None:
     assert swapped_upstream.valid is False and swapped_upstream.swapped == date(1990, 3, 15)
     assert parse_date("2035-06-01", as_of=TODAY, allow_future=True).valid is True
     assert parse_date("00/00/1950", as_of=TODAY).iso == "1950"
+
+
+def test_date_column_equals_parse_date() -> None:
+    from matchers.normalize import _date_columns
+
+    values = [
+        "1990-03-05",
+        "1990-03-15",
+        "1990-02-30",
+        "1849-01-01",
+        "2030-01-01",
+        "15/03/1990",
+        "00/00/1950",
+        "1950",
+        "33000",
+        None,
+        "",
+        "abc",
+        "1990-3-5",
+        "2024-12-31",
+    ]
+    for column in ("birth_date", "card_expiry_date"):
+        frame = _date_columns(pl.Series(values * 2, dtype=pl.String), column, TODAY)
+        for value, row in zip(values * 2, frame.iter_rows(named=True), strict=True):
+            parsed = parse_date(value, as_of=TODAY, allow_future=column == "card_expiry_date")
+            if value is None:
+                assert row == {"value": None, "precision": None, "valid": None, "swapped": None}
+                continue
+            assert row["value"] == parsed.value
+            assert row["precision"] == parsed.precision
+            assert row["valid"] == parsed.valid
+            assert row["swapped"] == (parsed.swapped.isoformat() if parsed.swapped else None)

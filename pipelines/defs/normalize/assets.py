@@ -22,10 +22,10 @@ def _normalize(context: dg.AssetExecutionContext, records: pl.DataFrame) -> dg.O
         counts["address_unresolved"],
         counts["legacy_encoded_records"],
     )
-    # "rows" is recorded by the IO manager for every stored frame; the counts below are this stage's own.
     return dg.Output(
         normalized,
         metadata={
+            "rows": dg.MetadataValue.int(counts["rows"]),
             "address_resolved": dg.MetadataValue.int(counts["address_resolved"]),
             "address_ambiguous": dg.MetadataValue.int(counts["address_ambiguous"]),
             "address_unresolved": dg.MetadataValue.int(counts["address_unresolved"]),

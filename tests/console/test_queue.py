@@ -1,0 +1,165 @@
+"""The queue at scale: trigger-kept counts agree with the tasks through every kind of change, the name search folds
+diacritics and matches word starts, a search counts at most a bounded number of matches, and the nightly staging
+(COPY on PostgreSQL) keeps awkward text intact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from corrections import lifecycle, queries
+from corrections.access import Actor
+from corrections.db import session_scope
+from corrections.lifecycle import QueueFilter
+from corrections.models import RecordSnapshot, Task, TaskCount, User
+from corrections.nightly import apply_night
+from tests.console.conftest import NIGHT, Scenario, reset_postgres, scenario_night, seed
+from tests.console.factories import finding, findings_frame, night_drafts, record, records_frame
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Scenario]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/store.sqlite"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+    scenario = seed(url)
+    yield scenario
+    scenario.engine.dispose()
+
+
+def actor(scenario: Scenario, username: str) -> Actor:
+    with session_scope(scenario.engine) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return Actor.of(user)
+
+
+def counts_agree(scenario: Scenario) -> dict[tuple[str, str, str], int]:
+    """Asserts ``task_counts`` equals a live aggregate of ``tasks``; returns it by (ward, state, quality)."""
+    with session_scope(scenario.engine) as session:
+        live = {
+            (p or "", w or "", s, q, pr, r): n
+            for p, w, s, q, pr, r, n in session.execute(
+                select(
+                    Task.province_code, Task.ward_code, Task.state, Task.quality, Task.priority, Task.rule, func.count()
+                ).group_by(Task.province_code, Task.ward_code, Task.state, Task.quality, Task.priority, Task.rule)
+            )
+        }
+        kept = {
+            (c.province_code, c.ward_code, c.state, c.quality, c.priority, c.rule): c.tasks
+            for c in session.scalars(select(TaskCount))
+            if c.tasks
+        }
+    assert kept == live
+    summary: dict[tuple[str, str, str], int] = {}
+    for (_p, w, s, q, _pr, _r), n in live.items():
+        summary[(w, s, q)] = summary.get((w, s, q), 0) + n
+    return summary
+
+
+def test_counts_follow_every_change(any_store: Scenario) -> None:
+    assert counts_agree(any_store)[(any_store.ward_a, "open", "sạch")] == 1
+    officer, data_officer = actor(any_store, "congan.a"), actor(any_store, "dulieu")
+    with session_scope(any_store.engine, write=True) as session:
+        claimed = lifecycle.claim_next(session, officer)
+        assert claimed is not None
+    after_claim = counts_agree(any_store)
+    assert after_claim[(any_store.ward_a, "in_progress", claimed.quality)] == 1
+    with session_scope(any_store.engine, write=True) as session:
+        lifecycle.resolve(session, officer, claimed.id, "fixed_at_source", "Đã sửa trên hệ thống nguồn")
+    counts_agree(any_store)
+    with session_scope(any_store.engine, write=True) as session:
+        lifecycle.reopen(session, data_officer, claimed.id, "Chưa thấy cập nhật")
+    counts_agree(any_store)
+    # A later night without two defects (auto-closed), then one with all of them again (reopened).
+    _, drafts = scenario_night()
+    kept = [t for t in drafts.tasks if t.rule not in {"card_expired", "not_verified_recently"}]  # type: ignore[attr-defined]
+    night2 = type(drafts)(NIGHT + timedelta(days=1), drafts.findings, kept, drafts.reviews, drafts.snapshots)  # type: ignore[attr-defined]
+    assert apply_night(any_store.engine, night2).auto_closed == 2
+    closed = counts_agree(any_store)
+    assert closed[(any_store.ward_b, "resolved", "sống")] == 1
+    night3 = type(drafts)(NIGHT + timedelta(days=2), drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots)  # type: ignore[attr-defined]
+    assert apply_night(any_store.engine, night3).reopened == 2
+    counts_agree(any_store)
+    with session_scope(any_store.engine) as session:
+        page = queries.queue_page(session, data_officer, QueueFilter(state="open"))
+        assert page.total == 6 and page.by_state.get("open") == 6 and not page.capped
+        assert queries.queue_wards(session, data_officer) == sorted([any_store.ward_a, any_store.ward_b])
+        assert queries.queue_wards(session, officer) == [any_store.ward_a]
+
+
+def test_name_search_folds_diacritics_and_matches_word_starts(store: Scenario) -> None:
+    officer = actor(store, "dulieu")
+
+    def found(term: str) -> set[str]:
+        with session_scope(store.engine) as session:
+            page = queries.queue_page(session, officer, QueueFilter(search=term))
+            assert page.total == len(page.rows)
+            return {r.subject_record_id for r in page.rows}
+
+    assert found("Nguyễn Văn An") == found("nguyen van an") == found("NGUYÊN VAN") == {"B-001"}
+    assert found("hoa") == found("Hòa") == found("Hoà") == {"B-003"}
+    assert found("oa") == set()  # inside a word: not a match
+    assert found("Khôi") == found("khoi") == {"B-006"}
+    assert found("B-005") == {"B-005"}  # an exact record ID
+    assert found("001070000104") == {"B-004"}  # an exact personal ID
+    assert found("0010700") == set()  # part of an ID finds nothing: IDs are masked in the list
+    assert found("%") == found("_") == set()  # no wildcard from the user
+
+
+def test_search_counts_are_bounded(store: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    officer = actor(store, "dulieu")
+    monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 2)
+    with session_scope(store.engine) as session:
+        many = queries.queue_page(session, officer, QueueFilter(search="van"), page_size=1)
+        assert many.capped and many.total == 3 and len(many.rows) == 1 and many.next_cursor is not None
+        few = queries.queue_page(session, officer, QueueFilter(search="hoa"))
+        assert not few.capped and few.total == 1
+        unfiltered = queries.queue_page(session, officer, QueueFilter())
+        assert not unfiltered.capped and unfiltered.total == 6
+
+
+def test_all_states_are_paged_in_queue_order(store: Scenario) -> None:
+    officer = actor(store, "dulieu")
+    with session_scope(store.engine, write=True) as session:
+        lifecycle.claim_next(session, officer)
+    seen: list[tuple[int, object, int]] = []
+    cursor: queries.Cursor | None = None
+    with session_scope(store.engine) as session:
+        while True:
+            page = queries.queue_page(session, officer, QueueFilter(), after=cursor, page_size=2)
+            seen.extend((r.priority, r.due_date, r.id) for r in page.rows)
+            if page.next_cursor is None:
+                break
+            cursor = queries.Cursor.decode(page.next_cursor)
+        assert page.total == 6
+    assert len(seen) == 6 and seen == sorted(seen)
+
+
+def test_cursor_text_is_validated() -> None:
+    cursor = queries.Cursor.decode("2.2025-07-09.17")
+    assert cursor is not None and cursor.encode() == "2.2025-07-09.17"
+    for bad in ("", "2.2025-13-40.17", "x.2025-07-09.1", "2.2025-07-09.1;DROP", None):
+        assert queries.Cursor.decode(bad) is None
+
+
+def test_awkward_text_survives_the_nightly_staging(any_store: Scenario) -> None:
+    name = 'Nguyễn "Tí", Văn\nAn \\ ;'
+    rows = [record("Q-1", any_store.ward_a, full_name=name, permanent_address="", person_id=None)]
+    findings = findings_frame(
+        [finding("Q-1", "required_field_missing", "đủ", any_store.ward_a, 'Thiếu "dân tộc",\tghi chú')]
+    )
+    apply_night(any_store.engine, night_drafts(NIGHT, findings, None, records_frame(rows)))
+    with session_scope(any_store.engine) as session:
+        task = session.scalar(select(Task).where(Task.subject_record_id == "Q-1"))
+        assert task is not None and task.subject_name == name and task.subject_person_id is None
+        assert task.subject_search == " nguyen ti van an"
+        snapshot = session.get(RecordSnapshot, "Q-1")
+        assert snapshot is not None and snapshot.data["full_name"] == name
+        assert snapshot.data["permanent_address"] == "" and snapshot.data.get("person_id") is None
+    counts_agree(any_store)
