@@ -111,7 +111,6 @@ class Task(Base):
         Index("ix_tasks_province_queue", "province_code", "state", "priority", "due_date", "id"),
         Index("ix_tasks_ward_counts", "ward_code", "quality", "state"),
         Index("ix_tasks_province_counts", "province_code", "quality", "state"),
-        Index("ix_tasks_state_last_seen", "state", "last_seen_night"),
         Index("ix_tasks_assignee", "assignee"),
         # The queue's search box also takes an exact record or personal ID.
         Index("ix_tasks_subject_record_id", "subject_record_id"),

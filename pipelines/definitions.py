@@ -2,10 +2,7 @@
 
 import dagster as dg
 
-from pipelines.defs import STAGES, orchestration
+from pipelines.defs import load_pipeline_definitions
 from pipelines.resources import build_resources
 
-defs = dg.Definitions.merge(
-    *(dg.load_definitions_from_package_module(stage) for stage in (*STAGES, orchestration)),
-    dg.Definitions(resources=build_resources()),
-)
+defs = dg.Definitions.merge(load_pipeline_definitions(), dg.Definitions(resources=build_resources()))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pipelines.defs import STAGES
+from pipelines.defs import load_pipeline_definitions
 from pipelines.partitions import TIMEZONE
 from pipelines.resources import build_resources
 
@@ -32,10 +32,6 @@ def latest_extract_night(input_dir: Path) -> str | None:
     return max(nights).isoformat() if nights else None
 
 
-def nightly_definitions() -> dg.Definitions:
-    return dg.Definitions.merge(*(dg.load_definitions_from_package_module(stage) for stage in STAGES))
-
-
 @dataclass(frozen=True)
 class NightlyOutcome:
     night: str
@@ -45,7 +41,7 @@ class NightlyOutcome:
 
 def run_nightly(input_dir: Path, output_dir: Path, night: str, *, log_level: str = "INFO") -> NightlyOutcome:
     """Materialize every asset and run every asset check of the graph for ``night``."""
-    definitions = nightly_definitions()
+    definitions = load_pipeline_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     assets = [*(definitions.assets or []), *(definitions.asset_checks or [])]
     result = dg.materialize(

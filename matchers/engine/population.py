@@ -235,9 +235,7 @@ def _household() -> Comparison:
                 similarities=(street,),
                 description="Trùng tên cha hoặc mẹ (bên kia trống) và cùng số nhà, đường",
             ),
-            ComparisonLevel(
-                "street", same_street, similarities=(street,), description="Cùng số nhà, đường, phường/xã"
-            ),
+            ComparisonLevel("street", same_street, similarities=(street,), description="Cùng số nhà, đường, phường/xã"),
             ComparisonLevel("parent_ward", one_parent & same_ward, description="Trùng tên cha hoặc mẹ, cùng phường/xã"),
             ComparisonLevel("parent", one_parent, description="Trùng tên cha hoặc mẹ (bên kia trống), khác nơi ở"),
             ComparisonLevel("ward", same_ward, description="Cùng phường/xã"),

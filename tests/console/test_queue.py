@@ -5,6 +5,7 @@ diacritics and matches word starts, a search counts at most a bounded number of 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -162,4 +163,23 @@ def test_awkward_text_survives_the_nightly_staging(any_store: Scenario) -> None:
         snapshot = session.get(RecordSnapshot, "Q-1")
         assert snapshot is not None and snapshot.data["full_name"] == name
         assert snapshot.data["permanent_address"] == "" and snapshot.data.get("person_id") is None
+    counts_agree(any_store)
+
+
+def test_refresh_rewrites_changed_content_only(any_store: Scenario) -> None:
+    _, drafts = scenario_night()
+    target = next(t for t in drafts.tasks if t.rule == "card_expired")  # type: ignore[attr-defined]
+    with session_scope(any_store.engine) as session:
+        before = {t.fingerprint: t.updated_at for t in session.scalars(select(Task))}
+    changed = replace(target, title="Thẻ căn cước đã hết hạn", priority=2)
+    tasks = [changed if t is target else t for t in drafts.tasks]  # type: ignore[attr-defined]
+    summary = apply_night(
+        any_store.engine, type(drafts)(NIGHT, drafts.findings, tasks, drafts.reviews, drafts.snapshots)
+    )  # type: ignore[attr-defined]
+    assert summary.refreshed == 6 and summary.created == 0
+    with session_scope(any_store.engine) as session:
+        stored = {t.fingerprint: t for t in session.scalars(select(Task))}
+    assert (stored[target.fingerprint].title, stored[target.fingerprint].priority) == ("Thẻ căn cước đã hết hạn", 2)
+    # Same night, nothing else changed: the other tasks are not rewritten.
+    assert [f for f, t in stored.items() if t.updated_at != before[f]] == [target.fingerprint]
     counts_agree(any_store)

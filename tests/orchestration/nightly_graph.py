@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.defs import STAGES, orchestration
+from pipelines.defs import load_pipeline_definitions
 from pipelines.resources import build_resources
 
 NIGHT = dt.date(2025, 9, 15)
@@ -33,7 +33,7 @@ class NightRun:
 def nightly_definitions(input_dir: Path, output_dir: Path) -> dg.Definitions:
     """The code location of ``pipelines/definitions.py``, with its resources pointed at the given folders."""
     return dg.Definitions.merge(
-        *(dg.load_definitions_from_package_module(stage) for stage in (*STAGES, orchestration)),
+        load_pipeline_definitions(),
         dg.Definitions(resources=build_resources(str(input_dir), str(output_dir))),
     )
 
