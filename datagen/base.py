@@ -283,7 +283,10 @@ def _inject(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, geo: 
     names = current("full_name").gather(rows).to_list()
     encoded = [encode_legacy(name, scheme) for name, scheme in zip(names, schemes, strict=True)]
     put("full_name", rows, encoded)
-    log.add(rid.gather(rows), "base", "legacy_encoding", "full_name", schemes)
+    # A name already without diacritics is the same in every legacy font: nothing was damaged, nothing to log.
+    damaged = np.array([e != name for e, name in zip(encoded, names, strict=True)], dtype=bool)
+    log.add(rid.gather(rows[damaged]), "base", "legacy_encoding", "full_name",
+            [s for s, d in zip(schemes, damaged, strict=True) if d])  # fmt: skip
 
     # Records not verified for a long time (any record, on top of other defects).
     rows = _pick(rng, np.ones(n, dtype=bool), DEFECT_RATES["stale_verification"], np.ones(n, dtype=bool))
