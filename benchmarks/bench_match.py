@@ -395,7 +395,8 @@ def engine_dancu(folder: Path, out: Path, extract_limit: int | None) -> dict[str
     timings["read"] = time.perf_counter() - started
     deduped, timings["dedupe"] = _timed(lambda: dedupe(base, settings))
     index_dir = out / "index"
-    index, timings["index"] = _timed(lambda: BaseIndex.build(base, settings, index_dir, model=deduped.model))
+    u = {name: np.asarray(parameters.u) for name, parameters in deduped.model.comparisons.items()}
+    index, timings["index"] = _timed(lambda: BaseIndex.build(base, settings, index_dir, model=deduped.model, u=u))
     linked, timings["link"] = _timed(lambda: index.link(extract))
     records = pl.concat([base, extract], how="vertical_relaxed")
     both = pl.concat([deduped.pairs, linked.pairs])

@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from checks._files import atomic_write_text, locked
 from checks.expectations import ValidationSummary, slug
 from checks.report import render_template
+from records.files import atomic_write_text, locked
 
 __all__ = ["rebuild_index", "write_data_docs"]
 

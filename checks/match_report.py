@@ -12,8 +12,8 @@ import numpy as np
 import polars as pl
 
 from checks import charts
-from checks._files import atomic_write_text
 from checks.report import MATCH_REPORT_HTML, QUALITY_REPORT_HTML, SOURCE_LABELS, fmt_pct, render_template
+from records.files import atomic_write_text
 
 __all__ = ["MatchReportInput", "build_match_html", "write_match_report"]
 

@@ -16,11 +16,11 @@ import jinja2
 import polars as pl
 
 from checks import charts
-from checks._files import atomic_write, atomic_write_text
 from checks.findings import QUALITIES, QUALITY_LABELS
 from checks.registry import rules_table
 from checks.scores import OVERALL, SCORE_DEFINITION
 from matchers import units
+from records.files import atomic_write, atomic_write_text
 
 __all__ = [
     "DATA_DOCS_DIR",

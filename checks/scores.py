@@ -15,8 +15,8 @@ from typing import Final
 
 import polars as pl
 
-from checks._files import atomic_write, locked
 from checks.findings import QUALITIES
+from records.files import atomic_write, locked
 
 __all__ = [
     "OVERALL",

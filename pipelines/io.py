@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from records.files import atomic_write
+
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
     """Write to a temporary file in the same folder, then rename: a crash leaves the previous file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        frame.write_parquet(temporary, compression="zstd")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda temporary: frame.write_parquet(temporary, compression="zstd"))
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):

@@ -106,12 +106,19 @@ class BaseIndex:
         directory: Path,
         *,
         model: ModelParameters | None = None,
+        u: dict[str, np.ndarray] | None = None,
     ) -> BaseIndex:
-        """Build the index of ``base`` (normalized records) into ``directory``; replaces an old one atomically."""
+        """Build the index of ``base`` (normalized records) into ``directory``; replaces an old one atomically.
+
+        ``u``: u already estimated on random pairs of this very base (a dedupe of it just did), to skip sampling.
+        """
         records = prepare_records(base, settings, with_tf=True)
         keys, oversized = block_keys(records, settings.blocking_rules)
-        source = FrameSource(records)
-        u = estimate_u(random_pair_levels(source, source, settings, same_source=True), settings)
+        if u is None:
+            source = FrameSource(records)
+            u = estimate_u(random_pair_levels(source, source, settings, same_source=True), settings)
+        elif set(u) != {c.name for c in settings.comparisons}:
+            raise ValueError("u must cover exactly the comparisons of the settings")
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:

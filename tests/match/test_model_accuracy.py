@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from matchers.engine import MatchResult, dedupe, population_settings
+from matchers.engine import BaseIndex, MatchResult, dedupe, population_settings
 from matchers.engine.comparisons import compute_levels, compute_similarities
 from matchers.engine.linker import comparable_pairs, prepare_records
 from matchers.engine.scoring import _patterns
@@ -127,3 +128,15 @@ def test_em_sessions_use_only_the_training_rules(base: pl.DataFrame, deduped: Ma
     assert {session["rule"] for session in sessions} == set(settings.training_rules)
     everything = dataclasses.replace(settings, training_rules=())
     assert {s["rule"] for s in dedupe(base, everything).model.em_sessions} > set(settings.training_rules)
+
+
+def test_index_reuses_the_u_of_a_dedupe_of_the_same_base(
+    base: pl.DataFrame, deduped: MatchResult, tmp_path: Path
+) -> None:
+    settings = population_settings()
+    sampled = BaseIndex.build(base, settings, tmp_path / "sampled")
+    u = {name: np.asarray(parameters.u) for name, parameters in deduped.model.comparisons.items()}
+    reused = BaseIndex.build(base, settings, tmp_path / "reused", u=u)
+    assert reused.manifest["u"] == sampled.manifest["u"]
+    with pytest.raises(ValueError, match="u must cover"):
+        BaseIndex.build(base, settings, tmp_path / "bad", u={"name": u["name"]})

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
+
+from records.files import atomic_write_text
 
 __all__ = ["FailedStep", "FailureRecord", "write_failure_record"]
 
@@ -68,12 +68,5 @@ def write_failure_record(record: FailureRecord, state_dir: Path) -> Path:
     folder = state_dir / "failures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{record.night or 'unpartitioned'}__{record.run_id}.json"
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as writer:
-            writer.write(record.to_json() + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, record.to_json() + "\n")
     return path

@@ -1,4 +1,4 @@
-"""Atomic file writes and a cross-process lock: reports and history are read by people while nights run."""
+"""Atomic file writes and a cross-process lock: outputs, reports and history are read while nights run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+__all__ = ["atomic_write", "atomic_write_text", "locked"]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
