@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import polars as pl
 
 from checks.findings import FINDINGS_SCHEMA, QUALITIES, SEVERITIES
-from matchers.columns import ADDRESS_COLUMNS, ADDRESS_STATUSES, DATE_COLUMNS, RELATIVE_NAME_COLUMNS
+from matchers.columns import ADDRESS_COLUMNS, ADDRESS_STATUSES, DATE_COLUMNS, NORMALIZED_COLUMNS
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SEX_VALUES, SOURCES
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "Expect",
     "ExpectationOutcome",
     "ValidationSummary",
-    "normalized_columns",
     "validate_frame",
     "validate_suite",
 ]
@@ -82,44 +81,6 @@ class Expect:
         raise ValueError(self.kind)
 
 
-def normalized_columns() -> tuple[str, ...]:
-    """Every column ``matchers/columns.py`` promises the normalizer adds."""
-    names = [
-        "full_name_norm",
-        "family_name",
-        "middle_name",
-        "given_name",
-        "name_key",
-        "family_key",
-        "middle_key",
-        "given_key",
-        "name_key_no_middle",
-        "sex_norm",
-    ]
-    for column in RELATIVE_NAME_COLUMNS:
-        names += [f"{column}_norm", f"{column}_key"]
-    for column in DATE_COLUMNS:
-        names += [f"{column}_value", f"{column}_precision", f"{column}_valid"]
-    names += ["birth_year", "birth_month", "birth_day", "birth_date_swapped"]
-    names += [
-        "person_id_norm",
-        "person_id_valid",
-        "person_id_issue",
-        "person_id_province_code",
-        "person_id_sex",
-        "person_id_birth_year",
-        "person_id_contradiction",
-        "old_id_kind",
-    ]
-    for column in ADDRESS_COLUMNS:
-        names += [
-            f"{column}_{suffix}"
-            for suffix in ("norm", "street", "ward_code", "province_code", "legacy_ward_code", "status", "candidates")
-        ]
-    names.append("legacy_encoded_columns")
-    return tuple(names)
-
-
 _DATE_TEXT: Final = r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$"
 
 
@@ -140,7 +101,7 @@ def _canonical_suite(sources: tuple[str, ...]) -> tuple[Expect, ...]:
 def _normalized_suite(sources: tuple[str, ...]) -> tuple[Expect, ...]:
     return (
         *_canonical_suite(sources)[: len(CANONICAL_SCHEMA)],
-        *(Expect("exists", c, blocking=True) for c in normalized_columns()),
+        *(Expect("exists", c, blocking=True) for c in NORMALIZED_COLUMNS),
         Expect("not_null", "record_id", blocking=True),
         Expect("unique", "record_id", blocking=True),
         Expect("in_set", "sex_norm", value_set=SEX_VALUES),

@@ -63,3 +63,44 @@ DATE_COLUMNS: Final = (
 )
 ADDRESS_COLUMNS: Final = ("permanent_address", "current_address", "hometown", "birth_place")
 ADDRESS_STATUSES: Final = ("resolved", "ambiguous", "unresolved")
+
+
+def _normalized_columns() -> tuple[str, ...]:
+    names = [
+        "full_name_norm",
+        "family_name",
+        "middle_name",
+        "given_name",
+        "name_key",
+        "family_key",
+        "middle_key",
+        "given_key",
+        "name_key_no_middle",
+        "sex_norm",
+    ]
+    for column in RELATIVE_NAME_COLUMNS:
+        names += [f"{column}_norm", f"{column}_key"]
+    for column in DATE_COLUMNS:
+        names += [f"{column}_value", f"{column}_precision", f"{column}_valid"]
+    names += ["birth_year", "birth_month", "birth_day", "birth_date_swapped"]
+    names += [
+        "person_id_norm",
+        "person_id_valid",
+        "person_id_issue",
+        "person_id_province_code",
+        "person_id_sex",
+        "person_id_birth_year",
+        "person_id_contradiction",
+        "old_id_kind",
+    ]
+    for column in ADDRESS_COLUMNS:
+        names += [
+            f"{column}_{suffix}"
+            for suffix in ("norm", "street", "ward_code", "province_code", "legacy_ward_code", "status", "candidates")
+        ]
+    names.append("legacy_encoded_columns")
+    return tuple(names)
+
+
+NORMALIZED_COLUMNS: Final = _normalized_columns()
+"""Every column the normalizer adds, in the order documented above."""
