@@ -57,13 +57,6 @@ def task_scope(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def task_scope_branches(actor: Actor) -> list[ColumnElement[bool]]:
-    """``task_scope`` as disjoint conditions that can each walk a queue index in order (an OR of two cannot)."""
-    if actor.role == "data_officer" and actor.province_code is not None:
-        return [Task.province_code == actor.province_code, Task.province_code.is_(None)]
-    return [task_scope(actor)]
-
-
 def review_scope(actor: Actor) -> ColumnElement[bool]:
     """SQL condition selecting the review items ``actor`` may decide."""
     if actor.role == "admin" or (actor.role == "data_officer" and actor.province_code is None):

@@ -109,8 +109,9 @@ class Task(Base):
         # The queue pages: a ward's (or a province's) tasks in a state, in priority order.
         Index("ix_tasks_ward_queue", "ward_code", "state", "priority", "due_date", "id"),
         Index("ix_tasks_province_queue", "province_code", "state", "priority", "due_date", "id"),
-        Index("ix_tasks_ward_counts", "ward_code", "quality", "state"),
-        Index("ix_tasks_province_counts", "province_code", "quality", "state"),
+        # The same filtered by quality: no quality's tasks have to be walked past to reach another's.
+        Index("ix_tasks_ward_quality_queue", "ward_code", "state", "quality", "priority", "due_date", "id"),
+        Index("ix_tasks_province_quality_queue", "province_code", "state", "quality", "priority", "due_date", "id"),
         Index("ix_tasks_assignee", "assignee"),
         # The queue's search box also takes an exact record or personal ID.
         Index("ix_tasks_subject_record_id", "subject_record_id"),

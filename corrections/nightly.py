@@ -273,7 +273,7 @@ def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -
             ),
         )
     )
-    actions = {
+    actions: dict[str | None, int] = {
         action: int(count)
         for action, count in connection.execute(select(staged.action, func.count()).group_by(staged.action))
     }
@@ -380,7 +380,7 @@ def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -
     ).rowcount
     return {
         "tasks_seen": len(unique),
-        "created": actions.get(None, 0),  # type: ignore[call-overload]
+        "created": actions.get(None, 0),
         "refreshed": actions.get("refresh", 0),
         "reopened": actions.get("reopen", 0),
         "auto_closed": int(auto_closed or 0),

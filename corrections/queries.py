@@ -12,14 +12,31 @@ Built to stay fast with 500,000 tasks in a province (issue 6):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from corrections.access import Actor, task_scope, task_scope_branches
+from corrections.access import Actor
 from corrections.lifecycle import QueueFilter
 from corrections.models import TASK_STATES, RecordSnapshot, Task, TaskCount, TaskEvent
 from corrections.search import name_pattern
@@ -116,96 +133,188 @@ class QueuePage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _search_condition(term: str) -> ColumnElement[bool]:
-    exact = [Task.subject_record_id == term, Task.subject_person_id == term]
-    pattern = name_pattern(term)
-    return or_(*exact, Task.subject_search.like(pattern)) if pattern else or_(*exact)
+# Statements are built once per shape (which filters are present) with every value a bound parameter: building a
+# union of ordered branches and its cache key costs more than running it, and a statement object reused keeps its
+# cache key, so each request goes straight to SQLAlchemy's compiled-statement cache.
+_SCOPE_WARD = bindparam("scope_ward", type_=String)
+_SCOPE_PROVINCE = bindparam("scope_province", type_=String)
 
 
-def _conditions(
-    actor: Actor, filters: QueueFilter, *, with_state: bool, with_quality: bool, scoped: bool = True
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [task_scope(actor)] if scoped else []
-    if with_state and filters.state:
-        conditions.append(Task.state == filters.state)
-    if with_quality and filters.quality:
-        conditions.append(Task.quality == filters.quality)
-    if filters.priority:
-        conditions.append(Task.priority == filters.priority)
-    if filters.rule:
-        conditions.append(Task.rule == filters.rule)
-    if filters.ward_code:
-        conditions.append(Task.ward_code == filters.ward_code)
-    if filters.assignee:
-        conditions.append(Task.assignee == filters.assignee)
-    if filters.search and filters.search.strip():
-        conditions.append(_search_condition(filters.search.strip()))
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    scope: str  # "all", "province" (its tasks plus the unrouted ones), "ward" or "none"
+    state: str | None
+    quality: str | None
+    priority: int | None
+    rule: bool
+    ward: bool
+    assignee: bool
+    search: str  # "", "ids" (only an exact ID can match) or "name"
+
+    @classmethod
+    def of(cls, actor: Actor, filters: QueueFilter) -> _Shape:
+        if actor.role == "admin" or (actor.role == "data_officer" and actor.province_code is None):
+            scope = "all"
+        elif actor.role == "data_officer":
+            scope = "province"
+        elif actor.role == "ward_officer" and actor.ward_code:
+            scope = "ward"
+        else:
+            scope = "none"
+        term = (filters.search or "").strip()
+        search = "" if not term else "name" if name_pattern(term) else "ids"
+        return cls(
+            scope,
+            filters.state,
+            filters.quality,
+            filters.priority,
+            bool(filters.rule),
+            bool(filters.ward_code),
+            bool(filters.assignee),
+            search,
+        )
+
+
+def _parameters(actor: Actor, filters: QueueFilter) -> dict[str, Any]:
+    term = (filters.search or "").strip()
+    return {
+        "scope_ward": actor.ward_code,
+        "scope_province": actor.province_code,
+        "rule": filters.rule,
+        "ward": filters.ward_code,
+        "assignee": filters.assignee,
+        "term": term,
+        "pattern": name_pattern(term) if term else None,
+    }
+
+
+def _scope_branches(shape: _Shape) -> list[ColumnElement[bool]]:
+    """The scope as disjoint conditions that can each walk a queue index in order (an OR of two cannot)."""
+    if shape.scope == "all":
+        return [true()]
+    if shape.scope == "province":
+        return [Task.province_code == _SCOPE_PROVINCE, Task.province_code.is_(None)]
+    if shape.scope == "ward":
+        return [Task.ward_code == _SCOPE_WARD]
+    return [false()]
+
+
+def _filters(shape: _Shape, *, with_quality: bool) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if with_quality and shape.quality:
+        conditions.append(Task.quality == shape.quality)
+    if shape.priority:
+        conditions.append(Task.priority == shape.priority)
+    if shape.rule:
+        conditions.append(Task.rule == bindparam("rule", type_=String))
+    if shape.ward:
+        conditions.append(Task.ward_code == bindparam("ward", type_=String))
+    if shape.assignee:
+        conditions.append(Task.assignee == bindparam("assignee", type_=String))
+    if shape.search:
+        term = bindparam("term", type_=String)
+        exact = [Task.subject_record_id == term, Task.subject_person_id == term]
+        if shape.search == "name":
+            exact.append(Task.subject_search.like(bindparam("pattern", type_=String)))
+        conditions.append(or_(*exact))
     return conditions
 
 
-def _count_scope(actor: Actor) -> ColumnElement[bool]:
-    """``task_scope`` over ``task_counts``, whose missing ward/province is ``""``."""
-    if actor.role == "admin" or (actor.role == "data_officer" and actor.province_code is None):
-        return true()
-    if actor.role == "data_officer":
-        return TaskCount.province_code.in_((actor.province_code, ""))
-    if actor.role == "ward_officer" and actor.ward_code:
-        return TaskCount.ward_code == actor.ward_code
-    return false()
+@lru_cache(maxsize=1024)
+def _counts_statement(shape: _Shape, search_limit: int) -> Select[Any]:
+    if shape.search:
+        # Bounded: a common name matches a third of a province; counting all of it per keystroke is not worth it.
+        scope = _scope_branches(shape)
+        matching = (
+            select(Task.state, Task.quality)
+            .where(or_(*scope) if len(scope) > 1 else scope[0], *_filters(shape, with_quality=False))
+            .limit(search_limit + 1)
+            .subquery()
+        )
+        return select(matching.c.state, matching.c.quality, func.count()).group_by(matching.c.state, matching.c.quality)
+    if shape.assignee:
+        scope = _scope_branches(shape)
+        return (
+            select(Task.state, Task.quality, func.count())
+            .where(or_(*scope) if len(scope) > 1 else scope[0], *_filters(shape, with_quality=False))
+            .group_by(Task.state, Task.quality)
+        )
+    conditions: list[ColumnElement[bool]] = [TaskCount.tasks != 0]
+    if shape.scope == "province":
+        conditions.append(TaskCount.province_code.in_([_SCOPE_PROVINCE, literal("")]))
+    elif shape.scope == "ward":
+        conditions.append(TaskCount.ward_code == _SCOPE_WARD)
+    elif shape.scope == "none":
+        conditions.append(false())
+    if shape.priority:
+        conditions.append(TaskCount.priority == shape.priority)
+    if shape.rule:
+        conditions.append(TaskCount.rule == bindparam("rule", type_=String))
+    if shape.ward:
+        conditions.append(TaskCount.ward_code == bindparam("ward", type_=String))
+    return (
+        select(TaskCount.state, TaskCount.quality, func.sum(TaskCount.tasks))
+        .where(*conditions)
+        .group_by(TaskCount.state, TaskCount.quality)
+    )
+
+
+@lru_cache(maxsize=1024)
+def _page_statement(shape: _Shape, direction: str, fetch: int) -> Select[Any]:
+    """``direction``: "" (first page), "after" or "before" the cursor in ``:c_priority, :c_due, :c_id``."""
+    conditions = _filters(shape, with_quality=True)
+    if direction:
+        key = tuple_(Task.priority, Task.due_date, Task.id)
+        bound = tuple_(
+            bindparam("c_priority", type_=Integer), bindparam("c_due", type_=Date), bindparam("c_id", type_=Integer)
+        )
+        conditions.append(key < bound if direction == "before" else key > bound)
+    backward = direction == "before"
+    order = (
+        (Task.priority.desc(), Task.due_date.desc(), Task.id.desc())
+        if backward
+        else (Task.priority, Task.due_date, Task.id)
+    )
+    states = [shape.state] if shape.state else list(TASK_STATES)
+    branches = [and_(scope, Task.state == state) for scope in _scope_branches(shape) for state in states]
+    if len(branches) == 1:
+        return select(*QUEUE_COLUMNS).where(branches[0], *conditions).order_by(*order).limit(fetch)
+    # Each branch takes its first ``fetch`` rows off its own index; the merge sorts only those.
+    members = [
+        select(select(*QUEUE_COLUMNS).where(branch, *conditions).order_by(*order).limit(fetch).subquery())
+        for branch in branches
+    ]
+    merged = union_all(*members).subquery()
+    columns = (merged.c.priority, merged.c.due_date, merged.c.id)
+    return (
+        select(*(merged.c[c.key] for c in QUEUE_COLUMNS))
+        .order_by(*((c.desc() for c in columns) if backward else columns))
+        .limit(fetch)
+    )
 
 
 def queue_counts(session: Session, actor: Actor, filters: QueueFilter) -> QueueCounts:
     """(state, quality, count) in ``actor``'s scope under every filter except state and quality."""
-    if filters.search and filters.search.strip():
-        # Bounded: a common name matches a third of a province; counting all of it per keystroke is not worth it.
-        matching = (
-            select(Task.state, Task.quality)
-            .where(*_conditions(actor, filters, with_state=False, with_quality=False))
-            .limit(SEARCH_COUNT_LIMIT + 1)
-            .subquery()
-        )
-        query: Select[Any] = select(matching.c.state, matching.c.quality, func.count()).group_by(
-            matching.c.state, matching.c.quality
-        )
-    elif filters.assignee:
-        query = (
-            select(Task.state, Task.quality, func.count())
-            .where(*_conditions(actor, filters, with_state=False, with_quality=False))
-            .group_by(Task.state, Task.quality)
-        )
-    else:
-        conditions = [_count_scope(actor), TaskCount.tasks != 0]
-        if filters.priority:
-            conditions.append(TaskCount.priority == filters.priority)
-        if filters.rule:
-            conditions.append(TaskCount.rule == filters.rule)
-        if filters.ward_code:
-            conditions.append(TaskCount.ward_code == filters.ward_code)
-        query = (
-            select(TaskCount.state, TaskCount.quality, func.sum(TaskCount.tasks))
-            .where(*conditions)
-            .group_by(TaskCount.state, TaskCount.quality)
-        )
-    rows = [(str(state), str(quality), int(count)) for state, quality, count in session.execute(query).all()]
-    capped = bool(filters.search and filters.search.strip()) and sum(r[2] for r in rows) > SEARCH_COUNT_LIMIT
+    shape = _Shape.of(actor, replace(filters, state=None, quality=None))
+    result = session.execute(_counts_statement(shape, SEARCH_COUNT_LIMIT), _parameters(actor, filters))
+    rows = [(str(state), str(quality), int(count)) for state, quality, count in result.all()]
+    capped = bool(shape.search) and sum(r[2] for r in rows) > SEARCH_COUNT_LIMIT
     return QueueCounts(rows, capped)
 
 
 def queue_wards(session: Session, actor: Actor) -> list[str]:
     """The wards that have tasks in ``actor``'s scope (the ward filter's choices), in code order."""
-    query = (
-        select(TaskCount.ward_code)
-        .where(_count_scope(actor), TaskCount.ward_code != "", TaskCount.tasks != 0)
-        .distinct()
-        .order_by(TaskCount.ward_code)
+    shape = _Shape.of(actor, QueueFilter())
+    conditions: list[ColumnElement[bool]] = [TaskCount.ward_code != "", TaskCount.tasks != 0]
+    if shape.scope == "province":
+        conditions.append(TaskCount.province_code.in_((actor.province_code, "")))
+    elif shape.scope == "ward":
+        conditions.append(TaskCount.ward_code == actor.ward_code)
+    elif shape.scope == "none":
+        return []
+    return list(
+        session.scalars(select(TaskCount.ward_code).where(*conditions).distinct().order_by(TaskCount.ward_code))
     )
-    return list(session.scalars(query))
-
-
-def _branches(actor: Actor, filters: QueueFilter) -> list[ColumnElement[bool]]:
-    """Disjoint conditions whose union is the scope and state filter, each an equality prefix of a queue index."""
-    states = [filters.state] if filters.state else list(TASK_STATES)
-    return [and_(scope, Task.state == state) for scope in task_scope_branches(actor) for state in states]
 
 
 def queue_page(
@@ -240,38 +349,14 @@ def queue_page(
 
     backward = before is not None and after is None
     anchor = before if backward else after
-    filtered = _conditions(actor, filters, with_state=False, with_quality=True, scoped=False)
-    key = tuple_(Task.priority, Task.due_date, Task.id)
+    parameters = _parameters(actor, filters)
+    direction = ""
     if anchor is not None:
-        bound = tuple_(anchor.priority, anchor.due_date, anchor.id)
-        filtered.append(key < bound if backward else key > bound)
-    order = (
-        (Task.priority.desc(), Task.due_date.desc(), Task.id.desc())
-        if backward
-        else (
-            Task.priority,
-            Task.due_date,
-            Task.id,
-        )
-    )
-    fetch = page_size + 1  # one more than shown: tells whether there is a page beyond
-    branches = _branches(actor, filters)
-    query: Select[Any]
-    if len(branches) == 1:
-        query = select(*QUEUE_COLUMNS).where(branches[0], *filtered).order_by(*order).limit(fetch)
-    else:
-        members = [
-            select(select(*QUEUE_COLUMNS).where(branch, *filtered).order_by(*order).limit(fetch).subquery())
-            for branch in branches
-        ]
-        merged = union_all(*members).subquery()
-        columns = (merged.c.priority, merged.c.due_date, merged.c.id)
-        query = (
-            select(*(merged.c[c.key] for c in QUEUE_COLUMNS))
-            .order_by(*((c.desc() for c in columns) if backward else columns))
-            .limit(fetch)
-        )
-    fetched = list(session.execute(query).all())
+        direction = "before" if backward else "after"
+        parameters.update(c_priority=anchor.priority, c_due=anchor.due_date, c_id=anchor.id)
+    # One more row than shown: tells whether there is a page beyond.
+    statement = _page_statement(_Shape.of(actor, filters), direction, page_size + 1)
+    fetched = list(session.execute(statement, parameters).all())
     more = len(fetched) > page_size
     rows = fetched[:page_size]
     if backward:

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from matchers.engine.settings import ConflictRule, MatchSettings
@@ -39,29 +40,31 @@ class ClusterReport:
 
 
 class _Clusters:
-    def __init__(self, values: dict[str, list[object]], conflicts: Sequence[ConflictRule]) -> None:
-        self.parent: dict[str, str] = {}
-        self.members: dict[str, list[str]] = {}
+    """Union–find over positions 0..n-1 (the records that take part in at least one match edge)."""
+
+    def __init__(self, size: int, values: dict[str, list[object]], conflicts: Sequence[ConflictRule]) -> None:
+        self.parent = list(range(size))
+        self.members: dict[int, list[int]] = {}
         self.values = values
         self.conflicts = conflicts
 
-    def find(self, node: str) -> str:
+    def find(self, node: int) -> int:
         parent = self.parent
         root = node
-        while parent.get(root, root) != root:
+        while parent[root] != root:
             root = parent[root]
-        while parent.get(node, node) != root:
+        while parent[node] != root:
             parent[node], node = root, parent[node]
         return root
 
-    def members_of(self, root: str) -> list[str]:
+    def members_of(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
-    def conflicting(self, a: list[str], b: list[str]) -> bool:
+    def conflicting(self, a: list[int], b: list[int]) -> bool:
         for rule in self.conflicts:
             column = self.values[rule.column]
-            seen_a = {column[int(x)] for x in a} - {None}
-            seen_b = {column[int(y)] for y in b} - {None}
+            seen_a = {column[x] for x in a} - {None}
+            seen_b = {column[y] for y in b} - {None}
             if not seen_a or not seen_b:
                 continue
             for x in seen_a:
@@ -73,7 +76,7 @@ class _Clusters:
                         return True
         return False
 
-    def union(self, a: str, b: str) -> None:
+    def union(self, a: int, b: int) -> None:
         members = self.members_of(a) + self.members_of(b)
         if len(self.members_of(a)) < len(self.members_of(b)):
             a, b = b, a
@@ -100,20 +103,29 @@ def cluster_records(
     if missing_derived:
         records = records.with_columns(missing_derived)
     ids = records.get_column(settings.id_column).cast(pl.String)
-    position = {record_id: str(i) for i, record_id in enumerate(ids.to_list())}
-    values = {rule.column: records.get_column(rule.column).to_list() for rule in settings.conflicts}
-    clusters = _Clusters(values, settings.conflicts)
     edges = (
         pairs.filter(pl.col("decision") == "match")
         .sort(["match_weight", "left_id", "right_id"], descending=[True, False, False])
         .select("left_id", "right_id", "match_probability")
     )
+    # Only records with a match edge can join a cluster: the union–find runs on those alone, by position, so a
+    # night of a million records and a hundred thousand edges costs as much as the edges.
+    position = pl.DataFrame({"_id": ids}).with_row_index("_pos").unique(subset="_id", keep="last")
+    located = edges.join(
+        position.rename({"_id": "left_id", "_pos": "_a"}), on="left_id", how="inner", maintain_order="left"
+    ).join(position.rename({"_id": "right_id", "_pos": "_b"}), on="right_id", how="inner", maintain_order="left")
+    a_rows = located.get_column("_a").to_numpy().astype(np.int64)
+    b_rows = located.get_column("_b").to_numpy().astype(np.int64)
+    nodes = np.unique(np.concatenate([a_rows, b_rows]))
+    node_index = pl.Series(nodes, dtype=pl.UInt32)
+    values = {rule.column: records.get_column(rule.column).gather(node_index).to_list() for rule in settings.conflicts}
+    clusters = _Clusters(nodes.shape[0], values, settings.conflicts)
     strong = settings.thresholds.strong_link
     merged = refused_conflict = refused_weak = 0
-    for left_id, right_id, probability in edges.iter_rows():
-        a, b = position.get(left_id), position.get(right_id)
-        if a is None or b is None:
-            continue
+    local_a = np.searchsorted(nodes, a_rows).tolist()
+    local_b = np.searchsorted(nodes, b_rows).tolist()
+    probabilities = located.get_column("match_probability").to_list()
+    for a, b, probability in zip(local_a, local_b, probabilities, strict=True):
         root_a, root_b = clusters.find(a), clusters.find(b)
         if root_a == root_b:
             continue
@@ -126,9 +138,12 @@ def cluster_records(
             continue
         clusters.union(root_a, root_b)
         merged += 1
-    roots = [clusters.find(str(i)) for i in range(ids.len())]
-    frame = pl.DataFrame({"record_id": ids, "_root": roots})
-    frame = frame.with_columns(pl.col("record_id").min().over("_root").alias("group")).drop("_root")
+    roots = [clusters.find(i) for i in range(nodes.shape[0])]
+    touched = pl.DataFrame(
+        {"_pos": node_index, "_id": ids.gather(node_index), "_root": pl.Series(roots, dtype=pl.Int64)}
+    ).with_columns(pl.col("_id").min().over("_root").alias("_group"))
+    group = ids.clone().scatter(touched.get_column("_pos"), touched.get_column("_group"))
+    frame = pl.DataFrame({"record_id": ids, "group": group})
     return frame, ClusterReport(
         edges=edges.height, merged=merged, refused_conflict=refused_conflict, refused_weak_link=refused_weak
     )
@@ -162,15 +177,18 @@ def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = Non
             assigned[group] = previous_id
             taken.add(previous_id)
         taken.update(previous.get_column("cluster_id").unique().to_list())
-    for group in unique_groups.to_list():
-        if group in assigned:
-            continue
-        candidate, salt = _fresh_id(group), 0
-        while candidate in taken:
-            salt += 1
-            candidate = _fresh_id(f"{group}#{salt}")
-        assigned[group] = candidate
-        taken.add(candidate)
+    fresh_groups = [group for group in unique_groups.sort().to_list() if group not in assigned]
+    fresh = [_fresh_id(group) for group in fresh_groups]
+    if len(set(fresh)) != len(fresh) or not taken.isdisjoint(fresh):
+        # Rare: a fresh id met a previous id or another fresh one; salt in group order until it is unique.
+        for i, group in enumerate(fresh_groups):
+            candidate, salt = fresh[i], 0
+            while candidate in taken:
+                salt += 1
+                candidate = _fresh_id(f"{group}#{salt}")
+            fresh[i] = candidate
+            taken.add(candidate)
+    assigned.update(zip(fresh_groups, fresh, strict=True))
     mapping = pl.DataFrame(
         {"group": list(assigned), "cluster_id": list(assigned.values())},
         schema={"group": pl.String, "cluster_id": pl.String},
@@ -200,10 +218,6 @@ def person_clusters(
     slim = records.select(pl.col(settings.id_column).cast(pl.String), source, *conflict_columns)
     groups, report = cluster_records(slim, pairs, settings)
     clusters = stable_cluster_ids(groups, previous)
-    result = clusters.join(
-        slim.select(pl.col(settings.id_column).alias("record_id"), "source"),
-        on="record_id",
-        how="left",
-        maintain_order="left",
-    )
+    # stable_cluster_ids keeps the row order of its input, so the sources line up without a join.
+    result = clusters.with_columns(slim.get_column("source"))
     return result.select("record_id", "cluster_id", "source"), report

@@ -6,6 +6,8 @@
 - ``tasks.subject_search``: the ASCII name key of ``corrections.search``, backfilled here; on PostgreSQL a pg_trgm
   GIN index serves ``LIKE '% key%'`` (pg_trgm is a trusted extension: the database owner may create it).
 - btree indexes on ``subject_record_id`` and ``subject_person_id`` for exact ID search.
+- the ``*_counts`` indexes of the tasks go (counts come from ``task_counts``); in their place queue indexes led by
+  quality, so a quality filter reads its own tasks in order instead of walking past every other quality's.
 - ``ix_tasks_state_last_seen`` goes: the nightly run moves ``last_seen_night`` on every task it sees, and an index on
   it made each of those an update of every index of the table; the once-a-night "defect gone" pass scans instead.
   On PostgreSQL, ``tasks`` keeps 20% of each page free (fillfactor) so that update stays on the page (HOT).
@@ -114,6 +116,15 @@ def upgrade() -> None:
     op.add_column("tasks", sa.Column("subject_search", sa.String(length=220), nullable=True))
     _backfill_search_keys()
     op.drop_index("ix_tasks_state_last_seen", table_name="tasks")
+    op.drop_index("ix_tasks_ward_counts", table_name="tasks")
+    op.drop_index("ix_tasks_province_counts", table_name="tasks")
+    for unit in ("ward", "province"):
+        op.create_index(
+            f"ix_tasks_{unit}_quality_queue",
+            "tasks",
+            [f"{unit}_code", "state", "quality", "priority", "due_date", "id"],
+            unique=False,
+        )
     op.create_index("ix_tasks_subject_record_id", "tasks", ["subject_record_id"], unique=False)
     op.create_index("ix_tasks_subject_person_id", "tasks", ["subject_person_id"], unique=False)
     if postgres:
@@ -163,6 +174,9 @@ def downgrade() -> None:
     op.drop_index("ix_tasks_subject_person_id", table_name="tasks")
     op.drop_index("ix_tasks_subject_record_id", table_name="tasks")
     op.create_index("ix_tasks_state_last_seen", "tasks", ["state", "last_seen_night"], unique=False)
+    for unit in ("ward", "province"):
+        op.drop_index(f"ix_tasks_{unit}_quality_queue", table_name="tasks")
+        op.create_index(f"ix_tasks_{unit}_counts", "tasks", [f"{unit}_code", "quality", "state"], unique=False)
     if postgres:
         op.execute("ALTER TABLE tasks RESET (fillfactor)")
     with op.batch_alter_table("tasks") as batch:

@@ -10,6 +10,7 @@ from checks import CheckContext, run_rules
 from checks.scores import OVERALL, compute_scores, update_history
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
+from pipelines.timing import Stopwatch
 
 HISTORY_FILE = "quality_history.parquet"
 
@@ -37,6 +38,7 @@ def quality_findings(
     person_clusters: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Run every registered rule of ``checks`` on the night's normalized records and match results."""
+    watch = Stopwatch()
     check_context = CheckContext(
         base=normalized_base,
         extracts=normalized_extracts,
@@ -49,6 +51,7 @@ def quality_findings(
     return dg.Output(
         findings,
         metadata={
+            **watch.metadata(),
             "rows": dg.MetadataValue.int(findings.height),
             "by_quality": dg.MetadataValue.json(_counts(findings, "quality")),
             "by_severity": dg.MetadataValue.json(_counts(findings, "severity")),
@@ -75,6 +78,7 @@ def quality_scores(
     normalized_extracts: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Score the night per ward, province and overall, and replace this night in the score history."""
+    watch = Stopwatch()
     night = night_of(context.partition_key)
     records = CheckContext(base=normalized_base, extracts=normalized_extracts, night=night).records
     scores = compute_scores(records, quality_findings, night)
@@ -83,6 +87,7 @@ def quality_scores(
     return dg.Output(
         scores,
         metadata={
+            **watch.metadata(),
             **{f"score_{unidecode(q)}": dg.MetadataValue.float(round(float(s), 6)) for q, s in overall.items()},
             "records": dg.MetadataValue.int(records.height),
             "wards": dg.MetadataValue.int(

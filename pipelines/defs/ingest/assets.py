@@ -7,12 +7,14 @@ import polars as pl
 
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
+from pipelines.timing import Stopwatch
 from records.ingest import IngestResult, ingest_base, ingest_extracts, summarize
 
 
-def _counts_metadata(result: IngestResult) -> dict[str, dg.MetadataValue]:
+def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.MetadataValue]:
     summary = summarize(result)
     return {
+        **watch.metadata(),
         "rows_read": dg.MetadataValue.int(summary["rows_read"]),
         "rows_accepted": dg.MetadataValue.int(summary["rows_accepted"]),
         "rows_quarantined": dg.MetadataValue.int(summary["rows_quarantined"]),
@@ -51,6 +53,7 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
     with its file, row, field and reason, and read = accepted + quarantined is asserted per file.
     """
     night = context.partition_key
+    watch = Stopwatch()
     taken: set[str] = set()
     base = ingest_base(paths.base_file(), taken_ids=taken)
     extracts_dir = paths.extracts_dir(night)
@@ -62,12 +65,12 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
         f"{night}: đọc {everything.rows_read} dòng, nhận {everything.accepted.height}, "
         f"cách ly {everything.quarantine.height} (thư mục {extracts_dir})"
     )
-    yield dg.Output(base.accepted, output_name="population_base", metadata=_counts_metadata(base))
+    yield dg.Output(base.accepted, output_name="population_base", metadata=_counts_metadata(base, watch))
     yield dg.Output(
         extracts.accepted,
         output_name="extract_records",
         metadata={
-            **_counts_metadata(extracts),
+            **_counts_metadata(extracts, watch),
             "rows_by_source": dg.MetadataValue.json(
                 {s: n for s, n in extracts.accepted.group_by("source").len().iter_rows()}
             ),
@@ -78,9 +81,10 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
         output_name="ingest_quarantine",
         metadata={
             "rows": dg.MetadataValue.int(everything.quarantine.height),
+            **watch.metadata(),
             "by_field": dg.MetadataValue.json(
                 {str(k): n for k, n in everything.quarantine.group_by("field").len().iter_rows()}
             ),
         },
     )
-    yield dg.Output(everything.files, output_name="ingest_files", metadata=_counts_metadata(everything))
+    yield dg.Output(everything.files, output_name="ingest_files", metadata=_counts_metadata(everything, watch))

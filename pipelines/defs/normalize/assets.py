@@ -7,10 +7,12 @@ import polars as pl
 
 from matchers.normalize import normalize_records, summarize
 from pipelines.partitions import nightly_partitions
+from pipelines.timing import Stopwatch
 
 
 def _normalize(context: dg.AssetExecutionContext, records: pl.DataFrame) -> dg.Output[pl.DataFrame]:
     night = date.fromisoformat(context.partition_key)
+    watch = Stopwatch()
     normalized = normalize_records(records, as_of=night)
     counts = summarize(normalized)
     context.log.info(
@@ -32,6 +34,7 @@ def _normalize(context: dg.AssetExecutionContext, records: pl.DataFrame) -> dg.O
             "legacy_encoded_records": dg.MetadataValue.int(counts["legacy_encoded_records"]),
             "legacy_encoded_cells": dg.MetadataValue.int(counts["legacy_encoded_cells"]),
             "person_id_invalid": dg.MetadataValue.int(counts["person_id_invalid"]),
+            **watch.metadata(),
         },
     )
 

@@ -8,6 +8,7 @@ import polars as pl
 from checks.match_report import MatchReportInput, write_match_report
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
+from pipelines.timing import Stopwatch
 
 
 @dg.asset(
@@ -26,6 +27,7 @@ def match_report(
     extract_records: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """Render the night's scored pairs and clusters into the match report."""
+    watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
     records = pl.concat([population_base, extract_records], how="diagonal_relaxed")
     path = write_match_report(
@@ -35,6 +37,7 @@ def match_report(
     counts = {d: n for d, n in scored_pairs.group_by("decision").len().iter_rows()}
     return dg.MaterializeResult(
         metadata={
+            **watch.metadata(),
             "html": dg.MetadataValue.path(str(path)),
             **{f"pairs_{d}": dg.MetadataValue.int(int(counts.get(d, 0))) for d in ("match", "review", "non_match")},
         }

@@ -11,6 +11,7 @@ from checks.scores import read_history
 from pipelines.defs.check.assets import HISTORY_FILE
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
+from pipelines.timing import Stopwatch
 
 
 @dg.asset(
@@ -29,6 +30,7 @@ def quality_report(
     extract_records: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """Render the night's findings, scores and score history into the HTML report and the Excel workbook."""
+    watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
     folder = paths.reports_dir(context.partition_key)
     history = read_history(paths.state_dir / HISTORY_FILE).filter(pl.col("night") <= night)
@@ -52,6 +54,7 @@ def quality_report(
     )
     return dg.MaterializeResult(
         metadata={
+            **watch.metadata(),
             "html": dg.MetadataValue.path(str(html)),
             "excel": dg.MetadataValue.path(str(xlsx)),
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
