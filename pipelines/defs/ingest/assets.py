@@ -9,6 +9,7 @@ from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
 from records.ingest import IngestResult, ingest_base, ingest_extracts, summarize
+from records.schema import validate_canonical
 
 
 def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.MetadataValue]:
@@ -60,6 +61,7 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
     extracts = ingest_extracts(extracts_dir, taken_ids=taken)
     for result in (base, extracts):
         result.check_counts()
+        validate_canonical(result.accepted)
     everything = IngestResult.combine([base, extracts])
     context.log.info(
         f"{night}: đọc {everything.rows_read} dòng, nhận {everything.accepted.height}, "
