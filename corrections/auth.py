@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from corrections import audit
@@ -147,25 +147,41 @@ def open_session(session: Session, user: User, policy: SessionPolicy) -> tuple[s
     return token, csrf
 
 
+_SESSION_LOOKUP = (
+    select(
+        ConsoleSession.created_at,
+        ConsoleSession.expires_at,
+        ConsoleSession.last_seen_at,
+        ConsoleSession.csrf_token,
+        User.id,
+        User.username,
+        User.display_name,
+        User.role,
+        User.ward_code,
+        User.province_code,
+        User.active,
+    )
+    .join(User, User.id == ConsoleSession.user_id)
+    .where(ConsoleSession.token_hash == bindparam("token_hash"))
+)
+
+
 def load_session(session: Session, token: str | None, policy: SessionPolicy) -> AuthenticatedSession | None:
     """The live session for a cookie token, or None when missing or expired (read-only)."""
     if not token:
         return None
-    row = session.execute(
-        select(ConsoleSession, User)
-        .join(User, User.id == ConsoleSession.user_id)
-        .where(ConsoleSession.token_hash == _token_hash(token))
-    ).first()
+    # Plain columns rather than two ORM entities: this runs on every page view.
+    row = session.execute(_SESSION_LOOKUP, {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
-    console_session, user = row
     now = utcnow()
-    created = _aware(console_session.created_at)
-    if _aware(console_session.expires_at) <= now or created + policy.absolute <= now or not user.active:
+    created = _aware(row.created_at)
+    if _aware(row.expires_at) <= now or created + policy.absolute <= now or not row.active:
         return None
     # Sliding the expiry on every request would write on every page view; once a minute is enough.
-    touch = now - _aware(console_session.last_seen_at) >= policy.touch_every
-    return AuthenticatedSession(Actor.of(user), console_session.csrf_token, touch)
+    touch = now - _aware(row.last_seen_at) >= policy.touch_every
+    actor = Actor(row.id, row.username, row.display_name, row.role, row.ward_code, row.province_code)
+    return AuthenticatedSession(actor, row.csrf_token, touch)
 
 
 def touch_session(session: Session, token: str, policy: SessionPolicy) -> None:

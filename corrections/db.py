@@ -81,12 +81,12 @@ def _alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema (idempotent; safe on an existing store)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema, or up to ``revision`` (idempotent; safe on an existing store)."""
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def is_current(engine: Engine) -> bool:

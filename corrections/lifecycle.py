@@ -8,6 +8,7 @@ officers a different task (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite seri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
@@ -109,25 +110,37 @@ def claim_next(
 ) -> Task | None:
     """Claim the most urgent open task in ``actor``'s scope; None when the queue is empty."""
     filters = filters or QueueFilter()
-    query = (
-        select(Task.id)
-        .where(task_scope(actor), Task.state == "open")
-        .order_by(Task.priority, Task.due_date, Task.id)
-        .limit(1)
-    )
+    conditions = [Task.state == "open"]
     if filters.quality:
-        query = query.where(Task.quality == filters.quality)
+        conditions.append(Task.quality == filters.quality)
     if filters.ward_code:
-        query = query.where(Task.ward_code == filters.ward_code)
+        conditions.append(Task.ward_code == filters.ward_code)
     if filters.rule:
-        query = query.where(Task.rule == filters.rule)
+        conditions.append(Task.rule == filters.rule)
     if filters.priority:
-        query = query.where(Task.priority == filters.priority)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    task_id = session.scalar(query)
-    if task_id is None:
+        conditions.append(Task.priority == filters.priority)
+    # A data officer's scope is an OR (the province's tasks and the unrouted ones), which no index walks in order:
+    # take the most urgent of each part off its own queue index and claim the more urgent of the two.
+    if actor.role == "data_officer" and actor.province_code is not None:
+        branches = [Task.province_code == actor.province_code, Task.province_code.is_(None)]
+    else:
+        branches = [task_scope(actor)]
+    candidates: list[tuple[int, date, int]] = []
+    for branch in branches:
+        query = (
+            select(Task.priority, Task.due_date, Task.id)
+            .where(branch, *conditions)
+            .order_by(Task.priority, Task.due_date, Task.id)
+            .limit(1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        found = session.execute(query).first()
+        if found is not None:
+            candidates.append((found.priority, found.due_date, found.id))
+    if not candidates:
         return None
+    task_id = min(candidates)[2]
     return claim(session, actor, task_id, client=client)
 
 

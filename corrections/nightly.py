@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -48,7 +48,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from corrections.build import NightDrafts, ReviewDraft, TaskDraft
 from corrections.db import session_scope, utcnow
-from corrections.models import OPEN_STATES, AuditEntry, NightRun, RecordSnapshot, ReviewItem, Task, TaskEvent
+from corrections.models import (
+    OPEN_STATES,
+    AuditEntry,
+    NightRun,
+    RecordSnapshot,
+    ReviewItem,
+    Task,
+    TaskCount,
+    TaskEvent,
+)
 from corrections.search import name_key
 
 __all__ = ["SYSTEM_ACTOR", "NightSummary", "apply_night"]
@@ -130,16 +139,20 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _csv_field(value: object) -> str:
-    """One field of PostgreSQL CSV: NULL is an unquoted empty field, every text is quoted (so "" stays "")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
+def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
+
+
+def _csv_formatter(column: Column[Any]) -> Callable[[Any], str]:
+    """How one column's values are written in PostgreSQL CSV: NULL unquoted and empty, every text quoted (so an
+    empty string stays an empty string)."""
+    if isinstance(column.type, JSON):
+        return lambda v: "" if v is None else _quoted(json.dumps(v, ensure_ascii=False))
+    if isinstance(column.type, Integer):
+        return lambda v: "" if v is None else str(int(v))
+    if isinstance(column.type, Date | DateTime):
+        return lambda v: "" if v is None else v.isoformat()
+    return lambda v: "" if v is None else _quoted(str(v))
 
 
 def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -151,22 +164,14 @@ def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         for chunk in _chunks(rows, _STAGE_CHUNK):
             connection.execute(insert(table), list(chunk))
         return
-    names = [c.name for c in table.columns if c.name in rows[0]]
-    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    columns = [c for c in table.columns if c.name in rows[0]]
+    formatters = [(c.name, _csv_formatter(c)) for c in columns]
+    names = [c.name for c in columns]
     driver = connection.connection.driver_connection
     assert driver is not None
     for chunk in _chunks(rows, _STAGE_CHUNK):
         buffer = io.StringIO()
-        for row in chunk:
-            buffer.write(
-                ",".join(
-                    _csv_field(
-                        json.dumps(row[n], ensure_ascii=False) if n in json_columns and row[n] is not None else row[n]
-                    )
-                    for n in names
-                )
-            )
-            buffer.write("\n")
+        buffer.writelines(",".join([fmt(row[name]) for name, fmt in formatters]) + "\n" for row in chunk)
         buffer.seek(0)
         with driver.cursor() as cursor:
             cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", buffer)
@@ -249,6 +254,18 @@ def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -
     staged = _TASK_STAGE.c
     now = utcnow()
     unique = {d.fingerprint: d for d in drafts}
+    if connection.dialect.name == "postgresql":
+        # Take every count row first, in key order: the statements below change counts in an order of their own,
+        # and an officer's transaction holding one of them could otherwise deadlock with this one.
+        key = (
+            TaskCount.province_code,
+            TaskCount.ward_code,
+            TaskCount.state,
+            TaskCount.quality,
+            TaskCount.priority,
+            TaskCount.rule,
+        )
+        connection.execute(select(TaskCount.tasks).order_by(*key).with_for_update())
     _stage(
         connection,
         _TASK_STAGE,

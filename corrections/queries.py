@@ -2,7 +2,8 @@
 
 Built to stay fast with 500,000 tasks in a province (issue 6):
 - counts come from ``task_counts`` (kept by triggers in the same transaction as every task change), not from an
-  aggregate over the tasks; only "my tasks" and a name search count live, a search at most ``SEARCH_COUNT_LIMIT``;
+  aggregate over the tasks; only "my tasks" and a search count live, a search at most ``SEARCH_COUNT_LIMIT``
+  matches (more: the page says so), which also lets a search with fewer matches page them without any index walk;
 - pages are keyset pages (``after``/``before`` a row's sort key), each read straight off a queue index in order: no
   OFFSET, so the thousandth page costs what the first does;
 - a scope or state set that is an OR (a province's tasks plus the unrouted ones; all three states) is split into
@@ -55,8 +56,11 @@ __all__ = [
     "task_records",
 ]
 
-SEARCH_COUNT_LIMIT = 1000
+SEARCH_COUNT_LIMIT = 200
 """A search counts its matches up to this many; beyond it the page says "more than" and asks for a narrower term."""
+SEARCH_PROBE_ROWS = 4000
+"""A search first looks for more than ``SEARCH_COUNT_LIMIT`` matches among this many tasks of the scope: a common
+name (one in twenty tasks or more) is settled there, without building the trigram bitmap of a third of a province."""
 
 QUEUE_COLUMNS = (
     Task.id,
@@ -80,6 +84,11 @@ QUEUE_COLUMNS = (
 _CURSOR = re.compile(r"^([1-9])\.(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
 
 CountRows = list[tuple[str, str, int]]
+
+
+def _as_date(value: date | str) -> date:
+    """A date column's value (SQLite hands back text from a column of a union or an untyped select)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +115,7 @@ class Cursor:
 
     @classmethod
     def of(cls, row: Any) -> Cursor:
-        return cls(int(row.priority), row.due_date, int(row.id))
+        return cls(int(row.priority), _as_date(row.due_date), int(row.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,17 +230,7 @@ def _filters(shape: _Shape, *, with_quality: bool) -> list[ColumnElement[bool]]:
 
 
 @lru_cache(maxsize=1024)
-def _counts_statement(shape: _Shape, search_limit: int) -> Select[Any]:
-    if shape.search:
-        # Bounded: a common name matches a third of a province; counting all of it per keystroke is not worth it.
-        scope = _scope_branches(shape)
-        matching = (
-            select(Task.state, Task.quality)
-            .where(or_(*scope) if len(scope) > 1 else scope[0], *_filters(shape, with_quality=False))
-            .limit(search_limit + 1)
-            .subquery()
-        )
-        return select(matching.c.state, matching.c.quality, func.count()).group_by(matching.c.state, matching.c.quality)
+def _counts_statement(shape: _Shape) -> Select[Any]:
     if shape.assignee:
         scope = _scope_branches(shape)
         return (
@@ -257,6 +256,70 @@ def _counts_statement(shape: _Shape, search_limit: int) -> Select[Any]:
         .where(*conditions)
         .group_by(TaskCount.state, TaskCount.quality)
     )
+
+
+@lru_cache(maxsize=1024)
+def _matches_statement(shape: _Shape, search_limit: int) -> Select[Any]:
+    """Up to ``search_limit + 1`` tasks matching a search (every filter but state and quality), with their sort key.
+
+    Bounded: a common name matches a third of a province; counting all of it per keystroke is not worth it.
+    """
+    scope = _scope_branches(shape)
+    return (
+        select(Task.id, Task.state, Task.quality, Task.priority, Task.due_date)
+        .where(or_(*scope) if len(scope) > 1 else scope[0], *_filters(shape, with_quality=False))
+        .limit(search_limit + 1)
+    )
+
+
+@lru_cache(maxsize=1024)
+def _probe_statement(shape: _Shape, search_limit: int, budget: int) -> Select[Any]:
+    """``_matches_statement`` over the first ``budget`` tasks of the scope only (any order: a sample suffices)."""
+    scope = _scope_branches(shape)
+    window = (
+        select(
+            Task.id,
+            Task.state,
+            Task.quality,
+            Task.priority,
+            Task.due_date,
+            Task.subject_record_id,
+            Task.subject_person_id,
+            Task.subject_search,
+        )
+        .where(or_(*scope) if len(scope) > 1 else scope[0], *_filters(replace(shape, search=""), with_quality=False))
+        .limit(budget)
+        .subquery()
+    )
+    term = bindparam("term", type_=String)
+    matching = [window.c.subject_record_id == term, window.c.subject_person_id == term]
+    if shape.search == "name":
+        matching.append(window.c.subject_search.like(bindparam("pattern", type_=String)))
+    return (
+        select(window.c.id, window.c.state, window.c.quality, window.c.priority, window.c.due_date)
+        .where(or_(*matching))
+        .limit(search_limit + 1)
+    )
+
+
+_ROWS_BY_ID = select(*QUEUE_COLUMNS).where(Task.id.in_(bindparam("ids", expanding=True)))
+
+
+def _search_matches(session: Session, actor: Actor, filters: QueueFilter) -> list[Any]:
+    shape = _Shape.of(actor, replace(filters, state=None, quality=None))
+    parameters = _parameters(actor, filters)
+    if shape.search == "name":
+        probed = session.execute(_probe_statement(shape, SEARCH_COUNT_LIMIT, SEARCH_PROBE_ROWS), parameters).all()
+        if len(probed) > SEARCH_COUNT_LIMIT:
+            return list(probed)
+    return list(session.execute(_matches_statement(shape, SEARCH_COUNT_LIMIT), parameters).all())
+
+
+def _match_counts(matches: list[Any]) -> QueueCounts:
+    tally: dict[tuple[str, str], int] = {}
+    for match in matches:
+        tally[(match.state, match.quality)] = tally.get((match.state, match.quality), 0) + 1
+    return QueueCounts([(s, q, n) for (s, q), n in tally.items()], len(matches) > SEARCH_COUNT_LIMIT)
 
 
 @lru_cache(maxsize=1024)
@@ -296,10 +359,10 @@ def _page_statement(shape: _Shape, direction: str, fetch: int) -> Select[Any]:
 def queue_counts(session: Session, actor: Actor, filters: QueueFilter) -> QueueCounts:
     """(state, quality, count) in ``actor``'s scope under every filter except state and quality."""
     shape = _Shape.of(actor, replace(filters, state=None, quality=None))
-    result = session.execute(_counts_statement(shape, SEARCH_COUNT_LIMIT), _parameters(actor, filters))
-    rows = [(str(state), str(quality), int(count)) for state, quality, count in result.all()]
-    capped = bool(shape.search) and sum(r[2] for r in rows) > SEARCH_COUNT_LIMIT
-    return QueueCounts(rows, capped)
+    if shape.search:
+        return _match_counts(_search_matches(session, actor, filters))
+    result = session.execute(_counts_statement(shape), _parameters(actor, filters))
+    return QueueCounts([(str(state), str(quality), int(count)) for state, quality, count in result.all()])
 
 
 def queue_wards(session: Session, actor: Actor) -> list[str]:
@@ -326,7 +389,6 @@ def queue_page(
     before: Cursor | None = None,
     page: int = 1,
     page_size: int = 50,
-    counts: QueueCounts | None = None,
 ) -> QueuePage:
     """One page of the queue, most urgent first, with counts per state and per quality.
 
@@ -334,8 +396,9 @@ def queue_page(
     (``page`` only numbers the page for display). The state counts ignore the state filter (they label the state
     tabs); the quality counts ignore the quality filter (they label the quality chips); both honour every other filter.
     """
-    if counts is None:
-        counts = queue_counts(session, actor, filters)
+    shape = _Shape.of(actor, filters)
+    matches = _search_matches(session, actor, filters) if shape.search else None
+    counts = _match_counts(matches) if matches is not None else queue_counts(session, actor, filters)
     by_state: dict[str, int] = {}
     by_quality: dict[str, int] = {}
     total = 0
@@ -349,14 +412,28 @@ def queue_page(
 
     backward = before is not None and after is None
     anchor = before if backward else after
-    parameters = _parameters(actor, filters)
-    direction = ""
-    if anchor is not None:
-        direction = "before" if backward else "after"
-        parameters.update(c_priority=anchor.priority, c_due=anchor.due_date, c_id=anchor.id)
-    # One more row than shown: tells whether there is a page beyond.
-    statement = _page_statement(_Shape.of(actor, filters), direction, page_size + 1)
-    fetched = list(session.execute(statement, parameters).all())
+    fetch = page_size + 1  # one more row than shown: tells whether there is a page beyond
+    if matches is not None and not counts.capped:
+        # Every match is known (a handful to a thousand): page them by their sort key and read the page by id, rather
+        # than walk a queue index hoping to meet matches (a rare name is passed only after most of a province).
+        keys = sorted(
+            (m.priority, _as_date(m.due_date), m.id)
+            for m in matches
+            if (not filters.state or m.state == filters.state) and (not filters.quality or m.quality == filters.quality)
+        )
+        if anchor is not None:
+            bound = (anchor.priority, anchor.due_date, anchor.id)
+            keys = [k for k in keys if k < bound][::-1] if backward else [k for k in keys if k > bound]
+        wanted = {k[2] for k in keys[:fetch]}
+        found = session.execute(_ROWS_BY_ID, {"ids": list(wanted)}).all() if wanted else []
+        fetched = sorted(found, key=lambda r: (r.priority, _as_date(r.due_date), r.id), reverse=backward)
+    else:
+        parameters = _parameters(actor, filters)
+        direction = ""
+        if anchor is not None:
+            direction = "before" if backward else "after"
+            parameters.update(c_priority=anchor.priority, c_due=anchor.due_date, c_id=anchor.id)
+        fetched = list(session.execute(_page_statement(shape, direction, fetch), parameters).all())
     more = len(fetched) > page_size
     rows = fetched[:page_size]
     if backward:

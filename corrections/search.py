@@ -8,13 +8,16 @@ prefixes ("hoa" finds "Lê Thị Hoa" and "Hoàng", not "Khoa"). PostgreSQL serv
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from matchers.text import ascii_key
 
 __all__ = ["name_key", "name_pattern"]
 
 
+@lru_cache(maxsize=65536)
 def name_key(name: str | None) -> str | None:
-    """The stored search key of a subject name (``None`` when there is no name)."""
+    """The stored search key of a subject name (``None`` when there is no name; names repeat, so it is cached)."""
     if not name:
         return None
     key = ascii_key(name)

@@ -12,7 +12,7 @@ from matchers.engine.blocking import BlockingReport
 from matchers.engine.clustering import ClusterReport, cluster_records, stable_cluster_ids
 from matchers.engine.evaluation import PairMetrics, cluster_pairs, pair_metrics, truth_pairs_from_entities
 from matchers.engine.index import BaseIndex, IndexMismatch
-from matchers.engine.linker import MatchResult, dedupe, link, pair_columns
+from matchers.engine.linker import MatchResult, dedupe, dedupe_and_link, link, pair_columns
 from matchers.engine.population import POPULATION_INPUT_COLUMNS, population_settings
 from matchers.engine.scoring import ModelParameters
 from matchers.engine.settings import (
@@ -54,6 +54,7 @@ __all__ = [
     "cluster_pairs",
     "cluster_records",
     "dedupe",
+    "dedupe_and_link",
     "labels_frame",
     "left",
     "link",

@@ -178,7 +178,9 @@ def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = Non
             taken.add(previous_id)
         taken.update(previous.get_column("cluster_id").unique().to_list())
     fresh_groups = [group for group in unique_groups.sort().to_list() if group not in assigned]
-    fresh = [_fresh_id(group) for group in fresh_groups]
+    blake2b = hashlib.blake2b
+    # _fresh_id inlined: a million new singletons on a first night make the call overhead count.
+    fresh = ["P" + blake2b(group.encode("utf-8"), digest_size=8).hexdigest() for group in fresh_groups]
     if len(set(fresh)) != len(fresh) or not taken.isdisjoint(fresh):
         # Rare: a fresh id met a previous id or another fresh one; salt in group order until it is unique.
         for i, group in enumerate(fresh_groups):

@@ -6,6 +6,7 @@ input: nothing global accumulates except the compact level codes the model is tr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,6 +28,7 @@ from matchers.engine.scoring import (
     decide,
     estimate_u,
     normalize_labels,
+    refit_prior,
     score_levels,
     train_model,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "compare_candidates",
     "compare_pairs",
     "dedupe",
+    "dedupe_and_link",
     "dedupe_candidates",
     "link",
     "link_candidates",
@@ -276,10 +279,13 @@ def train_and_score(
 ) -> tuple[pl.DataFrame, ModelParameters]:
     """Score compared pairs with ``model``, or with a model trained on them by EM.
 
-    EM needs enough pairs: below ``min_training_pairs`` the ``fallback_model`` is used when there is one.
+    EM needs enough pairs: below ``min_training_pairs`` the ``fallback_model``'s m and u are used when there is
+    one, with the prior re-estimated on these pairs.
     """
+    total = comparable_pairs(left_source.height, right_source.height, kind)
     if model is None and fallback_model is not None and compared.height < min_training_pairs:
-        model = fallback_model
+        fallback_model.check(settings)
+        model = refit_prior(fallback_model, compared, settings, comparable_pairs=total)
     if model is None:
         agreements = compared.select(pl.col(f"_agree_{i}") for i in range(len(settings.blocking_rules)))
         model = train_model(
@@ -288,7 +294,7 @@ def train_and_score(
             u(),
             settings,
             label_values=_label_values(compared, left_source, right_source, settings, labels),
-            comparable_pairs=comparable_pairs(left_source.height, right_source.height, kind),
+            comparable_pairs=total,
         )
     else:
         model.check(settings)
@@ -330,12 +336,21 @@ def _report(settings: MatchSettings, pairs: pl.DataFrame, oversized: Sequence[tu
     ]
 
 
-def dedupe_candidates(records: pl.DataFrame, settings: MatchSettings, *, batch_pairs: int = 2_000_000) -> Candidates:
-    """Candidate pairs within prepared records (``prepare_records(..., with_tf=True)``)."""
-    keys, oversized = block_keys(records, settings.blocking_rules)
+def dedupe_candidates(
+    records: pl.DataFrame,
+    settings: MatchSettings,
+    *,
+    batch_pairs: int = 2_000_000,
+    keys: tuple[pl.DataFrame, list[tuple[int, int]]] | None = None,
+) -> Candidates:
+    """Candidate pairs within prepared records (``prepare_records(..., with_tf=True)``).
+
+    ``keys``: the records' guarded block keys and oversized report, when already computed (``block_keys``).
+    """
+    record_keys, oversized = keys if keys is not None else block_keys(records, settings.blocking_rules)
     batches = [
         pairs.with_columns(pl.lit(rule_index, dtype=pl.Int8).alias("_rule"))
-        for rule_index, pairs in dedupe_pair_batches(keys, batch_pairs=batch_pairs)
+        for rule_index, pairs in dedupe_pair_batches(record_keys, batch_pairs=batch_pairs)
     ]
     pairs = pl.concat(batches) if batches else pl.DataFrame(schema={"_l": pl.UInt32, "_r": pl.UInt32, "_rule": pl.Int8})
     return Candidates(pairs=pairs, report=_report(settings, pairs, oversized))
@@ -410,6 +425,57 @@ def link(
         u=lambda: estimate_u(random_pair_levels(base_source, base_source, settings, same_source=True), settings),
     )
     return MatchResult(pairs=pairs, model=trained, blocking=candidates.report)
+
+
+def dedupe_and_link(
+    base: pl.DataFrame,
+    extract: pl.DataFrame,
+    settings: MatchSettings,
+    *,
+    labels: pl.DataFrame | None = None,
+    batch_pairs: int = 2_000_000,
+    timings: dict[str, float] | None = None,
+) -> tuple[MatchResult, MatchResult]:
+    """A night's two jobs on an in-memory base: duplicates within ``base``, then ``extract`` → ``base``.
+
+    The base is prepared, keyed and sampled for u once for both jobs (``dedupe`` then ``link`` would do it twice).
+    Each job trains its own model: the extract's errors are not the base's. ``timings`` (when given) receives the
+    seconds of the shared preparation and of each job.
+    """
+    clock = time.perf_counter()
+    base_records = prepare_records(base, settings, with_tf=True)
+    base_source = FrameSource(base_records)
+    keys, oversized = block_keys(base_records, settings.blocking_rules)
+    u = estimate_u(random_pair_levels(base_source, base_source, settings, same_source=True), settings)
+    spent = {"prepare": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    candidates = dedupe_candidates(base_records, settings, batch_pairs=batch_pairs, keys=(keys, oversized))
+    compared = compare_candidates(candidates.pairs, base_source, base_source, settings, batch_pairs=batch_pairs)
+    pairs, model = train_and_score(
+        compared, base_source, base_source, settings, kind="dedupe", labels=labels, model=None, u=lambda: u
+    )
+    deduped = MatchResult(pairs=pairs, model=model, blocking=candidates.report)
+    spent["dedupe"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    records = prepare_records(extract, settings, with_tf=False)
+    source = FrameSource(records)
+    found = link_candidates(records, sorted_keys(keys), settings, oversized=oversized)
+    compared = compare_candidates(found.pairs, source, base_source, settings, batch_pairs=batch_pairs)
+    pairs, model = train_and_score(
+        compared,
+        source,
+        base_source,
+        settings,
+        kind="link",
+        labels=labels,
+        model=None,
+        u=lambda: u,
+        fallback_model=deduped.model,
+    )
+    spent["link"] = time.perf_counter() - clock
+    if timings is not None:
+        timings.update(spent)
+    return deduped, MatchResult(pairs=pairs, model=model, blocking=found.report)
 
 
 def candidate_ids(

@@ -7,6 +7,7 @@ that can be saved with the base index and reused for a night's link.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ __all__ = [
     "decide",
     "estimate_u",
     "level_frequencies",
+    "refit_prior",
     "score_levels",
     "train_model",
 ]
@@ -199,6 +201,38 @@ def _em(
         if change < tolerance:
             break
     return m, prior, done
+
+
+def refit_prior(
+    model: ModelParameters, levels: pl.DataFrame, settings: MatchSettings, *, comparable_pairs: int | None = None
+) -> ModelParameters:
+    """``model`` with only its prior re-estimated (by EM, m and u kept) on the given pairs.
+
+    For a night too small to train m on: the base's model knows how records agree, but not how many of tonight's
+    pairs are matches (an extract links most of its rows, a base holds few duplicates).
+    """
+    if levels.height == 0:
+        return model
+    comparisons = settings.comparisons
+    codes = np.column_stack([levels.get_column(f"_lv_{c.name}").to_numpy() for c in comparisons]).astype(np.int64)
+    nothing = np.zeros(codes.shape[0], dtype=bool)
+    patterns, unlabelled, pos, neg = _patterns(codes, nothing, nothing)
+    _, prior, _ = _em(
+        patterns,
+        unlabelled,
+        pos,
+        neg,
+        [np.asarray(model.comparisons[c.name].m, dtype=np.float64) for c in comparisons],
+        [np.asarray(model.comparisons[c.name].u, dtype=np.float64) for c in comparisons],
+        0.1,
+        estimate_m=False,
+        iterations=settings.em_max_iterations * 3,
+        tolerance=settings.em_tolerance / 10,
+    )
+    candidate_prior = prior
+    if comparable_pairs is not None and comparable_pairs > codes.shape[0]:
+        prior = float(np.clip(prior * codes.shape[0] / comparable_pairs, 1e-15, 1 - 1e-9))
+    return dataclasses.replace(model, prior=prior, candidate_prior=candidate_prior, trained_pairs=codes.shape[0])
 
 
 def train_model(

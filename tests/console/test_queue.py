@@ -9,11 +9,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from corrections import lifecycle, queries
 from corrections.access import Actor
-from corrections.db import session_scope
+from corrections.db import make_engine, migrate, session_scope
 from corrections.lifecycle import QueueFilter
 from corrections.models import RecordSnapshot, Task, TaskCount, User
 from corrections.nightly import apply_night
@@ -113,9 +113,12 @@ def test_name_search_folds_diacritics_and_matches_word_starts(store: Scenario) -
     assert found("%") == found("_") == set()  # no wildcard from the user
 
 
-def test_search_counts_are_bounded(store: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("probe", [4000, 1])
+def test_search_counts_are_bounded(store: Scenario, monkeypatch: pytest.MonkeyPatch, probe: int) -> None:
+    """Capped whether the probe of the first tasks already finds enough matches (4000) or cannot (1)."""
     officer = actor(store, "dulieu")
     monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 2)
+    monkeypatch.setattr(queries, "SEARCH_PROBE_ROWS", probe)
     with session_scope(store.engine) as session:
         many = queries.queue_page(session, officer, QueueFilter(search="van"), page_size=1)
         assert many.capped and many.total == 3 and len(many.rows) == 1 and many.next_cursor is not None
@@ -183,3 +186,69 @@ def test_refresh_rewrites_changed_content_only(any_store: Scenario) -> None:
     # Same night, nothing else changed: the other tasks are not rewritten.
     assert [f for f, t in stored.items() if t.updated_at != before[f]] == [target.fingerprint]
     counts_agree(any_store)
+
+
+@pytest.mark.parametrize("limit", [1000, 2])
+def test_search_results_page_forward_and_back(store: Scenario, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """Both ways of paging a search agree: from the bounded set of matches, and (past the bound) off the index."""
+    monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", limit)
+    officer = actor(store, "dulieu")
+    term = QueueFilter(search="van")
+    with session_scope(store.engine) as session:
+        first = queries.queue_page(session, officer, term, page_size=2)
+        assert first.capped == (limit == 2) and first.prev_cursor is None
+        second = queries.queue_page(
+            session, officer, term, after=queries.Cursor.decode(first.next_cursor), page=2, page_size=2
+        )
+        assert second.next_cursor is None and second.page == 2
+        back = queries.queue_page(
+            session, officer, term, before=queries.Cursor.decode(second.prev_cursor), page=1, page_size=2
+        )
+    ordered = [(r.priority, r.due_date, r.id) for r in [*first.rows, *second.rows]]
+    assert len(ordered) == 3 and ordered == sorted(ordered)
+    assert {r.subject_record_id for r in [*first.rows, *second.rows]} == {"B-001", "B-004"}
+    assert [r.id for r in back.rows] == [r.id for r in first.rows] and back.prev_cursor is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_upgrade_from_0001_backfills_search_keys_and_counts(
+    backend: str, tmp_path: object, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/old.sqlite"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        reset_postgres(url)
+    engine = make_engine(url)
+    migrate(engine, "0001")
+    columns = (
+        "fingerprint, task_type, rule, quality, severity, ward_code, province_code, record_ids, subject_record_id, "
+        "subject_name, title, description, problem_fields, priority, due_date, state, first_seen_night, "
+        "last_seen_night, created_at, updated_at"
+    )
+    old_rows = [
+        ("f1", "00004", "01", "open", "Nguyễn Thị Hoà"),
+        ("f2", "00004", "01", "resolved", "Trần Văn Bình"),
+        ("f3", None, None, "open", None),
+    ]
+    with engine.begin() as connection:
+        for fingerprint, ward, province, state, name in old_rows:
+            connection.execute(
+                text(
+                    f"INSERT INTO tasks ({columns}) VALUES (:f, 'update', 'card_expired', 'sống', 'warning', :w, :p, "
+                    "'[\"R\"]', :f, :n, 'Thẻ hết hạn', 'Thẻ hết hạn', '[]', 3, '2025-07-09', :s, '2025-07-02', "
+                    "'2025-07-02', '2025-07-02 00:00:00+00:00', '2025-07-02 00:00:00+00:00')"
+                ),
+                {"f": fingerprint, "w": ward, "p": province, "s": state, "n": name},
+            )
+    migrate(engine)
+    scenario = Scenario(url, engine, "00004", "00008", "01")
+    with session_scope(engine) as session:
+        keys = dict(session.execute(select(Task.fingerprint, Task.subject_search)).tuples().all())
+    assert keys == {"f1": " nguyen thi hoa", "f2": " tran van binh", "f3": None}
+    counts = counts_agree(scenario)
+    assert counts[("00004", "open", "sống")] == 1 and counts[("", "open", "sống")] == 1
+    with session_scope(engine, write=True) as session:  # the triggers are live after the upgrade
+        session.execute(update(Task).where(Task.fingerprint == "f1").values(state="resolved"))
+    assert counts_agree(scenario)[("00004", "resolved", "sống")] == 2
+    engine.dispose()

@@ -338,6 +338,12 @@ def test_unrouted_tasks_reach_the_data_officer_in_priority_order(store: Scenario
         )
         assert [r.id for r in back.rows] == [r.id for r in first.rows] and back.prev_cursor is None
         ward_officer = actor(store, "congan.a")
+        first_two = [r.id for r in page.rows][:2]
         assert "B-009" not in {
             r.subject_record_id for r in queries.queue_page(session, ward_officer, QueueFilter()).rows
         }
+    # "Claim next" takes them in the same order, across the province's tasks and the unrouted ones.
+    for expected in first_two:
+        with session_scope(store.engine, write=True) as session:
+            claimed = lifecycle.claim_next(session, officer)
+            assert claimed is not None and claimed.id == expected

@@ -98,3 +98,15 @@ def test_person_clusters_cover_every_record() -> None:
     assert clusters.height == 3
     ids = dict(zip(clusters.get_column("record_id"), clusters.get_column("cluster_id"), strict=True))
     assert ids["a"] == ids["b"] != ids["c"]
+
+
+def test_fresh_ids_derive_from_the_smallest_record_id() -> None:
+    from matchers.engine.clustering import _fresh_id
+
+    groups = pl.DataFrame({"record_id": ["b", "a", "c"], "group": ["a", "a", "c"]})
+    ids = dict(stable_cluster_ids(groups).iter_rows())
+    assert ids == {"a": _fresh_id("a"), "b": _fresh_id("a"), "c": _fresh_id("c")}
+    # A fresh id already used by a previous night is salted, never reused.
+    previous = pl.DataFrame({"record_id": ["z"], "cluster_id": [_fresh_id("c")]})
+    again = dict(stable_cluster_ids(groups.filter(pl.col("record_id") == "c"), previous).iter_rows())
+    assert again == {"c": _fresh_id("c#1")}

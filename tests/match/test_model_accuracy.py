@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from matchers.engine import BaseIndex, MatchResult, dedupe, population_settings
+from matchers.engine import BaseIndex, MatchResult, dedupe, dedupe_and_link, link, population_settings
 from matchers.engine.comparisons import compute_levels, compute_similarities
 from matchers.engine.linker import comparable_pairs, prepare_records
 from matchers.engine.scoring import _patterns
@@ -140,3 +140,19 @@ def test_index_reuses_the_u_of_a_dedupe_of_the_same_base(
     assert reused.manifest["u"] == sampled.manifest["u"]
     with pytest.raises(ValueError, match="u must cover"):
         BaseIndex.build(base, settings, tmp_path / "bad", u={"name": u["name"]})
+
+
+def test_dedupe_and_link_share_the_base_and_agree_with_the_separate_jobs(
+    base: pl.DataFrame, extract: pl.DataFrame, deduped: MatchResult
+) -> None:
+    settings = population_settings()
+    both_deduped, both_linked = dedupe_and_link(base, extract, settings)
+    assert both_deduped.pairs.equals(deduped.pairs)
+    # A small night (fewer candidates than EM needs) keeps the base's m and u and refits only its prior, which
+    # for a link (most extract rows have a match) is far above a base's duplicate rate.
+    assert both_linked.pairs.height < 1000
+    assert both_linked.model.comparisons == both_deduped.model.comparisons
+    assert both_linked.model.prior > 3 * both_deduped.model.prior
+    alone = link(extract, base, settings, model=both_linked.model).pairs.sort("left_id", "right_id")
+    assert both_linked.pairs.sort("left_id", "right_id").equals(alone)
+    assert both_linked.pairs.get_column("kind").unique().to_list() == ["link"]

@@ -1,8 +1,9 @@
 """The queue at 500,000 tasks: maintained counts, a name search key, indexes for ID search.
 
 - ``task_counts``: tasks per (province, ward, state, quality, priority, rule), kept by triggers on ``tasks`` in the
-  same transaction as every insert, update and delete (PostgreSQL: one statement-level trigger per statement with
-  transition tables, so a nightly upsert of 500,000 rows aggregates its change once; SQLite: row-level triggers).
+  same transaction as every insert, update and delete (PostgreSQL: inserts and deletes by one statement-level trigger
+  with a transition table, so a nightly load of 500,000 tasks aggregates once; updates by a row-level trigger that
+  fires only when a counted column changes; SQLite: row-level triggers).
 - ``tasks.subject_search``: the ASCII name key of ``corrections.search``, backfilled here; on PostgreSQL a pg_trgm
   GIN index serves ``LIKE '% key%'`` (pg_trgm is a trusted extension: the database owner may create it).
 - btree indexes on ``subject_record_id`` and ``subject_person_id`` for exact ID search.
@@ -41,15 +42,6 @@ _PG_FUNCTIONS = {
         INSERT INTO task_counts AS c ({_KEY}, tasks)
         SELECT {_ROW_KEY}, count(*) FROM new_rows GROUP BY {_ROW_KEY} ORDER BY {_ROW_KEY}
         ON CONFLICT ({_KEY}) DO UPDATE SET tasks = c.tasks + EXCLUDED.tasks""",
-    "update": f"""
-        INSERT INTO task_counts AS c ({_KEY}, tasks)
-        SELECT p, w, s, q, pr, r, sum(d) FROM (
-            SELECT {_ROW_KEY}, 1 FROM new_rows
-            UNION ALL
-            SELECT {_ROW_KEY}, -1 FROM old_rows
-        ) AS changed (p, w, s, q, pr, r, d)
-        GROUP BY p, w, s, q, pr, r HAVING sum(d) <> 0 ORDER BY p, w, s, q, pr, r
-        ON CONFLICT ({_KEY}) DO UPDATE SET tasks = c.tasks + EXCLUDED.tasks""",
     "delete": f"""
         UPDATE task_counts AS c SET tasks = c.tasks - gone.n
         FROM (SELECT {_ROW_KEY}, count(*) FROM old_rows GROUP BY {_ROW_KEY}) AS gone (p, w, s, q, pr, r, n)
@@ -58,9 +50,37 @@ _PG_FUNCTIONS = {
 }
 _PG_REFERENCING = {
     "insert": "REFERENCING NEW TABLE AS new_rows",
-    "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
     "delete": "REFERENCING OLD TABLE AS old_rows",
 }
+
+# Updates count per row, and only rows whose counted columns change: a transition table would copy every updated
+# row (the nightly run moves "last seen" on all of them), and the WHEN clause skips the others without a call.
+# The two count rows are locked in key order, so two officers moving tasks in opposite directions cannot deadlock.
+_PG_ROW_KEY = (
+    "coalesce({r}.province_code, ''), coalesce({r}.ward_code, ''), {r}.state, {r}.quality, {r}.priority, {r}.rule"
+)
+_PG_UPDATE_FUNCTIONS = (
+    f"""CREATE OR REPLACE FUNCTION task_counts_add(
+            p text, w text, s text, q text, pr integer, r text, delta integer) RETURNS void LANGUAGE sql AS $$
+        INSERT INTO task_counts AS c ({_KEY}, tasks) VALUES (p, w, s, q, pr, r, delta)
+        ON CONFLICT ({_KEY}) DO UPDATE SET tasks = c.tasks + EXCLUDED.tasks $$""",
+    f"""CREATE OR REPLACE FUNCTION task_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF ROW({_PG_ROW_KEY.format(r="OLD")}) < ROW({_PG_ROW_KEY.format(r="NEW")}) THEN
+                PERFORM task_counts_add({_PG_ROW_KEY.format(r="OLD")}, -1);
+                PERFORM task_counts_add({_PG_ROW_KEY.format(r="NEW")}, 1);
+            ELSE
+                PERFORM task_counts_add({_PG_ROW_KEY.format(r="NEW")}, 1);
+                PERFORM task_counts_add({_PG_ROW_KEY.format(r="OLD")}, -1);
+            END IF;
+            RETURN NULL;
+        END $$""",
+    """CREATE TRIGGER tasks_count_update
+        AFTER UPDATE OF province_code, ward_code, state, quality, priority, rule ON tasks FOR EACH ROW
+        WHEN ((OLD.province_code, OLD.ward_code, OLD.state, OLD.quality, OLD.priority, OLD.rule)
+              IS DISTINCT FROM (NEW.province_code, NEW.ward_code, NEW.state, NEW.quality, NEW.priority, NEW.rule))
+        EXECUTE FUNCTION task_counts_update()""",
+)
 
 
 def _sqlite_key(row: str) -> str:
@@ -159,6 +179,9 @@ def upgrade() -> None:
             )
         else:
             op.execute(f"CREATE TRIGGER tasks_count_{operation} {body}")
+    if postgres:
+        for statement in _PG_UPDATE_FUNCTIONS:
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -167,6 +190,8 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS tasks_count_{operation}" + (" ON tasks" if postgres else ""))
         if postgres:
             op.execute(f"DROP FUNCTION IF EXISTS task_counts_{operation}()")
+    if postgres:
+        op.execute("DROP FUNCTION IF EXISTS task_counts_add(text, text, text, text, integer, text, integer)")
     op.drop_index("ix_task_counts_ward", table_name="task_counts")
     op.drop_table("task_counts")
     if postgres:
