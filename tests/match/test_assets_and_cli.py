@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from matchers.engine.types import LABEL_SCHEMA
 from pipelines.cli import main
 from pipelines.defs.match.assets import candidate_pairs, person_clusters, review_labels, scored_pairs
 from pipelines.io import write_parquet_atomic
@@ -54,25 +55,11 @@ def test_match_assets_over_two_nights(tmp_path: Path, base: pl.DataFrame, extrac
 
 
 def test_review_labels_read_from_the_task_store(tmp_path: Path) -> None:
-    import sqlalchemy as sa
-
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    assert review_labels(url) is None
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text("CREATE TABLE review_items (left_id TEXT, right_id TEXT, state TEXT, decision TEXT)")
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO review_items VALUES ('a','b','decided','same'), ('c','d','decided','unsure'),"
-                " ('e','f','pending',NULL), ('g','h','decided','different')"
-            )
-        )
-    engine.dispose()
-    labels = review_labels(url)
-    assert labels is not None
-    assert labels.sort("left_id").rows() == [("a", "b", True), ("c", "d", None), ("g", "h", False)]
+    # The store is created on first use; before any decision there are no labels, in the engine's label schema.
+    # Decisions becoming labels is covered with the real review flow in tests/console/test_store.py.
+    labels = review_labels(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    assert labels.schema == LABEL_SCHEMA and labels.height == 0
+    assert (tmp_path / "store.sqlite").exists()
 
 
 def test_cli_dedupe_match_evaluate(

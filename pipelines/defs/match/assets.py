@@ -4,8 +4,8 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import polars as pl
-import sqlalchemy as sa
 
+from corrections.reviews import load_labels
 from matchers.engine.linker import decision_counts
 from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
 from matchers.engine.population import population_settings
@@ -13,29 +13,10 @@ from matchers.engine.types import LABEL_SCHEMA
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths, TaskStoreResource
 
-_REVIEW_LABELS = {"same": True, "different": False, "unsure": None}
 
-
-def review_labels(database_url: str) -> pl.DataFrame | None:
-    """Decided review items of the task store as engine labels; None before the store exists."""
-    engine = sa.create_engine(database_url)
-    try:
-        if not sa.inspect(engine).has_table("review_items"):
-            return None
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT left_id, right_id, decision FROM review_items WHERE state = 'decided'")
-            ).all()
-    finally:
-        engine.dispose()
-    return pl.DataFrame(
-        {
-            "left_id": [row.left_id for row in rows],
-            "right_id": [row.right_id for row in rows],
-            "same_person": [_REVIEW_LABELS.get(row.decision) for row in rows],
-        },
-        schema=LABEL_SCHEMA,
-    )
+def review_labels(database_url: str) -> pl.DataFrame:
+    """Data officers' decisions from the task store, as the engine's labels (a decided pair is never re-reviewed)."""
+    return load_labels(database_url).select(list(LABEL_SCHEMA))
 
 
 def _table(rows: Sequence[Mapping[str, object]]) -> dg.MetadataValue:
@@ -107,7 +88,7 @@ def scored_pairs(
             "match": dg.MetadataValue.int(totals["match"]),
             "review": dg.MetadataValue.int(totals["review"]),
             "non_match": dg.MetadataValue.int(totals["non_match"]),
-            "labels_used": dg.MetadataValue.int(0 if labels is None else labels.height),
+            "labels_used": dg.MetadataValue.int(labels.height),
         },
     )
 
