@@ -12,6 +12,7 @@ from matchers.engine.population import population_settings
 from matchers.engine.types import LABEL_SCHEMA
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths, TaskStoreResource
+from pipelines.timing import Stopwatch
 
 
 def review_labels(database_url: str) -> pl.DataFrame:
@@ -41,6 +42,7 @@ def candidate_pairs(
     paths: DancuPaths,
 ) -> dg.Output[pl.DataFrame]:
     """Block the base against itself and the night's extracts against the persisted base index."""
+    watch = Stopwatch()
     candidates, summary = find_candidates(normalized_base, normalized_extracts, population_settings(), paths.state_dir)
     per_rule = [{"quy_tac": rule, **counts} for rule, counts in summary.per_rule().items()]
     by_kind = candidates.get_column("kind").value_counts()
@@ -51,6 +53,7 @@ def candidate_pairs(
     return dg.Output(
         candidates,
         metadata={
+            **watch.metadata(),
             "pairs_dedupe": dg.MetadataValue.int(int(kinds.get("dedupe", 0))),
             "pairs_link": dg.MetadataValue.int(int(kinds.get("link", 0))),
             "pairs_per_rule": _table(per_rule),
@@ -74,6 +77,7 @@ def scored_pairs(
     task_store: TaskStoreResource,
 ) -> dg.Output[pl.DataFrame]:
     """Score every candidate pair; reviewers' decisions from the task store act as labels and fix the decision."""
+    watch = Stopwatch()
     labels = review_labels(task_store.database_url)
     pairs = score_candidates(
         candidate_pairs, normalized_base, normalized_extracts, population_settings(), paths.state_dir, labels=labels
@@ -84,6 +88,7 @@ def scored_pairs(
     return dg.Output(
         pairs,
         metadata={
+            **watch.metadata(),
             "decisions": _table(bands),
             "match": dg.MetadataValue.int(totals["match"]),
             "review": dg.MetadataValue.int(totals["review"]),
@@ -107,6 +112,7 @@ def person_clusters(
     paths: DancuPaths,
 ) -> dg.Output[pl.DataFrame]:
     """Cluster matched pairs into persons, refusing merges that would chain two different citizens."""
+    watch = Stopwatch()
     clusters, report = cluster_night(
         normalized_base,
         normalized_extracts,
@@ -119,6 +125,7 @@ def person_clusters(
     return dg.Output(
         clusters,
         metadata={
+            **watch.metadata(),
             "records": dg.MetadataValue.int(clusters.height),
             "clusters": dg.MetadataValue.int(sizes.height),
             "multi_record_clusters": dg.MetadataValue.int(sizes.filter(pl.col("len") > 1).height),
