@@ -14,6 +14,7 @@ from matchers import units
 from matchers.engine.population import population_settings
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import TaskStoreResource
+from pipelines.timing import Stopwatch
 
 SUMMARY_SCHEMA = pl.Schema(
     {
@@ -81,6 +82,7 @@ def correction_tasks(
     Tasks whose defect is gone tonight are closed, resolved tasks whose defect is back are reopened, and "not an
     error" decisions keep suppressing their finding (``corrections.nightly``).
     """
+    watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
     rules = rules_table()
     wards = units.current_wards()
@@ -104,6 +106,7 @@ def correction_tasks(
     return dg.Output(
         frame,
         metadata={
+            **watch.metadata(),
             "rows": dg.MetadataValue.int(frame.height),
             **{key: dg.MetadataValue.int(value) for key, value in summary.as_dict().items() if key != "night"},
             "unrouted_tasks": dg.MetadataValue.int(sum(1 for t in drafts.tasks if t.ward_code is None)),
