@@ -273,7 +273,7 @@ def time_views(url: str, ward: str, province: str, searches: list[str], show_pla
                 started = time.perf_counter()
                 page = queries.queue_page(session, actor, filters, after=cursor)
                 timings.append(time.perf_counter() - started)
-        total = f"> {queries.SEARCH_COUNT_LIMIT:,}" if page.capped else f"{page.total:,}"
+        total = f"> {page.total:,}" if page.capped else f"{page.total:,}"
         print(f"  {name:<42} {statistics.median(timings) * 1000:7.1f} ms  ({total} tasks)")
         if show_plans:
             statements = list(captured)

@@ -230,6 +230,8 @@ def create_app(
     ward_lists: TtlCache[tuple[object, ...], list[str]] = TtlCache(seconds=WARD_LIST_TTL_SECONDS)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
+    # Templates ship with the code: no need to stat their files on every page view.
+    templates.env.auto_reload = False
     templates.env.filters.update(local=_local, day=_day, mask=mask_id, percent=format_probability, num=_number)
     templates.env.globals.update(
         QUALITY_NAMES=QUALITY_NAMES,
@@ -427,7 +429,6 @@ def create_app(
             result=result,
             filters=filters,
             wards=wards,
-            search_limit=queries.SEARCH_COUNT_LIMIT,
             today=current_day(),
             params=base_params,
             query_for=lambda **changes: _query(base_params, changes),

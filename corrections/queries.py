@@ -13,6 +13,7 @@ Built to stay fast with 500,000 tasks in a province (issue 6):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -45,6 +46,8 @@ from corrections.search import name_pattern
 __all__ = [
     "QUEUE_COLUMNS",
     "SEARCH_COUNT_LIMIT",
+    "SEARCH_PROBE_MATCHES",
+    "SEARCH_PROBE_ROWS",
     "CountRows",
     "Cursor",
     "QueueCounts",
@@ -56,11 +59,14 @@ __all__ = [
     "task_records",
 ]
 
-SEARCH_COUNT_LIMIT = 200
-"""A search counts its matches up to this many; beyond it the page says "more than" and asks for a narrower term."""
-SEARCH_PROBE_ROWS = 4000
-"""A search first looks for more than ``SEARCH_COUNT_LIMIT`` matches among this many tasks of the scope: a common
-name (one in twenty tasks or more) is settled there, without building the trigram bitmap of a third of a province."""
+SEARCH_PROBE_ROWS = 8000
+SEARCH_PROBE_MATCHES = 100
+"""A search first reads up to ``SEARCH_PROBE_ROWS`` tasks of the scope and stops at ``SEARCH_PROBE_MATCHES + 1``
+matches: a common name (one task in eighty or more) is settled there, as "more than SEARCH_PROBE_MATCHES", and its
+pages are read off the queue indexes, where matches are dense. Only rarer terms use the trigram index."""
+SEARCH_COUNT_LIMIT = 2000
+"""A rarer term counts its matches exactly up to this many and pages them by their sort key, without walking an
+index (a rare name is passed only after most of a province); beyond it: "more than SEARCH_COUNT_LIMIT"."""
 
 QUEUE_COLUMNS = (
     Task.id,
@@ -121,8 +127,12 @@ class Cursor:
 @dataclass(frozen=True, slots=True)
 class QueueCounts:
     rows: CountRows
-    capped: bool = False
-    """More than ``SEARCH_COUNT_LIMIT`` tasks match: ``rows`` count only the first ones found."""
+    capped_at: int | None = None
+    """A search with more matches than this: ``rows`` count only the first ones found."""
+
+    @property
+    def capped(self) -> bool:
+        return self.capped_at is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,7 @@ class QueuePage:
     page: int = 1
     page_size: int = 50
     capped: bool = False
+    """``total`` is a lower bound: a search matched more tasks than it counts."""
     next_cursor: str | None = None
     prev_cursor: str | None = None
 
@@ -171,7 +182,8 @@ class _Shape:
         else:
             scope = "none"
         term = (filters.search or "").strip()
-        search = "" if not term else "name" if name_pattern(term) else "ids"
+        # Names have no digits: a term with one is a record or personal ID, matched exactly and only so.
+        search = "" if not term else "ids" if any(c.isdigit() for c in term) or not name_pattern(term) else "name"
         return cls(
             scope,
             filters.state,
@@ -274,8 +286,13 @@ def _matches_statement(shape: _Shape, search_limit: int) -> Select[Any]:
 
 @lru_cache(maxsize=1024)
 def _probe_statement(shape: _Shape, search_limit: int, budget: int) -> Select[Any]:
-    """``_matches_statement`` over the first ``budget`` tasks of the scope only (any order: a sample suffices)."""
+    """``_matches_statement`` over the first ``budget`` tasks of the scope only.
+
+    Any ``budget`` tasks do, but a ward's tasks are scattered over the table: read in the order of its queue index,
+    not by a scan that passes every other ward's tasks to find them.
+    """
     scope = _scope_branches(shape)
+    in_order = (Task.state, Task.priority, Task.due_date, Task.id) if shape.scope == "ward" or shape.ward else ()
     window = (
         select(
             Task.id,
@@ -288,6 +305,7 @@ def _probe_statement(shape: _Shape, search_limit: int, budget: int) -> Select[An
             Task.subject_search,
         )
         .where(or_(*scope) if len(scope) > 1 else scope[0], *_filters(replace(shape, search=""), with_quality=False))
+        .order_by(*in_order)
         .limit(budget)
         .subquery()
     )
@@ -305,21 +323,30 @@ def _probe_statement(shape: _Shape, search_limit: int, budget: int) -> Select[An
 _ROWS_BY_ID = select(*QUEUE_COLUMNS).where(Task.id.in_(bindparam("ids", expanding=True)))
 
 
-def _search_matches(session: Session, actor: Actor, filters: QueueFilter) -> list[Any]:
+def _search_matches(session: Session, actor: Actor, filters: QueueFilter) -> QueueCounts:
+    """The matches of a search (every filter but state and quality) as counts, and the matches themselves when they
+    are all known (not capped)."""
     shape = _Shape.of(actor, replace(filters, state=None, quality=None))
     parameters = _parameters(actor, filters)
     if shape.search == "name":
-        probed = session.execute(_probe_statement(shape, SEARCH_COUNT_LIMIT, SEARCH_PROBE_ROWS), parameters).all()
-        if len(probed) > SEARCH_COUNT_LIMIT:
-            return list(probed)
-    return list(session.execute(_matches_statement(shape, SEARCH_COUNT_LIMIT), parameters).all())
+        probe = _probe_statement(shape, SEARCH_PROBE_MATCHES, SEARCH_PROBE_ROWS)
+        probed = session.execute(probe, parameters).all()
+        if len(probed) > SEARCH_PROBE_MATCHES:
+            return _match_counts(probed, SEARCH_PROBE_MATCHES)
+    matches = session.execute(_matches_statement(shape, SEARCH_COUNT_LIMIT), parameters).all()
+    return _match_counts(matches, SEARCH_COUNT_LIMIT if len(matches) > SEARCH_COUNT_LIMIT else None)
 
 
-def _match_counts(matches: list[Any]) -> QueueCounts:
+@dataclass(frozen=True, slots=True)
+class _SearchCounts(QueueCounts):
+    matches: tuple[Any, ...] = ()
+
+
+def _match_counts(matches: Sequence[Any], capped_at: int | None) -> _SearchCounts:
     tally: dict[tuple[str, str], int] = {}
     for match in matches:
         tally[(match.state, match.quality)] = tally.get((match.state, match.quality), 0) + 1
-    return QueueCounts([(s, q, n) for (s, q), n in tally.items()], len(matches) > SEARCH_COUNT_LIMIT)
+    return _SearchCounts([(s, q, n) for (s, q), n in tally.items()], capped_at, tuple(matches))
 
 
 @lru_cache(maxsize=1024)
@@ -360,7 +387,7 @@ def queue_counts(session: Session, actor: Actor, filters: QueueFilter) -> QueueC
     """(state, quality, count) in ``actor``'s scope under every filter except state and quality."""
     shape = _Shape.of(actor, replace(filters, state=None, quality=None))
     if shape.search:
-        return _match_counts(_search_matches(session, actor, filters))
+        return _search_matches(session, actor, filters)
     result = session.execute(_counts_statement(shape), _parameters(actor, filters))
     return QueueCounts([(str(state), str(quality), int(count)) for state, quality, count in result.all()])
 
@@ -397,8 +424,7 @@ def queue_page(
     tabs); the quality counts ignore the quality filter (they label the quality chips); both honour every other filter.
     """
     shape = _Shape.of(actor, filters)
-    matches = _search_matches(session, actor, filters) if shape.search else None
-    counts = _match_counts(matches) if matches is not None else queue_counts(session, actor, filters)
+    counts = queue_counts(session, actor, filters)
     by_state: dict[str, int] = {}
     by_quality: dict[str, int] = {}
     total = 0
@@ -413,12 +439,12 @@ def queue_page(
     backward = before is not None and after is None
     anchor = before if backward else after
     fetch = page_size + 1  # one more row than shown: tells whether there is a page beyond
-    if matches is not None and not counts.capped:
+    if isinstance(counts, _SearchCounts) and not counts.capped:
         # Every match is known (a handful to a thousand): page them by their sort key and read the page by id, rather
         # than walk a queue index hoping to meet matches (a rare name is passed only after most of a province).
         keys = sorted(
             (m.priority, _as_date(m.due_date), m.id)
-            for m in matches
+            for m in counts.matches
             if (not filters.state or m.state == filters.state) and (not filters.quality or m.quality == filters.quality)
         )
         if anchor is not None:
@@ -444,7 +470,7 @@ def queue_page(
     page = max(1, page) if has_prev else 1
     return QueuePage(
         rows=rows,
-        total=total,
+        total=counts.capped_at if counts.capped_at is not None else total,
         by_state=by_state,
         by_quality=by_quality,
         page=page,

@@ -113,15 +113,19 @@ def test_name_search_folds_diacritics_and_matches_word_starts(store: Scenario) -
     assert found("%") == found("_") == set()  # no wildcard from the user
 
 
-@pytest.mark.parametrize("probe", [4000, 1])
-def test_search_counts_are_bounded(store: Scenario, monkeypatch: pytest.MonkeyPatch, probe: int) -> None:
-    """Capped whether the probe of the first tasks already finds enough matches (4000) or cannot (1)."""
+@pytest.mark.parametrize(("probe_rows", "count_limit"), [(4000, 1000), (1, 2)])
+def test_search_counts_are_bounded(
+    store: Scenario, monkeypatch: pytest.MonkeyPatch, probe_rows: int, count_limit: int
+) -> None:
+    """Capped by the probe of the first tasks (it finds more than 2 matches among 4000 tasks), or, when the probe
+    sees too few tasks to tell (1), by the bounded count of all matches."""
     officer = actor(store, "dulieu")
-    monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", 2)
-    monkeypatch.setattr(queries, "SEARCH_PROBE_ROWS", probe)
+    monkeypatch.setattr(queries, "SEARCH_PROBE_MATCHES", 2)
+    monkeypatch.setattr(queries, "SEARCH_PROBE_ROWS", probe_rows)
+    monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", count_limit)
     with session_scope(store.engine) as session:
         many = queries.queue_page(session, officer, QueueFilter(search="van"), page_size=1)
-        assert many.capped and many.total == 3 and len(many.rows) == 1 and many.next_cursor is not None
+        assert many.capped and many.total == 2 and len(many.rows) == 1 and many.next_cursor is not None
         few = queries.queue_page(session, officer, QueueFilter(search="hoa"))
         assert not few.capped and few.total == 1
         unfiltered = queries.queue_page(session, officer, QueueFilter())
@@ -192,6 +196,7 @@ def test_refresh_rewrites_changed_content_only(any_store: Scenario) -> None:
 def test_search_results_page_forward_and_back(store: Scenario, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
     """Both ways of paging a search agree: from the bounded set of matches, and (past the bound) off the index."""
     monkeypatch.setattr(queries, "SEARCH_COUNT_LIMIT", limit)
+    monkeypatch.setattr(queries, "SEARCH_PROBE_MATCHES", limit)
     officer = actor(store, "dulieu")
     term = QueueFilter(search="van")
     with session_scope(store.engine) as session:
