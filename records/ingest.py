@@ -140,7 +140,7 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
     try:
         return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
-        pass
+        pass  # not UTF-8: one of the 8-bit code pages, told apart below
     as_1258 = data.decode("cp1258", errors="replace")
     if _looks_like_cp1258(as_1258):
         return unicodedata.normalize("NFC", as_1258), "cp1258"
