@@ -26,14 +26,15 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, exc, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corrections import audit, auth, lifecycle, queries, reviews
 from corrections.access import AccessDenied, Actor, can_see, review_scope
-from corrections.db import session_scope, store_engine
+from corrections.db import make_engine, migrate, session_scope
 from corrections.export import export_ward_tasks
 from corrections.lifecycle import QueueFilter, TaskConflict, TaskNotFound
 from corrections.models import HUMAN_RESOLUTIONS, RecordSnapshot, ReviewItem
@@ -65,6 +66,7 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
 WARD_LIST_TTL_SECONDS = 60.0
+PING_AFTER_IDLE_SECONDS = 30.0
 
 
 class LoginRequired(Exception):
@@ -196,6 +198,34 @@ def _number(value: float | None, digits: int = 2, *, signed: bool = False) -> st
     return f"{value:{'+' if signed else ''}.{digits}f}".replace(".", ",")
 
 
+def console_engine(database_url: str) -> Engine:
+    """The console's engine: migrated, pinging a pooled connection only after it sat idle.
+
+    A ping on every checkout (``pool_pre_ping``) costs a round trip per page view; a connection in steady use is known
+    to be alive, while one that sat idle may have been cut (server restart, idle timeout), so only those are checked.
+    """
+    engine = make_engine(database_url, pool_pre_ping=False)
+    migrate(engine)
+
+    @event.listens_for(engine, "checkin")
+    def _remember_checkin(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            # The dialect's ping leaves no transaction open (psycopg2 would otherwise BEGIN before the SELECT 1).
+            engine.dialect.do_ping(dbapi)
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another one.
+            raise exc.DisconnectionError(str(error)) from error
+
+    return engine
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
 
@@ -208,7 +238,12 @@ def create_app(
     today: Callable[[], date] | None = None,
 ) -> FastAPI:
     """The console bound to one task store. ``secure_cookies`` when served over HTTPS (behind a proxy)."""
-    engine: Engine = store_engine(database_url)
+    engine = console_engine(database_url)
+    # Pages that only read run without BEGIN/COMMIT on PostgreSQL: two round trips fewer per page view. Each statement
+    # sees its own snapshot, which a list view tolerates (a count may be a moment older than the rows shown).
+    reader: Engine = (
+        engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+    )
     policy = policy or auth.SessionPolicy()
     throttle = LoginThrottle()
     current_day = today or (lambda: datetime.now(LOCAL_TZ).date())
@@ -251,7 +286,7 @@ def create_app(
 
     @contextmanager
     def db(*, write: bool = False) -> Iterator[Session]:
-        with session_scope(engine, write=write) as session:
+        with session_scope(engine if write else reader, write=write) as session:
             yield session
 
     def viewer(request: Request, session: Session | None = None) -> Viewer:
