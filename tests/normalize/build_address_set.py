@@ -28,6 +28,7 @@ from typing import Final
 import polars as pl
 from unidecode import unidecode
 
+from datagen.text import to_old_tone
 from matchers import units
 
 DATA: Final = Path(__file__).parent / "data"
@@ -51,29 +52,6 @@ _STREETS: Final = (
     "Số 101 ngách 3 ngõ 12 Phố Huế",
     "Khu phố 4",
 )
-_OLD_TONE: Final = (
-    ("òa", "oà"),
-    ("óa", "oá"),
-    ("ỏa", "oả"),
-    ("õa", "oã"),
-    ("ọa", "oạ"),
-    ("úy", "uý"),
-    ("ùy", "uỳ"),
-    ("ủy", "uỷ"),
-    ("ũy", "uỹ"),
-    ("ụy", "uỵ"),
-    ("òe", "oè"),
-    ("óe", "oé"),
-    ("ỏe", "oẻ"),
-)
-
-
-def _old_tone(text: str) -> str:
-    for new, old in _OLD_TONE:
-        text = text.replace(new, old)
-    return text
-
-
 def _typo(name: str, rng: random.Random) -> str:
     """Drop or double one letter of a long word (a slip of the keyboard)."""
     words = name.split()
@@ -122,7 +100,7 @@ def _render_legacy(row: dict[str, object], corruption: str, rng: random.Random) 
     elif corruption == "reversed":
         parts = [province_short, district_short, ward]
     elif corruption == "old_tone":
-        parts = [_old_tone(ward), _old_tone(district), _old_tone(province)]
+        parts = [to_old_tone(ward), to_old_tone(district), to_old_tone(province)]
     elif corruption == "no_space":
         parts = [ward_abbrev.replace(". ", "."), district_abbrev.replace(". ", "."), province_short]
     elif corruption == "name_typo":
@@ -149,7 +127,7 @@ def _render_current(row: dict[str, object], corruption: str, rng: random.Random)
     elif corruption == "abbreviated":
         parts = [f"{_WARD_ABBREV[str(row['ward_type'])]} {row['ward_short']}", province_short]
     elif corruption == "old_tone":
-        parts = [_old_tone(ward), _old_tone(province)]
+        parts = [to_old_tone(ward), to_old_tone(province)]
     elif corruption == "missing_province":
         parts = [ward]
     else:
