@@ -7,6 +7,10 @@ from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA, QUALITIES, QUALITY_LABELS, empty_findings
 from checks.registry import RULES, Rule, rule, rules_table, run_rules
 
+# The rule modules register themselves in RULES on import; importing them with the package keeps RULES complete for
+# every caller, whichever of its names it imported first.
+from checks.rules import clean, complete, correct, live  # noqa: F401
+
 __all__ = [
     "FINDINGS_SCHEMA",
     "QUALITIES",

@@ -54,17 +54,11 @@ def rule(
     return register
 
 
-def _load_rules() -> None:
-    # The rule modules register themselves on import; importing here keeps ``RULES`` complete for any caller.
-    from checks.rules import clean, complete, correct, live  # noqa: F401
-
-
 def run_rules(context: CheckContext, only: Iterable[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the registered rules (or ``only`` those ids) and return ``(findings, timings)``.
 
     timings: one row per rule with rule, findings (count) and seconds, for run metadata.
     """
-    _load_rules()
     selected = list(RULES.values()) if only is None else [RULES[i] for i in only]
     results: list[pl.DataFrame] = []
     timings: list[tuple[str, int, float]] = []
@@ -82,7 +76,6 @@ def run_rules(context: CheckContext, only: Iterable[str] | None = None) -> tuple
 
 def rules_table() -> pl.DataFrame:
     """All registered rules as a frame (rule, quality, severity, title, description), for reports."""
-    _load_rules()
     return pl.DataFrame(
         [(r.id, r.quality, r.severity, r.title, r.description) for r in RULES.values()],
         schema={

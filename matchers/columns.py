@@ -47,6 +47,7 @@ __all__ = [
     "ADDRESS_COLUMNS",
     "ADDRESS_STATUSES",
     "DATE_COLUMNS",
+    "FULL_NAME_PARTS",
     "NAME_COLUMNS",
     "RELATIVE_NAME_COLUMNS",
 ]
@@ -63,21 +64,21 @@ DATE_COLUMNS: Final = (
 )
 ADDRESS_COLUMNS: Final = ("permanent_address", "current_address", "hometown", "birth_place")
 ADDRESS_STATUSES: Final = ("resolved", "ambiguous", "unresolved")
+FULL_NAME_PARTS: Final = (
+    "family_name",
+    "middle_name",
+    "given_name",
+    "name_key",
+    "family_key",
+    "middle_key",
+    "given_key",
+    "name_key_no_middle",
+)
+"""The columns ``full_name`` is split and keyed into (beside ``full_name_norm``)."""
 
 
 def _normalized_columns() -> tuple[str, ...]:
-    names = [
-        "full_name_norm",
-        "family_name",
-        "middle_name",
-        "given_name",
-        "name_key",
-        "family_key",
-        "middle_key",
-        "given_key",
-        "name_key_no_middle",
-        "sex_norm",
-    ]
+    names = ["full_name_norm", *FULL_NAME_PARTS, "sex_norm"]
     for column in RELATIVE_NAME_COLUMNS:
         names += [f"{column}_norm", f"{column}_key"]
     for column in DATE_COLUMNS:

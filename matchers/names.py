@@ -20,6 +20,7 @@ from typing import Final
 
 import polars as pl
 
+from matchers.columns import FULL_NAME_PARTS
 from matchers.text import (
     _COMPOSE,
     _place_tone_lower,
@@ -192,17 +193,7 @@ _ORDER_MARKERS: Final = frozenset(
     ]
 )
 
-NAME_PART_COLUMNS: Final = (
-    "norm",
-    "family_name",
-    "middle_name",
-    "given_name",
-    "name_key",
-    "family_key",
-    "middle_key",
-    "given_key",
-    "name_key_no_middle",
-)
+NAME_PART_COLUMNS: Final = ("norm", *FULL_NAME_PARTS)
 
 _JUNK: Final = r"[^\w'\s]|_|\d"
 _JUNK_RE: Final = re.compile(_JUNK)

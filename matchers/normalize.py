@@ -14,7 +14,7 @@ from typing import Final
 import polars as pl
 
 from matchers.addresses import ADDRESS_PART_COLUMNS, address_columns
-from matchers.columns import ADDRESS_COLUMNS, DATE_COLUMNS, NAME_COLUMNS, RELATIVE_NAME_COLUMNS
+from matchers.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NAME_COLUMNS, RELATIVE_NAME_COLUMNS
 from matchers.dates import parse_date
 from matchers.ids import id_columns, old_id_kind_expr
 from matchers.names import name_columns
@@ -128,16 +128,7 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
             added[f"{column}_key"] = parts["name_key"]
             continue
         added["full_name_norm"] = parts["norm"]
-        for part in (
-            "family_name",
-            "middle_name",
-            "given_name",
-            "name_key",
-            "family_key",
-            "middle_key",
-            "given_key",
-            "name_key_no_middle",
-        ):
+        for part in FULL_NAME_PARTS:
             added[part] = parts[part]
 
     sex_values = frame["sex"].drop_nulls().unique().to_list()

@@ -260,6 +260,8 @@ def _place_tone_lower(word: str) -> str:
     if parts is None:
         return word
     onset, vowels, final = parts
+    if vowels not in _NUCLEI or (final and vowels in _OPEN_ONLY):
+        return word  # not a Vietnamese syllable ("auo", or "au" + final): no placement rule applies
     position = len(onset) + _tone_position(vowels, final)
     bases[position] = _COMPOSE[(bases[position], tone)]
     return "".join(bases)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.postgres_server import running_postgres
+
+# CI runs must be reproducible: the same examples every run (locally, hypothesis keeps exploring new ones).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
 
 
 @pytest.fixture(scope="session")
