@@ -50,7 +50,7 @@ from corrections.db import make_engine, migrate, session_scope  # noqa: E402
 from corrections.lifecycle import QueueFilter  # noqa: E402
 from corrections.models import Task  # noqa: E402
 from corrections.nightly import apply_night  # noqa: E402
-from matchers import units  # noqa: E402
+from normalize import units  # noqa: E402
 
 PASSWORD = "mat-khau-do-tai"
 NIGHT = date(2025, 7, 2)

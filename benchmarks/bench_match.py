@@ -363,7 +363,7 @@ def bench_synthetic(people_count: int, extract_size: int, seed: int) -> list[dic
 def prepare_generated(people: int, seed: int, nights: int, data: Path) -> Path:
     """Generate, ingest and normalize a province into ``data`` (reused when already there with these parameters)."""
     from datagen import generate_province
-    from matchers.normalize import normalize_records
+    from normalize.frame import normalize_records
     from records.ingest import ingest_base, ingest_extracts
 
     folder = data / _NORMALIZED

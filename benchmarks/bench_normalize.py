@@ -1,4 +1,4 @@
-"""Benchmark of ``matchers.normalize.normalize_records`` on generated person records.
+"""Benchmark of ``normalize.frame.normalize_records`` on generated person records.
 
 Builds N canonical records (default 1,000,000) the way extracts look: names with and without diacritics, in
 capitals, with old tone placement and some typed in TCVN3/VNI; old- and new-form addresses, abbreviated and
@@ -27,9 +27,9 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matchers import units  # noqa: E402
-from matchers.normalize import normalize_records, summarize  # noqa: E402
-from matchers.text import _TCVN3, _VNI  # noqa: E402
+from normalize import units  # noqa: E402
+from normalize.frame import normalize_records, summarize  # noqa: E402
+from normalize.text import _TCVN3, _VNI  # noqa: E402
 from records.schema import conform  # noqa: E402
 
 FAMILY = [

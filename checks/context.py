@@ -13,7 +13,7 @@ from typing import Final
 
 import polars as pl
 
-from matchers import units
+from normalize import units
 
 __all__ = ["ROUTING_COLUMNS", "CheckContext", "CheckSettings"]
 
@@ -46,7 +46,7 @@ class CheckSettings:
 class CheckContext:
     """The inputs of one night's checks.
 
-    base, extracts: normalized frames (canonical columns + ``matchers.columns``); pairs: scored pairs (left_id,
+    base, extracts: normalized frames (canonical columns + ``normalize.columns``); pairs: scored pairs (left_id,
     right_id, match_probability, decision, kind, ...); clusters: record_id, cluster_id; night: the extract date,
     which is "today" for every date rule.
     """

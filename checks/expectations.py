@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import polars as pl
 
 from checks.findings import FINDINGS_SCHEMA, QUALITIES, SEVERITIES
-from matchers.columns import ADDRESS_COLUMNS, ADDRESS_STATUSES, DATE_COLUMNS, NORMALIZED_COLUMNS
+from normalize.columns import ADDRESS_COLUMNS, ADDRESS_STATUSES, DATE_COLUMNS, NORMALIZED_COLUMNS
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SEX_VALUES, SOURCES
 
 __all__ = [

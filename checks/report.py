@@ -19,7 +19,7 @@ from checks import charts
 from checks.findings import QUALITIES, QUALITY_LABELS
 from checks.registry import rules_table
 from checks.scores import OVERALL, SCORE_DEFINITION
-from matchers import units
+from normalize import units
 from records.files import atomic_write, atomic_write_text
 
 __all__ = [

@@ -54,7 +54,7 @@ from corrections.text import (
     format_probability,
     mask_id,
 )
-from matchers import units
+from normalize import units
 
 __all__ = ["DATABASE_URL_VARIABLE", "SESSION_COOKIE", "app_from_environment", "create_app"]
 

@@ -1,7 +1,7 @@
 """The queue's name search: an ASCII key per task, matched at the start of a word.
 
 Officers type names with or without diacritics, in either tone placement (hoà/hòa), in any case; the key folds all
-of that away (``matchers.text.ascii_key``), so "nguyen van an", "NGUYỄN Văn An" and "Nguyễn văn an" find the same
+of that away (``normalize.text.ascii_key``), so "nguyen van an", "NGUYỄN Văn An" and "Nguyễn văn an" find the same
 tasks. The key starts with a space so that a pattern ``"% " + key_of(term) + "%"`` matches whole words or word
 prefixes ("hoa" finds "Lê Thị Hoa" and "Hoàng", not "Khoa"). PostgreSQL serves the pattern from a trigram index.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from matchers.text import ascii_key
+from normalize.text import ascii_key
 
 __all__ = ["name_key", "name_pattern"]
 

@@ -13,7 +13,7 @@ import polars as pl
 from datagen.defects import DEFECT_RATES, DUPLICATE_VARIATIONS, DefectLog
 from datagen.geography import ProvinceGeo, address_text, legacy_place_text
 from datagen.text import LegacyScheme, encode_legacy, strip_diacritics, to_old_tone
-from matchers import units
+from normalize import units
 
 __all__ = ["INVALID_ETHNICITIES", "BaseState", "add_duplicates", "date_text", "render_base", "typo"]
 

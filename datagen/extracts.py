@@ -20,7 +20,7 @@ from datagen.geography import ProvinceGeo, address_text, draw_residences, legacy
 from datagen.mappings import source_mapping
 from datagen.population import build_population
 from datagen.text import LegacyScheme, encode_legacy, strip_diacritics, to_old_tone
-from matchers import units
+from normalize import units
 
 __all__ = ["EVENT_RATES", "EXTRACT_COLUMNS", "NightExtract", "build_extracts"]
 

@@ -1,4 +1,4 @@
-"""Where people live: real administrative units (``matchers.units``), street and hamlet parts, and the address
+"""Where people live: real administrative units (``normalize.units``), street and hamlet parts, and the address
 texts written in the new two-tier form or the old three-tier form with the usual abbreviations."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from matchers import units
+from normalize import units
 
 __all__ = [
     "ADDRESS_FORMS",

@@ -14,7 +14,7 @@ import polars as pl
 
 from datagen.geography import ProvinceGeo, draw_legacy_wards, draw_residences
 from datagen.names import NamePools, name_pools
-from matchers import units
+from normalize import units
 from records.ethnicities import ETHNIC_GROUPS
 
 __all__ = ["CARD_MILESTONES", "HOUSEHOLD_TYPES", "RELATIONS", "build_population"]

@@ -1,1 +1,4 @@
-"""Pure library: Vietnamese normalization and record matching. No Dagster here."""
+"""Pure library: the record-matching engine (blocking, comparisons, Fellegi–Sunter scoring, clustering). No Dagster.
+
+The Vietnamese normalization it relies on lives in :mod:`normalize`.
+"""

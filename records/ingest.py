@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from matchers.text import fix_legacy_encoding
+from normalize.text import fix_legacy_encoding
 from records.mappings import SourceMapping, all_mappings, header_key, source_for_file, value_key
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SEX_VALUES
 from records.values import ValueProblem, canonical_date, canonical_digits, excel_serial_to_date

@@ -26,14 +26,14 @@ def read_table(path: Path) -> pl.DataFrame:
 
 def read_records(path: Path, settings: MatchSettings) -> pl.DataFrame:
     """Records ready for ``settings``: a file that already has the normalized columns is used as is; a file in the
-    canonical schema is normalized first with ``matchers.normalize.normalize_records``."""
+    canonical schema is normalized first with ``normalize.frame.normalize_records``."""
     frame = read_table(path)
     derived = {expr.meta.output_name() for expr in settings.derived}
     needed = [c for c in (settings.id_column, *settings.record_columns) if c not in derived]
     if all(column in frame.columns for column in needed):
         return frame
     try:
-        normalize = importlib.import_module("matchers.normalize").normalize_records
+        normalize = importlib.import_module("normalize.frame").normalize_records
     except (ImportError, AttributeError) as error:
         raise ValueError("tệp chưa chuẩn hóa và chưa có bộ chuẩn hóa / file not normalized, no normalizer") from error
     normalized = normalize(frame)

@@ -1,4 +1,4 @@
-"""The Vietnamese population spec: how two person records (normalized, see ``matchers.columns``) are compared."""
+"""The Vietnamese population spec: how two person records (normalized, see ``normalize.columns``) are compared."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ POPULATION_INPUT_COLUMNS = (
     "mother_name_key",
     "spouse_name_key",
 )
-"""Normalized columns the population spec reads (all from ``matchers.columns``)."""
+"""Normalized columns the population spec reads (all from ``normalize.columns``)."""
 
 _DERIVED = (
     # Only a structurally valid ID may veto a cluster: a malformed one is a typo, not another citizen.

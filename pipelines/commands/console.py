@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from console.app import DATABASE_URL_VARIABLE, create_app
     from corrections.auth import ensure_demo_accounts
     from corrections.db import session_scope, store_engine
-    from matchers import units
+    from normalize import units
 
     if not 0 < args.port < 65536:
         raise CommandError(f"cổng không hợp lệ / invalid port: {args.port}")

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from datagen import DEFAULT_NIGHT, DEFAULT_PROVINCE, generate_province
-from matchers import units
+from normalize import units
 from pipelines.errors import CommandError
 
 

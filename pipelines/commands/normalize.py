@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from matchers.normalize import normalize_records, summarize
+from normalize.frame import normalize_records, summarize
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
 from records.schema import SchemaError, conform

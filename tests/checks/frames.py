@@ -1,6 +1,6 @@
 """Small hand-built normalized frames for the rule tests.
 
-They follow ``matchers/columns.py`` exactly (names and dtypes), derived in the simplest faithful way from the canonical
+They follow ``normalize/columns.py`` exactly (names and dtypes), derived in the simplest faithful way from the canonical
 values a test gives; a test overrides any normalized column it cares about by naming it.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 from unidecode import unidecode
 
-from matchers.columns import ADDRESS_COLUMNS, DATE_COLUMNS, RELATIVE_NAME_COLUMNS
+from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, RELATIVE_NAME_COLUMNS
 from records.schema import CANONICAL_SCHEMA
 
 NIGHT = dt.date(2025, 9, 15)

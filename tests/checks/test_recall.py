@@ -16,7 +16,7 @@ from checks import CheckContext, run_rules
 from datagen import generate_province
 from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
 from matchers.engine.population import population_settings
-from matchers.normalize import normalize_records
+from normalize.frame import normalize_records
 from records.ingest import ingest_base, ingest_extracts
 
 # Generator defect → the rules that must report it (on the record itself or naming it as related).

@@ -9,7 +9,7 @@ import polars as pl
 
 from checks import rules_table
 from corrections.build import NightDrafts, build_drafts
-from matchers import units
+from normalize import units
 
 FINDINGS_SCHEMA = pl.Schema(
     {

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 from datagen.text import decode_legacy, strip_diacritics, to_old_tone
-from matchers.units import id_province_codes
+from normalize.units import id_province_codes
 from records.ethnicities import canonical_ethnicity
 from tests.datagen.conftest import Province
 

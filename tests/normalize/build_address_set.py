@@ -2,7 +2,7 @@
 
 Two files, both labelled from the official unit tables by exact code, never by the resolver under test:
 
-- ``addresses_generated.csv``: units sampled from ``matchers.units`` (old wards that map to one current ward, old
+- ``addresses_generated.csv``: units sampled from ``normalize.units`` (old wards that map to one current ward, old
   wards that were split, current wards) rendered with the corruptions extracts really carry: abbreviations
   (P., Q., TX., TT., TP., T.), no diacritics, lower or upper case, missing province, misspelt type words
   ("Phuờng", "Phưong"), province nicknames (HN, tp hcm, TP.HCM), reversed order, old tone placement, no space
@@ -29,7 +29,7 @@ import polars as pl
 from unidecode import unidecode
 
 from datagen.text import to_old_tone
-from matchers import units
+from normalize import units
 
 DATA: Final = Path(__file__).parent / "data"
 GENERATED: Final = DATA / "addresses_generated.csv"

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from matchers.addresses import address_columns, resolve_address
+from normalize.addresses import address_columns, resolve_address
 
 DATA = Path(__file__).parent / "data"
 

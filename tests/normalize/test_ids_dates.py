@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers.dates import parse_date
-from matchers.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
+from normalize.dates import parse_date
+from normalize.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
 
 TODAY = date(2025, 7, 2)
 
@@ -130,7 +130,7 @@ def test_swapped_alternative_and_future_allowed() -> None:
 
 
 def test_date_column_equals_parse_date() -> None:
-    from matchers.normalize import _date_columns
+    from normalize.frame import _date_columns
 
     values = [
         "1990-03-05",

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidecode import unidecode
 
-from matchers.names import family_name_frequencies, name_columns, name_key, parse_name
+from normalize.names import family_name_frequencies, name_columns, name_key, parse_name
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""normalize_records: the column contract of matchers/columns.py, originals kept, minimal input."""
+"""normalize_records: the column contract of normalize/columns.py, originals kept, minimal input."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import date
 
 import polars as pl
 
-import matchers.columns as columns
-from matchers.normalize import normalize_records, normalize_sex, normalized_schema, summarize
+import normalize.columns as columns
+from normalize.frame import normalize_records, normalize_sex, normalized_schema, summarize
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, conform
 
 _DTYPES = {
@@ -21,7 +21,7 @@ _DTYPES = {
 
 
 def _contract() -> dict[str, pl.DataType]:
-    """Every column name and dtype documented in matchers/columns.py, ``{column}`` expanded per section."""
+    """Every column name and dtype documented in normalize/columns.py, ``{column}`` expanded per section."""
     doc = columns.__doc__ or ""
     sections = {
         "Names": columns.RELATIVE_NAME_COLUMNS,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers.text import (
+from normalize.text import (
     ascii_key,
     fix_legacy_encoding,
     fix_legacy_series,

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from datagen import generate_province
-from matchers.columns import ADDRESS_COLUMNS
+from normalize.columns import ADDRESS_COLUMNS
 from pipelines.nightly import NightlyOutcome, run_nightly
 
 NIGHT = dt.date(2026, 11, 20)

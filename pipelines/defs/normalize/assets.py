@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from matchers.normalize import normalize_records, summarize
+from normalize.frame import normalize_records, summarize
 from pipelines.partitions import nightly_partitions
 from pipelines.timing import Stopwatch
 
@@ -46,7 +46,7 @@ def _normalize(context: dg.AssetExecutionContext, records: pl.DataFrame) -> dg.O
     description="Cơ sở dữ liệu dân cư đã chuẩn hóa: tên, địa chỉ theo đơn vị hành chính mới, số định danh, ngày.",
 )
 def normalized_base(context: dg.AssetExecutionContext, population_base: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    """The population base with the normalized columns of ``matchers.columns`` beside the canonical ones.
+    """The population base with the normalized columns of ``normalize.columns`` beside the canonical ones.
 
     Names split and keyed, addresses resolved to current (post-2025) ward codes with split old wards flagged
     ambiguous, personal IDs decoded, dates parsed with their precision, legacy-encoded text converted. "Future"

@@ -10,8 +10,8 @@ from corrections.build import NightDrafts, build_drafts
 from corrections.db import store_engine
 from corrections.nightly import apply_night
 from corrections.text import ComparisonInfo
-from matchers import units
 from matchers.engine.population import population_settings
+from normalize import units
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import TaskStoreResource
 from pipelines.timing import Stopwatch

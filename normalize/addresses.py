@@ -7,7 +7,7 @@ in another order. An old ward maps to one current ward, or was split between sev
 placed without surveying the street, so it is returned with every candidate and status ``ambiguous`` (it becomes
 a correction task), never silently guessed.
 
-Matching is on codes from :mod:`matchers.units` (offline data of ``vietnamadminunits``), through name keys that
+Matching is on codes from :mod:`normalize.units` (offline data of ``vietnamadminunits``), through name keys that
 ignore diacritics, case and spacing, with diacritics used again only to tell apart names that collide without them
 (Tân Thành / Tân Thạnh).
 
@@ -30,8 +30,8 @@ from typing import Final
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from matchers import units
-from matchers.text import (
+from normalize import units
+from normalize.text import (
     ascii_key,
     fix_legacy_encoding,
     fix_legacy_series,

@@ -1,6 +1,6 @@
 """Frame-level normalization: a canonical person frame in, the same frame plus every normalized column out.
 
-The columns added are exactly those of :mod:`matchers.columns` (the contract with matching and the checks). Work is
+The columns added are exactly those of :mod:`normalize.columns` (the contract with matching and the checks). Work is
 vectorized in Polars or done once per distinct value (names per distinct word, addresses per distinct
 administrative part, dates per distinct text): a nightly extract repeats the same words, wards and dates many
 thousand times.
@@ -13,12 +13,12 @@ from typing import Final
 
 import polars as pl
 
-from matchers.addresses import ADDRESS_PART_COLUMNS, address_columns
-from matchers.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NAME_COLUMNS, RELATIVE_NAME_COLUMNS
-from matchers.dates import parse_date
-from matchers.ids import id_columns, old_id_kind_expr
-from matchers.names import name_columns
-from matchers.text import ascii_key, fix_legacy_encoding, fix_legacy_series, per_distinct
+from normalize.addresses import ADDRESS_PART_COLUMNS, address_columns
+from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NAME_COLUMNS, RELATIVE_NAME_COLUMNS
+from normalize.dates import parse_date
+from normalize.ids import id_columns, old_id_kind_expr
+from normalize.names import name_columns
+from normalize.text import ascii_key, fix_legacy_encoding, fix_legacy_series, per_distinct
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
@@ -110,7 +110,7 @@ def normalized_schema() -> pl.Schema:
 
 
 def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.DataFrame:
-    """Return ``frame`` (canonical person records) with every column of :mod:`matchers.columns` added.
+    """Return ``frame`` (canonical person records) with every column of :mod:`normalize.columns` added.
 
     Originals are kept unchanged; missing optional canonical columns are added as nulls. ``as_of`` is the day
     "future" is judged against (default: today); the nightly run passes its night so reruns agree.

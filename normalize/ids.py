@@ -18,7 +18,7 @@ from typing import Final
 
 import polars as pl
 
-from matchers import units
+from normalize import units
 
 __all__ = [
     "ID_ISSUES",

@@ -20,8 +20,8 @@ from typing import Final
 
 import polars as pl
 
-from matchers.columns import FULL_NAME_PARTS
-from matchers.text import (
+from normalize.columns import FULL_NAME_PARTS
+from normalize.text import (
     _COMPOSE,
     _place_tone_lower,
     ascii_key,
