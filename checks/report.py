@@ -20,6 +20,7 @@ from checks.findings import QUALITIES, QUALITY_LABELS
 from checks.registry import rules_table
 from checks.scores import OVERALL, SCORE_DEFINITION
 from normalize import units
+from records.excel import text_only_workbook
 from records.files import atomic_write, atomic_write_text
 
 __all__ = [
@@ -367,12 +368,10 @@ def _excel_sheets(data: QualityReportInput) -> dict[str, pl.DataFrame]:
 
 def write_excel(path: Path, data: QualityReportInput) -> None:
     """The same figures as the HTML report, one sheet per table; scores formatted as percentages."""
-    import xlsxwriter
-
     sheets = _excel_sheets(data)
 
     def write(temporary: Path) -> None:
-        with xlsxwriter.Workbook(str(temporary), {"constant_memory": False}) as workbook:
+        with text_only_workbook(temporary, constant_memory=False) as workbook:
             workbook.set_properties(
                 {"title": f"Báo cáo chất lượng dữ liệu dân cư {data.night:%d/%m/%Y}", "author": "dancu"}
             )

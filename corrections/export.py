@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from corrections.models import Task
 from corrections.text import PRIORITY_NAMES, QUALITY_NAMES, STATE_NAMES, TASK_TYPE_NAMES, mask_id
+from records.excel import text_only_workbook
 
 __all__ = ["EXPORT_HEADERS", "export_ward_tasks"]
 
@@ -40,7 +40,7 @@ def export_ward_tasks(session: Session, ward_code: str, ward_name: str, *, today
         .order_by(Task.priority, Task.due_date, Task.id)
     ).all()
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "remove_timezone": True})
+    workbook = text_only_workbook(buffer, remove_timezone=True)
     sheet = workbook.add_worksheet("Việc cần xử lý")
     title = workbook.add_format({"bold": True, "font_size": 14})
     header = workbook.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True, "valign": "top"})
