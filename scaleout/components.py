@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 __all__ = ["connected_components"]
 
+
 def _large_star(edges: DataFrame) -> DataFrame:
     """Each node links its larger neighbours to the smallest node of its neighbourhood (itself included)."""
     both = edges.select("u", "v").unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v")))

@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -42,7 +43,7 @@ _BATCH_ROWS = 100_000
 """Rows handed to a Polars function at once: the engine works per distinct value, so bigger batches share more."""
 
 
-def spark_type(dtype: pl.DataType) -> T.DataType:
+def spark_type(dtype: Any) -> T.DataType:
     """The Spark type a Polars column travels as (unsigned integers widen; UInt64 keeps its bits in a long)."""
     simple: dict[type[pl.DataType], T.DataType] = {
         pl.String: T.StringType(),
@@ -214,11 +215,14 @@ def read_table(spark: SparkSession, path: str | Path) -> DataFrame:
     return with_row_numbers(df)
 
 
-def write_parquet(df: DataFrame, path: str | Path, *, order: Sequence[str] = ()) -> None:
+def write_parquet(df: DataFrame, path: str | Path, *, order: Sequence[str] = (), drop: Sequence[str] = ()) -> None:
     """Write ``df`` as a Parquet folder of part files; on a local disk the previous output is replaced only once
-    the new one is complete (a crash leaves the old one). ``order``: sort the rows first (global order)."""
+    the new one is complete (a crash leaves the old one). ``order``: sort the rows first (part files then hold
+    them in that order); ``drop``: columns left out (after sorting)."""
     if order:
         df = df.orderBy(*order)
+    if drop:
+        df = df.drop(*drop)
     text = str(path)
     if not is_local_path(text):
         df.write.mode("overwrite").parquet(text)
@@ -235,3 +239,9 @@ def write_parquet(df: DataFrame, path: str | Path, *, order: Sequence[str] = ())
         shutil.rmtree(previous, ignore_errors=True)
     elif previous.exists():
         previous.unlink()
+
+
+def in_input_order(df: DataFrame) -> DataFrame:
+    """``df`` with its rows in ``_row`` order when it was read from several files (one file's partitions already
+    come in file order, and row-by-row steps keep it, so the sort is skipped then)."""
+    return df.orderBy(ROW) if len(df.inputFiles()) > 1 else df

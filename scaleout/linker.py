@@ -113,8 +113,11 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
         return pl.concat([batch.select(pl.col(ROW).cast(pl.Int64)), prepared, keys], how="horizontal")
 
     schema = spark_schema(prepare(empty_polars(df)).schema)
-    # Persisted: the term-frequency counts and the join below read it several times, the Python pass runs once.
-    prepared = map_frames(df, prepare, schema).persist(_PERSIST)
+    # Spread over every core by row number first: a Parquet file of one row group would be one task. The layout
+    # (hash of the row number) is the one the joins below and the pair-side joins of ``compare`` reuse, so the
+    # records themselves are shuffled once. Persisted: the Python pass runs once however often it is read.
+    spread = df.repartition(_partitions(df), ROW)
+    prepared = map_frames(spread, prepare, schema).persist(_PERSIST)
     frequencies = list(settings.tf_columns)
     frame = prepared
     if with_tf and frequencies:
@@ -123,13 +126,14 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
         for column in frequencies:
             counts = prepared.where(F.col(column).isNotNull()).groupBy(column).agg(F.count(F.lit(1)).alias("_n"))
             shares = prepared.select(ROW, column).join(_shares(counts, column, int(known[column])), column, "left")
-            # Joined on the row number: the records are shuffled once, into the layout the pair joins reuse.
+            # Joined back on the row number: only these narrow columns move, the records keep their layout.
             frame = frame.join(shares.drop(column), ROW)
+        frame = frame.persist(_PERSIST)
+        height = frame.count()
+        prepared.unpersist()
     else:
         frame = frame.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies))
-    frame = frame.repartition(_partitions(df), ROW).persist(_PERSIST)
-    height = frame.count()
-    prepared.unpersist()
+        height = frame.count()
     return PreparedRecords(frame=frame, height=height)
 
 

@@ -10,12 +10,13 @@ from datetime import date
 
 import polars as pl
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
-from normalize.frame import normalize_records
+from normalize.frame import normalize_records, summarize
 from records.schema import conform
-from scaleout.frames import ROW, map_frames, spark_schema
+from scaleout.frames import ROW, empty_polars, map_frames, spark_schema
 
-__all__ = ["normalize_dataframe"]
+__all__ = ["normalize_dataframe", "summarize_dataframe"]
 
 
 def normalize_dataframe(df: DataFrame, *, as_of: date | None = None, batch_rows: int = 100_000) -> DataFrame:
@@ -39,3 +40,15 @@ def normalize_dataframe(df: DataFrame, *, as_of: date | None = None, batch_rows:
     schema = spark_schema(normalize_batch(empty).schema)
     strings = df.select(*(df[c].cast("string").alias(c) for c in canonical_columns), *carried)
     return map_frames(strings, normalize_batch, schema, batch_rows=batch_rows)
+
+
+def summarize_dataframe(normalized: DataFrame) -> dict[str, int]:
+    """``normalize.frame.summarize`` of a normalized Spark DataFrame: the per-partition counts, summed."""
+
+    def count_batch(batch: pl.DataFrame) -> pl.DataFrame:
+        return pl.DataFrame([summarize(batch)], schema=dict.fromkeys(names, pl.Int64))
+
+    names = list(summarize(empty_polars(normalized)))
+    schema = spark_schema(pl.Schema(dict.fromkeys(names, pl.Int64)))
+    totals = map_frames(normalized, count_batch, schema).select(*(F.sum(c).alias(c) for c in names)).first()
+    return {name: int(totals[name] or 0) if totals is not None else 0 for name in names}

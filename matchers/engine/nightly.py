@@ -31,7 +31,7 @@ from matchers.engine.linker import (
 from matchers.engine.scoring import estimate_u
 from matchers.engine.settings import MatchSettings
 
-__all__ = ["CandidateSummary", "cluster_night", "find_candidates", "score_candidates"]
+__all__ = ["CandidateSummary", "cluster_night", "find_candidates", "previous_clusters_path", "score_candidates"]
 
 INDEX_FOLDER = "match_index"
 CLUSTER_FOLDER = "match_clusters"
@@ -121,9 +121,15 @@ def score_candidates(
     return pl.concat(frames).select(pair_columns(settings))
 
 
-def _previous_clusters(folder: Path, night: str) -> pl.DataFrame | None:
+def previous_clusters_path(folder: Path, night: str) -> Path | None:
+    """The clusters saved by the latest night before ``night`` (a Parquet file, or a folder of part files)."""
     earlier = sorted(p for p in folder.glob("*.parquet") if _NIGHT.match(p.stem) and p.stem < night)
-    return pl.read_parquet(earlier[-1]) if earlier else None
+    return earlier[-1] if earlier else None
+
+
+def _previous_clusters(folder: Path, night: str) -> pl.DataFrame | None:
+    path = previous_clusters_path(folder, night)
+    return pl.read_parquet(path) if path is not None else None
 
 
 def cluster_night(

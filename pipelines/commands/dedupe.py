@@ -11,8 +11,10 @@ from matchers.engine.files import read_records, read_table
 from matchers.engine.linker import dedupe
 from matchers.engine.population import population_settings
 from matchers.engine.settings import Thresholds
+from pipelines.engine_options import add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.resources import EngineResource
 
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +52,9 @@ def print_summary(pairs_count: int, decisions: dict[str, int], clusters: int, re
 
 
 def _run(args: argparse.Namespace) -> int:
+    engine = engine_of(args)
+    if engine.is_spark:
+        return _run_on_spark(args, engine)
     started = time.perf_counter()
     settings = population_settings(thresholds=thresholds_of(args))
     try:
@@ -74,6 +79,43 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
+    """The same job on Spark: same pairs, model and clusters; outputs are folders of Parquet part files."""
+    started = time.perf_counter()
+    settings = population_settings(thresholds=thresholds_of(args))
+    with spark_for(engine) as spark:
+        from scaleout import clustering, files, linker
+
+        try:
+            base = files.read_records(spark, args.base, settings)
+            labels = read_table(args.labels) if args.labels else None
+            result = linker.dedupe(base, settings, labels=labels)
+        except (FileNotFoundError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        clusters, _ = clustering.person_clusters(base, result.pairs, settings)
+        write_spark_outputs(result.pairs, clusters, args.out)
+        result.model.save(args.out / "model.json")
+        written = spark.read.parquet(str(args.out / "clusters.parquet"))
+        print_summary(
+            spark.read.parquet(str(args.out / "pairs.parquet")).count(),
+            result.decision_counts(),
+            written.select("cluster_id").distinct().count(),
+            written.count(),
+            time.perf_counter() - started,
+        )
+    print(f"Đã ghi / written: {args.out / 'pairs.parquet'}, {args.out / 'clusters.parquet'} (Spark)")
+    return 0
+
+
+def write_spark_outputs(pairs: object, clusters: object, out: Path) -> None:
+    """Pairs and clusters (in record order) as Parquet folders under ``out``."""
+    from scaleout.frames import ROW, write_parquet
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_parquet(pairs, out / "pairs.parquet")  # type: ignore[arg-type]
+    write_parquet(clusters, out / "clusters.parquet", order=[ROW], drop=[ROW])  # type: ignore[arg-type]
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "dedupe",
@@ -83,4 +125,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--base", type=Path, required=True, help="tệp cơ sở / base file")
     parser.add_argument("--out", type=Path, required=True, help="thư mục kết quả / output folder")
     add_threshold_options(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=_run)

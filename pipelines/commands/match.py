@@ -12,12 +12,17 @@ from matchers.engine.clustering import person_clusters
 from matchers.engine.files import read_records, read_table
 from matchers.engine.index import BaseIndex
 from matchers.engine.population import population_settings
-from pipelines.commands.dedupe import add_threshold_options, print_summary, thresholds_of
+from pipelines.commands.dedupe import add_threshold_options, print_summary, thresholds_of, write_spark_outputs
+from pipelines.engine_options import add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.resources import EngineResource
 
 
 def _run(args: argparse.Namespace) -> int:
+    engine = engine_of(args)
+    if engine.is_spark:
+        return _run_on_spark(args, engine)
     started = time.perf_counter()
     settings = population_settings(thresholds=thresholds_of(args))
     index_dir = args.index or args.out / "match_index"
@@ -50,6 +55,41 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
+    """The same link on Spark, joining the extract's blocks against the base's (the base index is not used)."""
+    started = time.perf_counter()
+    settings = population_settings(thresholds=thresholds_of(args))
+    with spark_for(engine) as spark:
+        from pyspark.sql import functions as F
+
+        from scaleout import clustering, files, linker, nightly
+
+        try:
+            base = files.read_records(spark, args.base, settings)
+            extract = files.read_records(spark, args.extract, settings)
+            labels = read_table(args.labels) if args.labels else None
+            print("Chỉ mục cơ sở / base index: không dùng trên Spark / not used on Spark")
+            result = linker.link(extract, base, settings, labels=labels)
+        except (FileNotFoundError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        clusters, _ = clustering.person_clusters(nightly.night_records(base, extract), result.pairs, settings)
+        write_spark_outputs(result.pairs, clusters, args.out)
+        result.model.save(args.out / "model.json")
+        pairs = spark.read.parquet(str(args.out / "pairs.parquet"))
+        written = spark.read.parquet(str(args.out / "clusters.parquet"))
+        linked = pairs.where(F.col("decision") == "match").select("left_id").distinct().count()
+        print_summary(
+            pairs.count(),
+            result.decision_counts(),
+            written.select("cluster_id").distinct().count(),
+            written.count(),
+            time.perf_counter() - started,
+        )
+        print(f"Bản ghi trích xuất nối được / extract records linked: {linked:,} / {extract.count():,}")
+    print(f"Đã ghi / written: {args.out / 'pairs.parquet'}, {args.out / 'clusters.parquet'} (Spark)")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "match",
@@ -61,4 +101,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="thư mục kết quả / output folder")
     parser.add_argument("--index", type=Path, help="thư mục chỉ mục cơ sở (mặc định OUT/match_index) / index folder")
     add_threshold_options(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=_run)

@@ -1,0 +1,28 @@
+"""Reading record files on Spark the way ``matchers.engine.files`` reads them in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from matchers.engine.settings import MatchSettings
+from scaleout.frames import read_table
+from scaleout.normalize import normalize_dataframe
+
+__all__ = ["read_records"]
+
+
+def read_records(spark: SparkSession, path: Path, settings: MatchSettings) -> DataFrame:
+    """Records ready for ``settings`` (with ``_row``): a file that already has the normalized columns is used as
+    is; a file in the canonical schema is normalized first (``scaleout.normalize``)."""
+    frame = read_table(spark, path)
+    derived = {expr.meta.output_name() for expr in settings.derived}
+    needed = [c for c in (settings.id_column, *settings.record_columns) if c not in derived]
+    if all(column in frame.columns for column in needed):
+        return frame
+    normalized = normalize_dataframe(frame)
+    missing = [c for c in needed if c not in normalized.columns]
+    if missing:
+        raise ValueError(f"thiếu cột sau chuẩn hóa / missing columns after normalizing: {', '.join(missing)}")
+    return normalized
