@@ -62,14 +62,16 @@ def engine_of(args: argparse.Namespace) -> EngineResource:
 
 @contextmanager
 def spark_for(engine: EngineResource) -> Iterator[SparkSession]:
-    """The command's Spark session, stopped when the command ends (errors starting it become CommandError)."""
-    from scaleout.session import SparkUnavailable, start_session, stop_session
+    """The command's Spark session, stopped when the command ends if the command started it (errors starting it
+    become CommandError)."""
+    from scaleout.session import SparkUnavailable, started_session, stop_session
 
     try:
-        spark = start_session(engine.spark_options())
+        spark, started = started_session(engine.spark_options())
     except SparkUnavailable as error:
         raise CommandError(str(error)) from error
     try:
         yield spark
     finally:
-        stop_session(spark)
+        if started:
+            stop_session(spark)

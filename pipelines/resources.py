@@ -71,6 +71,7 @@ class EngineResource(dg.ConfigurableResource):
     spark_checkpoint_dir: str | None = None
     spark_conf: dict[str, str] = Field(default_factory=dict)
     _session: Any = PrivateAttr(default=None)
+    _started: bool = PrivateAttr(default=False)
 
     @property
     def is_spark(self) -> bool:
@@ -91,17 +92,18 @@ class EngineResource(dg.ConfigurableResource):
     def spark(self) -> SparkSession:
         """The run's Spark session (started on first use)."""
         if self._session is None:
-            from scaleout.session import start_session
+            from scaleout.session import started_session
 
-            self._session = start_session(self.spark_options())
+            self._session, self._started = started_session(self.spark_options())
         return self._session
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._session is not None:
+        """Stop the session this resource started (one already running in the process belongs to its starter)."""
+        if self._session is not None and self._started:
             from scaleout.session import stop_session
 
             stop_session(self._session)
-            self._session = None
+        self._session, self._started = None, False
 
 
 def engine_from_environment(

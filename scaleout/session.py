@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["SparkOptions", "SparkUnavailable", "spark_session", "start_session", "stop_session"]
+__all__ = ["SparkOptions", "SparkUnavailable", "spark_session", "start_session", "started_session", "stop_session"]
 
 _PANDAS_WARNING = "PySpark does not yet fully support pandas >= 3"
 _LOOPBACK = ("local", "spark://127.0.0.1", "spark://localhost")
@@ -115,6 +115,22 @@ def start_session(options: SparkOptions | None = None) -> SparkSession:
     return spark
 
 
+def started_session(options: SparkOptions | None = None) -> tuple[SparkSession, bool]:
+    """``start_session``, and whether this call started it (False: a session of this process was reused, and
+    whoever started it stops it)."""
+    active = _active_session()
+    spark = start_session(options)
+    return spark, active is None
+
+
+def _active_session() -> SparkSession | None:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    return SparkSession.getActiveSession()
+
+
 def stop_session(spark: SparkSession | None) -> None:
     """Stop the session and its JVM-side context (safe to call twice)."""
     if spark is not None:
@@ -123,9 +139,10 @@ def stop_session(spark: SparkSession | None) -> None:
 
 @contextmanager
 def spark_session(options: SparkOptions | None = None) -> Iterator[SparkSession]:
-    """``with spark_session(SparkOptions(master=...)) as spark:`` — always stopped on the way out."""
-    spark = start_session(options)
+    """``with spark_session(SparkOptions(master=...)) as spark:`` — stopped on the way out if it started here."""
+    spark, started = started_session(options)
     try:
         yield spark
     finally:
-        stop_session(spark)
+        if started:
+            stop_session(spark)
