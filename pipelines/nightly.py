@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.defs import load_pipeline_definitions
 from pipelines.partitions import TIMEZONE
-from pipelines.resources import build_resources
+from pipelines.resources import EngineResource, build_resources
 
 
 def today_in_vietnam() -> dt.date:
@@ -39,15 +39,18 @@ class NightlyOutcome:
     materialized: dict[str, dict[str, object]]
 
 
-def run_nightly(input_dir: Path, output_dir: Path, night: str, *, log_level: str = "INFO") -> NightlyOutcome:
-    """Materialize every asset and run every asset check of the graph for ``night``."""
+def run_nightly(
+    input_dir: Path, output_dir: Path, night: str, *, log_level: str = "INFO", engine: EngineResource | None = None
+) -> NightlyOutcome:
+    """Materialize every asset and run every asset check of the graph for ``night`` (``engine``: default from the
+    environment, see ``pipelines.resources``)."""
     definitions = load_pipeline_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     assets = [*(definitions.assets or []), *(definitions.asset_checks or [])]
     result = dg.materialize(
         assets,  # type: ignore[arg-type]
         partition_key=night,
-        resources=build_resources(str(input_dir), str(output_dir)),
+        resources=build_resources(str(input_dir), str(output_dir), engine=engine),
         instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,

@@ -231,6 +231,11 @@ def write_parquet(df: DataFrame, path: str | Path, *, order: Sequence[str] = (),
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     df.write.mode("overwrite").parquet(str(staging))
+    # Only the part files stay: Hadoop's local checksums (.crc) and the _SUCCESS marker are not Parquet, and Polars
+    # and DuckDB read a folder as the Parquet files in it.
+    for extra in staging.iterdir():
+        if not extra.name.endswith(".parquet"):
+            extra.unlink()
     previous = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
     if target.exists():
         os.replace(target, previous)

@@ -25,7 +25,9 @@ from pyspark.sql import functions as F
 
 from matchers.engine.blocking import BlockingReport, block_keys
 from matchers.engine.linker import (
+    FrameSource,
     comparable_pairs,
+    compare_pairs,
     compare_sides,
     fit_model,
     pair_columns,
@@ -94,13 +96,38 @@ def _partitions(df: DataFrame) -> int:
     return int(df.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
-def _shares(counts: DataFrame, column: str, known: int) -> DataFrame:
-    """``column, tf_<column>`` from the distinct values' counts, with the embedded engine's ``term_frequency``."""
+def _term_frequencies(prepared: DataFrame, columns: list[str]) -> list[DataFrame]:
+    """Per column, ``_row, tf_<column>`` for the rows where the column is not null.
 
-    def share(batch: pl.DataFrame) -> pl.DataFrame:
-        return batch.select(column, term_frequency(pl.col("_n"), pl.lit(known, dtype=pl.Int64)).alias(f"tf_{column}"))
-
-    return map_frames(counts, share, spark_schema(share(empty_polars(counts)).schema))
+    Spark counts each value; the share of a count is the embedded engine's ``term_frequency``, computed on the
+    driver once per distinct count (a few thousand numbers: a share depends on nothing but its count and the
+    column's non-null total) and joined back.
+    """
+    spark = prepared.sparkSession
+    counts = [
+        prepared.where(F.col(c).isNotNull()).groupBy(c).agg(F.count(F.lit(1)).alias("_n")).persist(_PERSIST)
+        for c in columns
+    ]
+    histogram = counts[0].groupBy("_n").agg(F.count(F.lit(1)).alias("_values")).withColumn("_column", F.lit(0))
+    for i, table in enumerate(counts[1:], start=1):
+        histogram = histogram.unionByName(
+            table.groupBy("_n").agg(F.count(F.lit(1)).alias("_values")).withColumn("_column", F.lit(i))
+        )
+    sizes = collect_polars(histogram)
+    frames = []
+    for i, column in enumerate(columns):
+        sizes_of = sizes.filter(pl.col("_column") == i)
+        known = int((sizes_of.get_column("_n") * sizes_of.get_column("_values")).sum())
+        shares = sizes_of.select(
+            pl.col("_n").cast(pl.Int64), term_frequency(pl.col("_n"), pl.lit(known, dtype=pl.Int64)).alias("_tf")
+        )
+        by_value = (
+            counts[i]
+            .join(F.broadcast(from_polars(spark, shares)), "_n")
+            .select(column, F.col("_tf").alias(f"tf_{column}"))
+        )
+        frames.append(prepared.select(ROW, column).join(by_value, column).drop(column))
+    return frames
 
 
 def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) -> PreparedRecords:
@@ -121,13 +148,9 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
     frequencies = list(settings.tf_columns)
     frame = prepared
     if with_tf and frequencies:
-        known = prepared.select(*(F.count(c).alias(c) for c in frequencies)).first()
-        assert known is not None
-        for column in frequencies:
-            counts = prepared.where(F.col(column).isNotNull()).groupBy(column).agg(F.count(F.lit(1)).alias("_n"))
-            shares = prepared.select(ROW, column).join(_shares(counts, column, int(known[column])), column, "left")
+        for shares in _term_frequencies(prepared, frequencies):
             # Joined back on the row number: only these narrow columns move, the records keep their layout.
-            frame = frame.join(shares.drop(column), ROW)
+            frame = frame.join(shares, ROW, "left")
         frame = frame.persist(_PERSIST)
         height = frame.count()
         prepared.unpersist()
@@ -148,25 +171,10 @@ def _side(records: PreparedRecords, settings: MatchSettings, suffix: str, id_nam
 
 @dataclass(slots=True)
 class Compared:
-    """Compared pairs: ``_l, _r, _rule``, both ids, ``_lv_*``, ``_agree_*``, ``_tf_*``, ``_label`` (persisted),
-    and the levels of the random pairs u is estimated on when they were compared along."""
+    """Compared pairs: ``_l, _r, _rule``, both ids, ``_lv_*``, ``_agree_*``, ``_tf_*``, ``_label`` (persisted)."""
 
     frame: DataFrame
     pairs: int
-    sample_levels: pl.DataFrame | None = None
-
-
-_SAMPLE_RULE = -1
-"""``_rule`` of the random pairs compared along with the candidates (u sample)."""
-
-
-def _sample_pairs(left: PreparedRecords, right: PreparedRecords, settings: MatchSettings) -> DataFrame:
-    """The embedded engine's random pairs (same seed, same row numbers, so the same pairs)."""
-    rows = random_pair_rows(left.height, right.height, settings, same_source=True)
-    frame = rows.select(
-        pl.col("_l").cast(pl.Int64), pl.col("_r").cast(pl.Int64), pl.lit(_SAMPLE_RULE, pl.Int32).alias("_rule")
-    )
-    return from_polars(left.frame.sparkSession, frame)
 
 
 def compare(
@@ -176,15 +184,8 @@ def compare(
     settings: MatchSettings,
     *,
     labels: pl.DataFrame | None = None,
-    with_u_sample: bool = False,
 ) -> Compared:
-    """Compare every pair (``_l``, ``_r``, ``_rule``) with ``compare_sides``, batch by batch.
-
-    ``with_u_sample``: compare the random pairs of ``left`` × ``right`` in the same pass (one join instead of two)
-    and keep their levels for ``estimate_u``.
-    """
-    if with_u_sample:
-        pairs = pairs.select("_l", "_r", F.col("_rule").cast("int")).unionByName(_sample_pairs(left, right, settings))
+    """Compare every pair (``_l``, ``_r``, ``_rule``) with ``compare_sides``, batch by batch."""
     sides = pairs.join(_side(left, settings, "_l", _LEFT_ID), "_l").join(_side(right, settings, "_r", _RIGHT_ID), "_r")
 
     def compare_batch(batch: pl.DataFrame) -> pl.DataFrame:
@@ -196,21 +197,32 @@ def compare(
 
     schema = spark_schema(compare_batch(empty_polars(sides)).schema)
     frame = map_frames(sides, compare_batch, schema, batch_rows=50_000).persist(_PERSIST)
-    if not with_u_sample:
-        return Compared(frame=frame, pairs=frame.count())
-    levels = collect_polars(
-        frame.where(F.col("_rule") == _SAMPLE_RULE).select(*(f"_lv_{c.name}" for c in settings.comparisons))
-    )
-    candidates = frame.where(F.col("_rule") != _SAMPLE_RULE)
-    return Compared(frame=candidates, pairs=candidates.count(), sample_levels=levels)
+    return Compared(frame=frame, pairs=frame.count())
 
 
 def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: MatchSettings) -> dict[str, np.ndarray]:
-    """u from the levels of the embedded engine's random pairs of ``left`` × ``right``."""
-    compared = compare(_sample_pairs(left, right, settings), left, right, settings)
-    levels = collect_polars(compared.frame.select(*(f"_lv_{c.name}" for c in settings.comparisons)))
-    compared.frame.unpersist()
-    return estimate_u(levels, settings)
+    """u from the embedded engine's random pairs of ``left`` × ``right``: the same seed draws the same row numbers,
+    so the same pairs. Their records (at most two per pair) are collected to the driver and compared there by the
+    engine itself, which is cheaper than moving every pair through two joins."""
+    rows = random_pair_rows(left.height, right.height, settings, same_source=True)
+    columns = side_columns(settings)
+
+    def fetch(records: PreparedRecords, wanted: pl.Series) -> FrameSource:
+        numbers = from_polars(records.frame.sparkSession, wanted.unique().cast(pl.Int64).to_frame(ROW))
+        found = collect_polars(records.frame.join(F.broadcast(numbers), ROW, "left_semi").select(ROW, *columns))
+        return FrameSource(found.sort(ROW))
+
+    left_rows, right_rows = rows.get_column("_l"), rows.get_column("_r")
+    left_source = fetch(left, left_rows)
+    right_source = left_source if right is left else fetch(right, right_rows)
+
+    def local(source: FrameSource, wanted: pl.Series) -> pl.Series:
+        numbers = source.frame.get_column(ROW).cast(pl.Int64)
+        positions = numbers.search_sorted(wanted.cast(pl.Int64))
+        return positions.cast(pl.UInt32)
+
+    pairs = pl.DataFrame({"_l": local(left_source, left_rows), "_r": local(right_source, right_rows)})
+    return estimate_u(compare_pairs(pairs, left_source, right_source, settings), settings)
 
 
 def _patterns(compared: Compared, settings: MatchSettings) -> AgreementPatterns:
@@ -277,18 +289,17 @@ def _dedupe_prepared(
     model: ModelParameters | None,
     u: dict[str, np.ndarray] | None,
 ) -> tuple[SparkMatchResult, dict[str, np.ndarray] | None]:
-    """Dedupe prepared records; u is estimated on the random pairs compared along when needed and not given."""
+    """Dedupe prepared records; u is estimated when training needs it and it is not given."""
     blocks = records.guarded(settings)
     candidates = blocking.dedupe_pairs(blocks).persist(_PERSIST)
     report = blocking.report(candidates, settings.blocking_rules, blocks.oversized)
-    sample = u is None and model is None
-    compared = compare(candidates, records, records, settings, labels=labels, with_u_sample=sample)
+    compared = compare(candidates, records, records, settings, labels=labels)
     candidates.unpersist()
-    if compared.sample_levels is not None:
-        u = estimate_u(compared.sample_levels, settings)
 
     def known_u() -> dict[str, np.ndarray]:
-        assert u is not None
+        nonlocal u
+        if u is None:
+            u = estimate_u_on(records, records, settings)
         return u
 
     pairs, trained = train_and_score(

@@ -19,7 +19,6 @@ from pyspark.sql import functions as F
 from matchers.engine.blocking import BlockingReport
 from matchers.engine.clustering import ClusterReport
 from matchers.engine.nightly import CLUSTER_FOLDER, CandidateSummary, previous_clusters_path
-from matchers.engine.scoring import estimate_u
 from matchers.engine.settings import MatchSettings
 from scaleout import blocking
 from scaleout.clustering import person_clusters
@@ -27,6 +26,7 @@ from scaleout.frames import ROW, write_parquet
 from scaleout.linker import (
     PreparedRecords,
     compare,
+    estimate_u_on,
     prepare_records,
     train_and_score,
 )
@@ -110,9 +110,8 @@ def score_candidates(
     the link pairs (or the base's model with a refitted prior on a small night)."""
     records = prepare_records(base, settings, with_tf=True)
     dedupe_rows = _rows_of(candidates.where(F.col("kind") == "dedupe"), records, records, settings)
-    compared = compare(dedupe_rows, records, records, settings, labels=labels, with_u_sample=True)
-    assert compared.sample_levels is not None
-    u = estimate_u(compared.sample_levels, settings)
+    compared = compare(dedupe_rows, records, records, settings, labels=labels)
+    u = estimate_u_on(records, records, settings)
     dedupe_pairs, base_model = train_and_score(
         compared, records.height, records.height, settings, kind="dedupe", labels=labels, model=None, u=lambda: u
     )

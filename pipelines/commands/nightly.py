@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipelines.engine_options import add_engine_options, engine_of
 from pipelines.errors import CommandError
 from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam
-from pipelines.resources import DEFAULT_OUTPUT_DIR
+from pipelines.resources import DEFAULT_OUTPUT_DIR, EngineResource
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--date", help="đêm cần chạy YYYY-MM-DD (mặc định: đêm mới nhất có tệp, hoặc hôm nay)")
     parser.add_argument("--output", type=Path, default=Path(DEFAULT_OUTPUT_DIR), help="thư mục kết quả (mặc định var/)")
     parser.add_argument("--quiet", action="store_true", help="chỉ in cảnh báo và lỗi của Dagster")
+    add_engine_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -39,13 +41,16 @@ def resolve_night(input_dir: Path, date: str | None) -> str:
     return latest_extract_night(input_dir) or today_in_vietnam().isoformat()
 
 
-def run_and_report(input_dir: Path, output_dir: Path, night: str, *, quiet: bool = False) -> int:
+def run_and_report(
+    input_dir: Path, output_dir: Path, night: str, *, quiet: bool = False, engine: EngineResource | None = None
+) -> int:
     if not input_dir.is_dir():
         raise CommandError(f"không tìm thấy thư mục dữ liệu vào: {input_dir}")
     if not (input_dir / "population_base.parquet").exists():
         raise CommandError(f"{input_dir} không có population_base.parquet (ảnh chụp cơ sở dữ liệu dân cư)")
-    print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}", flush=True)
-    outcome = run_nightly(input_dir, output_dir, night, log_level="WARNING" if quiet else "INFO")
+    on = f", Spark {engine.spark_master}" if engine is not None and engine.is_spark else ""
+    print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}{on}", flush=True)
+    outcome = run_nightly(input_dir, output_dir, night, log_level="WARNING" if quiet else "INFO", engine=engine)
     print("\nKết quả theo tài sản (asset):")
     for key, metadata in outcome.materialized.items():
         rows = metadata.get("rows", metadata.get("rows_accepted", ""))
@@ -63,4 +68,4 @@ def run_and_report(input_dir: Path, output_dir: Path, night: str, *, quiet: bool
 
 def handle(args: argparse.Namespace) -> int:
     night = resolve_night(args.input, args.date)
-    return run_and_report(args.input, args.output, night, quiet=args.quiet)
+    return run_and_report(args.input, args.output, night, quiet=args.quiet, engine=engine_of(args))

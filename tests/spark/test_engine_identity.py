@@ -149,7 +149,9 @@ def test_connected_components_of_long_chains_stars_and_cycles(spark: Any) -> Non
     shuffled_chain = [(int(a), int(b)) for a, b in rng.permutation(np.array(chain))]
     star = [(1000, 1000 + k) for k in range(1, 40)]
     cycle = [(2000 + k, 2000 + (k + 1) % 25) for k in range(25)]
-    pairs = [(int(a), int(b)) for a, b in zip(rng.integers(3000, 3400, 300), rng.integers(3000, 3400, 300), strict=True)]
+    pairs = [
+        (int(a), int(b)) for a, b in zip(rng.integers(3000, 3400, 300), rng.integers(3000, 3400, 300), strict=True)
+    ]
     edges = pl.DataFrame([*shuffled_chain, *star, *cycle, *pairs], schema={"u": pl.Int64, "v": pl.Int64}, orient="row")
     found = collect_polars(connected_components(from_polars(spark, edges)))
     # Reference: union-find.
