@@ -14,7 +14,7 @@ Which injected defects need a person: every defect of ``truth/defects.parquet`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Final
 
@@ -86,14 +86,28 @@ def _split_ward_resolved(typed: pl.DataFrame, persons: pl.DataFrame, values: pl.
 
 
 def needed_defects(
-    truth: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFrame, first_night: date
+    truth: pl.DataFrame,
+    persons: pl.DataFrame,
+    records: pl.DataFrame,
+    first_night: date,
+    tonight: Collection[str] | None = None,
 ) -> pl.DataFrame:
-    """The injected defects that need a person: record_id, source, type, field, rule (its own task rule).
+    """The injected defects that need a person on a night: record_id, source, type, field, rule (its own task rule).
 
-    truth: ``truth/defects.parquet``; persons: ``truth/persons.parquet``; records: every canonical record the
-    nights read (base and extracts, as ingested); first_night: the first night of the extracts.
+    truth: ``truth/defects.parquet``; persons: ``truth/persons.parquet``; records: every canonical record read up
+    to that night (base and extracts, as ingested); first_night: the first night of the extracts. tonight: the
+    record ids of that night's extracts, when several nights were read: a defect of an earlier night's extract row
+    has left the queue with its night, except a birth the base still lacks (the register keeps it), and a defect
+    an event of a later night proves is not known yet.
     """
     typed = _typed(truth).filter(~pl.col("defect").is_in(NOT_A_TASK) & pl.col("type").is_in(list(DEFECT_RULES)))
+    seen = records.select("record_id")
+    typed = typed.with_columns(_event=pl.col("detail").str.extract(r"^[a-z_]+=([A-Z]+\d+)$", 1))
+    typed = typed.filter(pl.col("_event").is_null() | pl.col("_event").is_in(seen["record_id"].implode()))
+    if tonight is not None:
+        earlier_extract = (pl.col("source") != "base") & ~pl.col("record_id").is_in(pl.Series(list(tonight)).implode())
+        typed = typed.filter(~earlier_extract | (pl.col("defect") == "birth_without_record"))
+    typed = typed.drop("_event").join(seen, on="record_id", how="semi")
     quarantined = truth.filter(pl.col("defect") == "malformed_row").select(pl.col("record_id").alias("_event"))
     typed = (
         typed.with_columns(_event=pl.col("detail").str.extract(r"^[a-z_]+=([A-Z]+\d+)$", 1))

@@ -68,6 +68,9 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, free: np.
     return chosen
 
 
+FRESH_MARGIN_DAYS = 120
+
+
 def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
                 log: DefectLog) -> BaseState:
     """Render every true person as a base record, then inject the base defects."""
@@ -90,7 +93,9 @@ def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, n
     permanent = address_text(frame, street="street", legacy="legacy_ward_code", current="current_ward_code",
                              form="_form", variant="_variant")  # fmt: skip
     hometown = legacy_place_text(frame, legacy="hometown_ward", form="_home_form", variant="_variant")
-    verified = pl.Series((rng.integers(0, 3 * 365, n)).astype(np.int64))
+    # Clean records were verified within the 3-year limit with room to spare, so none goes stale during the nights
+    # of a run (up to FRESH_MARGIN_DAYS of them): a stale record is always an injected one.
+    verified = pl.Series((rng.integers(0, 3 * 365 - FRESH_MARGIN_DAYS, n)).astype(np.int64))
     snapshot_expr = pl.lit(snapshot)
     ward_names = units.current_wards().select(pl.col("ward_code").alias("current_ward_code"), "ward_name")
     base = (

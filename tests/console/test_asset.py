@@ -13,6 +13,7 @@ from pipelines.defs.report.tasks import SUMMARY_SCHEMA, comparison_infos, correc
 from pipelines.io import ParquetIOManager
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import TaskStoreResource
+from register.types import CHANGES_SCHEMA
 from tests.console.factories import finding, findings_frame, pairs_frame, record, records_frame, wards
 
 NIGHT_1, NIGHT_2 = "2025-07-02", "2025-07-03"
@@ -83,6 +84,11 @@ def register() -> pl.DataFrame:
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="register")
+def register_changes() -> pl.DataFrame:
+    return pl.DataFrame(schema=CHANGES_SCHEMA)
+
+
+@dg.asset(partitions_def=nightly_partitions, group_name="register")
 def register_findings(context: dg.AssetExecutionContext) -> pl.DataFrame:
     rows = [finding("P-3", "ethnicity_not_recognized", "đúng", WARD_B, "Dân tộc 'Kinhh' không thuộc 54 dân tộc")]
     if context.partition_key == NIGHT_1:
@@ -99,6 +105,7 @@ def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
             normalized_extracts,
             person_clusters,
             register,
+            register_changes,
             register_findings,
             correction_tasks,
         ],

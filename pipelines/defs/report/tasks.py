@@ -16,6 +16,7 @@ from normalize import units
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import TaskStoreResource
 from pipelines.timing import Stopwatch
+from register.quality import persistent_findings
 
 SUMMARY_SCHEMA = pl.Schema(
     {
@@ -120,6 +121,7 @@ def correction_tasks(
     normalized_extracts: pl.DataFrame,
     person_clusters: pl.DataFrame,
     register: pl.DataFrame,
+    register_changes: pl.DataFrame,
     register_findings: pl.DataFrame,
 ) -> Iterator[dg.Output[pl.DataFrame]]:
     """Turn the findings that need a person into tasks (one per rule and person; what the clean register settled is
@@ -133,9 +135,14 @@ def correction_tasks(
     night = dt.date.fromisoformat(context.partition_key)
     rules = rules_table()
     wards = units.current_wards()
+    # Events of earlier nights the base still does not reflect come from the register (tonight's extracts only hold
+    # tonight's events).
+    findings = pl.concat(
+        [quality_findings, persistent_findings(register, register_changes, person_clusters)], how="vertical"
+    )
     drafts = build_drafts(
         night,
-        quality_findings,
+        findings,
         scored_pairs,
         [normalized_base, normalized_extracts],
         rule_titles=dict(zip(rules.get_column("rule").to_list(), rules.get_column("title").to_list(), strict=True)),
