@@ -33,6 +33,7 @@ __all__ = [
     "nfc_series",
     "normalize_text",
     "per_distinct",
+    "replaced_at",
     "strip_tones",
     "title_case",
 ]
@@ -622,18 +623,29 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return values.replace(converted), values.is_in(list(converted)).fill_null(False)
 
 
+def replaced_at(values: pl.Series, indices: pl.Series, replacement: pl.Series | object) -> pl.Series:
+    """A copy of ``values`` with the rows at ``indices`` set to ``replacement``; ``values`` itself is untouched.
+
+    ``Series.scatter`` writes into the series it is called on: a normalizer that scattered into its argument
+    changed the caller's column (and ``per_distinct``'s keys, which multiplied rows on the join back). Every
+    positional update in the normalizers goes through here.
+    """
+    return values.clone().scatter(indices, replacement)  # type: ignore[arg-type]
+
+
 def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
     """Run ``compute`` on the distinct values of ``values`` only and spread its rows back, in order.
 
     ``compute`` receives the distinct values (nulls included once) and returns one row per value. Extract columns
     repeat heavily (a ward name thousands of times), so this is where most of the speed of normalization comes
-    from.
+    from. ``compute`` gets its own copy of the distinct values: even a ``compute`` that changed its argument could
+    not change the join keys, and a result of the wrong height is an error, never a silent row multiplication.
     """
     distinct = values.unique()
     if distinct.len() > 0.8 * values.len():
         # Nearly all distinct (e.g. addresses with house numbers): the join back would cost more than it saves.
-        return compute(values)
-    result = compute(distinct)
+        return _checked_height(compute(values.clone()), values.len())
+    result = _checked_height(compute(distinct.clone()), distinct.len())
     keyed = result.with_columns(distinct.alias("__value"))
     return (
         values.alias("__value")
@@ -643,13 +655,22 @@ def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]
     )
 
 
+def _checked_height(result: pl.DataFrame, expected: int) -> pl.DataFrame:
+    if result.height != expected:
+        raise AssertionError(f"per-value computation returned {result.height} rows for {expected} values")
+    return result
+
+
 _COMBINING_PATTERN: Final = r"[\x{300}-\x{36f}]"
 
 
 def nfc_series(values: pl.Series) -> pl.Series:
-    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC)."""
+    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC).
+
+    Returns a new series; ``values`` is never changed.
+    """
     mask = values.str.contains(_COMBINING_PATTERN).fill_null(False)
     indices = mask.arg_true()
     if indices.len() == 0:
         return values
-    return values.scatter(indices, values.gather(indices).str.normalize("NFC"))
+    return replaced_at(values, indices, values.gather(indices).str.normalize("NFC"))
