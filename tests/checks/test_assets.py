@@ -53,7 +53,9 @@ def test_reports_are_written_for_each_night(two_nights: tuple[Path, list[Any]]) 
         "Xu hướng",
         "Theo quy tắc",
         "Phát hiện",
+        "Tệp đầu vào",
     ]
+    assert "Tệp đầu vào cần chú ý" in html and "ho_tich.csv" in html
     trend_rows = list(workbook["Xu hướng"].iter_rows(values_only=True))
     assert len(trend_rows) == 3  # header + two nights
     finding_rows = list(workbook["Phát hiện"].iter_rows(values_only=True))

@@ -10,21 +10,31 @@ import polars as pl
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
-from records.ingest import IngestResult, ingest_night, summarize
+from records.ingest import EXTRACT_SUFFIXES, IngestResult, ingest_night, summarize
 from records.schema import validate_canonical
 
 
 def missing_night_folder(input_dir: Path, night: str) -> str | None:
-    """A warning when the input keeps dated extract folders but has none for ``night`` (nothing to ingest)."""
+    """A warning when there is nothing to ingest for ``night``: the input keeps dated extract folders but none for
+    that night, or it has no dated folders and no extract file of its own."""
     folder = input_dir / "extracts"
-    if not folder.is_dir() or (folder / night).is_dir():
+    if (folder / night).is_dir():
         return None
-    nights = sorted(child.name for child in folder.iterdir() if child.is_dir())
-    latest = f"; các đêm có thư mục: {', '.join(nights[-3:])}" if nights else ""
-    return (
-        f"không có thư mục trích xuất cho đêm {night} ({folder / night}): đêm này không có tệp trích xuất nào, "
-        f"chỉ CSDL dân cư được kiểm tra{latest}"
-    )
+    if folder.is_dir():
+        nights = sorted(child.name for child in folder.iterdir() if child.is_dir())
+        latest = f"; các đêm có thư mục: {', '.join(nights[-3:])}" if nights else ""
+        return (
+            f"không có thư mục trích xuất cho đêm {night} ({folder / night}): đêm này không có tệp trích xuất nào, "
+            f"chỉ CSDL dân cư được kiểm tra{latest}"
+        )
+    if input_dir.is_dir() and not any(
+        p.is_file() and p.suffix.lower() in EXTRACT_SUFFIXES and not p.name.startswith(".") for p in input_dir.iterdir()
+    ):
+        return (
+            f"không có tệp trích xuất nào cho đêm {night}: {input_dir} không có thư mục extracts/{night}/ và không có "
+            "tệp .csv/.xlsx; chỉ CSDL dân cư được kiểm tra"
+        )
+    return None
 
 
 def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.MetadataValue]:

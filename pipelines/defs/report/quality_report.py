@@ -28,6 +28,7 @@ def quality_report(
     quality_scores: pl.DataFrame,
     population_base: pl.DataFrame,
     extract_records: pl.DataFrame,
+    ingest_files: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """Render the night's findings, scores and score history into the HTML report and the Excel workbook."""
     watch = Stopwatch()
@@ -50,6 +51,7 @@ def quality_report(
             records_by_source=by_source,
             match_report=MATCH_REPORT_HTML,
             data_docs=f"{DATA_DOCS_DIR}/index.html",
+            input_files=ingest_files,
         ),
     )
     return dg.MaterializeResult(
@@ -60,5 +62,8 @@ def quality_report(
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
             "findings": dg.MetadataValue.int(quality_findings.height),
             "nights_in_trend": dg.MetadataValue.int(history["night"].n_unique()),
+            "files_quarantined_whole": dg.MetadataValue.json(
+                ingest_files.filter(pl.col("error").is_not_null())["source_file"].to_list()
+            ),
         }
     )
