@@ -4,24 +4,36 @@ A route asks for what it needs in its signature::
 
     def claim(task_id: int, viewer: PostedViewer, console: ConsoleDep) -> Response: ...
 
-``Viewer`` redirects to the login page when there is no live session; ``PostedViewer`` additionally refuses a POST
-without the session's CSRF token or from another origin (403).
+``CurrentViewer`` redirects to the login page when there is no live session; ``PostedViewer`` additionally refuses a
+POST without the session's CSRF token or from another origin (403); ``Reviewer`` answers "not found" (audited) to
+anyone but data officers and admins; ``ViewerScope`` is what the viewer may see (``corrections.access.Scope``).
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 
-from console.security import CsrfFailure, LoginRequired, check_origin
+from console.security import CsrfFailure, LoginRequired, NotInScope, check_origin, client_address
 from console.state import Console
-from corrections import auth
-from corrections.access import Actor
+from corrections import audit, auth
+from corrections.access import Actor, Scope
 
-__all__ = ["ConsoleDep", "CurrentViewer", "PostedViewer", "Viewer", "current_viewer", "get_console", "posted_viewer"]
+__all__ = [
+    "ConsoleDep",
+    "CurrentViewer",
+    "PostedViewer",
+    "Reviewer",
+    "Viewer",
+    "ViewerScope",
+    "audit_event",
+    "current_viewer",
+    "get_console",
+    "posted_viewer",
+]
 
 SESSION_COOKIE = "dancu_session"
 
@@ -65,3 +77,35 @@ def posted_viewer(request: Request, viewer: CurrentViewer, csrf_token: Annotated
 
 
 PostedViewer = Annotated[Viewer, Depends(posted_viewer)]
+
+
+def reviewer(viewer: CurrentViewer) -> Viewer:
+    """Data officers and admins only (match review, the audit log)."""
+    if not viewer.actor.is_reviewer:
+        raise NotInScope("Trang này dành cho cán bộ quản lý dữ liệu và quản trị.", viewer)
+    return viewer
+
+
+Reviewer = Annotated[Viewer, Depends(reviewer)]
+
+
+def viewer_scope(viewer: CurrentViewer) -> Scope:
+    return viewer.actor.scope
+
+
+ViewerScope = Annotated[Scope, Depends(viewer_scope)]
+
+
+def audit_event(console: Console, request: Request, actor: Actor | str, action: str, **fields: Any) -> None:
+    """An audit entry in a transaction of its own: for what has no action transaction to join (a view, a denial).
+
+    The entry belongs to the acting user's province unless ``fields`` say whose it is.
+    """
+    if isinstance(actor, Actor):
+        fields.setdefault("province_code", None if actor.scope.level == "national" else actor.province_code)
+        fields.setdefault("ward_code", actor.ward_code if actor.role == "ward_officer" else None)
+        name = actor.username
+    else:
+        name = actor
+    with console.db(write=True) as session:
+        audit.record(session, name, action, client=client_address(request), **fields)

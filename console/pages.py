@@ -27,6 +27,7 @@ from corrections.text import (
     TASK_TYPE_NAMES,
     format_probability,
     mask_id,
+    mask_ids_in,
 )
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ def build_templates(folders: Iterable[Path], wards: Wards) -> Jinja2Templates:
     templates = Jinja2Templates(directory=[SHARED_TEMPLATES, *folders])
     # Templates ship with the code: no need to stat their files on every page view.
     templates.env.auto_reload = False
-    templates.env.filters.update(local=_local, day=_day, mask=mask_id, percent=format_probability, num=_number)
+    templates.env.filters.update(
+        local=_local, day=_day, mask=mask_id, mask_ids=mask_ids_in, percent=format_probability, num=_number
+    )
     templates.env.globals.update(
         QUALITY_NAMES=QUALITY_NAMES,
         STATE_NAMES=STATE_NAMES,

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CsrfFailure", "LoginRequired", "SecurityHeaders", "check_origin", "client_address", "safe_next"]
+__all__ = [
+    "CsrfFailure",
+    "LoginRequired",
+    "NotInScope",
+    "SecurityHeaders",
+    "check_origin",
+    "client_address",
+    "safe_next",
+]
 
 
 class LoginRequired(Exception):
@@ -18,8 +27,21 @@ class CsrfFailure(Exception):
     """A POST without the session's CSRF token, or from another origin."""
 
 
+class NotInScope(Exception):
+    """The viewer's role or scope does not reach this page: answered "not found", and audited."""
+
+    def __init__(self, message: str, viewer: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.viewer = viewer
+
+
 class SecurityHeaders:
-    """Pure ASGI middleware adding the security headers (cheaper than an ``@app.middleware`` function)."""
+    """Pure ASGI middleware adding the security headers (cheaper than an ``@app.middleware`` function).
+
+    The console wraps its whole middleware stack in it (``console.app``), so error responses, a 500 included, carry
+    the headers too. ``hsts``: the ``Strict-Transport-Security`` value when served over HTTPS.
+    """
 
     HEADERS: tuple[tuple[bytes, bytes], ...] = (
         (b"x-frame-options", b"DENY"),
@@ -28,8 +50,9 @@ class SecurityHeaders:
         (b"content-security-policy", b"default-src 'self'; form-action 'self'; frame-ancestors 'none'"),
     )
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: str | None = None) -> None:
         self.app = app
+        self.headers = self.HEADERS + (((b"strict-transport-security", hsts.encode()),) if hsts else ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +65,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in self.HEADERS if h[0] not in present)
+                headers.extend(h for h in self.headers if h[0] not in present)
                 if private and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

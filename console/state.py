@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 import polars as pl
@@ -16,11 +15,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from console.settings import ConsoleSettings
 from corrections.auth import SessionPolicy
 from corrections.db import session_scope
 from normalize import units
 
-__all__ = ["WARD_LIST_TTL_SECONDS", "Console", "LoginThrottle", "TtlCache", "Wards"]
+__all__ = ["WARD_LIST_TTL_SECONDS", "Console", "TtlCache", "Wards"]
 
 WARD_LIST_TTL_SECONDS = 60.0
 
@@ -51,38 +51,6 @@ class TtlCache(Generic[K, V]):
         return value
 
 
-class LoginThrottle:
-    """At most ``limit`` failed logins per user name and per client within ``window`` seconds."""
-
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        entries = self._failures.setdefault(key, deque())
-        while entries and entries[0] < now - self.window:
-            entries.popleft()
-        return entries
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
-
-    def fail(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def clear(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
-
-
 @dataclass(frozen=True)
 class Wards:
     """The current (post-2025) wards and provinces, by code."""
@@ -110,8 +78,7 @@ class Console:
     engine: Engine
     reader: Engine
     """``engine`` for pages that only read (autocommit on PostgreSQL, see ``console.engine.read_only``)."""
-    policy: SessionPolicy
-    secure_cookies: bool
+    settings: ConsoleSettings
     today: Callable[[], date]
     wards: Wards
     templates: Jinja2Templates
@@ -119,7 +86,17 @@ class Console:
         default_factory=lambda: TtlCache(seconds=WARD_LIST_TTL_SECONDS)
     )
     """The ward filter's choices change at most nightly: read once a minute, not on every page."""
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    @property
+    def policy(self) -> SessionPolicy:
+        return self.settings.session_policy
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.settings.https
+
+    def now(self) -> datetime:
+        return self.settings.clock()
 
     @contextmanager
     def db(self, *, write: bool = False) -> Iterator[Session]:

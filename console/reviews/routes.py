@@ -1,7 +1,8 @@
 """Match review: the pairs the engine could not decide, one pair side by side, and the reviewer's decision.
 
-Scope rule: data officers and admins only, each within ``corrections.access.review_scope`` (a data officer their
-province); a pair outside it is "not found". Personal IDs are masked on these pages.
+Scope rule: data officers and admins only (``Reviewer``), each within ``corrections.access.review_scope`` (a data
+officer their province); a pair outside it is "not found". Personal IDs are masked on these pages; every view of the
+list or of a pair (two people's names, dates, addresses) and every out-of-scope attempt is audited.
 """
 
 from __future__ import annotations
@@ -9,38 +10,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from console.compare import side_by_side
-from console.deps import ConsoleDep, CurrentViewer, PostedViewer
+from console.deps import ConsoleDep, PostedViewer, Reviewer, audit_event
 from console.pages import not_found, redirect, render
 from console.security import client_address
-from corrections import reviews
+from corrections import audit, reviews
 from corrections.access import AccessDenied, review_scope
 from corrections.models import RecordSnapshot, ReviewItem
 from corrections.reviews import ReviewNotFound
 from corrections.text import REVIEW_STATE_NAMES
 
-__all__ = ["PAGE_SIZE", "TEMPLATES", "router"]
+__all__ = ["MAX_PAGE", "PAGE_SIZE", "TEMPLATES", "ReviewId", "router"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 50
+MAX_PAGE = 100_000
 NOT_IN_SCOPE = "Không tìm thấy cặp bản ghi này trong phạm vi của bạn."
+ReviewId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 router = APIRouter(prefix="/reviews")
 
 
 @router.get("", response_class=HTMLResponse)
 def review_list(
-    request: Request, viewer: CurrentViewer, console: ConsoleDep, state: str = "pending", page: int = 1
+    request: Request,
+    viewer: Reviewer,
+    console: ConsoleDep,
+    state: str = "pending",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
-    if not viewer.actor.is_reviewer:
-        return not_found(request, viewer, "Trang này dành cho cán bộ quản lý dữ liệu.")
     state = state if state in REVIEW_STATE_NAMES else "pending"
-    page = max(1, page)
+    audit_event(console, request, viewer.actor, "view_reviews", object_type="page", detail=f"{state}, trang {page}")
     with console.db() as session:
         items = reviews.list_reviews(session, viewer.actor, state=state, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         counts = reviews.review_counts(session, viewer.actor)
@@ -59,9 +65,9 @@ def review_list(
 
 
 @router.get("/{review_id}", response_class=HTMLResponse)
-def review_page(request: Request, review_id: int, viewer: CurrentViewer, console: ConsoleDep) -> Response:
+def review_page(request: Request, review_id: ReviewId, viewer: Reviewer, console: ConsoleDep) -> Response:
     try:
-        with console.db() as session:
+        with console.db(write=True) as session:
             item = reviews.get_review(session, viewer.actor, review_id)
             snapshots = {
                 s.record_id: s
@@ -74,7 +80,18 @@ def review_page(request: Request, review_id: int, viewer: CurrentViewer, console
                     review_scope(viewer.actor), ReviewItem.state == "pending", ReviewItem.id != review_id
                 )
             )
+            audit.record(
+                session,
+                viewer.actor.username,
+                "view_review",
+                object_type="review",
+                object_id=review_id,
+                ward_code=item.ward_code,
+                province_code=item.province_code,
+                client=client_address(request),
+            )
     except (ReviewNotFound, AccessDenied):
+        audit_event(console, request, viewer.actor, "review_not_found", object_type="review", object_id=review_id)
         return not_found(request, viewer, NOT_IN_SCOPE)
     pair = [snapshots[i] for i in (item.left_id, item.right_id) if i in snapshots]
     return render(
@@ -92,7 +109,7 @@ def review_page(request: Request, review_id: int, viewer: CurrentViewer, console
 @router.post("/{review_id}")
 def decide(
     request: Request,
-    review_id: int,
+    review_id: ReviewId,
     viewer: PostedViewer,
     console: ConsoleDep,
     decision: Annotated[str, Form()] = "",
@@ -103,10 +120,20 @@ def decide(
         with console.db(write=True) as session:
             reviews.decide(session, viewer.actor, review_id, decision, note, client=client_address(request))
     except (ReviewNotFound, AccessDenied):
+        audit_event(
+            console,
+            request,
+            viewer.actor,
+            "review_not_found",
+            object_type="review",
+            object_id=review_id,
+            detail="decide",
+        )
         return not_found(request, viewer, NOT_IN_SCOPE)
     except ValueError:
         return redirect(f"/reviews/{review_id}?error=invalid")
-    return redirect(f"/reviews/{next_id}" if next_id.isdigit() else "/reviews?state=pending")
+    following = next_id if next_id.isascii() and next_id.isdigit() and len(next_id) <= 10 else ""
+    return redirect(f"/reviews/{following}" if following else "/reviews?state=pending")
 
 
 def _snapshot_names(session: Session, record_ids: list[str]) -> dict[str, str]:

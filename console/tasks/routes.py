@@ -1,24 +1,28 @@
 """The correction queue and one task: list, claim (one or the next), release, resolve, reopen.
 
-Scope rule: every lookup goes through ``corrections.lifecycle.get_task``, which answers "not found" for a task outside
-the viewer's scope (``corrections.access``: a ward officer their ward, a data officer their province, an admin all);
-the queue lists only the viewer's scope (``corrections.queries``). Every state change is one conditional UPDATE in
-``corrections.lifecycle``, written to the audit log in the same transaction.
+Scope rule (``corrections.access.Scope``): a ward officer sees their ward's tasks, a data officer their province's,
+an admin or a national data officer all; a task routed to no province is national. Every lookup goes through
+``corrections.lifecycle.get_task``, which answers "not found" for a task outside the viewer's scope (so does every
+action below: ``_act``); the queue lists only the viewer's scope (``corrections.queries``). Every state change is one
+conditional UPDATE in ``corrections.lifecycle``, audited in the same transaction; a view of the task page (full
+personal IDs), a search by a personal ID and every out-of-scope attempt are audited too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from console.compare import side_by_side
-from console.deps import ConsoleDep, CurrentViewer, PostedViewer, Viewer
+from console.deps import ConsoleDep, CurrentViewer, PostedViewer, Viewer, audit_event
 from console.pages import not_found, redirect, render
 from console.security import client_address
 from corrections import audit, lifecycle, queries
@@ -26,11 +30,17 @@ from corrections.access import AccessDenied, Actor
 from corrections.lifecycle import QueueFilter, TaskConflict, TaskNotFound
 from corrections.text import QUALITY_NAMES, STATE_NAMES
 
-__all__ = ["PAGE_SIZE", "TEMPLATES", "router"]
+__all__ = ["MAX_TASK_ID", "PAGE_SIZE", "TEMPLATES", "TaskId", "router"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 50
 NOT_IN_SCOPE = "Không tìm thấy việc này trong phạm vi của bạn."
+MAX_TASK_ID = 2**31 - 1
+"""Task ids are PostgreSQL ``integer``s: a larger one in a URL is refused (422) before it reaches the database."""
+TaskId = Annotated[int, PathParam(ge=1, le=MAX_TASK_ID)]
+_PAGE_NUMBER = re.compile(r"[0-9]{1,6}")
+# A term of 9 or more digits is a personal ID (CMND, CCCD) or a record number: looking one up is audited.
+_ID_TERM = re.compile(r"[0-9]{9,}")
 
 router = APIRouter(prefix="/tasks")
 
@@ -51,7 +61,8 @@ def queue_filter(request: Request, viewer: Viewer) -> tuple[QueueFilter, int]:
         search=(params.get("q") or "").strip()[:100] or None,
     )
     page = params.get("page", "1")
-    return filters, int(page) if page.isdigit() else 1
+    # Only ASCII digits: str.isdigit() also accepts "²", which int() refuses.
+    return filters, max(1, int(page)) if _PAGE_NUMBER.fullmatch(page) else 1
 
 
 @router.get("", response_class=HTMLResponse)
@@ -74,6 +85,8 @@ def queue(request: Request, viewer: CurrentViewer, console: ConsoleDep) -> Respo
             wards = console.ward_lists.get(
                 (actor.role, actor.province_code), lambda: queries.queue_wards(session, actor)
             )
+    if filters.search and _ID_TERM.search(filters.search):
+        audit_event(console, request, actor, "search_id", object_type="search", detail=filters.search)
     base_params = {k: v for k, v in params.items() if k not in ("page", "after", "before")}
     return render(
         request,
@@ -104,7 +117,7 @@ def claim_next(
 
 
 @router.get("/{task_id}", response_class=HTMLResponse)
-def task_page(request: Request, task_id: int, viewer: CurrentViewer, console: ConsoleDep) -> Response:
+def task_page(request: Request, task_id: TaskId, viewer: CurrentViewer, console: ConsoleDep) -> Response:
     client = client_address(request)
     try:
         with console.db(write=True) as session:
@@ -119,13 +132,11 @@ def task_page(request: Request, task_id: int, viewer: CurrentViewer, console: Co
                 object_type="task",
                 object_id=task_id,
                 ward_code=task.ward_code,
+                province_code=task.province_code,
                 client=client,
             )
     except TaskNotFound:
-        with console.db(write=True) as session:
-            audit.record(
-                session, viewer.actor.username, "task_not_found", object_type="task", object_id=task_id, client=client
-            )
+        audit_event(console, request, viewer.actor, "task_not_found", object_type="task", object_id=task_id)
         return not_found(request, viewer, NOT_IN_SCOPE)
     return render(
         request,
@@ -144,14 +155,19 @@ def _act(
     request: Request, task_id: int, viewer: Viewer, console: ConsoleDep, action: Callable[[Session, Actor], Any]
 ) -> Response:
     """Run one lifecycle action and send the browser back to the task, saying what went wrong if anything did."""
+    what = request.url.path.rsplit("/", 1)[-1]
     try:
         with console.db(write=True) as session:
             action(session, viewer.actor)
     except TaskNotFound:
+        audit_event(
+            console, request, viewer.actor, "task_not_found", object_type="task", object_id=task_id, detail=what
+        )
         return not_found(request, viewer, NOT_IN_SCOPE)
     except TaskConflict:
         return redirect(f"/tasks/{task_id}?error=conflict")
     except AccessDenied:
+        audit_event(console, request, viewer.actor, "action_denied", object_type="task", object_id=task_id, detail=what)
         return redirect(f"/tasks/{task_id}?error=denied")
     except ValueError:
         return redirect(f"/tasks/{task_id}?error=invalid")
@@ -159,13 +175,13 @@ def _act(
 
 
 @router.post("/{task_id}/claim")
-def claim(request: Request, task_id: int, viewer: PostedViewer, console: ConsoleDep) -> Response:
+def claim(request: Request, task_id: TaskId, viewer: PostedViewer, console: ConsoleDep) -> Response:
     client = client_address(request)
     return _act(request, task_id, viewer, console, lambda s, a: lifecycle.claim(s, a, task_id, client=client))
 
 
 @router.post("/{task_id}/release")
-def release(request: Request, task_id: int, viewer: PostedViewer, console: ConsoleDep) -> Response:
+def release(request: Request, task_id: TaskId, viewer: PostedViewer, console: ConsoleDep) -> Response:
     client = client_address(request)
     return _act(request, task_id, viewer, console, lambda s, a: lifecycle.release(s, a, task_id, client=client))
 
@@ -173,7 +189,7 @@ def release(request: Request, task_id: int, viewer: PostedViewer, console: Conso
 @router.post("/{task_id}/resolve")
 def resolve(
     request: Request,
-    task_id: int,
+    task_id: TaskId,
     viewer: PostedViewer,
     console: ConsoleDep,
     resolution: Annotated[str, Form()] = "",
@@ -191,7 +207,7 @@ def resolve(
 
 @router.post("/{task_id}/reopen")
 def reopen(
-    request: Request, task_id: int, viewer: PostedViewer, console: ConsoleDep, note: Annotated[str, Form()] = ""
+    request: Request, task_id: TaskId, viewer: PostedViewer, console: ConsoleDep, note: Annotated[str, Form()] = ""
 ) -> Response:
     client = client_address(request)
     return _act(request, task_id, viewer, console, lambda s, a: lifecycle.reopen(s, a, task_id, note, client=client))
