@@ -86,7 +86,7 @@ QUEUE_COLUMNS = (
     Task.first_seen_night,
 )
 
-_CURSOR = re.compile(r"^([1-9])\.(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
+_CURSOR = re.compile(r"^([1-9])\.([0-9]{4}-[0-9]{2}-[0-9]{2})\.([0-9]{1,18})$")
 
 CountRows = list[tuple[str, str, int]]
 
