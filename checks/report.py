@@ -119,7 +119,8 @@ class QualityReportInput:
     """What one night's quality report shows.
 
     findings: the night's findings; scores: tonight's scores (``checks.scores``); history: every night's scores,
-    tonight included; records_by_source: how many records of each source were checked.
+    tonight included; records_by_source: how many records of each source were checked; input_files: the night's
+    ``ingest_files`` (files quarantined whole and files with warnings are listed, so nothing is lost unseen).
     """
 
     night: date
@@ -130,6 +131,15 @@ class QualityReportInput:
     match_report: str | None = MATCH_REPORT_HTML
     data_docs: str | None = f"{DATA_DOCS_DIR}/index.html"
     register: RegisterSummary | None = None
+    input_files: pl.DataFrame | None = None
+
+
+def _input_file_rows(files: pl.DataFrame | None) -> list[dict[str, object]]:
+    """Files quarantined whole first, then files ingested with warnings (the others need no one's attention)."""
+    if files is None or files.height == 0:
+        return []
+    noteworthy = files.filter(pl.col("error").is_not_null() | pl.col("warnings").is_not_null())
+    return noteworthy.sort(pl.col("error").is_null(), "source_file").to_dicts()
 
 
 def _ward_names() -> pl.DataFrame:
@@ -393,6 +403,7 @@ def build_quality_html(data: QualityReportInput) -> str:
         sample_rows=_samples(data.findings).to_dicts(),
         sample_per_rule=SAMPLE_PER_RULE,
         score_definition=SCORE_DEFINITION,
+        input_file_rows=_input_file_rows(data.input_files),
         quality_definitions=[
             {"label": QUALITY_LABELS[q], "rules": rules.filter(pl.col("quality") == q).to_dicts()} for q in QUALITIES
         ],
@@ -480,6 +491,17 @@ def _excel_sheets(data: QualityReportInput) -> dict[str, pl.DataFrame]:
         "Theo quy tắc": rules,
         "Phát hiện": findings,
     }
+    if data.input_files is not None and data.input_files.height:
+        sheets["Tệp đầu vào"] = data.input_files.select(
+            pl.col("source_file").alias("Tệp"),
+            pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")).alias("Nguồn"),
+            pl.col("encoding").alias("Bảng mã"),
+            pl.col("rows_read").alias("Số dòng đọc"),
+            pl.col("rows_accepted").alias("Số dòng nhận"),
+            pl.col("rows_quarantined").alias("Số dòng cách ly"),
+            pl.col("error").alias("Lỗi (cả tệp bị cách ly)"),
+            pl.col("warnings").alias("Cảnh báo"),
+        )
     if data.register is not None:
         sheets.update(_register_sheets(data.register))
     return sheets

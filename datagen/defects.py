@@ -49,6 +49,10 @@ DUPLICATE_VARIATIONS: Final = (
     "year_only_birth_date",
     "cmnd_instead_of_cccd",
     "old_address_form",
+    "name_rendering",
+    "reversed_name_order",
+    "birth_year_off_by_one",
+    "reissued_id",
 )
 NAME_VARIANTS: Final = ("all_caps", "no_diacritics", "eth_for_d", "old_tone_placement", "typo")
 

@@ -87,6 +87,7 @@ def _ingest_files(night: str) -> pl.DataFrame:
             "rows_accepted": [_base(night).height, 2],
             "rows_quarantined": [0, 1],
             "error": [None, None],
+            "warnings": [None, "không có cột (để trống): Nơi chết (death_place)"],
         }
     )
 

@@ -52,6 +52,7 @@ def quality_report(
     quality_scores: pl.DataFrame,
     population_base: pl.DataFrame,
     extract_records: pl.DataFrame,
+    ingest_files: pl.DataFrame,
     register_scores: pl.DataFrame,
     register_changes: pl.DataFrame,
     task_outcomes: pl.DataFrame,
@@ -78,6 +79,7 @@ def quality_report(
             records_by_source=by_source,
             match_report=MATCH_REPORT_HTML,
             data_docs=f"{DATA_DOCS_DIR}/index.html",
+            input_files=ingest_files,
             register=register_summary(night, register_scores, register_changes, task_outcomes),
         ),
     )
@@ -89,5 +91,8 @@ def quality_report(
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
             "findings": dg.MetadataValue.int(quality_findings.height),
             "nights_in_trend": dg.MetadataValue.int(history["night"].n_unique()),
+            "files_quarantined_whole": dg.MetadataValue.json(
+                ingest_files.filter(pl.col("error").is_not_null())["source_file"].to_list()
+            ),
         }
     )
