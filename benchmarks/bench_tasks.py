@@ -33,7 +33,7 @@ from datagen import generate_province
 from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
 from matchers.engine.population import population_settings
 from normalize.frame import normalize_records
-from records.ingest import ingest_base, ingest_extracts
+from records.ingest import ingest_night
 from register.changes import build_changes
 from register.golden import build_golden
 from register.quality import persistent_findings, register_findings
@@ -56,20 +56,20 @@ def run(out: Path, state: Path) -> tuple[pl.DataFrame, dict[str, int], dict[str,
     titles = dict(rules_table().select("rule", "title").iter_rows())
     truth = pl.read_parquet(out / "truth" / "defects.parquet")
     persons = pl.read_parquet(out / "truth" / "persons.parquet")
-    taken: set[str] = set()
-    with timed(seconds, "ingest"):
-        base = ingest_base(out / "population_base.parquet", taken_ids=taken).accepted
     folders = sorted((out / "extracts").iterdir())
     first_night = dt.date.fromisoformat(folders[0].name)
     previous = previous_changes = None
-    seen = [base]
+    seen: list[pl.DataFrame] = []
     table = pl.DataFrame()
     settled: dict[str, int] = {}
     before = 0
     for folder in folders:
         night = dt.date.fromisoformat(folder.name)
         with timed(seconds, "ingest"):
-            extracts = ingest_extracts(folder, taken_ids=set(taken)).accepted
+            ingested = ingest_night(out / "population_base.parquet", folder, as_of=night)
+            base, extracts = ingested.base.accepted, ingested.extracts.accepted
+        if not seen:
+            seen.append(base)
         with timed(seconds, "normalize"):
             normalized_base = normalize_records(base, as_of=night)
             normalized = normalize_records(extracts, as_of=night)
