@@ -359,6 +359,20 @@ _DELIMITER_NAMES: Final = {";": "dấu chấm phẩy (;)", "\t": "tab", "|": "d�
 
 
 def _xlsx_grids(path: Path, display: str) -> list[_Grid]:
+    """Every sheet's cells (see :func:`_read_xlsx`); a workbook that cannot be read is one ``IngestError``."""
+    try:
+        return _read_xlsx(path, display)
+    except IngestError:
+        raise
+    except Exception as error:  # a damaged archive fails anywhere inside the readers (zip, zlib, XML)
+        raise IngestError(
+            display,
+            f"tệp Excel bị hỏng, không đọc được ({type(error).__name__}: {error}): mở bằng Excel, lưu lại dưới dạng "
+            ".xlsx rồi gửi lại",
+        ) from None
+
+
+def _read_xlsx(path: Path, display: str) -> list[_Grid]:
     """Every sheet's cells, positioned as in Excel.
 
     Read with python-calamine (Rust calamine): it computes a sheet's extent from its cells, so a sheet without a
