@@ -33,7 +33,7 @@ from datagen import generate_province
 from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
 from matchers.engine.population import population_settings
 from normalize.frame import normalize_records
-from records.ingest import ingest_base, ingest_extracts
+from records.ingest import ingest_night
 from register.changes import build_changes
 from register.golden import build_golden
 from register.quality import persistent_findings, register_findings
@@ -48,7 +48,7 @@ def timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
-def run(out: Path, state: Path) -> tuple[pl.DataFrame, dict[str, int], dict[str, float], int]:
+def run(out: Path, state: Path, dump: Path | None = None) -> tuple[pl.DataFrame, dict[str, int], dict[str, float], int]:
     """Every night of the province at ``out``; returns the last night's evaluation table, the findings the register
     settled that night, seconds per stage, and the queue before this issue (every finding a task)."""
     seconds: dict[str, float] = {}
@@ -56,20 +56,20 @@ def run(out: Path, state: Path) -> tuple[pl.DataFrame, dict[str, int], dict[str,
     titles = dict(rules_table().select("rule", "title").iter_rows())
     truth = pl.read_parquet(out / "truth" / "defects.parquet")
     persons = pl.read_parquet(out / "truth" / "persons.parquet")
-    taken: set[str] = set()
-    with timed(seconds, "ingest"):
-        base = ingest_base(out / "population_base.parquet", taken_ids=taken).accepted
     folders = sorted((out / "extracts").iterdir())
     first_night = dt.date.fromisoformat(folders[0].name)
     previous = previous_changes = None
-    seen = [base]
+    seen: list[pl.DataFrame] = []
     table = pl.DataFrame()
     settled: dict[str, int] = {}
     before = 0
     for folder in folders:
         night = dt.date.fromisoformat(folder.name)
         with timed(seconds, "ingest"):
-            extracts = ingest_extracts(folder, taken_ids=set(taken)).accepted
+            ingested = ingest_night(out / "population_base.parquet", folder, as_of=night)
+            base, extracts = ingested.base.accepted, ingested.extracts.accepted
+        if not seen:
+            seen.append(base)
         with timed(seconds, "normalize"):
             normalized_base = normalize_records(base, as_of=night)
             normalized = normalize_records(extracts, as_of=night)
@@ -103,13 +103,21 @@ def run(out: Path, state: Path) -> tuple[pl.DataFrame, dict[str, int], dict[str,
         previous, previous_changes = build.register, changes
         seen.append(extracts)
         tasks = pl.DataFrame(
-            {"rule": [t.rule for t in drafts.tasks], "record_ids": [t.record_ids for t in drafts.tasks]},
-            schema={"rule": pl.String, "record_ids": pl.List(pl.String)},
+            {
+                "rule": [t.rule for t in drafts.tasks],
+                "record_ids": [t.record_ids for t in drafts.tasks],
+                "description": [t.description for t in drafts.tasks],
+            },
+            schema={"rule": pl.String, "record_ids": pl.List(pl.String), "description": pl.String},
         )
         read = pl.concat(seen, how="diagonal_relaxed")
         tonight = extracts["record_id"].to_list() if len(folders) > 1 else None
         needed = needed_defects(truth, persons, read, first_night, tonight)
         table = task_scores(tasks, truth, needed)
+        if dump is not None:
+            dump.mkdir(parents=True, exist_ok=True)
+            tasks.write_parquet(dump / f"tasks-{night}.parquet")
+            needed.write_parquet(dump / f"needed-{night}.parquet")
         settled = drafts.settled
         print(
             f"night {night}: {len(drafts.tasks):,} tasks (every finding a task: {len(before):,}), "
@@ -125,6 +133,7 @@ def main() -> int:
     parser.add_argument("--nights", type=int, default=1)
     parser.add_argument("--date", default="2026-12-01", help="the last night (YYYY-MM-DD)")
     parser.add_argument("--keep", type=Path, default=None, help="generate here and keep the files")
+    parser.add_argument("--dump", type=Path, default=None, help="write each night's tasks and needed defects here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dancu-bench-tasks-"))
     out = args.keep or work / "province"
@@ -132,7 +141,7 @@ def main() -> int:
         started = time.perf_counter()
         generate_province(args.people, args.seed, out, night=dt.date.fromisoformat(args.date), nights=args.nights)
         generated = time.perf_counter() - started
-        table, settled, seconds, before = run(out, work / "state")
+        table, settled, seconds, before = run(out, work / "state", args.dump)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total, needed = int(table["tasks"].sum()), int(table["needed"].sum())

@@ -15,7 +15,7 @@ from typing import Any, Final
 import polars as pl
 
 from corrections.routing import ROUTING_COLUMNS, Destination, Router
-from corrections.selection import TaskPolicy, select_findings, task_policy
+from corrections.selection import TaskPolicy, is_unclustered, select_findings, task_policy
 from corrections.text import (
     DEFAULT_COMPARISONS,
     DISPLAY_FIELDS,
@@ -58,7 +58,7 @@ _STATUS_NAMES: Final = {"alive": "còn sống", "deceased": "đã chết", "move
 
 
 def register_snapshot_id(person_key: str) -> str:
-    """The snapshot id of a person's golden record (never a record id: those have no colon)."""
+    """The snapshot id of a person's golden record (never a record id: no source is called "register")."""
     return f"{REGISTER_SOURCE}:{person_key}"
 
 
@@ -222,7 +222,7 @@ def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str,
         lineage = {c: row.get(f"{c}_source") or {} for c in [*shown, "status"]}
         data["sources"] = {c: source["record_id"] for c, source in lineage.items() if source.get("record_id")}
         if row.get("conflicts"):
-            data["conflicts"] = row["conflicts"]
+            data["conflicts"] = [FIELD_LABELS.get(c, c) for c in row["conflicts"]]
         values[row["person_key"]] = data
     return values
 
@@ -359,7 +359,10 @@ def build_drafts(
             }
 
     task_persons = {
-        p for ps in grouped.get_column("_persons").to_list() for p in ps if register is not None and ":" not in p
+        p
+        for ps in grouped.get_column("_persons").to_list()
+        for p in ps
+        if register is not None and not is_unclustered(p)
     }
     golden = _register_values(register, task_persons)
     tasks: list[TaskDraft] = []

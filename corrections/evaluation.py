@@ -25,6 +25,9 @@ __all__ = ["DEFECT_RULES", "NOT_A_TASK", "needed_defects", "task_scores"]
 DEFECT_RULES: Final[dict[str, tuple[str, ...]]] = {
     "duplicate_person": ("duplicate_person",),
     "shared_id": ("shared_person_id", "cross_source_mismatch"),
+    "sibling_id": ("shared_person_id", "cross_source_mismatch", "id_birth_year_mismatch", "id_sex_mismatch"),
+    "reissued_id": ("cross_source_mismatch",),
+    "birth_year_off_by_one": ("cross_source_mismatch", "id_birth_year_mismatch"),
     "missing_required_field": ("required_field_missing",),
     "no_card": ("adult_without_card",),
     "birth_without_record": ("birth_without_person_record",),
@@ -45,7 +48,8 @@ DEFECT_RULES: Final[dict[str, tuple[str, ...]]] = {
 first is the rule of its own type."""
 
 NOT_A_TASK: Final = ("legacy_encoding", "name_variant", "partial_birth_date", "partial_birth_date_extract",
-                     "malformed_row")  # fmt: skip
+                     "malformed_row", "name_rendering", "dropped_middle_name", "reversed_name_order", "name_title",
+                     "name_remark", "missing_person_id")  # fmt: skip
 _CARD_SETTLES: Final = ("no_card", "expired_card")
 _DEATH_SETTLES: Final = ("no_card", "expired_card", "stale_verification")
 _VALUE_SETTLES: Final = ("missing_required_field", "invalid_ethnicity")

@@ -482,5 +482,16 @@ def task_records(session: Session, task: Task) -> list[RecordSnapshot]:
     return [found[r] for r in task.record_ids if r in found]
 
 
+def task_persons(session: Session, task: Task) -> list[RecordSnapshot]:
+    """The golden records the clean register holds now for the task's persons (snapshots ``register:<key>``)."""
+    from corrections.build import register_snapshot_id
+
+    ids = [register_snapshot_id(key) for key in task.person_keys or []]
+    if not ids:
+        return []
+    found = {s.record_id: s for s in session.scalars(select(RecordSnapshot).where(RecordSnapshot.record_id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def task_history(session: Session, task_id: int) -> list[TaskEvent]:
     return list(session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)))

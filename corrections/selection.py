@@ -23,6 +23,7 @@ __all__ = [
     "RulePolicy",
     "Selection",
     "TaskPolicy",
+    "is_unclustered",
     "load_task_policy",
     "policy_table",
     "select_findings",
@@ -33,6 +34,11 @@ Action = Literal["task", "unless_register", "register"]
 ACTIONS: Final[tuple[Action, ...]] = ("task", "unless_register", "register")
 TASK_TYPES: Final = ("duplicate", "record_fix", "missing", "update")
 _UNCLUSTERED: Final = "record:"
+
+
+def is_unclustered(person: str) -> bool:
+    """A stand-in person of a record no cluster holds (an event id named in a finding, say)."""
+    return person.startswith(_UNCLUSTERED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from datagen import generate_province
 from pipelines.cli import main
-from records.ingest import ingest_extracts
+from records.ingest import ingest_night
 from register.changes import build_changes
 from register.golden import register_columns
 from register.store import RegisterStore
@@ -25,7 +25,8 @@ PROVINCE_NIGHT = dt.date(2026, 5, 4)
 def canonical_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("province")
     generate_province(400, 3, root / "in", night=PROVINCE_NIGHT)
-    extracts = ingest_extracts(root / "in" / "extracts" / PROVINCE_NIGHT.isoformat(), taken_ids=set()).accepted
+    night = ingest_night(root / "in" / "population_base.parquet", root / "in" / "extracts" / PROVINCE_NIGHT.isoformat())
+    extracts = night.extracts.accepted
     extract_file = root / "extracts.parquet"
     extracts.write_parquet(extract_file)
     return root / "in" / "population_base.parquet", extract_file
