@@ -146,7 +146,7 @@ def province_geo(province_code: str) -> ProvinceGeo:
     )
 
 
-_LETTERS: Final = "ABCDEFGHK"
+_LETTERS: Final = "ABCDEGHKLMN"  # block and house letters; not F/P/Q, which read as "Phường"/"Quận" (F3 = Phường 3)
 _HIGHWAYS: Final = (
     *(f"Quốc lộ {i}" for i in ("1A", "1", "5", "6", "10", "13", "14", "18", "21", "22", "32", "51", "91")),
     *(f"Tỉnh lộ {i}" for i in range(1, 60, 3)),
@@ -228,7 +228,8 @@ def _street_parts(rng: np.random.Generator, urban: np.ndarray, province_code: st
         return pl.Series(np.minimum(1 + rng.exponential(scale, n).astype(np.int64), top)).cast(pl.String)
 
     house = number(_HOUSE_SCALE, 999)
-    suffix = pl.Series(np.where(rng.random(n) < 0.06, np.array(list(_LETTERS))[rng.integers(0, 9, n)], ""))
+    letters = np.array(list(_LETTERS))
+    suffix = pl.Series(np.where(rng.random(n) < 0.06, letters[rng.integers(0, letters.size, n)], ""))
     frame = pl.DataFrame(
         {
             "urban": urban,
@@ -243,7 +244,7 @@ def _street_parts(rng: np.random.Generator, urban: np.ndarray, province_code: st
             "quarter": number(4.0, 20),
             "floor": pl.Series(rng.integers(1, 31, n)).cast(pl.String),
             "room": pl.Series(rng.integers(1, 30, n)).cast(pl.String).str.zfill(2),
-            "block": pl.Series(np.array(list(_LETTERS))[rng.integers(0, 9, n)]),
+            "block": pl.Series(letters[rng.integers(0, letters.size, n)]),
             "km": pl.Series(rng.integers(1, 250, n)).cast(pl.String),
             "highway": pl.Series(_HIGHWAYS).gather(rng.integers(0, len(_HIGHWAYS), n)),
         }

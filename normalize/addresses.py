@@ -66,17 +66,21 @@ ADDRESS_PART_COLUMNS: Final = (
 # digit or a street word and carries no administrative word. The same two patterns run in Python (re) and in
 # Polars (Rust regex), so both paths cut an address identically.
 STREET_SEGMENT_PATTERN: Final = (
-    r"(?i)^(?:\d|(?:số|so|nhà|nha|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|đường|phố|tổ|thôn|thon|xóm|xom|ấp|ap|"
-    r"khu phố|khu pho|khu|kp|tdp|tổ dân phố|to dan pho|km|lô|căn hộ|chung cư|tòa|tầng|bản|buôn|làng|khối|khóm|"
-    r"quốc lộ|quoc lo|ql|tỉnh lộ|đội|cụm)(?:[\s.,:/-]|\d|$))"
+    r"(?i)^(?:\d|(?:số|so|sn|nhà|nha|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|đường|duong|phố|pho|tổ|to|thôn|thon|xóm|"
+    r"xom|ấp|ap|khu phố|khu pho|khu|kp|tdp|tổ dân phố|to dan pho|km|lô|lo|căn hộ|can ho|chung cư|chung cu|tòa|toa|"
+    r"tầng|tang|bản|ban|buôn|buon|làng|khối|khoi|khóm|khom|quốc lộ|quoc lo|ql|tỉnh lộ|tinh lo|đại lộ|dai lo|đội|"
+    r"doi|cụm|cum)(?:[\s.,:/-]|\d|$))"
 )
 ADMIN_WORD_PATTERN: Final = (
     r"(?i)(?:^|[\s.,])(?:phường|phuong|xã|quận|huyện|huyen|thị trấn|thi tran|thị xã|thi xa|thành phố|thanh pho|"
     r"tỉnh|tinh|đặc khu|dac khu|tp|tx|tt|p|q|f)(?:[\s.]|\d|$)"
 )
+# A provincial road ("Tỉnh lộ 31", "TINH LO 5") names a road, not a province.
+_PROVINCIAL_ROAD: Final = r"(?i)t[iỉ]nh\s+l[oộ]\b"
 _STREET_RE: Final = re.compile(STREET_SEGMENT_PATTERN)
 _MARK: Final = "\x01"
 _ADMIN_WORD_RE: Final = re.compile(ADMIN_WORD_PATTERN)
+_PROVINCIAL_ROAD_RE: Final = re.compile(_PROVINCIAL_ROAD)
 
 # --- Administrative words --------------------------------------------------------------------------------------
 
@@ -298,7 +302,7 @@ def _make_segment(text: str) -> _Segment:
 
 
 def _is_street(segment: str) -> bool:
-    return bool(_STREET_RE.search(segment)) and not _ADMIN_WORD_RE.search(segment)
+    return bool(_STREET_RE.search(segment)) and not _ADMIN_WORD_RE.search(_PROVINCIAL_ROAD_RE.sub("lộ", segment))
 
 
 @lru_cache(maxsize=65536)
@@ -541,11 +545,31 @@ def _from_legacy(
 def _resolve_admin(admin_text: str) -> _AdminResult:
     """Resolve the administrative part of an address (no street segments left in front, except as residual)."""
     pieces = _pieces(admin_text)
-    core = _resolve_core(tuple(_keyed_segment(p) for p in pieces))
+    core = _core_of(tuple(_segment_id(p) for p in pieces))
     return _render(core, [_make_segment(p) for p in pieces], admin_text)
 
 
+# Keyed segments are interned as small integers so that a resolution is looked up by a tuple of ints (cheap to
+# hash) rather than by a tuple of dataclasses.
+_SEGMENT_IDS: Final[dict[_Segment, int]] = {}
+_SEGMENTS_BY_ID: Final[list[_Segment]] = []
+
+
 @lru_cache(maxsize=262144)
+def _segment_id(text: str) -> int:
+    keyed = _keyed_segment(text)
+    found = _SEGMENT_IDS.get(keyed)
+    if found is None:
+        found = _SEGMENT_IDS[keyed] = len(_SEGMENTS_BY_ID)
+        _SEGMENTS_BY_ID.append(keyed)
+    return found
+
+
+@lru_cache(maxsize=262144)
+def _core_of(ids: tuple[int, ...]) -> _Core:
+    return _resolve_core(tuple(_SEGMENTS_BY_ID[i] for i in ids))
+
+
 def _resolve_core(segments: tuple[_Segment, ...]) -> _Core:
     """Resolution from the segments' keys only. Texts that differ only in what the keys ignore (case, spacing,
     punctuation, an abbreviation's dot) share one resolution: a million addresses have far fewer key sequences
@@ -798,7 +822,9 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
         .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
     )
     # Street segments are marked once (one pass of each pattern), then both parts are read off the marks.
-    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.contains(ADMIN_WORD_PATTERN)
+    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.replace_all(
+        _PROVINCIAL_ROAD, "lộ"
+    ).str.contains(ADMIN_WORD_PATTERN)
     marked = pl.col("_segments").list.eval(
         pl.when(street_like).then(pl.lit(_MARK) + pl.element()).otherwise(pl.element())
     )

@@ -835,6 +835,8 @@ def _validate(
     )
     derived = mapping.derived if mapping else {}
     for target, origin in derived.items():
+        if origin not in good_rows.columns:
+            continue  # the file has no column to derive from (every column but the required ones may be absent)
         if target in good_rows.columns:
             good_rows = good_rows.with_columns(pl.coalesce(target, origin).alias(target))
         else:

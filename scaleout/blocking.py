@@ -26,9 +26,7 @@ def key_column(rule_index: int) -> str:
 
 def block_entries(records: DataFrame, rules: Sequence[BlockingRule]) -> DataFrame:
     """``_rule, _key, _row``: one row per record and rule whose key is not null."""
-    entries = F.array(
-        *(F.struct(F.lit(i).alias("rule"), F.col(key_column(i)).alias("key")) for i in range(len(rules)))
-    )
+    entries = F.array(*(F.struct(F.lit(i).alias("rule"), F.col(key_column(i)).alias("key")) for i in range(len(rules))))
     return (
         records.select(ROW, F.explode(entries).alias("_entry"))
         .select(F.col("_entry.rule").alias("_rule"), F.col("_entry.key").alias("_key"), ROW)
@@ -79,7 +77,9 @@ def link_pairs(extract_entries: DataFrame, base_blocks: Blocks) -> DataFrame:
     return _first_rule(extract.join(base, ["_rule", "_key"]).select("_l", "_r", "_rule"))
 
 
-def report(pairs: DataFrame, rules: Sequence[BlockingRule], oversized: Sequence[tuple[int, int]]) -> list[BlockingReport]:
+def report(
+    pairs: DataFrame, rules: Sequence[BlockingRule], oversized: Sequence[tuple[int, int]]
+) -> list[BlockingReport]:
     """The embedded engine's blocking report: pairs each rule contributed, oversized blocks it skipped."""
     counts = {int(row["_rule"]): int(row["count"]) for row in pairs.groupBy("_rule").count().collect()}
     return [

@@ -184,9 +184,7 @@ def with_row_numbers(df: DataFrame, *, name: str = ROW) -> DataFrame:
     for row in slices:
         offsets.append((row["_file"], int(row["_part"]), int(row["_first"]), start))
         start += int(row["_n"])
-    table = spark.createDataFrame(
-        offsets or [("", -1, 0, 0)], "_file string, _part long, _first long, _start long"
-    )
+    table = spark.createDataFrame(offsets or [("", -1, 0, 0)], "_file string, _part long, _first long, _start long")
     joined = numbered.join(F.broadcast(table), ["_file", "_part"])
     return joined.withColumn(name, F.col("_start") + F.col("_mono") - F.col("_first")).drop(
         "_file", "_part", "_mono", "_first", "_start"

@@ -113,20 +113,24 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
         return pl.concat([batch.select(pl.col(ROW).cast(pl.Int64)), prepared, keys], how="horizontal")
 
     schema = spark_schema(prepare(empty_polars(df)).schema)
-    prepared = map_frames(df, prepare, schema)
-    frequencies = [c for c in settings.tf_columns]
+    # Persisted: the term-frequency counts and the join below read it several times, the Python pass runs once.
+    prepared = map_frames(df, prepare, schema).persist(_PERSIST)
+    frequencies = list(settings.tf_columns)
+    frame = prepared
     if with_tf and frequencies:
         known = prepared.select(*(F.count(c).alias(c) for c in frequencies)).first()
         assert known is not None
         for column in frequencies:
             counts = prepared.where(F.col(column).isNotNull()).groupBy(column).agg(F.count(F.lit(1)).alias("_n"))
-            shares = _shares(counts, column, int(known[column]))
-            prepared = prepared.join(shares, column, "left")
+            shares = prepared.select(ROW, column).join(_shares(counts, column, int(known[column])), column, "left")
+            # Joined on the row number: the records are shuffled once, into the layout the pair joins reuse.
+            frame = frame.join(shares.drop(column), ROW)
     else:
-        prepared = prepared.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies))
-    # Partitioned by row number once: both joins that bring pairs' records side by side reuse this layout.
-    frame = prepared.repartition(_partitions(df), ROW).persist(_PERSIST)
-    return PreparedRecords(frame=frame, height=frame.count())
+        frame = frame.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies))
+    frame = frame.repartition(_partitions(df), ROW).persist(_PERSIST)
+    height = frame.count()
+    prepared.unpersist()
+    return PreparedRecords(frame=frame, height=height)
 
 
 def _side(records: PreparedRecords, settings: MatchSettings, suffix: str, id_name: str) -> DataFrame:
@@ -140,10 +144,25 @@ def _side(records: PreparedRecords, settings: MatchSettings, suffix: str, id_nam
 
 @dataclass(slots=True)
 class Compared:
-    """Compared pairs: ``_l, _r, _rule``, both ids, ``_lv_*``, ``_agree_*``, ``_tf_*``, ``_label`` (persisted)."""
+    """Compared pairs: ``_l, _r, _rule``, both ids, ``_lv_*``, ``_agree_*``, ``_tf_*``, ``_label`` (persisted),
+    and the levels of the random pairs u is estimated on when they were compared along."""
 
     frame: DataFrame
     pairs: int
+    sample_levels: pl.DataFrame | None = None
+
+
+_SAMPLE_RULE = -1
+"""``_rule`` of the random pairs compared along with the candidates (u sample)."""
+
+
+def _sample_pairs(left: PreparedRecords, right: PreparedRecords, settings: MatchSettings) -> DataFrame:
+    """The embedded engine's random pairs (same seed, same row numbers, so the same pairs)."""
+    rows = random_pair_rows(left.height, right.height, settings, same_source=True)
+    frame = rows.select(
+        pl.col("_l").cast(pl.Int64), pl.col("_r").cast(pl.Int64), pl.lit(_SAMPLE_RULE, pl.Int32).alias("_rule")
+    )
+    return from_polars(left.frame.sparkSession, frame)
 
 
 def compare(
@@ -153,8 +172,15 @@ def compare(
     settings: MatchSettings,
     *,
     labels: pl.DataFrame | None = None,
+    with_u_sample: bool = False,
 ) -> Compared:
-    """Compare every pair (``_l``, ``_r``, ``_rule``) with ``compare_sides``, batch by batch."""
+    """Compare every pair (``_l``, ``_r``, ``_rule``) with ``compare_sides``, batch by batch.
+
+    ``with_u_sample``: compare the random pairs of ``left`` × ``right`` in the same pass (one join instead of two)
+    and keep their levels for ``estimate_u``.
+    """
+    if with_u_sample:
+        pairs = pairs.select("_l", "_r", F.col("_rule").cast("int")).unionByName(_sample_pairs(left, right, settings))
     sides = pairs.join(_side(left, settings, "_l", _LEFT_ID), "_l").join(_side(right, settings, "_r", _RIGHT_ID), "_r")
 
     def compare_batch(batch: pl.DataFrame) -> pl.DataFrame:
@@ -166,17 +192,18 @@ def compare(
 
     schema = spark_schema(compare_batch(empty_polars(sides)).schema)
     frame = map_frames(sides, compare_batch, schema, batch_rows=50_000).persist(_PERSIST)
-    return Compared(frame=frame, pairs=frame.count())
+    if not with_u_sample:
+        return Compared(frame=frame, pairs=frame.count())
+    levels = collect_polars(
+        frame.where(F.col("_rule") == _SAMPLE_RULE).select(*(f"_lv_{c.name}" for c in settings.comparisons))
+    )
+    candidates = frame.where(F.col("_rule") != _SAMPLE_RULE)
+    return Compared(frame=candidates, pairs=candidates.count(), sample_levels=levels)
 
 
 def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: MatchSettings) -> dict[str, np.ndarray]:
-    """u from the levels of the embedded engine's random pairs (same seed, same row numbers, same pairs)."""
-    spark = left.frame.sparkSession
-    rows = random_pair_rows(left.height, right.height, settings, same_source=True)
-    sample = from_polars(
-        spark, rows.select(pl.col("_l").cast(pl.Int64), pl.col("_r").cast(pl.Int64), pl.lit(0, pl.Int8).alias("_rule"))
-    )
-    compared = compare(sample, left, right, settings)
+    """u from the levels of the embedded engine's random pairs of ``left`` × ``right``."""
+    compared = compare(_sample_pairs(left, right, settings), left, right, settings)
     levels = collect_polars(compared.frame.select(*(f"_lv_{c.name}" for c in settings.comparisons)))
     compared.frame.unpersist()
     return estimate_u(levels, settings)
@@ -234,7 +261,8 @@ def dedupe(
 ) -> SparkMatchResult:
     """``matchers.engine.dedupe`` on Spark: duplicates within ``base`` (normalized records with ``_row``)."""
     records = prepare_records(base, settings, with_tf=True)
-    return _dedupe_prepared(records, settings, labels=labels, model=model, u=lambda: estimate_u_on(records, records, settings))
+    deduped, _ = _dedupe_prepared(records, settings, labels=labels, model=model, u=None)
+    return deduped
 
 
 def _dedupe_prepared(
@@ -243,17 +271,26 @@ def _dedupe_prepared(
     *,
     labels: pl.DataFrame | None,
     model: ModelParameters | None,
-    u: Callable[[], dict[str, np.ndarray]],
-) -> SparkMatchResult:
+    u: dict[str, np.ndarray] | None,
+) -> tuple[SparkMatchResult, dict[str, np.ndarray] | None]:
+    """Dedupe prepared records; u is estimated on the random pairs compared along when needed and not given."""
     blocks = records.guarded(settings)
     candidates = blocking.dedupe_pairs(blocks).persist(_PERSIST)
     report = blocking.report(candidates, settings.blocking_rules, blocks.oversized)
-    compared = compare(candidates, records, records, settings, labels=labels)
+    sample = u is None and model is None
+    compared = compare(candidates, records, records, settings, labels=labels, with_u_sample=sample)
     candidates.unpersist()
+    if compared.sample_levels is not None:
+        u = estimate_u(compared.sample_levels, settings)
+
+    def known_u() -> dict[str, np.ndarray]:
+        assert u is not None
+        return u
+
     pairs, trained = train_and_score(
-        compared, records.height, records.height, settings, kind="dedupe", labels=labels, model=model, u=u
+        compared, records.height, records.height, settings, kind="dedupe", labels=labels, model=model, u=known_u
     )
-    return SparkMatchResult(pairs=pairs, model=trained, blocking=report)
+    return SparkMatchResult(pairs=pairs, model=trained, blocking=report), u
 
 
 def _link_prepared(
@@ -317,8 +354,8 @@ def dedupe_and_link(
 ) -> tuple[SparkMatchResult, SparkMatchResult]:
     """``matchers.engine.dedupe_and_link`` on Spark: the base prepared, keyed and sampled for u once."""
     base_records = prepare_records(base, settings, with_tf=True)
-    u = estimate_u_on(base_records, base_records, settings)
-    deduped = _dedupe_prepared(base_records, settings, labels=labels, model=None, u=lambda: u)
+    deduped, u = _dedupe_prepared(base_records, settings, labels=labels, model=None, u=None)
+    assert u is not None
     records = prepare_records(extract, settings, with_tf=False)
     linked = _link_prepared(
         records, base_records, settings, labels=labels, model=None, u=lambda: u, fallback_model=deduped.model

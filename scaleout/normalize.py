@@ -39,4 +39,3 @@ def normalize_dataframe(df: DataFrame, *, as_of: date | None = None, batch_rows:
     schema = spark_schema(normalize_batch(empty).schema)
     strings = df.select(*(df[c].cast("string").alias(c) for c in canonical_columns), *carried)
     return map_frames(strings, normalize_batch, schema, batch_rows=batch_rows)
-

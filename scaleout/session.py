@@ -106,7 +106,9 @@ def start_session(options: SparkOptions | None = None) -> SparkSession:
     try:
         spark = builder.getOrCreate()
     except Exception as error:  # py4j / Java start-up errors have no common base class
-        raise SparkUnavailable(f"không khởi động được Spark / Spark did not start ({options.master}): {error}") from error
+        raise SparkUnavailable(
+            f"không khởi động được Spark / Spark did not start ({options.master}): {error}"
+        ) from error
     spark.sparkContext.setLogLevel("ERROR")
     checkpoints = options.checkpoint_dir or tempfile.mkdtemp(prefix="dancu-spark-checkpoints-")
     spark.sparkContext.setCheckpointDir(checkpoints)

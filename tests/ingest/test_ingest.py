@@ -252,3 +252,12 @@ def test_base_with_only_required_columns_and_missing_column(tmp_path: Path) -> N
     broken = ingest_base(tmp_path / "base.parquet")
     assert_counts(broken)
     assert broken.accepted.height == 0 and broken.quarantine["field"][0] == "full_name"
+
+
+def test_card_file_without_card_number_column_is_read(tmp_path: Path) -> None:
+    # person_id is derived from card_number in card files; without the column there is nothing to derive.
+    card = load_mapping("card").headers()
+    path = write_csv(tmp_path / "cap_cccd.csv", [[card["record_id"], card["full_name"]], ["CC1", "Lê Văn Bình"]])
+    result = ingest_file(path)
+    assert_counts(result)
+    assert result.accepted.height == 1 and result.accepted["person_id"][0] is None
