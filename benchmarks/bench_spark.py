@@ -34,10 +34,10 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_match import _peak_rss_mb, prepare_generated  # noqa: E402
+from bench_match import _peak_rss_mb, prepare_generated
 
-from matchers.engine import dedupe_and_link, population_settings  # noqa: E402
-from matchers.engine.clustering import person_clusters  # noqa: E402
+from matchers.engine import dedupe_and_link, population_settings
+from matchers.engine.clustering import person_clusters
 
 
 def _timed(clock: dict[str, float], name: str, started: float) -> float:
@@ -58,7 +58,11 @@ def run_embedded(folder: Path, out: Path) -> dict[str, Any]:
     pl.concat([deduped.pairs, linked.pairs]).write_parquet(out / "pairs.parquet")
     clusters.write_parquet(out / "clusters.parquet")
     _timed(clock, "match_stage", started)
-    return {"seconds": clock, "records": base.height + extract.height, "pairs": deduped.pairs.height + linked.pairs.height}
+    return {
+        "seconds": clock,
+        "records": base.height + extract.height,
+        "pairs": deduped.pairs.height + linked.pairs.height,
+    }
 
 
 def _stage_metrics(spark: Any) -> dict[str, float]:

@@ -1,4 +1,11 @@
-"""``dancu normalize``: normalize one canonical person file (CSV, XLSX or Parquet) into Parquet."""
+"""``dancu normalize``: normalize one canonical person file (CSV, XLSX or Parquet) into Parquet.
+
+The file is read exactly as the nightly reads the population base (``records.ingest.read_person_file``): any
+encoding, delimiter or line ending of a CSV, a workbook's sheet, a Parquet file; rows that cannot be accepted are
+quarantined with their reason into ``<output>.quarantine.parquet`` and named on screen, never dropped silently.
+With ``--engine spark`` the file is read the same way and the normalization runs on Spark (the output is then a
+folder of Parquet part files, rows in the same order).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,10 @@ from pipelines.engine_options import add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
 from pipelines.resources import EngineResource
-from records.schema import SchemaError, conform
+from records.ingest import read_person_file
 
-_READABLE = (".csv", ".xlsx", ".parquet")
+_READABLE = (".csv", ".txt", ".xlsx", ".parquet")
+_SHOWN_PROBLEMS = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "normalize",
         help="chuẩn hóa một tệp dân cư theo lược đồ chuẩn / normalize a canonical person file",
         description=(
-            "Đọc một tệp dân cư theo lược đồ chuẩn (CSV, XLSX hoặc Parquet; tối thiểu 9 cột đầu) và ghi Parquet "
-            "gồm các cột gốc cùng các cột đã chuẩn hóa (xem docs/normalized-columns.md). "
+            "Đọc một tệp dân cư theo lược đồ chuẩn (CSV, XLSX hoặc Parquet; bắt buộc có record_id và full_name) và "
+            "ghi Parquet gồm các cột gốc cùng các cột đã chuẩn hóa (xem docs/normalized-columns.md); các dòng không "
+            "nhận được ghi vào <output>.quarantine.parquet kèm lý do. "
             "Reads a canonical person file and writes Parquet with the normalized columns beside the originals."
         ),
     )
@@ -41,81 +50,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def read_person_file(path: Path) -> pl.DataFrame:
-    """Read a person file with every column as text (IDs keep their leading zeros)."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise CommandError(f"không tìm thấy tệp / file not found: {path}")
-    if suffix not in _READABLE:
-        raise CommandError(f"định dạng không hỗ trợ / unsupported format '{suffix}': dùng .csv, .xlsx hoặc .parquet")
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-        if suffix == ".xlsx":
-            return pl.read_excel(path, infer_schema_length=0)
-        return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        raise CommandError(f"không đọc được / cannot read {path}: {error}") from error
+def quarantine_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.quarantine.parquet")
 
 
-def _clean_headers(columns: list[str]) -> list[str]:
-    # BOM-prefixed or padded headers are a spreadsheet artefact, not a different column.
-    return [c.strip().lstrip("\ufeff") for c in columns]
+def _normalize_on_spark(
+    accepted: pl.DataFrame, as_of: date | None, output: Path, engine: EngineResource
+) -> dict[str, int]:
+    """``normalize_records`` on Spark over the accepted rows (reading and checking the file is ingest's, on the
+    driver as in process); the same rows in the same order, written as a folder of part files."""
+    with spark_for(engine) as spark:
+        from scaleout.frames import ROW, from_polars, write_parquet
+        from scaleout.normalize import normalize_dataframe, summarize_dataframe
+
+        numbered = accepted.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+        normalized = normalize_dataframe(from_polars(spark, numbered), as_of=as_of)
+        write_parquet(normalized.drop(ROW), output)
+        return summarize_dataframe(spark.read.parquet(str(output)))
 
 
 def run(args: argparse.Namespace) -> int:
     output: Path = args.output
+    source: Path = args.input
     if output.suffix.lower() != ".parquet":
         raise CommandError(f"tệp ra phải là .parquet / output must be a .parquet file: {output}")
     engine = engine_of(args)
-    if engine.is_spark:
-        return _run_on_spark(args, engine)
-    frame = read_person_file(args.input)
-    frame = frame.rename(dict(zip(frame.columns, _clean_headers(frame.columns), strict=True)))
-    try:
-        canonical = conform(frame)
-    except SchemaError as error:
-        raise CommandError(str(error)) from error
-    started = time.perf_counter()
-    normalized = normalize_records(canonical, as_of=args.as_of)
-    elapsed = time.perf_counter() - started
-    write_parquet_atomic(normalized, output)
-    _print_counts(summarize(normalized), elapsed, output)
-    return 0
-
-
-def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
-    """The same normalization on Spark: the output is a folder of Parquet part files, rows in input order."""
-    path: Path = args.input
-    if not path.is_file() and not (path.is_dir() and path.suffix.lower() == ".parquet"):
-        raise CommandError(f"không tìm thấy tệp / file not found: {path}")
-    if path.suffix.lower() not in _READABLE:
+    if not source.is_file():
+        raise CommandError(f"không tìm thấy tệp / file not found: {source}")
+    if source.suffix.lower() not in _READABLE:
         raise CommandError(
-            f"định dạng không hỗ trợ / unsupported format '{path.suffix}': dùng .csv, .xlsx hoặc .parquet"
+            f"định dạng không hỗ trợ / unsupported format '{source.suffix}': dùng .csv, .xlsx hoặc .parquet"
         )
-    with spark_for(engine) as spark:
-        from scaleout.frames import ROW, from_polars, in_input_order, read_table, write_parquet
-        from scaleout.normalize import normalize_dataframe, summarize_dataframe
-
-        if path.suffix.lower() == ".xlsx":
-            frame = read_person_file(path)
-            df = from_polars(spark, frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64)))
-        else:
-            df = read_table(spark, path)
-        df = df.toDF(*_clean_headers(df.columns))
-        started = time.perf_counter()
-        try:
-            normalized = normalize_dataframe(df, as_of=args.as_of)
-        except SchemaError as error:
-            raise CommandError(str(error)) from error
-        write_parquet(in_input_order(normalized).drop(ROW), args.output)
-        elapsed = time.perf_counter() - started
-        counts = summarize_dataframe(spark.read.parquet(str(args.output)))
-    _print_counts(counts, elapsed, args.output)
-    return 0
-
-
-def _print_counts(counts: dict[str, int], elapsed: float, output: Path) -> None:
+    result = read_person_file(source, as_of=args.as_of)
+    rejected = result.files.filter(result.files["error"].is_not_null())
+    if rejected.height and result.accepted.height == 0:
+        raise CommandError(rejected["error"][0])
+    for row in result.files.iter_rows(named=True):
+        if row["warnings"]:
+            print(f"Lưu ý ({row['source_file']}, đọc theo {row['encoding']}): {row['warnings']}")
+    started = time.perf_counter()
+    if engine.is_spark:
+        counts = _normalize_on_spark(result.accepted, args.as_of, output, engine)
+    else:
+        normalized = normalize_records(result.accepted, as_of=args.as_of)
+        write_parquet_atomic(normalized, output)
+        counts = summarize(normalized)
+    elapsed = time.perf_counter() - started
     print(f"Đã chuẩn hóa {counts['rows']:,} bản ghi trong {elapsed:.1f} giây → {output}")
     print(
         f"  Địa chỉ: {counts['address_resolved']:,} xác định, {counts['address_ambiguous']:,} nhiều khả năng "
@@ -123,3 +103,13 @@ def _print_counts(counts: dict[str, int], elapsed: float, output: Path) -> None:
     )
     print(f"  Số định danh sai cấu trúc: {counts['person_id_invalid']:,}")
     print(f"  Bản ghi có trường gõ bằng mã cũ TCVN3/VNI (đã chuyển đổi): {counts['legacy_encoded_records']:,}")
+    quarantined = result.quarantine
+    target = quarantine_path(output)
+    if quarantined.height:
+        write_parquet_atomic(quarantined, target)
+        print(f"  Cách ly {quarantined.height:,} dòng không nhận được → {target}")
+        for row in quarantined.head(_SHOWN_PROBLEMS).iter_rows(named=True):
+            print(f"    dòng {row['source_row']}: {row['reason']}")
+    else:
+        target.unlink(missing_ok=True)  # a quarantine file of an earlier run would be read as this one's
+    return 0
