@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -59,11 +60,19 @@ class StoreError(Exception):
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a file; of a folder of part files, of their names and contents in name order."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for part in _data_files(path):
+        if part != path:
+            digest.update(part.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        with open(part, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
+
+
+def _data_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +162,21 @@ class RegisterStore:
         self, night: str, register: pl.DataFrame, changes: pl.DataFrame, *, info: dict[str, Any] | None = None
     ) -> Path:
         """Store ``night``'s version (replacing that night's version only) and return its folder."""
+
+        def files(staging: Path) -> dict[str, int]:
+            register.write_parquet(staging / REGISTER_FILE, compression="zstd", statistics=True)
+            changes.write_parquet(staging / CHANGES_FILE, compression="zstd", statistics=True)
+            tonight = int((changes["night"] == dt.date.fromisoformat(night)).sum())
+            return {"persons": register.height, "changes": changes.height, "changes_tonight": tonight}
+
+        return self.write_with(night, files, info=info)
+
+    def write_with(
+        self, night: str, files: Callable[[Path], dict[str, int]], *, info: dict[str, Any] | None = None
+    ) -> Path:
+        """``write`` for any writer: ``files(staging)`` puts ``register.parquet`` and ``changes.parquet`` into the
+        staging folder (each a file, or a folder of part files from a distributed writer such as Spark: every
+        reader of the store reads both) and returns ``persons``, ``changes`` and ``changes_tonight``."""
         night = _check_night(night)
         versions = self.root / "versions"
         versions.mkdir(parents=True, exist_ok=True)
@@ -161,8 +185,7 @@ class RegisterStore:
         staging = versions / f".{name}.staging"
         staging.mkdir()
         try:
-            register.write_parquet(staging / REGISTER_FILE, compression="zstd", statistics=True)
-            changes.write_parquet(staging / CHANGES_FILE, compression="zstd", statistics=True)
+            counts = files(staging)
             with locked(self.catalog_path):
                 previous = self.previous_night(night)
                 manifest = {
@@ -170,9 +193,9 @@ class RegisterStore:
                     "version": name,
                     "previous_night": previous,
                     "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "persons": register.height,
-                    "changes": changes.height,
-                    "changes_tonight": int((changes["night"] == dt.date.fromisoformat(night)).sum()),
+                    "persons": counts["persons"],
+                    "changes": counts["changes"],
+                    "changes_tonight": counts["changes_tonight"],
                     "sha256": {
                         REGISTER_FILE: file_sha256(staging / REGISTER_FILE),
                         CHANGES_FILE: file_sha256(staging / CHANGES_FILE),
@@ -183,7 +206,7 @@ class RegisterStore:
                     json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
                     encoding="utf-8",
                 )
-                for path in staging.iterdir():
+                for path in _data_files(staging):
                     with open(path, "rb") as handle:
                         os.fsync(handle.fileno())
                 os.rename(staging, versions / name)

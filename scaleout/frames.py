@@ -215,22 +215,24 @@ def read_table(spark: SparkSession, path: str | Path) -> DataFrame:
     return with_row_numbers(df)
 
 
-def write_parquet(df: DataFrame, path: str | Path, *, order: Sequence[str] = (), drop: Sequence[str] = ()) -> None:
-    """Write ``df`` as a Parquet folder of part files; on a local disk the previous output is replaced only once
-    the new one is complete (a crash leaves the old one). ``order``: sort the rows first (part files then hold
-    them in that order); ``drop``: columns left out (after sorting)."""
+def write_parquet(
+    df: DataFrame, path: str | Path, *, order: Sequence[str] = (), drop: Sequence[str] = (), compression: str = "zstd"
+) -> None:
+    """Write ``df`` as a Parquet folder of part files (zstd, as the embedded engine writes); on a local disk the
+    previous output is replaced only once the new one is complete (a crash leaves the old one). ``order``: sort the
+    rows first (part files then hold them in that order); ``drop``: columns left out (after sorting)."""
     if order:
         df = df.orderBy(*order)
     if drop:
         df = df.drop(*drop)
     text = str(path)
     if not is_local_path(text):
-        df.write.mode("overwrite").parquet(text)
+        df.write.mode("overwrite").option("compression", compression).parquet(text)
         return
     target = Path(text.removeprefix("file://"))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    df.write.mode("overwrite").parquet(str(staging))
+    df.write.mode("overwrite").option("compression", compression).parquet(str(staging))
     # Only the part files stay: Hadoop's local checksums (.crc) and the _SUCCESS marker are not Parquet, and Polars
     # and DuckDB read a folder as the Parquet files in it.
     for extra in staging.iterdir():

@@ -3,6 +3,7 @@ clusters, store them as a new version, check the register with the quality rules
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Final
 
 import dagster as dg
@@ -11,6 +12,7 @@ from unidecode import unidecode
 
 from checks.scores import OVERALL
 from normalize import units
+from pipelines.io import EngineFrame, engine_inputs, on_spark
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
@@ -18,7 +20,7 @@ from register.changes import build_changes, changes_by_rule, write_changes_excel
 from register.golden import build_golden
 from register.quality import register_findings, stage_scores
 from register.rules import survivorship_rules
-from register.store import RegisterStore
+from register.store import CHANGES_FILE, REGISTER_FILE, RegisterStore
 
 REGISTER_FOLDER: Final = "register"
 CHANGES_XLSX: Final = "so-dan-cu-sach-thay-doi.xlsx"
@@ -35,18 +37,50 @@ def _ward_names() -> dict[str, str]:
     return dict(zip(wards["ward_code"].to_list(), wards["ward_name"].to_list(), strict=True))
 
 
+def _build_on_spark(
+    store: RegisterStore,
+    night: str,
+    normalized_base: EngineFrame,
+    normalized_extracts: EngineFrame,
+    person_clusters: EngineFrame,
+    info: dict[str, object],
+) -> tuple[EngineFrame, EngineFrame, pl.DataFrame, pl.DataFrame, Path]:
+    """The same build on Spark (``scaleout.register``): register, change set (Spark, as stored), the change set
+    and the golden rows as Polars (Excel and the register's checks read them), the version folder."""
+    from scaleout.frames import collect_polars
+    from scaleout.register import build_register, register_records, write_version
+
+    spark = person_clusters.sparkSession
+    previous_night = store.previous_night(night)
+    previous = spark.read.parquet(str(store.register_path(previous_night))) if previous_night else None
+    previous_changes = spark.read.parquet(str(store.changes_path(previous_night))) if previous_night else None
+    built = build_register(
+        register_records(normalized_base, normalized_extracts),
+        person_clusters,
+        dt.date.fromisoformat(night),
+        previous=previous,
+        previous_changes=previous_changes,
+    )
+    version = write_version(store, night, built, info=info)
+    golden = collect_polars(built.golden.orderBy("person_key", "_seq").drop("_seq"))
+    changes = pl.read_parquet(version / CHANGES_FILE)
+    register = spark.read.parquet(str(version / REGISTER_FILE))
+    return register, spark.read.parquet(str(version / CHANGES_FILE)), changes, golden, version
+
+
 @dg.multi_asset(
     partitions_def=nightly_partitions,
     group_name="register",
+    ins=engine_inputs("normalized_base", "normalized_extracts", "person_clusters"),
     outs={
         "register": dg.AssetOut(
-            kinds={"polars", "parquet"},
+            kinds={"polars", "parquet", "spark"},
             description="Sổ dân cư sạch của đêm: mỗi người (cụm bản ghi) một dòng, giá trị vàng của từng trường theo "
             "quy tắc chọn nguồn (register/survivorship.toml) và nguồn gốc của từng giá trị; lưu thành một phiên "
             "bản bất biến trong var/state/register.",
         ),
         "register_changes": dg.AssetOut(
-            kinds={"polars", "parquet", "excel"},
+            kinds={"polars", "parquet", "excel", "spark"},
             description="Bộ thay đổi của đêm: mỗi trường của một bản ghi CSDL dân cư mà sổ sạch sửa an toàn (chuẩn "
             "hóa, chuyển mã, địa chỉ sau 01/07/2025, khai tử, chuyển đến, cấp thẻ); Parquet và Excel tiêu đề "
             "tiếng Việt.",
@@ -61,53 +95,65 @@ def _ward_names() -> dict[str, str]:
 def clean_register(
     context: dg.AssetExecutionContext,
     paths: DancuPaths,
-    normalized_base: pl.DataFrame,
-    normalized_extracts: pl.DataFrame,
-    person_clusters: pl.DataFrame,
-) -> Iterator[dg.Output[pl.DataFrame]]:
+    normalized_base: EngineFrame,
+    normalized_extracts: EngineFrame,
+    person_clusters: EngineFrame,
+) -> Iterator[dg.Output[EngineFrame]]:
     """Build tonight's golden records from the base, the extracts and the clusters, starting from the previous
     night's version (events persist across nights), then store register + change set as this night's version (a
-    rerun replaces this night's version only) and check the register with the quality rules."""
+    rerun replaces this night's version only) and check the register with the quality rules. On the Spark engine
+    the same builders run per partition of person keys (``scaleout.register``) and the version is written by Spark
+    in the same layout."""
     watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
     store = register_store(paths)
     previous_night = store.previous_night(context.partition_key)
-    previous = store.read_register(previous_night) if previous_night else None
-    previous_changes = store.read_changes(previous_night) if previous_night else None
-    records = pl.concat([normalized_base, normalized_extracts], how="diagonal_relaxed")
-    build = build_golden(records, person_clusters, night, previous=previous)
-    changes = build_changes(build, night, previous_changes=previous_changes)
     rules = survivorship_rules()
-    version = store.write(
-        context.partition_key,
-        build.register,
-        changes,
-        info={"rules_sha256": rules.digest, "run_id": context.run.run_id},
-    )
+    info: dict[str, object] = {"rules_sha256": rules.digest, "run_id": context.run.run_id}
+    register: EngineFrame
+    stored_changes: EngineFrame
+    if on_spark(person_clusters):
+        register, stored_changes, changes, golden, version = _build_on_spark(
+            store, context.partition_key, normalized_base, normalized_extracts, person_clusters, info
+        )
+        statuses = {row["status"]: int(row["count"]) for row in register.groupBy("status").count().collect()}
+        persons = register.count()
+        with_conflicts = register.where("size(conflicts) > 0").count()
+    else:
+        previous = store.read_register(previous_night) if previous_night else None
+        previous_changes = store.read_changes(previous_night) if previous_night else None
+        records = pl.concat([normalized_base, normalized_extracts], how="diagonal_relaxed")
+        build = build_golden(records, person_clusters, night, previous=previous)
+        changes = build_changes(build, night, previous_changes=previous_changes)
+        version = store.write(context.partition_key, build.register, changes, info=info)
+        register, stored_changes, golden = build.register, changes, build.golden
+        statuses = {s: int(n) for s, n in build.register.group_by("status").len().sort("status").iter_rows()}
+        persons = build.register.height
+        with_conflicts = int((build.register["conflicts"].list.len() > 0).sum())
+    statuses = dict(sorted(statuses.items()))
     excel = paths.reports_dir(context.partition_key) / CHANGES_XLSX
     write_changes_excel(excel, changes, night, labels=rules.change_rules, ward_names=_ward_names())
     built = watch.metadata()
-    findings = register_findings(build.golden, night)
-    statuses = {s: int(n) for s, n in build.register.group_by("status").len().sort("status").iter_rows()}
+    findings = register_findings(golden, night)
     context.log.info(
-        f"{night}: {build.register.height} người trong sổ sạch ({statuses}); {changes.height} thay đổi, "
+        f"{night}: {persons} người trong sổ sạch ({statuses}); {changes.height} thay đổi, "
         f"phiên bản {version.name} (đêm trước: {previous_night or 'không có'})"
     )
     yield dg.Output(
-        build.register,
+        register,
         output_name="register",
         metadata={
             **built,
-            "rows": dg.MetadataValue.int(build.register.height),
+            "rows": dg.MetadataValue.int(persons),
             "by_status": dg.MetadataValue.json(statuses),
-            "with_conflicts": dg.MetadataValue.int(int((build.register["conflicts"].list.len() > 0).sum())),
+            "with_conflicts": dg.MetadataValue.int(with_conflicts),
             "version": dg.MetadataValue.path(str(version)),
             "previous_night": dg.MetadataValue.text(previous_night or ""),
         },
     )
     by_rule = changes_by_rule(changes, night, rules.change_rules)
     yield dg.Output(
-        changes,
+        stored_changes,
         output_name="register_changes",
         metadata={
             **built,
