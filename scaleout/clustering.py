@@ -30,7 +30,7 @@ from matchers.engine.clustering import (
 )
 from matchers.engine.settings import MatchSettings
 from scaleout.components import connected_components
-from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, spark_schema
+from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, materialize, spark_schema
 
 __all__ = ["person_clusters", "stable_cluster_ids"]
 
@@ -92,16 +92,16 @@ def person_clusters(
     def slim_batch(batch: pl.DataFrame) -> pl.DataFrame:
         return pl.concat([cluster_input(batch, settings), batch.select(pl.col(ROW).cast(pl.Int64))], how="horizontal")
 
-    slim = map_frames(records, slim_batch, spark_schema(slim_batch(empty_polars(records)).schema)).persist(_PERSIST)
+    slim = materialize(map_frames(records, slim_batch, spark_schema(slim_batch(empty_polars(records)).schema)))
     # The embedded engine keeps the last record of a repeated id as its node.
     nodes = slim.groupBy(id_column).agg(F.max(ROW).alias("_node"))
     matches = pairs.where(F.col("decision") == "match").select(
         "left_id", "right_id", "match_weight", "match_probability"
     )
-    edges = (
-        matches.join(nodes.select(F.col(id_column).alias("left_id"), F.col("_node").alias("_a")), "left_id")
-        .join(nodes.select(F.col(id_column).alias("right_id"), F.col("_node").alias("_b")), "right_id")
-        .persist(_PERSIST)
+    edges = materialize(
+        matches.join(nodes.select(F.col(id_column).alias("left_id"), F.col("_node").alias("_a")), "left_id").join(
+            nodes.select(F.col(id_column).alias("right_id"), F.col("_node").alias("_b")), "right_id"
+        )
     )
     edge_count = matches.count()
     components = connected_components(edges.select(F.col("_a").alias("u"), F.col("_b").alias("v")))
@@ -114,7 +114,7 @@ def person_clusters(
     component_edges = edges.join(components.select(F.col("node").alias("_a"), group_key), "_a").select(
         "left_id", "right_id", "match_weight", "match_probability", "_group_key"
     )
-    clustered = _group_clusters(in_components, component_edges, settings).persist(_PERSIST)
+    clustered = materialize(_group_clusters(in_components, component_edges, settings))
     totals = clustered.select(*(F.sum(name).alias(name) for name in _REPORT)).first()
     report = ClusterReport(
         edges=edge_count,
@@ -126,9 +126,8 @@ def person_clusters(
         clustered.select(ROW, "group"), ROW, "left"
     )
     groups = groups.withColumn("group", F.coalesce("group", "record_id"))
-    clusters = stable_cluster_ids(groups, previous)
-    edges.unpersist()
-    return clusters.select("record_id", "cluster_id", "source", ROW), report
+    clusters = materialize(stable_cluster_ids(groups, previous).select("record_id", "cluster_id", "source", ROW))
+    return clusters, report
 
 
 def stable_cluster_ids(groups: DataFrame, previous: DataFrame | None = None) -> DataFrame:

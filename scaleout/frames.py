@@ -28,6 +28,7 @@ __all__ = [
     "from_polars",
     "is_local_path",
     "map_frames",
+    "materialize",
     "output_schema",
     "read_table",
     "spark_schema",
@@ -122,6 +123,21 @@ def map_frames(
             yield from _to_arrow(function(frame), target).to_batches()
 
     return df.mapInArrow(run, schema)
+
+
+RELIABLE_CHECKPOINTS = "spark.dancu.reliableCheckpoints"
+"""Session setting: ``true`` to write ``materialize``d frames to the checkpoint folder (survives a lost executor)
+instead of keeping them in the executors' block stores."""
+
+
+def materialize(df: DataFrame) -> DataFrame:
+    """``df`` computed once and kept (memory, spilling to disk), its plan cut to a leaf.
+
+    Every step reads the frames of the steps before it several times; persisting alone keeps their whole plans,
+    which Spark analyses again at every use and which grow with each step (minutes of driver time per night).
+    """
+    reliable = df.sparkSession.conf.get(RELIABLE_CHECKPOINTS, "false") == "true"
+    return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
 
 
 def empty_polars(df: DataFrame) -> pl.DataFrame:

@@ -42,7 +42,7 @@ from matchers.engine.scoring import AgreementPatterns, ModelParameters, estimate
 from matchers.engine.settings import MatchSettings
 from matchers.engine.types import PairKind
 from scaleout import blocking
-from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, spark_schema
+from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, materialize, spark_schema
 
 __all__ = [
     "Compared",
@@ -151,12 +151,13 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
         for shares in _term_frequencies(prepared, frequencies):
             # Joined back on the row number: only these narrow columns move, the records keep their layout.
             frame = frame.join(shares, ROW, "left")
-        frame = frame.persist(_PERSIST)
+        frame = materialize(frame)
         height = frame.count()
         prepared.unpersist()
     else:
-        frame = frame.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies))
+        frame = materialize(frame.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies)))
         height = frame.count()
+        prepared.unpersist()
     return PreparedRecords(frame=frame, height=height)
 
 
@@ -196,7 +197,7 @@ def compare(
         return pl.concat([ids, compared], how="horizontal").with_columns(label_column)
 
     schema = spark_schema(compare_batch(empty_polars(sides)).schema)
-    frame = map_frames(sides, compare_batch, schema, batch_rows=50_000).persist(_PERSIST)
+    frame = materialize(map_frames(sides, compare_batch, schema, batch_rows=50_000))
     return Compared(frame=frame, pairs=frame.count())
 
 

@@ -33,7 +33,7 @@ from register.changes import build_changes
 from register.golden import assign_successors, build_golden
 from register.rules import SurvivorshipRules, survivorship_rules
 from register.store import CHANGES_FILE, REGISTER_FILE, RegisterStore
-from scaleout.frames import ROW, empty_polars, spark_type, write_parquet
+from scaleout.frames import ROW, empty_polars, materialize, spark_type, write_parquet
 
 __all__ = ["SparkRegister", "build_register", "register_records", "write_version"]
 
@@ -216,7 +216,8 @@ def build_register(
         combined = pl.concat(parts, how="diagonal")
         return combined.select(target.names).to_arrow().cast(target)
 
-    built = keyed.groupBy(_GROUP).cogroup(side.groupBy(_GROUP)).applyInArrow(build_group, out_schema).persist(_PERSIST)
+    built = materialize(keyed.groupBy(_GROUP).cogroup(side.groupBy(_GROUP)).applyInArrow(build_group, out_schema))
+    keyed.unpersist()
     outputs = {name: built.where(F.col(_KIND) == name).select(F.col(f"{name}.*"), _SEQ) for name in _OUTPUTS}
     return SparkRegister(register=outputs["register"], changes=outputs["changes"], golden=outputs["golden"])
 

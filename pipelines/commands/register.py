@@ -22,12 +22,14 @@ from matchers.engine.files import read_records, read_table
 from matchers.engine.index import BaseIndex
 from matchers.engine.linker import dedupe
 from matchers.engine.population import population_settings
+from matchers.engine.settings import MatchSettings
 from normalize.columns import NORMALIZED_COLUMNS
 from normalize.frame import normalize_records
 from pipelines.commands.dedupe import add_threshold_options, thresholds_of
+from pipelines.engine_options import add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.resources import DEFAULT_OUTPUT_DIR
+from pipelines.resources import DEFAULT_OUTPUT_DIR, EngineResource
 from records.schema import CANONICAL_SCHEMA
 from register.changes import FIELD_LABELS, STATUS_LABELS, build_changes, changes_by_rule, write_changes_excel
 from register.golden import build_golden
@@ -59,6 +61,9 @@ def _build(args: argparse.Namespace) -> int:
     except ValueError:
         raise CommandError(f"--night phải có dạng YYYY-MM-DD, nhận được '{args.night}'") from None
     settings = population_settings(thresholds=thresholds_of(args))
+    engine = engine_of(args)
+    if engine.is_spark:
+        return _build_on_spark(args, engine, settings, night, started)
     try:
         base = _normalized(read_records(args.base, settings), night)
         extracts = [_normalized(read_records(path, settings), night) for path in args.extract or []]
@@ -80,16 +85,84 @@ def _build(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(build.register, args.out / "register.parquet")
     write_parquet_atomic(changes, args.out / "changes.parquet")
-    rules = survivorship_rules()
-    write_changes_excel(args.out / "changes.xlsx", changes, night, labels=rules.change_rules)
     statuses = dict(build.register.group_by("status").len().sort("status").iter_rows())
-    print(f"Bản ghi / records: {records.height:,} → người / persons: {build.register.height:,} {statuses}")
+    _report(args.out, records.height, build.register.height, statuses, changes, night, started)
+    return 0
+
+
+def _report(
+    out: Path,
+    records: int,
+    persons: int,
+    statuses: dict[str, int],
+    changes: pl.DataFrame,
+    night: dt.date,
+    started: float,
+) -> None:
+    rules = survivorship_rules()
+    write_changes_excel(out / "changes.xlsx", changes, night, labels=rules.change_rules)
+    print(f"Bản ghi / records: {records:,} → người / persons: {persons:,} {statuses}")
     print(f"Thay đổi đề nghị / changes: {changes.height:,}")
     for row in changes_by_rule(changes, night, rules.change_rules).iter_rows(named=True):
         print(f"  {row['rule']:<32} {row['changes']:>8,}  {row['label']}")
     print(f"Thời gian / time: {time.perf_counter() - started:.1f} s")
-    written = ", ".join(str(args.out / name) for name in ("register.parquet", "changes.parquet", "changes.xlsx"))
+    written = ", ".join(str(out / name) for name in ("register.parquet", "changes.parquet", "changes.xlsx"))
     print(f"Đã ghi / written: {written}")
+
+
+def _build_on_spark(
+    args: argparse.Namespace, engine: EngineResource, settings: MatchSettings, night: dt.date, started: float
+) -> int:
+    """The same build on Spark: matching (``scaleout.linker``), clusters and the register's own builders per
+    partition of person keys (``scaleout.register``); register and change set as folders of part files."""
+    with spark_for(engine) as spark:
+        from pyspark.sql import functions as F
+
+        from scaleout import clustering, files, linker
+        from scaleout.frames import ROW, write_parquet
+        from scaleout.normalize import normalize_dataframe
+        from scaleout.register import build_register
+
+        def normalized(path: Path) -> Any:
+            frame = files.read_records(spark, path, settings)
+            if all(c in frame.columns for c in NORMALIZED_COLUMNS):
+                return frame
+            canonical = [c for c in frame.columns if c in CANONICAL_SCHEMA or c == ROW]
+            return normalize_dataframe(frame.select(*canonical), as_of=night)
+
+        try:
+            base = normalized(args.base)
+            extracts = [normalized(path) for path in args.extract or []]
+            labels = read_table(args.labels) if args.labels else None
+            deduped = linker.dedupe(base, settings, labels=labels)
+            found = [
+                deduped.pairs,
+                *(linker.link(extract, base, settings, labels=labels).pairs for extract in extracts),
+            ]
+        except (FileNotFoundError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        # The files one after the other, row numbers running on: the embedded engine's concatenation.
+        records, offset = base, base.count()
+        for extract in extracts:
+            records = records.unionByName(extract.withColumn(ROW, F.col(ROW) + F.lit(offset)), allowMissingColumns=True)
+            offset += extract.count()
+        duplicated = [
+            row["record_id"] for row in records.groupBy("record_id").count().where("count > 1").limit(5).collect()
+        ]
+        if duplicated:
+            raise CommandError(f"mã bản ghi trùng giữa các tệp / duplicate record ids: {', '.join(duplicated)}")
+        pairs = found[0]
+        for more in found[1:]:
+            pairs = pairs.unionByName(more)
+        clusters, _ = clustering.person_clusters(records, pairs, settings)
+        built = build_register(records, clusters, night)
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_parquet(built.register, args.out / "register.parquet", order=["person_key", "_seq"], drop=["_seq"])
+        write_parquet(built.changes, args.out / "changes.parquet", order=["person_key", "_seq"], drop=["_seq"])
+        register = spark.read.parquet(str(args.out / "register.parquet"))
+        statuses = {row["status"]: int(row["count"]) for row in register.groupBy("status").count().collect()}
+        changes = pl.read_parquet(args.out / "changes.parquet")
+        _report(args.out, offset, register.count(), dict(sorted(statuses.items())), changes, night, started)
     return 0
 
 
@@ -199,6 +272,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="thư mục kết quả / output folder")
     parser.add_argument("--night", help="đêm xử lý YYYY-MM-DD (mặc định hôm nay) / the night")
     add_threshold_options(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=_build)
     commands = parser.add_subparsers(dest="register_command", metavar="{show,diff,rollback,nights}")
 
