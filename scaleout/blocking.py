@@ -17,7 +17,7 @@ from matchers.engine.blocking import BlockingReport
 from matchers.engine.settings import BlockingRule
 from scaleout.frames import ROW
 
-__all__ = ["Blocks", "block_entries", "dedupe_pairs", "guard_blocks", "link_pairs", "report"]
+__all__ = ["Blocks", "block_entries", "dedupe_pairs", "guard_blocks", "link_pairs", "report", "reports"]
 
 
 def key_column(rule_index: int) -> str:
@@ -82,10 +82,17 @@ def report(
 ) -> list[BlockingReport]:
     """The embedded engine's blocking report: pairs each rule contributed, oversized blocks it skipped."""
     counts = {int(row["_rule"]): int(row["count"]) for row in pairs.groupBy("_rule").count().collect()}
+    return reports(counts, rules, oversized)
+
+
+def reports(
+    pairs_per_rule: dict[int, int], rules: Sequence[BlockingRule], oversized: Sequence[tuple[int, int]]
+) -> list[BlockingReport]:
+    """The report from pairs counted per rule index elsewhere."""
     return [
         BlockingReport(
             rule=rule.name,
-            pairs=counts.get(i, 0),
+            pairs=pairs_per_rule.get(i, 0),
             oversized_blocks=oversized[i][0],
             records_in_oversized_blocks=oversized[i][1],
         )

@@ -30,7 +30,16 @@ from matchers.engine.clustering import (
 )
 from matchers.engine.settings import MatchSettings
 from scaleout.components import connected_components
-from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, materialize, spark_schema
+from scaleout.frames import (
+    ROW,
+    collect_polars,
+    empty_polars,
+    from_polars,
+    input_columns,
+    map_frames,
+    materialize,
+    spark_schema,
+)
 
 __all__ = ["person_clusters", "stable_cluster_ids"]
 
@@ -92,6 +101,8 @@ def person_clusters(
     def slim_batch(batch: pl.DataFrame) -> pl.DataFrame:
         return pl.concat([cluster_input(batch, settings), batch.select(pl.col(ROW).cast(pl.Int64))], how="horizontal")
 
+    wanted = [ROW, id_column, "source", *(rule.column for rule in settings.conflicts)]
+    records = records.select(*input_columns(settings, wanted, records))
     slim = materialize(map_frames(records, slim_batch, spark_schema(slim_batch(empty_polars(records)).schema)))
     # The embedded engine keeps the last record of a repeated id as its node.
     nodes = slim.groupBy(id_column).agg(F.max(ROW).alias("_node"))

@@ -54,9 +54,16 @@ def connected_components(edges: DataFrame, *, max_rounds: int = 100) -> DataFram
         # Checkpointed every round: a round reads its input four times, so without cutting the lineage the plan of
         # round k would hold 16^k copies of the first edge set.
         following = _small_star(_large_star(current)).checkpoint(eager=True)
-        following_size = following.count()
-        # Converged when a round changes nothing: every edge already points at its component's smallest node.
-        changed = following_size != size or following.join(current, ["u", "v"], "left_anti").limit(1).count() > 0
+        # Converged when a round changes nothing (every edge already points at its component's smallest node):
+        # the new edge set's size and how many of its edges are new, in one pass.
+        seen = current.withColumn("_seen", F.lit(True))
+        row = (
+            following.join(seen, ["u", "v"], "left")
+            .agg(F.count(F.lit(1)).alias("size"), F.count_if(F.col("_seen").isNull()).alias("new"))
+            .first()
+        )
+        following_size, new_edges = (int(row["size"]), int(row["new"])) if row is not None else (0, 0)
+        changed = new_edges > 0 or following_size != size
         current, size = following, following_size
         if not changed:
             break

@@ -21,11 +21,14 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from matchers.engine.settings import MatchSettings
+
 __all__ = [
     "ROW",
     "collect_polars",
     "empty_polars",
     "from_polars",
+    "input_columns",
     "is_local_path",
     "map_frames",
     "materialize",
@@ -138,6 +141,19 @@ def materialize(df: DataFrame) -> DataFrame:
     """
     reliable = df.sparkSession.conf.get(RELIABLE_CHECKPOINTS, "false") == "true"
     return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
+
+
+def input_columns(settings: MatchSettings, columns: Iterable[str], df: DataFrame) -> list[str]:
+    """The columns of ``df`` that computing ``columns`` per partition reads: a derived column is computed from its
+    inputs. Only these cross from Spark to Python: every value crossing costs a conversion each way."""
+    derived = {expr.meta.output_name(): expr for expr in settings.derived}
+    wanted: list[str] = []
+    for column in columns:
+        if column in derived and column not in df.columns:
+            wanted.extend(derived[column].meta.root_names())
+        else:
+            wanted.append(column)
+    return [c for c in dict.fromkeys(wanted) if c in df.columns]
 
 
 def empty_polars(df: DataFrame) -> pl.DataFrame:

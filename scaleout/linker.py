@@ -42,7 +42,16 @@ from matchers.engine.scoring import AgreementPatterns, ModelParameters, estimate
 from matchers.engine.settings import MatchSettings
 from matchers.engine.types import PairKind
 from scaleout import blocking
-from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, materialize, spark_schema
+from scaleout.frames import (
+    ROW,
+    collect_polars,
+    empty_polars,
+    from_polars,
+    input_columns,
+    map_frames,
+    materialize,
+    spark_schema,
+)
 
 __all__ = [
     "Compared",
@@ -139,12 +148,11 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
         keys, _ = block_keys(prepared, rules, guard=False)
         return pl.concat([batch.select(pl.col(ROW).cast(pl.Int64)), prepared, keys], how="horizontal")
 
+    df = df.select(*input_columns(settings, [ROW, settings.id_column, *settings.record_columns], df))
     schema = spark_schema(prepare(empty_polars(df)).schema)
-    # Spread over every core by row number first: a Parquet file of one row group would be one task. The layout
-    # (hash of the row number) is the one the joins below and the pair-side joins of ``compare`` reuse, so the
-    # records themselves are shuffled once. Persisted: the Python pass runs once however often it is read.
-    spread = df.repartition(_partitions(df), ROW)
-    prepared = map_frames(spread, prepare, schema).persist(_PERSIST)
+    # Persisted: the Python pass runs once however often it is read. The term-frequency joins on the row number
+    # then lay the records out by row number, the layout the pair-side joins of ``compare`` reuse.
+    prepared = map_frames(df, prepare, schema).persist(_PERSIST)
     frequencies = list(settings.tf_columns)
     frame = prepared
     if with_tf and frequencies:
@@ -172,10 +180,23 @@ def _side(records: PreparedRecords, settings: MatchSettings, suffix: str, id_nam
 
 @dataclass(slots=True)
 class Compared:
-    """Compared pairs: ``_l, _r, _rule``, both ids, ``_lv_*``, ``_agree_*``, ``_tf_*``, ``_label`` (persisted)."""
+    """Compared pairs: ``_l, _r, _rule``, both ids, ``_lv_*``, ``_agree_*``, ``_tf_*``, ``_label`` (kept), and
+    their counts per rule and agreement pattern (what training and the blocking report need, a few thousand rows
+    counted in one pass)."""
 
     frame: DataFrame
-    pairs: int
+    counts: pl.DataFrame
+
+    @property
+    def pairs(self) -> int:
+        return int(self.counts.get_column("count").sum())
+
+    def per_rule(self) -> dict[int, int]:
+        summed = self.counts.group_by("_rule").agg(pl.col("count").sum())
+        return {int(rule): int(count) for rule, count in summed.iter_rows()}
+
+    def patterns(self, settings: MatchSettings) -> AgreementPatterns:
+        return AgreementPatterns.of_counts(self.counts, settings)
 
 
 def compare(
@@ -198,7 +219,14 @@ def compare(
 
     schema = spark_schema(compare_batch(empty_polars(sides)).schema)
     frame = materialize(map_frames(sides, compare_batch, schema, batch_rows=50_000))
-    return Compared(frame=frame, pairs=frame.count())
+    keys = [
+        "_rule",
+        *(f"_lv_{c.name}" for c in settings.comparisons),
+        *(f"_agree_{i}" for i in range(len(settings.blocking_rules))),
+        _LABEL,
+    ]
+    counts = collect_polars(frame.groupBy(*keys).agg(F.count(F.lit(1)).alias("count")))
+    return Compared(frame=frame, counts=counts)
 
 
 def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: MatchSettings) -> dict[str, np.ndarray]:
@@ -226,16 +254,6 @@ def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: Match
     return estimate_u(compare_pairs(pairs, left_source, right_source, settings), settings)
 
 
-def _patterns(compared: Compared, settings: MatchSettings) -> AgreementPatterns:
-    keys = [
-        *(f"_lv_{c.name}" for c in settings.comparisons),
-        *(f"_agree_{i}" for i in range(len(settings.blocking_rules))),
-        _LABEL,
-    ]
-    counts = collect_polars(compared.frame.groupBy(*keys).agg(F.count(F.lit(1)).alias("count")))
-    return AgreementPatterns.of_counts(counts, settings)
-
-
 def train_and_score(
     compared: Compared,
     left_height: int,
@@ -251,7 +269,7 @@ def train_and_score(
     """The embedded ``train_and_score``: the same model choice (``fit_model``), every batch scored by
     ``score_pairs``."""
     chosen = fit_model(
-        lambda: _patterns(compared, settings),
+        lambda: compared.patterns(settings),
         settings,
         comparable=comparable_pairs(left_height, right_height, kind),
         model=model,
@@ -292,10 +310,8 @@ def _dedupe_prepared(
 ) -> tuple[SparkMatchResult, dict[str, np.ndarray] | None]:
     """Dedupe prepared records; u is estimated when training needs it and it is not given."""
     blocks = records.guarded(settings)
-    candidates = blocking.dedupe_pairs(blocks).persist(_PERSIST)
-    report = blocking.report(candidates, settings.blocking_rules, blocks.oversized)
-    compared = compare(candidates, records, records, settings, labels=labels)
-    candidates.unpersist()
+    compared = compare(blocking.dedupe_pairs(blocks), records, records, settings, labels=labels)
+    report = blocking.reports(compared.per_rule(), settings.blocking_rules, blocks.oversized)
 
     def known_u() -> dict[str, np.ndarray]:
         nonlocal u
@@ -320,10 +336,10 @@ def _link_prepared(
     fallback_model: ModelParameters | None = None,
 ) -> SparkMatchResult:
     base_blocks = base.guarded(settings)
-    candidates = blocking.link_pairs(extract.entries(settings), base_blocks).persist(_PERSIST)
-    report = blocking.report(candidates, settings.blocking_rules, base_blocks.oversized)
-    compared = compare(candidates, extract, base, settings, labels=labels)
-    candidates.unpersist()
+    compared = compare(
+        blocking.link_pairs(extract.entries(settings), base_blocks), extract, base, settings, labels=labels
+    )
+    report = blocking.reports(compared.per_rule(), settings.blocking_rules, base_blocks.oversized)
     pairs, trained = train_and_score(
         compared,
         extract.height,
