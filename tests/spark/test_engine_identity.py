@@ -100,6 +100,30 @@ def test_dedupe_and_link_on_spark_give_the_same_pairs_and_models(
     assert want_link.model.prior != want_dedupe.model.prior
 
 
+def _with_chaining_edges(pairs: pl.DataFrame, records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """``pairs`` plus match edges that would chain persons: between records of different valid IDs (a conflict)
+    and, weaker than ``strong_link``, between two persons of several records each (a weak link)."""
+    with_id = records.filter(pl.col("person_id_valid").fill_null(False)).select("record_id", "person_id_norm")
+    matched = pairs.filter(pl.col("decision") == "match")
+    linked = with_id.filter(pl.col("record_id").is_in(matched.get_column("left_id").implode()))
+    left, right = linked.head(20), linked.tail(20)
+    template = matched.head(1)
+    rows = []
+    for (a, id_a), (b, id_b) in zip(left.iter_rows(), right.iter_rows(), strict=True):
+        if id_a != id_b:
+            rows.append(template.with_columns(pl.lit(a).alias("left_id"), pl.lit(b).alias("right_id")))
+    members = matched.head(40)
+    for i in range(0, 20, 2):
+        weak = template.with_columns(
+            pl.lit(members.get_column("left_id")[i]).alias("left_id"),
+            pl.lit(members.get_column("right_id")[i + 1]).alias("right_id"),
+            pl.lit((settings.thresholds.match + settings.thresholds.strong_link) / 2).alias("match_probability"),
+            pl.lit(-1.0).alias("match_weight"),
+        )
+        rows.append(weak)
+    return pl.concat([pairs, *rows])
+
+
 def _contested_previous(clusters: pl.DataFrame) -> pl.DataFrame:
     """Last night's ids, disturbed: some persons merged under one id, some records moved, some ids new."""
     rng = np.random.default_rng(3)
@@ -123,7 +147,7 @@ def test_person_clusters_on_spark_are_the_same_over_two_nights(
 
     settings: MatchSettings = embedded["settings"]
     records = pl.concat([province.base, province.extracts.select(province.base.columns)], how="vertical_relaxed")
-    pairs = pl.concat([embedded["dedupe"].pairs, embedded["link"].pairs])
+    pairs = _with_chaining_edges(pl.concat([embedded["dedupe"].pairs, embedded["link"].pairs]), records, settings)
     first, first_report = person_clusters(records, pairs, settings)
     previous = _contested_previous(first)
     second, second_report = person_clusters(records, pairs, settings, previous=previous)
@@ -137,7 +161,8 @@ def test_person_clusters_on_spark_are_the_same_over_two_nights(
         )
         assert collect_polars(got).sort(ROW).drop(ROW).equals(expected)
         assert got_report == report
-    assert first_report.refused_conflict > 0
+    # The anti-chaining rules were at work, not only plain unions.
+    assert first_report.refused_conflict > 0 and first_report.refused_weak_link > 0
 
 
 def test_connected_components_of_long_chains_stars_and_cycles(spark: Any) -> None:
