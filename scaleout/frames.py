@@ -157,8 +157,10 @@ def input_columns(settings: MatchSettings, columns: Iterable[str], df: DataFrame
 
 
 def empty_polars(df: DataFrame) -> pl.DataFrame:
-    """A Polars frame with no rows and the dtypes the rows of ``df`` arrive with in ``map_frames``."""
-    frame = pl.from_arrow(df.limit(0).toArrow())
+    """A Polars frame with no rows and the dtypes the rows of ``df`` arrive with in ``map_frames`` (from the
+    schema alone: no Spark job)."""
+    arrow = to_arrow_schema(df.schema)
+    frame = pl.from_arrow(pa.Table.from_batches([], schema=arrow))
     assert isinstance(frame, pl.DataFrame)
     return frame
 
