@@ -77,7 +77,13 @@ def attach_person_keys(records: pl.DataFrame, clusters: pl.DataFrame) -> pl.Data
     keys = clusters.select(
         pl.col("record_id").cast(pl.String), pl.col("cluster_id").cast(pl.String).alias("person_key")
     )
-    keyed = records.join(keys.unique("record_id", keep="first"), on="record_id", how="left", maintain_order="left")
+    # Only the id column goes through the join: the records keep their columns (no copy of a wide frame).
+    person_key = (
+        records.select("record_id")
+        .join(keys.unique("record_id", keep="first"), on="record_id", how="left", maintain_order="left")
+        .get_column("person_key")
+    )
+    keyed = records.with_columns(person_key)
     missing = keyed.filter(pl.col("person_key").is_null())
     if missing.height:
         sample = ", ".join(missing["record_id"].head(5).to_list())
@@ -273,10 +279,13 @@ def _ranking(rule: FieldRule, *, quality_first: bool) -> tuple[list[pl.Expr], li
 
 
 def _best(frame: pl.DataFrame, rule: FieldRule, *, quality_first: bool = False) -> pl.DataFrame:
+    """The first candidate of each person by the rule's ranking. Only the ranking columns are sorted (a candidate
+    carries dozens of columns; moving them all through a sort costs more than the sort)."""
     keys, descending = _ranking(rule, quality_first=quality_first)
-    return frame.sort([pl.col("person_key"), *keys], descending=[False, *descending], nulls_last=True).unique(
-        "person_key", keep="first", maintain_order=True
+    ranked = frame.group_by("person_key").agg(
+        pl.col("_row").sort_by(keys, descending=descending, nulls_last=True).first()
     )
+    return frame.filter(pl.col("_row").is_in(ranked["_row"].implode()))
 
 
 def _with_anchor(frame: pl.DataFrame, anchor: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -377,7 +386,16 @@ def _status(golden: pl.DataFrame, records: pl.DataFrame, rules: SurvivorshipRule
         if parts
         else pl.DataFrame(schema={"person_key": pl.String, "_moved_out": LINEAGE})
     )
-    with_moves = golden.join(moved, on="person_key", how="left", maintain_order="left")
+    needed = [
+        "person_key",
+        "death_date_value",
+        "death_date_precision",
+        "death_date_valid",
+        "birth_date_value",
+        *(source_column(c) for c in ("permanent_address", "full_name", "person_id", "death_date", "death_place")),
+        "_any_source",
+    ]
+    with_moves = golden.select(needed).join(moved, on="person_key", how="left", maintain_order="left")
     moved_out = pl.col("_moved_out").is_not_null() & (
         address_as_of.is_null() | (pl.col("_moved_out").struct.field("as_of") >= address_as_of)
     )
@@ -387,7 +405,7 @@ def _status(golden: pl.DataFrame, records: pl.DataFrame, rules: SurvivorshipRule
         pl.col(source_column("person_id")),
         pl.col("_any_source"),
     )
-    return with_moves.with_columns(
+    status = with_moves.select(
         pl.when(deceased).then(pl.lit("deceased")).when(moved_out).then(pl.lit("moved_out")).otherwise(pl.lit("alive"))
         .alias("status"),
         pl.when(deceased)
@@ -396,7 +414,8 @@ def _status(golden: pl.DataFrame, records: pl.DataFrame, rules: SurvivorshipRule
         .then(pl.col("_moved_out"))
         .otherwise(alive_lineage)
         .alias(source_column("status")),
-    ).drop("_moved_out")  # fmt: skip
+    )  # fmt: skip
+    return golden.with_columns(status.get_columns())
 
 
 def _contradiction() -> pl.Expr:
@@ -418,17 +437,22 @@ def _contradiction() -> pl.Expr:
 
 def _keep_lineage_nights(golden: pl.DataFrame, previous: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     """A value kept from the same record as last night keeps the night it was first taken."""
-    before = (
-        previous.filter(pl.col("successor").is_not_null())
+    renamed = (
+        previous.select(
+            "person_key",
+            "successor",
+            *(pl.col(c).alias(f"{c}_before") for c in columns),
+            *(pl.col(source_column(c)).alias(f"{source_column(c)}_before") for c in columns),
+        )
+        .filter(pl.col("successor").is_not_null())
         .sort((pl.col("person_key") != pl.col("successor")), "person_key")
         .unique("successor", keep="first", maintain_order=True)
+        .drop("person_key")
+        .rename({"successor": "person_key"})
     )
-    renamed = before.select(
-        pl.col("successor").alias("person_key"),
-        *(pl.col(c).alias(f"{c}_before") for c in columns),
-        *(pl.col(source_column(c)).alias(f"{source_column(c)}_before") for c in columns),
+    joined = golden.select("person_key", *columns, *(source_column(c) for c in columns)).join(
+        renamed, on="person_key", how="left", maintain_order="left"
     )
-    joined = golden.join(renamed, on="person_key", how="left", maintain_order="left")
     updates = []
     for column in columns:
         lineage, earlier = pl.col(source_column(column)), pl.col(f"{source_column(column)}_before")
@@ -436,13 +460,13 @@ def _keep_lineage_nights(golden: pl.DataFrame, previous: pl.DataFrame, columns: 
             (pl.col(column) == pl.col(f"{column}_before"))
             & (lineage.struct.field("record_id") == earlier.struct.field("record_id"))
         ).fill_null(False)
+        night = pl.when(same).then(earlier.struct.field("night")).otherwise(lineage.struct.field("night"))
         updates.append(
-            pl.when(same)
-            .then(lineage.struct.with_fields(earlier.struct.field("night").alias("night")))
-            .otherwise(lineage)
+            pl.when(lineage.is_not_null())
+            .then(lineage.struct.with_fields(night.alias("night")))
             .alias(source_column(column))
         )
-    return joined.with_columns(updates).drop([c for c in joined.columns if c.endswith("_before")])
+    return golden.with_columns(joined.select(updates).get_columns())
 
 
 def build_golden(
@@ -461,6 +485,9 @@ def build_golden(
     over unchanged.
     """
     rules = rules or survivorship_rules()
+    # Contiguous columns once: adding a column to a frame read in several chunks copies every column of it.
+    if records.n_chunks("all") != [1] * records.width:
+        records = records.rechunk()
     keyed = _prepare(attach_person_keys(records, clusters), rules, night)
     # Successors among the persons of these records only: a partition never hands a row to a person it lacks.
     here = clusters.join(keyed.select("record_id"), on="record_id", how="semi")
@@ -475,21 +502,27 @@ def build_golden(
         pl.col("record_id").unique().sort().alias("_tonight_ids"),
         (pl.col("source") == "base").any().alias("in_base"),
     )
+    name_rule = rules.field("full_name")
     first_record = _best(
-        keyed.with_columns(
-            _tier(rules.field("full_name")).fill_null(2).alias("_tier"),
-            _rank(rules.field("full_name")).alias("_priority"),
+        keyed.select(
+            "person_key", "record_id", "source", "event_type", "_as_of", "_night",
+            _tier(name_rule).fill_null(2).alias("_tier"), _rank(name_rule).alias("_priority"),
             pl.lit(True).alias("_valid"),
-        ),
-        rules.field("full_name"),
+        ).with_row_index("_row"),
+        name_rule,
     ).select("person_key", _lineage().alias("_any_source"))  # fmt: skip
-    golden = persons.join(first_record, on="person_key", how="left", maintain_order="left")
+    persons = persons.join(first_record, on="person_key", how="left", maintain_order="left").sort("person_key")
+    keys = persons.select("person_key")
+    # Each rule's values aligned on the persons (a narrow join each), then side by side: joining every rule onto a
+    # frame that grows to a hundred columns would copy it a dozen times.
+    parts = [persons]
     conflict_columns: list[str] = []
     for rule in rules.fields:
         selected = _select(rule, pool)
-        golden = golden.join(selected, on="person_key", how="left", maintain_order="left")
+        parts.append(keys.join(selected, on="person_key", how="left", maintain_order="left").drop("person_key"))
         if f"_conflict_{rule.name}" in selected.columns:
             conflict_columns.append(f"_conflict_{rule.name}")
+    golden = pl.concat(parts, how="horizontal")
     # A person none of whose candidates holds a column still gets the column (null), with its normalized columns.
     for column in rules.columns:
         for name in (column, *carried_columns(column), source_column(column)):
@@ -538,33 +571,41 @@ def build_golden(
             .group_by("person_key")
             .agg(pl.col("record_id").alias("_inherited"))
         )
-        golden = golden.join(inherited, on="person_key", how="left", maintain_order="left").with_columns(
-            pl.concat_list("_tonight_ids", pl.col("_inherited").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-            .list.unique()
-            .list.sort()
-            .alias("record_ids")
-        ).drop("_inherited")  # fmt: skip
+        ids = (
+            golden.select("person_key", "_tonight_ids")
+            .join(inherited, on="person_key", how="left", maintain_order="left")
+            .select(
+                pl.when(pl.col("_inherited").is_null())
+                .then(pl.col("_tonight_ids"))
+                .otherwise(pl.concat_list("_tonight_ids", "_inherited").list.unique().list.sort())
+                .alias("record_ids")
+            )
+        )
+        golden = golden.with_columns(ids.get_columns())
     else:
         golden = golden.with_columns(pl.col("_tonight_ids").alias("record_ids"))
     golden = golden.drop("_tonight_ids", "_any_source")
 
     compared = [*rules.columns, "status"]
     if assigned is not None:
-        before = assigned.filter(pl.col("successor").is_not_null())
+        before = assigned.select("successor", *compared, "updated_night").filter(pl.col("successor").is_not_null())
         single = before.group_by("successor").agg(pl.len().alias("_rows"), pl.col("updated_night").first())
         unchanged_rows = (
             before.join(single.filter(pl.col("_rows") == 1).select("successor"), on="successor", how="semi")
             .select(pl.col("successor").alias("person_key"), *(pl.col(c).alias(f"{c}_before") for c in compared),
                     pl.col("updated_night").alias("_updated_before"))
         )  # fmt: skip
-        golden = golden.join(unchanged_rows, on="person_key", how="left", maintain_order="left")
+        compare = golden.select("person_key", *compared).join(
+            unchanged_rows, on="person_key", how="left", maintain_order="left"
+        )
         same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_before")) for c in compared])
-        golden = golden.with_columns(
+        updated = compare.select(
             pl.when(pl.col("_updated_before").is_not_null() & same)
             .then(pl.col("_updated_before"))
             .otherwise(pl.lit(night, dtype=pl.Date))
             .alias("updated_night")
-        ).drop([f"{c}_before" for c in compared] + ["_updated_before"])
+        )
+        golden = golden.with_columns(updated.get_columns())
     else:
         golden = golden.with_columns(pl.lit(night, dtype=pl.Date).alias("updated_night"))
 
@@ -573,9 +614,12 @@ def build_golden(
     if assigned is not None:
         carried = assigned.filter(pl.col("successor").is_null()).select(columns).cast(register.schema)
         if carried.height:
-            register = pl.concat([register, carried], how="vertical")
-            golden = pl.concat([golden, renormalized(carried, night, rules)], how="diagonal_relaxed")
-    return RegisterBuild(register=register.sort("person_key"), golden=golden.sort("person_key"), records=keyed)
+            carried = carried.sort("person_key")
+            register = register.merge_sorted(carried, key="person_key")
+            again = renormalized(carried, night, rules)
+            golden = pl.concat([golden, again.select([c for c in golden.columns if c in again.columns])],
+                               how="diagonal_relaxed").sort("person_key")  # fmt: skip
+    return RegisterBuild(register=register, golden=golden, records=keyed)
 
 
 def renormalized(register: pl.DataFrame, night: date, rules: SurvivorshipRules | None = None) -> pl.DataFrame:
