@@ -331,8 +331,14 @@ def _select(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
         outputs.append(pl.when(value.is_not_null()).then(_lineage()).alias(source_column(name)))
     selected = winner.select(outputs)
     if single and rule.on_conflict == "task":
-        others = _with_anchor(candidates.filter(pl.col("_valid")), winner, agree_columns)
+        anchored = agree_columns + (["_value_birth_date"] if column == "birth_date" else [])
+        others = _with_anchor(candidates.filter(pl.col("_valid")), winner, anchored)
         differing = others.filter(~kind_of(column).agrees(column) & (pl.col("source") != pl.col(f"source{ANCHOR}")))
+        if column == "birth_date":
+            # Day and month typed the other way round (dd/mm vs mm/dd) is the one disagreement that is plainly the
+            # same date: the ranked value stands, without a task (and the change set does not carry the swap).
+            swapped = (pl.col("birth_date_swapped") == pl.col(f"_value_birth_date{ANCHOR}")).fill_null(False)
+            differing = differing.filter(~swapped)
         conflicts = differing.group_by("person_key").agg(
             pl.col("record_id").unique().sort().alias(f"_conflict_{rule.name}")
         )
