@@ -409,7 +409,7 @@ def engine_dancu(folder: Path, out: Path, extract_limit: int | None) -> dict[str
     started = time.perf_counter()
     deduped, linked = dedupe_and_link(base, extract, settings, timings=timings)
     timings["dedupe_and_link"] = time.perf_counter() - started
-    conflict_columns = [rule.column for rule in settings.conflicts if rule.column in base.columns]
+    conflict_columns = [c for rule in settings.conflicts for c in rule.columns if c in base.columns]
     needed = ["record_id", "source", "person_id_norm", "person_id_valid", *conflict_columns]
     records = pl.concat([base.select(list(dict.fromkeys(needed))), extract.select(list(dict.fromkeys(needed)))])
     both = pl.concat([deduped.pairs, linked.pairs])

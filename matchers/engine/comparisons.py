@@ -17,11 +17,13 @@ from matchers.engine.settings import (
     MatchSettings,
     Scorer,
     Similarity,
+    Veto,
     left,
     right,
 )
 
 __all__ = [
+    "VETO_CODE",
     "any_null",
     "compute_levels",
     "compute_similarities",
@@ -209,18 +211,46 @@ def _comparison_codes(pairs: pl.DataFrame, comparison: Comparison, lazy: _LazySi
 
 
 def compute_levels(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """Int8 level codes ``_lv_<comparison>`` for every pair (sides suffixed ``_l`` / ``_r``).
+    """Int8 level codes ``_lv_<comparison>`` for every pair (sides suffixed ``_l`` / ``_r``), and ``_veto`` (0 = no
+    veto, i = the i-th veto of the settings held) when the settings have vetoes.
 
     The same codes as ``Comparison.level_expr`` over eagerly computed similarities, at a fraction of the cost.
     """
     if pairs.height == 0:
-        return compute_similarities(pairs, settings.similarities, settings.workers).select(
+        levels = compute_similarities(pairs, settings.similarities, settings.workers).select(
             [comparison.level_expr() for comparison in settings.comparisons]
         )
+        if settings.vetoes:
+            levels = levels.with_columns(pl.lit(0, dtype=pl.Int8).alias(VETO_CODE))
+        return levels
     lazy = _LazySimilarities(pairs, settings.workers)
-    return pl.DataFrame(
+    levels = pl.DataFrame(
         [
             pl.Series(f"_lv_{comparison.name}", _comparison_codes(pairs, comparison, lazy), dtype=pl.Int8)
             for comparison in settings.comparisons
         ]
     )
+    if settings.vetoes:
+        levels = levels.with_columns(_veto_codes(pairs, levels, settings.vetoes, lazy))
+    return levels
+
+
+VETO_CODE = "_veto"
+
+
+def _veto_codes(
+    pairs: pl.DataFrame, levels: pl.DataFrame, vetoes: Sequence[Veto], lazy: _LazySimilarities
+) -> pl.Series:
+    """Code of the first veto that holds for each pair (0: none). A veto's similarities are computed only for the
+    pairs no earlier veto has taken."""
+    codes = np.zeros(pairs.height, dtype=np.int8)
+    for code, veto in enumerate(vetoes, start=1):
+        open_rows = codes == 0
+        if not open_rows.any():
+            break
+        for similarity in veto.similarities:
+            lazy.ensure(similarity, open_rows)
+        frame = pl.concat([pairs.with_columns(lazy.columns()), levels], how="horizontal")
+        held = frame.select(veto.condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+        codes[open_rows & held] = code
+    return pl.Series(VETO_CODE, codes, dtype=pl.Int8)

@@ -22,7 +22,7 @@ from matchers.engine.blocking import (
     link_pairs,
     sorted_keys,
 )
-from matchers.engine.comparisons import compute_levels
+from matchers.engine.comparisons import VETO_CODE, compute_levels
 from matchers.engine.scoring import (
     ModelParameters,
     decide,
@@ -32,7 +32,7 @@ from matchers.engine.scoring import (
     score_levels,
     train_model,
 )
-from matchers.engine.settings import MatchSettings
+from matchers.engine.settings import VETO_LEVEL, MatchSettings
 from matchers.engine.types import PairKind, level_column, weight_column
 
 __all__ = [
@@ -109,6 +109,8 @@ def pair_columns(settings: MatchSettings) -> list[str]:
     columns.append("blocking_rule")
     for comparison in settings.comparisons:
         columns.extend([level_column(comparison.name), weight_column(comparison.name)])
+    if settings.vetoes:
+        columns.extend([level_column(VETO_LEVEL), weight_column(VETO_LEVEL)])
     return columns
 
 
@@ -264,6 +266,21 @@ def _label_values(
     return joined.get_column("_label")
 
 
+def _training_labels(compared: pl.DataFrame, reviewed: pl.Series | None) -> pl.Series | None:
+    """What EM may take as known: reviewers' decisions, and vetoed pairs as non-matches (unless a reviewer said
+    they are one person)."""
+    if VETO_CODE not in compared.columns:
+        return reviewed
+    vetoed = compared.get_column(VETO_CODE) > 0
+    if not vetoed.any():
+        return reviewed
+    if reviewed is None:
+        return pl.select(pl.when(pl.lit(vetoed)).then(pl.lit(False)).alias("_label")).to_series()
+    return pl.select(
+        pl.when(pl.lit(reviewed).is_null() & pl.lit(vetoed)).then(pl.lit(False)).otherwise(pl.lit(reviewed))
+    ).to_series()
+
+
 def train_and_score(
     compared: pl.DataFrame,
     left_source: RecordSource,
@@ -283,19 +300,14 @@ def train_and_score(
     one, with the prior re-estimated on these pairs.
     """
     total = comparable_pairs(left_source.height, right_source.height, kind)
+    label_values = _training_labels(compared, _label_values(compared, left_source, right_source, settings, labels))
     if model is None and fallback_model is not None and compared.height < min_training_pairs:
         fallback_model.check(settings)
-        model = refit_prior(fallback_model, compared, settings, comparable_pairs=total)
+        negatives = None if label_values is None else (~label_values).fill_null(False).to_numpy()
+        model = refit_prior(fallback_model, compared, settings, comparable_pairs=total, negatives=negatives)
     if model is None:
         agreements = compared.select(pl.col(f"_agree_{i}") for i in range(len(settings.blocking_rules)))
-        model = train_model(
-            compared,
-            agreements,
-            u(),
-            settings,
-            label_values=_label_values(compared, left_source, right_source, settings, labels),
-            comparable_pairs=total,
-        )
+        model = train_model(compared, agreements, u(), settings, label_values=label_values, comparable_pairs=total)
     else:
         model.check(settings)
     pairs = score_compared(
@@ -315,6 +327,8 @@ def _empty_compared(settings: MatchSettings) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {"_l": pl.UInt32(), "_r": pl.UInt32(), "_rule": pl.Int8()}
     for comparison in settings.comparisons:
         schema[f"_lv_{comparison.name}"] = pl.Int8()
+    if settings.vetoes:
+        schema[VETO_CODE] = pl.Int8()
     for i in range(len(settings.blocking_rules)):
         schema[f"_agree_{i}"] = pl.Boolean()
     for column in settings.tf_columns:
