@@ -43,7 +43,7 @@ def test_lazy_similarities_give_the_same_levels_as_computing_every_pair(base: pl
     )
     lazy = compute_levels(sides, settings)
     assert lazy.drop("_veto").equals(eager)
-    assert lazy.get_column("_lv_name").n_unique() > 3
+    assert lazy.get_column("_lv_name").n_unique() >= 3
 
 
 def test_packed_patterns_match_row_unique() -> None:
