@@ -360,20 +360,20 @@ def bench_synthetic(people_count: int, extract_size: int, seed: int) -> list[dic
 # --- the generated province -----------------------------------------------------------------------------------------
 
 
-def prepare_generated(people: int, seed: int, nights: int, data: Path) -> Path:
+def prepare_generated(people: int, seed: int, nights: int, data: Path, province: str = "37") -> Path:
     """Generate, ingest and normalize a province into ``data`` (reused when already there with these parameters)."""
     from datagen import generate_province
     from normalize.frame import normalize_records
     from records.ingest import ingest_base, ingest_extracts
 
     folder = data / _NORMALIZED
-    parameters = {"people": people, "seed": seed, "nights": nights}
+    parameters = {"people": people, "seed": seed, "nights": nights, "province": province, "generator": 2}
     marker = folder / "parameters.json"
     if marker.exists() and json.loads(marker.read_text("utf-8")) == parameters:
         print(f"dữ liệu đã chuẩn hóa có sẵn / reusing normalized data in {folder}", flush=True)
         return folder
     shutil.rmtree(data, ignore_errors=True)
-    province, seconds = _timed(lambda: generate_province(people, seed, data, nights=nights))
+    province, seconds = _timed(lambda: generate_province(people, seed, data, nights=nights, province_code=province))
     print(f"sinh dữ liệu / generated {province.base_rows:,} base records in {seconds:.1f} s", flush=True)
     started = time.perf_counter()
     base = ingest_base(province.base_path).accepted
@@ -473,7 +473,7 @@ def _generated_truth(data: Path, folder: Path, extract_limit: int | None) -> tup
 
 def bench_generated(args: argparse.Namespace) -> list[dict[str, Any]]:
     data = args.data or Path(tempfile.gettempdir()) / f"dancu-bench-{args.people}-{args.seed}-{args.nights}"
-    folder = prepare_generated(args.people, args.seed, args.nights, data)
+    folder = prepare_generated(args.people, args.seed, args.nights, data, args.province)
     dedupe_truth, link_truth = _generated_truth(data, folder, args.extract_limit)
     base_rows = pl.scan_parquet(folder / "base.parquet").select(pl.len()).collect().item()
     extract_rows = pl.scan_parquet(folder / "extracts.parquet").select(pl.len()).collect().item()
@@ -604,7 +604,7 @@ def index_link(folder: Path, index_dir: Path, extract_limit: int, out: Path) -> 
 
 def bench_index(args: argparse.Namespace) -> list[dict[str, Any]]:
     data = args.data or Path(tempfile.gettempdir()) / f"dancu-bench-{args.people}-{args.seed}-{args.nights}"
-    folder = prepare_generated(args.people, args.seed, args.nights, data)
+    folder = prepare_generated(args.people, args.seed, args.nights, data, args.province)
     _, link_truth = _generated_truth(data, folder, args.extract_records)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dancu-index-", dir=args.scratch) as scratch:
@@ -682,6 +682,7 @@ def main() -> None:
         mode.add_argument("--people", type=int, default=1_000_000, help="people of the generated province")
         mode.add_argument("--nights", type=int, default=8, help="nights of extracts (about 1.4 %% of people each)")
         mode.add_argument("--seed", type=int, default=11)
+        mode.add_argument("--province", default="37", help="current province code (66 Đắk Lắk, 14 Sơn La, 91 An Giang)")
         mode.add_argument("--data", type=Path, help="folder of the generated, normalized data (cached)")
     generated = sub.choices["generated"]
     generated.add_argument("--no-splink", action="store_true")

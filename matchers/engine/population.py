@@ -53,11 +53,14 @@ _SEX_MARKERS = ["van", "thi", "a", "mi", "my", "seo"]
 
 
 def _given_words() -> pl.Expr:
-    return (
-        pl.concat_str([pl.col("middle_key").fill_null(""), pl.col("given_key")], separator=" ")
+    """The middle words that are not a sex marker, then the last word (which may well be "Vân": key "van")."""
+    middle = (
+        pl.col("middle_key")
+        .fill_null("")
         .str.split(" ")
         .list.eval(pl.element().filter((pl.element() != "") & ~pl.element().is_in(_SEX_MARKERS)))
     )
+    return pl.concat_list(middle, pl.concat_list(pl.col("given_key")))
 
 
 _DERIVED: tuple[pl.Expr, ...] = (
@@ -126,15 +129,10 @@ def _two_names() -> pl.Expr:
     return (left("given_known") & right("given_known") & (left("given_key") != right("given_key"))).fill_null(False)
 
 
-def _words_slip() -> pl.Expr:
-    """The given words one keystroke apart ("Phương Thủy"/"Phương Tủy")."""
-    return _GIVEN_WORDS_TYPO.at_most(1)
-
-
-def _other_slip() -> pl.Expr:
-    """A slip in the last word that makes no other name ("Như Mai"/"Maii": a dropped middle word and a typo), or
-    one slip in a name whose words came in another order ("Linh Đỗ Thhị" for "Đỗ Thị Linh")."""
-    return ((_GIVEN_TYPO.expr == 1) | _SORTED_TYPO.at_most(1)) & ~_two_names()
+def _any_slip() -> pl.Expr:
+    """One keystroke apart: in the given words ("Phương Thủy"/"Phương Tủy"), in the last word ("Như Mai"/"Maii":
+    a dropped middle word and a typo), or in a name whose words came in another order ("Linh Đỗ Thhị")."""
+    return _GIVEN_WORDS_TYPO.at_most(1) | (_GIVEN_TYPO.expr == 1) | _SORTED_TYPO.at_most(1)
 
 
 def _readable() -> pl.Expr:
@@ -145,19 +143,17 @@ def _readable() -> pl.Expr:
 
 def _given_names_agree() -> pl.Expr:
     """For the name comparison: one given name, possibly with a typing slip that does not make another name."""
-    return _same_given_name() | (_words_slip() & ~_two_names()) | _other_slip()
+    return _same_given_name() | (_any_slip() & ~_two_names())
 
 
 def _given_names_differ() -> pl.Expr:
-    """Two names: not one name, nor a slip apart unless the slip makes another known name ("Trang"/"Trung")."""
-    excused = (_words_slip() & ~_two_names()) | _other_slip()
-    return _readable() & ~_same_given_name().fill_null(False) & ~excused.fill_null(False)
+    """Not one given name, however written (a slip counts as a difference)."""
+    return _readable() & ~_same_given_name().fill_null(False)
 
 
 def _given_names_clearly_differ() -> pl.Expr:
     """Not even one slip apart: "Oanh" and "Uyên Phương", "Xuân Hạnh" and "Kim Anh"."""
-    excused = _words_slip() | _other_slip()
-    return _readable() & ~_same_given_name().fill_null(False) & ~excused.fill_null(False)
+    return _given_names_differ() & ~_any_slip().fill_null(False)
 
 
 def _name() -> Comparison:
@@ -298,6 +294,13 @@ def _person_id() -> Comparison:
                 (pid_l.str.slice(0, 3) == pid_r.str.slice(0, 3)) & (pid_l.str.slice(6) == pid_r.str.slice(6)),
                 description="Số định danh chỉ khác mã thế kỷ/giới tính hoặc năm sinh (nhập sai phần cấu trúc)",
             ),
+            ComparisonLevel(
+                "same_registration",
+                pid_l.str.slice(0, 6) == pid_r.str.slice(0, 6),
+                # Twins and brothers or sisters born the same year are registered where the family lives, in one
+                # year, with one sex digit: their numbers differ only in the six random digits.
+                description="Hai số định danh cùng tỉnh đăng ký, thế kỷ/giới tính và năm sinh, khác sáu số cuối",
+            ),
             ComparisonLevel("old_id_exact", old_l == old_r, description="Số CMND cũ trùng khớp"),
             ComparisonLevel(
                 "cmnd_vs_cccd",
@@ -393,19 +396,16 @@ def _relative(name: str, column: str, description: str) -> Comparison:
 def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_id: Comparison) -> tuple[Veto, ...]:
     """Who a family's records belong to: within a family only the given name, sex and birth date tell people
     apart. Parents, address, hometown and often a mixed-up ID are shared by brothers, sisters and twins."""
-    given_differ = _given_names_differ()
     sex_differ = (left("sex_norm") != right("sex_norm")).fill_null(False)
     birth_differ = levels_in(birth, "same_year", "else")
-    birth_same = levels_in(birth, "exact", "day_month_swapped")
     same_family = (left("family_key") == right("family_key")).fill_null(False) | levels_in(
         household, "parents_street", "parents_ward", "parents"
     )
-    disagreements = given_differ.cast(pl.Int8) + sex_differ.cast(pl.Int8) + birth_differ.cast(pl.Int8)
+    disagreements = _given_names_differ().cast(pl.Int8) + sex_differ.cast(pl.Int8) + birth_differ.cast(pl.Int8)
     columns = (
         "given_key", "given_words_key", "given_words_glued", "given_known", "name_key_glued", "name_key_sorted",
         "sex_norm", "family_key",
     )  # fmt: skip
-    same_id = levels_in(person_id, "exact", "old_id_exact", "cmnd_vs_cccd")
     del name
     return (
         Veto(
@@ -417,14 +417,24 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             "ngày sinh): hai người khác nhau, dù trùng số định danh, cha mẹ hay địa chỉ",
         ),
         Veto(
-            "twins",
-            # A shared ID is more often one person with a mistyped name than twins sharing an ID: then only names
-            # that are not even one slip apart make twins.
-            birth_same & same_family & ((~same_id & given_differ) | _given_names_clearly_differ()),
+            "family_member",
+            same_family & _given_names_clearly_differ(),
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
-            description="Cùng ngày sinh, cùng gia đình nhưng tên gọi khác hẳn: anh chị em sinh đôi, không phải một "
-            "người",
+            description="Cùng gia đình nhưng tên gọi khác hẳn (không chỉ lệch một chữ): anh chị em, sinh đôi hay "
+            "không, không phải một người (kể cả khi bị ghi nhầm cùng một số định danh)",
+        ),
+        Veto(
+            "twins_or_typo",
+            same_family & levels_in(person_id, "same_registration") & _given_names_differ(),
+            columns=columns,
+            similarities=_GIVEN_SIMILARITIES,
+            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay một người được cấp lại số và gõ sai tên:
+            # cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
+            max_probability=0.9,
+            description="Cùng gia đình, hai số định danh cùng nơi đăng ký và năm sinh, tên gọi khác nhau (dù chỉ một "
+            "chữ): có thể là anh chị em sinh đôi, có thể là một người được cấp lại số và gõ sai tên; cần cán bộ xem "
+            "xét",
         ),
     )
 
