@@ -145,7 +145,12 @@ def _side_columns(settings: MatchSettings) -> list[str]:
 
 
 def compare_pairs(
-    pairs: pl.DataFrame, left_source: RecordSource, right_source: RecordSource, settings: MatchSettings
+    pairs: pl.DataFrame,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    settings: MatchSettings,
+    *,
+    vetoes: bool = True,
 ) -> pl.DataFrame:
     """For pairs ``_l``, ``_r`` (+ anything else, kept): level codes, rule agreements and pair term frequencies."""
     columns = _side_columns(settings)
@@ -155,7 +160,7 @@ def compare_pairs(
         [left_side.rename({c: f"{c}_l" for c in columns}), right_side.rename({c: f"{c}_r" for c in columns})],
         how="horizontal",
     )
-    levels = compute_levels(sides, settings)
+    levels = compute_levels(sides, settings, vetoes=vetoes)
     extras = sides.select(
         *(rule.agrees().alias(f"_agree_{i}") for i, rule in enumerate(settings.blocking_rules)),
         *(pl.max_horizontal(f"tf_{c}_l", f"tf_{c}_r").alias(f"_tf_{c}") for c in settings.tf_columns),
@@ -190,7 +195,7 @@ def random_pair_levels(
         keep = left_rows != right_rows
         left_rows, right_rows = left_rows[keep], right_rows[keep]
     pairs = pl.DataFrame({"_l": left_rows.astype(np.uint32), "_r": right_rows.astype(np.uint32)})
-    return compare_pairs(pairs, left_source, right_source, settings)
+    return compare_pairs(pairs, left_source, right_source, settings, vetoes=False)
 
 
 def _ids(source: RecordSource, rows: pl.Series, settings: MatchSettings) -> pl.Series:

@@ -190,6 +190,8 @@ def _name() -> Comparison:
                 label="close",
                 condition=jw.at_least(0.95) & given,
                 similarities=(jw, *_GIVEN_SIMILARITIES),
+                gate=jw.at_least(0.95),
+                gate_similarities=(jw,),
                 description="Họ tên gần giống (lỗi gõ), tên gọi như nhau",
             ),
             ComparisonLevel(
@@ -202,6 +204,8 @@ def _name() -> Comparison:
                 label="similar",
                 condition=jw.at_least(0.85) & given,
                 similarities=(jw, *_GIVEN_SIMILARITIES),
+                gate=jw.at_least(0.85),
+                gate_similarities=(jw,),
                 # Without the given name, "Nguyễn Thị Oanh" and "Nguyễn Thị Uyên Phương" would be "similar".
                 description="Họ tên khá giống và tên gọi như nhau",
             ),
@@ -413,6 +417,7 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             disagreements >= 2,
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
+            gate=sex_differ | birth_differ,
             description="Khác nhau ở hai trong ba điểm phân biệt người trong một gia đình (tên gọi, giới tính, "
             "ngày sinh): hai người khác nhau, dù trùng số định danh, cha mẹ hay địa chỉ",
         ),
@@ -421,6 +426,7 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             same_family & _given_names_clearly_differ(),
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
+            gate=same_family,
             description="Cùng gia đình nhưng tên gọi khác hẳn (không chỉ lệch một chữ): anh chị em, sinh đôi hay "
             "không, không phải một người (kể cả khi bị ghi nhầm cùng một số định danh)",
         ),
@@ -429,6 +435,7 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             same_family & levels_in(person_id, "same_registration") & _given_names_differ(),
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
+            gate=same_family & levels_in(person_id, "same_registration"),
             # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay một người được cấp lại số và gõ sai tên:
             # cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
             max_probability=0.9,

@@ -85,13 +85,19 @@ class Similarity:
 
 @dataclass(frozen=True, slots=True)
 class ComparisonLevel:
-    """One level of agreement. ``tf_column``: adjust this level's weight by how common the agreeing value is."""
+    """One level of agreement. ``tf_column``: adjust this level's weight by how common the agreeing value is.
+
+    ``gate``: a necessary condition of the level that needs only ``gate_similarities`` (e.g. the name's
+    Jaro-Winkler): the level's other similarities are computed only for the pairs that pass it.
+    """
 
     label: str
     condition: pl.Expr
     similarities: tuple[Similarity, ...] = ()
     tf_column: str | None = None
     description: str = ""
+    gate: pl.Expr | None = None
+    gate_similarities: tuple[Similarity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +225,8 @@ class Veto:
     similarities: tuple[Similarity, ...] = ()
     max_probability: float = 0.01
     description: str = ""
+    gate: pl.Expr | None = None
+    """A necessary condition without similarities: the veto's similarities are computed only where it holds."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.max_probability < 1.0:
