@@ -413,10 +413,11 @@ def parse_name(s: str | None) -> ParsedName:
     text, encoding = fix_legacy_encoding(original)
     text = unicodedata.normalize("NFC", text).translate(_QUOTE_TABLE)
     text, remarks = _cut_remarks(text)
-    words = [w for w in (_word(raw) for raw in _JUNK_RE.sub(" ", _prepare_text(text)).split()) if w.cls]
+    raw_words = [raw for raw in _JUNK_RE.sub(" ", _prepare_text(text)).split() if _word(raw).cls]
+    words = [_word(raw) for raw in raw_words]
     if not words:
         return ParsedName(original, "", "", "", "", "", "", "", "", "", False, encoding, remark=_remark(remarks))
-    plan = _plan(_resolve_shape("".join(w.cls for w in words), all(w.display.isascii() for w in words)))
+    plan = _plan(_resolve_shape("".join(w.cls for w in words), all(raw.isascii() for raw in raw_words)))
     remark = _remark([words[p].display for p in plan.titles] + remarks)
 
     def display(p: int) -> str:
@@ -544,18 +545,17 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
     classes = {w: i.cls for w, i in info.items()}
     words = pl.col("_raw").list.eval(pl.element().filter(pl.element().replace_strict(classes, default="") != ""))
     frame = frame.with_columns(words.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_w"))
-    ascii_words = {w: i.display.isascii() for w, i in info.items()}
-    classes_joined = pl.col("_w").list.eval(pl.element().replace_strict(classes, return_dtype=pl.String)).list.join("")
-    all_ascii = (
-        pl.col("_w").list.eval(pl.element().replace_strict(ascii_words, return_dtype=pl.Boolean)).list.all()
-        if ascii_words
-        else pl.lit(True)
+    frame = frame.with_columns(
+        pl.col("_w")
+        .list.eval(pl.element().replace_strict(classes, return_dtype=pl.String))
+        .list.join("")
+        .alias("_shape"),
+        pl.col("_w").list.join("").str.contains(r"^[\x00-\x7f]*$").alias("_ascii"),
     )
     frame = frame.with_columns(
-        pl.when(all_ascii)
-        .then(classes_joined.str.replace_all("m", "M", literal=True))
-        .otherwise(classes_joined.str.replace_all("m", "x", literal=True))
-        .alias("_shape")
+        pl.when(pl.col("_ascii"))
+        .then(pl.col("_shape").str.replace_all("m", "M", literal=True))
+        .otherwise(pl.col("_shape").str.replace_all("m", "x", literal=True))
     )
     plans = _plans(frame.get_column("_shape").unique().to_list())
     frame = frame.join(plans, on="_shape", how="left", maintain_order="left")

@@ -438,7 +438,7 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             gate=same_family & levels_in(person_id, "same_registration"),
             # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay một người được cấp lại số và gõ sai tên:
             # cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
-            max_probability=0.9,
+            max_probability=0.5,
             description="Cùng gia đình, hai số định danh cùng nơi đăng ký và năm sinh, tên gọi khác nhau (dù chỉ một "
             "chữ): có thể là anh chị em sinh đôi, có thể là một người được cấp lại số và gõ sai tên; cần cán bộ xem "
             "xét",
