@@ -62,12 +62,14 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
     quality="sạch",
     severity="error",
     title="Một số định danh dùng cho nhiều người",
-    description="Hai bản ghi của CSDL dân cư mang cùng số định danh nhưng khác giới tính, ngày sinh hoặc có họ tên "
-    "khác hẳn nhau, tức là hai người khác nhau; một trong hai số định danh sai.",
+    description="Hai bản ghi mang cùng số định danh nhưng khác giới tính, ngày sinh hoặc có họ tên khác hẳn nhau, "
+    "tức là hai người khác nhau (thường là anh chị em, sinh đôi); một trong hai số định danh sai.",
 )
 def shared_person_id(context: CheckContext) -> pl.DataFrame:
     """Pairs of base records with one valid ID but evidently different people (sex, birth year, a full birth date
-    that is not a day/month swap, or a dissimilar name); both records are reported, each naming the other."""
+    that is not a day/month swap, or a dissimilar name), and pairs of any two records with one ID that the match
+    stage vetoed as two people (an extract row carrying a brother's ID); both records are reported, each naming
+    the other."""
     holders = context.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(
         "record_id",
         "source",
@@ -86,7 +88,8 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
     pairs = shared.join(shared, on="person_id_norm", suffix="_other").filter(
         pl.col("record_id") != pl.col("record_id_other")
     )
-    if pairs.height == 0:
+    vetoed = _vetoed_one_id(context)
+    if pairs.height == 0 and vetoed.height == 0:
         return hits(holders.head(0), pl.lit(""))
     similarity = process.cpdist(
         pairs["name_key_no_middle"].fill_null("").to_list(),
@@ -116,8 +119,10 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         | (pl.col("_similarity") < floor)
         | (pl.col("_given_similarity") < floor)
     )
+    keep = ["record_id", "source", "ward_code", "person_id_norm", "record_id_other", "full_name_other"]
     flagged = (
-        pairs.filter(different)
+        pl.concat([pairs.filter(different).select(keep), vetoed.select(keep)])
+        .unique(subset=["record_id", "record_id_other"], keep="first", maintain_order=True)
         .group_by("record_id", "source", "ward_code", "person_id_norm", maintain_order=True)
         .agg(pl.col("record_id_other").alias("related"), pl.col("full_name_other").alias("names"))
     )
@@ -129,6 +134,41 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         + pl.col("related").list.join(", ")
         + pl.lit(")."),
         related=pl.col("related"),
+    )
+
+
+def _vetoed_one_id(context: CheckContext) -> pl.DataFrame:
+    """Both orientations of the pairs the matcher vetoed as two people although they carry one personal ID."""
+    columns = ["record_id", "source", "ward_code", "person_id_norm", "record_id_other", "full_name_other"]
+    pairs = context.pairs
+    if pairs is None or "level_veto" not in pairs.columns or "level_person_id" not in pairs.columns:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    vetoed = pairs.filter(
+        pl.col("level_veto").is_not_null()
+        & ~pl.col("level_veto").is_in(["none", "twins_or_typo"])
+        & (pl.col("level_person_id") == "exact")
+        & (pl.col("decision") != "match")
+    ).select("left_id", "right_id")
+    both = pl.concat(
+        [vetoed, vetoed.select(pl.col("right_id").alias("left_id"), pl.col("left_id").alias("right_id"))]
+    )
+    records = context.records.select("record_id", "source", "ward_code", "person_id_norm", "full_name")
+    return (
+        both.join(records, left_on="left_id", right_on="record_id")
+        .join(
+            records.select(pl.col("record_id").alias("record_id_other"), pl.col("full_name").alias("full_name_other")),
+            left_on="right_id",
+            right_on="record_id_other",
+        )
+        .select(
+            pl.col("left_id").alias("record_id"),
+            "source",
+            "ward_code",
+            "person_id_norm",
+            pl.col("right_id").alias("record_id_other"),
+            "full_name_other",
+        )
+        .filter(pl.col("person_id_norm").is_not_null())
     )
 
 

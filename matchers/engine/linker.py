@@ -106,7 +106,7 @@ def decision_counts(pairs: pl.DataFrame) -> dict[str, int]:
 def pair_columns(settings: MatchSettings) -> list[str]:
     """The output pair columns, in order."""
     columns = ["left_id", "right_id", "match_probability", "match_weight", "decision", "decision_source", "kind"]
-    columns.append("blocking_rule")
+    columns.extend(["review_label", "blocking_rule"])
     for comparison in settings.comparisons:
         columns.extend([level_column(comparison.name), weight_column(comparison.name)])
     if settings.vetoes:
@@ -245,9 +245,15 @@ def score_compared(
             .otherwise(model_decision)
             .alias("decision"),
             pl.when(reviewed).then(pl.lit("label")).otherwise(pl.lit("model")).alias("decision_source"),
+            # The reviewer's own answer (null when not reviewed or unsure), for calibration against the model.
+            pl.when(reviewed).then(pl.col("_label")).otherwise(pl.lit(None, dtype=pl.Boolean)).alias("review_label"),
         )
     else:
-        frame = frame.with_columns(model_decision.alias("decision"), pl.lit("model").alias("decision_source"))
+        frame = frame.with_columns(
+            model_decision.alias("decision"),
+            pl.lit("model").alias("decision_source"),
+            pl.lit(None, dtype=pl.Boolean).alias("review_label"),
+        )
     return frame.with_columns(pl.lit(kind).alias("kind")).select(pair_columns(settings))
 
 
