@@ -86,6 +86,7 @@ _CONTENT_COLUMNS = (
     "problem_fields",
     "explanation",
     "priority",
+    "person_keys",
 )
 """What a night's draft sets on its task (``_task_content``)."""
 
@@ -223,6 +224,7 @@ def _task_content(draft: TaskDraft) -> dict[str, Any]:
         "problem_fields": draft.problem_fields,
         "explanation": draft.explanation,
         "priority": draft.priority,
+        "person_keys": draft.person_keys or None,
     }
 
 

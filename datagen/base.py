@@ -70,6 +70,9 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, free: np.
     return chosen
 
 
+FRESH_MARGIN_DAYS = 120
+
+
 def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
                 log: DefectLog) -> BaseState:
     """Render every true person as a base record, then inject the base defects."""
@@ -92,7 +95,9 @@ def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, n
     permanent = address_text(frame, street="street", legacy="legacy_ward_code", current="current_ward_code",
                              form="_form", variant="_variant")  # fmt: skip
     hometown = legacy_place_text(frame, legacy="hometown_ward", form="_home_form", variant="_variant")
-    verified = pl.Series((rng.integers(0, 3 * 365, n)).astype(np.int64))
+    # Clean records were verified within the 3-year limit with room to spare, so none goes stale during the nights
+    # of a run (up to FRESH_MARGIN_DAYS of them): a stale record is always an injected one.
+    verified = pl.Series((rng.integers(0, 3 * 365 - FRESH_MARGIN_DAYS, n)).astype(np.int64))
     snapshot_expr = pl.lit(snapshot)
     ward_names = units.current_wards().select(pl.col("ward_code").alias("current_ward_code"), "ward_name")
     base = (
@@ -509,3 +514,32 @@ def _apply_variation(record: dict[str, object], variation: str, rng: np.random.G
     record["permanent_address"] = old_address
     record["_form"] = 2
     return "permanent_address"
+
+
+def reconcile_headless_households(state: BaseState, log: DefectLog) -> None:
+    """The truth of households without a head, from the base as the nightly events left it.
+
+    A head who died, moved out or moved to a household of their own (events the base reflects) leaves the household
+    without one, just as the injected defect does: log it on the first living member. An injected head who has left
+    the household no longer makes it headless: forget that row. (A death date before the birth date is no death.)
+    """
+    base = state.frame
+    logged = log.frame()
+    impossible_deaths = logged.filter(
+        (pl.col("defect") == "impossible_date") & (pl.col("detail") == "death_before_birth")
+    )["record_id"]
+    living = base.filter(
+        pl.col("household_id").is_not_null()
+        & (pl.col("death_date").is_null() | pl.col("record_id").is_in(impossible_deaths.implode()))
+    )
+    households = living.group_by("household_id").agg(
+        (pl.col("relation_to_head") == "Chủ hộ").any().alias("_has_head"), pl.col("record_id").min().alias("_first")
+    )
+    headless = households.filter(~pl.col("_has_head"))
+    injected = logged.filter(pl.col("defect") == "household_without_head").select("record_id", "detail")
+    still = injected.join(living.select("record_id", "household_id"), on="record_id", how="inner").filter(
+        pl.col("household_id") == pl.col("detail")
+    ).join(headless.select("household_id"), on="household_id", how="semi")
+    log.drop("household_without_head", sorted(set(injected["record_id"]) - set(still["record_id"])))
+    uncovered = headless.join(still.select("household_id"), on="household_id", how="anti").sort("household_id")
+    log.add(uncovered["_first"], "base", "household_without_head", "relation_to_head", uncovered["household_id"])

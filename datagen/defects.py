@@ -90,6 +90,14 @@ class DefectLog:
             )
         )  # fmt: skip
 
+    def drop(self, defect: str, record_ids: Sequence[str]) -> None:
+        """Forget the rows of ``defect`` on ``record_ids`` (a later event made them untrue)."""
+        gone = set(record_ids)
+        if not gone:
+            return
+        unwanted = (pl.col("defect") == defect) & pl.col("record_id").is_in(sorted(gone))
+        self._parts = [part.filter(~unwanted) for part in self._parts]
+
     def frame(self) -> pl.DataFrame:
         if not self._parts:
             return DEFECT_SCHEMA.to_frame()

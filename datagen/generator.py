@@ -11,7 +11,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from datagen.base import add_duplicates, render_base
+from datagen.base import add_duplicates, reconcile_headless_households, render_base
 from datagen.defects import DEFECT_RATES, DefectLog
 from datagen.extracts import EVENT_RATES, build_extracts, vary_rows
 from datagen.geography import province_geo
@@ -93,6 +93,7 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
     state.frame = vary_base(stream(_STREAM_VARIATIONS), state.frame, pop, log)
     extracts, outsiders = build_extracts(stream(_STREAM_EVENTS), pop, state, geo, night_dates, log)
     add_duplicates(stream(_STREAM_DUPLICATES), state, pop, log, next_number=people + 1)
+    reconcile_headless_households(state, log)
 
     base = state.frame
     split = pop["is_split"].to_numpy()

@@ -70,27 +70,61 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
     that is not a day/month swap, or a dissimilar name), and pairs of any two records with one ID that the match
     stage vetoed as two people (an extract row carrying a brother's ID); both records are reported, each naming
     the other."""
+    flagged = _shared_in_base(context)
+    vetoed = _vetoed_one_id(context)
+    if vetoed.height:
+        keep = ["record_id", "source", "ward_code", "person_id_norm", "record_id_other", "full_name_other"]
+        in_base = flagged.explode("related", "names").rename({"related": "record_id_other", "names": "full_name_other"})
+        flagged = (
+            pl.concat([in_base.select(keep), vetoed.select(keep)])
+            .unique(subset=["record_id", "record_id_other"], keep="first", maintain_order=True)
+            .group_by("record_id", "source", "ward_code", "person_id_norm", maintain_order=True)
+            .agg(pl.col("record_id_other").alias("related"), pl.col("full_name_other").alias("names"))
+        )
+    return hits(
+        flagged,
+        pl.format("Số định danh {} cũng được ghi cho ", pl.col("person_id_norm"))
+        + pl.col("names").list.join(", ")
+        + pl.lit(" (bản ghi ")
+        + pl.col("related").list.join(", ")
+        + pl.lit(")."),
+        related=pl.col("related"),
+    )
+
+
+_FLAGGED_SCHEMA: dict[str, pl.DataType] = {
+    "record_id": pl.String(),
+    "source": pl.String(),
+    "ward_code": pl.String(),
+    "person_id_norm": pl.String(),
+    "related": pl.List(pl.String),
+    "names": pl.List(pl.String),
+}
+
+
+def _shared_in_base(context: CheckContext) -> pl.DataFrame:
+    """Base records sharing one valid ID with evidently different people: record_id, source, ward_code,
+    person_id_norm, related (their record ids), names (their full names).
+
+    Records are compared once per distinct *profile* (the fields the comparison reads), never record by record: a
+    base that repeats the same few people thousands of times (200,000 rows of 14 people) would otherwise make
+    billions of pairs. Each record then names the records of every profile that differs from its own.
+    """
     holders = context.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(
         "record_id",
         "source",
         "ward_code",
-        "person_id_norm",
-        "sex_norm",
-        "birth_year",
-        "name_key_no_middle",
-        "given_key",
-        "full_name",
-        "birth_date_value",
-        "birth_date_precision",
-        "birth_date_swapped",
+        *_PROFILE,
     )
-    shared = holders.filter(pl.col("person_id_norm").is_duplicated())
-    pairs = shared.join(shared, on="person_id_norm", suffix="_other").filter(
-        pl.col("record_id") != pl.col("record_id_other")
+    shared = holders.filter(pl.col("person_id_norm").is_duplicated()).with_row_index("_order")
+    if shared.height == 0:
+        return pl.DataFrame(schema=_FLAGGED_SCHEMA)
+    profiles = (
+        shared.group_by(_PROFILE, maintain_order=True)
+        .agg(pl.col("_order").alias("_members"), pl.col("record_id").alias("_ids"))
+        .with_row_index("_profile")
     )
-    vetoed = _vetoed_one_id(context)
-    if pairs.height == 0 and vetoed.height == 0:
-        return hits(holders.head(0), pl.lit(""))
+    pairs = profiles.join(profiles, on="person_id_norm", suffix="_other")
     similarity = process.cpdist(
         pairs["name_key_no_middle"].fill_null("").to_list(),
         pairs["name_key_no_middle_other"].fill_null("").to_list(),
@@ -119,22 +153,27 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         | (pl.col("_similarity") < floor)
         | (pl.col("_given_similarity") < floor)
     )
-    keep = ["record_id", "source", "ward_code", "person_id_norm", "record_id_other", "full_name_other"]
+    # profile -> the records of every profile it differs from (a profile can differ from itself only through an
+    # empty name, and then its records name each other, as a record-by-record comparison would).
+    other_records = (
+        pairs.filter(different)
+        .select("_profile", pl.col("_members_other").alias("_order"))
+        .explode("_order")
+        .join(shared.select("_order", "record_id", "full_name"), on="_order")
+        .sort("_order")
+        .rename({"record_id": "_other_id", "full_name": "_other_name", "_order": "_other_order"})
+    )
+    members = profiles.select("_profile", pl.col("_members").alias("_order")).explode("_order")
     flagged = (
-        pl.concat([pairs.filter(different).select(keep), vetoed.select(keep)])
-        .unique(subset=["record_id", "record_id_other"], keep="first", maintain_order=True)
-        .group_by("record_id", "source", "ward_code", "person_id_norm", maintain_order=True)
-        .agg(pl.col("record_id_other").alias("related"), pl.col("full_name_other").alias("names"))
+        members.join(other_records, on="_profile")
+        .filter(pl.col("_order") != pl.col("_other_order"))
+        .sort("_order", "_other_order")
+        .group_by("_order", maintain_order=True)
+        .agg(pl.col("_other_id").alias("related"), pl.col("_other_name").alias("names"))
+        .join(shared.select("_order", "record_id", "source", "ward_code", "person_id_norm"), on="_order")
+        .sort("_order")
     )
-    return hits(
-        flagged,
-        pl.format("Số định danh {} cũng được ghi cho ", pl.col("person_id_norm"))
-        + pl.col("names").list.join(", ")
-        + pl.lit(" (bản ghi ")
-        + pl.col("related").list.join(", ")
-        + pl.lit(")."),
-        related=pl.col("related"),
-    )
+    return flagged.select(list(_FLAGGED_SCHEMA))
 
 
 def _vetoed_one_id(context: CheckContext) -> pl.DataFrame:
@@ -149,9 +188,7 @@ def _vetoed_one_id(context: CheckContext) -> pl.DataFrame:
         & (pl.col("level_person_id") == "exact")
         & (pl.col("decision") != "match")
     ).select("left_id", "right_id")
-    both = pl.concat(
-        [vetoed, vetoed.select(pl.col("right_id").alias("left_id"), pl.col("left_id").alias("right_id"))]
-    )
+    both = pl.concat([vetoed, vetoed.select(pl.col("right_id").alias("left_id"), pl.col("left_id").alias("right_id"))])
     records = context.records.select("record_id", "source", "ward_code", "person_id_norm", "full_name")
     return (
         both.join(records, left_on="left_id", right_on="record_id")
@@ -170,6 +207,20 @@ def _vetoed_one_id(context: CheckContext) -> pl.DataFrame:
         )
         .filter(pl.col("person_id_norm").is_not_null())
     )
+
+
+_PROFILE = (
+    "person_id_norm",
+    "sex_norm",
+    "birth_year",
+    "name_key_no_middle",
+    "given_key",
+    "full_name",
+    "birth_date_value",
+    "birth_date_precision",
+    "birth_date_swapped",
+)
+"""What :func:`shared_person_id` compares (and shows: ``full_name``) about a record."""
 
 
 @rule(

@@ -263,10 +263,6 @@ class MatchSettings:
     """Checked in order after the comparisons; the first that holds vetoes the pair."""
     m_smoothing: float = 0.005
     """m of each level is mixed with this share of its u after EM (see ``scoring._smoothed``)."""
-    training_sample: int = 400_000
-    """EM trains m on at most this many pairs of each training rule (a uniform sample, same seed): the estimate
-    then costs and varies the same for a district and for a province."""
-
     def __post_init__(self) -> None:
         names = [c.name for c in self.comparisons]
         if len(set(names)) != len(names):

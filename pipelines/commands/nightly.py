@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipelines.defs.ingest.assets import missing_night_folder
 from pipelines.errors import CommandError
 from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam
 from pipelines.resources import DEFAULT_OUTPUT_DIR
@@ -45,6 +46,9 @@ def run_and_report(input_dir: Path, output_dir: Path, night: str, *, quiet: bool
     if not (input_dir / "population_base.parquet").exists():
         raise CommandError(f"{input_dir} không có population_base.parquet (ảnh chụp cơ sở dữ liệu dân cư)")
     print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}", flush=True)
+    nothing_tonight = missing_night_folder(input_dir, night)
+    if nothing_tonight:
+        print(f"CẢNH BÁO / WARNING: {nothing_tonight}", file=sys.stderr, flush=True)
     outcome = run_nightly(input_dir, output_dir, night, log_level="WARNING" if quiet else "INFO")
     print("\nKết quả theo tài sản (asset):")
     for key, metadata in outcome.materialized.items():
@@ -57,6 +61,12 @@ def run_and_report(input_dir: Path, output_dir: Path, night: str, *, quiet: bool
     if not outcome.success:
         print("dancu nightly: có bước bị lỗi — xem nhật ký ở trên / a step failed, see the log above", file=sys.stderr)
         return 1
+    rejected = outcome.materialized.get("ingest_files", {}).get("rejected_files") or []
+    for line in rejected if isinstance(rejected, list) else []:
+        print(f"CẢNH BÁO: tệp bị cách ly toàn bộ / file quarantined whole: {line}", file=sys.stderr)
+    if nothing_tonight:
+        print(f"dancu nightly: hoàn tất, nhưng không có tệp trích xuất nào cho đêm {night} / done, no extract files")
+        return 0
     print("dancu nightly: hoàn tất / done")
     return 0
 

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.defs import check, ingest, match, normalize, orchestration, report
+from pipelines.defs import check, ingest, match, normalize, orchestration, register, report
 
-STAGES = (ingest, normalize, match, check, report)
+STAGES = (ingest, normalize, match, check, register, report)
 PACKAGES = (*STAGES, orchestration)
 
 

@@ -209,10 +209,22 @@ def test_name_variants_are_visible(province: Province) -> None:
 
 
 def test_household_without_head(province: Province) -> None:
+    """Exactly the households with no living head are logged (a head who died or left takes the head away)."""
     rows = _defect_rows(province, "household_without_head")
-    for household in rows["detail"]:
-        members = province.base.filter(pl.col("household_id") == household)
-        assert "Chủ hộ" not in members["relation_to_head"].to_list()
+    impossible = province.defects.filter(pl.col("detail") == "death_before_birth")["record_id"].implode()
+    living = province.base.filter(
+        pl.col("household_id").is_not_null() & (pl.col("death_date").is_null() | pl.col("record_id").is_in(impossible))
+    )
+    headless = (
+        living.group_by("household_id")
+        .agg((pl.col("relation_to_head") == "Chủ hộ").any().alias("has_head"))
+        .filter(~pl.col("has_head"))
+    )
+    assert rows.height > 0
+    assert sorted(rows["detail"].to_list()) == sorted(headless["household_id"].to_list())
+    for row in rows.iter_rows(named=True):
+        member = living.filter(pl.col("record_id") == row["record_id"])
+        assert member["household_id"].to_list() == [row["detail"]]
 
 
 def test_stale_records_were_verified_long_ago(province: Province) -> None:
