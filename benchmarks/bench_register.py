@@ -82,18 +82,21 @@ def main() -> None:
             step = time.perf_counter()
             store.write(folder.name, build.register, changes)
             store_seconds = time.perf_counter() - step
-            previous, previous_changes = build.register, changes
             print(
                 f"night {night}: records={records.height:,} persons={build.register.height:,} "
                 f"changes={changes.height:,} register_findings={findings.height:,}"
             )
+            rows = records.height
+            previous, previous_changes = build.register, changes
+            # As between two nightly runs: nothing of this night but its version is kept.
+            del build, records, ingested, findings, changes
             print(
                 f"  seconds: ingest+normalize {prepared:.1f} | golden records {golden_seconds:.1f} | change set "
                 f"{changes_seconds:.1f} | checks of the register {checks_seconds:.1f} | store {store_seconds:.1f}"
             )
             print(
-                f"  golden records: {golden_cpu:.1f} CPU s, {records.height / max(golden_seconds, 1e-9):,.0f} "
-                f"records/s wall, {records.height / max(golden_cpu, 1e-9):,.0f} records per CPU second"
+                f"  golden records: {golden_cpu:.1f} CPU s, {rows / max(golden_seconds, 1e-9):,.0f} "
+                f"records/s wall, {rows / max(golden_cpu, 1e-9):,.0f} records per CPU second"
             )
             print(f"  register.parquet {store.register_path().stat().st_size / 2**20:,.1f} MiB, peak RSS so far "
                   f"{_peak_mib():,.0f} MiB")  # fmt: skip
