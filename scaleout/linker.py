@@ -37,6 +37,7 @@ from matchers.engine.linker import (
     score_pairs,
     side_columns,
     term_frequency,
+    training_labels,
 )
 from matchers.engine.scoring import AgreementPatterns, ModelParameters, estimate_u
 from matchers.engine.settings import MatchSettings
@@ -212,7 +213,8 @@ def compare(
 
     def compare_batch(batch: pl.DataFrame) -> pl.DataFrame:
         compared = compare_sides(batch, settings)
-        label = pair_labels(batch.get_column(_LEFT_ID), batch.get_column(_RIGHT_ID), labels)
+        reviewed = pair_labels(batch.get_column(_LEFT_ID), batch.get_column(_RIGHT_ID), labels)
+        label = training_labels(compared, reviewed)
         label_column = label.alias(_LABEL) if label is not None else pl.lit(None, dtype=pl.Boolean).alias(_LABEL)
         ids = batch.select("_l", "_r", pl.col("_rule").cast(pl.Int8), _LEFT_ID, _RIGHT_ID)
         return pl.concat([ids, compared], how="horizontal").with_columns(label_column)
@@ -251,7 +253,7 @@ def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: Match
         return positions.cast(pl.UInt32)
 
     pairs = pl.DataFrame({"_l": local(left_source, left_rows), "_r": local(right_source, right_rows)})
-    return estimate_u(compare_pairs(pairs, left_source, right_source, settings), settings)
+    return estimate_u(compare_pairs(pairs, left_source, right_source, settings, vetoes=False), settings)
 
 
 def train_and_score(

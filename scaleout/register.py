@@ -32,7 +32,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from register.changes import build_changes
 from register.golden import assign_successors, build_golden
 from register.rules import SurvivorshipRules, survivorship_rules
-from register.store import CHANGES_FILE, REGISTER_FILE, RegisterStore
+from register.store import RegisterStore
 from scaleout.frames import ROW, empty_polars, materialize, spark_type, write_parquet
 
 __all__ = ["SparkRegister", "build_register", "register_records", "write_version"]
@@ -229,14 +229,14 @@ def write_version(
     of part files, rows in the embedded builders' order."""
     tonight = date.fromisoformat(night)
 
-    def files(staging: Path) -> dict[str, int]:
+    def files(register_path: Path, changes_path: Path) -> dict[str, int]:
         order = ["person_key", _SEQ]
-        write_parquet(built.register, staging / REGISTER_FILE, order=order, drop=[_SEQ])
-        write_parquet(built.changes, staging / CHANGES_FILE, order=order, drop=[_SEQ])
+        write_parquet(built.register, register_path, order=order, drop=[_SEQ])
+        write_parquet(built.changes, changes_path, order=order, drop=[_SEQ])
         spark = built.register.sparkSession
-        changes = spark.read.parquet(str(staging / CHANGES_FILE))
+        changes = spark.read.parquet(str(changes_path))
         return {
-            "persons": spark.read.parquet(str(staging / REGISTER_FILE)).count(),
+            "persons": spark.read.parquet(str(register_path)).count(),
             "changes": changes.count(),
             "changes_tonight": changes.where(F.col("night") == F.lit(tonight)).count(),
         }
