@@ -162,8 +162,9 @@ def _print(rows: list[dict[str, Any]], people: int) -> None:
         print(
             f"{row['engine']:<22} {row['seconds']['match_stage']:>8.1f} "
             f"{row['seconds']['match_stage'] / embedded:>10.2f} {row['seconds'].get('session_start', 0.0):>9.1f} "
-            f"{identity.get('same_pairs', ''):>10} {identity.get('max_probability_difference', float('nan')):>9.1e} "
-            f"{identity.get('same_clusters', ''):>13} {core_seconds or 0.0:>8.1f} {throughput} {row['rss_mb']:>11,.0f}"
+            f"{identity.get('same_pairs', '')!s:>10} {identity.get('max_probability_difference', float('nan')):>9.1e} "
+            f"{identity.get('same_clusters', '')!s:>13} {core_seconds or 0.0:>8.1f} {throughput} "
+            f"{row['rss_mb']:>11,.0f}"
         )
     for row in rows[1:]:
         metrics = row["metrics"]

@@ -6,6 +6,8 @@ All on one small generated province, against the embedded engine run on the same
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,9 @@ from matchers.engine import MatchResult, ReviewLabel, dedupe_and_link, labels_fr
 from matchers.engine.clustering import person_clusters
 from matchers.engine.settings import MatchSettings
 from normalize.frame import normalize_records
+from register.changes import build_changes
+from register.golden import build_golden
+from register.store import REGISTER_FILE, RegisterStore
 from tests.spark.conftest import NIGHT, SPARK, Province, assert_same_pairs
 
 pytestmark = SPARK
@@ -163,6 +168,44 @@ def test_person_clusters_on_spark_are_the_same_over_two_nights(
         assert got_report == report
     # The anti-chaining rules were at work, not only plain unions.
     assert first_report.refused_conflict > 0 and first_report.refused_weak_link > 0
+
+
+def test_register_on_spark_is_stored_as_the_embedded_register_over_two_nights(
+    spark: Any, province: Province, embedded: dict[str, Any], tmp_path: Path
+) -> None:
+    """Night one without a previous register, night two succeeding it under contested person keys: the register
+    and change set Spark writes into the store read back as the embedded builders' (same rows, same order)."""
+    from scaleout.frames import from_polars
+    from scaleout.register import build_register, register_records, write_version
+
+    settings: MatchSettings = embedded["settings"]
+    records = pl.concat([province.base, province.extracts], how="diagonal_relaxed")
+    pairs = pl.concat([embedded["dedupe"].pairs, embedded["link"].pairs])
+    first, _ = person_clusters(records, pairs, settings)
+    second, _ = person_clusters(records, pairs, settings, previous=_contested_previous(first))
+    store = RegisterStore(tmp_path / "register")
+    spark_base, spark_extracts = _numbered(spark, province.base, 2), _numbered(spark, province.extracts, 2)
+    previous: pl.DataFrame | None = None
+    previous_changes: pl.DataFrame | None = None
+    for night, clusters in ((NIGHT, first), (NIGHT + timedelta(days=1), second)):
+        build = build_golden(records, clusters, night, previous=previous)
+        changes = build_changes(build, night, previous_changes=previous_changes)
+        built = build_register(
+            register_records(spark_base, spark_extracts),
+            from_polars(spark, clusters),
+            night,
+            previous=None if previous is None else from_polars(spark, previous),
+            previous_changes=None if previous_changes is None else from_polars(spark, previous_changes),
+        )
+        version = write_version(store, night.isoformat(), built)
+        assert (version / REGISTER_FILE).is_dir()  # Spark's part files, read by the store as one table
+        assert store.read_register(night.isoformat()).equals(build.register)
+        assert store.read_changes(night.isoformat()).equals(changes)
+        assert store.manifest(night.isoformat())["persons"] == build.register.height
+        previous, previous_changes = build.register, changes
+    # Night two succeeded night one under other person keys (its rows were routed to their successors).
+    first_keys = store.read_register(NIGHT.isoformat()).get_column("person_key")
+    assert previous is not None and not previous.get_column("person_key").equals(first_keys)
 
 
 def test_connected_components_of_long_chains_stars_and_cycles(spark: Any) -> None:
