@@ -57,12 +57,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             write_parquet_atomic(obj, path)
             rows = obj.height
         elif on_spark(obj):
-            from scaleout.frames import ROW, write_parquet
+            from scaleout.frames import ROW, read_parquet, write_parquet
 
             # Written in row order: Polars, DuckDB and the next Spark step read the part files in name order.
             ordered = [ROW] if ROW in obj.columns else []
             write_parquet(obj, path, order=ordered, drop=ordered)
-            rows = obj.sparkSession.read.parquet(str(path)).count()
+            rows = read_parquet(obj.sparkSession, path).count()
         else:
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a polars DataFrame, got {type(obj)!r}")
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path)), "rows": rows})

@@ -33,6 +33,7 @@ __all__ = [
     "map_frames",
     "materialize",
     "output_schema",
+    "read_parquet",
     "read_table",
     "spark_schema",
     "spark_type",
@@ -188,6 +189,13 @@ def is_local_path(path: str | Path) -> bool:
     return "://" not in text or text.startswith("file://")
 
 
+def _qualified(path: str | Path) -> str:
+    """A local path made absolute here: a Spark Connect server would resolve a relative one against its own
+    working folder, not this process's."""
+    text = str(path)
+    return str(Path(text).resolve()) if "://" not in text else text
+
+
 def _files_column(df: DataFrame) -> DataFrame:
     """``_file``: the file each row was read from ("" when ``df`` was not read from files)."""
     try:
@@ -226,10 +234,15 @@ def with_row_numbers(df: DataFrame, *, name: str = ROW) -> DataFrame:
     )
 
 
+def read_parquet(spark: SparkSession, path: str | Path) -> DataFrame:
+    """A Parquet file or folder of part files as it is (no row numbers)."""
+    return spark.read.parquet(_qualified(path))
+
+
 def read_table(spark: SparkSession, path: str | Path) -> DataFrame:
     """A Parquet file or folder of part files, or a CSV file (every column as text, RFC 4180 quoting), with
     ``_row`` numbers (``with_row_numbers``)."""
-    text = str(path)
+    text = _qualified(path)
     if is_local_path(text) and not Path(text.removeprefix("file://")).exists():
         raise FileNotFoundError(f"không tìm thấy tệp / file not found: {text}")
     suffix = Path(text.rstrip("/")).suffix.lower()
@@ -259,7 +272,7 @@ def write_parquet(
         df = df.orderBy(*order)
     if drop:
         df = df.drop(*drop)
-    text = str(path)
+    text = _qualified(path)
     if not is_local_path(text):
         df.write.mode("overwrite").option("compression", compression).parquet(text)
         return

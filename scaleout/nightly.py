@@ -22,7 +22,7 @@ from matchers.engine.nightly import CLUSTER_FOLDER, CandidateSummary, previous_c
 from matchers.engine.settings import MatchSettings
 from scaleout import blocking
 from scaleout.clustering import person_clusters
-from scaleout.frames import ROW, write_parquet
+from scaleout.frames import ROW, read_parquet, write_parquet
 from scaleout.linker import (
     PreparedRecords,
     compare,
@@ -162,7 +162,7 @@ def cluster_night(
     spark = base.sparkSession
     folder = state_dir / CLUSTER_FOLDER
     earlier = previous_clusters_path(folder, night)
-    previous = spark.read.parquet(str(earlier)) if earlier is not None else None
+    previous = read_parquet(spark, earlier) if earlier is not None else None
     clusters, report = person_clusters(night_records(base, extracts), pairs, settings, previous=previous)
     clusters = clusters.persist(StorageLevel.MEMORY_AND_DISK)
     write_parquet(clusters.select(ROW, "record_id", "cluster_id"), folder / f"{night}.parquet", order=[ROW], drop=[ROW])

@@ -33,7 +33,7 @@ from register.changes import build_changes
 from register.golden import assign_successors, build_golden
 from register.rules import SurvivorshipRules, survivorship_rules
 from register.store import RegisterStore
-from scaleout.frames import ROW, empty_polars, materialize, spark_type, write_parquet
+from scaleout.frames import ROW, empty_polars, materialize, read_parquet, spark_type, write_parquet
 
 __all__ = ["SparkRegister", "build_register", "register_records", "write_version"]
 
@@ -234,9 +234,9 @@ def write_version(
         write_parquet(built.register, register_path, order=order, drop=[_SEQ])
         write_parquet(built.changes, changes_path, order=order, drop=[_SEQ])
         spark = built.register.sparkSession
-        changes = spark.read.parquet(str(changes_path))
+        changes = read_parquet(spark, changes_path)
         return {
-            "persons": spark.read.parquet(str(register_path)).count(),
+            "persons": read_parquet(spark, register_path).count(),
             "changes": changes.count(),
             "changes_tonight": changes.where(F.col("night") == F.lit(tonight)).count(),
         }

@@ -33,8 +33,9 @@ class SparkUnavailable(RuntimeError):
 class SparkOptions:
     """How to reach and size the Spark session.
 
-    ``master``: ``local[N]``, ``spark://host:7077`` (standalone), ``yarn``, ``k8s://https://...``; ``sc://host``
-    for Spark Connect is not supported (the engine needs the classic API's checkpoints and Arrow functions).
+    ``master``: ``local[N]``, ``spark://host:7077`` (standalone), ``yarn``, ``k8s://https://...``; ``sc://host:15002``
+    for a Spark Connect server (its own master, memory and ``spark.checkpoint.dir`` are set where it was started; only
+    ``shuffle_partitions`` and ``conf`` SQL settings apply from here).
     ``shuffle_partitions``: partitions of every shuffle and the number of coarse groups (default: 4 per core of a
     local master, else Spark's setting). ``checkpoint_dir``: where connected-component rounds are checkpointed;
     on a cluster it must be shared storage (HDFS, S3, a shared mount).
@@ -47,6 +48,11 @@ class SparkOptions:
     executor_memory: str | None = None
     checkpoint_dir: str | None = None
     conf: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_connect(self) -> bool:
+        """A Spark Connect server (``sc://``): a client session, no SparkContext on this side."""
+        return self.master.startswith("sc://")
 
     @property
     def is_loopback(self) -> bool:
@@ -79,6 +85,8 @@ def start_session(options: SparkOptions | None = None) -> SparkSession:
         raise SparkUnavailable(
             "pyspark chưa được cài / pyspark is not installed: pip install 'dancu[spark]' (needs Java 17+)"
         ) from error
+    if options.is_connect:
+        return _connect_session(SparkSession, options)
     if options.is_loopback:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # The workers must run this Python (it has pyarrow, polars and dancu); the system Python has none of them.
@@ -112,6 +120,31 @@ def start_session(options: SparkOptions | None = None) -> SparkSession:
     spark.sparkContext.setLogLevel("ERROR")
     checkpoints = options.checkpoint_dir or tempfile.mkdtemp(prefix="dancu-spark-checkpoints-")
     spark.sparkContext.setCheckpointDir(checkpoints)
+    return spark
+
+
+def _connect_session(session_class: type[SparkSession], options: SparkOptions) -> SparkSession:
+    """A client session of the Spark Connect server at ``options.master``: the session settings are SQL ones
+    (the server was started with its master, memory and checkpoint folder)."""
+    if options.driver_memory or options.executor_memory or options.checkpoint_dir:
+        raise SparkUnavailable(
+            "Spark Connect: bộ nhớ và thư mục checkpoint đặt khi khởi động máy chủ / memory and the checkpoint "
+            "folder are set where the Connect server is started (spark.checkpoint.dir), not by the client"
+        )
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.adaptive.enabled": "true",
+        **({"spark.sql.shuffle.partitions": str(options.shuffle_partitions)} if options.shuffle_partitions else {}),
+        **options.conf,
+    }
+    try:
+        spark = session_class.builder.remote(options.master).appName(options.app_name).getOrCreate()
+        for key, value in settings.items():
+            spark.conf.set(key, value)
+    except Exception as error:  # gRPC errors have no common base class with the classic start-up errors
+        raise SparkUnavailable(
+            f"không kết nối được Spark Connect / Spark Connect not reachable ({options.master}): {error}"
+        ) from error
     return spark
 
 

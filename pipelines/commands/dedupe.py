@@ -85,6 +85,7 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
     settings = population_settings(thresholds=thresholds_of(args))
     with spark_for(engine) as spark:
         from scaleout import clustering, files, linker
+        from scaleout.frames import read_parquet
 
         try:
             base = files.read_records(spark, args.base, settings)
@@ -95,9 +96,9 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
         clusters, _ = clustering.person_clusters(base, result.pairs, settings)
         write_spark_outputs(result.pairs, clusters, args.out)
         result.model.save(args.out / "model.json")
-        written = spark.read.parquet(str(args.out / "clusters.parquet"))
+        written = read_parquet(spark, args.out / "clusters.parquet")
         print_summary(
-            spark.read.parquet(str(args.out / "pairs.parquet")).count(),
+            read_parquet(spark, args.out / "pairs.parquet").count(),
             result.decision_counts(),
             written.select("cluster_id").distinct().count(),
             written.count(),

@@ -63,6 +63,7 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
         from pyspark.sql import functions as F
 
         from scaleout import clustering, files, linker, nightly
+        from scaleout.frames import read_parquet
 
         try:
             base = files.read_records(spark, args.base, settings)
@@ -75,8 +76,8 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
         clusters, _ = clustering.person_clusters(nightly.night_records(base, extract), result.pairs, settings)
         write_spark_outputs(result.pairs, clusters, args.out)
         result.model.save(args.out / "model.json")
-        pairs = spark.read.parquet(str(args.out / "pairs.parquet"))
-        written = spark.read.parquet(str(args.out / "clusters.parquet"))
+        pairs = read_parquet(spark, args.out / "pairs.parquet")
+        written = read_parquet(spark, args.out / "clusters.parquet")
         linked = pairs.where(F.col("decision") == "match").select("left_id").distinct().count()
         print_summary(
             pairs.count(),

@@ -60,13 +60,13 @@ def _normalize_on_spark(
     """``normalize_records`` on Spark over the accepted rows (reading and checking the file is ingest's, on the
     driver as in process); the same rows in the same order, written as a folder of part files."""
     with spark_for(engine) as spark:
-        from scaleout.frames import ROW, from_polars, write_parquet
+        from scaleout.frames import ROW, from_polars, read_parquet, write_parquet
         from scaleout.normalize import normalize_dataframe, summarize_dataframe
 
         numbered = accepted.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
         normalized = normalize_dataframe(from_polars(spark, numbered), as_of=as_of)
         write_parquet(normalized.drop(ROW), output)
-        return summarize_dataframe(spark.read.parquet(str(output)))
+        return summarize_dataframe(read_parquet(spark, output))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -119,7 +119,7 @@ def _build_on_spark(
         from pyspark.sql import functions as F
 
         from scaleout import clustering, files, linker
-        from scaleout.frames import ROW, write_parquet
+        from scaleout.frames import ROW, read_parquet, write_parquet
         from scaleout.normalize import normalize_dataframe
         from scaleout.register import build_register
 
@@ -159,7 +159,7 @@ def _build_on_spark(
         args.out.mkdir(parents=True, exist_ok=True)
         write_parquet(built.register, args.out / "register.parquet", order=["person_key", "_seq"], drop=["_seq"])
         write_parquet(built.changes, args.out / "changes.parquet", order=["person_key", "_seq"], drop=["_seq"])
-        register = spark.read.parquet(str(args.out / "register.parquet"))
+        register = read_parquet(spark, args.out / "register.parquet")
         statuses = {row["status"]: int(row["count"]) for row in register.groupBy("status").count().collect()}
         changes = pl.read_parquet(args.out / "changes.parquet")
         _report(args.out, offset, register.count(), dict(sorted(statuses.items())), changes, night, started)

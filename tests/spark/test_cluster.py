@@ -14,9 +14,11 @@ import pytest
 
 from pipelines.nightly import run_nightly
 from pipelines.resources import EngineResource
+from register.store import RegisterStore
 from tests.spark.conftest import NIGHT, SPARK, Province, assert_same_pairs
 
 pytestmark = SPARK
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
@@ -54,6 +56,10 @@ def test_nightly_on_a_two_worker_cluster_gives_the_embedded_results(
     key = ["left_id", "right_id"]
     assert _stage(spark_out, "candidate_pairs").sort(key).equals(_stage(embedded_out, "candidate_pairs").sort(key))
     assert_same_pairs(_stage(spark_out, "scored_pairs"), _stage(embedded_out, "scored_pairs"))
+    # The register the cluster wrote (folders of part files) is the embedded night's, read by the same store.
+    spark_store, embedded_store = (RegisterStore(out / "state" / "register") for out in (spark_out, embedded_out))
+    assert spark_store.read_register().equals(embedded_store.read_register())
+    assert spark_store.read_changes().equals(embedded_store.read_changes())
     # The rest of the graph read the Spark outputs: the night's findings and tasks are the embedded night's.
     for asset in ("quality_findings", "correction_tasks"):
         assert _stage(spark_out, asset).equals(_stage(embedded_out, asset)), asset

@@ -47,13 +47,13 @@ def _build_on_spark(
 ) -> tuple[EngineFrame, EngineFrame, pl.DataFrame, pl.DataFrame, Path]:
     """The same build on Spark (``scaleout.register``): register, change set (Spark, as stored), the change set
     and the golden rows as Polars (Excel and the register's checks read them), the version folder."""
-    from scaleout.frames import collect_polars
+    from scaleout.frames import collect_polars, read_parquet
     from scaleout.register import build_register, register_records, write_version
 
     spark = person_clusters.sparkSession
     previous_night = store.previous_night(night)
-    previous = spark.read.parquet(str(store.register_path(previous_night))) if previous_night else None
-    previous_changes = spark.read.parquet(str(store.changes_path(previous_night))) if previous_night else None
+    previous = read_parquet(spark, store.register_path(previous_night)) if previous_night else None
+    previous_changes = read_parquet(spark, store.changes_path(previous_night)) if previous_night else None
     built = build_register(
         register_records(normalized_base, normalized_extracts),
         person_clusters,
@@ -64,8 +64,8 @@ def _build_on_spark(
     version = write_version(store, night, built, info=info)
     golden = collect_polars(built.golden.orderBy("person_key", "_seq").drop("_seq"))
     changes = pl.read_parquet(version / CHANGES_FILE)
-    register = spark.read.parquet(str(version / REGISTER_FILE))
-    return register, spark.read.parquet(str(version / CHANGES_FILE)), changes, golden, version
+    register = read_parquet(spark, version / REGISTER_FILE)
+    return register, read_parquet(spark, version / CHANGES_FILE), changes, golden, version
 
 
 @dg.multi_asset(
