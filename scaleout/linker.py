@@ -244,8 +244,12 @@ def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: Match
         return FrameSource(found.sort(ROW))
 
     left_rows, right_rows = rows.get_column("_l"), rows.get_column("_r")
-    left_source = fetch(left, left_rows)
-    right_source = left_source if right is left else fetch(right, right_rows)
+    if right is left:
+        # One fetch serves both sides, so it must hold the rows of both: a small base has every row on each side
+        # of 300,000 random pairs, a larger one does not.
+        left_source = right_source = fetch(left, pl.concat([left_rows, right_rows]))
+    else:
+        left_source, right_source = fetch(left, left_rows), fetch(right, right_rows)
 
     def local(source: FrameSource, wanted: pl.Series) -> pl.Series:
         numbers = source.frame.get_column(ROW).cast(pl.Int64)

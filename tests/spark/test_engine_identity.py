@@ -34,7 +34,7 @@ def _settings() -> MatchSettings:
         dataclasses.replace(rule, max_block_size=4) if rule.name in ("ward+birth_date", "parents") else rule
         for rule in settings.blocking_rules
     )
-    return dataclasses.replace(settings, blocking_rules=rules, u_sample_size=40_000)
+    return dataclasses.replace(settings, blocking_rules=rules, u_sample_size=2_000)
 
 
 def _labels(base: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
