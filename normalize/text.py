@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
@@ -26,6 +26,7 @@ __all__ = [
     "LEGACY_HINT_PATTERN",
     "LegacyEncoding",
     "ascii_key",
+    "distinct_codes",
     "fix_legacy_encoding",
     "fix_legacy_series",
     "fold_tone_placement",
@@ -703,44 +704,78 @@ def replaced_at(values: pl.Series, indices: pl.Series, replacement: pl.Series | 
     return values.clone().scatter(indices, replacement)  # type: ignore[arg-type]
 
 
+def distinct_codes(columns: Sequence[pl.Series]) -> tuple[pl.Series, list[pl.Series]]:
+    """The distinct values of ``columns`` together, in first-seen order (a null once, if any), and for each column
+    the index (``UInt32``) of every row's value among them: ``distinct.gather(codes[i])`` is ``columns[i]``.
+
+    Values are grouped by a 64-bit hash, which is far cheaper than grouping and joining strings; the result is then
+    checked against the values themselves, and in the (astronomically rare) case of two values sharing a hash the
+    strings are grouped exactly instead. Nothing is written into ``columns``.
+    """
+    if not columns:
+        return pl.Series([], dtype=pl.String), []
+    values = pl.concat([c.cast(pl.String) for c in columns], rechunk=True)
+    first, codes = _first_and_codes(_hash_keys(values))
+    distinct = values.gather(first)
+    if not distinct.gather(codes).eq_missing(values).all():
+        first, codes = _first_and_codes(values)
+        distinct = values.gather(first)
+    out: list[pl.Series] = []
+    offset = 0
+    for column in columns:
+        out.append(codes.slice(offset, column.len()))
+        offset += column.len()
+    return distinct, out
+
+
+def _hash_keys(values: pl.Series) -> pl.Series:
+    return values.hash()
+
+
+def _first_and_codes(keys: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Row of the first occurrence of each distinct key, and every row's index among those first occurrences."""
+    first = keys.arg_unique()
+    code = pl.int_range(first.len(), dtype=pl.UInt32, eager=True)
+    keyed = pl.DataFrame({"__key": keys.gather(first), "__code": code})
+    codes = (
+        keys.alias("__key")
+        .to_frame()
+        .join(keyed, on="__key", how="left", nulls_equal=True, maintain_order="left")
+        .get_column("__code")
+    )
+    return first, codes
+
+
 def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
     """Run ``compute`` on the distinct values of ``values`` only and spread its rows back, in order.
 
     ``compute`` receives the distinct values (nulls included once) and returns one row per value. Extract columns
     repeat heavily (a ward name thousands of times), so this is where most of the speed of normalization comes
     from. ``compute`` gets its own copy of the distinct values: even a ``compute`` that changed its argument could
-    not change the join keys, and a result of the wrong height is an error, never a silent row multiplication.
+    not change ``values``, and a result of the wrong height is an error, never a silent row multiplication.
     """
-    distinct = values.unique()
+    distinct, (codes,) = distinct_codes([values])
     if distinct.len() > 0.8 * values.len():
-        # Nearly all distinct (e.g. addresses with house numbers): the join back would cost more than it saves.
-        return _checked_height(compute(values.clone()), values.len())
-    result = _checked_height(compute(distinct.clone()), distinct.len())
-    keyed = result.with_columns(distinct.alias("__value"))
-    return (
-        values.alias("__value")
-        .to_frame()
-        .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
-        .drop("__value")
-    )
+        # Nearly all distinct (e.g. addresses with house numbers): spreading back would cost more than it saves.
+        return _checked_height(compute(values.cast(pl.String).clone()), values.len())
+    return _checked_height(compute(distinct.clone()), distinct.len()).gather(codes)
 
 
 def per_distinct_columns(
-    columns: list[pl.Series], compute: Callable[[pl.Series], pl.DataFrame]
+    columns: list[pl.Series],
+    compute: Callable[[pl.Series], pl.DataFrame],
+    keep: Sequence[Sequence[str] | None] | None = None,
 ) -> list[pl.DataFrame]:
     """:func:`per_distinct` over several columns of the same kind at once: ``compute`` runs once on the distinct
     values of all of them (a child's father_name is often another record's full_name; a hometown is often
-    another record's address), and each column gets its rows back, in order."""
-    distinct = pl.concat([c.cast(pl.String).alias("__value") for c in columns]).unique()
+    another record's address), and each column gets its rows back, in order. ``keep[i]`` (if given and not None)
+    names the result columns column ``i`` needs: only those are spread back."""
+    distinct, codes = distinct_codes(columns)
     result = _checked_height(compute(distinct.clone()), distinct.len())
-    keyed = result.with_columns(distinct.alias("__value"))
+    wanted = keep if keep is not None else [None] * len(columns)
     return [
-        column.cast(pl.String)
-        .alias("__value")
-        .to_frame()
-        .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
-        .drop("__value")
-        for column in columns
+        (result if names is None else result.select(names)).gather(code)
+        for code, names in zip(codes, wanted, strict=True)
     ]
 
 
