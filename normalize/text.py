@@ -30,6 +30,7 @@ __all__ = [
     "fix_legacy_encoding",
     "fix_legacy_series",
     "fold_tone_placement",
+    "interleaved",
     "is_vietnamese_syllable",
     "known_syllables",
     "legacy_flags",
@@ -746,6 +747,17 @@ def _first_and_codes(keys: pl.Series) -> tuple[pl.Series, pl.Series]:
     return first, codes
 
 
+def interleaved(mask: pl.Series, chosen: pl.Series, others: pl.Series) -> pl.Series:
+    """One series in ``mask``'s order: where ``mask`` is true the next value of ``chosen``, elsewhere the next of
+    ``others`` (``chosen`` has one value per true, ``others`` one per false). Works for every dtype (``scatter``
+    does not take lists) and writes into none of its arguments."""
+    ones = mask.cast(pl.UInt32)
+    position = pl.select(
+        pl.when(mask).then(ones.cum_sum() - 1).otherwise(chosen.len() + (1 - ones).cum_sum() - 1).cast(pl.UInt32)
+    ).to_series()
+    return pl.concat([chosen, others.cast(chosen.dtype)]).gather(position)
+
+
 def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
     """Run ``compute`` on the distinct values of ``values`` only and spread its rows back, in order.
 
@@ -796,15 +808,19 @@ def _checked_height(result: pl.DataFrame, expected: int) -> pl.DataFrame:
     return result
 
 
-_COMBINING_PATTERN: Final = r"[\x{300}-\x{36f}]"
+# Characters that are NFC on their own and never compose with each other: ASCII to the spacing modifiers
+# (U+0000-U+02FF) and Latin Extended Additional (U+1E00-U+1EFF, every precomposed Vietnamese vowel). A text made of
+# these only is already NFC (checked against Python's tables, character by character and pair by pair, in the
+# tests); any other character (a combining mark, a singleton such as U+2126 OHM SIGN) sends the cell to NFC.
+_MAYBE_NOT_NFC_PATTERN: Final = r"[^\x00-\x{2ff}\x{1e00}-\x{1eff}]"
 
 
 def nfc_series(values: pl.Series) -> pl.Series:
-    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC).
+    """NFC of a text column, computed only on the cells that may change (the others already are NFC).
 
     Returns a new series; ``values`` is never changed.
     """
-    mask = values.str.contains(_COMBINING_PATTERN).fill_null(False)
+    mask = values.str.contains(_MAYBE_NOT_NFC_PATTERN).fill_null(False)
     indices = mask.arg_true()
     if indices.len() == 0:
         return values
