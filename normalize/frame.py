@@ -110,11 +110,15 @@ def _legacy_column_lists(flags: pl.DataFrame) -> pl.Series:
     """
     flagged = flags.select(pl.any_horizontal(pl.all()).fill_null(False)).to_series()
     rows = flagged.arg_true()
-    lists = flags.gather(rows).select(
-        pl.concat_list(
-            [pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String)) for c in flags.columns]
-        ).list.drop_nulls()
-    ).to_series()
+    lists = (
+        flags.gather(rows)
+        .select(
+            pl.concat_list(
+                [pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String)) for c in flags.columns]
+            ).list.drop_nulls()
+        )
+        .to_series()
+    )
     table = pl.concat([pl.Series([[]], dtype=pl.List(pl.String)), lists])
     position = pl.select(pl.when(flagged).then(flagged.cum_sum()).otherwise(0).cast(pl.UInt32)).to_series()
     return table.gather(position)

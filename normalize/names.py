@@ -639,7 +639,9 @@ def _remarks(frame: pl.DataFrame, other_rows: pl.Series, cleaned: pl.DataFrame, 
     remarks = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
     if rows.len() == 0:
         return remarks
-    extra = pl.DataFrame({"_row": other_rows.cast(rows.dtype), "_brackets": cleaned["_brackets"], "_tail": cleaned["_tail"]})
+    extra = pl.DataFrame(
+        {"_row": other_rows.cast(rows.dtype), "_brackets": cleaned["_brackets"], "_tail": cleaned["_tail"]}
+    )
     subset = (
         frame.select("_w", "_titles")
         .gather(rows)
