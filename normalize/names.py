@@ -38,10 +38,10 @@ from normalize.text import (
     _COMPOSE,
     _place_tone_lower,
     ascii_key,
+    distinct_codes,
     fix_legacy_encoding,
     fix_legacy_series,
     fold_tone_placement,
-    interleaved,
     is_vietnamese_syllable,
     nfc_series,
     per_distinct,
@@ -487,7 +487,7 @@ def _plans(shapes: list[str]) -> pl.DataFrame:
 
 # A name of letters and single spaces only, with no death note and no two-word clan to glue, needs none of the
 # clean-up of :func:`_cleaned_words`: its words are what splitting at the spaces gives (most names of a base).
-_PLAIN_NAME: Final = r"^[^\W\d_]+(?: [^\W\d_]+)*$"
+_PLAIN_NAME: Final = r"^\p{L}[^\W\d_]*(?: \p{L}[^\W\d_]*)*$"
 # _CLAN_GLUE without its word boundaries (which make the Unicode regex slow): it matches wherever _CLAN_GLUE does.
 _CLAN_GLUE_HINT: Final = r"(?i)[êe]\s+(?:ban|ya|nuôl|nuol)"
 
@@ -524,16 +524,21 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
     plain = (
         text.str.contains(_PLAIN_NAME) & ~text.str.contains(_TAIL) & ~text.str.contains(_CLAN_GLUE_HINT)
     ).fill_null(False)
-    # Only the other names go through the clean-up; their remarks are kept beside their row numbers.
+    # Only the other names go through the clean-up; their remarks are kept beside their row numbers, their words
+    # (those with a letter) are written back space-separated, so that one split gives every row its words.
     other_rows = (~plain).arg_true()
     cleaned = _cleaned_words(text.gather(other_rows))
-    raw = interleaved(plain, text.filter(plain).str.split(" "), cleaned.get_column("_raw"))
-    frame = pl.DataFrame({"_raw": raw, "legacy": legacy})
+    kept = {w for w in cleaned.get_column("_raw").explode().drop_nulls().unique().to_list() if _word(w).cls}
+    rewritten = cleaned.select(
+        pl.col("_raw").list.eval(pl.element().filter(pl.element().is_in(list(kept)))).list.join(" ")
+    ).to_series()
+    text = replaced_at(text, other_rows, pl.select(pl.when(rewritten != "").then(rewritten)).to_series())
+    frame = pl.DataFrame({"_w": text.str.split(" ").fill_null(pl.lit([], dtype=pl.List(pl.String))), "legacy": legacy})
 
-    info = {w: _word(w) for w in raw.explode().drop_nulls().unique().to_list()}
-    classes = {w: i.cls for w, i in info.items()}
-    words = pl.col("_raw").list.eval(pl.element().filter(pl.element().replace_strict(classes, default="") != ""))
-    frame = frame.with_columns(words.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_w"))
+    info = {w: _word(w) for w in frame.get_column("_w").explode().drop_nulls().unique().to_list()}
+    if any(not i.cls for i in info.values()):  # a word without a letter that the plain-name test let through
+        info = {w: i for w, i in info.items() if i.cls}
+        frame = frame.with_columns(pl.col("_w").list.eval(pl.element().filter(pl.element().is_in(list(info)))))
 
     def each_word(field: str) -> pl.Expr:
         lookup = {w: getattr(i, field) for w, i in info.items()}
@@ -544,8 +549,8 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
         each_word("display").alias("_wd"),
         each_word("key").alias("_wk"),
     )
-    plans = _plans(frame.get_column("_shape").unique().to_list())
-    frame = frame.join(plans, on="_shape", how="left", maintain_order="left")
+    shapes, (shape_codes,) = distinct_codes([frame.get_column("_shape")])
+    frame = pl.concat([frame, _plans(shapes.to_list()).drop("_shape").gather(shape_codes)], how="horizontal")
 
     def part(words: str, positions: str, separator: str) -> pl.Expr:
         return pl.col(words).list.gather(pl.col(positions)).list.join(separator)
@@ -576,10 +581,9 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
             .list.join(" ")
             .alias("_given_spaced"),
         )
-        unglued = frame.filter(~split)
+        rows = split.arg_true()
         frame = frame.with_columns(
-            interleaved(split, glued.get_column(c), unglued.get_column(c)).alias(c)
-            for c in ("given_name", "_given_spaced")
+            replaced_at(frame.get_column(c), rows, glued.get_column(c)) for c in ("given_name", "_given_spaced")
         )
 
     clan = pl.col("name_convention") == "clan_last"
