@@ -27,17 +27,20 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Final
 
+import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
 from normalize import units
 from normalize.text import (
     ascii_key,
+    distinct_codes,
     fix_legacy_encoding,
     fix_legacy_series,
     fold_tone_placement,
     nfc_series,
     normalize_text,
+    paused_gc,
     per_distinct,
     replaced_at,
     title_case,
@@ -745,32 +748,32 @@ def address_columns(values: pl.Series) -> pl.DataFrame:
     return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
 
+_LOOKUP_COLUMNS: Final = (
+    "_display",
+    "status",
+    "ward_code",
+    "province_code",
+    "legacy_ward_code",
+    "_candidates",
+    "_residual",
+)
+
+
 def _admin_lookup(admin_values: list[str]) -> pl.DataFrame:
-    resolved = [_resolve_admin(v) for v in admin_values]
+    """One row per administrative text, in order: its resolution (all null for a blank text)."""
+    with paused_gc():
+        resolved = [_resolve_admin(v) if v.strip() else None for v in admin_values]
     return pl.DataFrame(
         {
-            "_admin": admin_values,
-            "_display": [r.display for r in resolved],
-            "status": [r.status for r in resolved],
-            "ward_code": [r.ward_code for r in resolved],
-            "province_code": [r.province_code for r in resolved],
-            "legacy_ward_code": [r.legacy_ward_code for r in resolved],
-            "_candidates": ["|".join(r.candidates) for r in resolved],
-            "_residual": [r.residual_street for r in resolved],
+            "_display": [r.display if r else None for r in resolved],
+            "status": [r.status if r else None for r in resolved],
+            "ward_code": [r.ward_code if r else None for r in resolved],
+            "province_code": [r.province_code if r else None for r in resolved],
+            "legacy_ward_code": [r.legacy_ward_code if r else None for r in resolved],
+            "_candidates": ["|".join(r.candidates) if r else None for r in resolved],
+            "_residual": [r.residual_street if r else None for r in resolved],
         },
-        schema={
-            name: pl.String
-            for name in (
-                "_admin",
-                "_display",
-                "status",
-                "ward_code",
-                "province_code",
-                "legacy_ward_code",
-                "_candidates",
-                "_residual",
-            )
-        },
+        schema=dict.fromkeys(_LOOKUP_COLUMNS, pl.String),
     ).with_columns(
         pl.when(pl.col("_candidates") == "")
         .then(pl.lit([], dtype=pl.List(pl.String)))
@@ -813,41 +816,86 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
     return replaced_at(street, indices, rebuilt)
 
 
-def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
-    fixed, legacy = fix_legacy_series(values)
-    segments = (
-        nfc_series(fixed)
+# Text already cut as the splitter would cut it: segments without a comma or semicolon and without blanks at
+# their ends, separated by exactly ", " (almost every address). Other texts are rewritten into this form first.
+_CANONICAL_SEGMENTS: Final = r"^[^,;\s](?:[^,;]*[^,;\s])?(?:, [^,;\s](?:[^,;]*[^,;\s])?)*$"
+
+
+def _canonical_segments(text: pl.Series) -> pl.Series:
+    """``text`` with its segments cut at commas and semicolons, stripped, empty ones dropped, joined by ", "; a
+    null becomes "" (which, like an empty text, resolves to nothing)."""
+    rows = (~text.str.contains(_CANONICAL_SEGMENTS).fill_null(False)).arg_true()
+    rebuilt = (
+        text.gather(rows)
         .str.replace_all(";", ",", literal=True)
         .str.split(",")
         .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
+        .list.join(", ")
     )
-    # Street segments are marked once (one pass of each pattern), then both parts are read off the marks.
-    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.replace_all(
-        _PROVINCIAL_ROAD, "lộ"
-    ).str.contains(ADMIN_WORD_PATTERN)
-    marked = pl.col("_segments").list.eval(
-        pl.when(street_like).then(pl.lit(_MARK) + pl.element()).otherwise(pl.element())
+    return replaced_at(text, rows, rebuilt).fill_null("")
+
+
+def _street_flags(segments: pl.Series) -> pl.Series:
+    """Whether each segment is a street segment (below the ward), as :func:`_is_street` decides."""
+    return (
+        segments.str.contains(STREET_SEGMENT_PATTERN)
+        & ~segments.str.replace_all(_PROVINCIAL_ROAD, "lộ").str.contains(ADMIN_WORD_PATTERN)
+    ).fill_null(False)
+
+
+def _street_and_admin(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(street segments, administrative remainder) of every canonical text, both ", "-joined, as
+    :func:`_split_street` cuts them.
+
+    Segments repeat across addresses (a ward, a province), so each distinct segment is tested once. When the
+    street segments all come before the others, as in nearly every address, both parts are slices of the text;
+    the few other texts are cut segment by segment.
+    """
+    if text.len() == 0:
+        return text, text
+    segments = text.str.split(", ")
+    counts = segments.list.len().cast(pl.Int64).to_numpy()
+    flat = segments.explode(empty_as_null=False, keep_nulls=False)
+    distinct, (codes,) = distinct_codes([flat])
+    flags = _street_flags(distinct).gather(codes).to_numpy()
+    lengths = distinct.str.len_chars().cast(pl.Int64).gather(codes).to_numpy()
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    n_street = np.add.reduceat(flags.astype(np.int64), starts)
+    position = np.arange(flat.len()) - np.repeat(starts, counts)
+    leading = position < np.repeat(n_street, counts)
+    in_order = np.add.reduceat((flags != leading).astype(np.int64), starts) == 0
+    cut = (counts >= 2) & (n_street > 0) & (n_street < counts)
+    street_chars = np.add.reduceat(np.where(leading, lengths, 0), starts) + 2 * (n_street - 1)
+    frame = pl.DataFrame(
+        {"_text": text, "_cut": cut, "_chars": np.where(cut, street_chars, 0), "_in_order": in_order | ~cut}
     )
-    frame = pl.DataFrame({"_segments": segments}).select(marked)
-    is_marked = pl.element().str.starts_with(_MARK)
-    n = pl.col("_segments").list.len()
-    n_street = pl.col("_segments").list.eval(is_marked.sum()).list.first()
-    cut = (n >= 2) & (n_street > 0) & (n_street < n)
     parts = frame.select(
-        pl.when(cut)
-        .then(pl.col("_segments").list.eval(pl.element().filter(is_marked).str.slice(1)).list.join(", "))
-        .otherwise(pl.lit(""))
-        .alias("_street"),
-        pl.when(cut)
-        .then(pl.col("_segments").list.eval(pl.element().filter(~is_marked)).list.join(", "))
-        .otherwise(pl.col("_segments").list.eval(pl.element().str.strip_chars_start(_MARK)).list.join(", "))
-        .alias("_admin"),
+        pl.when(pl.col("_cut")).then(pl.col("_text").str.slice(0, pl.col("_chars"))).otherwise(pl.lit("")).alias("s"),
+        pl.when(pl.col("_cut")).then(pl.col("_text").str.slice(pl.col("_chars") + 2)).otherwise("_text").alias("a"),
     )
-    street, admin = parts["_street"], parts["_admin"]
-    frame = pl.DataFrame({"_street": _normalize_street_column(street), "_admin": admin})
-    admin_values = admin.filter(admin.str.strip_chars() != "").unique().to_list()
-    lookup = _admin_lookup(admin_values)
-    out = frame.join(lookup, on="_admin", how="left", maintain_order="left").select(
+    street, admin = parts.get_column("s"), parts.get_column("a")
+    mixed = (~frame.get_column("_in_order")).arg_true()
+    if mixed.len():
+        mixed_segments = segments.gather(mixed).alias("_segments").to_frame()
+        is_street = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.replace_all(
+            _PROVINCIAL_ROAD, "lộ"
+        ).str.contains(ADMIN_WORD_PATTERN)
+        cut_parts = mixed_segments.select(
+            pl.col("_segments").list.eval(pl.element().filter(is_street)).list.join(", ").alias("s"),
+            pl.col("_segments").list.eval(pl.element().filter(~is_street)).list.join(", ").alias("a"),
+        )
+        street = replaced_at(street, mixed, cut_parts.get_column("s"))
+        admin = replaced_at(admin, mixed, cut_parts.get_column("a"))
+    return street, admin
+
+
+def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
+    fixed, legacy = fix_legacy_series(values)
+    street, admin = _street_and_admin(_canonical_segments(nfc_series(fixed)))
+    admins, (admin_codes,) = distinct_codes([admin])
+    lookup = _admin_lookup(admins.to_list()).gather(admin_codes)
+    frame = pl.concat([pl.DataFrame({"_street": _normalize_street_column(street)}), lookup], how="horizontal")
+    out = frame.select(
         pl.concat_str(
             pl.when(pl.col("_street") != "").then(pl.col("_street")),
             pl.col("_display"),

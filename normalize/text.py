@@ -10,9 +10,11 @@ are never shown to people.
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
@@ -37,6 +39,7 @@ __all__ = [
     "looks_legacy_encoded",
     "nfc_series",
     "normalize_text",
+    "paused_gc",
     "per_distinct",
     "per_distinct_columns",
     "replaced_at",
@@ -745,6 +748,20 @@ def _first_and_codes(keys: pl.Series) -> tuple[pl.Series, pl.Series]:
         .get_column("__code")
     )
     return first, codes
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: for the per-distinct Python loops, which create many small acyclic
+    objects (cache entries) while the caches already hold a million. Each automatic collection then walks all of
+    them, which cost a fifth of the address resolution; reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def interleaved(mask: pl.Series, chosen: pl.Series, others: pl.Series) -> pl.Series:

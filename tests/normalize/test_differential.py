@@ -67,6 +67,13 @@ ADDRESSES = [
     "P. Cèng VÞ, Q. Ba §×nh, HN",  # TCVN3
     "SỐ 5 NGÕ 2, PHƯỜNG BA ĐÌNH, HÀ NỘI",
     "xom 3 Xa Van Phuc Huyen Thanh Tri Ha Noi",
+    "Xã Tân Lập, Thôn 3, Số 7, Huyện Đan Phượng, Hà Nội",  # street segments after the ward
+    "Số 5, ,Thôn 3;Xã Tân Lập ,  Huyện Đan Phượng, Hà Nội",  # odd separators
+    "Km 12 Tỉnh lộ 31, Xã Tân Lập, Huyện Đan Phượng, Hà Nội",
+    "Số 5 Khâm Thiên",
+    "Thôn 3, Số 7",
+    " , ",
+    "Hà Nội",
 ]
 IDS = ["001090012345", "079305000001", "0010 9001 2345", "001.090.012.345", "37304203655.0", "3.7304203655E+10",
        "373042036.55", "123456789", "00109001234", "00109001234A", "000090012345"]  # fmt: skip
