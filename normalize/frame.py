@@ -8,6 +8,7 @@ thousand times.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Final
 
@@ -139,6 +140,14 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     """
     today = as_of or date.today()
     frame = _with_canonical_columns(frame)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
+        # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
+        # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
+        address_parts = pool.submit(per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], address_columns)
+        return _normalized(frame, today, address_parts)
+
+
+def _normalized(frame: pl.DataFrame, today: date, address_work: Future[list[pl.DataFrame]]) -> pl.DataFrame:
     added: dict[str, pl.Series] = {}
     legacy: dict[str, pl.Series] = {}
 
@@ -195,7 +204,7 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     )["v"]
     added["old_id_kind"] = frame.select(old_id_kind_expr("old_id_number").alias("old_id_kind"))["old_id_kind"]
 
-    address_parts = per_distinct_columns([frame[c] for c in ADDRESS_COLUMNS], address_columns)
+    address_parts = address_work.result()
     for column, parts in zip(ADDRESS_COLUMNS, address_parts, strict=True):
         legacy[column] = parts["legacy"]
         for part in ADDRESS_PART_COLUMNS:
