@@ -20,6 +20,7 @@ resolver, once per distinct value.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -272,7 +273,8 @@ _GLUED_NUMBER: Final = re.compile(r"(?i)\b(p|q|f)(\d{1,2})\b")
 
 
 def _tidy(text: str) -> str:
-    text = _ABBREVIATION_DOT.sub(lambda m: m.group(0) + " ", text)
+    if "." in text:
+        text = _ABBREVIATION_DOT.sub(r"\g<0> ", text)
     return _GLUED_NUMBER.sub(r"\1 \2", text)
 
 
@@ -501,15 +503,13 @@ def _result(
     return _Core(status, candidates, province, legacy_ward, ward_index, form, used)
 
 
-def _render(core: _Core, segments: Sequence[_Segment], admin_text: str) -> _AdminResult:
+def _render(core: _Core, pieces: Sequence[str], admin_text: str) -> _AdminResult:
     """The display of a resolution: official names when resolved, the cleaned text otherwise."""
     index = _index()
     residual = ""
     if core.ward_index is not None:
         # Whatever stands before the ward and is not a unit (house, lane, hamlet) is the street part.
-        residual = ", ".join(
-            normalize_text(s.text) for i, s in enumerate(segments[: core.ward_index]) if i not in core.used
-        )
+        residual = ", ".join(normalize_text(p) for i, p in enumerate(pieces[: core.ward_index]) if i not in core.used)
     candidates = core.candidates
     if core.status == "resolved" and len(candidates) == 1:
         ward_name, ward_province = index.current_ward_info[candidates[0]]
@@ -548,8 +548,8 @@ def _from_legacy(
 def _resolve_admin(admin_text: str) -> _AdminResult:
     """Resolve the administrative part of an address (no street segments left in front, except as residual)."""
     pieces = _pieces(admin_text)
-    core = _core_of(tuple(_segment_id(p) for p in pieces))
-    return _render(core, [_make_segment(p) for p in pieces], admin_text)
+    core = _core_of(tuple(map(_segment_id, pieces)))
+    return _render(core, pieces, admin_text)
 
 
 # Keyed segments are interned as small integers so that a resolution is looked up by a tuple of ints (cheap to
@@ -558,13 +558,19 @@ _SEGMENT_IDS: Final[dict[_Segment, int]] = {}
 _SEGMENTS_BY_ID: Final[list[_Segment]] = []
 
 
+_SEGMENT_IDS_LOCK: Final = threading.Lock()
+
+
 @lru_cache(maxsize=262144)
 def _segment_id(text: str) -> int:
     keyed = _keyed_segment(text)
     found = _SEGMENT_IDS.get(keyed)
     if found is None:
-        found = _SEGMENT_IDS[keyed] = len(_SEGMENTS_BY_ID)
-        _SEGMENTS_BY_ID.append(keyed)
+        with _SEGMENT_IDS_LOCK:  # two threads must never give two segments one number
+            found = _SEGMENT_IDS.get(keyed)
+            if found is None:
+                found = _SEGMENT_IDS[keyed] = len(_SEGMENTS_BY_ID)
+                _SEGMENTS_BY_ID.append(keyed)
     return found
 
 

@@ -709,21 +709,32 @@ def replaced_at(values: pl.Series, indices: pl.Series, replacement: pl.Series | 
 
 
 def distinct_codes(columns: Sequence[pl.Series]) -> tuple[pl.Series, list[pl.Series]]:
-    """The distinct values of ``columns`` together, in first-seen order (a null once, if any), and for each column
-    the index (``UInt32``) of every row's value among them: ``distinct.gather(codes[i])`` is ``columns[i]``.
+    """The distinct values of ``columns`` together (non-null ones in first-seen order, then a null if there is
+    one) and for each column the index (``UInt32``) of every row's value among them: ``distinct.gather(codes[i])``
+    is ``columns[i]``.
 
     Values are grouped by a 64-bit hash, which is far cheaper than grouping and joining strings; the result is then
     checked against the values themselves, and in the (astronomically rare) case of two values sharing a hash the
-    strings are grouped exactly instead. Nothing is written into ``columns``.
+    strings are grouped exactly instead. Nulls (most relatives' names, most temporary addresses) take no part in
+    the grouping. Nothing is written into ``columns``.
     """
     if not columns:
         return pl.Series([], dtype=pl.String), []
     values = pl.concat([c.cast(pl.String) for c in columns], rechunk=True)
-    first, codes = _first_and_codes(_hash_keys(values))
-    distinct = values.gather(first)
-    if not distinct.gather(codes).eq_missing(values).all():
-        first, codes = _first_and_codes(values)
-        distinct = values.gather(first)
+    present = values.is_not_null()
+    rows = present.arg_true()
+    known = values.gather(rows) if rows.len() < values.len() else values
+    first, known_codes = _first_and_codes(_hash_keys(known))
+    distinct = known.gather(first)
+    if not distinct.gather(known_codes).equals(known):
+        first, known_codes = _first_and_codes(known)
+        distinct = known.gather(first)
+    if rows.len() < values.len():
+        null_code = pl.repeat(distinct.len(), values.len(), dtype=pl.UInt32, eager=True)
+        codes = replaced_at(null_code, rows, known_codes)
+        distinct = pl.concat([distinct, pl.Series([None], dtype=pl.String)])
+    else:
+        codes = known_codes
     out: list[pl.Series] = []
     offset = 0
     for column in columns:
