@@ -809,14 +809,14 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
     if indices.len() == 0:
         return street
     subset = pl.DataFrame({"s": street.gather(indices), "t": title.gather(indices)})
-    subset_words = subset["s"].str.extract_all(r"\S+").explode().drop_nulls().unique().to_list()
-    plain = {w: _street_word(w, False) for w in subset_words}
-    titled = {w: _street_word(w, True) for w in subset_words}
+    # Words in capitals are title-cased in the cells in capitals; elsewhere only the words that change are mapped.
+    title_words = subset.filter("t")["s"].str.extract_all(r"\S+").explode().drop_nulls().unique().to_list()
+    titled = {w: _street_word(w, True) for w in title_words}
     tokens = pl.col("s").str.extract_all(r"\S+")
     rebuilt = subset.select(
         pl.when(pl.col("t"))
-        .then(tokens.list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
-        .otherwise(tokens.list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
+        .then(tokens.list.eval(pl.element().replace_strict(titled, default=pl.element(), return_dtype=pl.String)))
+        .otherwise(tokens.list.eval(pl.element().replace_strict(changed, default=pl.element(), return_dtype=pl.String)))
         .list.join(" ")
     ).to_series()
     return replaced_at(street, indices, rebuilt)
