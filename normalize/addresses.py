@@ -810,8 +810,9 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
         return street
     subset = pl.DataFrame({"s": street.gather(indices), "t": title.gather(indices)})
     # Words in capitals are title-cased in the cells in capitals; elsewhere only the words that change are mapped.
-    title_words = subset.filter("t")["s"].str.extract_all(r"\S+").explode().drop_nulls().unique().to_list()
-    titled = {w: _street_word(w, True) for w in title_words}
+    title_words = subset.filter("t")["s"].str.extract_all(r"\S+").explode().drop_nulls().unique()
+    # A word without a letter (a house number) is the same in title case.
+    titled = {w: _street_word(w, True) for w in title_words.filter(title_words.str.contains(r"[^\W\d_]")).to_list()}
     tokens = pl.col("s").str.extract_all(r"\S+")
     rebuilt = subset.select(
         pl.when(pl.col("t"))
