@@ -57,6 +57,11 @@ NAMES = [
     "Thu Hà Nguyễn Thị",
     "Ê Nuôl Y Ben",
     "\u0301 Lê Văn",
+    "Nguyen Van An",  # a bare Van/Thi: Văn/Thị in a name without diacritics …
+    "Lê Van Hùng",  # … a given name beside diacritics
+    "Pham Thi Van",
+    "Bình Lò Thị",
+    "Vàng Thị Dợ",
 ]
 ADDRESSES = [
     "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
