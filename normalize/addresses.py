@@ -367,11 +367,21 @@ def _split_province_tail_uncached(text: str) -> list[str]:
     return [text]
 
 
+@lru_cache(maxsize=131072)
+def _tidy_segment(segment: str) -> str:
+    return _tidy(segment).strip()
+
+
 def _pieces(admin_text: str) -> list[str]:
     """The segment texts of an administrative part: cut at commas, inside long segments before each type word,
     and before a trailing province name."""
-    text = _tidy(admin_text)
-    raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    if ";" in admin_text or "|" in admin_text or "\n" in admin_text:
+        text = _tidy(admin_text)
+        raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    else:
+        # Cut at commas only: the clean-up never crosses a comma (a space it would add before one is stripped), so
+        # each segment is cleaned up once, however many addresses share it (a province, a district).
+        raw = [s for s in map(_tidy_segment, admin_text.split(",")) if s]
     pieces: list[str] = []
     for segment in raw:
         pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
