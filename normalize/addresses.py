@@ -758,9 +758,14 @@ def resolve_address(s: str | None) -> ResolvedAddress:
     )
 
 
-def address_columns(values: pl.Series) -> pl.DataFrame:
+def address_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.DataFrame:
     """Vectorized :func:`resolve_address` over a column: the columns of :data:`ADDRESS_PART_COLUMNS`
-    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded)."""
+    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded).
+
+    ``already_distinct``: the values are distinct (as :func:`per_distinct_columns` passes them), so they are not
+    grouped again."""
+    if already_distinct:
+        return _address_columns_distinct(values.cast(pl.String).clone())
     return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Final
 
 import polars as pl
@@ -146,7 +147,9 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
         # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
         # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
-        address_parts = pool.submit(per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], address_columns)
+        address_parts = pool.submit(
+            per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], partial(address_columns, already_distinct=True)
+        )
         return _normalized(frame, today, address_parts)
 
 
@@ -157,7 +160,7 @@ def _normalized(frame: pl.DataFrame, today: date, address_work: Future[list[pl.D
     # Relatives' names only need their display form and key: only those are spread back to their rows.
     name_parts = per_distinct_columns(
         [frame[c] for c in NAME_COLUMNS],
-        name_columns,
+        partial(name_columns, already_distinct=True),
         [None if c not in RELATIVE_NAME_COLUMNS else ["norm", "name_key", "legacy"] for c in NAME_COLUMNS],
     )
     for column, parts in zip(NAME_COLUMNS, name_parts, strict=True):

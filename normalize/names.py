@@ -474,11 +474,16 @@ def name_key(s: str | None) -> str:
     return parse_name(s).name_key
 
 
-def name_columns(values: pl.Series) -> pl.DataFrame:
+def name_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.DataFrame:
     """Vectorized :func:`parse_name` over a column: the columns of :data:`NAME_PART_COLUMNS` plus ``legacy``
     (Boolean: the cell was TCVN3/VNI-encoded). Null or empty names give nulls in every name column (``name_remark``
     keeps a remark even then, ``name_reordered`` is False).
+
+    ``already_distinct``: the values are distinct (as :func:`per_distinct_columns` passes them), so they are not
+    grouped again.
     """
+    if already_distinct:
+        return _name_columns_distinct(values.cast(pl.String).clone())
     return per_distinct(values.cast(pl.String), _name_columns_distinct)
 
 

@@ -15,6 +15,7 @@ from datetime import date
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from normalize.addresses import address_columns, resolve_address
 from normalize.dates import parse_date
@@ -134,10 +135,18 @@ def _checked(values: list[str | None], vectorized: Callable[[pl.Series], pl.Data
     return result
 
 
+def _same_on_distinct(values: list[str | None], vectorized: Callable[..., pl.DataFrame]) -> None:
+    """The ``already_distinct`` path (what per_distinct_columns uses) gives what the grouping path gives."""
+    distinct = pl.Series("values", list(dict.fromkeys(values)), dtype=pl.String)
+    assert_frame_equal(vectorized(distinct, already_distinct=True), vectorized(distinct))
+    assert distinct.to_list() == list(dict.fromkeys(values))
+
+
 @FAST
 @given(column(NAMES))
 def test_names_equal_parse_name(values: list[str | None]) -> None:
     result = _checked(values, name_columns)
+    _same_on_distinct(values, name_columns)
     for value, row in zip(values, result.iter_rows(named=True), strict=True):
         parsed = parse_name(value)
         assert row["name_remark"] == parsed.remark, value
@@ -172,6 +181,7 @@ def test_names_equal_parse_name(values: list[str | None]) -> None:
 @given(column(ADDRESSES))
 def test_addresses_equal_resolve_address(values: list[str | None]) -> None:
     result = _checked(values, address_columns)
+    _same_on_distinct(values, address_columns)
     for value, row in zip(values, result.iter_rows(named=True), strict=True):
         single = resolve_address(value)
         assert row["status"] == single.status, value
