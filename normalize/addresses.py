@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -425,8 +425,9 @@ class ResolvedAddress:
     legacy_encoding: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _AdminResult:
+# Internal results are named tuples, not frozen dataclasses: one is built per distinct text, and a frozen
+# dataclass's __init__ sets every field through object.__setattr__.
+class _AdminResult(NamedTuple):
     display: str
     status: str
     ward_code: str | None
@@ -481,8 +482,7 @@ def _find_province(segments: Sequence[_Segment]) -> tuple[int | None, str | None
     return None, None, None
 
 
-@dataclass(frozen=True, slots=True)
-class _Core:
+class _Core(NamedTuple):
     """What resolution decides from the segments' keys alone (their texts only matter for the display)."""
 
     status: str
