@@ -13,16 +13,18 @@ from collections.abc import Callable
 from datetime import date
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from normalize import text as text_module
 from normalize.addresses import address_columns, resolve_address
 from normalize.dates import parse_date
 from normalize.frame import _date_columns
 from normalize.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
 from normalize.names import name_columns, parse_name
-from normalize.text import fix_legacy_encoding, fix_legacy_series, nfc_series, per_distinct
+from normalize.text import distinct_codes, fix_legacy_encoding, fix_legacy_series, nfc_series, per_distinct
 
 TODAY = date(2025, 7, 2)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -254,3 +256,22 @@ def test_per_distinct_equals_computing_every_row(values: list[str | None]) -> No
 
     result = _checked(values, lambda s: per_distinct(s, compute))
     assert result.equals(compute(pl.Series(values, dtype=pl.String)))
+
+
+@FAST
+@given(st.lists(column(NAMES + ADDRESSES), min_size=1, max_size=3), st.booleans())
+def test_distinct_codes_spread_back_every_column(columns: list[list[str | None]], collide: bool) -> None:
+    """Hash codes give every row of every column back its value, the distinct values in first-seen order with one
+    null last, also when all hashes collide (the exact string grouping then takes over)."""
+    series = [pl.Series(f"c{i}", c, dtype=pl.String) for i, c in enumerate(columns)]
+    with pytest.MonkeyPatch.context() as patch:
+        if collide:
+            one_hash = lambda values: pl.repeat(7, values.len(), dtype=pl.UInt64, eager=True)  # noqa: E731
+            patch.setattr(text_module, "_hash_keys", one_hash)
+        distinct, codes = distinct_codes(series)
+    flat = [v for c in columns for v in c]
+    expected = list(dict.fromkeys(v for v in flat if v is not None)) + ([None] if None in flat else [])
+    assert distinct.to_list() == expected
+    for values, code in zip(columns, codes, strict=True):
+        assert distinct.gather(code).to_list() == values
+    assert [s.to_list() for s in series] == columns  # inputs unchanged
