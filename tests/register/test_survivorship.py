@@ -320,3 +320,12 @@ def test_partitions_with_previous_nights_equal_the_whole_build() -> None:
     assert pl.concat(parts).sort("person_key").equals(whole)
     members = whole.explode("record_ids")["record_ids"]
     assert members.is_unique().all() and sorted(members) == ["B1", "B2", "CC1"]
+
+
+def test_one_street_typed_two_ways_is_one_place() -> None:
+    typed = build([
+        person("B1", permanent_address="Số 54 Nguyễn Chí Thanh, Phường Hoa Lư, Tỉnh Ninh Bình"),
+        person("CT1", "residence", event_type="Xóa đăng ký thường trú",
+               permanent_address="SN 54 Nguyen Chi Thanh, Phường Hoa Lư, Tỉnh Ninh Bình"),
+    ])  # fmt: skip
+    assert golden_row(typed)["status"] == "moved_out"
