@@ -35,10 +35,13 @@ __all__ = [
     "QUARANTINE_SCHEMA",
     "IngestError",
     "IngestResult",
+    "TakenIds",
     "decode_bytes",
     "ingest_base",
+    "ingest_base_frame",
     "ingest_extracts",
     "ingest_file",
+    "read_canonical_file",
 ]
 
 EXTRACT_SUFFIXES: Final = (".csv", ".xlsx", ".txt")
@@ -117,6 +120,28 @@ class IngestResult:
             quarantine=(pl.concat([p.quarantine for p in parts]) if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)),
             files=pl.concat([p.files for p in parts]) if parts else pl.DataFrame(schema=FILE_REPORT_SCHEMA),
         )
+
+
+class TakenIds:
+    """Record ids accepted so far tonight when they are millions (the base's): a Polars column, not a Python set.
+
+    Behaves like the ``set[str]`` the ingest functions also accept: ``update`` adds ids, ``contains`` tests a column.
+    """
+
+    def __init__(self, ids: pl.Series | None = None) -> None:
+        self._parts: list[pl.Series] = [ids.cast(pl.String)] if ids is not None else []
+
+    def update(self, ids: Iterable[str] | pl.Series) -> None:
+        self._parts.append(ids.cast(pl.String) if isinstance(ids, pl.Series) else pl.Series(list(ids), dtype=pl.String))
+
+    def contains(self, ids: pl.Series) -> pl.Series:
+        known = [p for p in self._parts if p.len()]
+        if not known:
+            return pl.Series([False] * ids.len(), dtype=pl.Boolean)
+        return ids.is_in(pl.concat(known).implode())
+
+    def __len__(self) -> int:
+        return sum(p.len() for p in self._parts)
 
 
 # ---------------------------------------------------------------- reading
@@ -331,7 +356,7 @@ def _validate(
     *,
     source: str,
     mapping: SourceMapping | None,
-    taken_ids: set[str],
+    taken_ids: set[str] | TakenIds,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonicalize values column by column; rows with any problem go to quarantine with every reason listed."""
     problems: list[pl.Expr] = []
@@ -373,7 +398,9 @@ def _validate(
     # A record_id seen before (earlier in this file, another file tonight, or the base) is a duplicate row.
     first_seen = checked["record_id"].is_first_distinct()
     already = (
-        checked["record_id"].is_in(list(taken_ids))
+        taken_ids.contains(checked["record_id"])
+        if isinstance(taken_ids, TakenIds)
+        else checked["record_id"].is_in(list(taken_ids))
         if taken_ids
         else pl.Series([False] * checked.height, dtype=pl.Boolean)
     )
@@ -408,7 +435,10 @@ def _validate(
             good_rows = good_rows.with_columns(pl.coalesce(target, origin).alias(target))
         else:
             good_rows = good_rows.with_columns(pl.col(origin).alias(target))
-    taken_ids.update(good_rows["record_id"].to_list())
+    if isinstance(taken_ids, TakenIds):
+        taken_ids.update(good_rows["record_id"])
+    else:
+        taken_ids.update(good_rows["record_id"].to_list())
     return good_rows, quarantine
 
 
@@ -497,7 +527,7 @@ def _map_header(table: _RawTable, mapping: SourceMapping) -> list[str]:
     return columns
 
 
-def _ingest_table(table: _RawTable, mapping: SourceMapping, taken_ids: set[str]) -> IngestResult:
+def _ingest_table(table: _RawTable, mapping: SourceMapping, taken_ids: set[str] | TakenIds) -> IngestResult:
     try:
         columns = _map_header(table, mapping)
     except IngestError as error:
@@ -543,9 +573,11 @@ def _ingest_table(table: _RawTable, mapping: SourceMapping, taken_ids: set[str])
     )
 
 
-def ingest_file(path: Path, mapping: SourceMapping | None = None, *, taken_ids: set[str] | None = None) -> IngestResult:
+def ingest_file(
+    path: Path, mapping: SourceMapping | None = None, *, taken_ids: set[str] | TakenIds | None = None
+) -> IngestResult:
     """Ingest one extract file; the source comes from ``mapping`` or else from the file name."""
-    taken = taken_ids if taken_ids is not None else set()
+    taken: set[str] | TakenIds = taken_ids if taken_ids is not None else set()
     display = path.name
     mapping = mapping or source_for_file(path)
     if mapping is None:
@@ -566,7 +598,7 @@ def ingest_file(path: Path, mapping: SourceMapping | None = None, *, taken_ids: 
     return IngestResult.combine(_ingest_table(table, mapping, taken) for table in tables)
 
 
-def ingest_extracts(folder: Path, *, taken_ids: set[str] | None = None) -> IngestResult:
+def ingest_extracts(folder: Path, *, taken_ids: set[str] | TakenIds | None = None) -> IngestResult:
     """Ingest every extract file in ``folder`` (not recursive). Hidden and partial files (.part/.tmp) are skipped,
     since they are still being written; every other file is either ingested or reported as unrecognized."""
     taken = taken_ids if taken_ids is not None else set()
@@ -578,15 +610,31 @@ def ingest_extracts(folder: Path, *, taken_ids: set[str] | None = None) -> Inges
     return IngestResult.combine(ingest_file(path, taken_ids=taken) for path in files)
 
 
-def ingest_base(path: Path, *, taken_ids: set[str] | None = None) -> IngestResult:
+def ingest_base(path: Path, *, taken_ids: set[str] | TakenIds | None = None) -> IngestResult:
     """Ingest the population base snapshot: a canonical person file (Parquet, CSV or XLSX with canonical column
     names; the nine minimal columns suffice)."""
-    taken = taken_ids if taken_ids is not None else set()
-    display = path.name
     try:
-        frame = _read_canonical(path)
+        frame = read_canonical_file(path)
     except IngestError as error:
-        return _unreadable(display, "base", error)
+        return _unreadable(path.name, "base", error)
+    return ingest_base_frame(
+        frame, path.name, "parquet" if path.suffix == ".parquet" else "text", taken_ids=taken_ids
+    )
+
+
+def ingest_base_frame(
+    frame: pl.DataFrame,
+    display: str,
+    encoding: str,
+    *,
+    taken_ids: set[str] | TakenIds | None = None,
+    row_numbers: pl.Series | None = None,
+) -> IngestResult:
+    """Ingest rows of a base snapshot already read (``display``: the file name in messages).
+
+    ``row_numbers``: the rows' numbers in the file (header = row 1) when ``frame`` holds only some of its rows.
+    """
+    taken = taken_ids if taken_ids is not None else set()
     missing = [c for c in MINIMAL_COLUMNS if c not in frame.columns]
     unknown = [c for c in frame.columns if c not in CANONICAL_SCHEMA]
     if missing or unknown:
@@ -611,8 +659,9 @@ def ingest_base(path: Path, *, taken_ids: set[str] | None = None) -> IngestResul
         [pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in frame.columns if c not in LINEAGE]
     )
     raw_json = frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+    numbers = (pl.int_range(pl.len()) + 2) if row_numbers is None else pl.lit(row_numbers)
     frame = frame.drop([c for c in LINEAGE if c in frame.columns]).with_columns(
-        pl.lit(display).alias("source_file"), (pl.int_range(pl.len()) + 2).cast(pl.String).alias("source_row")
+        pl.lit(display).alias("source_file"), numbers.cast(pl.String).alias("source_row")
     )
     if "source" in frame.columns:
         frame = frame.drop("source")
@@ -623,7 +672,7 @@ def ingest_base(path: Path, *, taken_ids: set[str] | None = None) -> IngestResul
         files=_file_report(
             display,
             "base",
-            "parquet" if path.suffix == ".parquet" else "text",
+            encoding,
             frame.height,
             accepted.height,
             quarantine.height,
@@ -632,7 +681,8 @@ def ingest_base(path: Path, *, taken_ids: set[str] | None = None) -> IngestResul
     )
 
 
-def _read_canonical(path: Path) -> pl.DataFrame:
+def read_canonical_file(path: Path) -> pl.DataFrame:
+    """Read a canonical person file as text columns (Parquet, CSV, XLSX); ``IngestError`` when unreadable."""
     suffix = path.suffix.lower()
     if not path.exists():
         raise IngestError(path.name, "không tìm thấy tệp")
