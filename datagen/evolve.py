@@ -49,8 +49,8 @@ def evolve_base(
     rng = np.random.default_rng([seed, night.toordinal()])
     n = base.height
     order = rng.permutation(n)
-    n_removed = int(round(n * removed))
-    n_changed = int(round(n * changed))
+    n_removed = round(n * removed)
+    n_changed = round(n * changed)
     gone = np.sort(order[:n_removed])
     edited = order[n_removed : n_removed + n_changed]
     kinds = rng.choice(len(_KINDS), size=edited.size, p=_KIND_SHARE)
@@ -91,7 +91,7 @@ def evolve_base(
         .alias("relation_to_head"),
     )  # fmt: skip
     kept = frame.filter(~pl.col("_i").is_in(pl.Series(gone, dtype=pl.UInt32).implode()))
-    n_added = int(round(n * added))
+    n_added = round(n * added)
     parents = base.sample(n_added, seed=int(rng.integers(0, 2**31)), with_replacement=True) if n_added else base.head(0)
     stamp = night.strftime("%Y%m%d")
     births = parents.with_columns(

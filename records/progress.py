@@ -24,9 +24,7 @@ def no_progress(stage: str, done: int, total: int | None = None) -> None:
     """The default: report nothing."""
 
 
-def tracked(
-    progress: Progress, stage: str, items: Sequence[T], sizes: Sequence[int] | None = None
-) -> Iterator[T]:
+def tracked(progress: Progress, stage: str, items: Sequence[T], sizes: Sequence[int] | None = None) -> Iterator[T]:
     """Yield ``items``, reporting after each one; ``sizes`` (records per item) makes ``done`` count records."""
     weights = list(sizes) if sizes is not None else [1] * len(items)
     total = sum(weights)

@@ -220,9 +220,7 @@ class TableStore:
         if not path.exists():
 
             def write(temporary: Path) -> None:
-                version.scan().sink_parquet(
-                    temporary, compression="zstd", statistics=True, row_group_size=_ROW_GROUP
-                )
+                version.scan().sink_parquet(temporary, compression="zstd", statistics=True, row_group_size=_ROW_GROUP)
 
             atomic_write(path, write)
         return Part(file=name, night=night, rows=version.rows)
@@ -379,5 +377,3 @@ class TableStore:
         if night is not None:
             files = [p for p in files if f"-{night}" in p.name]
         return sum(p.stat().st_size for p in files)
-
-
