@@ -285,7 +285,12 @@ class TableStore:
                 segments = [*base.segments, *delta]
                 dead_parts = [*base.dead, dead] if dead.rows else list(base.dead)
             rows = self._count_live(segments, dead_parts)
-            version_meta: dict[str, Any] = {"full": base is None, **(meta or {}), "rows": rows}
+            version_meta: dict[str, Any] = {
+                "full": base is None,
+                "previous": base.night if base else None,
+                **(meta or {}),
+                "rows": rows,
+            }
             version = self._version(night, segments, dead_parts, delta, dead, version_meta)
             if base is not None and self._needs_compaction(version):
                 compacted = self._compact(night, version)
