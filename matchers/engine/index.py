@@ -351,12 +351,17 @@ class _Segment:
 
 
 class SegmentedSource:
-    """Index records across segments, addressed by global row number (segment after segment)."""
+    """Index records across segments, addressed by global row number (segment after segment).
+
+    Rows are taken from the memory-mapped files (a night touches few of them); ``load()`` reads every segment into
+    memory first, which is faster when most rows will be taken (a full night compares every base pair).
+    """
 
     def __init__(self, sources: list[MappedSource], live_rows: int) -> None:
         self.sources = sources
         self.offsets = np.cumsum([0, *(s.height for s in sources)]).astype(np.int64)
         self.live_rows = live_rows
+        self.frame: pl.DataFrame | None = None
 
     @property
     def height(self) -> int:
@@ -367,8 +372,20 @@ class SegmentedSource:
     def stored_rows(self) -> int:
         return int(self.offsets[-1])
 
+    def load(self) -> None:
+        """Hold every segment in memory (one contiguous frame): gathers are several times faster than from files."""
+        if self.frame is None:
+            parts = []
+            for source in self.sources:
+                frame = pl.from_arrow(source.table)
+                assert isinstance(frame, pl.DataFrame)
+                parts.append(frame)
+            self.frame = pl.concat(parts).rechunk()
+
     def take(self, rows: np.ndarray | pl.Series, columns: list[str]) -> pl.DataFrame:
         wanted = (rows.to_numpy() if isinstance(rows, pl.Series) else np.asarray(rows)).astype(np.int64)
+        if self.frame is not None:
+            return self.frame.select(pl.col(columns).gather(pl.Series(wanted)))
         if len(self.sources) == 1:
             return self.sources[0].take(wanted, columns)
         segment = np.searchsorted(self.offsets, wanted, side="right") - 1
@@ -437,8 +454,12 @@ class LiveIndex:
     def _rule_lookup(self, rule: int, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (query position, live global row) pairs with equal key under ``rule``."""
         positions, rows = [], []
+        # Sorted queries make the binary searches walk the key array in order (cache-friendly, several times faster).
+        order = np.argsort(query, kind="stable")
+        query = query[order]
         for k, sorted_rule in enumerate(self.keys[rule]):
             q, r = sorted_rule.lookup(query)
+            q = order[q]
             rows_global = r.astype(np.int64) + self.offsets[k]
             alive = ~self.dead[rows_global]
             positions.append(q[alive])
@@ -620,18 +641,22 @@ class IndexStore:
         removed: pl.Series,
         model_folder: str,
         meta: dict[str, object] | None = None,
+        prepared: list[pl.DataFrame] | None = None,
     ) -> IndexVersion:
         """Write the version of ``night``: ``base`` minus ``removed`` ids plus the ``added`` normalized records
-        (chunks), which replace the live records of their ids."""
+        (chunks), which replace the live records of their ids. ``prepared`` (when given) receives the prepared
+        records written, in index row order."""
         trained = TrainedModel.load(self.directory.parent / MODEL_FOLDER / model_folder)
         segments: list[_Segment] = []
         dead_ids = [removed.cast(pl.String).alias("id")]
         for chunk in added:
             if chunk.height == 0:
                 continue
-            prepared = self._prepare(chunk, trained)
-            segments.append(self._write_segment(night, prepared))
-            dead_ids.append(prepared.get_column(self.settings.id_column).cast(pl.String).alias("id"))
+            records = self._prepare(chunk, trained)
+            segments.append(self._write_segment(night, records))
+            dead_ids.append(records.get_column(self.settings.id_column).cast(pl.String).alias("id"))
+            if prepared is not None:
+                prepared.append(records)
         if not segments and base is None:
             raise ValueError("an index needs at least one base record")
         dead = list(base.dead) if base is not None else []

@@ -44,6 +44,7 @@ from matchers.engine.index import (
 from matchers.engine.linker import (
     FrameSource,
     compare_candidates,
+    dedupe_candidates,
     pair_columns,
     prepare_records,
     random_pair_levels,
@@ -256,12 +257,22 @@ def find_candidates(
     meta: dict[str, Any] = {"base": night, "base_rows": base.rows}
     if previous is None:
         chunks = (lazy.collect() for lazy in _base_rows(base, 2_000_000))
+        prepared: list[pl.DataFrame] = []
         version = store.commit(night, base=None, added=chunks, removed=pl.Series([], dtype=pl.String),
-                               model_folder=model_folder, meta=meta)  # fmt: skip
+                               model_folder=model_folder, meta=meta, prepared=prepared)  # fmt: skip
+        records = pl.concat(prepared).rechunk() if len(prepared) > 1 else prepared[0]
+        del prepared
+        if training:
+            source = FrameSource(records)
+            u = estimate_u(random_pair_levels(source, source, settings, same_source=True), settings)
+            store.save_u(model_folder, u)
+        store.save_dirty(version, pl.Series([], dtype=pl.String))
+        dedupe = _all_base_pairs(records, settings, progress)
+        del records
         live = version.open(settings)
-        query = np.flatnonzero(~live.dead)
-        dirty = pl.Series([], dtype=pl.String)
-        flipped = 0
+        link = _link_candidates(live, extracts)
+        return _candidates_result(dedupe, link, settings, full=True, training=training, dirty=live.records.height,
+                                  flipped=0)  # fmt: skip
     else:
         added = base.added().collect()
         removed = base.removed_ids()
@@ -274,11 +285,38 @@ def find_candidates(
         dirty_ids = pl.concat([added.get_column(settings.id_column).cast(pl.String), members]).unique()
         query = live.live_rows_of(dirty_ids).get_column("_row").to_numpy()
         dirty = pl.concat([dirty_ids, removed.cast(pl.String)]).unique().sort()
-    if training:
-        _estimate_u(store, live, settings, model_folder)
     store.save_dirty(version, dirty)
     dedupe = _dedupe_candidates(live, query, progress)
     link = _link_candidates(live, extracts)
+    return _candidates_result(dedupe, link, settings, full=False, training=training, dirty=int(query.shape[0]),
+                              flipped=flipped)  # fmt: skip
+
+
+def _all_base_pairs(records: pl.DataFrame, settings: MatchSettings, progress: Progress) -> pl.DataFrame:
+    """Every base pair of a full night, by a self-join per rule (the same pairs as looking every record up)."""
+    progress("ghép cặp trong cơ sở / blocking the base", 0, records.height)
+    found = dedupe_candidates(records, settings)
+    ids = records.get_column(settings.id_column).cast(pl.String)
+    left_ids = ids.gather(found.pairs.get_column("_l"))
+    right_ids = ids.gather(found.pairs.get_column("_r"))
+    rule_names = [rule.name for rule in settings.blocking_rules]
+    progress("ghép cặp trong cơ sở / blocking the base", records.height, records.height)
+    return (
+        pl.DataFrame([left_ids.alias("a"), right_ids.alias("b"), found.pairs.get_column("_rule").cast(pl.Int64)])
+        .select(
+            pl.min_horizontal("a", "b").alias("left_id"),
+            pl.max_horizontal("a", "b").alias("right_id"),
+            pl.lit("dedupe").alias("kind"),
+            pl.col("_rule")
+            .replace_strict(list(range(len(rule_names))), rule_names, return_dtype=pl.String)
+            .alias("blocking_rule"),
+        )
+        .sort("left_id", "right_id")
+    )
+
+
+def _candidates_result(dedupe: pl.DataFrame, link: pl.DataFrame, settings: MatchSettings, *, full: bool,
+                       training: bool, dirty: int, flipped: int) -> tuple[pl.DataFrame, CandidateSummary]:  # fmt: skip
     candidates = pl.concat([dedupe, link]).select(pl.col(c).cast(pl.String) for c in _CANDIDATE_COLUMNS)
     counts = candidates.group_by("blocking_rule", "kind").len()
     per_rule = {
@@ -289,11 +327,7 @@ def find_candidates(
         for rule in settings.blocking_rules
     }
     summary = CandidateSummary(
-        full=previous is None,
-        training=training,
-        dirty=int(query.shape[0]),
-        flipped_blocks=flipped,
-        pairs_per_rule=per_rule,
+        full=full, training=training, dirty=dirty, flipped_blocks=flipped, pairs_per_rule=per_rule
     )
     return candidates, summary
 
@@ -310,12 +344,6 @@ def _latest_model(state_dir: Path, night: str, settings: MatchSettings) -> str |
         if TrainedModel.fingerprint_of(path) == fingerprint:
             return path.name
     return None
-
-
-def _estimate_u(store: IndexStore, live: LiveIndex, settings: MatchSettings, model_folder: str) -> None:
-    """u from random pairs of tonight's (fully rebuilt, so dead-free) index: the training night's base."""
-    levels = random_pair_levels(live.records, live.records, settings, same_source=True)
-    store.save_u(model_folder, estimate_u(levels, settings))
 
 
 @dataclass(frozen=True)
@@ -407,6 +435,8 @@ def score_candidates(
             pl.col("blocking_rule").replace_strict(rule_index, return_dtype=pl.Int8).alias("_rule"),
         )
     )
+    if located.height > live.records.stored_rows // 4:
+        live.records.load()
     progress("so sánh cặp trong cơ sở / comparing base pairs", 0, located.height)
     compared = compare_candidates(located, live.records, live.records, settings)
     progress("so sánh cặp trong cơ sở / comparing base pairs", located.height, located.height)
@@ -643,8 +673,11 @@ def cluster_night(
     touched_ids = nodes.filter(pl.Series(in_touched))
     # Ids of records gone tonight: removed from the base (not merely replaced by a changed row), last night's extracts.
     replaced = base.added(["record_id"]).collect().get_column("record_id")
-    gone_base = base.removed_ids().cast(pl.String).to_frame("record_id").join(
-        replaced.to_frame("record_id"), on="record_id", how="anti"
+    gone_base = (
+        base.removed_ids()
+        .cast(pl.String)
+        .to_frame("record_id")
+        .join(replaced.to_frame("record_id"), on="record_id", how="anti")
     )
     removed = pl.concat([gone_base.get_column("record_id"), last_extracts]).unique()
     live_base_ids = touched_ids.to_frame("record_id").join(removed.to_frame("record_id"), on="record_id", how="anti")
