@@ -1,58 +1,49 @@
-"""Console accounts and sessions: scrypt-hashed passwords, server-side sessions that expire, per-session CSRF tokens."""
+"""Console accounts and sessions: Argon2id-hashed passwords under a policy (``corrections.passwords``), server-side
+sessions that expire, per-session CSRF tokens, and the demo accounts that exist only outside production."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from corrections import audit
 from corrections.access import Actor
 from corrections.db import utcnow
 from corrections.models import ROLES, ConsoleSession, Task, User
+from corrections.passwords import (
+    DEMO_PASSWORD,
+    WeakPassword,
+    check_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 
 __all__ = [
     "DEMO_PASSWORD",
     "AuthenticatedSession",
     "DemoAccount",
+    "DemoSeeding",
     "SessionPolicy",
+    "WeakPassword",
     "authenticate",
     "close_session",
     "create_user",
+    "disable_demo_accounts",
     "ensure_demo_accounts",
     "hash_password",
     "load_session",
     "open_session",
+    "province_of",
     "touch_session",
     "verify_password",
 ]
-
-_SCRYPT: Final = {"n": 2**14, "r": 8, "p": 1}
-DEMO_PASSWORD: Final = "dancu-demo-2025"
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-    return hmac.compare_digest(candidate.hex(), digest)
-
 
 # Verifying against a fixed hash when the user does not exist keeps the response time the same either way.
 _DUMMY_HASH: Final = hash_password(secrets.token_hex(8))
@@ -67,20 +58,45 @@ def create_user(
     display_name: str,
     ward_code: str | None = None,
     province_code: str | None = None,
+    national: bool = False,
 ) -> User:
+    """A new account with an explicit scope: a ward officer one ward, a data officer one province or (``national``)
+    the whole country; the password must meet the policy (``corrections.passwords.check_password``)."""
     if role not in ROLES:
         raise ValueError(f"vai trò không hợp lệ: {role!r}")
     if role == "ward_officer" and not ward_code:
         raise ValueError("cán bộ xã/phường phải gắn với một mã xã/phường")
-    if len(password) < 8:
-        raise ValueError("mật khẩu phải có ít nhất 8 ký tự")
+    if role == "data_officer" and bool(province_code) == national:
+        raise ValueError(
+            "cán bộ quản lý dữ liệu phải có phạm vi rõ ràng: một mã tỉnh (--province) hoặc toàn quốc (--national)"
+        )
+    if role == "ward_officer" and national:
+        raise ValueError("cán bộ xã/phường không có phạm vi toàn quốc")
+    check_password(password, role=role, username=username, other_inputs=display_name.split())
+    return _add_user(session, username, password, role, display_name, ward_code, province_code, national)
+
+
+def _add_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    ward_code: str | None,
+    province_code: str | None,
+    national: bool,
+    *,
+    demo: bool = False,
+) -> User:
     user = User(
         username=username,
         display_name=display_name,
         password_hash=hash_password(password),
         role=role,
         ward_code=ward_code,
-        province_code=province_code,
+        province_code=None if national else province_code,
+        national=national or role == "admin",
+        demo=demo,
         active=True,
         created_at=utcnow(),
     )
@@ -89,18 +105,39 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str, *, client: str | None = None) -> User | None:
-    """The active user with these credentials, or None; both outcomes are audited."""
+def authenticate(
+    session: Session, username: str, password: str, *, client: str | None = None, accept_demo: bool = True
+) -> User | None:
+    """The active user with these credentials, or None; every outcome is audited.
+
+    ``accept_demo=False`` (production) refuses the demo accounts and the published demo password whatever the account.
+    A hash of an older scheme or weaker parameters is replaced on success, in the same transaction.
+    """
     user = session.scalar(select(User).where(User.username == username))
+    name = username[:64] or "?"
     if user is None or not user.active:
         verify_password(password, _DUMMY_HASH)
-        audit.record(session, username[:64] or "?", "login_failed", client=client)
+        audit.record(session, name, "login_failed", client=client, province_code=user.province_code if user else None)
+        return None
+    if not accept_demo and (user.demo or password == DEMO_PASSWORD):
+        verify_password(password, _DUMMY_HASH)
+        audit.record(session, user.username, "login_demo_refused", client=client, province_code=user.province_code)
         return None
     if not verify_password(password, user.password_hash):
-        audit.record(session, user.username, "login_failed", client=client)
+        audit.record(session, user.username, "login_failed", client=client, province_code=user.province_code)
         return None
-    audit.record(session, user.username, "login", ward_code=user.ward_code, client=client)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(
+        session, user.username, "login", ward_code=user.ward_code, province_code=user.province_code, client=client
+    )
     return user
+
+
+def province_of(session: Session, username: str) -> str | None:
+    """The province an account belongs to (None: unknown name, or national): whose audit entries its logins are."""
+    row = session.execute(select(User.province_code, User.national).where(User.username == username)).first()
+    return None if row is None or row.national else row.province_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +147,8 @@ class SessionPolicy:
     idle: timedelta = timedelta(minutes=30)
     absolute: timedelta = timedelta(hours=12)
     touch_every: timedelta = timedelta(minutes=1)
+    accept_demo: bool = True
+    """False in production: a session of a demo account (opened before the switch) is not live."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +199,8 @@ _SESSION_LOOKUP = (
         User.ward_code,
         User.province_code,
         User.active,
+        User.national,
+        User.demo,
     )
     .join(User, User.id == ConsoleSession.user_id)
     .where(ConsoleSession.token_hash == bindparam("token_hash"))
@@ -178,9 +219,13 @@ def load_session(session: Session, token: str | None, policy: SessionPolicy) -> 
     created = _aware(row.created_at)
     if _aware(row.expires_at) <= now or created + policy.absolute <= now or not row.active:
         return None
+    if row.demo and not policy.accept_demo:
+        return None
     # Sliding the expiry on every request would write on every page view; once a minute is enough.
     touch = now - _aware(row.last_seen_at) >= policy.touch_every
-    actor = Actor(row.id, row.username, row.display_name, row.role, row.ward_code, row.province_code)
+    actor = Actor(
+        row.id, row.username, row.display_name, row.role, row.ward_code, row.province_code, bool(row.national)
+    )
     return AuthenticatedSession(actor, row.csrf_token, touch)
 
 
@@ -209,12 +254,21 @@ class DemoAccount:
     province_code: str | None
 
 
-def ensure_demo_accounts(session: Session, ward_names: dict[str, str] | None = None) -> list[DemoAccount]:
-    """Create (or reset) the demo accounts for the wards that have tasks, deterministically.
+@dataclass(frozen=True, slots=True)
+class DemoSeeding:
+    accounts: list[DemoAccount]
+    """The demo accounts that now exist with the published password."""
+    kept: list[str]
+    """Names a demo account would take that belong to real (non-demo) accounts: left exactly as they are."""
+
+
+def ensure_demo_accounts(session: Session, ward_names: dict[str, str] | None = None) -> DemoSeeding:
+    """Create (or reset) the demo accounts for the wards that have tasks, deterministically. Never in production.
 
     An admin; a data officer for the province with the most tasks; a ward officer for each of the two wards with
-    the most open tasks (two, so the isolation between wards can be tried). Passwords are reset to
-    ``DEMO_PASSWORD`` so the printed credentials always work.
+    the most open tasks (two, so the isolation between wards can be tried). They are marked ``demo`` and their
+    passwords reset to ``DEMO_PASSWORD`` so the printed credentials always work; an account of the same name that is
+    not a demo account (created with ``--add-user``, its password changed) is never touched.
     """
     ward_names = ward_names or {}
     wards = session.execute(
@@ -231,37 +285,58 @@ def ensure_demo_accounts(session: Session, ward_names: dict[str, str] | None = N
         .order_by(func.count().desc(), Task.province_code)
         .limit(1)
     ).first()
-    accounts = [DemoAccount("quantri", DEMO_PASSWORD, "admin", "Quản trị hệ thống", None, None)]
+    wanted = [DemoAccount("quantri", DEMO_PASSWORD, "admin", "Quản trị hệ thống", None, None)]
     if province is not None:
-        accounts.append(
+        wanted.append(
             DemoAccount(
                 f"dulieu.{province[0]}", DEMO_PASSWORD, "data_officer", "Cán bộ quản lý dữ liệu tỉnh", None, province[0]
             )
         )
     for ward_code, province_code, _count in wards:
         name = ward_names.get(ward_code, ward_code)
-        accounts.append(
+        wanted.append(
             DemoAccount(
                 f"congan.{ward_code}", DEMO_PASSWORD, "ward_officer", f"Công an {name}", ward_code, province_code
             )
         )
-    for account in accounts:
+    accounts: list[DemoAccount] = []
+    kept: list[str] = []
+    for account in wanted:
         user = session.scalar(select(User).where(User.username == account.username))
         if user is None:
-            create_user(
+            _add_user(
                 session,
                 account.username,
                 account.password,
                 account.role,
-                display_name=account.display_name,
-                ward_code=account.ward_code,
-                province_code=account.province_code,
+                account.display_name,
+                account.ward_code,
+                account.province_code,
+                False,
+                demo=True,
             )
+        elif not user.demo:
+            kept.append(account.username)
+            continue
         else:
             user.password_hash = hash_password(account.password)
             user.role = account.role
             user.ward_code = account.ward_code
             user.province_code = account.province_code
             user.display_name = account.display_name
+            user.national = account.role == "admin"
             user.active = True
-    return accounts
+        accounts.append(account)
+    return DemoSeeding(accounts, kept)
+
+
+def disable_demo_accounts(session: Session, *, reason: str) -> list[str]:
+    """Deactivate every demo account still active (and end its sessions); returns their names, audited."""
+    names = list(session.scalars(select(User.username).where(User.demo.is_(True), User.active.is_(True))))
+    if not names:
+        return []
+    session.execute(update(User).where(User.demo.is_(True)).values(active=False))
+    demo_ids = select(User.id).where(User.demo.is_(True)).scalar_subquery()
+    session.execute(delete(ConsoleSession).where(ConsoleSession.user_id.in_(demo_ids)))
+    audit.record(session, audit.SYSTEM_ACTOR, "demo_accounts_disabled", detail=f"{reason}: {', '.join(names)}")
+    return names

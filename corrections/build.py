@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from corrections.routing import ROUTING_COLUMNS, Destination, Router
 from corrections.text import (
     DEFAULT_COMPARISONS,
     DISPLAY_FIELDS,
@@ -46,7 +47,6 @@ FINDING_COLUMNS: Final = (
     "related_record_ids",
 )
 PAIR_COLUMNS: Final = ("left_id", "right_id", "match_probability", "match_weight", "decision", "kind")
-ROUTING_COLUMNS: Final = ("permanent_address_ward_code", "current_address_ward_code")
 DUE_DAYS: Final = {1: 7, 2: 15, 3: 30}
 """Days a ward has to clear a task, by priority."""
 
@@ -249,10 +249,11 @@ def build_drafts(
     all_records = _records_frame(records)
     shown = all_records.filter(pl.col("record_id").is_in(list(referenced)))
     snapshot_rows: dict[str, dict[str, Any]] = {}
-    routing: dict[str, str | None] = {}
+    router = Router(ward_provinces)
+    routing: dict[str, Destination] = {}
     for row in shown.iter_rows(named=True):
         record_id = row["record_id"]
-        routing[record_id] = next((row[c] for c in ROUTING_COLUMNS if row.get(c)), None)
+        routing[record_id] = router.record(row)
         snapshot_rows[record_id] = {k: row[k] for k in DISPLAY_FIELDS if row.get(k) is not None}
 
     names = _comparison_names(pairs)
@@ -287,7 +288,7 @@ def build_drafts(
         title = rule_titles.get(rule, rule.replace("_", " "))
         lines = [*details, f"Cách xử lý: {QUALITY_GUIDANCE.get(quality, '')}"]
         lines.extend(_explanation_sentence(pair) for pair in explanation or [])
-        ward = row["ward_code"] or routing.get(subject)
+        destination = router.finding(row["ward_code"], routing.get(subject))
         subject_values = snapshot_rows.get(subject, {})
         tasks.append(
             TaskDraft(
@@ -296,8 +297,8 @@ def build_drafts(
                 rule=rule,
                 quality=quality,
                 severity=row["severity"],
-                ward_code=ward,
-                province_code=ward_provinces.get(ward) if ward else None,
+                ward_code=destination.ward_code,
+                province_code=destination.province_code,
                 record_ids=ids,
                 subject_record_id=subject,
                 subject_name=subject_values.get("full_name"),
@@ -317,15 +318,15 @@ def build_drafts(
         if fingerprint in seen_pairs:
             continue
         seen_pairs.add(fingerprint)
-        ward = routing.get(row["left_id"]) or routing.get(row["right_id"])
+        destination = router.first(routing.get(row["left_id"]), routing.get(row["right_id"]))
         reviews.append(
             ReviewDraft(
                 fingerprint=fingerprint,
                 left_id=row["left_id"],
                 right_id=row["right_id"],
                 kind=row["kind"],
-                ward_code=ward,
-                province_code=ward_provinces.get(ward) if ward else None,
+                ward_code=destination.ward_code,
+                province_code=destination.province_code,
                 match_probability=float(row["match_probability"]),
                 match_weight=float(row["match_weight"]),
                 explanation=_pair_explanation(row, names, comparisons),

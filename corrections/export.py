@@ -1,15 +1,20 @@
-"""Excel export of a ward's open tasks, for officers who work from a printed list."""
+"""Excel export of a ward's open tasks, for officers who work from a printed list.
+
+Every cell that comes from data is written as text (``records.excel.text_only_workbook``: a name such as
+``=HYPERLINK(...)`` stays a name), and personal IDs are masked wherever they appear: the ID column and the IDs that
+descriptions quote (``corrections.text.mask_ids_in``); the full IDs are on the (audited) task page only.
+"""
 
 from __future__ import annotations
 
 import io
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from corrections.models import Task
-from corrections.text import PRIORITY_NAMES, QUALITY_NAMES, STATE_NAMES, TASK_TYPE_NAMES, mask_id
+from corrections.text import PRIORITY_NAMES, QUALITY_NAMES, STATE_NAMES, TASK_TYPE_NAMES, mask_id, mask_ids_in
 from records.excel import text_only_workbook
 
 __all__ = ["EXPORT_HEADERS", "export_ward_tasks"]
@@ -32,11 +37,14 @@ EXPORT_HEADERS = (
 )
 
 
-def export_ward_tasks(session: Session, ward_code: str, ward_name: str, *, today: date) -> bytes:
-    """An .xlsx workbook of the ward's open and in-progress tasks, most urgent first."""
+def export_ward_tasks(
+    session: Session, ward_code: str, ward_name: str, *, today: date, scope: ColumnElement[bool] | None = None
+) -> bytes:
+    """An .xlsx workbook of the ward's open and in-progress tasks, most urgent first; only those within ``scope``
+    (``corrections.access.task_scope`` of the reader)."""
     tasks = session.scalars(
         select(Task)
-        .where(Task.ward_code == ward_code, Task.state.in_(("open", "in_progress")))
+        .where(Task.ward_code == ward_code, Task.state.in_(("open", "in_progress")), true() if scope is None else scope)
         .order_by(Task.priority, Task.due_date, Task.id)
     ).all()
     buffer = io.BytesIO()
@@ -59,12 +67,12 @@ def export_ward_tasks(session: Session, ward_code: str, ward_name: str, *, today
         sheet.write(row, 4, task.assignee or "", wrap)
         sheet.write(row, 5, QUALITY_NAMES.get(task.quality, task.quality), wrap)
         sheet.write(row, 6, TASK_TYPE_NAMES.get(task.task_type, task.task_type), wrap)
-        sheet.write(row, 7, task.title, wrap)
+        sheet.write(row, 7, mask_ids_in(task.title), wrap)
         sheet.write(row, 8, task.subject_record_id, wrap)
         sheet.write(row, 9, task.subject_name or "", wrap)
         sheet.write(row, 10, mask_id(task.subject_person_id), wrap)
         sheet.write(row, 11, ", ".join(task.record_ids), wrap)
-        sheet.write(row, 12, task.description, wrap)
+        sheet.write(row, 12, mask_ids_in(task.description), wrap)
         sheet.write_datetime(row, 13, task.first_seen_night, dated)
     widths = (8, 11, 11, 12, 16, 10, 16, 32, 18, 24, 18, 26, 70, 12)
     for column, width in enumerate(widths):

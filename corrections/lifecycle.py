@@ -8,7 +8,6 @@ officers a different task (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite seri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
@@ -100,7 +99,14 @@ def claim(session: Session, actor: Actor, task_id: int, *, client: str | None = 
     )
     _event(session, task, actor, "claimed", "open")
     audit.record(
-        session, actor.username, "claim", object_type="task", object_id=task.id, ward_code=task.ward_code, client=client
+        session,
+        actor.username,
+        "claim",
+        object_type="task",
+        object_id=task.id,
+        ward_code=task.ward_code,
+        province_code=task.province_code,
+        client=client,
     )
     return task
 
@@ -119,28 +125,15 @@ def claim_next(
         conditions.append(Task.rule == filters.rule)
     if filters.priority:
         conditions.append(Task.priority == filters.priority)
-    # A data officer's scope is an OR (the province's tasks and the unrouted ones), which no index walks in order:
-    # take the most urgent of each part off its own queue index and claim the more urgent of the two.
-    if actor.role == "data_officer" and actor.province_code is not None:
-        branches = [Task.province_code == actor.province_code, Task.province_code.is_(None)]
-    else:
-        branches = [task_scope(actor)]
-    candidates: list[tuple[int, date, int]] = []
-    for branch in branches:
-        query = (
-            select(Task.priority, Task.due_date, Task.id)
-            .where(branch, *conditions)
-            .order_by(Task.priority, Task.due_date, Task.id)
-            .limit(1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        found = session.execute(query).first()
-        if found is not None:
-            candidates.append((found.priority, found.due_date, found.id))
-    if not candidates:
+    # One scope condition (a ward, a province, or all), walked in order off its queue index.
+    query = (
+        select(Task.id).where(task_scope(actor), *conditions).order_by(Task.priority, Task.due_date, Task.id).limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    task_id = session.scalar(query)
+    if task_id is None:
         return None
-    task_id = min(candidates)[2]
     return claim(session, actor, task_id, client=client)
 
 
@@ -160,6 +153,7 @@ def release(session: Session, actor: Actor, task_id: int, *, client: str | None 
         object_type="task",
         object_id=task.id,
         ward_code=task.ward_code,
+        province_code=task.province_code,
         client=client,
     )
     return task
@@ -201,6 +195,7 @@ def resolve(
         object_type="task",
         object_id=task.id,
         ward_code=task.ward_code,
+        province_code=task.province_code,
         detail=f"{resolution}: {note}",
         client=client,
     )
@@ -235,6 +230,7 @@ def reopen(session: Session, actor: Actor, task_id: int, note: str, *, client: s
         object_type="task",
         object_id=task.id,
         ward_code=task.ward_code,
+        province_code=task.province_code,
         detail=note,
         client=client,
     )

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,6 +37,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ConsoleSession",
+    "LoginThrottle",
     "NightRun",
     "RecordSnapshot",
     "ReviewDecision",
@@ -212,7 +214,8 @@ class ReviewDecision(Base):
 
 
 class User(Base):
-    """A console account. Ward officers are bound to one current ward, data officers to one province."""
+    """A console account. Ward officers are bound to one current ward, data officers to one province or, explicitly,
+    to the whole country (``national``); admins are national."""
 
     __tablename__ = "users"
 
@@ -225,6 +228,9 @@ class User(Base):
     province_code: Mapped[str | None] = mapped_column(String(4))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    national: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    demo: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    """Created by ``dancu console``'s demo seeding with the published password: never accepted in production."""
 
 
 class ConsoleSession(Base):
@@ -254,6 +260,25 @@ class AuditEntry(Base):
     ward_code: Mapped[str | None] = mapped_column(String(8))
     detail: Mapped[str | None] = mapped_column(Text)
     client: Mapped[str | None] = mapped_column(String(64))
+    province_code: Mapped[str | None] = mapped_column(String(4))
+    """The province the entry belongs to (of its task, pair or ward, else of the acting user): who may read it."""
+
+    __table_args__ = (Index("ix_audit_log_province_code_id", "province_code", "id"),)
+
+
+class LoginThrottle(Base):
+    """Failed logins per (user name, client address); ``username`` ``""`` counts every name from one client.
+
+    Kept in the store, so every worker process and a restart see the same counts; see ``corrections.throttle``.
+    """
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class NightRun(Base):

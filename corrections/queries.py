@@ -6,8 +6,8 @@ Built to stay fast with 500,000 tasks in a province (issue 6):
   matches (more: the page says so), which also lets a search with fewer matches page them without any index walk;
 - pages are keyset pages (``after``/``before`` a row's sort key), each read straight off a queue index in order: no
   OFFSET, so the thousandth page costs what the first does;
-- a scope or state set that is an OR (a province's tasks plus the unrouted ones; all three states) is split into
-  disjoint branches that each walk their own index; the merge sorts at most ``page_size + 1`` rows per branch.
+- a state set that is an OR (all three states) is split into disjoint branches that each walk their own index; the
+  merge sorts at most ``page_size + 1`` rows per branch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
-    literal,
     or_,
     select,
     true,
@@ -162,7 +161,7 @@ _SCOPE_PROVINCE = bindparam("scope_province", type_=String)
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    scope: str  # "all", "province" (its tasks plus the unrouted ones), "ward" or "none"
+    scope: str  # "all", "province", "ward" or "none" (``corrections.access.Scope``)
     state: str | None
     quality: str | None
     priority: int | None
@@ -173,14 +172,7 @@ class _Shape:
 
     @classmethod
     def of(cls, actor: Actor, filters: QueueFilter) -> _Shape:
-        if actor.role == "admin" or (actor.role == "data_officer" and actor.province_code is None):
-            scope = "all"
-        elif actor.role == "data_officer":
-            scope = "province"
-        elif actor.role == "ward_officer" and actor.ward_code:
-            scope = "ward"
-        else:
-            scope = "none"
+        scope = {"national": "all", "province": "province", "ward": "ward"}.get(actor.scope.level, "none")
         term = (filters.search or "").strip()
         # Names have no digits: a term with one is a record or personal ID, matched exactly and only so.
         search = "" if not term else "ids" if any(c.isdigit() for c in term) or not name_pattern(term) else "name"
@@ -214,7 +206,7 @@ def _scope_branches(shape: _Shape) -> list[ColumnElement[bool]]:
     if shape.scope == "all":
         return [true()]
     if shape.scope == "province":
-        return [Task.province_code == _SCOPE_PROVINCE, Task.province_code.is_(None)]
+        return [Task.province_code == _SCOPE_PROVINCE]
     if shape.scope == "ward":
         return [Task.ward_code == _SCOPE_WARD]
     return [false()]
@@ -252,7 +244,7 @@ def _counts_statement(shape: _Shape) -> Select[Any]:
         )
     conditions: list[ColumnElement[bool]] = [TaskCount.tasks != 0]
     if shape.scope == "province":
-        conditions.append(TaskCount.province_code.in_([_SCOPE_PROVINCE, literal("")]))
+        conditions.append(TaskCount.province_code == _SCOPE_PROVINCE)
     elif shape.scope == "ward":
         conditions.append(TaskCount.ward_code == _SCOPE_WARD)
     elif shape.scope == "none":
@@ -397,7 +389,7 @@ def queue_wards(session: Session, actor: Actor) -> list[str]:
     shape = _Shape.of(actor, QueueFilter())
     conditions: list[ColumnElement[bool]] = [TaskCount.ward_code != "", TaskCount.tasks != 0]
     if shape.scope == "province":
-        conditions.append(TaskCount.province_code.in_((actor.province_code, "")))
+        conditions.append(TaskCount.province_code == actor.province_code)
     elif shape.scope == "ward":
         conditions.append(TaskCount.ward_code == actor.ward_code)
     elif shape.scope == "none":

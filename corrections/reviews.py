@@ -88,6 +88,7 @@ def decide(
         object_type="review",
         object_id=item.id,
         ward_code=item.ward_code,
+        province_code=item.province_code,
         detail=f"{item.left_id} ~ {item.right_id}: {decision}",
         client=client,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -22,6 +23,7 @@ __all__ = [
     "ComparisonInfo",
     "format_probability",
     "mask_id",
+    "mask_ids_in",
 ]
 
 QUALITY_NAMES: Final = {"đúng": "Đúng", "đủ": "Đủ", "sạch": "Sạch", "sống": "Sống"}
@@ -173,3 +175,14 @@ def mask_id(value: str | None) -> str:
 def format_probability(value: float) -> str:
     """A probability as a Vietnamese percentage (decimal comma)."""
     return f"{value * 100:.1f}".replace(".", ",") + "%"
+
+
+_ID_IN_TEXT: Final = re.compile(r"\b(?:[0-9]{12}|[0-9]{9})\b")
+
+
+def mask_ids_in(text: str | None) -> str:
+    """``text`` with every personal ID in it (a 12-digit CCCD or a 9-digit CMND standing alone) masked like
+    ``mask_id``: descriptions and notes quote IDs, and wherever IDs are masked the text beside them must be too."""
+    if not text:
+        return ""
+    return _ID_IN_TEXT.sub(lambda match: mask_id(match.group(0)), text)

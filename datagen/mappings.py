@@ -31,5 +31,5 @@ def source_mapping(source: str) -> SourceMapping:
         source=raw["source"],
         columns={name: list(aliases) for name, aliases in raw["columns"].items()},
         values={name: {k: list(v) for k, v in table.items()} for name, table in raw.get("values", {}).items()},
-        required=tuple(raw.get("required", ())),
+        required=tuple(raw.get("expected", ())),
     )

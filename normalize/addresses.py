@@ -39,6 +39,7 @@ from normalize.text import (
     nfc_series,
     normalize_text,
     per_distinct,
+    replaced_at,
     title_case,
 )
 
@@ -707,7 +708,7 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
     title = pl.repeat(False, street.len(), dtype=pl.Boolean, eager=True)
     if upper_rows.len():
         letters = street.gather(upper_rows).str.count_matches(r"[^\W\d_]")
-        title = title.scatter(upper_rows.filter(letters >= 4), True)
+        title = replaced_at(title, upper_rows.filter(letters >= 4), True)
     words = street.str.extract_all(r"\S*[^\x00-\x7f]\S*").explode().drop_nulls().unique().to_list()
     changed = {w: n for w in words if (n := _street_word(w, False)) != w}
     touched = title | street.str.contains(r"\s\s|^\s|\s$|[^\S ]").fill_null(False)
@@ -727,7 +728,7 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
         .otherwise(tokens.list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
         .list.join(" ")
     ).to_series()
-    return street.scatter(indices, rebuilt)
+    return replaced_at(street, indices, rebuilt)
 
 
 def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:

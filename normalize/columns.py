@@ -8,6 +8,11 @@ Names (``full_name``; and ``father_name``, ``mother_name``, ``spouse_name`` with
     name_key            ASCII key of the whole name, lower case, single spaces ("nguyen van an")     String
     family_key, middle_key, given_key     ASCII keys of the parts                                   String
     name_key_no_middle  family + given ASCII key, survives a dropped/added middle name               String
+    name_key_glued      name_key without spaces: "Sa Ri"/"Sari", "H'Hen"/"Hhen", "Ê Ban"/"Êban" key alike  String
+    name_prefix         Y / H' / K' (Ê Đê, Gia Rai, M'Nông), Néang / Chau (Khmer), else null           String
+    name_convention     "family_first" / "clan_last" (prefix, given, clan) / "prefix_first"           String
+    name_reordered      the name was written in another order and put back (An Nguyễn, Niê H'Hen)      Boolean
+    name_remark         remarks and titles cut off the name ("chết", "Ông"), "; "-joined, else null     String
     {column}_norm, {column}_key           for father_name / mother_name / spouse_name               String
 Sex:
     sex_norm            "Nam" / "Nữ" / null                                                          String
@@ -73,6 +78,11 @@ FULL_NAME_PARTS: Final = (
     "middle_key",
     "given_key",
     "name_key_no_middle",
+    "name_key_glued",
+    "name_prefix",
+    "name_convention",
+    "name_reordered",
+    "name_remark",
 )
 """The columns ``full_name`` is split and keyed into (beside ``full_name_norm``)."""
 

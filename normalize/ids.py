@@ -12,8 +12,10 @@ expressions (every ID is distinct, so per-value Python would be the bottleneck o
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Final
 
 import polars as pl
@@ -21,11 +23,14 @@ import polars as pl
 from normalize import units
 
 __all__ = [
+    "FORMAT_CHARACTERS",
     "ID_ISSUES",
     "DecodedId",
+    "clean_id",
     "decode_personal_id",
     "id_columns",
     "id_contradiction",
+    "id_digits",
     "old_id_kind",
     "old_id_kind_expr",
 ]
@@ -33,6 +38,22 @@ __all__ = [
 ID_ISSUES: Final = ("length", "digits", "province", "century_sex")
 _SEPARATORS: Final = re.compile(r"[\s.\-_/]")
 _SEPARATORS_PATTERN: Final = r"[\s.\-_/]"
+FORMAT_CHARACTERS: Final = (
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb]"
+)
+"""Invisible format characters (Unicode category Cf: BOM, zero-width spaces and joiners, LRM/RLM and the other
+direction marks, soft hyphen) as one character class that Python's ``re`` and Polars' regex read alike. Copy and
+paste and concatenated exports leave them inside identifiers, where they never belong."""
+_FORMAT: Final = re.compile(FORMAT_CHARACTERS)
+# One dot is a decimal point (a number that went through a spreadsheet or a float column: "37304203655.0");
+# several dots are digit-group separators ("001.090.012.345"). An exponent is a number in scientific notation.
+_DECIMAL_PATTERN: Final = r"^[0-9]+\.[0-9]*$|^[0-9]+(?:\.[0-9]+)?[eE]\+?[0-9]+$"
+_DECIMAL: Final = re.compile(_DECIMAL_PATTERN)
+# A number loses the leading zeros of an identifier. Every personal ID starts with 0 (province codes 001-096, so
+# at most two leading zeros): an integer of 10-11 digits is a 12-digit number written as a number; for a CMND
+# (9 digits, province codes from 01) an integer of 8 digits.
+PAD_FROM: Final = {12: (10, 11), 9: (8,)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +78,36 @@ def _province_names() -> dict[str, str]:
     return dict(zip(frame["id_prefix"].to_list(), frame["province_name"].to_list(), strict=True))
 
 
-def _clean(value: str) -> str:
-    return _SEPARATORS.sub("", value.strip())
+def _visible(value: str) -> str:
+    """NFKC (full-width digits ０-９ become 0-9) without format characters."""
+    return unicodedata.normalize("NFKC", _FORMAT.sub("", value))
+
+
+def clean_id(raw: str, lengths: tuple[int, ...] = (12,)) -> tuple[str, str | None]:
+    """The digits of an identifier as typed or exported, and what is wrong with them (None, "digits", "length").
+
+    Invisible characters and full-width digits are undone and separators (spaces, dots, dashes) removed. A value in
+    number form ("37304203655.0", "3.7304203655E+10") is read as a number: it must be a whole number, and its lost
+    leading zeros are put back only when its length leaves no doubt (see ``PAD_FROM``); a fraction is never
+    rounded or stripped into digits. ``lengths`` are the valid lengths (12 for a personal ID, 9 or 12 for a CMND).
+    """
+    text = _visible(raw).strip()
+    if _DECIMAL.match(text):
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return text, "digits"
+        if number != number.to_integral_value():
+            return text, "digits"
+        digits = str(int(number))
+        for length in lengths:
+            if len(digits) in PAD_FROM.get(length, ()):
+                return digits.zfill(length), None
+        return digits, None if len(digits) in lengths else "length"
+    digits = _SEPARATORS.sub("", text)
+    if not digits.isdigit() or not digits.isascii():
+        return digits, "digits"
+    return digits, None if len(digits) in lengths else "length"
 
 
 def id_contradiction(
@@ -81,11 +130,11 @@ def decode_personal_id(
     Spaces, dots and dashes between digits are ignored. A 9-digit number is recognized as an old CMND given in
     place of the personal ID (kind ``CMND9``) and is not valid as a personal ID.
     """
-    if s is None or not s.strip():
+    if s is None or not _visible(s).strip():
         return DecodedId(s, None, None, False, None, None, None, None, None, None, None)
     today = as_of or date.today()
-    digits = _clean(s)
-    if not digits.isdigit() or not digits.isascii():
+    digits, problem = clean_id(s)
+    if problem == "digits":
         return DecodedId(s, None, None, False, "digits", None, None, None, None, None, None)
     if len(digits) != 12:
         kind = "CMND9" if len(digits) == 9 else None
@@ -117,24 +166,76 @@ def decode_personal_id(
 
 def old_id_kind(s: str | None) -> str | None:
     """ "CMND9" or "CMND12" for an old ID card number (separators ignored), else None."""
-    if s is None:
+    if s is None or not _visible(s).strip():
         return None
-    digits = _clean(s)
-    if not digits.isdigit() or not digits.isascii():
+    digits, problem = clean_id(s, (9, 12))
+    if problem is not None:
         return None
     return {9: "CMND9", 12: "CMND12"}.get(len(digits))
 
 
 def old_id_kind_expr(column: str) -> pl.Expr:
     """Expression form of :func:`old_id_kind`."""
-    digits = pl.col(column).str.strip_chars().str.replace_all(_SEPARATORS_PATTERN, "")
-    ok = digits.str.contains(r"^[0-9]+$")
-    return (
-        pl.when(ok & (digits.str.len_chars() == 9))
+    return pl.col(column).map_batches(_old_id_kind_series, return_dtype=pl.String)
+
+
+def _old_id_kind_series(values: pl.Series) -> pl.Series:
+    parts = id_digits(values, (9, 12))
+    return parts.select(
+        pl.when(pl.col("problem").is_null() & (pl.col("digits").str.len_chars() == 9))
         .then(pl.lit("CMND9"))
-        .when(ok & (digits.str.len_chars() == 12))
+        .when(pl.col("problem").is_null() & (pl.col("digits").str.len_chars() == 12))
         .then(pl.lit("CMND12"))
         .otherwise(pl.lit(None, dtype=pl.String))
+    ).to_series()
+
+
+def id_digits(values: pl.Series, lengths: tuple[int, ...] = (12,)) -> pl.DataFrame:
+    """Vectorized :func:`clean_id`: columns ``digits`` and ``problem``, both null for an absent value (null, blank or
+    only invisible characters).
+
+    Values in number form are rare (a float column, an Excel export) and go through :func:`clean_id` once per
+    distinct value; every other value is cleaned with expressions.
+    """
+    text = (
+        values.cast(pl.String)
+        .str.replace_all(FORMAT_CHARACTERS, "")
+        .str.normalize("NFKC")
+        .str.strip_chars()
+        .replace("", None)
+        .alias("_text")
+    )
+    decimal = text.str.contains(_DECIMAL_PATTERN).fill_null(False)
+    digits = pl.col("_text").str.replace_all(_SEPARATORS_PATTERN, "")
+    plain = pl.DataFrame({"_text": text}).select(
+        pl.when(pl.col("_text").is_not_null()).then(digits).alias("digits"),
+        pl.when(pl.col("_text").is_null())
+        .then(None)
+        .when(~digits.str.contains(r"^[0-9]+$"))
+        .then(pl.lit("digits"))
+        .when(~digits.str.len_chars().is_in(list(lengths)))
+        .then(pl.lit("length"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("problem"),
+    )
+    if not decimal.any():
+        return plain
+    numbers = text.filter(decimal).unique().to_list()
+    cleaned = {value: clean_id(value, lengths) for value in numbers}
+    as_number = pl.DataFrame(
+        {
+            "_text": numbers,
+            "_digits": [cleaned[v][0] for v in numbers],
+            "_problem": [cleaned[v][1] for v in numbers],
+        },
+        schema={"_text": pl.String, "_digits": pl.String, "_problem": pl.String},
+    )
+    joined = pl.DataFrame({"_text": text}).join(as_number, on="_text", how="left", maintain_order="left")
+    return pl.DataFrame(
+        {
+            "digits": pl.select(pl.when(decimal).then(joined["_digits"]).otherwise(plain["digits"])).to_series(),
+            "problem": pl.select(pl.when(decimal).then(joined["_problem"]).otherwise(plain["problem"])).to_series(),
+        }
     )
 
 
@@ -148,14 +249,14 @@ def id_columns(
     Computed in stages so that each string operation runs once per row (every ID is distinct).
     """
     today = as_of or date.today()
-    raw = pl.col(column).str.strip_chars()
+    cleaned = id_digits(frame[column])
     stage = frame.select(
         pl.col(birth_year).alias("_by"),
         pl.col(sex).alias("_sx"),
-        (pl.col(column).is_not_null() & (raw != "")).alias("_present"),
-        raw.str.replace_all(_SEPARATORS_PATTERN, "").alias("_digits"),
+        cleaned["digits"].is_not_null().alias("_present"),
+        cleaned["digits"].alias("_digits"),
+        (cleaned["digits"].is_not_null() & (cleaned["problem"].fill_null("") != "digits")).alias("_all_digits"),
     ).with_columns(
-        pl.col("_digits").str.contains(r"^[0-9]+$").fill_null(False).alias("_all_digits"),
         (pl.col("_digits").str.len_chars() == 12).fill_null(False).alias("_length_ok"),
         pl.col("_digits").str.slice(0, 3).alias("_prefix"),
         pl.col("_digits").str.slice(3, 1).cast(pl.Int32, strict=False).alias("_code"),

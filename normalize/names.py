@@ -1,13 +1,26 @@
-"""Vietnamese personal names: family / middle / given parts, display form and keys that survive variations.
+"""Vietnamese personal names: parts, display form and keys that survive the variations records carry.
 
-Names are written family name first (Nguyễn Thị Thu Hà: family Nguyễn, middle Thị Thu, given Hà). The keys
-survive the variations records really carry: no diacritics or ALL CAPS (ASCII keys), old/new tone placement and
-NFD (folded before keying), telex artefacts ("Nguyeenx" → Nguyễn), a dropped or added middle name
-(``name_key_no_middle``) and a name written given-name first ("An Nguyễn", "Văn An Nguyễn"), which is put back
-in Vietnamese order when the last word is a common family name and the first is not.
+Most names are written family name first (Nguyễn Thị Thu Hà: family Nguyễn, middle Thị Thu, given Hà), and so are
+H'Mông (Giàng A Pao, clan + A/Thị/Mí/Mỷ + a short given name), Thái (Lò Văn Pọm), Hoa and Khmer names (Thạch Sa Ri,
+often without a middle name, the given name glued or split: Sa Ri / Sari). Ê Đê, M'Nông and Gia Rai names put a
+prefix before the given name (Y for men, H' for women) and the clan last: Y Blông Niê, H'Hen Niê. In An Giang Khmer
+names start with Chau (men) or Néang (women).
 
-Work is done per distinct word, never per record: a million names share a few thousand syllables, which is what
-lets :func:`name_columns` run on whole columns at once.
+Parsing, in this order (each rule is a small function of the words' classes, see :func:`_plan`):
+
+1. remarks in brackets or after a dash (``Nguyễn Văn An (chết)``, ``… - đã mất``) and a trailing "đã chết" are cut
+   off and kept in ``name_remark``; so are titles (Ông, Bà, Cụ, Anh, Chị…) in front of a family name or a prefix;
+2. the Ê Đê / Gia Rai / M'Nông convention: a prefix (``Y``, ``H'``, ``H’``, ``H ``, glued ``Hhen``, ``Y-Blông``)
+   first, or after a clan written first (``Niê H'Hen``, ``Ksor Y Phước``); the clan (``Niê``, ``Êban``/``Ê Ban``/
+   ``Eban``, ``Niê Kdăm``) is the family part, keyed without spaces;
+3. Khmer Chau/Néang prefixes take the family slot;
+4. given-name-first orders are put back: ``An Nguyễn``, ``Văn An Nguyễn``, ``An Nguyễn Văn`` (the last word is the
+   middle name Văn/Thị, which no one has as a given name).
+
+Keys are ASCII (no diacritics, lower case) in the canonical order; ``name_key_glued`` drops the spaces too, so
+``Sa Ri``/``Sari``, ``H'Hen``/``Hhen`` and ``Ê Ban``/``Êban`` key alike. Work is done per distinct word and per
+distinct *shape* (the sequence of word classes), never per record, so :func:`name_columns` runs on whole columns.
+:func:`parse_name` is the scalar reference the column form is tested against.
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 import polars as pl
 
@@ -29,13 +42,14 @@ from normalize.text import (
     fix_legacy_series,
     fold_tone_placement,
     is_vietnamese_syllable,
-    nfc_series,
     per_distinct,
     title_case,
 )
 
 __all__ = [
+    "CLAN_NAMES",
     "FAMILY_NAMES",
+    "NAME_CONVENTIONS",
     "NAME_PART_COLUMNS",
     "ParsedName",
     "family_name_frequencies",
@@ -44,159 +58,67 @@ __all__ = [
     "parse_name",
 ]
 
-# Family names in use in Vietnam (ASCII keys). Văn and Thị are left out on purpose: as family names they are rare,
-# as middle names they are everywhere, so a name that starts with one was most likely written given-name first.
-FAMILY_NAMES: Final = frozenset(
-    [
-        "nguyen",
-        "tran",
-        "le",
-        "pham",
-        "hoang",
-        "huynh",
-        "phan",
-        "vu",
-        "vo",
-        "dang",
-        "bui",
-        "do",
-        "ho",
-        "ngo",
-        "duong",
-        "ly",
-        "dao",
-        "doan",
-        "vuong",
-        "trinh",
-        "dinh",
-        "lam",
-        "phung",
-        "mai",
-        "to",
-        "truong",
-        "ta",
-        "ha",
-        "luong",
-        "luu",
-        "cao",
-        "chau",
-        "chu",
-        "quach",
-        "thai",
-        "tang",
-        "kieu",
-        "khuc",
-        "luc",
-        "mac",
-        "nghiem",
-        "la",
-        "lai",
-        "kim",
-        "giang",
-        "hua",
-        "quan",
-        "trieu",
-        "than",
-        "tong",
-        "tu",
-        "doan",
-        "diep",
-        "dam",
-        "dong",
-        "khong",
-        "khuong",
-        "lac",
-        "lo",
-        "lu",
-        "hau",
-        "ong",
-        "phi",
-        "pho",
-        "man",
-        "mong",
-        "nong",
-        "ninh",
-        "vi",
-        "au",
-        "bach",
-        "be",
-        "cu",
-        "can",
-        "cong",
-        "cung",
-        "chung",
-        "chu",
-        "doi",
-        "dau",
-        "duong",
-        "giap",
-        "han",
-        "ha",
-        "hoa",
-        "kha",
-        "lang",
-        "lu",
-        "luong",
-        "ma",
-        "nhu",
-        "ngo",
-        "on",
-        "phuong",
-        "quan",
-        "sam",
-        "son",
-        "thach",
-        "thieu",
-        "tieu",
-        "trang",
-        "tra",
-        "trinh",
-        "ung",
-        "uong",
-        "vien",
-        "xa",
-        "yen",
-        "ma",
-        "chuong",
-        "cat",
-        "dieu",
-        "gia",
-        "tiet",
-        "danh",
-        "tan",
-        "quang",
-        "banh",
-    ]
+
+# Family names in use in Vietnam (ASCII keys), Kinh and minority (Tày, Nùng, Thái, Mường, H'Mông, Hoa, Khmer, Dao).
+# Văn and Thị are left out on purpose: as family names they are rare, as middle names they are everywhere, so a
+# name that starts with one was most likely written given-name first. Clan names that are also common given names
+# (Thào/Thảo, Hạng/Hằng) are left out too: they would stop "Thảo Nguyễn" from being put back in order.
+def _keys(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+FAMILY_NAMES: Final = _keys(
+    """
+    nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly dao doan vuong trinh dinh lam phung mai
+    to truong ta ha luong luu cao chau chu quach thai tang kieu khuc luc mac nghiem la lai kim giang hua quan trieu
+    than tong tu diep dam dong khong khuong lac lo lu hau ong phi pho man mong nong ninh vi au bach be cu can cong
+    cung chung doi dau giap han hoa kha lang ma nhu on phuong sam son thach thieu tieu trang tra ung uong vien xa yen
+    chuong cat dieu gia tiet danh tan quang banh khuat cam lanh sung mua lau cha phang bac kham leo xa ban
+    """
 )
 # Family names that are almost never given names: only these may trigger the given-name-first reordering.
-_ORDER_MARKERS: Final = frozenset(
-    [
-        "nguyen",
-        "tran",
-        "le",
-        "pham",
-        "huynh",
-        "phan",
-        "vu",
-        "vo",
-        "dang",
-        "bui",
-        "do",
-        "ngo",
-        "duong",
-        "trinh",
-        "dinh",
-        "doan",
-        "truong",
-        "dao",
-        "luong",
-    ]
+_ORDER_MARKERS: Final = _keys(
+    "nguyen tran le pham huynh phan vu vo dang bui do ngo duong trinh dinh doan truong dao luong"
 )
+# Clans of the Ê Đê, Gia Rai, M'Nông and neighbouring peoples (ASCII keys, multi-word clans by their first word):
+# a name ending with one, or starting with one before a Y/H' prefix, follows the clan-last convention.
+CLAN_NAMES: Final = _keys(
+    """
+    nie eban mlo ksor ksu siu nay kpa bya ktla ayun adrong hdok knul eya enuol bkrong kbuor hwing mdrang rcom rmah
+    rlan puih kpuih hmok kpor buon rah ro rcham rocham romah rolan bdap ksor kso kpah dlie mja arul kdoh hlong
+    """
+)
+_MIDDLE_MARKERS: Final = frozenset({"van", "thi"})
+# Titles (Ông, Bà, Cụ, Anh, Chị, Em, Cô, Bác) by ASCII key, so that a name typed without diacritics reads the same.
+# Ông and Cù are also family names; Chú and Bé are left out (Chu and Bế are common family names).
+_TITLES: Final = frozenset({"ong", "ba", "cu", "anh", "chi", "em", "co", "bac"})
+_CONSONANTS: Final = frozenset("bcdghklmnpqrstvx")
+
+NAME_CONVENTIONS: Final = ("family_first", "clan_last", "prefix_first")
+"""``family_first``: family, middle, given (Kinh, H'Mông, Thái, Hoa, Khmer…); ``clan_last``: prefix Y/H', given,
+clan (Ê Đê, Gia Rai, M'Nông); ``prefix_first``: Khmer Chau/Néang + given."""
 
 NAME_PART_COLUMNS: Final = ("norm", *FULL_NAME_PARTS)
 
 _JUNK: Final = r"[^\w'\s]|_|\d"
 _JUNK_RE: Final = re.compile(_JUNK)
+_QUOTE_CHARS: Final = "’‘`´ʼ′"
+_QUOTE_TABLE: Final = str.maketrans(dict.fromkeys(_QUOTE_CHARS, "'"))
+# A remark in brackets (an unterminated bracket runs to the end), or a death note at the end of the name.
+_BRACKET: Final = r"[(\[{]([^)\]}]*)[)\]}]?"
+_BRACKET_RE: Final = re.compile(_BRACKET)
+_TAIL: Final = (
+    r"(?i)(?:\s+[-–—]\s+(.+)|[\s,;:/-]+((?:đã\s+|da\s+)?(?:chết|từ\s+trần|qua\s+đời|hy\s+sinh|liệt\s+sĩ|chet|tu\s+tran"
+    r"|qua\s+doi|hi\s+sinh|liet\s+si)|(?:đã|da)\s+(?:mất|mat)))\s*$"
+)
+_TAIL_RE: Final = re.compile(_TAIL)
+# "H'Hen", "H' Hen", "K'Brèo": the prefix becomes a word of its own.
+_APOSTROPHE_PREFIX: Final = r"(?i)\b([hk])'\s*"
+_APOSTROPHE_PREFIX_RE: Final = re.compile(_APOSTROPHE_PREFIX)
+# Two-word clans whose glued spelling is the usual one: "Ê Ban" → "Êban".
+_CLAN_GLUE: Final = r"(?i)\b([êe])\s+(ban|ya|nuôl|nuol)\b"
+_CLAN_GLUE_RE: Final = re.compile(_CLAN_GLUE)
+
 _TELEX_HINT: Final = re.compile(r"aa|aw|ee|oo|ow|uw|dd|w|[aeiouy][a-z]*[sfrxj]$")
 _TELEX_TONES: Final = {"s": 1, "f": 2, "r": 3, "x": 4, "j": 5}
 _TELEX_MARKS: Final = (
@@ -245,18 +167,165 @@ def _untelex(word: str) -> str | None:
     return body
 
 
+class _Word(NamedTuple):
+    """One word of a name: display and ASCII key, its class (see :func:`_word_class`), and for a glued prefix
+    word ("Hhen") the display and key of the given name inside it."""
+
+    display: str
+    key: str
+    cls: str
+    rest_display: str
+    rest_key: str
+
+
 @lru_cache(maxsize=131072)
-def _word_forms(word: str) -> tuple[str, str]:
-    """(display, ASCII key) of one name word; ("", "") for a word with no letter."""
-    text = unicodedata.normalize("NFC", word).replace("Ð", "Đ").replace("ð", "đ").strip("'")
+def _word(raw: str) -> _Word:
+    text = unicodedata.normalize("NFC", raw).replace("Ð", "Đ").replace("ð", "đ")
+    apostrophe_prefix = len(text) == 2 and text[1] == "'" and text[0] in "HhKk"
+    text = text.strip("'")
     if not any(ch.isalpha() for ch in text):
-        return "", ""
+        return _Word("", "", "", "", "")
     if text.isascii():
         decoded = _untelex(text)
         if decoded is not None:
             text = decoded
     display = title_case(fold_tone_placement(text.lower()))
-    return display, ascii_key(display).replace(" ", "")
+    key = ascii_key(display).replace(" ", "")
+    cls = "K" if apostrophe_prefix and key == "k" else _word_class(display, key)
+    rest_display = rest_key = ""
+    if cls == "G":
+        rest_display, rest_key = title_case(display[1:]), key[1:]
+    return _Word(display, key, cls, rest_display, rest_key)
+
+
+def _word_class(display: str, key: str) -> str:
+    """One letter per word; :func:`_plan` decides a name's structure from these letters alone.
+
+    Y / H: prefix; G: an H glued to the given name ("Hhen", not a Vietnamese syllable); C: clan; N: Néang;
+    c: Chau (Khmer, no diacritics); M: Văn/Thị; T: title that is also a family name (Ông, Cụ/Cù); U: other title;
+    F: family name that marks the order; f: other family name; x: anything else.
+    """
+    lower = display.lower()
+    if key == "y":
+        return "Y"
+    if key == "h":
+        return "H"
+    if key in _MIDDLE_MARKERS:
+        return "M"
+    if key in _TITLES:
+        return "T" if key in FAMILY_NAMES else "U"
+    if key in CLAN_NAMES:
+        return "C"
+    if key == "neang":
+        return "N"
+    if display == "Chau":
+        return "c"
+    if (
+        len(key) >= 3
+        and key[0] == "h"
+        and key[1] in _CONSONANTS
+        and key.isalpha()
+        and not is_vietnamese_syllable(lower)
+        and key not in FAMILY_NAMES
+    ):
+        return "G"
+    if key in _ORDER_MARKERS:
+        return "F"
+    if key in FAMILY_NAMES:
+        return "f"
+    return "x"
+
+
+_FAMILY_CLASSES: Final = frozenset("FfT")
+_PREFIX_CLASSES: Final = frozenset("YHK")
+_PREFIX_LABELS: Final = {"Y": "Y", "H": "H'", "K": "K'", "G": "H'", "N": "Néang", "c": "Chau"}
+_PREFIX_KEYS: Final = {"Y": "y", "H": "h", "K": "k", "G": "h"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How a name of a given shape is read. Positions index the name's words (titles and remarks included in
+    ``titles``); ``order`` lists the kept words in canonical order; ``prefix`` is the position of the prefix word
+    (-1: none), ``split`` whether that word also holds the given name (glued "Hhen")."""
+
+    order: tuple[int, ...]
+    family: tuple[int, ...]
+    middle: tuple[int, ...]
+    given: tuple[int, ...]
+    prefix: int
+    split: bool
+    titles: tuple[int, ...]
+    convention: str
+    reordered: bool
+    prefix_label: str | None
+    prefix_key: str
+
+
+@lru_cache(maxsize=16384)
+def _plan(shape: str) -> _Plan:
+    """The structure of a name from the classes of its words (one letter each, see :func:`_word_class`)."""
+    positions = list(range(len(shape)))
+    titles: list[int] = []
+    # 1. Titles in front of a family name, a prefix or a clan ("Ông Nguyễn Văn An", "Bà H'Hen Niê").
+    while len(positions) >= 3 and len(titles) < 2:
+        first, following, last = shape[positions[0]], shape[positions[1]], shape[positions[-1]]
+        if first in "TU" and following in "FfTUYHKGCNc" and last != "M":
+            titles.append(positions.pop(0))
+        else:
+            break
+    classes = [shape[p] for p in positions]
+    n = len(positions)
+    reordered = False
+
+    def plan(
+        order: list[int], family: list[int], middle: list[int], given: list[int], prefix: int, split: bool, kind: str
+    ) -> _Plan:
+        label = _PREFIX_LABELS.get(shape[prefix]) if prefix >= 0 else None
+        key = _PREFIX_KEYS.get(shape[prefix], "") if prefix >= 0 and kind == "clan_last" else ""
+        return _Plan(
+            tuple(order), tuple(family), tuple(middle), tuple(given), prefix, split, tuple(titles), kind, reordered,
+            label, key,
+        )  # fmt: skip
+
+    # 2. Clan written first, then the prefix ("Niê H'Hen", "Ksor Y Phước", "Rơ Mah H'Ben").
+    for i in range(1, n):
+        current = classes[i]
+        if current in _PREFIX_CLASSES or current == "G":
+            before = classes[:i]
+            only_clan_words = all(c in "Cx" for c in before)
+            # Y never starts a Kinh given name; H and a glued H need a known clan in front.
+            clan_first = only_clan_words and (current == "Y" or before[0] == "C")
+            if clan_first and (i + 1 < n or current == "G"):
+                positions = positions[i:] + positions[:i]
+                classes = classes[i:] + classes[:i]
+                reordered = True
+            break
+        if current not in "Cx":
+            break
+    # 3. Prefix first: Y/H' + given + clan.
+    if n >= 2 and classes[0] in _PREFIX_CLASSES:
+        return plan(positions, positions[2:], [], [positions[1]], positions[0], False, "clan_last")
+    if n >= 2 and classes[0] == "G" and (classes[1] == "C" or reordered):
+        return plan(positions, positions[1:], [], [positions[0]], positions[0], True, "clan_last")
+    # No prefix, clan last ("Blông Niê").
+    if n >= 2 and classes[-1] == "C" and classes[0] not in _FAMILY_CLASSES and "M" not in classes:
+        return plan(positions, [positions[-1]], [], positions[:-1], -1, False, "clan_last")
+    # 4. Khmer Chau/Néang in the family slot.
+    if n >= 2 and (classes[0] == "N" or (classes[0] == "c" and classes[1] != "M")):
+        return plan(positions, [positions[0]], positions[1:-1], [positions[-1]], positions[0], False, "prefix_first")
+    # 5. Given name first: "An Nguyễn Văn", "Thu Hà Nguyễn Thị" (a name never ends with Văn/Thị) …
+    if n >= 3 and classes[-1] == "M":
+        marker = next((i for i in range(1, n) if classes[i] == "F"), None)
+        if marker is not None:
+            positions = positions[marker:] + positions[:marker]
+            reordered = True
+    # … and "An Nguyễn", "Văn An Nguyễn" (the last word is a family name that is never a given name).
+    elif n >= 2 and classes[0] not in _FAMILY_CLASSES and classes[-1] == "F":
+        positions = [positions[-1], *positions[:-1]]
+        reordered = True
+    if n <= 1:
+        return plan(positions, [], [], positions, -1, False, "family_first")
+    return plan(positions, [positions[0]], positions[1:-1], [positions[-1]], -1, False, "family_first")
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +344,10 @@ class ParsedName:
     name_key_no_middle: str
     reordered: bool
     legacy_encoding: str | None
+    prefix: str | None = None
+    convention: str | None = None
+    name_key_glued: str = ""
+    remark: str | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -283,46 +356,82 @@ class ParsedName:
         return tuple(dict.fromkeys(k for k in (self.name_key, self.name_key_no_middle, order_free) if k))
 
 
-def _assemble(displays: list[str], keys: list[str]) -> tuple[list[str], list[str], bool]:
-    reordered = len(keys) >= 2 and keys[0] not in FAMILY_NAMES and keys[-1] in _ORDER_MARKERS
-    if reordered:
-        displays = [displays[-1], *displays[:-1]]
-        keys = [keys[-1], *keys[:-1]]
-    return displays, keys, reordered
+def _cut_remarks(text: str) -> tuple[str, list[str]]:
+    """Text without bracketed remarks and a trailing remark, and the remarks (stripped, in order)."""
+    remarks = [m.group(1).strip() for m in _BRACKET_RE.finditer(text)]
+    text = _BRACKET_RE.sub(" ", text)
+    tail = _TAIL_RE.search(text)
+    if tail is not None:
+        remarks.append((tail.group(1) or tail.group(2)).strip())
+        text = text[: tail.start()]
+    return text, [r for r in remarks if r]
+
+
+def _prepare_text(text: str) -> str:
+    text = _APOSTROPHE_PREFIX_RE.sub(lambda m: m.group(1) + "' ", text)
+    return _CLAN_GLUE_RE.sub(lambda m: m.group(1) + m.group(2), text)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
 
 
 def parse_name(s: str | None) -> ParsedName:
-    """Parse one full name (any encoding, case, tone placement or word order)."""
+    """Parse one full name (any encoding, case, tone placement, word order or naming convention)."""
     original = s or ""
     text, encoding = fix_legacy_encoding(original)
-    text = _JUNK_RE.sub(" ", unicodedata.normalize("NFC", text))
-    displays: list[str] = []
-    keys: list[str] = []
-    for word in text.split():
-        display, key = _word_forms(word)
-        if display:
-            displays.append(display)
-            keys.append(key)
-    displays, keys, reordered = _assemble(displays, keys)
-    if not displays:
-        return ParsedName(original, "", "", "", "", "", "", "", "", "", False, encoding)
-    family, family_key = (displays[0], keys[0]) if len(displays) > 1 else ("", "")
-    middle = " ".join(displays[1:-1])
-    middle_key = " ".join(keys[1:-1])
+    text = unicodedata.normalize("NFC", text).translate(_QUOTE_TABLE)
+    text, remarks = _cut_remarks(text)
+    words = [w for w in (_word(raw) for raw in _JUNK_RE.sub(" ", _prepare_text(text)).split()) if w.cls]
+    if not words:
+        return ParsedName(original, "", "", "", "", "", "", "", "", "", False, encoding, remark=_remark(remarks))
+    plan = _plan("".join(w.cls for w in words))
+    remark = _remark([words[p].display for p in plan.titles] + remarks)
+
+    def display(p: int) -> str:
+        return words[p].rest_display if plan.split and p == plan.prefix else words[p].display
+
+    def key(p: int) -> str:
+        return words[p].rest_key if plan.split and p == plan.prefix else words[p].key
+
+    family = " ".join(display(p) for p in plan.family)
+    family_key = "".join(key(p) for p in plan.family)
+    middle = " ".join(display(p) for p in plan.middle)
+    middle_key = " ".join(key(p) for p in plan.middle)
+    given = " ".join(display(p) for p in plan.given)
+    if plan.convention == "clan_last":
+        given_key = "".join(key(p) for p in plan.given)
+        label = plan.prefix_label or ""
+        head = label + given if label.endswith("'") else _join(label, given)
+        full = _join(head, family)
+        name_key = _join(plan.prefix_key, " ".join(key(p) for p in plan.given), family_key)
+    else:
+        given_key = key(plan.given[-1])
+        full = _join(family, middle, given)
+        name_key = _join(family_key, middle_key, given_key)
     return ParsedName(
         original=original,
-        display=" ".join(displays),
+        display=full,
         family=family,
         middle=middle,
-        given=displays[-1],
-        name_key=" ".join(keys),
+        given=given,
+        name_key=name_key,
         family_key=family_key,
         middle_key=middle_key,
-        given_key=keys[-1],
-        name_key_no_middle=" ".join(k for k in (family_key, keys[-1]) if k),
-        reordered=reordered,
+        given_key=given_key,
+        name_key_no_middle=_join(family_key, given_key),
+        reordered=plan.reordered,
         legacy_encoding=encoding,
+        prefix=plan.prefix_label,
+        convention=plan.convention,
+        name_key_glued=name_key.replace(" ", ""),
+        remark=remark,
     )
+
+
+def _remark(parts: list[str]) -> str | None:
+    kept = [p for p in parts if p]
+    return "; ".join(kept) if kept else None
 
 
 def name_key(s: str | None) -> str:
@@ -332,75 +441,172 @@ def name_key(s: str | None) -> str:
 
 def name_columns(values: pl.Series) -> pl.DataFrame:
     """Vectorized :func:`parse_name` over a column: the columns of :data:`NAME_PART_COLUMNS` plus ``legacy``
-    (Boolean: the cell was TCVN3/VNI-encoded). Null or empty names give nulls in every name column.
+    (Boolean: the cell was TCVN3/VNI-encoded). Null or empty names give nulls in every name column (``name_remark``
+    keeps a remark even then, ``name_reordered`` is False).
     """
     return per_distinct(values.cast(pl.String), _name_columns_distinct)
 
 
+_PLAN_SCHEMA: Final = pl.Schema(
+    {  # type: ignore[arg-type]  # mypy widens the mixed dtype values to object
+        "_shape": pl.String,
+        "_family": pl.List(pl.Int64),
+        "_middle": pl.List(pl.Int64),
+        "_given": pl.List(pl.Int64),
+        "_split": pl.Boolean,
+        "_titles": pl.List(pl.Int64),
+        "name_convention": pl.String,
+        "name_reordered": pl.Boolean,
+        "name_prefix": pl.String,
+        "_prefix_key": pl.String,
+    }
+)
+
+
+def _plans(shapes: list[str]) -> pl.DataFrame:
+    rows = [
+        (
+            shape,
+            list(plan.family),
+            list(plan.middle),
+            list(plan.given),
+            plan.split,
+            list(plan.titles),
+            plan.convention,
+            plan.reordered,
+            plan.prefix_label,
+            plan.prefix_key,
+        )
+        for shape, plan in ((shape, _plan(shape)) for shape in shapes)
+    ]
+    return pl.DataFrame(rows, schema=_PLAN_SCHEMA, orient="row")
+
+
 def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
     fixed, legacy = fix_legacy_series(values)
-    frame = pl.DataFrame({"_words": nfc_series(fixed).str.replace_all(_JUNK, " ").str.extract_all(r"\S+")})
-    words = frame["_words"].explode().drop_nulls().unique()
-    forms = {w: _word_forms(w) for w in words.to_list()}
-    display_map = {w: f[0] for w, f in forms.items()}
-    key_map = {w: f[1] for w, f in forms.items()}
-    keep = pl.element().filter(pl.element() != "")
+    text = pl.col("_text")
+    # NFC by Polars on a new series: never scatter into the caller's values (they are the distinct values of a join).
+    frame = pl.DataFrame({"_text": fixed.str.normalize("NFC"), "legacy": legacy}).with_columns(
+        text.str.replace_all(f"[{_QUOTE_CHARS}]", "'")
+    )
+    frame = frame.with_columns(
+        text.str.extract_all(_BRACKET)
+        .list.eval(pl.element().str.replace(_BRACKET, "$1").str.strip_chars().filter(pl.element() != ""))
+        .alias("_brackets"),
+        text.str.replace_all(_BRACKET, " "),
+    )
+    frame = frame.with_columns(
+        pl.coalesce(text.str.extract(_TAIL, 1), text.str.extract(_TAIL, 2)).str.strip_chars().alias("_tail"),
+        text.str.replace(_TAIL, ""),
+    )
     frame = frame.select(
-        pl.col("_words")
-        .list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String))
-        .list.eval(keep)
-        .alias("_d"),
-        pl.col("_words")
-        .list.eval(pl.element().replace_strict(key_map, return_dtype=pl.String))
-        .list.eval(keep)
-        .alias("_k"),
+        text.str.replace_all(_APOSTROPHE_PREFIX, "$1' ")
+        .str.replace_all(_CLAN_GLUE, "$1$2")
+        .str.replace_all(_JUNK, " ")
+        .str.extract_all(r"\S+")
+        .alias("_raw"),
+        "_brackets",
+        "_tail",
+        "legacy",
     )
-    n = pl.col("_k").list.len()
-    reordered = (
-        (n >= 2)
-        & ~pl.col("_k").list.first().is_in(sorted(FAMILY_NAMES))
-        & pl.col("_k").list.last().is_in(sorted(_ORDER_MARKERS))
+    info = {w: _word(w) for w in frame.get_column("_raw").explode().drop_nulls().unique().to_list()}
+    classes = {w: i.cls for w, i in info.items()}
+    words = pl.col("_raw").list.eval(pl.element().filter(pl.element().replace_strict(classes, default="") != ""))
+    frame = frame.with_columns(words.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_w"))
+    frame = frame.with_columns(
+        pl.col("_w")
+        .list.eval(pl.element().replace_strict(classes, return_dtype=pl.String))
+        .list.join("")
+        .alias("_shape")
     )
+    plans = _plans(frame.get_column("_shape").unique().to_list())
+    frame = frame.join(plans, on="_shape", how="left", maintain_order="left")
 
-    def rotate(col: str) -> pl.Expr:
+    def mapped(positions: str, field: str, separator: str) -> pl.Expr:
+        lookup = {w: getattr(i, field) for w, i in info.items()}
         return (
-            pl.when(reordered)
-            .then(pl.concat_list(pl.col(col).list.last(), pl.col(col).list.head(n - 1)))
-            .otherwise(pl.col(col))
+            pl.col("_w")
+            .list.gather(pl.col(positions))
+            .list.eval(pl.element().replace_strict(lookup, return_dtype=pl.String))
+            .list.join(separator)
         )
 
-    frame = frame.with_columns(rotate("_d"), rotate("_k"))
-    empty = n == 0
-    several = n >= 2
+    split = pl.col("_split")
+    frame = frame.with_columns(
+        mapped("_family", "display", " ").alias("family_name"),
+        mapped("_family", "key", "").alias("family_key"),
+        mapped("_middle", "display", " ").alias("middle_name"),
+        mapped("_middle", "key", " ").alias("middle_key"),
+        # A glued prefix word ("Hhen") is the whole given part of its name: the given name is what follows the H.
+        pl.when(split)
+        .then(mapped("_given", "rest_display", " "))
+        .otherwise(mapped("_given", "display", " "))
+        .alias("given_name"),
+        pl.when(split)
+        .then(mapped("_given", "rest_key", " "))
+        .otherwise(mapped("_given", "key", " "))
+        .alias("_given_spaced"),
+    )
+    # Titles cut off in front go to the remark, before bracketed and trailing remarks.
+    display_map = {w: i.display for w, i in info.items()}
+    title_words = (
+        pl.col("_w")
+        .list.gather(pl.col("_titles"))
+        .list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String))
+    )
+    remark_parts = pl.concat_list(title_words, pl.col("_brackets"), pl.concat_list(pl.col("_tail")))
+    remark = remark_parts.list.drop_nulls().list.eval(pl.element().filter(pl.element() != ""))
+    clan = pl.col("name_convention") == "clan_last"
+    label = pl.col("name_prefix").fill_null("")
+    head = (
+        pl.when(label.str.ends_with("'"))
+        .then(label + pl.col("given_name"))
+        .otherwise(_space_join(label, pl.col("given_name")))
+    )
+    display = (
+        pl.when(clan)
+        .then(_space_join(head, pl.col("family_name")))
+        .otherwise(_space_join(pl.col("family_name"), pl.col("middle_name"), pl.col("given_name")))
+    )
+    given_key = (
+        pl.when(clan)
+        .then(pl.col("_given_spaced").str.replace_all(" ", "", literal=True))
+        .otherwise(pl.col("_given_spaced").str.extract(r"(\S*)$"))
+    )
+    key = (
+        pl.when(clan)
+        .then(_space_join(pl.col("_prefix_key"), pl.col("_given_spaced"), pl.col("family_key")))
+        .otherwise(_space_join(pl.col("family_key"), pl.col("middle_key"), pl.col("_given_spaced")))
+    )
+    empty = pl.col("_w").list.len() == 0
 
-    def part(col: str, which: str) -> pl.Expr:
-        if which == "all":
-            expr = pl.col(col).list.join(" ")
-        elif which == "family":
-            expr = pl.when(several).then(pl.col(col).list.first()).otherwise(pl.lit(""))
-        elif which == "middle":
-            expr = pl.when(n >= 3).then(pl.col(col).list.slice(1, n - 2).list.join(" ")).otherwise(pl.lit(""))
-        else:
-            expr = pl.col(col).list.last()
+    def unless_empty(expr: pl.Expr) -> pl.Expr:
         return pl.when(empty).then(pl.lit(None, dtype=pl.String)).otherwise(expr)
 
     out = frame.select(
-        part("_d", "all").alias("norm"),
-        part("_d", "family").alias("family_name"),
-        part("_d", "middle").alias("middle_name"),
-        part("_d", "given").alias("given_name"),
-        part("_k", "all").alias("name_key"),
-        part("_k", "family").alias("family_key"),
-        part("_k", "middle").alias("middle_key"),
-        part("_k", "given").alias("given_key"),
+        unless_empty(display).alias("norm"),
+        unless_empty(pl.col("family_name")).alias("family_name"),
+        unless_empty(pl.col("middle_name")).alias("middle_name"),
+        unless_empty(pl.col("given_name")).alias("given_name"),
+        unless_empty(key).alias("name_key"),
+        unless_empty(pl.col("family_key")).alias("family_key"),
+        unless_empty(pl.col("middle_key")).alias("middle_key"),
+        unless_empty(given_key).alias("given_key"),
+        unless_empty(_space_join(pl.col("family_key"), given_key)).alias("name_key_no_middle"),
+        unless_empty(key.str.replace_all(" ", "", literal=True)).alias("name_key_glued"),
+        pl.when(empty).then(None).otherwise(pl.col("name_prefix")).alias("name_prefix"),
+        pl.when(empty).then(None).otherwise(pl.col("name_convention")).alias("name_convention"),
+        pl.when(empty).then(False).otherwise(pl.col("name_reordered")).alias("name_reordered"),
+        pl.when(remark.list.len() > 0).then(remark.list.join("; ")).alias("name_remark"),
+        "legacy",
     )
-    return out.with_columns(
-        pl.when(pl.col("family_key") == "")
-        .then(pl.col("given_key"))
-        .otherwise(pl.concat_str("family_key", pl.lit(" "), "given_key"))
-        .alias("name_key_no_middle"),
-        legacy.alias("legacy"),
-    )
+    return out.select(*NAME_PART_COLUMNS, "legacy")
+
+
+def _space_join(*parts: pl.Expr) -> pl.Expr:
+    """Non-empty parts joined with one space (empty string when all are empty)."""
+    kept = [pl.when(p != "").then(p) for p in parts]
+    return pl.concat_str(kept, separator=" ", ignore_nulls=True)
 
 
 def family_name_frequencies(frame: pl.DataFrame) -> pl.DataFrame:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Final
 
 import polars as pl
@@ -29,10 +30,12 @@ __all__ = [
     "fix_legacy_series",
     "fold_tone_placement",
     "is_vietnamese_syllable",
+    "known_syllables",
     "looks_legacy_encoded",
     "nfc_series",
     "normalize_text",
     "per_distinct",
+    "replaced_at",
     "strip_tones",
     "title_case",
 ]
@@ -573,6 +576,67 @@ def _implausible_words(text: str) -> int:
 
 
 _BEYOND_LATIN1: Final = re.compile(r"[^\x00-\xff]")
+_WORDS_OF_TEXT: Final = re.compile(r"[^\W\d_]+")
+_NAMEDB: Final = Path(__file__).resolve().parent.parent / "data" / "vietnamese-namedb"
+# Family names are rarely place names; the commonest are listed so that a name such as "Lê ..." is recognized.
+_FAMILY_SYLLABLES: Final = (
+    "nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh trịnh đoàn lâm mai trương đào "
+    "cao lương hà tạ vương lưu kiều quách chu tô triệu thái phùng lã khuất nghiêm tăng châu thân từ mạc âu đàm "
+    "khổng giang tống hứa nông doãn ninh lục hàn bạch tôn phí diệp lại đồng quan ông kim viên hầu lò vi mẫn"
+)
+
+
+@cache
+def known_syllables() -> frozenset[str]:
+    """Lower-case syllables of real Vietnamese names and places (classic tone placement).
+
+    Built from the official names of every administrative unit before and after the 2025 reform (the
+    ``vietnamadminunits`` tables), the given names of ``data/vietnamese-namedb`` when the repository is at hand, and
+    the common family names. It only ever vetoes a legacy-font conversion that would destroy a real word.
+    """
+    from normalize import units
+
+    texts = [_FAMILY_SYLLABLES]
+    for frame, columns in (
+        (units.current_wards(), ("ward_name", "province_name")),
+        (units.legacy_wards(), ("ward_name", "district_name")),
+        (units.legacy_provinces(), ("province_name",)),
+    ):
+        for column in columns:
+            texts.extend(frame[column].drop_nulls().unique().to_list())
+    if _NAMEDB.is_dir():
+        texts.extend(path.read_text(encoding="utf-8") for path in sorted(_NAMEDB.glob("*.txt")))
+    words = _WORDS_OF_TEXT.findall(unicodedata.normalize("NFC", "\n".join(texts)).lower())
+    return frozenset(fold_tone_placement(word) for word in words)
+
+
+def _destroys_known_words(original: str, converted: str) -> bool:
+    """True when a real Vietnamese word of ``original`` (a syllable of a name or place, see
+    :func:`known_syllables`) would become a word that is not one. Legacy text as it stands is gibberish; a
+    conversion that turns "Lê" into "Lờ" and "Khánh" into "Khỏnh" is reading Unicode as if it were TCVN3."""
+    before, after = _WORDS_OF_TEXT.findall(original), _WORDS_OF_TEXT.findall(converted)
+    if len(before) != len(after):
+        return False  # a conversion that moved word boundaries is judged by the syllable test alone
+    known = known_syllables()
+    for word, result in zip(before, after, strict=True):
+        if word.isascii() or word == result:
+            continue
+        if fold_tone_placement(word.lower()) in known and fold_tone_placement(result.lower()) not in known:
+            return True
+    return False
+
+
+# VNI writes a mark as a byte after the letter it sits on; a mark byte the VNI patterns did not consume has no letter
+# under it, which genuine VNI text never has ("Lê" and "Khánh" are not VNI: VNI writes them "Leâ", "Khaùnh").
+_VNI_MARKS: Final = frozenset("ùøûõïáàåãäéèúüëâê" + "ÙØÛÕÏÁÀÅÃÄÉÈÚÜËÂÊ")
+
+
+def _vni_leaves_marks(text: str) -> bool:
+    covered = [False] * len(text)
+    for match in _VNI_PATTERN.finditer(text):
+        for i in range(match.start(), match.end()):
+            covered[i] = True
+    return any(ch in _VNI_MARKS and not covered[i] for i, ch in enumerate(text))
 
 
 @lru_cache(maxsize=65536)
@@ -580,8 +644,10 @@ def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
     """Convert TCVN3 (ABC) or VNI text shown as Windows-1252 to Unicode.
 
     Returns ``(text, "TCVN3" | "VNI" | None)``; ``None`` means the text was not legacy-encoded and is returned
-    unchanged. A string is only converted when, as given, it has words no Vietnamese syllable looks like and the
-    conversion leaves none; that keeps genuine Unicode such as "Lê Tâm" (Latin-1 letters only) untouched.
+    unchanged. A string is only converted when the result is more plausible Vietnamese than the input: as given, it
+    has words no Vietnamese syllable looks like; the conversion leaves none, turns no real word of a name or place
+    into one that is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That
+    keeps genuine Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
     """
     if s.isascii() or _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
         return s, None
@@ -594,8 +660,11 @@ def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
         # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides.
         score = _implausible_words(converted)
         candidate = (score, order, converted, name)
-        if score == 0 and (best is None or candidate[:2] < best[:2]):
-            best = candidate
+        if score or (best is not None and candidate[:2] >= best[:2]):
+            continue
+        if (name == "VNI" and _vni_leaves_marks(s)) or _destroys_known_words(original, converted):
+            continue
+        best = candidate
     if best is None:
         return s, None
     return best[2], best[3]
@@ -622,18 +691,29 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return values.replace(converted), values.is_in(list(converted)).fill_null(False)
 
 
+def replaced_at(values: pl.Series, indices: pl.Series, replacement: pl.Series | object) -> pl.Series:
+    """A copy of ``values`` with the rows at ``indices`` set to ``replacement``; ``values`` itself is untouched.
+
+    ``Series.scatter`` writes into the series it is called on: a normalizer that scattered into its argument
+    changed the caller's column (and ``per_distinct``'s keys, which multiplied rows on the join back). Every
+    positional update in the normalizers goes through here.
+    """
+    return values.clone().scatter(indices, replacement)  # type: ignore[arg-type]
+
+
 def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
     """Run ``compute`` on the distinct values of ``values`` only and spread its rows back, in order.
 
     ``compute`` receives the distinct values (nulls included once) and returns one row per value. Extract columns
     repeat heavily (a ward name thousands of times), so this is where most of the speed of normalization comes
-    from.
+    from. ``compute`` gets its own copy of the distinct values: even a ``compute`` that changed its argument could
+    not change the join keys, and a result of the wrong height is an error, never a silent row multiplication.
     """
     distinct = values.unique()
     if distinct.len() > 0.8 * values.len():
         # Nearly all distinct (e.g. addresses with house numbers): the join back would cost more than it saves.
-        return compute(values)
-    result = compute(distinct)
+        return _checked_height(compute(values.clone()), values.len())
+    result = _checked_height(compute(distinct.clone()), distinct.len())
     keyed = result.with_columns(distinct.alias("__value"))
     return (
         values.alias("__value")
@@ -643,13 +723,22 @@ def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]
     )
 
 
+def _checked_height(result: pl.DataFrame, expected: int) -> pl.DataFrame:
+    if result.height != expected:
+        raise AssertionError(f"per-value computation returned {result.height} rows for {expected} values")
+    return result
+
+
 _COMBINING_PATTERN: Final = r"[\x{300}-\x{36f}]"
 
 
 def nfc_series(values: pl.Series) -> pl.Series:
-    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC)."""
+    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC).
+
+    Returns a new series; ``values`` is never changed.
+    """
     mask = values.str.contains(_COMBINING_PATTERN).fill_null(False)
     indices = mask.arg_true()
     if indices.len() == 0:
         return values
-    return values.scatter(indices, values.gather(indices).str.normalize("NFC"))
+    return replaced_at(values, indices, values.gather(indices).str.normalize("NFC"))

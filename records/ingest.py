@@ -2,52 +2,75 @@
 
 Every input row ends in exactly one of two places: the canonical table, or the quarantine table with the file, row,
 field and a Vietnamese reason. Nothing is dropped silently, so for every file ``read = accepted + quarantined``.
-A file that cannot be read at all (undecodable, unknown or missing columns, unrecognized name) has all its rows
-quarantined with that reason, or, when not even its rows can be read, one quarantine entry for the file that counts
-as one unit read.
+A file that cannot be used at all (undecodable, no header row, an unknown or unnamed column, a missing required
+column, an unrecognized name) has all its rows quarantined with that reason, or, when not even its rows can be read,
+one quarantine entry for the file that counts as one unit read. Either way the night goes on.
 
-Row numbers are those a person sees in a spreadsheet: the header is row 1, the first data row is row 2.
+What real exports carry is handled where a person would expect it: UTF-8 (with or without BOM, or with a few
+damaged bytes), UTF-16, Windows-1258 and legacy-font text; comma, semicolon, tab or bar delimiters; CR, LF or CRLF
+line endings; a quote left open (that line is quarantined, the next lines are read again); a title above the header,
+a table that starts in column B, empty layout columns and an ``STT`` row-number column; in workbooks, a sheet
+without a ``<dimension>``, merged cells (the merged value fills the whole area) and formulas (their cached value is
+used; a formula Excel never calculated quarantines its row). Every such repair is listed in the file's
+``warnings`` in ``ingest_files``.
+
+Row numbers are those a person sees: the line of a CSV file and the row of a sheet (header = 1 when it is on top).
+Record ids are unique within a source, not across sources.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import json
+import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
 
+from normalize.ids import FORMAT_CHARACTERS
 from normalize.text import fix_legacy_encoding
 from records.mappings import SourceMapping, all_mappings, header_key, source_for_file, value_key
-from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SEX_VALUES
-from records.values import ValueProblem, canonical_date, canonical_digits, excel_serial_to_date
+from records.schema import CANONICAL_COLUMNS, CANONICAL_SCHEMA, REQUIRED_COLUMNS, SEX_VALUES, missing_optional
+from records.values import ValueProblem, canonical_date, canonical_digits, excel_serial_to_date, number_as_id
 
 __all__ = [
     "EXTRACT_SUFFIXES",
     "FILE_REPORT_SCHEMA",
     "QUARANTINE_SCHEMA",
+    "IdRegistry",
     "IngestError",
     "IngestResult",
-    "TakenIds",
+    "NightInput",
     "decode_bytes",
     "ingest_base",
-    "ingest_base_frame",
+    "ingest_base_rows",
     "ingest_extracts",
     "ingest_file",
-    "read_canonical_file",
+    "ingest_night",
+    "read_person_file",
 ]
 
 EXTRACT_SUFFIXES: Final = (".csv", ".xlsx", ".txt")
 DATE_COLUMNS: Final = tuple(c for c in CANONICAL_SCHEMA if c.endswith("_date"))
-TWELVE_DIGIT_COLUMNS: Final = ("person_id", "card_number")
+ID_LENGTHS: Final = {"person_id": (12,), "card_number": (12,), "old_id_number": (9, 12)}
+ID_LABELS: Final = {"person_id": "person_id", "card_number": "card_number", "old_id_number": "số CMND"}
+# Columns that hold codes, never text typed in words: invisible characters in them are always damage.
+CODE_COLUMNS: Final = ("record_id", "household_id", *ID_LENGTHS)
 LINEAGE: Final = ("source_file", "source_row")
+BASE_LABEL: Final = "CSDL dân cư"
+# How far down a file the header row is looked for, and how many lines one quoted cell may span before its
+# quote is taken to be left open.
+HEADER_SEARCH_ROWS: Final = 30
+MAX_LINES_PER_CELL: Final = 50
 
 QUARANTINE_SCHEMA: Final = pl.Schema(
     {
@@ -68,6 +91,7 @@ FILE_REPORT_SCHEMA: Final = pl.Schema(
         "rows_accepted": pl.Int64,
         "rows_quarantined": pl.Int64,
         "error": pl.String,
+        "warnings": pl.String,
     }
 )
 
@@ -81,13 +105,19 @@ _SEX_LOOKUP: Final = {
     "female": "Nữ",
     "gai": "Nữ",
 }
+_LABELS: Final = {c.name: c.vietnamese.split(":")[0].split(" (")[0] for c in CANONICAL_COLUMNS}
+_FORMAT_RE: Final = re.compile(FORMAT_CHARACTERS)
+_REPLACEMENT: Final = "\ufffd"
 
 
 class IngestError(Exception):
     """A documented ingest failure, naming the file, row and field."""
 
-    def __init__(self, file: str, reason: str, *, row: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, file: str, reason: str, *, row: int | None = None, field: str | None = None, header_row: int | None = None
+    ) -> None:
         self.file, self.row, self.field, self.reason = file, row, field, reason
+        self.header_row = header_row  # the file's header row, when it was found (it is not data)
         where = file + (f", dòng {row}" if row is not None else "") + (f", cột '{field}'" if field else "")
         super().__init__(f"{where}: {reason}")
 
@@ -122,54 +152,88 @@ class IngestResult:
         )
 
 
-class TakenIds:
-    """Record ids accepted so far tonight when they are millions (the base's): a Polars column, not a Python set.
+class IdRegistry:
+    """The record ids accepted so far tonight, per source, with the file and row of each (ids are unique within a
+    source only: the same id in two sources names two different records)."""
 
-    Behaves like the ``set[str]`` the ingest functions also accept: ``update`` adds ids, ``contains`` tests a column.
-    """
+    def __init__(self) -> None:
+        self._seen: dict[str, pl.DataFrame] = {}
 
-    def __init__(self, ids: pl.Series | None = None) -> None:
-        self._parts: list[pl.Series] = [ids.cast(pl.String)] if ids is not None else []
+    def seen(self, source: str) -> pl.DataFrame:
+        """``record_id, _first_file, _first_row`` of the ids of ``source`` accepted so far."""
+        return self._seen.get(
+            source, pl.DataFrame(schema={"record_id": pl.String, "_first_file": pl.String, "_first_row": pl.String})
+        )
 
-    def update(self, ids: Iterable[str] | pl.Series) -> None:
-        self._parts.append(ids.cast(pl.String) if isinstance(ids, pl.Series) else pl.Series(list(ids), dtype=pl.String))
+    def add(self, source: str, accepted: pl.DataFrame) -> None:
+        new = accepted.select(
+            "record_id", pl.col("source_file").alias("_first_file"), pl.col("source_row").alias("_first_row")
+        )
+        self._seen[source] = pl.concat([self.seen(source), new])
 
-    def contains(self, ids: pl.Series) -> pl.Series:
-        known = [p for p in self._parts if p.len()]
-        if not known:
-            return pl.Series([False] * ids.len(), dtype=pl.Boolean)
-        return ids.is_in(pl.concat(known).implode())
-
-    def __len__(self) -> int:
-        return sum(p.len() for p in self._parts)
+    def copy(self) -> IdRegistry:
+        other = IdRegistry()
+        other._seen = dict(self._seen)
+        return other
 
 
-# ---------------------------------------------------------------- reading
+# ---------------------------------------------------------------- decoding
 
 
 def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
     """Decode an extract's bytes; returns (text, encoding name).
 
-    UTF-8 (with or without BOM) and UTF-16 with BOM are taken as they are. Any other 8-bit text is either Windows-1258
-    (Vietnamese with combining tone marks) or a legacy font encoding (TCVN3/VNI) saved as Windows-1252; the two are
-    told apart by whether cp1258's combining marks land on vowels. Legacy text stays as decoded here: repairing it
-    per column is the normalizer's job, which keeps the original beside the repair.
+    UTF-8 (with or without BOM) and UTF-16 (with a BOM, or recognized by its zero bytes) are taken as they are.
+    UTF-8 with a few damaged bytes stays UTF-8 (``utf-8 (hỏng)``): the damaged characters become U+FFFD and
+    only the rows holding them are quarantined, instead of the whole file being misread as another code page.
+    Any other 8-bit text is either Windows-1258 (Vietnamese with combining tone marks) or a legacy font encoding
+    (TCVN3/VNI) saved as Windows-1252; the two are told apart by whether cp1258's combining marks land on vowels.
+    Legacy text stays as decoded here: repairing it per column is the normalizer's job, which keeps the original
+    beside the repair.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as error:
-            raise IngestError(file, f"tệp UTF-16 hỏng, không giải mã được: {error.reason}") from None
+            raise IngestError(
+                file, f"tệp UTF-16 bị hỏng, không giải mã được ({error.reason}); xuất lại tệp và gửi lại"
+            ) from None
     if b"\x00" in data:
-        raise IngestError(file, "tệp nhị phân hoặc mã hóa không nhận ra (có byte NUL), không giải mã được")
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            return utf16
+        raise IngestError(
+            file,
+            "tệp không phải văn bản (có byte NUL): có thể là tệp nén, tệp Excel cũ (.xls) hoặc tệp bị hỏng; "
+            "xuất lại dưới dạng CSV (UTF-8) hoặc .xlsx",
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
-        pass  # not UTF-8: one of the 8-bit code pages, told apart below
+        pass  # not clean UTF-8: damaged UTF-8, or one of the 8-bit code pages, told apart below
+    damaged = data.decode("utf-8-sig", errors="replace")
+    non_ascii = sum(1 for ch in damaged if ord(ch) > 127)
+    bad = damaged.count(_REPLACEMENT)
+    if non_ascii > bad and bad <= max(2, 0.05 * non_ascii):
+        return damaged, "utf-8 (hỏng)"
     as_1258 = data.decode("cp1258", errors="replace")
     if _looks_like_cp1258(as_1258):
         return unicodedata.normalize("NFC", as_1258), "cp1258"
     return data.decode("cp1252", errors="strict") if _cp1252_ok(data) else data.decode("latin-1"), "cp1252"
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 text saved without a BOM: ASCII-range characters leave a zero byte on one side of every pair."""
+    even, odd = data[0::2], data[1::2]
+    if len(data) < 4 or len(data) % 2:
+        return None
+    for zeros, name in ((odd, "utf-16-le"), (even, "utf-16-be")):
+        if zeros.count(0) > 0.3 * len(zeros) and (even if zeros is odd else odd).count(0) < 0.05 * len(zeros):
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                return None
+    return None
 
 
 def _cp1252_ok(data: bytes) -> bool:
@@ -195,93 +259,411 @@ def _looks_like_cp1258(text: str) -> bool:
     return on_vowel > 0 and off_vowel <= on_vowel * 0.02
 
 
+# ---------------------------------------------------------------- reading into a grid of cells
+
+
 @dataclass
-class _RawTable:
+class _Grid:
+    """The cells of one CSV file or one sheet, by the row number a person sees, before any header is known."""
+
     name: str
-    header: list[str]
-    rows: list[tuple[int, list[Any]]]
+    kind: str  # "csv" or "xlsx"
     encoding: str
-    short_rows: list[tuple[int, list[Any]]]
+    rows: list[tuple[int, list[Any]]]
+    broken: list[tuple[int, str, str]] = field(default_factory=list)  # (row, reason, raw text): unreadable lines
+    row_problems: dict[int, str] = field(default_factory=dict)  # row -> why its values cannot be trusted
+    notes: list[str] = field(default_factory=list)
+
+
+_LINES: Final = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+class _OpenQuote(Exception):
+    """A quoted cell ran over more lines than a real cell has."""
+
+
+def _csv_records(text: str, delimiter: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str, str]]]:
+    """(first line number, fields) of every record, and the lines that are not CSV.
+
+    Parsing is strict: a quote left open (or text after a closing quote) makes the line where that record started
+    unreadable; it is set aside and reading starts again on the next line, so one stray quote never swallows the
+    rows after it.
+    """
+    lines = _LINES.findall(text)
+    records: list[tuple[int, list[str]]] = []
+    broken: list[tuple[int, str, str]] = []
+    position = 0
+    while position < len(lines):
+        start = [position]  # first line of the record being read
+
+        def feed(first: int, start: list[int] = start) -> Iterator[str]:
+            for number in range(first, len(lines)):
+                if number - start[0] >= MAX_LINES_PER_CELL:
+                    raise _OpenQuote
+                yield lines[number]
+
+        reader = csv.reader(feed(position), delimiter=delimiter, strict=True)
+        base = position
+        try:
+            for fields in reader:
+                records.append((start[0] + 1, fields))
+                start[0] = base + reader.line_num
+            position = len(lines)
+        except (csv.Error, _OpenQuote) as error:
+            reason = (
+                'dấu ngoặc kép (") mở nhưng không đóng: dòng này không đọc được và không được gộp với các dòng sau'
+                if isinstance(error, _OpenQuote) or "end of data" in str(error)
+                else f'dấu ngoặc kép (") đặt sai chỗ, dòng không đọc được theo CSV ({error})'
+            )
+            broken.append((start[0] + 1, reason + "; sửa dòng này trong tệp rồi gửi lại", lines[start[0]].rstrip()))
+            position = start[0] + 1
+    return records, broken
 
 
 def _choose_delimiter(text: str, known_headers: dict[str, str]) -> str:
-    """The delimiter under which the first line splits into the most known headers (then: the most fields)."""
-    first_line = text.split("\n", 1)[0]
+    """The delimiter under which some early line splits into the most known headers (then: the most fields)."""
+    sample = "".join(_LINES.findall(text[:200_000])[:HEADER_SEARCH_ROWS])
     best, best_score = ",", (-1, -1)
     for delimiter in (",", ";", "\t", "|"):
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
-        known = sum(1 for cell in cells if header_key(fix_legacy_encoding(cell)[0]) in known_headers)
-        score = (known, len(cells))
+        rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))
+        known = max(
+            (sum(1 for cell in row if _header_key(cell) in known_headers) for row in rows),
+            default=0,
+        )
+        widths = [len(row) for row in rows if row]
+        score = (known, max(set(widths), key=widths.count) if widths else 0)
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _read_csv(path: Path, display: str, known_headers: dict[str, str]) -> _RawTable:
+def _csv_grid(path: Path, display: str, known_headers: dict[str, str]) -> _Grid:
     text, encoding = decode_bytes(path.read_bytes(), display)
+    if not text.strip():
+        raise IngestError(display, "tệp rỗng, không có dòng tiêu đề và dữ liệu", row=1)
     delimiter = _choose_delimiter(text, known_headers)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise IngestError(display, "tệp rỗng, không có dòng tiêu đề", row=1) from None
-    except csv.Error as error:
-        raise IngestError(display, f"dòng tiêu đề sai cấu trúc CSV: {error}", row=1) from None
-    rows: list[tuple[int, list[Any]]] = []
-    bad: list[tuple[int, list[Any]]] = []
-    line = 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            line += 1
-            bad.append((line, [f"<CSV lỗi: {error}>"]))
-            continue
-        line += 1
-        if not record or all(not cell.strip() for cell in record):
-            continue  # blank lines are layout, not data
-        (rows if len(record) == len(header) else bad).append((line, list(record)))
-    return _RawTable(display, header, rows, encoding, bad)
+    records, broken = _csv_records(text, delimiter)
+    grid = _Grid(display, "csv", encoding, [(line, fields) for line, fields in records], broken)
+    if delimiter != ",":
+        grid.notes.append(f"dấu phân cách cột là {_DELIMITER_NAMES[delimiter]}")
+    if encoding == "utf-8 (hỏng)":
+        grid.notes.append("tệp UTF-8 có byte hỏng: các dòng chứa byte hỏng bị cách ly")
+        for line, fields in records:
+            if any(_REPLACEMENT in cell for cell in fields):
+                grid.row_problems[line] = (
+                    "dòng có byte không hợp lệ theo UTF-8 (ký tự hỏng '\ufffd'): tệp bị hỏng ở dòng này; "
+                    "xuất lại tệp từ hệ thống nguồn rồi gửi lại"
+                )
+    return grid
 
 
-def _read_xlsx(path: Path, display: str) -> list[_RawTable]:
-    from openpyxl import load_workbook
+_DELIMITER_NAMES: Final = {";": "dấu chấm phẩy (;)", "\t": "tab", "|": "dấu gạch đứng (|)", ",": "dấu phẩy (,)"}
+
+
+def _xlsx_grids(path: Path, display: str) -> list[_Grid]:
+    """Every sheet's cells, positioned as in Excel.
+
+    Read with python-calamine (Rust calamine): it computes a sheet's extent from its cells, so a sheet without a
+    ``<dimension>`` element is read whole, it keeps leading empty rows and columns (row numbers stay those Excel
+    shows), and it reports merged areas. Formulas are looked at with openpyxl only in sheets that have some.
+    """
+    from python_calamine import CalamineWorkbook
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = CalamineWorkbook.from_path(str(path))
     except Exception as error:
-        raise IngestError(display, f"không mở được tệp Excel: {type(error).__name__}: {error}") from None
-    tables = []
+        raise IngestError(
+            display,
+            f"không mở được tệp Excel ({type(error).__name__}: {error}); tệp có thể bị hỏng hoặc không phải .xlsx: "
+            "mở bằng Excel, lưu lại dưới dạng .xlsx rồi gửi lại",
+        ) from None
+    formulas = _formula_cells(path)
+    grids: list[_Grid] = []
     try:
-        sheets = [sheet for sheet in workbook.worksheets if sheet.max_row and sheet.max_row > 0]
-        for sheet in sheets:
-            iterator = sheet.iter_rows(values_only=True)
-            header_row = next(iterator, None)
-            if header_row is None or all(cell is None for cell in header_row):
-                continue
-            width = max(i + 1 for i, cell in enumerate(header_row) if cell is not None)
-            header = ["" if cell is None else str(cell) for cell in header_row[:width]]
-            rows: list[tuple[int, list[Any]]] = []
-            short: list[tuple[int, list[Any]]] = []
-            for number, values in enumerate(iterator, start=2):
-                cells = list(values[:width]) + [None] * max(0, width - len(values))
-                if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
-                    if any(cell is not None for cell in values[width:]):
-                        short.append((number, list(values)))
-                    continue
-                if any(cell is not None for cell in values[width:]):
-                    short.append((number, list(values)))
-                    continue
-                rows.append((number, cells))
-            name = display if len(sheets) == 1 else f"{display}[{sheet.title}]"
-            tables.append(_RawTable(name, header, rows, "xlsx", short))
+        names = list(workbook.sheet_names)
+        for index, sheet_name in enumerate(names):
+            sheet = workbook.get_sheet_by_index(index)
+            cells = sheet.to_python(skip_empty_area=False)
+            name = display if len(names) == 1 else f"{display}[{sheet_name}]"
+            grid = _Grid(name, "xlsx", "xlsx", [])
+            merged = list(sheet.merged_cell_ranges or [])
+            for (top, left), (bottom, right) in merged:
+                value = cells[top][left] if top < len(cells) and left < len(cells[top]) else ""
+                for r in range(top, min(bottom, len(cells) - 1) + 1):
+                    row = cells[r]
+                    row.extend([""] * (right + 1 - len(row)))
+                    for c in range(left, right + 1):
+                        row[c] = value
+            if merged:
+                grid.notes.append(f"{len(merged)} vùng ô gộp: giá trị của ô đầu được điền cho cả vùng")
+            uncalculated = 0
+            for (r, c), formula in formulas.get(index, {}).items():
+                value = cells[r][c] if r < len(cells) and c < len(cells[r]) else ""
+                if value in ("", None):
+                    uncalculated += 1
+                    grid.row_problems.setdefault(
+                        r + 1,
+                        f"ô {_column_letter(c)}{r + 1} là công thức chưa được tính ({formula}): mở tệp bằng Excel, "
+                        "lưu lại để Excel tính công thức rồi gửi lại",
+                    )
+            if uncalculated:
+                grid.notes.append(f"{uncalculated} ô công thức chưa có giá trị tính sẵn")
+            grid.rows = [(r + 1, [None if v == "" else v for v in row]) for r, row in enumerate(cells)]
+            grids.append(grid)
     finally:
         workbook.close()
-    if not tables:
-        raise IngestError(display, "tệp Excel không có trang tính nào có dữ liệu", row=1)
-    return tables
+    return grids
+
+
+def _formula_cells(path: Path) -> dict[int, dict[tuple[int, int], str]]:
+    """sheet index -> (row, column) (0-based) -> formula, for the sheets whose XML holds a formula element."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            candidates = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+            has_formula = any(re.search(rb"<(?:\w+:)?f[ >/]", archive.read(n)) for n in candidates)
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return {}
+    if not has_formula:
+        return {}
+    from openpyxl import load_workbook
+
+    found: dict[int, dict[tuple[int, int], str]] = {}
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        for index, sheet in enumerate(workbook.worksheets):
+            for row in sheet.iter_rows():
+                for cell in row:
+                    value = getattr(cell, "value", None)
+                    if isinstance(value, str) and value.startswith("=") and getattr(cell, "data_type", "") == "f":
+                        found.setdefault(index, {})[(cell.row - 1, cell.column - 1)] = value
+    finally:
+        workbook.close()
+    return found
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+# ---------------------------------------------------------------- finding the table in a grid
+
+
+@dataclass
+class _Table:
+    name: str
+    encoding: str
+    header: list[str]  # header text of the kept columns
+    columns: list[str]  # their canonical names
+    positions: list[int]  # their positions in the grid's rows
+    rows: list[tuple[int, list[Any], str]]  # (row, cells of the kept columns, raw JSON of the whole row)
+    bad: list[tuple[int, str | None, str, str]]  # (row, field, reason, raw JSON)
+    notes: list[str]
+
+
+def _header_key(cell: Any) -> str:
+    if cell is None:
+        return ""
+    repaired, _ = fix_legacy_encoding(_FORMAT_RE.sub("", str(cell)).strip())
+    return header_key(repaired)
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not _FORMAT_RE.sub("", cell).strip())
+
+
+def _preview(cells: list[Any], limit: int = 80) -> str:
+    text = " | ".join(str(c).strip() for c in cells if not _blank(c))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _raw_json(header: list[str], cells: list[Any]) -> str:
+    if len(cells) == len(header):
+        return json.dumps(dict(zip(header, map(_json_cell, cells), strict=True)), ensure_ascii=False)
+    return json.dumps([_json_cell(c) for c in cells], ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What a table of one source may hold: header key -> canonical column, ignorable header keys, labels."""
+
+    source: str
+    label: str
+    lookup: dict[str, str]
+    ignored: frozenset[str]
+    examples: tuple[str, ...]
+    aliases: Callable[[str], str]
+    mapping_file: str | None
+    known_columns: tuple[str, ...]  # the canonical columns a file of this source may have
+
+
+def _vocabulary(mapping: SourceMapping) -> _Vocabulary:
+    return _Vocabulary(
+        source=mapping.source,
+        label=mapping.label,
+        lookup=mapping.header_lookup,
+        ignored=frozenset(header_key(h) for h in mapping.ignored_headers),
+        examples=tuple(mapping.columns[c][0] for c in REQUIRED_COLUMNS if c in mapping.columns),
+        aliases=lambda column: mapping.columns[column][0] if column in mapping.columns else column,
+        mapping_file=f"records/mappings/{mapping.source}.toml",
+        known_columns=tuple(mapping.columns),
+    )
+
+
+def _base_vocabulary() -> _Vocabulary:
+    lookup = {header_key(name): name for name in CANONICAL_SCHEMA}
+    return _Vocabulary(
+        source="base",
+        label=BASE_LABEL,
+        lookup=lookup,
+        ignored=frozenset({"stt"}),
+        examples=REQUIRED_COLUMNS,
+        aliases=lambda column: column,
+        mapping_file=None,
+        known_columns=tuple(CANONICAL_SCHEMA),
+    )
+
+
+def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
+    """Find the header row and the columns of the table in ``grid``; raise ``IngestError`` saying what is wrong
+    with the file (and what to do) when there is no usable table."""
+    content = [(number, cells) for number, cells in grid.rows if not all(_blank(c) for c in cells)]
+    if not content:
+        raise IngestError(grid.name, "tệp/trang tính không có dòng nào có nội dung", row=1)
+    best: tuple[int, int] | None = None  # (known headers, index in content)
+    for index, (_, cells) in enumerate(content[:HEADER_SEARCH_ROWS]):
+        known = sum(1 for cell in cells if _header_key(cell) in vocabulary.lookup)
+        if known and (best is None or known > best[0]):
+            best = (known, index)
+    first_number, first_cells = content[0]
+    if best is None or (best[0] < 2 and len([c for c in content[best[1]][1] if not _blank(c)]) > 1):
+        hint = ""
+        if any(_REPLACEMENT in str(c) for c in first_cells) or grid.encoding in ("cp1252", "utf-8 (hỏng)"):
+            hint = f" Tệp có vẻ sai bảng mã (đọc theo {grid.encoding}): lưu lại tệp dưới dạng CSV UTF-8."
+        raise IngestError(
+            grid.name,
+            f"không tìm thấy dòng tiêu đề trong {min(len(content), HEADER_SEARCH_ROWS)} dòng đầu: tệp cần một dòng "
+            f"tiêu đề với các cột của nguồn {vocabulary.label} (ví dụ: "
+            + ", ".join(f"'{e}'" for e in vocabulary.examples)
+            + f"). Dòng có nội dung đầu tiên (dòng {first_number}): '{_preview(first_cells)}'. Kiểm tra đây có đúng "
+            f"là tệp trích xuất {vocabulary.label} không, rồi xuất lại kèm dòng tiêu đề.{hint}",
+            row=first_number,
+        )
+    header_index = best[1]
+    header_number, header_cells = content[header_index]
+    notes = list(grid.notes)
+    above = content[:header_index]
+    if above:
+        notes.append(
+            f"bỏ qua {len(above)} dòng phía trên dòng tiêu đề (dòng {header_number}): "
+            + "; ".join(f"dòng {n}: '{_preview(c, 60)}'" for n, c in above[:3])
+        )
+    data = [(n, cells) for n, cells in grid.rows if n > header_number]
+    # A sheet's columns are its extent (an unnamed column with data is a layout problem of the file); a CSV line's
+    # fields beyond the header are a problem of that line only.
+    width = max([len(header_cells), *(len(cells) for _, cells in data)]) if grid.kind == "xlsx" else len(header_cells)
+    header_text = [_FORMAT_RE.sub("", str(c)).strip() if not _blank(c) else "" for c in header_cells]
+    header_text += [""] * (width - len(header_text))
+    positions: list[int] = []
+    columns: list[str] = []
+    kept_header: list[str] = []
+    skipped_empty = 0
+    for position, text in enumerate(header_text):
+        letter = _column_letter(position)
+        if not text:
+            filled = [n for n, cells in data if position < len(cells) and not _blank(cells[position])]
+            if filled:
+                raise IngestError(
+                    grid.name,
+                    f"cột {letter} có dữ liệu ({len(filled)} dòng, đầu tiên ở dòng {filled[0]}) nhưng ô tiêu đề "
+                    f"(dòng {header_number}) để trống: đặt tiêu đề cho cột hoặc xóa cột rồi gửi lại tệp",
+                    row=header_number,
+                    header_row=header_number,
+                    field=letter,
+                )
+            skipped_empty += 1
+            continue
+        key = _header_key(text)
+        if key in vocabulary.ignored:
+            notes.append(f"bỏ qua cột số thứ tự '{text}' (cột {letter})")
+            continue
+        column = vocabulary.lookup.get(key)
+        if column is None:
+            if _REPLACEMENT in text:
+                reason = (
+                    f"tiêu đề cột {letter} '{text}' có ký tự hỏng: tệp sai bảng mã hoặc bị hỏng "
+                    f"(đọc theo {grid.encoding}); lưu lại tệp dưới dạng CSV UTF-8 hoặc .xlsx rồi gửi lại"
+                )
+            elif vocabulary.mapping_file is None:
+                reason = (
+                    f"cột '{text}' (cột {letter}) không thuộc lược đồ chuẩn của {vocabulary.label}: đổi tên theo "
+                    "lược đồ (README, mục Lược đồ chuẩn) hoặc xóa cột rồi gửi lại tệp"
+                )
+            else:
+                reason = (
+                    f"cột '{text}' (cột {letter}) không có trong bảng ánh xạ của nguồn {vocabulary.label}: nếu là "
+                    f"cột mới của hệ thống nguồn, thêm tên này vào {vocabulary.mapping_file}; nếu gõ nhầm, sửa "
+                    "tiêu đề rồi gửi lại tệp"
+                )
+            raise IngestError(grid.name, reason, row=header_number, header_row=header_number, field=text)
+        if column in columns:
+            first = kept_header[columns.index(column)]
+            raise IngestError(
+                grid.name,
+                f"hai cột '{first}' và '{text}' cùng là {_LABELS.get(column, column)} ({column}): xóa một cột rồi "
+                "gửi lại tệp",
+                row=header_number,
+                header_row=header_number,
+                field=text,
+            )
+        positions.append(position)
+        columns.append(column)
+        kept_header.append(text)
+    if positions and positions[0] > 0 and skipped_empty:
+        notes.append(f"bảng bắt đầu ở cột {_column_letter(positions[0])}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        names = ", ".join(f"'{vocabulary.aliases(c)}' ({_LABELS.get(c, c)})" for c in missing)
+        raise IngestError(
+            grid.name,
+            f"thiếu cột bắt buộc {names}: không có cột này thì không ghép nối được bản ghi; xuất lại tệp có cột này",
+            row=header_number,
+            header_row=header_number,
+            field=vocabulary.aliases(missing[0]),
+        )
+    absent = [c for c in missing_optional(columns) if c in vocabulary.known_columns]
+    if absent:
+        notes.append("không có cột (để trống): " + ", ".join(f"{_LABELS.get(c, c)} ({c})" for c in absent))
+    rows: list[tuple[int, list[Any], str]] = []
+    bad: list[tuple[int, str | None, str, str]] = []
+    for number, reason, raw in grid.broken:
+        if number > header_number:
+            bad.append((number, None, reason, json.dumps(raw, ensure_ascii=False)))
+    full_header = [t or _column_letter(i) for i, t in enumerate(header_text)]
+    last = positions[-1] if positions else -1
+    for number, cells in data:
+        if all(_blank(c) for c in cells):
+            continue  # blank lines are layout, not data
+        raw = _raw_json(full_header, cells + [None] * (len(full_header) - len(cells)))
+        extra = [c for c in cells[len(header_text) :] if not _blank(c)]
+        if (grid.kind == "csv" and len(cells) < last + 1) or extra:
+            reason = (
+                f"dòng có {len(cells)} trường, dòng tiêu đề có {len(header_cells)}: thiếu hoặc thừa dấu phân cách "
+                "(có thể ô chứa dấu phân cách mà không đặt trong ngoặc kép); sửa dòng rồi gửi lại"
+            )
+            bad.append((number, None, reason, json.dumps([_json_cell(c) for c in cells], ensure_ascii=False)))
+            continue
+        if number in grid.row_problems:
+            bad.append((number, None, grid.row_problems[number], raw))
+            continue
+        values = [cells[p] if p < len(cells) else None for p in positions]
+        rows.append((number, values, raw))
+    bad.sort(key=lambda b: b[0])
+    return _Table(grid.name, grid.encoding, kept_header, columns, positions, rows, bad, notes)
 
 
 # ---------------------------------------------------------------- cell conversion
@@ -295,22 +677,31 @@ def _cell_text(cell: Any, column: str) -> str | None:
         return cell.date().isoformat()
     if isinstance(cell, dt.date):
         return cell.isoformat()
+    if isinstance(cell, dt.time | dt.timedelta):
+        return str(cell)
     if isinstance(cell, bool):
         return str(cell)
     if isinstance(cell, int | float):
         if column in DATE_COLUMNS:
             return excel_serial_to_date(float(cell)).isoformat()
+        if column in ID_LENGTHS:
+            return number_as_id(cell, ID_LENGTHS[column])
         if float(cell).is_integer():
-            digits = str(int(cell))
-            # Excel drops leading zeros of numeric-looking IDs; every personal ID starts with 0 (province 001-096).
-            if column in TWELVE_DIGIT_COLUMNS and len(digits) < 12:
-                return digits.zfill(12)
-            if column == "old_id_number" and len(digits) < 9:
-                return digits.zfill(9)
-            return digits
+            return str(int(cell))
         return repr(cell)
-    text = str(cell).strip()
+    text = str(cell)
+    if column in CODE_COLUMNS:
+        text = unicodedata.normalize("NFKC", _FORMAT_RE.sub("", text))
+    text = text.strip().lstrip("\ufeff").strip()
     return text or None
+
+
+def _json_cell(cell: Any) -> Any:
+    if isinstance(cell, dt.date | dt.datetime | dt.time):
+        return cell.isoformat()
+    if isinstance(cell, dt.timedelta):
+        return str(cell)
+    return cell
 
 
 # ---------------------------------------------------------------- validation
@@ -350,13 +741,26 @@ def _convert_coded(lookup: dict[str, str], column: str) -> Any:
     return convert
 
 
+def _converter(column: str, mapping: SourceMapping | None, as_of: dt.date | None) -> Any:
+    if column in DATE_COLUMNS:
+        return lambda value: canonical_date(value, as_of=as_of)
+    if column in ID_LENGTHS:
+        lengths, what = ID_LENGTHS[column], ID_LABELS[column]
+        return lambda value: canonical_digits(value, lengths, what)
+    if (lookup := _coded_lookup(column, mapping)) is not None:
+        return _convert_coded(lookup, column)
+    return None
+
+
 def _validate(
     frame: pl.DataFrame,
     raw_json: pl.Series,
     *,
     source: str,
+    label: str,
     mapping: SourceMapping | None,
-    taken_ids: set[str] | TakenIds,
+    registry: IdRegistry,
+    as_of: dt.date | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonicalize values column by column; rows with any problem go to quarantine with every reason listed."""
     problems: list[pl.Expr] = []
@@ -364,19 +768,7 @@ def _validate(
     for column in frame.columns:
         if column in LINEAGE or column == "source":
             continue
-        convert: Any = None
-        if column in DATE_COLUMNS:
-            convert = canonical_date
-        elif column in TWELVE_DIGIT_COLUMNS:
-
-            def convert(value: str, _c: str = column) -> str:
-                return canonical_digits(value, (12,), f"{_c}")
-        elif column == "old_id_number":
-
-            def convert(value: str) -> str:
-                return canonical_digits(value, (9, 12), "số CMND")
-        elif (lookup := _coded_lookup(column, mapping)) is not None:
-            convert = _convert_coded(lookup, column)
+        convert = _converter(column, mapping, as_of)
         if convert is None:
             continue
         ok, bad = _unique_map(frame[column], convert)
@@ -394,19 +786,20 @@ def _validate(
             pl.struct(pl.lit("record_id").alias("field"), pl.lit("thiếu mã bản ghi").alias("reason"))
         )
     )
-    checked = frame.with_columns(_raw=raw_json, _problems=pl.concat_list(problems).list.drop_nulls())
-    # A record_id seen before (earlier in this file, another file tonight, or the base) is a duplicate row.
-    first_seen = checked["record_id"].is_first_distinct()
-    already = (
-        taken_ids.contains(checked["record_id"])
-        if isinstance(taken_ids, TakenIds)
-        else checked["record_id"].is_in(list(taken_ids))
-        if taken_ids
-        else pl.Series([False] * checked.height, dtype=pl.Boolean)
+    # A record with neither a name nor any identifier cannot be matched to anyone; one that lacks only its name
+    # still can (by its ID) and stays, for the completeness checks to report.
+    identifiers = [c for c in ("full_name", *ID_LENGTHS) if c in frame.columns]
+    problems.append(
+        pl.when(pl.all_horizontal([pl.col(c).is_null() for c in identifiers])).then(
+            pl.struct(
+                pl.lit("full_name").alias("field"),
+                pl.lit("thiếu họ tên và mọi số giấy tờ: bản ghi không ghép nối được với ai").alias("reason"),
+            )
+        )
     )
-    duplicate = (~first_seen | already) & checked["record_id"].is_not_null()
-    checked = checked.with_columns(_duplicate=duplicate)
-    is_bad = (pl.col("_problems").list.len() > 0) | pl.col("_duplicate")
+    checked = frame.with_columns(_raw=raw_json, _problems=pl.concat_list(problems).list.drop_nulls())
+    checked = _mark_duplicates(checked, registry.seen(source), label)
+    is_bad = (pl.col("_problems").list.len() > 0) | pl.col("_duplicate").is_not_null()
     bad_rows = checked.filter(is_bad)
     good_rows = checked.filter(~is_bad).with_columns(replacements).drop("_raw", "_problems", "_duplicate")
     quarantine = bad_rows.select(
@@ -421,8 +814,8 @@ def _validate(
             pl.col("_problems").list.eval(
                 pl.element().struct.field("field") + ": " + pl.element().struct.field("reason")
             ),
-            pl.when(pl.col("_duplicate"))
-            .then(pl.lit(["record_id: mã bản ghi trùng với bản ghi đã nạp"]))
+            pl.when(pl.col("_duplicate").is_not_null())
+            .then(pl.concat_list(pl.lit("record_id: ") + pl.col("_duplicate")))
             .otherwise(pl.lit([], dtype=pl.List(pl.String))),
         )
         .list.join("; ")
@@ -435,11 +828,42 @@ def _validate(
             good_rows = good_rows.with_columns(pl.coalesce(target, origin).alias(target))
         else:
             good_rows = good_rows.with_columns(pl.col(origin).alias(target))
-    if isinstance(taken_ids, TakenIds):
-        taken_ids.update(good_rows["record_id"])
-    else:
-        taken_ids.update(good_rows["record_id"].to_list())
+    registry.add(source, good_rows)
     return good_rows, quarantine
+
+
+def _mark_duplicates(checked: pl.DataFrame, seen: pl.DataFrame, label: str) -> pl.DataFrame:
+    """``_duplicate``: why a row repeats a record id of its source (earlier in this file, or an earlier file),
+    naming the file and row that holds it first; null for a first occurrence."""
+    firsts = (
+        checked.filter(pl.col("record_id").is_not_null())
+        .group_by("record_id", maintain_order=True)
+        .agg(pl.col("source_file").first().alias("_in_file"), pl.col("source_row").first().alias("_in_row"))
+    )
+    marked = (
+        checked.join(firsts, on="record_id", how="left", maintain_order="left")
+        .join(seen.unique("record_id", keep="first"), on="record_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("_first_file").is_not_null())
+            .then(pl.struct(pl.col("_first_file").alias("f"), pl.col("_first_row").alias("r")))
+            .when(pl.col("_in_row").is_not_null() & (pl.col("_in_row") != pl.col("source_row")))
+            .then(pl.struct(pl.col("_in_file").alias("f"), pl.col("_in_row").alias("r")))
+            .alias("_clash")
+        )
+    )
+    return marked.with_columns(
+        pl.when(pl.col("_clash").is_not_null())
+        .then(
+            pl.format(
+                "mã bản ghi '{}' trùng với bản ghi đã nạp ở {}, dòng {} (mã bản ghi phải duy nhất trong nguồn {})",
+                pl.col("record_id"),
+                pl.col("_clash").struct.field("f"),
+                pl.col("_clash").struct.field("r"),
+                pl.lit(label),
+            )
+        )
+        .alias("_duplicate")
+    ).drop("_in_file", "_in_row", "_first_file", "_first_row", "_clash")
 
 
 def _canonical(frame: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -457,262 +881,431 @@ def _canonical(frame: pl.DataFrame, source: str) -> pl.DataFrame:
 
 
 def _file_report(
-    file: str, source: str | None, encoding: str | None, read: int, ok: int, bad: int, error: str | None
+    file: str,
+    source: str | None,
+    encoding: str | None,
+    read: int,
+    ok: int,
+    bad: int,
+    error: str | None,
+    notes: list[str] | None = None,
 ) -> pl.DataFrame:
-    return pl.DataFrame([(file, source, encoding, read, ok, bad, error)], schema=FILE_REPORT_SCHEMA, orient="row")
-
-
-def _whole_file_quarantined(table: _RawTable, source: str | None, error: IngestError) -> IngestResult:
-    rows = table.rows + table.short_rows
-    quarantine = pl.DataFrame(
-        [
-            (
-                table.name,
-                number,
-                source,
-                error.field,
-                error.reason,
-                json.dumps(dict(zip(table.header, map(_json_cell, cells), strict=False)), ensure_ascii=False),
-            )
-            for number, cells in rows
-        ],
-        schema=QUARANTINE_SCHEMA,
-        orient="row",
+    warnings = "; ".join(notes) if notes else None
+    return pl.DataFrame(
+        [(file, source, encoding, read, ok, bad, error, warnings)], schema=FILE_REPORT_SCHEMA, orient="row"
     )
+
+
+def _grid_quarantined(grid: _Grid, source: str | None, error: IngestError) -> IngestResult:
+    """Every non-blank row of a grid quarantined with the file-level reason (the file cannot be used)."""
+    entries = [
+        (
+            grid.name,
+            number,
+            source,
+            error.field,
+            error.reason,
+            json.dumps([_json_cell(c) for c in cells], ensure_ascii=False),
+        )
+        for number, cells in grid.rows
+        if not all(_blank(c) for c in cells) and (error.header_row is None or number > error.header_row)
+    ]
+    entries += [
+        (grid.name, n, source, None, f"{error.reason} ({reason})", json.dumps(raw)) for n, reason, raw in grid.broken
+    ]
+    if not entries:
+        return _unreadable(grid.name, source, error, grid.encoding)
+    quarantine = pl.DataFrame(entries, schema=QUARANTINE_SCHEMA, orient="row").sort("source_row")
     return IngestResult(
         accepted=pl.DataFrame(schema=CANONICAL_SCHEMA),
         quarantine=quarantine,
-        files=_file_report(table.name, source, table.encoding, len(rows), 0, len(rows), str(error)),
+        files=_file_report(grid.name, source, grid.encoding, len(entries), 0, len(entries), str(error), grid.notes),
     )
 
 
-def _unreadable(file: str, source: str | None, error: IngestError) -> IngestResult:
+def _unreadable(file: str, source: str | None, error: IngestError, encoding: str | None = None) -> IngestResult:
     quarantine = pl.DataFrame(
         [(file, error.row, source, error.field, error.reason, None)], schema=QUARANTINE_SCHEMA, orient="row"
     )
     return IngestResult(
         accepted=pl.DataFrame(schema=CANONICAL_SCHEMA),
         quarantine=quarantine,
-        files=_file_report(file, source, None, 1, 0, 1, str(error)),
+        files=_file_report(file, source, encoding, 1, 0, 1, str(error)),
     )
 
 
-def _json_cell(cell: Any) -> Any:
-    if isinstance(cell, dt.date | dt.datetime):
-        return cell.isoformat()
-    return cell
-
-
-def _map_header(table: _RawTable, mapping: SourceMapping) -> list[str]:
-    lookup = mapping.header_lookup
-    columns: list[str] = []
-    for position, raw in enumerate(table.header, start=1):
-        repaired, _ = fix_legacy_encoding(raw.strip())
-        column = lookup.get(header_key(repaired))
-        if column is None:
-            raise IngestError(
-                table.name,
-                f"cột '{raw}' (vị trí {position}) không có trong bảng ánh xạ của nguồn {mapping.label}; "
-                "cập nhật records/mappings nếu đây là cột mới",
-                row=1,
-                field=raw,
-            )
-        if column in columns:
-            raise IngestError(table.name, f"hai cột cùng ánh xạ vào '{column}'", row=1, field=raw)
-        columns.append(column)
-    missing = [c for c in mapping.required if c not in columns]
-    if missing:
-        headers = ", ".join(f"'{mapping.columns[c][0]}'" for c in missing)
-        raise IngestError(table.name, f"thiếu cột bắt buộc: {headers}", row=1, field=mapping.columns[missing[0]][0])
-    return columns
-
-
-def _ingest_table(table: _RawTable, mapping: SourceMapping, taken_ids: set[str] | TakenIds) -> IngestResult:
-    try:
-        columns = _map_header(table, mapping)
-    except IngestError as error:
-        return _whole_file_quarantined(table, mapping.source, error)
-    data: dict[str, list[str | None]] = {c: [] for c in columns}
+def _ingest_table(
+    table: _Table,
+    *,
+    source: str,
+    label: str,
+    mapping: SourceMapping | None,
+    registry: IdRegistry,
+    as_of: dt.date | None,
+) -> IngestResult:
+    data: dict[str, list[str | None]] = {c: [] for c in table.columns}
     raw: list[str] = []
     numbers: list[int] = []
-    for number, cells in table.rows:
+    for number, cells, raw_json in table.rows:
         numbers.append(number)
-        for column, cell in zip(columns, cells, strict=True):
-            try:
-                data[column].append(_cell_text(cell, column))
-            except ValueProblem as problem:
-                data[column].append(f"<{problem}>")
-        raw.append(json.dumps(dict(zip(table.header, map(_json_cell, cells), strict=True)), ensure_ascii=False))
-    frame = pl.DataFrame(data, schema={c: pl.String for c in columns}).with_columns(
+        for column, cell in zip(table.columns, cells, strict=True):
+            data[column].append(_cell_text(cell, column))
+        raw.append(raw_json)
+    frame = pl.DataFrame(data, schema={c: pl.String for c in table.columns}).with_columns(
         pl.lit(table.name).alias("source_file"), pl.Series("source_row", numbers, dtype=pl.Int64).cast(pl.String)
     )
     accepted, quarantine = _validate(
-        frame, pl.Series("_raw", raw, dtype=pl.String), source=mapping.source, mapping=mapping, taken_ids=taken_ids
+        frame,
+        pl.Series("_raw", raw, dtype=pl.String),
+        source=source,
+        label=label,
+        mapping=mapping,
+        registry=registry,
+        as_of=as_of,
     )
-    short = pl.DataFrame(
-        [
-            (
-                table.name,
-                number,
-                mapping.source,
-                None,
-                f"dòng có {len(cells)} trường, dòng tiêu đề có {len(table.header)}",
-                json.dumps([_json_cell(c) for c in cells], ensure_ascii=False),
-            )
-            for number, cells in table.short_rows
-        ],
+    unreadable = pl.DataFrame(
+        [(table.name, number, source, field, reason, raw_values) for number, field, reason, raw_values in table.bad],
         schema=QUARANTINE_SCHEMA,
         orient="row",
     )
-    quarantine = pl.concat([quarantine, short]).sort("source_row")
-    read = len(table.rows) + len(table.short_rows)
+    quarantine = pl.concat([quarantine, unreadable]).sort("source_row")
+    read = len(table.rows) + len(table.bad)
     return IngestResult(
-        accepted=_canonical(accepted, mapping.source),
+        accepted=_canonical(accepted, source),
         quarantine=quarantine,
-        files=_file_report(table.name, mapping.source, table.encoding, read, accepted.height, quarantine.height, None),
+        files=_file_report(
+            table.name, source, table.encoding, read, accepted.height, quarantine.height, None, table.notes
+        ),
     )
 
 
-def ingest_file(
-    path: Path, mapping: SourceMapping | None = None, *, taken_ids: set[str] | TakenIds | None = None
+def _read_grids(path: Path, display: str, known_headers: dict[str, str], formats: str) -> list[_Grid]:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return [_csv_grid(path, display, known_headers)]
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_grids(path, display)
+    raise IngestError(display, f"định dạng tệp '{suffix}' không được hỗ trợ (chỉ {formats})")
+
+
+def _ingest_grids(
+    grids: list[_Grid],
+    vocabulary: _Vocabulary,
+    mapping: SourceMapping | None,
+    registry: IdRegistry,
+    as_of: dt.date | None,
 ) -> IngestResult:
-    """Ingest one extract file; the source comes from ``mapping`` or else from the file name."""
-    taken: set[str] | TakenIds = taken_ids if taken_ids is not None else set()
+    results = []
+    for grid in grids:
+        if len(grids) > 1 and all(all(_blank(c) for c in cells) for _, cells in grid.rows) and not grid.broken:
+            continue  # an empty extra sheet of a workbook is layout
+        try:
+            table = _locate(grid, vocabulary)
+        except IngestError as error:
+            results.append(_grid_quarantined(grid, vocabulary.source, error))
+            continue
+        results.append(
+            _ingest_table(
+                table, source=vocabulary.source, label=vocabulary.label, mapping=mapping, registry=registry, as_of=as_of
+            )
+        )
+    if not results:
+        name = grids[0].name if grids else "?"
+        return _unreadable(name, vocabulary.source, IngestError(name, "tệp Excel không có trang tính nào có dữ liệu"))
+    return IngestResult.combine(results)
+
+
+def ingest_file(
+    path: Path,
+    mapping: SourceMapping | None = None,
+    *,
+    taken_ids: IdRegistry | None = None,
+    as_of: dt.date | None = None,
+) -> IngestResult:
+    """Ingest one extract file; the source comes from ``mapping`` or else from the file name.
+
+    ``taken_ids`` holds the record ids accepted before tonight's earlier files (a repeat within a source is a
+    duplicate); ``as_of`` is the night (it decides the century of two-digit years).
+    """
+    registry = taken_ids if taken_ids is not None else IdRegistry()
     display = path.name
     mapping = mapping or source_for_file(path)
     if mapping is None:
         known = "; ".join(f"{m.label}: {', '.join(m.file_patterns)}" for m in all_mappings())
         return _unreadable(
-            display, None, IngestError(display, f"không nhận ra nguồn của tệp theo tên (mẫu tên: {known})")
+            display,
+            None,
+            IngestError(
+                display,
+                f"không nhận ra nguồn của tệp theo tên (mẫu tên: {known}); đổi tên tệp theo mẫu của nguồn rồi đặt "
+                "lại vào thư mục",
+            ),
         )
-    suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            tables = [_read_csv(path, display, mapping.header_lookup)]
-        elif suffix == ".xlsx":
-            tables = _read_xlsx(path, display)
-        else:
-            raise IngestError(display, f"định dạng tệp '{suffix}' không được hỗ trợ (chỉ .csv, .xlsx)")
+        grids = _read_grids(path, display, mapping.header_lookup, ".csv, .xlsx")
     except IngestError as error:
         return _unreadable(display, mapping.source, error)
-    return IngestResult.combine(_ingest_table(table, mapping, taken) for table in tables)
+    return _ingest_grids(grids, _vocabulary(mapping), mapping, registry, as_of)
 
 
-def ingest_extracts(folder: Path, *, taken_ids: set[str] | TakenIds | None = None) -> IngestResult:
+def ingest_extracts(folder: Path, *, taken_ids: IdRegistry | None = None, as_of: dt.date | None = None) -> IngestResult:
     """Ingest every extract file in ``folder`` (not recursive). Hidden and partial files (.part/.tmp) are skipped,
     since they are still being written; every other file is either ingested or reported as unrecognized."""
-    taken = taken_ids if taken_ids is not None else set()
+    registry = taken_ids if taken_ids is not None else IdRegistry()
     files = sorted(
         p
         for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".part", ".tmp", ".parquet"))
     )
-    return IngestResult.combine(ingest_file(path, taken_ids=taken) for path in files)
+    return IngestResult.combine(ingest_file(path, taken_ids=registry, as_of=as_of) for path in files)
 
 
-def ingest_base(path: Path, *, taken_ids: set[str] | TakenIds | None = None) -> IngestResult:
+# ---------------------------------------------------------------- the population base
+
+
+def ingest_base(path: Path, *, taken_ids: IdRegistry | None = None, as_of: dt.date | None = None) -> IngestResult:
     """Ingest the population base snapshot: a canonical person file (Parquet, CSV or XLSX with canonical column
-    names; the nine minimal columns suffice)."""
+    names). Only ``REQUIRED_COLUMNS`` must be there; every other canonical column may be absent (it is added as
+    nulls and named in the file's warnings). An unknown column or one of a type that is not text-like quarantines
+    the whole file, naming the column."""
+    registry = taken_ids if taken_ids is not None else IdRegistry()
+    display = path.name
+    vocabulary = _base_vocabulary()
+    if not path.exists():
+        return _unreadable(display, "base", IngestError(display, "không tìm thấy tệp CSDL dân cư"))
+    if path.suffix.lower() != ".parquet":
+        try:
+            grids = _read_grids(path, display, vocabulary.lookup, ".parquet, .csv, .xlsx")
+        except IngestError as error:
+            return _unreadable(display, "base", error)
+        return _ingest_grids(grids, vocabulary, None, registry, as_of)
     try:
-        frame = read_canonical_file(path)
-    except IngestError as error:
-        return _unreadable(path.name, "base", error)
-    return ingest_base_frame(
-        frame, path.name, "parquet" if path.suffix == ".parquet" else "text", taken_ids=taken_ids
-    )
+        frame = pl.read_parquet(path)
+    except Exception as error:
+        return _unreadable(
+            display,
+            "base",
+            IngestError(display, f"không đọc được tệp Parquet ({type(error).__name__}: {error}); tệp có thể bị hỏng"),
+        )
+    return _ingest_base_frame(frame, display, registry, as_of)
 
 
-def ingest_base_frame(
+_TEXT_LIKE: Final = (pl.String, pl.Categorical, pl.Enum, pl.Date, pl.Datetime, pl.Time, pl.Boolean, pl.Null)
+
+
+def _base_problem(frame: pl.DataFrame) -> tuple[str, str] | None:
+    """(field, reason) that makes a base frame unusable as a whole, or None."""
+    unknown = [c for c in frame.columns if c not in CANONICAL_SCHEMA]
+    if unknown:
+        return unknown[0], (
+            "cột không thuộc lược đồ chuẩn: " + ", ".join(f"'{c}'" for c in unknown) + "; đổi tên theo lược đồ "
+            "(README, mục Lược đồ chuẩn) hoặc bỏ cột rồi xuất lại CSDL dân cư"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        return missing[0], (
+            "thiếu cột bắt buộc: " + ", ".join(missing) + "; không có cột này thì không ghép nối được bản ghi"
+        )
+    for name, dtype in frame.schema.items():
+        if not (dtype.is_numeric() or isinstance(dtype, _TEXT_LIKE)):
+            return name, (
+                f"cột '{name}' có kiểu dữ liệu {dtype} (danh sách/cấu trúc lồng nhau), không phải một giá trị mỗi ô; "
+                "xuất lại cột dưới dạng văn bản"
+            )
+    return None
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as text; a numeric ID column goes through ``number_as_id`` (leading zeros, whole numbers)."""
+    columns = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if name in ID_LENGTHS and dtype.is_numeric():
+            lengths = ID_LENGTHS[name]
+            columns.append(
+                column.map_elements(functools.partial(number_as_id, lengths=lengths), return_dtype=pl.String)
+            )
+        elif dtype.is_float():
+            integral = column.is_finite() & (column == column.floor())
+            columns.append(
+                pl.when(integral)
+                .then(column.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(column.cast(pl.String))
+            )
+        else:
+            columns.append(column.cast(pl.String))
+    return frame.select(columns)
+
+
+def _raw_values(frame: pl.DataFrame) -> pl.Series:
+    try:
+        return frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+    except Exception:  # a type JSON cannot hold: the row's text form is the best evidence
+        return pl.Series([str(row) for row in frame.iter_rows()], dtype=pl.String)
+
+
+def ingest_base_rows(
     frame: pl.DataFrame,
     display: str,
-    encoding: str,
     *,
-    taken_ids: set[str] | TakenIds | None = None,
+    registry: IdRegistry,
+    as_of: dt.date | None,
     row_numbers: pl.Series | None = None,
 ) -> IngestResult:
-    """Ingest rows of a base snapshot already read (``display``: the file name in messages).
+    """Ingest rows of a base snapshot already read; ``row_numbers``: their rows in the file (header = 1) when
+    ``frame`` holds only some of them (the nightly state re-reads only the rows that changed)."""
+    return _ingest_base_frame(frame, display, registry, as_of, row_numbers)
 
-    ``row_numbers``: the rows' numbers in the file (header = row 1) when ``frame`` holds only some of its rows.
-    """
-    taken = taken_ids if taken_ids is not None else set()
-    missing = [c for c in MINIMAL_COLUMNS if c not in frame.columns]
-    unknown = [c for c in frame.columns if c not in CANONICAL_SCHEMA]
-    if missing or unknown:
-        reason = (f"thiếu cột: {', '.join(missing)}. " if missing else "") + (
-            f"cột không thuộc lược đồ chuẩn: {', '.join(unknown)}" if unknown else ""
-        )
-        field = (missing or unknown)[0]
-        quarantine = frame.with_row_index("source_row", offset=2).select(
+
+def _ingest_base_frame(
+    frame: pl.DataFrame,
+    display: str,
+    registry: IdRegistry,
+    as_of: dt.date | None,
+    row_numbers: pl.Series | None = None,
+) -> IngestResult:
+    frame = frame.drop([c for c in (*LINEAGE, "source") if c in frame.columns])
+    problem = _base_problem(frame)
+    if problem is not None:
+        field_name, reason = problem
+        quarantine = frame.with_row_index("__row", offset=2).select(
             pl.lit(display).alias("source_file"),
-            pl.col("source_row").cast(pl.Int64),
+            pl.col("__row").cast(pl.Int64).alias("source_row"),
             pl.lit("base").alias("source"),
-            pl.lit(field).alias("field"),
-            pl.lit(reason.strip()).alias("reason"),
-            pl.struct(pl.all().exclude("source_row").cast(pl.String)).struct.json_encode().alias("raw_values"),
+            pl.lit(field_name).alias("field"),
+            pl.lit(reason).alias("reason"),
+            _raw_values(frame).alias("raw_values"),
         )
+        error = str(IngestError(display, reason, field=field_name))
         return IngestResult(
             accepted=pl.DataFrame(schema=CANONICAL_SCHEMA),
             quarantine=quarantine,
-            files=_file_report(display, "base", None, frame.height, 0, frame.height, reason.strip()),
+            files=_file_report(display, "base", "parquet", frame.height, 0, frame.height, error),
         )
-    frame = frame.with_columns(
-        [pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in frame.columns if c not in LINEAGE]
+    raw_json = _raw_values(frame)
+    text = _as_text(frame)
+    text = text.with_columns(
+        [
+            (pl.col(c).str.replace_all(FORMAT_CHARACTERS, "").str.normalize("NFKC") if c in CODE_COLUMNS else pl.col(c))
+            .str.strip_chars()
+            .replace("", None)
+            .alias(c)
+            for c in text.columns
+        ]
+    ).with_columns(
+        pl.lit(display).alias("source_file"),
+        (pl.int_range(pl.len()) + 2 if row_numbers is None else pl.lit(row_numbers)).cast(pl.String).alias("source_row"),
     )
-    raw_json = frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
-    numbers = (pl.int_range(pl.len()) + 2) if row_numbers is None else pl.lit(row_numbers)
-    frame = frame.drop([c for c in LINEAGE if c in frame.columns]).with_columns(
-        pl.lit(display).alias("source_file"), numbers.cast(pl.String).alias("source_row")
+    notes = []
+    absent = missing_optional(frame.columns)
+    if absent:
+        notes.append("không có cột (để trống): " + ", ".join(f"{_LABELS.get(c, c)} ({c})" for c in absent))
+    accepted, quarantine = _validate(
+        text, raw_json, source="base", label=BASE_LABEL, mapping=None, registry=registry, as_of=as_of
     )
-    if "source" in frame.columns:
-        frame = frame.drop("source")
-    accepted, quarantine = _validate(frame, raw_json, source="base", mapping=None, taken_ids=taken)
     return IngestResult(
         accepted=_canonical(accepted, "base"),
         quarantine=quarantine,
-        files=_file_report(
-            display,
-            "base",
-            encoding,
-            frame.height,
-            accepted.height,
-            quarantine.height,
-            None,
-        ),
+        files=_file_report(display, "base", "parquet", frame.height, accepted.height, quarantine.height, None, notes),
     )
 
 
-def read_canonical_file(path: Path) -> pl.DataFrame:
-    """Read a canonical person file as text columns (Parquet, CSV, XLSX); ``IngestError`` when unreadable."""
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise IngestError(path.name, "không tìm thấy tệp")
-    try:
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix in (".csv", ".txt"):
-            text, _ = decode_bytes(path.read_bytes(), path.name)
-            return pl.read_csv(io.StringIO(text), infer_schema=False)
-        if suffix == ".xlsx":
-            return pl.read_excel(path, infer_schema_length=0)
-    except IngestError:
-        raise
-    except Exception as error:
-        raise IngestError(path.name, f"không đọc được tệp: {type(error).__name__}: {error}") from None
-    raise IngestError(path.name, f"định dạng tệp '{suffix}' không được hỗ trợ (chỉ .parquet, .csv, .xlsx)")
+# ---------------------------------------------------------------- one night
 
 
-def read_person_file(path: Path) -> pl.DataFrame:
-    """Read a canonical person file (for CLI commands); raises ``IngestError`` on anything not canonical."""
-    result = ingest_base(path)
-    if result.quarantine.height:
-        first = result.quarantine.row(0, named=True)
-        raise IngestError(
-            path.name,
-            f"{result.quarantine.height} dòng lỗi; dòng đầu: {first['reason']}",
-            row=first["source_row"],
-            field=first["field"],
+@dataclass(frozen=True)
+class NightInput:
+    """What ingest made of one night: the base, the extracts, and what a person should know about them."""
+
+    base: IngestResult
+    extracts: IngestResult
+    warnings: tuple[str, ...]
+
+    @property
+    def everything(self) -> IngestResult:
+        return IngestResult.combine([self.base, self.extracts])
+
+
+def ingest_night(
+    base_file: Path,
+    extracts_dir: Path | None,
+    *,
+    as_of: dt.date | None = None,
+    warnings: Iterable[str] = (),
+    base: IngestResult | None = None,
+    base_ids: pl.DataFrame | None = None,
+) -> NightInput:
+    """Ingest the base snapshot and every extract file of a night.
+
+    Record ids are unique within a source only. The nightly graph needs one key per record, so an extract record
+    whose id another source also uses tonight gets the source in front (``residence:123``); the base keeps its ids
+    (they are the register's), and each file's warnings say how many ids were qualified.
+
+    ``base`` and ``base_ids`` (``record_id``, ``source`` of every base record accepted tonight): the base as the
+    nightly state ingested it already (only its changed rows validated), instead of reading ``base_file`` again.
+    """
+    registry = IdRegistry()
+    if base is None:
+        base = ingest_base(base_file, taken_ids=registry, as_of=as_of)
+    if extracts_dir is None:
+        extracts = IngestResult.combine([])
+    else:
+        extracts = ingest_extracts(extracts_dir, taken_ids=registry, as_of=as_of)
+    extracts, qualified = _qualify_shared_ids(base_ids if base_ids is not None else base.accepted, extracts)
+    notes = list(warnings)
+    if qualified:
+        notes.append(
+            f"{qualified} bản ghi trích xuất có mã bản ghi trùng với mã của nguồn khác: mã được ghi kèm tên nguồn "
+            "(ví dụ residence:123)"
         )
-    return result.accepted
+    return NightInput(base=base, extracts=extracts, warnings=tuple(notes))
+
+
+def _qualify_shared_ids(base: pl.DataFrame, extracts: IngestResult) -> tuple[IngestResult, int]:
+    accepted = extracts.accepted
+    if accepted.height == 0:
+        return extracts, 0
+    every = pl.concat([base.select("record_id", "source"), accepted.select("record_id", "source")])
+    shared = (
+        every.group_by("record_id").agg(pl.col("source").n_unique().alias("_sources")).filter(pl.col("_sources") > 1)
+    )
+    if shared.height == 0:
+        return extracts, 0
+    clash = pl.col("record_id").is_in(shared["record_id"].implode())
+    qualified = accepted.with_columns(
+        pl.when(clash)
+        .then(pl.col("source") + ":" + pl.col("record_id"))
+        .otherwise(pl.col("record_id"))
+        .alias("record_id")
+    )
+    counts = accepted.filter(clash).group_by("source_file").len()
+    files = (
+        extracts.files.join(counts, on="source_file", how="left")
+        .with_columns(
+            pl.when(pl.col("len").is_not_null())
+            .then(
+                pl.concat_str(
+                    pl.col("warnings"),
+                    pl.format("{} mã bản ghi trùng mã của nguồn khác, ghi kèm tên nguồn", pl.col("len")),
+                    separator="; ",
+                    ignore_nulls=True,
+                )
+            )
+            .otherwise(pl.col("warnings"))
+            .alias("warnings")
+        )
+        .drop("len")
+    )
+    return IngestResult(accepted=qualified, quarantine=extracts.quarantine, files=files), int(counts["len"].sum())
+
+
+# ---------------------------------------------------------------- reading a person file for a command
+
+
+def read_person_file(path: Path, *, as_of: dt.date | None = None) -> IngestResult:
+    """Read a canonical person file (Parquet, CSV in any of the encodings above, XLSX) the way the nightly reads the
+    base: accepted rows and quarantined rows with their reasons."""
+    return ingest_base(path, as_of=as_of)
 
 
 def summarize(result: IngestResult) -> dict[str, Any]:
@@ -725,6 +1318,7 @@ def summarize(result: IngestResult) -> dict[str, Any]:
         "rows_accepted": result.accepted.height,
         "rows_quarantined": result.quarantine.height,
         "files": result.files.height,
+        "files_rejected": int(result.files["error"].is_not_null().sum()),
         "by_source": {
             row["source"]: {k: row[k] for k in ("rows_read", "rows_accepted", "rows_quarantined")}
             for row in by_source.iter_rows(named=True)

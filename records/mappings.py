@@ -1,7 +1,9 @@
 """Per-source column mappings, kept as data in ``records/mappings/*.toml``.
 
 A mapping says which file names belong to a source, which Vietnamese headers each canonical column may arrive under,
-which columns must be present, and the controlled vocabularies of coded fields. Ingest and the demo generator both
+which fields a record of the source is expected to fill (a completeness check, not an ingest requirement: the
+columns a file must have are ``records.schema.REQUIRED_COLUMNS``), which headers are layout only (a row-number
+column), and the controlled vocabularies of coded fields. Ingest and the demo generator both
 read these files, so the headers they use can never drift apart.
 """
 
@@ -40,10 +42,11 @@ class SourceMapping:
     source: str
     label: str
     file_patterns: tuple[str, ...]
-    required: tuple[str, ...]
+    expected: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
     derived: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    ignored_headers: tuple[str, ...] = ()
 
     @property
     def header_lookup(self) -> dict[str, str]:
@@ -72,17 +75,18 @@ def _parse(text: str, origin: str) -> SourceMapping:
     unknown = [name for name in [*columns, *raw.get("derived", {})] if name not in CANONICAL_SCHEMA]
     if unknown:
         raise ValueError(f"{origin}: columns not in the canonical schema: {unknown}")
-    missing_required = [name for name in raw["required"] if name not in columns]
-    if missing_required:
-        raise ValueError(f"{origin}: required columns without headers: {missing_required}")
+    missing_expected = [name for name in raw["expected"] if name not in columns]
+    if missing_expected:
+        raise ValueError(f"{origin}: expected columns without headers: {missing_expected}")
     return SourceMapping(
         source=raw["source"],
         label=raw["label"],
         file_patterns=tuple(raw["file_patterns"]),
-        required=tuple(raw["required"]),
+        expected=tuple(raw["expected"]),
         columns=columns,
         derived=dict(raw.get("derived", {})),
         values={column: {k: tuple(v) for k, v in table.items()} for column, table in raw.get("values", {}).items()},
+        ignored_headers=tuple(raw.get("ignored_headers", ())),
     )
 
 

@@ -4,8 +4,12 @@ Every column is text (``pl.String``): extracts carry dates as partial text (``19
 zeros, and codes that must never become numbers. Parsing into typed values is the normalizer's job, which keeps
 the original beside the parsed value.
 
-A file with only the first nine columns (``MINIMAL_COLUMNS``) is accepted wherever a person file is; every other
-column is optional and filled with nulls.
+Which columns a file must have is decided here, once, for every source and the base: ``REQUIRED_COLUMNS``, the
+few without which a record cannot be matched at all (its id within the source, and the name every comparison
+starts from). Every other canonical column may be absent: it is added as nulls, and ingest names it in the file's
+warnings. Whether a present record *fills* the fields its source should (a residence registration without a
+permanent address) is a completeness finding of the checks (``records/mappings/*.toml`` ``expected``), never a
+reason to refuse a file.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ __all__ = [
     "CANONICAL_SCHEMA",
     "LINEAGE_COLUMNS",
     "MINIMAL_COLUMNS",
+    "REQUIRED_COLUMNS",
     "SEX_VALUES",
     "SOURCES",
     "CanonicalColumn",
     "SchemaError",
     "conform",
+    "missing_optional",
     "validate_canonical",
 ]
 
@@ -86,7 +92,11 @@ CANONICAL_COLUMNS: Final[tuple[CanonicalColumn, ...]] = (
     ),
 )
 
-MINIMAL_COLUMNS: Final = tuple(c.name for c in CANONICAL_COLUMNS[:9])
+REQUIRED_COLUMNS: Final = ("record_id", "full_name")
+"""The columns every person file must have. A row without a record id, or with neither a name nor any identifier
+(person_id, card_number, old_id_number), is quarantined: it cannot be matched."""
+MINIMAL_COLUMNS: Final = REQUIRED_COLUMNS
+"""The smallest file accepted wherever a person file is (the same as ``REQUIRED_COLUMNS``)."""
 LINEAGE_COLUMNS: Final = ("source_file", "source_row")
 CANONICAL_SCHEMA: Final = pl.Schema({c.name: pl.String for c in CANONICAL_COLUMNS})
 _PATTERNS: Final = {c.name: re.compile(c.pattern) for c in CANONICAL_COLUMNS if c.pattern}
@@ -96,10 +106,20 @@ class SchemaError(ValueError):
     """A frame does not follow the canonical person record."""
 
 
+def missing_optional(columns: list[str] | tuple[str, ...]) -> list[str]:
+    """The canonical data columns a file does not have (they will be null); lineage and ``source`` are not data."""
+    present = set(columns)
+    return [
+        name
+        for name in CANONICAL_SCHEMA
+        if name not in present and name not in REQUIRED_COLUMNS and name not in (*LINEAGE_COLUMNS, "source")
+    ]
+
+
 def conform(frame: pl.DataFrame, *, source: str | None = None) -> pl.DataFrame:
     """Return ``frame`` with exactly the canonical columns, in order, as text.
 
-    Missing optional columns are added as nulls; a missing minimal column or an unknown column is an error
+    Missing optional columns are added as nulls; a missing required column or an unknown column is an error
     (an unknown column is usually a mapping mistake, and silently dropping data is not allowed).
     """
     missing = [name for name in MINIMAL_COLUMNS if name not in frame.columns]

@@ -25,7 +25,7 @@ _LABELS: Final = {c.name: c.vietnamese.split(":")[0].split(",")[0] for c in CANO
 @cache
 def required_fields() -> dict[str, tuple[str, ...]]:
     """source → fields every row of that source must fill (the extracts' from their mapping files)."""
-    required = {mapping.source: tuple(c for c in mapping.required if c != "record_id") for mapping in all_mappings()}
+    required = {mapping.source: tuple(c for c in mapping.expected if c != "record_id") for mapping in all_mappings()}
     required["base"] = BASE_REQUIRED
     return required
 

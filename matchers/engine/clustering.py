@@ -20,7 +20,16 @@ import polars as pl
 
 from matchers.engine.settings import ConflictRule, MatchSettings
 
-__all__ = ["ClusterReport", "cluster_records", "person_clusters", "stable_cluster_ids"]
+__all__ = [
+    "ClusterReport",
+    "claim_previous_ids",
+    "cluster_records",
+    "cluster_votes",
+    "fresh_cluster_ids",
+    "person_clusters",
+    "salt_fresh_ids",
+    "stable_cluster_ids",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +162,54 @@ def _fresh_id(anchor: str) -> str:
     return "P" + hashlib.blake2b(anchor.encode("utf-8"), digest_size=8).hexdigest()
 
 
+def cluster_votes(groups: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """``group, _previous, _votes``: how many of a cluster's records had each previous cluster id."""
+    return (
+        groups.join(previous.select("record_id", pl.col("cluster_id").alias("_previous")), on="record_id")
+        .group_by("group", "_previous")
+        .agg(pl.len().alias("_votes"))
+    )
+
+
+def claim_previous_ids(votes: pl.DataFrame) -> dict[str, str]:
+    """Group → previous id it keeps. Greedy: the strongest claim on a previous id wins it (ties: smallest previous
+    id, then smallest group); each cluster keeps at most one previous id.
+
+    A claim only competes with claims sharing its group or its previous id, so the votes may be split into such
+    connected sets and each decided on its own (a distributed engine decides the uncontested claims in place).
+    """
+    assigned: dict[str, str] = {}
+    taken: set[str] = set()
+    ordered = votes.sort(["_votes", "_previous", "group"], descending=[True, False, False])
+    for group, previous_id, _ in ordered.select("group", "_previous", "_votes").iter_rows():
+        if group in assigned or previous_id in taken:
+            continue
+        assigned[group] = previous_id
+        taken.add(previous_id)
+    return assigned
+
+
+def fresh_cluster_ids(groups: list[str]) -> list[str]:
+    """The fresh id of each group: derived from its smallest record id, so reruns give the same ids."""
+    blake2b = hashlib.blake2b
+    # _fresh_id inlined: a million new singletons on a first night make the call overhead count.
+    return ["P" + blake2b(group.encode("utf-8"), digest_size=8).hexdigest() for group in groups]
+
+
+def salt_fresh_ids(groups: list[str], fresh: list[str], taken: set[str]) -> list[str]:
+    """Fresh ids made unique: in group order, an id already taken (a previous id, an earlier group's) is salted
+    until it is free. ``groups`` sorted; ``taken`` is extended with the ids handed out."""
+    result = list(fresh)
+    for i, group in enumerate(groups):
+        candidate, salt = result[i], 0
+        while candidate in taken:
+            salt += 1
+            candidate = _fresh_id(f"{group}#{salt}")
+        result[i] = candidate
+        taken.add(candidate)
+    return result
+
+
 def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = None) -> pl.DataFrame:
     """``record_id, cluster_id``: a cluster keeps the id its records had last night.
 
@@ -164,32 +221,14 @@ def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = Non
     assigned: dict[str, str] = {}
     taken: set[str] = set()
     if previous is not None and previous.height:
-        votes = (
-            groups.join(previous.select("record_id", pl.col("cluster_id").alias("_previous")), on="record_id")
-            .group_by("group", "_previous")
-            .agg(pl.len().alias("_votes"))
-            .sort(["_votes", "_previous", "group"], descending=[True, False, False])
-        )
-        # Greedy: the strongest claim on a previous id wins it; each cluster keeps at most one previous id.
-        for group, previous_id, _ in votes.iter_rows():
-            if group in assigned or previous_id in taken:
-                continue
-            assigned[group] = previous_id
-            taken.add(previous_id)
+        assigned = claim_previous_ids(cluster_votes(groups, previous))
+        taken.update(assigned.values())
         taken.update(previous.get_column("cluster_id").unique().to_list())
     fresh_groups = [group for group in unique_groups.sort().to_list() if group not in assigned]
-    blake2b = hashlib.blake2b
-    # _fresh_id inlined: a million new singletons on a first night make the call overhead count.
-    fresh = ["P" + blake2b(group.encode("utf-8"), digest_size=8).hexdigest() for group in fresh_groups]
+    fresh = fresh_cluster_ids(fresh_groups)
     if len(set(fresh)) != len(fresh) or not taken.isdisjoint(fresh):
         # Rare: a fresh id met a previous id or another fresh one; salt in group order until it is unique.
-        for i, group in enumerate(fresh_groups):
-            candidate, salt = fresh[i], 0
-            while candidate in taken:
-                salt += 1
-                candidate = _fresh_id(f"{group}#{salt}")
-            fresh[i] = candidate
-            taken.add(candidate)
+        fresh = salt_fresh_ids(fresh_groups, fresh, taken)
     assigned.update(zip(fresh_groups, fresh, strict=True))
     mapping = pl.DataFrame(
         {"group": list(assigned), "cluster_id": list(assigned.values())},

@@ -24,13 +24,14 @@ from matchers.engine.blocking import (
 )
 from matchers.engine.comparisons import compute_levels
 from matchers.engine.scoring import (
+    AgreementPatterns,
     ModelParameters,
     decide,
     estimate_u,
     normalize_labels,
-    refit_prior,
+    refit_prior_on_patterns,
     score_levels,
-    train_model,
+    train_on_patterns,
 )
 from matchers.engine.settings import MatchSettings
 from matchers.engine.types import PairKind, level_column, weight_column
@@ -42,15 +43,22 @@ __all__ = [
     "RecordSource",
     "compare_candidates",
     "compare_pairs",
+    "compare_sides",
     "dedupe",
     "dedupe_and_link",
     "dedupe_candidates",
+    "fit_model",
     "link",
     "link_candidates",
     "pair_columns",
+    "pair_labels",
     "prepare_records",
     "random_pair_levels",
+    "random_pair_rows",
+    "record_frame",
     "score_compared",
+    "score_pairs",
+    "side_columns",
     "train_and_score",
 ]
 
@@ -112,10 +120,10 @@ def pair_columns(settings: MatchSettings) -> list[str]:
     return columns
 
 
-def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bool) -> pl.DataFrame:
-    """The columns matching needs: id, derived columns, compared/blocked columns and (base only) term frequencies.
+def record_frame(frame: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """The id (as text), the derived columns and the columns the settings compare, block and guard on.
 
-    Term frequency of a value = its share among the non-null values of its column in this frame.
+    Every row is computed from itself alone, so this may run on any slice of the records (a partition).
     """
     if settings.derived:
         frame = frame.with_columns(settings.derived)
@@ -123,7 +131,15 @@ def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bo
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValueError(f"records lack the columns the match settings need: {', '.join(missing)}")
-    prepared = frame.select(pl.col(settings.id_column).cast(pl.String), *settings.record_columns)
+    return frame.select(pl.col(settings.id_column).cast(pl.String), *settings.record_columns)
+
+
+def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bool) -> pl.DataFrame:
+    """The columns matching needs: ``record_frame`` and (base only) term frequencies.
+
+    Term frequency of a value = its share among the non-null values of its column in this frame.
+    """
+    prepared = record_frame(frame, settings)
     tf_columns = []
     for column in settings.tf_columns:
         if with_tf:
@@ -138,27 +154,34 @@ def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bo
     return prepared.rechunk()
 
 
-def _side_columns(settings: MatchSettings) -> list[str]:
+def side_columns(settings: MatchSettings) -> list[str]:
+    """The columns of each side of a pair: record columns and term frequencies (without suffix)."""
     return [*settings.record_columns, *(f"tf_{c}" for c in settings.tf_columns)]
+
+
+def compare_sides(sides: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """Level codes ``_lv_*``, rule agreements ``_agree_*`` and pair term frequencies ``_tf_*`` of pairs whose two
+    records stand side by side (``side_columns`` suffixed ``_l`` and ``_r``). Row by row: any batch will do."""
+    levels = compute_levels(sides, settings)
+    extras = sides.select(
+        *(rule.agrees().alias(f"_agree_{i}") for i, rule in enumerate(settings.blocking_rules)),
+        *(pl.max_horizontal(f"tf_{c}_l", f"tf_{c}_r").alias(f"_tf_{c}") for c in settings.tf_columns),
+    )
+    return pl.concat([levels, extras], how="horizontal")
 
 
 def compare_pairs(
     pairs: pl.DataFrame, left_source: RecordSource, right_source: RecordSource, settings: MatchSettings
 ) -> pl.DataFrame:
     """For pairs ``_l``, ``_r`` (+ anything else, kept): level codes, rule agreements and pair term frequencies."""
-    columns = _side_columns(settings)
+    columns = side_columns(settings)
     left_side = left_source.take(pairs.get_column("_l"), columns)
     right_side = right_source.take(pairs.get_column("_r"), columns)
     sides = pl.concat(
         [left_side.rename({c: f"{c}_l" for c in columns}), right_side.rename({c: f"{c}_r" for c in columns})],
         how="horizontal",
     )
-    levels = compute_levels(sides, settings)
-    extras = sides.select(
-        *(rule.agrees().alias(f"_agree_{i}") for i, rule in enumerate(settings.blocking_rules)),
-        *(pl.max_horizontal(f"tf_{c}_l", f"tf_{c}_r").alias(f"_tf_{c}") for c in settings.tf_columns),
-    )
-    return pl.concat([pairs, levels, extras], how="horizontal")
+    return pl.concat([pairs, compare_sides(sides, settings)], how="horizontal")
 
 
 def compare_candidates(
@@ -176,18 +199,26 @@ def compare_candidates(
     return pl.concat(batches) if batches else _empty_compared(settings)
 
 
-def random_pair_levels(
-    left_source: RecordSource, right_source: RecordSource, settings: MatchSettings, *, same_source: bool
+def random_pair_rows(
+    left_height: int, right_height: int, settings: MatchSettings, *, same_source: bool
 ) -> pl.DataFrame:
-    """Levels of ``u_sample_size`` uniformly random pairs (self-pairs excluded when both sides are one source)."""
+    """``_l``, ``_r`` row numbers of ``u_sample_size`` uniformly random pairs (seeded: the same rows every run;
+    self-pairs excluded when both sides are one source)."""
     rng = np.random.default_rng(settings.seed)
     size = settings.u_sample_size
-    left_rows = rng.integers(0, left_source.height, size=size, dtype=np.int64)
-    right_rows = rng.integers(0, right_source.height, size=size, dtype=np.int64)
+    left_rows = rng.integers(0, left_height, size=size, dtype=np.int64)
+    right_rows = rng.integers(0, right_height, size=size, dtype=np.int64)
     if same_source:
         keep = left_rows != right_rows
         left_rows, right_rows = left_rows[keep], right_rows[keep]
-    pairs = pl.DataFrame({"_l": left_rows.astype(np.uint32), "_r": right_rows.astype(np.uint32)})
+    return pl.DataFrame({"_l": left_rows.astype(np.uint32), "_r": right_rows.astype(np.uint32)})
+
+
+def random_pair_levels(
+    left_source: RecordSource, right_source: RecordSource, settings: MatchSettings, *, same_source: bool
+) -> pl.DataFrame:
+    """Levels of ``random_pair_rows`` (the pairs u is estimated on)."""
+    pairs = random_pair_rows(left_source.height, right_source.height, settings, same_source=same_source)
     return compare_pairs(pairs, left_source, right_source, settings)
 
 
@@ -206,6 +237,22 @@ def score_compared(
     labels: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """Turn compared pairs into the output pair schema; reviewed pairs take the reviewer's decision."""
+    left_ids = _ids(left_source, compared.get_column("_l"), settings)
+    right_ids = _ids(right_source, compared.get_column("_r"), settings)
+    return score_pairs(compared, left_ids, right_ids, model, settings, kind=kind, labels=labels)
+
+
+def score_pairs(
+    compared: pl.DataFrame,
+    left_ids: pl.Series,
+    right_ids: pl.Series,
+    model: ModelParameters,
+    settings: MatchSettings,
+    *,
+    kind: PairKind,
+    labels: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """``score_compared`` for compared pairs whose record ids are already known. Row by row: any batch will do."""
     tf_values = compared.select(pl.col(f"_tf_{c}").fill_null(float("nan")) for c in settings.tf_columns)
     scores = score_levels(compared, tf_values, model, settings)
     rule_names = [rule.name for rule in settings.blocking_rules]
@@ -213,8 +260,8 @@ def score_compared(
         [
             pl.DataFrame(
                 [
-                    _ids(left_source, compared.get_column("_l"), settings).alias("left_id"),
-                    _ids(right_source, compared.get_column("_r"), settings).alias("right_id"),
+                    left_ids.cast(pl.String).alias("left_id"),
+                    right_ids.cast(pl.String).alias("right_id"),
                     compared.get_column("_rule")
                     .cast(pl.Int64)
                     .replace_strict(list(range(len(rule_names))), rule_names, return_dtype=pl.String)
@@ -244,6 +291,18 @@ def score_compared(
     return frame.with_columns(pl.lit(kind).alias("kind")).select(pair_columns(settings))
 
 
+def pair_labels(left_ids: pl.Series, right_ids: pl.Series, labels: pl.DataFrame | None) -> pl.Series | None:
+    """The reviewer's label of each pair (True / False / null = not reviewed or undecided); None without labels."""
+    normalized = normalize_labels(labels)
+    if normalized is None:
+        return None
+    ids = pl.DataFrame([left_ids.cast(pl.String).alias("l"), right_ids.cast(pl.String).alias("r")]).select(
+        pl.min_horizontal("l", "r").alias("_a"), pl.max_horizontal("l", "r").alias("_b")
+    )
+    joined = ids.join(normalized.drop("_reviewed"), on=["_a", "_b"], how="left", maintain_order="left")
+    return joined.get_column("_label")
+
+
 def _label_values(
     compared: pl.DataFrame,
     left_source: RecordSource,
@@ -251,17 +310,11 @@ def _label_values(
     settings: MatchSettings,
     labels: pl.DataFrame | None,
 ) -> pl.Series | None:
-    normalized = normalize_labels(labels)
-    if normalized is None:
+    if normalize_labels(labels) is None:
         return None
-    ids = pl.DataFrame(
-        [
-            _ids(left_source, compared.get_column("_l"), settings).alias("l"),
-            _ids(right_source, compared.get_column("_r"), settings).alias("r"),
-        ]
-    ).select(pl.min_horizontal("l", "r").alias("_a"), pl.max_horizontal("l", "r").alias("_b"))
-    joined = ids.join(normalized.drop("_reviewed"), on=["_a", "_b"], how="left", maintain_order="left")
-    return joined.get_column("_label")
+    left_ids = _ids(left_source, compared.get_column("_l"), settings)
+    right_ids = _ids(right_source, compared.get_column("_r"), settings)
+    return pair_labels(left_ids, right_ids, labels)
 
 
 def train_and_score(
@@ -277,31 +330,54 @@ def train_and_score(
     fallback_model: ModelParameters | None = None,
     min_training_pairs: int = 1000,
 ) -> tuple[pl.DataFrame, ModelParameters]:
-    """Score compared pairs with ``model``, or with a model trained on them by EM.
+    """Score compared pairs with ``model``, or with a model trained on them by EM (see ``fit_model``)."""
 
-    EM needs enough pairs: below ``min_training_pairs`` the ``fallback_model``'s m and u are used when there is
-    one, with the prior re-estimated on these pairs.
-    """
-    total = comparable_pairs(left_source.height, right_source.height, kind)
-    if model is None and fallback_model is not None and compared.height < min_training_pairs:
-        fallback_model.check(settings)
-        model = refit_prior(fallback_model, compared, settings, comparable_pairs=total)
-    if model is None:
+    def patterns() -> AgreementPatterns:
         agreements = compared.select(pl.col(f"_agree_{i}") for i in range(len(settings.blocking_rules)))
-        model = train_model(
-            compared,
-            agreements,
-            u(),
-            settings,
-            label_values=_label_values(compared, left_source, right_source, settings, labels),
-            comparable_pairs=total,
-        )
-    else:
-        model.check(settings)
+        label_values = _label_values(compared, left_source, right_source, settings, labels)
+        return AgreementPatterns.of_pairs(compared, agreements, settings, label_values=label_values)
+
+    model = fit_model(
+        patterns,
+        settings,
+        comparable=comparable_pairs(left_source.height, right_source.height, kind),
+        model=model,
+        u=u,
+        fallback_model=fallback_model,
+        min_training_pairs=min_training_pairs,
+    )
     pairs = score_compared(
         compared, model, settings, left_source=left_source, right_source=right_source, kind=kind, labels=labels
     )
     return pairs, model
+
+
+def fit_model(
+    patterns: Callable[[], AgreementPatterns],
+    settings: MatchSettings,
+    *,
+    comparable: int,
+    model: ModelParameters | None,
+    u: Callable[[], dict[str, np.ndarray]],
+    fallback_model: ModelParameters | None = None,
+    min_training_pairs: int = 1000,
+) -> ModelParameters:
+    """The model a job scores with: ``model`` when given, else one trained by EM on the job's candidate pairs.
+
+    EM needs enough pairs: below ``min_training_pairs`` the ``fallback_model``'s m and u are used when there is
+    one, with the prior re-estimated on these pairs. ``patterns`` (the agreement patterns of the candidates) and
+    ``u`` are only computed when needed; ``comparable`` is every pair the job could compare.
+    """
+    if model is not None:
+        model.check(settings)
+        return model
+    found = patterns()
+    if fallback_model is not None and found.pairs < min_training_pairs:
+        fallback_model.check(settings)
+        refitted = refit_prior_on_patterns(fallback_model, found, settings, comparable_pairs=comparable)
+        refitted.check(settings)
+        return refitted
+    return train_on_patterns(found, u(), settings, comparable_pairs=comparable)
 
 
 def comparable_pairs(left_height: int, right_height: int, kind: PairKind) -> int:

@@ -20,14 +20,17 @@ from matchers.engine.settings import Comparison, MatchSettings
 from matchers.engine.types import LABEL_SCHEMA, level_column, weight_column
 
 __all__ = [
+    "AgreementPatterns",
     "ComparisonParameters",
     "ModelParameters",
     "decide",
     "estimate_u",
     "level_frequencies",
     "refit_prior",
+    "refit_prior_on_patterns",
     "score_levels",
     "train_model",
+    "train_on_patterns",
 ]
 
 _FLOOR = 1e-9
@@ -132,13 +135,19 @@ def _initial_m(size: int) -> np.ndarray:
     return raw
 
 
-def _patterns(codes: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Distinct rows of ``codes`` with counts of unlabelled, labelled-match and labelled-non-match pairs."""
+def _collapse(
+    codes: np.ndarray, unlabelled: np.ndarray, positives: np.ndarray, negatives: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Distinct rows of ``codes`` (in lexicographic order) with the summed pair counts of the rows collapsed.
+
+    The counts are whole numbers held as floats, so they sum exactly in any order: collapsing pairs, or collapsing
+    patterns already collapsed elsewhere (a partition, another machine), gives the same arrays.
+    """
     if codes.shape[0] == 0:
         empty = np.zeros(0, dtype=np.float64)
         return codes.reshape(0, codes.shape[1]), empty, empty, empty
     # One integer per row (mixed radix over the level codes): a 1-D unique is an order of magnitude faster than
-    # ``np.unique(axis=0)``, which sorts rows lexicographically.
+    # ``np.unique(axis=0)``, which sorts rows lexicographically. Both give the rows in lexicographic order.
     radix = codes.max(axis=0).astype(np.int64) + 1
     if float(np.prod(radix.astype(np.float64))) < 2.0**62:
         packed = np.zeros(codes.shape[0], dtype=np.int64)
@@ -149,10 +158,117 @@ def _patterns(codes: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -
     else:
         unique, inverse = np.unique(codes, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    total = np.bincount(inverse, minlength=unique.shape[0]).astype(np.float64)
-    pos = np.bincount(inverse, weights=positives.astype(np.float64), minlength=unique.shape[0])
-    neg = np.bincount(inverse, weights=negatives.astype(np.float64), minlength=unique.shape[0])
-    return unique, total - pos - neg, pos, neg
+    size = unique.shape[0]
+    return (
+        unique,
+        np.bincount(inverse, weights=unlabelled.astype(np.float64), minlength=size),
+        np.bincount(inverse, weights=positives.astype(np.float64), minlength=size),
+        np.bincount(inverse, weights=negatives.astype(np.float64), minlength=size),
+    )
+
+
+def _patterns(codes: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Distinct rows of ``codes`` with counts of unlabelled, labelled-match and labelled-non-match pairs."""
+    unlabelled = ~(positives.astype(bool) | negatives.astype(bool))
+    return _collapse(codes, unlabelled, positives, negatives)
+
+
+def _code_arrays(
+    levels: pl.DataFrame, agreements: pl.DataFrame, settings: MatchSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, comparisons) int64 level codes and (rows, rules) bool agreements, in settings order."""
+    height = levels.height
+    codes = np.empty((height, len(settings.comparisons)), dtype=np.int64)
+    for k, comparison in enumerate(settings.comparisons):
+        codes[:, k] = levels.get_column(f"_lv_{comparison.name}").to_numpy()
+    agreed = np.empty((height, len(settings.blocking_rules)), dtype=bool)
+    for i in range(len(settings.blocking_rules)):
+        agreed[:, i] = agreements.get_column(f"_agree_{i}").to_numpy()
+    return codes, agreed
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementPatterns:
+    """What EM needs of a set of compared pairs: their distinct (level codes, rule agreements) rows, each with the
+    number of unlabelled, reviewer-confirmed and reviewer-rejected pairs showing it.
+
+    A few thousand rows stand for any number of pairs, so patterns counted per partition on many machines and
+    summed train exactly the model the pairs themselves would (``train_on_patterns``).
+    """
+
+    codes: np.ndarray
+    """(patterns, comparisons) level codes, int64, comparisons in settings order."""
+    agreements: np.ndarray
+    """(patterns, blocking rules) bool: the pattern's pairs agree on that rule's key."""
+    unlabelled: np.ndarray
+    positives: np.ndarray
+    negatives: np.ndarray
+
+    @property
+    def pairs(self) -> int:
+        return round(float(self.unlabelled.sum() + self.positives.sum() + self.negatives.sum()))
+
+    @classmethod
+    def of_pairs(
+        cls,
+        levels: pl.DataFrame,
+        agreements: pl.DataFrame,
+        settings: MatchSettings,
+        *,
+        label_values: pl.Series | None = None,
+    ) -> AgreementPatterns:
+        """Patterns of compared pairs: ``_lv_<comparison>`` and ``_agree_<rule>`` columns, optional labels (True =
+        same person, False = not, null = unlabelled)."""
+        if label_values is None:
+            positives = np.zeros(levels.height, dtype=bool)
+            negatives = np.zeros(levels.height, dtype=bool)
+        else:
+            positives = label_values.fill_null(False).to_numpy().astype(bool)
+            negatives = (~label_values).fill_null(False).to_numpy().astype(bool)
+        codes, agreed = _code_arrays(levels, agreements, settings)
+        return cls.of_rows(codes, agreed, positives, negatives, ~(positives | negatives))
+
+    @classmethod
+    def of_counts(cls, counts: pl.DataFrame, settings: MatchSettings) -> AgreementPatterns:
+        """From a table of ``_lv_<comparison>``, ``_agree_<rule>``, ``_label`` (Boolean, null = unlabelled) and
+        ``count`` columns: compared pairs grouped and counted elsewhere (another engine, several machines)."""
+        label = counts.get_column("_label")
+        count = counts.get_column("count").cast(pl.Float64)
+        positives = (count * label.fill_null(False).cast(pl.Float64)).to_numpy()
+        negatives = (count * (~label).fill_null(False).cast(pl.Float64)).to_numpy()
+        unlabelled = (count * label.is_null().cast(pl.Float64)).to_numpy()
+        codes, agreed = _code_arrays(counts, counts, settings)
+        return cls.of_rows(codes, agreed, positives, negatives, unlabelled)
+
+    @classmethod
+    def of_rows(
+        cls,
+        codes: np.ndarray,
+        agreements: np.ndarray,
+        positives: np.ndarray,
+        negatives: np.ndarray,
+        unlabelled: np.ndarray,
+    ) -> AgreementPatterns:
+        """Collapse rows: pairs (the last three arrays 0/1 per pair) or patterns (their counts)."""
+        rules = agreements.shape[1]
+        joint = np.column_stack([codes.astype(np.int64), agreements.astype(np.int64)])
+        unique, unl, pos, neg = _collapse(joint, unlabelled, positives, negatives)
+        width = unique.shape[1] - rules
+        return cls(unique[:, :width], unique[:, width:].astype(bool), unl, pos, neg)
+
+    def on_rule(self, rule_index: int, columns: list[int]) -> tuple[np.ndarray, ...]:
+        """Patterns of the pairs agreeing on one rule's key, over some comparisons only (an EM session)."""
+        mask = self.agreements[:, rule_index]
+        return _collapse(
+            self.codes[mask][:, columns], self.unlabelled[mask], self.positives[mask], self.negatives[mask]
+        )
+
+    def over_comparisons(self, *, labelled: bool = True) -> tuple[np.ndarray, ...]:
+        """Patterns over the level codes alone; ``labelled=False`` counts every pair as unlabelled."""
+        if labelled:
+            return _collapse(self.codes, self.unlabelled, self.positives, self.negatives)
+        nothing = np.zeros(self.unlabelled.shape[0], dtype=np.float64)
+        return _collapse(self.codes, self.unlabelled + self.positives + self.negatives, nothing, nothing)
 
 
 def _em(
@@ -211,14 +327,29 @@ def refit_prior(
     For a night too small to train m on: the base's model knows how records agree, but not how many of tonight's
     pairs are matches (an extract links most of its rows, a base holds few duplicates).
     """
-    if levels.height == 0:
+    codes = np.empty((levels.height, len(settings.comparisons)), dtype=np.int64)
+    for k, comparison in enumerate(settings.comparisons):
+        codes[:, k] = levels.get_column(f"_lv_{comparison.name}").to_numpy()
+    nobody = np.zeros(levels.height, dtype=bool)
+    patterns = AgreementPatterns.of_rows(codes, np.zeros((levels.height, 0), dtype=bool), nobody, nobody, ~nobody)
+    return refit_prior_on_patterns(model, patterns, settings, comparable_pairs=comparable_pairs)
+
+
+def refit_prior_on_patterns(
+    model: ModelParameters,
+    patterns: AgreementPatterns,
+    settings: MatchSettings,
+    *,
+    comparable_pairs: int | None = None,
+) -> ModelParameters:
+    """``refit_prior`` on the agreement patterns of the pairs (labels are not used)."""
+    height = patterns.pairs
+    if height == 0:
         return model
     comparisons = settings.comparisons
-    codes = np.column_stack([levels.get_column(f"_lv_{c.name}").to_numpy() for c in comparisons]).astype(np.int64)
-    nothing = np.zeros(codes.shape[0], dtype=bool)
-    patterns, unlabelled, pos, neg = _patterns(codes, nothing, nothing)
+    codes, unlabelled, pos, neg = patterns.over_comparisons(labelled=False)
     _, prior, _ = _em(
-        patterns,
+        codes,
         unlabelled,
         pos,
         neg,
@@ -230,9 +361,9 @@ def refit_prior(
         tolerance=settings.em_tolerance / 10,
     )
     candidate_prior = prior
-    if comparable_pairs is not None and comparable_pairs > codes.shape[0]:
-        prior = float(np.clip(prior * codes.shape[0] / comparable_pairs, 1e-15, 1 - 1e-9))
-    return dataclasses.replace(model, prior=prior, candidate_prior=candidate_prior, trained_pairs=codes.shape[0])
+    if comparable_pairs is not None and comparable_pairs > height:
+        prior = float(np.clip(prior * height / comparable_pairs, 1e-15, 1 - 1e-9))
+    return dataclasses.replace(model, prior=prior, candidate_prior=candidate_prior, trained_pairs=height)
 
 
 def train_model(
@@ -246,38 +377,48 @@ def train_model(
 ) -> ModelParameters:
     """Estimate m by EM, one session per blocking rule, then the prior over all candidate pairs.
 
+    ``levels``: ``_lv_<comparison>`` per pair; ``agreements``: ``_agree_<rule>``; ``label_values`` (True / False /
+    null per pair) pins the responsibility of reviewed pairs, so reviewers' decisions teach the model. See
+    ``train_on_patterns``.
+    """
+    patterns = AgreementPatterns.of_pairs(levels, agreements, settings, label_values=label_values)
+    return train_on_patterns(patterns, u, settings, comparable_pairs=comparable_pairs)
+
+
+def train_on_patterns(
+    patterns: AgreementPatterns,
+    u: dict[str, np.ndarray],
+    settings: MatchSettings,
+    *,
+    comparable_pairs: int | None = None,
+) -> ModelParameters:
+    """Estimate m by EM, one session per blocking rule, then the prior over all candidate pairs.
+
     A session uses the candidate pairs on which its rule's key agrees and leaves out the comparisons that read the
     rule's columns (they agree by construction there, so EM would learn nothing true about them). m of a comparison
-    is the mean over the sessions that estimated it. ``label_values`` (True / False / null per pair) pins the
-    responsibility of reviewed pairs, so reviewers' decisions teach the model.
+    is the mean over the sessions that estimated it. Reviewed pairs keep their label's responsibility.
     ``comparable_pairs`` (every pair blocking could have produced: n(n-1)/2 for a dedupe, n_left * n_right for a
     link) turns the prior into the match share among all pairs, the one that agrees with u from random pairs.
     """
     comparisons = settings.comparisons
-    codes = np.column_stack([levels.get_column(f"_lv_{c.name}").to_numpy() for c in comparisons]).astype(np.int64)
-    height = codes.shape[0]
-    if label_values is None:
-        positives = np.zeros(height, dtype=bool)
-        negatives = np.zeros(height, dtype=bool)
-    else:
-        positives = label_values.fill_null(False).to_numpy().astype(bool)
-        negatives = (~label_values).fill_null(False).to_numpy().astype(bool)
+    height = patterns.pairs
     sums: dict[str, list[np.ndarray]] = {c.name: [] for c in comparisons}
     sessions: list[dict[str, object]] = []
     for i, rule in enumerate(settings.blocking_rules):
         if settings.training_rules and rule.name not in settings.training_rules:
             continue
-        mask = agreements.get_column(f"_agree_{i}").to_numpy()
-        if mask.sum() < 50:
+        mask = patterns.agreements[:, i]
+        rule_pairs = round(float((patterns.unlabelled + patterns.positives + patterns.negatives)[mask].sum()))
+        if rule_pairs < 50:
             continue
         active = [k for k, c in enumerate(comparisons) if not set(c.columns) & set(rule.columns)]
         if not active:
             continue
-        patterns, unlabelled, pos, neg = _patterns(codes[mask][:, active], positives[mask], negatives[mask])
+        codes, unlabelled, pos, neg = patterns.on_rule(i, active)
         m_start = [_initial_m(len(comparisons[k].labels)) for k in active]
         u_active = [u[comparisons[k].name] for k in active]
         m_est, session_prior, iterations = _em(
-            patterns,
+            codes,
             unlabelled,
             pos,
             neg,
@@ -293,7 +434,7 @@ def train_model(
         sessions.append(
             {
                 "rule": rule.name,
-                "pairs": int(mask.sum()),
+                "pairs": rule_pairs,
                 "iterations": iterations,
                 "match_share": round(session_prior, 6),
                 "estimated": [comparisons[k].name for k in active],
@@ -303,10 +444,10 @@ def train_model(
     for comparison in comparisons:
         estimates = sums[comparison.name]
         m_final.append(np.mean(estimates, axis=0) if estimates else _initial_m(len(comparison.labels)))
-    patterns, unlabelled, pos, neg = _patterns(codes, positives, negatives)
+    codes, unlabelled, pos, neg = patterns.over_comparisons()
     u_all = [u[c.name] for c in comparisons]
     _, prior, _ = _em(
-        patterns,
+        codes,
         unlabelled,
         pos,
         neg,

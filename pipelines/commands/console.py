@@ -1,4 +1,8 @@
-"""``dancu console``: serve the correction-queue and match-review console on 127.0.0.1."""
+"""``dancu console``: serve the correction-queue and match-review console on 127.0.0.1.
+
+With ``DANCU_ENV=production`` it never creates, resets or accepts demo accounts (it disables those in the store),
+and the session cookie is Secure with HSTS on (``console.settings``); ``--no-demo-accounts`` disables them too.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Phục vụ bàn làm việc (hàng việc sửa dữ liệu, đối chiếu trùng) tại http://HOST:PORT. "
             "Mặc định dùng CSDL SQLite của `dancu demo` (var/dancu.sqlite); dùng --database-url hoặc biến "
-            "DANCU_DATABASE_URL cho PostgreSQL."
+            "DANCU_DATABASE_URL cho PostgreSQL. Với DANCU_ENV=production: không có tài khoản thử nghiệm, cookie "
+            "Secure và HSTS (xem docs/operations.md)."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="địa chỉ lắng nghe (mặc định 127.0.0.1)")
@@ -33,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-demo-accounts",
         action="store_true",
-        help="không tạo tài khoản thử nghiệm (dùng cho môi trường thật)",
+        help="không tạo tài khoản thử nghiệm và khoá các tài khoản thử nghiệm đã có (luôn như vậy khi "
+        "DANCU_ENV=production)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="số tiến trình phục vụ (mặc định 1; 2 trên máy 2 nhân khi tải cao)"
@@ -42,9 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     accounts.add_argument("--add-user", metavar="USERNAME", help="tạo tài khoản; mật khẩu đọc từ bàn phím hoặc stdin")
     accounts.add_argument("--role", choices=("ward_officer", "data_officer", "admin"), default="ward_officer")
     accounts.add_argument("--ward", help="mã xã/phường hiện hành (cán bộ xã/phường)")
-    accounts.add_argument("--province", help="mã tỉnh hiện hành (cán bộ dữ liệu)")
+    accounts.add_argument("--province", help="mã tỉnh hiện hành (cán bộ dữ liệu: --province hoặc --national)")
+    accounts.add_argument(
+        "--national", action="store_true", help="cán bộ dữ liệu có phạm vi toàn quốc (phải ghi rõ / explicit)"
+    )
     accounts.add_argument("--display-name", help="tên hiển thị")
-    parser.add_argument("--secure-cookies", action="store_true", help="cookie chỉ gửi qua HTTPS (sau reverse proxy)")
+    parser.add_argument(
+        "--secure-cookies",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cookie chỉ gửi qua HTTPS và HSTS (sau reverse proxy HTTPS); mặc định: bật khi DANCU_ENV=production",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="địa chỉ hoặc mạng (CIDR) của reverse proxy được tin cậy: địa chỉ thật của máy khách lấy từ "
+        "X-Forwarded-For chỉ khi yêu cầu đến từ đây (lặp lại được; biến DANCU_CONSOLE_TRUSTED_PROXIES)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -61,15 +83,28 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import OperationalError
 
-    from console.app import DATABASE_URL_VARIABLE, create_app
-    from corrections.auth import ensure_demo_accounts
+    from console.settings import ConsoleSettings, environment_is_production, parse_proxies
+    from corrections.auth import disable_demo_accounts, ensure_demo_accounts
     from corrections.db import session_scope, store_engine
     from normalize import units
 
     if not 0 < args.port < 65536:
         raise CommandError(f"cổng không hợp lệ / invalid port: {args.port}")
+    if args.workers < 1:
+        raise CommandError(f"số tiến trình không hợp lệ / invalid --workers: {args.workers}")
+    try:
+        production = environment_is_production()
+        proxies = tuple(args.trusted_proxy) or parse_proxies(os.environ.get("DANCU_CONSOLE_TRUSTED_PROXIES", ""))
+        parse_proxies(",".join(proxies))  # the --trusted-proxy values are checked too
+    except ValueError as error:
+        raise CommandError(str(error)) from error
     url, embedded = _database_url(args)
-    if embedded and args.no_demo_accounts is False:
+    if production and embedded:
+        raise CommandError(
+            "DANCU_ENV=production cần kho việc thật: đặt DANCU_DATABASE_URL hoặc --database-url "
+            "(kho SQLite của `dancu demo` chỉ dành cho thử nghiệm) / production needs DANCU_DATABASE_URL"
+        )
+    if embedded and not args.no_demo_accounts:
         print("Dùng kho việc nhúng của `dancu demo` / using the embedded demo store")
     try:
         engine = store_engine(url)
@@ -80,25 +115,41 @@ def run(args: argparse.Namespace) -> int:
         return _add_user(args, engine, wards)
     names = dict(zip(wards.get_column("ward_code").to_list(), wards.get_column("ward_name").to_list(), strict=True))
     print(f"dancu console — kho việc / task store: {engine.url.render_as_string(hide_password=True)}")
-    if not args.no_demo_accounts:
+    if production or args.no_demo_accounts:
+        reason = "DANCU_ENV=production" if production else "--no-demo-accounts"
         with session_scope(engine, write=True) as session:
-            accounts = ensure_demo_accounts(session, names)
+            disabled = disable_demo_accounts(session, reason=reason)
+        if disabled:
+            print(f"Đã khoá tài khoản thử nghiệm / demo accounts disabled ({reason}): {', '.join(disabled)}")
+    else:
+        with session_scope(engine, write=True) as session:
+            seeding = ensure_demo_accounts(session, names)
         print("Tài khoản thử nghiệm / demo accounts:")
-        for account in accounts:
+        for account in seeding.accounts:
             scope = names.get(account.ward_code or "", account.province_code or "toàn quốc")
             print(f"  {account.username:<22} mật khẩu {account.password:<18} {account.role:<13} {scope}")
-        if len(accounts) == 1:
+        for name in seeding.kept:
+            print(f"  {name:<22} (tài khoản thật trùng tên: giữ nguyên / a real account: left untouched)")
+        if len(seeding.accounts) + len(seeding.kept) == 1:
             print("  (chưa có việc nào: chạy `dancu demo` trước để có dữ liệu / run `dancu demo` first for data)")
-    if args.workers < 1:
-        raise CommandError(f"số tiến trình không hợp lệ / invalid --workers: {args.workers}")
+    settings = ConsoleSettings(
+        url,
+        production=production,
+        secure_cookies=args.secure_cookies,
+        trusted_proxies=proxies,
+    )
+    mode = "production" if production else "thử nghiệm / embedded"
+    secure = "Secure + HSTS" if settings.https else "không Secure (HTTP)"
+    trusted = ", ".join(settings.trusted_proxies) or "không / none"
+    print(f"Chế độ / mode: {mode}; cookie: {secure}; proxy tin cậy / trusted proxies: {trusted}")
     print(f"Mở trình duyệt / open: http://{args.host}:{args.port}/  (Ctrl-C để dừng / to stop)", flush=True)
     if args.workers == 1:
-        app = create_app(url, secure_cookies=args.secure_cookies)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+        from console.app import build_app
+
+        uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="warning", proxy_headers=False)
         return 0
     # Worker processes build their own app (and connection pool) from the environment.
-    os.environ[DATABASE_URL_VARIABLE] = url
-    os.environ["DANCU_CONSOLE_SECURE_COOKIES"] = "1" if args.secure_cookies else "0"
+    os.environ.update(settings.environment())
     uvicorn.run(
         "console.app:app_from_environment",
         factory=True,
@@ -119,6 +170,11 @@ def _add_user(args: argparse.Namespace, engine: Engine, wards: pl.DataFrame) -> 
     from corrections.db import session_scope
 
     province = args.province
+    if args.role == "data_officer" and bool(province) == bool(args.national):
+        raise CommandError(
+            "cán bộ quản lý dữ liệu cần đúng một phạm vi: --province MÃ_TỈNH hoặc --national (toàn quốc) / "
+            "a data officer needs exactly one of --province or --national"
+        )
     if args.role == "ward_officer":
         match = wards.filter(pl.col("ward_code") == (args.ward or ""))
         if match.height == 0:
@@ -137,6 +193,7 @@ def _add_user(args: argparse.Namespace, engine: Engine, wards: pl.DataFrame) -> 
                 display_name=args.display_name or args.add_user,
                 ward_code=args.ward,
                 province_code=province,
+                national=bool(args.national) and args.role == "data_officer",
             )
     except ValueError as error:
         raise CommandError(str(error)) from error

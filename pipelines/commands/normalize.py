@@ -1,4 +1,9 @@
-"""``dancu normalize``: normalize one canonical person file (CSV, XLSX or Parquet) into Parquet."""
+"""``dancu normalize``: normalize one canonical person file (CSV, XLSX or Parquet) into Parquet.
+
+The file is read exactly as the nightly reads the population base (``records.ingest.read_person_file``): any
+encoding, delimiter or line ending of a CSV, a workbook's sheet, a Parquet file; rows that cannot be accepted are
+quarantined with their reason into ``<output>.quarantine.parquet`` and named on screen, never dropped silently.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-import polars as pl
-
 from normalize.frame import normalize_records, summarize
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from records.schema import SchemaError, conform
+from records.ingest import read_person_file
 
-_READABLE = (".csv", ".xlsx", ".parquet")
+_READABLE = (".csv", ".txt", ".xlsx", ".parquet")
+_SHOWN_PROBLEMS = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "normalize",
         help="chuẩn hóa một tệp dân cư theo lược đồ chuẩn / normalize a canonical person file",
         description=(
-            "Đọc một tệp dân cư theo lược đồ chuẩn (CSV, XLSX hoặc Parquet; tối thiểu 9 cột đầu) và ghi Parquet "
-            "gồm các cột gốc cùng các cột đã chuẩn hóa (xem docs/normalized-columns.md). "
+            "Đọc một tệp dân cư theo lược đồ chuẩn (CSV, XLSX hoặc Parquet; bắt buộc có record_id và full_name) và "
+            "ghi Parquet gồm các cột gốc cùng các cột đã chuẩn hóa (xem docs/normalized-columns.md); các dòng không "
+            "nhận được ghi vào <output>.quarantine.parquet kèm lý do. "
             "Reads a canonical person file and writes Parquet with the normalized columns beside the originals."
         ),
     )
@@ -38,36 +43,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def read_person_file(path: Path) -> pl.DataFrame:
-    """Read a person file with every column as text (IDs keep their leading zeros)."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise CommandError(f"không tìm thấy tệp / file not found: {path}")
-    if suffix not in _READABLE:
-        raise CommandError(f"định dạng không hỗ trợ / unsupported format '{suffix}': dùng .csv, .xlsx hoặc .parquet")
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-        if suffix == ".xlsx":
-            return pl.read_excel(path, infer_schema_length=0)
-        return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        raise CommandError(f"không đọc được / cannot read {path}: {error}") from error
+def quarantine_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.quarantine.parquet")
 
 
 def run(args: argparse.Namespace) -> int:
     output: Path = args.output
+    source: Path = args.input
     if output.suffix.lower() != ".parquet":
         raise CommandError(f"tệp ra phải là .parquet / output must be a .parquet file: {output}")
-    frame = read_person_file(args.input)
-    # BOM-prefixed or padded headers are a spreadsheet artefact, not a different column.
-    frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
-    try:
-        canonical = conform(frame)
-    except SchemaError as error:
-        raise CommandError(str(error)) from error
+    if not source.is_file():
+        raise CommandError(f"không tìm thấy tệp / file not found: {source}")
+    if source.suffix.lower() not in _READABLE:
+        raise CommandError(
+            f"định dạng không hỗ trợ / unsupported format '{source.suffix}': dùng .csv, .xlsx hoặc .parquet"
+        )
+    result = read_person_file(source, as_of=args.as_of)
+    rejected = result.files.filter(result.files["error"].is_not_null())
+    if rejected.height and result.accepted.height == 0:
+        raise CommandError(rejected["error"][0])
+    for row in result.files.iter_rows(named=True):
+        if row["warnings"]:
+            print(f"Lưu ý ({row['source_file']}, đọc theo {row['encoding']}): {row['warnings']}")
     started = time.perf_counter()
-    normalized = normalize_records(canonical, as_of=args.as_of)
+    normalized = normalize_records(result.accepted, as_of=args.as_of)
     elapsed = time.perf_counter() - started
     write_parquet_atomic(normalized, output)
     counts = summarize(normalized)
@@ -78,4 +77,13 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"  Số định danh sai cấu trúc: {counts['person_id_invalid']:,}")
     print(f"  Bản ghi có trường gõ bằng mã cũ TCVN3/VNI (đã chuyển đổi): {counts['legacy_encoded_records']:,}")
+    quarantined = result.quarantine
+    target = quarantine_path(output)
+    if quarantined.height:
+        write_parquet_atomic(quarantined, target)
+        print(f"  Cách ly {quarantined.height:,} dòng không nhận được → {target}")
+        for row in quarantined.head(_SHOWN_PROBLEMS).iter_rows(named=True):
+            print(f"    dòng {row['source_row']}: {row['reason']}")
+    else:
+        target.unlink(missing_ok=True)  # a quarantine file of an earlier run would be read as this one's
     return 0

@@ -84,6 +84,26 @@ def prepare_home(environ: Mapping[str, str], instance: str) -> Path:
     return home
 
 
+def prepare_storage(environment: Mapping[str, str]) -> None:
+    """Create (or upgrade) the instance's storage once, before the webserver and the daemon start.
+
+    Started together on a fresh ``DAGSTER_HOME``, both create the SQLite schema at the same moment and one of them
+    dies on ``UNIQUE constraint failed: alembic_version``; ``dagster instance migrate`` is idempotent.
+    """
+    result = subprocess.run(
+        [_tool("dagster"), "instance", "migrate"],
+        env=dict(environment),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise CommandError(
+            "không khởi tạo được lưu trữ Dagster / cannot prepare Dagster storage:\n" + result.stderr[-2000:]
+        )
+
+
 def _tool(name: str) -> str:
     beside = Path(sys.executable).with_name(name)
     if beside.exists():
@@ -132,6 +152,7 @@ def handle(args: argparse.Namespace) -> int:
     home = prepare_home(environment, args.instance)
     environment["DAGSTER_HOME"] = str(home)
     planned = commands(args.host, args.port, daemon=not args.no_daemon)
+    prepare_storage(environment)
 
     stopping = False
 

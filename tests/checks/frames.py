@@ -33,9 +33,14 @@ def _schema() -> dict[str, pl.DataType]:
         "middle_key",
         "given_key",
         "name_key_no_middle",
+        "name_key_glued",
+        "name_prefix",
+        "name_convention",
+        "name_remark",
         "sex_norm",
     ):
         schema[name] = pl.String()
+    schema["name_reordered"] = pl.Boolean()
     for column in RELATIVE_NAME_COLUMNS:
         schema[f"{column}_norm"] = pl.String()
         schema[f"{column}_key"] = pl.String()
@@ -117,6 +122,9 @@ def person(record_id: str, source: str = "base", **values: Any) -> dict[str, Any
             middle_key=_key(" ".join(parts[1:-1])) or "",
             given_key=_key(parts[-1]),
             name_key_no_middle=_key(f"{parts[0]} {parts[-1]}"),
+            name_key_glued=(_key(name) or "").replace(" ", ""),
+            name_convention="family_first",
+            name_reordered=False,
         )
     row["sex_norm"] = row["sex"]
     for column in DATE_COLUMNS:

@@ -17,7 +17,7 @@ from datagen import generate_province
 from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
 from matchers.engine.population import population_settings
 from normalize.frame import normalize_records
-from records.ingest import ingest_base, ingest_extracts
+from records.ingest import IdRegistry, ingest_base, ingest_extracts
 
 # Generator defect → the rules that must report it (on the record itself or naming it as related).
 EXPECTED_RULES: Final[dict[str, tuple[str, ...]]] = {
@@ -49,14 +49,14 @@ PEOPLE, SEED, NIGHTS = 4000, 5, 3
 
 def _run(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     generate_province(PEOPLE, SEED, out, nights=NIGHTS)
-    taken: set[str] = set()
+    taken = IdRegistry()
     base = ingest_base(out / "population_base.parquet", taken_ids=taken).accepted
     normalized_base = normalize_records(base)
     settings = population_settings()
     findings, extracts = [], []
     for folder in sorted((out / "extracts").iterdir()):
         night = dt.date.fromisoformat(folder.name)
-        accepted = ingest_extracts(folder, taken_ids=set(taken)).accepted
+        accepted = ingest_extracts(folder, taken_ids=taken.copy()).accepted
         normalized = normalize_records(accepted)
         candidates, _ = find_candidates(normalized_base, normalized, settings, out / "state")
         pairs = score_candidates(candidates, normalized_base, normalized, settings, out / "state", labels=None)

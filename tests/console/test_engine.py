@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from console import app as console_app
+from console import engine as console_engine_module
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    created = console_app.console_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    created = console_engine_module.console_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
     yield created
     created.dispose()
 
@@ -50,7 +50,7 @@ def test_connection_in_steady_use_is_not_pinged(engine: Engine, monkeypatch: pyt
 def test_idle_connection_is_pinged_and_kept_when_alive(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     pinged = count_pings(engine, monkeypatch)
     first = dbapi_of(engine)
-    monkeypatch.setattr(console_app, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(console_engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     assert dbapi_of(engine) is first
     assert pinged == [first]
 
@@ -58,7 +58,7 @@ def test_idle_connection_is_pinged_and_kept_when_alive(engine: Engine, monkeypat
 def test_dead_idle_connection_is_replaced(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     pinged = count_pings(engine, monkeypatch, fail_first=True)
     first = dbapi_of(engine)
-    monkeypatch.setattr(console_app, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(console_engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     replaced = dbapi_of(engine)
     assert pinged[0] is first
     assert replaced is not first

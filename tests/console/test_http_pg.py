@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from corrections.db import session_scope
 from corrections.models import Task
 from tests.console.conftest import LiveServer, reset_postgres, seed
-from tests.console.test_http import csrf_of, login
+from tests.console.helpers import csrf_of, login
 
 pytestmark = pytest.mark.postgres
 

@@ -257,7 +257,7 @@ def test_undecided_pair_leaving_the_band_is_withdrawn(store: Scenario) -> None:
 
 def test_passwords_are_hashed_and_checked(store: Scenario) -> None:
     stored = hash_password("bí mật 123")
-    assert stored.startswith("scrypt$") and "bí mật" not in stored
+    assert stored.startswith("$argon2id$") and "bí mật" not in stored
     assert verify_password("bí mật 123", stored) and not verify_password("bí mật 124", stored)
     assert hash_password("bí mật 123") != stored  # salted
     with session_scope(store.engine, write=True) as session:
@@ -267,7 +267,7 @@ def test_passwords_are_hashed_and_checked(store: Scenario) -> None:
     with session_scope(store.engine) as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("login%"))).all()
         assert actions == ["login", "login_failed", "login_failed"]
-        assert all(u.password_hash.startswith("scrypt$") for u in session.scalars(select(User)))
+        assert all(u.password_hash.startswith("$argon2id$") for u in session.scalars(select(User)))
 
 
 def test_excel_export_of_a_ward(store: Scenario) -> None:
@@ -306,7 +306,7 @@ def test_store_file_is_created_on_first_use(tmp_path: object) -> None:
     engine.dispose()
 
 
-def test_unrouted_tasks_reach_the_data_officer_in_priority_order(store: Scenario) -> None:
+def test_unrouted_tasks_reach_national_reviewers_in_priority_order(store: Scenario) -> None:
     _, drafts = scenario_night()
     unrouted = findings_frame([finding("B-009", "death_not_reflected", "sống", None, "Đã khai tử, CSDL chưa cập nhật")])
     extra = night_drafts(NIGHT, unrouted, None, records_frame([record("B-009", None)]))
@@ -315,8 +315,10 @@ def test_unrouted_tasks_reach_the_data_officer_in_priority_order(store: Scenario
         store.engine,
         type(drafts)(NIGHT, drafts.findings, [*drafts.tasks, *extra.tasks], drafts.reviews, drafts.snapshots),
     )  # type: ignore[attr-defined]
-    officer = actor(store, "dulieu")
+    # Routed to no province: national (the admin), never the province's data officer.
+    officer = actor(store, "quantri")
     with session_scope(store.engine) as session:
+        assert queries.queue_page(session, actor(store, "dulieu"), QueueFilter(state="open")).total == 6
         page = queries.queue_page(session, officer, QueueFilter(state="open"))
         assert page.total == 7
         assert [(r.priority, r.subject_record_id) for r in page.rows][:2] == [(1, "B-001"), (1, "B-009")]
@@ -337,12 +339,12 @@ def test_unrouted_tasks_reach_the_data_officer_in_priority_order(store: Scenario
             session, officer, QueueFilter(state="open"), before=Cursor.decode(second.prev_cursor), page=1, page_size=3
         )
         assert [r.id for r in back.rows] == [r.id for r in first.rows] and back.prev_cursor is None
-        ward_officer = actor(store, "congan.a")
         first_two = [r.id for r in page.rows][:2]
-        assert "B-009" not in {
-            r.subject_record_id for r in queries.queue_page(session, ward_officer, QueueFilter()).rows
-        }
-    # "Claim next" takes them in the same order, across the province's tasks and the unrouted ones.
+        for other in ("congan.a", "dulieu"):
+            assert "B-009" not in {
+                r.subject_record_id for r in queries.queue_page(session, actor(store, other), QueueFilter()).rows
+            }
+    # "Claim next" takes them in the same order, across the routed tasks and the unrouted ones.
     for expected in first_two:
         with session_scope(store.engine, write=True) as session:
             claimed = lifecycle.claim_next(session, officer)

@@ -11,9 +11,9 @@ import pytest
 from openpyxl import Workbook
 
 from records.encodings import encode_cp1258
-from records.ingest import IngestError, decode_bytes, ingest_base, ingest_extracts, ingest_file
+from records.ingest import IdRegistry, IngestError, decode_bytes, ingest_base, ingest_extracts, ingest_file
 from records.mappings import load_mapping
-from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS
+from records.schema import CANONICAL_SCHEMA, REQUIRED_COLUMNS
 
 RESIDENCE = load_mapping("residence")
 H = RESIDENCE.headers()
@@ -83,10 +83,19 @@ def test_unknown_column_quarantines_the_file_naming_the_header(tmp_path: Path) -
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
-    result = ingest_file(write_csv(tmp_path / "cu_tru.csv", [HEADER[:-1], GOOD[:-1]]))
+    without_name = [[c for i, c in enumerate(r) if i != 2] for r in (HEADER, GOOD)]
+    result = ingest_file(write_csv(tmp_path / "cu_tru.csv", without_name))
     assert_counts(result)
     row = result.quarantine.row(0, named=True)
-    assert row["field"] == H["registration_date"] and "thiếu cột bắt buộc" in row["reason"]
+    assert row["field"] == H["full_name"] and "thiếu cột bắt buộc" in row["reason"]
+    assert row["source_row"] == 2  # the header row is not a data row
+
+
+def test_missing_optional_column_is_null_with_a_warning(tmp_path: Path) -> None:
+    result = ingest_file(write_csv(tmp_path / "cu_tru.csv", [HEADER[:-1], GOOD[:-1]]))
+    assert_counts(result)
+    assert result.accepted.height == 1 and result.accepted["registration_date"][0] is None
+    assert "Ngày đăng ký (registration_date)" in result.files["warnings"][0]
 
 
 def test_undecodable_file(tmp_path: Path) -> None:
@@ -94,7 +103,7 @@ def test_undecodable_file(tmp_path: Path) -> None:
     path.write_bytes(b"\x00\x01\x02binary\x00")
     result = ingest_file(path)
     assert_counts(result)
-    assert result.quarantine.height == 1 and "không giải mã được" in result.quarantine["reason"][0]
+    assert result.quarantine.height == 1 and "không phải văn bản" in result.quarantine["reason"][0]
     with pytest.raises(IngestError, match=r"cu_tru\.csv"):
         decode_bytes(b"\x00", "cu_tru.csv")
 
@@ -208,25 +217,29 @@ def test_unrecognized_file_is_reported_not_ignored(tmp_path: Path) -> None:
     assert "không nhận ra nguồn" in result.quarantine["reason"][0]
 
 
-def test_record_ids_unique_across_base_and_extracts(tmp_path: Path) -> None:
-    base = pl.DataFrame({c: ["CT1"] if c == "record_id" else ["x"] for c in MINIMAL_COLUMNS}).with_columns(
+def test_record_ids_are_unique_within_a_source_only(tmp_path: Path) -> None:
+    base = pl.DataFrame({c: ["CT1"] if c == "record_id" else ["x"] for c in REQUIRED_COLUMNS}).with_columns(
         pl.lit(None, dtype=pl.String).alias("person_id"),
         pl.lit("1990").alias("birth_date"),
         pl.lit("Nam").alias("sex"),
     )
     base.write_parquet(tmp_path / "population_base.parquet")
-    taken: set[str] = set()
+    taken = IdRegistry()
     base_result = ingest_base(tmp_path / "population_base.parquet", taken_ids=taken)
     assert base_result.accepted.height == 1 and base_result.accepted["source"][0] == "base"
     extracts = tmp_path / "x"
     extracts.mkdir()
     write_csv(extracts / "cu_tru.csv", [HEADER, GOOD])
+    write_csv(extracts / "cu_tru_2.csv", [HEADER, GOOD])
     result = ingest_extracts(extracts, taken_ids=taken)
-    assert result.accepted.height == 0 and "trùng" in result.quarantine["reason"][0]
+    # CT1 of the base and CT1 of the residence extract are two records; CT1 twice in residence is a duplicate
+    assert result.accepted.height == 1 and result.accepted["source_file"][0] == "cu_tru.csv"
+    reason = result.quarantine["reason"][0]
+    assert "trùng" in reason and "cu_tru.csv, dòng 2" in reason
 
 
-def test_base_with_only_minimal_columns_and_missing_column(tmp_path: Path) -> None:
-    frame = pl.DataFrame({c: [f"{c}-1"] for c in MINIMAL_COLUMNS}).with_columns(
+def test_base_with_only_required_columns_and_missing_column(tmp_path: Path) -> None:
+    frame = pl.DataFrame({c: [f"{c}-1"] for c in REQUIRED_COLUMNS}).with_columns(
         pl.lit("001090012345").alias("person_id"),
         pl.lit("1990-01-02").alias("birth_date"),
         pl.lit("Nữ").alias("sex"),
@@ -234,7 +247,8 @@ def test_base_with_only_minimal_columns_and_missing_column(tmp_path: Path) -> No
     frame.write_csv(tmp_path / "base.csv")
     result = ingest_base(tmp_path / "base.csv")
     assert result.accepted.height == 1 and result.accepted.schema == CANONICAL_SCHEMA
-    frame.drop("hometown").write_parquet(tmp_path / "base.parquet")
+    assert "current_address" in result.files["warnings"][0]
+    frame.drop("full_name").write_parquet(tmp_path / "base.parquet")
     broken = ingest_base(tmp_path / "base.parquet")
     assert_counts(broken)
-    assert broken.accepted.height == 0 and broken.quarantine["field"][0] == "hometown"
+    assert broken.accepted.height == 0 and broken.quarantine["field"][0] == "full_name"

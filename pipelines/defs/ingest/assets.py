@@ -1,6 +1,8 @@
 """Ingest assets: read the base snapshot and the night's extracts; quarantine what cannot be accepted."""
 
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -8,8 +10,21 @@ import polars as pl
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
-from records.ingest import IngestResult, ingest_base, ingest_extracts, summarize
+from records.ingest import IngestResult, ingest_night, summarize
 from records.schema import validate_canonical
+
+
+def missing_night_folder(input_dir: Path, night: str) -> str | None:
+    """A warning when the input keeps dated extract folders but has none for ``night`` (nothing to ingest)."""
+    folder = input_dir / "extracts"
+    if not folder.is_dir() or (folder / night).is_dir():
+        return None
+    nights = sorted(child.name for child in folder.iterdir() if child.is_dir())
+    latest = f"; các đêm có thư mục: {', '.join(nights[-3:])}" if nights else ""
+    return (
+        f"không có thư mục trích xuất cho đêm {night} ({folder / night}): đêm này không có tệp trích xuất nào, "
+        f"chỉ CSDL dân cư được kiểm tra{latest}"
+    )
 
 
 def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.MetadataValue]:
@@ -19,10 +34,19 @@ def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.Met
         "rows_read": dg.MetadataValue.int(summary["rows_read"]),
         "rows_accepted": dg.MetadataValue.int(summary["rows_accepted"]),
         "rows_quarantined": dg.MetadataValue.int(summary["rows_quarantined"]),
+        "files_rejected": dg.MetadataValue.int(summary["files_rejected"]),
         "files": dg.MetadataValue.md(
             result.files.to_pandas().to_markdown(index=False) if result.files.height else "(không có tệp)"
         ),
     }
+
+
+def _file_warnings(result: IngestResult) -> list[str]:
+    return [
+        f"{row['source_file']}: {row['error'] or row['warnings']}"
+        for row in result.files.iter_rows(named=True)
+        if row["error"] or row["warnings"]
+    ]
 
 
 @dg.multi_asset(
@@ -40,7 +64,8 @@ def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.Met
             kinds={"polars", "parquet"},
         ),
         "ingest_files": dg.AssetOut(
-            description="Từng tệp đã đọc trong đêm: nguồn, mã hóa, số dòng đọc / nhận / cách ly, lỗi cấp tệp.",
+            description="Từng tệp đã đọc trong đêm: nguồn, mã hóa, số dòng đọc / nhận / cách ly, lỗi cấp tệp, "
+            "cảnh báo (cột vắng, dòng phía trên dòng tiêu đề, ô gộp...).",
             kinds={"polars", "parquet"},
         ),
     },
@@ -50,23 +75,30 @@ def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.Met
 def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.Output[pl.DataFrame]]:
     """Read the population base snapshot, then every extract file of the night, into the canonical record.
 
-    Record ids must be unique across the base and all extracts; every input row is either accepted or quarantined
-    with its file, row, field and reason, and read = accepted + quarantined is asserted per file.
+    Record ids are unique within a source; every input row is either accepted or quarantined with its file, row,
+    field and reason, read = accepted + quarantined is asserted per file, and a file that cannot be used is
+    quarantined whole while the night goes on. Files rejected whole and the files' warnings are in the metadata.
     """
     night = context.partition_key
     watch = Stopwatch()
-    taken: set[str] = set()
-    base = ingest_base(paths.base_file(), taken_ids=taken)
     extracts_dir = paths.extracts_dir(night)
-    extracts = ingest_extracts(extracts_dir, taken_ids=taken)
-    for result in (base, extracts):
-        result.check_counts()
-        validate_canonical(result.accepted)
-    everything = IngestResult.combine([base, extracts])
+    warning = missing_night_folder(Path(paths.input_dir), night)
+    if warning:
+        context.log.warning(warning)
+    result = ingest_night(
+        paths.base_file(), extracts_dir, as_of=date.fromisoformat(night), warnings=[warning] if warning else []
+    )
+    base, extracts, everything = result.base, result.extracts, result.everything
+    for part in (base, extracts):
+        part.check_counts()
+        validate_canonical(part.accepted)
     context.log.info(
         f"{night}: đọc {everything.rows_read} dòng, nhận {everything.accepted.height}, "
         f"cách ly {everything.quarantine.height} (thư mục {extracts_dir})"
     )
+    rejected = everything.files.filter(pl.col("error").is_not_null())
+    for row in rejected.iter_rows(named=True):
+        context.log.warning(f"tệp bị cách ly toàn bộ: {row['source_file']}: {row['error']}")
     yield dg.Output(base.accepted, output_name="population_base", metadata=_counts_metadata(base, watch))
     yield dg.Output(
         extracts.accepted,
@@ -76,6 +108,7 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
             "rows_by_source": dg.MetadataValue.json(
                 {s: n for s, n in extracts.accepted.group_by("source").len().iter_rows()}
             ),
+            "warnings": dg.MetadataValue.json(list(result.warnings)),
         },
     )
     yield dg.Output(
@@ -89,4 +122,14 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
             ),
         },
     )
-    yield dg.Output(everything.files, output_name="ingest_files", metadata=_counts_metadata(everything, watch))
+    yield dg.Output(
+        everything.files,
+        output_name="ingest_files",
+        metadata={
+            **_counts_metadata(everything, watch),
+            "rejected_files": dg.MetadataValue.json(
+                [f"{r['source_file']}: {r['error']}" for r in rejected.iter_rows(named=True)]
+            ),
+            "warnings": dg.MetadataValue.json([*result.warnings, *_file_warnings(everything)]),
+        },
+    )
