@@ -1194,7 +1194,9 @@ def _ingest_base_frame(
         ]
     ).with_columns(
         pl.lit(display).alias("source_file"),
-        (pl.int_range(pl.len()) + 2 if row_numbers is None else pl.lit(row_numbers)).cast(pl.String).alias("source_row"),
+        (pl.int_range(pl.len()) + 2 if row_numbers is None else pl.lit(row_numbers))
+        .cast(pl.String)
+        .alias("source_row"),
     )
     notes = []
     absent = missing_optional(frame.columns)
@@ -1324,3 +1326,18 @@ def summarize(result: IngestResult) -> dict[str, Any]:
             for row in by_source.iter_rows(named=True)
         },
     }
+
+
+# ---------------------------------------------------------------- the base, a few rows at a time (nightly state)
+
+
+def base_problem(frame: pl.DataFrame) -> tuple[str, str] | None:
+    """(field, reason) that makes a base snapshot unusable as a whole (judged on its columns), or None."""
+    return _base_problem(frame)
+
+
+def base_file_report(display: str, columns: list[str], read: int, accepted: int, quarantined: int) -> pl.DataFrame:
+    """The file report ``ingest_base`` gives a Parquet snapshot with these columns and counts."""
+    absent = missing_optional(columns)
+    notes = ["không có cột (để trống): " + ", ".join(f"{_LABELS.get(c, c)} ({c})" for c in absent)] if absent else []
+    return _file_report(display, "base", "parquet", read, accepted, quarantined, None, notes)

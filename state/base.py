@@ -27,15 +27,15 @@ import pyarrow.parquet as pq
 from normalize.columns import DATE_COLUMNS
 from normalize.frame import normalize_records
 from records.ingest import (
-    IngestError,
+    IdRegistry,
     IngestResult,
-    TakenIds,
+    base_file_report,
+    base_problem,
     ingest_base,
-    ingest_base_frame,
-    read_canonical_file,
+    ingest_base_rows,
 )
 from records.progress import Progress, no_progress
-from records.schema import CANONICAL_SCHEMA, LINEAGE_COLUMNS, MINIMAL_COLUMNS
+from records.schema import CANONICAL_SCHEMA, LINEAGE_COLUMNS
 from state.hashing import HASH_COLUMN, code_fingerprint, row_hashes
 from state.tables import TableStore, TableVersion
 
@@ -87,8 +87,9 @@ class BaseChanges:
     """Rows unchanged since the previous version."""
     ingest: IngestResult
     """Quarantine and file report of the snapshot (``accepted`` holds only the rows validated tonight)."""
-    accepted_ids: pl.Series | None = None
-    """Every record id accepted tonight (only while ingest runs: extracts may not reuse them)."""
+    accepted_ids: pl.DataFrame | None = None
+    """``record_id``, ``source`` of every base record accepted tonight (only while ingest runs: extract ids that
+    clash with them are qualified with their source)."""
 
     @property
     def accepted(self) -> int:
@@ -137,21 +138,10 @@ class BaseChanges:
 
 
 def _batches(path: Path) -> Iterator[pl.DataFrame]:
-    """The snapshot in batches of rows (a Parquet file is never read whole)."""
-    if path.suffix.lower() == ".parquet":
-        rows = pq.ParquetFile(path).metadata.num_rows
-        for start in range(0, rows, BATCH_ROWS):
-            yield pl.scan_parquet(path).slice(start, BATCH_ROWS).collect()
-        return
-    frame = read_canonical_file(path)
-    for start in range(0, frame.height, BATCH_ROWS):
-        yield frame.slice(start, BATCH_ROWS)
-
-
-def _columns_of(path: Path) -> list[str]:
-    if path.suffix.lower() == ".parquet":
-        return list(pq.read_schema(path).names)
-    return list(read_canonical_file(path).columns)
+    """The Parquet snapshot in batches of rows (never read whole)."""
+    rows = pq.ParquetFile(path).metadata.num_rows
+    for start in range(0, rows, BATCH_ROWS):
+        yield pl.scan_parquet(path).slice(start, BATCH_ROWS).collect()
 
 
 def _keys(batch: pl.DataFrame, columns: list[str], first_row: int) -> pl.DataFrame:
@@ -175,9 +165,38 @@ def _rows(path: Path, wanted: pl.Series) -> Iterator[pl.DataFrame]:
         start += batch.height
 
 
-def _schema_ok(path: Path) -> bool:
-    columns = _columns_of(path)
-    return all(c in columns for c in MINIMAL_COLUMNS) and all(c in CANONICAL_SCHEMA for c in columns)
+_TWO_DIGIT_YEAR: Final = r"^\D*(\d{1,2}\D+){0,2}\d{1,2}\D*$"
+"""A date text without a four-digit year: ingest reads its century from the night (``canonical_date``)."""
+
+
+def _night_dependent(batch: pl.DataFrame) -> pl.Series:
+    """Rows whose accepted form depends on the night, so they are validated again even when unchanged."""
+    dates = [c for c in DATE_COLUMNS if c in batch.columns]
+    if not dates:
+        return pl.Series([False] * batch.height, dtype=pl.Boolean)
+    return batch.select(
+        pl.any_horizontal(pl.col(c).cast(pl.String).str.contains(_TWO_DIGIT_YEAR).fill_null(False) for c in dates)
+    ).to_series()
+
+
+def _changes_from_full_ingest(path: Path, previous: TableVersion | None, night: str, as_of: date) -> BaseChanges:
+    """A CSV or Excel snapshot (a small province): ingest it whole, then keep only what differs from ``previous``."""
+    result = ingest_base(path, as_of=as_of)
+    accepted = result.accepted
+    hashed = accepted.with_columns(row_hashes(accepted, list(_HASHED)))
+    if previous is None:
+        changed, kept = hashed, 0
+        removed = pl.Series("id", [], dtype=pl.String)
+    else:
+        live = previous.scan(["record_id", HASH_COLUMN]).collect()
+        changed = hashed.join(live, on=["record_id", HASH_COLUMN], how="anti")
+        kept = hashed.height - changed.height
+        removed = live.select(pl.col("record_id").alias("id")).join(
+            accepted.select(pl.col("record_id").alias("id")), on="id", how="anti"
+        ).get_column("id").sort()  # fmt: skip
+    ids = accepted.select("record_id", "source")
+    return BaseChanges(night, previous, changed, removed, kept, IngestResult(changed.drop(HASH_COLUMN),
+                       result.quarantine, result.files), accepted_ids=ids)  # fmt: skip
 
 
 def ingest_base_changes(
@@ -185,28 +204,31 @@ def ingest_base_changes(
 ) -> BaseChanges:
     """Compare tonight's snapshot with ``previous`` (None: take everything) and validate what changed.
 
-    A snapshot that cannot be read, or whose columns are not the canonical ones, is quarantined whole and changes
-    nothing: the previous version stays (a damaged export must not empty the register of a province).
+    A snapshot that cannot be used whole (unreadable, an unknown or missing required column) is quarantined whole
+    and changes nothing: the previous version stays (a damaged export must not empty the base of a province).
     """
     display = path.name
+    as_of = date.fromisoformat(night)
+    if path.suffix.lower() != ".parquet" and path.exists():
+        return _changes_from_full_ingest(path, previous, night, as_of)
     try:
-        readable = _schema_ok(path)
-    except (IngestError, OSError, ValueError):
-        readable = False
-    if not readable:
-        result = ingest_base(path)
+        columns = list(pq.read_schema(path).names)
+        problem = base_problem(pl.DataFrame(schema=dict(pl.read_parquet_schema(path))))
+    except Exception:  # unreadable: ingest_base says why
+        columns, problem = [], ("", "")
+    if problem is not None:
+        result = ingest_base(path, as_of=as_of)
         empty = pl.DataFrame(schema={**CANONICAL_SCHEMA, HASH_COLUMN: pl.UInt64})
         kept = previous.rows if previous else 0
-        return BaseChanges(night, previous, empty, pl.Series("id", [], dtype=pl.String), kept, result)
-    columns = _columns_of(path)
-    encoding = "parquet" if path.suffix == ".parquet" else "text"
-    # A repeated record id is a duplicate row even when its first occurrence is unchanged (and so not re-read).
-    taken = TakenIds()
+        ids = previous.scan(["record_id", "source"]).collect() if previous else empty.select("record_id", "source")
+        nothing = pl.Series("id", [], dtype=pl.String)
+        return BaseChanges(night, previous, empty, nothing, kept, result, accepted_ids=ids)
+    registry = IdRegistry()
     parts: list[IngestResult] = []
 
     def validate(raw: pl.DataFrame, hashes: pl.Series) -> None:
         numbers = raw.get_column(_ROW)
-        result = ingest_base_frame(raw.drop(_ROW), display, encoding, taken_ids=taken, row_numbers=numbers)
+        result = ingest_base_rows(raw.drop(_ROW), display, registry=registry, as_of=as_of, row_numbers=numbers)
         by_row = pl.DataFrame({"_r": numbers, HASH_COLUMN: hashes})
         accepted = (
             result.accepted.with_columns(pl.col("source_row").cast(pl.Int64).alias("_r"))
@@ -218,7 +240,7 @@ def ingest_base_changes(
     key_parts = []
     read = 0
     for batch in _batches(path):
-        keys_of_batch = _keys(batch, columns, read + 2)
+        keys_of_batch = _keys(batch, columns, read + 2).with_columns(_night_dependent(batch).alias("_night"))
         key_parts.append(keys_of_batch)
         if previous is None:  # everything is validated: one pass over the file
             validate(batch.with_columns(keys_of_batch.get_column(_ROW)), keys_of_batch.get_column(HASH_COLUMN))
@@ -227,7 +249,7 @@ def ingest_base_changes(
     keys = (
         pl.concat(key_parts)
         if key_parts
-        else pl.DataFrame(schema={"record_id": pl.String, HASH_COLUMN: pl.UInt64, _ROW: pl.Int64})
+        else pl.DataFrame(schema={"record_id": pl.String, HASH_COLUMN: pl.UInt64, _ROW: pl.Int64, "_night": pl.Boolean})
     )
     first = keys.get_column("record_id").is_first_distinct() & keys.get_column("record_id").is_not_null()
     keys = keys.with_columns(first.alias("_first"))
@@ -237,10 +259,14 @@ def ingest_base_changes(
         keys = keys.join(
             live.with_columns(pl.lit(True).alias("_known")), on=["record_id", HASH_COLUMN], how="left",
             maintain_order="left",
-        ).with_columns((pl.col("_known").fill_null(False) & pl.col("_first")).alias("_unchanged"))  # fmt: skip
+        ).with_columns(
+            (pl.col("_known").fill_null(False) & pl.col("_first") & ~pl.col("_night")).alias("_unchanged")
+        )  # fmt: skip
         unchanged = keys.filter(pl.col("_unchanged"))
         todo = keys.filter(~pl.col("_unchanged"))
-        taken.update(unchanged.get_column("record_id"))
+        # A repeated record id is a duplicate row even when its first occurrence is unchanged (and not re-read).
+        registry.add("base", unchanged.select("record_id", pl.lit(display).alias("source_file"),
+                                              pl.col(_ROW).cast(pl.String).alias("source_row")))  # fmt: skip
         done = 0
         for raw in _rows(path, todo.get_column(_ROW)):
             hashes = raw.select(_ROW).join(todo.select(_ROW, HASH_COLUMN), on=_ROW, how="left", maintain_order="left")
@@ -264,20 +290,7 @@ def ingest_base_changes(
         if live is not None
         else pl.Series("id", [], dtype=pl.String)
     )
-    files = pl.DataFrame(
-        [
-            {
-                "source_file": display,
-                "source": "base",
-                "encoding": encoding,
-                "rows_read": keys.height,
-                "rows_accepted": unchanged.height + changed.height,
-                "rows_quarantined": quarantine.height,
-                "error": None,
-            }
-        ],
-        schema=IngestResult.combine([]).files.schema,
-    )
+    files = base_file_report(display, columns, keys.height, unchanged.height + changed.height, quarantine.height)
     return BaseChanges(
         night=night,
         previous=previous,
@@ -285,7 +298,7 @@ def ingest_base_changes(
         removed=removed,
         kept=unchanged.height,
         ingest=IngestResult(accepted=changed.drop(HASH_COLUMN), quarantine=quarantine, files=files),
-        accepted_ids=accepted_ids,
+        accepted_ids=accepted_ids.to_frame("record_id").with_columns(pl.lit("base").alias("source")),
     )
 
 

@@ -147,6 +147,19 @@ class TableVersion:
         """What a night's output needs to find this version again (``TableStore.at``)."""
         return {"table": str(self.directory), "night": self.night, "id_columns": list(self.id_columns)}
 
+    def save(self, folder: Path) -> None:
+        """A night's output that refers to this version instead of copying its rows."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "version.json").write_text(json.dumps(self.to_reference(), indent=1), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> TableVersion:
+        return TableStore.at(json.loads((folder / "version.json").read_text("utf-8")))
+
+    def changed_rows(self) -> pl.DataFrame:
+        """What tonight wrote (the rows an output check validates)."""
+        return self.added().collect()
+
 
 class TableStore:
     """One versioned table in ``directory``; ``id_columns`` are the columns a dead id kills a row by."""

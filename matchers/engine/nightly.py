@@ -23,6 +23,7 @@ before (or the dedupe model with a re-estimated prior on a small night); it is d
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -530,6 +531,29 @@ class ClusterNight:
     changes: pl.DataFrame
     touched: pl.DataFrame
     """``record_id, cluster_id, source`` of every record whose cluster was recomputed tonight."""
+
+    @property
+    def rows(self) -> int:
+        return self.clusters.rows
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.clusters.save(folder)
+        self.touched.write_parquet(folder / "touched.parquet")
+        self.changes.write_parquet(folder / "changes.parquet")
+        (folder / "report.json").write_text(json.dumps(self.report.as_dict()), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> ClusterNight:
+        return cls(
+            clusters=TableVersion.load(folder),
+            report=ClusterReport(**json.loads((folder / "report.json").read_text("utf-8"))),
+            changes=pl.read_parquet(folder / "changes.parquet"),
+            touched=pl.read_parquet(folder / "touched.parquet"),
+        )
+
+    def changed_rows(self) -> pl.DataFrame:
+        return self.touched
 
 
 CHANGE_SCHEMA = {"kind": pl.String, "person_key": pl.String, "other_keys": pl.List(pl.String), "records": pl.UInt32}
