@@ -45,8 +45,10 @@ __all__ = [
     "BaseChanges",
     "base_fingerprint",
     "base_store",
+    "check_base_counts",
     "ingest_base_changes",
     "normalize_base",
+    "previous_base",
 ]
 
 BASE_TABLE: Final = "base"
@@ -71,6 +73,21 @@ def base_fingerprint() -> str:
 
 def base_store(state_dir: Path) -> TableStore:
     return TableStore(state_dir / BASE_TABLE, ("record_id",))
+
+
+def previous_base(store: TableStore, night: str) -> TableVersion | None:
+    """The version tonight builds on: the latest before ``night``, when the code installed now derived it."""
+    previous = store.latest(before=night)
+    if previous is None or previous.meta.get("fingerprint") != base_fingerprint():
+        return None
+    return previous
+
+
+def check_base_counts(result: IngestResult) -> None:
+    """read = accepted + quarantined for the snapshot (its accepted frame holds only tonight's changed rows)."""
+    for row in result.files.iter_rows(named=True):
+        if row["rows_read"] != row["rows_accepted"] + row["rows_quarantined"]:
+            raise AssertionError(f"{row['source_file']}: read {row['rows_read']} != accepted + quarantined")
 
 
 @dataclass(frozen=True)
@@ -98,10 +115,16 @@ class BaseChanges:
     def changed_frame(self) -> pl.DataFrame:
         return self.changed.collect() if isinstance(self.changed, pl.LazyFrame) else self.changed
 
-    def changed_rows(self) -> int:
+    def changed_count(self) -> int:
         if isinstance(self.changed, pl.LazyFrame):
             return int(self.changed.select(pl.len()).collect().item())
         return self.changed.height
+
+    def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
+        """Tonight's new and changed accepted rows, canonical columns (or only ``columns``)."""
+        lazy = self.changed if isinstance(self.changed, pl.LazyFrame) else self.changed.lazy()
+        wanted = [c for c in (columns or list(CANONICAL_SCHEMA)) if c in CANONICAL_SCHEMA]
+        return lazy.select(wanted).collect()
 
     def save(self, folder: Path) -> dict[str, Any]:
         """Write to ``folder`` (changed rows, removed ids, quarantine, file report); returns the reference."""
@@ -338,7 +361,7 @@ def normalize_base(
     ``changes.previous`` None builds the version from nothing. ``meta`` is recorded in the version (fingerprints).
     """
     as_of = date.fromisoformat(changes.night)
-    total = changes.changed_rows()
+    total = changes.changed_count()
     changed = changes.changed if isinstance(changes.changed, pl.LazyFrame) else changes.changed.lazy()
 
     def chunks() -> Iterator[pl.DataFrame]:

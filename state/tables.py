@@ -156,9 +156,12 @@ class TableVersion:
     def load(cls, folder: Path) -> TableVersion:
         return TableStore.at(json.loads((folder / "version.json").read_text("utf-8")))
 
-    def changed_rows(self) -> pl.DataFrame:
-        """What tonight wrote (the rows an output check validates)."""
-        return self.added().collect()
+    def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
+        """What tonight wrote (the rows an output check validates), all columns or those of ``columns`` it has."""
+        if columns is None:
+            return self.added().collect()
+        schema = self.added().collect_schema()
+        return self.added([c for c in columns if c in schema]).collect()
 
 
 class TableStore:

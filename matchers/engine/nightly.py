@@ -55,6 +55,7 @@ from matchers.engine.linker import (
 from matchers.engine.scoring import decide, estimate_u, normalize_labels, train_model
 from matchers.engine.settings import MatchSettings
 from records.progress import Progress, no_progress
+from state.graph import connected_components
 from state.tables import TableStore, TableVersion
 
 __all__ = [
@@ -68,6 +69,8 @@ __all__ = [
     "cluster_night",
     "find_candidates",
     "night_pairs",
+    "repaired_pairs",
+    "report_pairs",
     "score_candidates",
 ]
 
@@ -552,28 +555,16 @@ class ClusterNight:
             touched=pl.read_parquet(folder / "touched.parquet"),
         )
 
-    def changed_rows(self) -> pl.DataFrame:
-        return self.touched
+    def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
+        """The records clustered again tonight (``record_id, cluster_id, source``)."""
+        return (
+            self.touched if columns is None else self.touched.select([c for c in columns if c in self.touched.columns])
+        )
 
 
-CHANGE_SCHEMA = {"kind": pl.String, "person_key": pl.String, "other_keys": pl.List(pl.String), "records": pl.UInt32}
-
-
-def _components(left: np.ndarray, right: np.ndarray, nodes: int) -> np.ndarray:
-    """Connected-component label (smallest node of the component) per node, by min-label propagation."""
-    labels = np.arange(nodes, dtype=np.int64)
-    if left.shape[0] == 0:
-        return labels
-    while True:
-        smaller = np.minimum(labels[left], labels[right])
-        np.minimum.at(labels, left, smaller)
-        np.minimum.at(labels, right, smaller)
-        jumped = labels[labels]
-        while not np.array_equal(jumped, labels):
-            labels = jumped
-            jumped = labels[labels]
-        if np.array_equal(labels[left], labels[right]):
-            return labels
+CHANGE_SCHEMA = pl.Schema(
+    [("kind", pl.String()), ("person_key", pl.String()), ("other_keys", pl.List(pl.String())), ("records", pl.UInt32())]
+)
 
 
 def _cluster_changes(touched: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
@@ -594,7 +585,7 @@ def _cluster_changes(touched: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFr
         .filter(pl.col("other_keys").list.len() > 1)
         .select(pl.lit("split").alias("kind"), pl.col("_before").alias("person_key"), "other_keys", "records")
     )
-    return pl.concat([merges, splits]).sort("kind", "person_key").match_to_schema(pl.Schema(CHANGE_SCHEMA))
+    return pl.concat([merges, splits]).sort("kind", "person_key").match_to_schema(CHANGE_SCHEMA)
 
 
 def _cluster_columns(settings: MatchSettings) -> list[str]:
@@ -686,7 +677,7 @@ def cluster_night(
     located = edges.join(node_index.rename({"record_id": "left_id", "_n": "_a"}), on="left_id").join(
         node_index.rename({"record_id": "right_id", "_n": "_b"}), on="right_id"
     )
-    labels = _components(
+    labels = connected_components(
         located.get_column("_a").to_numpy().astype(np.int64),
         located.get_column("_b").to_numpy().astype(np.int64),
         nodes.len(),
@@ -750,3 +741,23 @@ def _full_clusters(base: TableVersion, extracts: pl.DataFrame, edges: pl.DataFra
     version = cluster_store(state_dir).commit(night, base=None, added=clusters, meta={"index": night})
     return ClusterNight(clusters=version, report=report, changes=_cluster_changes(clusters, previous),
                         touched=clusters)  # fmt: skip
+
+
+def report_pairs(
+    pairs: pl.DataFrame, state_dir: Path, night: str, labels: pl.DataFrame | None, settings: MatchSettings
+) -> pl.DataFrame:
+    """What the match report counts: every stored base pair (decision after tonight's labels; kind, probability,
+    rule) and tonight's pairs in full (links, and base pairs at review, which the report shows side by side)."""
+    version = pair_store(state_dir).version(night)
+    summary = ["left_id", "right_id", "match_probability", "kind", "blocking_rule"]
+    base = _apply_labels(version.read(summary), labels, settings)
+    shown = pairs.filter((pl.col("kind") == "link") | (pl.col("decision") == "review"))
+    rest = base.join(shown.select("left_id", "right_id"), on=["left_id", "right_id"], how="anti")
+    return pl.concat([shown, rest], how="diagonal_relaxed")
+
+
+def repaired_pairs(state_dir: Path, night: str, settings: MatchSettings) -> pl.Series:
+    """Records whose base pairs were scored again tonight (dirty and removed records); every base record on a
+    full night is reported as None by ``CandidateSummary.full`` instead."""
+    store = _index_store(state_dir, settings)
+    return store.dirty(store.version(night))

@@ -6,12 +6,14 @@ import dagster as dg
 import polars as pl
 
 from checks.datadocs import rebuild_index
+from checks.incremental import NightFindings
 from checks.report import DATA_DOCS_DIR, MATCH_REPORT_HTML, QualityReportInput, write_quality_report
 from checks.scores import read_history
 from pipelines.defs.check.assets import HISTORY_FILE
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
+from state.tables import TableVersion
 
 
 @dg.asset(
@@ -24,9 +26,9 @@ from pipelines.timing import Stopwatch
 def quality_report(
     context: dg.AssetExecutionContext,
     paths: DancuPaths,
-    quality_findings: pl.DataFrame,
+    quality_findings: NightFindings,
     quality_scores: pl.DataFrame,
-    population_base: pl.DataFrame,
+    normalized_base: TableVersion,
     extract_records: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """Render the night's findings, scores and score history into the HTML report and the Excel workbook."""
@@ -34,7 +36,8 @@ def quality_report(
     night = dt.date.fromisoformat(context.partition_key)
     folder = paths.reports_dir(context.partition_key)
     history = read_history(paths.state_dir / HISTORY_FILE).filter(pl.col("night") <= night)
-    by_source = {"base": population_base.height}
+    by_source = {"base": normalized_base.rows}
+    findings = quality_findings.all()
     by_source.update({s: n for s, n in extract_records.group_by("source").len().sort("source").iter_rows()})
     # The GX checks of this night may finish in any order; the index lists whatever suites have run so far.
     docs = folder / DATA_DOCS_DIR
@@ -44,7 +47,7 @@ def quality_report(
         folder,
         QualityReportInput(
             night=night,
-            findings=quality_findings,
+            findings=findings,
             scores=quality_scores,
             history=history,
             records_by_source=by_source,
@@ -58,7 +61,7 @@ def quality_report(
             "html": dg.MetadataValue.path(str(html)),
             "excel": dg.MetadataValue.path(str(xlsx)),
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
-            "findings": dg.MetadataValue.int(quality_findings.height),
+            "findings": dg.MetadataValue.int(findings.height),
             "nights_in_trend": dg.MetadataValue.int(history["night"].n_unique()),
         }
     )

@@ -1,20 +1,26 @@
 """The correction_tasks asset: tonight's findings and review-band pairs upserted into the task store."""
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from checks import rules_table
-from corrections.build import NightDrafts, build_drafts
+from checks.context import ROUTING_COLUMNS
+from checks.incremental import NightFindings
+from corrections.build import build_drafts
 from corrections.db import store_engine
-from corrections.nightly import apply_night
-from corrections.text import ComparisonInfo
+from corrections.nightly import NightScope, apply_night, open_task_counts
+from corrections.text import DISPLAY_FIELDS, ComparisonInfo
+from matchers.engine.nightly import repaired_pairs
 from matchers.engine.population import population_settings
 from normalize import units
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import TaskStoreResource
+from pipelines.resources import DancuPaths, TaskStoreResource
 from pipelines.timing import Stopwatch
+from state.tables import TableVersion
 
 SUMMARY_SCHEMA = pl.Schema(
     {
@@ -40,26 +46,53 @@ def comparison_infos() -> dict[str, ComparisonInfo]:
     }
 
 
-def summarize_drafts(drafts: NightDrafts) -> pl.DataFrame:
-    """Tonight's tasks per ward, quality, type and priority (what the night found, independent of store state)."""
+def queue_summary(counts: pl.DataFrame) -> pl.DataFrame:
+    """The open queue after tonight per ward, quality, type and priority (``corrections.nightly.open_task_counts``),
+    with the ward's name: the same whether the night was incremental or full."""
     wards = units.current_wards().select("ward_code", "ward_name")
-    frame = pl.DataFrame(
-        {
-            "ward_code": [t.ward_code for t in drafts.tasks],
-            "quality": [t.quality for t in drafts.tasks],
-            "task_type": [t.task_type for t in drafts.tasks],
-            "priority": [t.priority for t in drafts.tasks],
-        },
-        schema={"ward_code": pl.String, "quality": pl.String, "task_type": pl.String, "priority": pl.Int32},
-    )
     return (
-        frame.group_by("ward_code", "quality", "task_type", "priority")
-        .agg(pl.len().cast(pl.UInt32).alias("tasks"))
-        .join(wards, on="ward_code", how="left")
+        counts.join(wards, on="ward_code", how="left")
         .select(SUMMARY_SCHEMA.names())
         .sort("ward_code", "quality", "task_type", "priority", nulls_last=True)
         .match_to_schema(SUMMARY_SCHEMA)
     )
+
+
+def _night_inputs(
+    quality_findings: NightFindings | pl.DataFrame,
+    scored_pairs: pl.DataFrame,
+    normalized_base: TableVersion | pl.DataFrame,
+    normalized_extracts: pl.DataFrame,
+    state_dir: Path,
+    night: str,
+) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame], NightScope | None]:
+    """Findings, pairs and records the drafts are built from, and the scope they decide (None: the whole night).
+
+    An incremental night drafts only what it checked again: the findings of its scope and the review pairs that were
+    scored again; every other task and review item is unchanged in the store."""
+    if isinstance(quality_findings, pl.DataFrame) or quality_findings.full:
+        findings = quality_findings if isinstance(quality_findings, pl.DataFrame) else quality_findings.all()
+        pairs, scope = scored_pairs, None
+    else:
+        findings = quality_findings.tonight()
+        repaired = pl.concat(
+            [repaired_pairs(state_dir, night, population_settings()), quality_findings.subjects]
+        ).unique()
+        wanted = repaired.implode()
+        pairs = scored_pairs.filter(pl.col("left_id").is_in(wanted) | pl.col("right_id").is_in(wanted))
+        scope = NightScope(subjects=quality_findings.subjects.to_list(), pair_records=repaired.to_list())
+    if isinstance(normalized_base, pl.DataFrame):
+        return findings, pairs, [normalized_base, normalized_extracts], scope
+    referenced = pl.concat(
+        [
+            findings.get_column("record_id"),
+            findings.get_column("related_record_ids").explode().drop_nulls(),
+            pairs.filter(pl.col("decision") == "review").get_column("left_id"),
+            pairs.filter(pl.col("decision") == "review").get_column("right_id"),
+        ]
+    ).unique()
+    columns = [c for c in (*DISPLAY_FIELDS, *ROUTING_COLUMNS) if c in normalized_extracts.columns or c == "source"]
+    return findings, pairs, [normalized_base.lookup(referenced, columns), normalized_extracts], scope
 
 
 @dg.asset(
@@ -72,9 +105,11 @@ def summarize_drafts(drafts: NightDrafts) -> pl.DataFrame:
 def correction_tasks(
     context: dg.AssetExecutionContext,
     task_store: TaskStoreResource,
-    quality_findings: pl.DataFrame,
+    paths: DancuPaths,
+    # NightFindings and TableVersion in the nightly graph; plain frames (a whole night) are accepted as well.
+    quality_findings: Any,
     scored_pairs: pl.DataFrame,
-    normalized_base: pl.DataFrame,
+    normalized_base: Any,
     normalized_extracts: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Group findings into tasks (rule + records), pairs in the review band into review items, and upsert both.
@@ -86,23 +121,28 @@ def correction_tasks(
     night = dt.date.fromisoformat(context.partition_key)
     rules = rules_table()
     wards = units.current_wards()
+    findings, pairs, records, scope = _night_inputs(
+        quality_findings, scored_pairs, normalized_base, normalized_extracts, paths.state_dir, context.partition_key
+    )
     drafts = build_drafts(
         night,
-        quality_findings,
-        scored_pairs,
-        [normalized_base, normalized_extracts],
+        findings,
+        pairs,
+        records,
         rule_titles=dict(zip(rules.get_column("rule").to_list(), rules.get_column("title").to_list(), strict=True)),
         comparisons=comparison_infos(),
         ward_provinces=dict(
             zip(wards.get_column("ward_code").to_list(), wards.get_column("province_code").to_list(), strict=True)
         ),
     )
-    summary = apply_night(store_engine(task_store.database_url), drafts)
+    engine = store_engine(task_store.database_url)
+    summary = apply_night(engine, drafts, scope)
     context.log.info(
-        f"{night}: {summary.tasks_seen} việc trong đêm — mới {summary.created}, mở lại {summary.reopened}, "
+        f"{night}: {summary.tasks_seen} việc lập lại trong đêm — mới {summary.created}, mở lại {summary.reopened}, "
         f"tự đóng {summary.auto_closed}; {summary.reviews_seen} cặp cần đối chiếu (mới {summary.reviews_created})"
+        f"{'' if scope is None else f' (chỉ phần đêm nay kiểm tra lại: {len(scope.subjects)} bản ghi)'}"
     )
-    frame = summarize_drafts(drafts)
+    frame = queue_summary(open_task_counts(engine))
     return dg.Output(
         frame,
         metadata={
