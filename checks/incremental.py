@@ -86,6 +86,9 @@ class NightFindings:
         base = self.version.added(list(FINDINGS_SCHEMA)).collect()
         return pl.concat([base, self.extracts.select(list(FINDINGS_SCHEMA))])
 
+    def frame(self) -> pl.DataFrame:
+        return self.all()
+
     def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
         """The findings of the records checked tonight (or only ``columns`` of them)."""
         found = self.tonight()

@@ -117,3 +117,22 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if not file.exists():
             raise FileNotFoundError(f"{context.asset_key.to_user_string()}: no output at {file}; materialize it first")
         return pl.read_parquet(file)
+
+
+def load_output(output_dir: Path, night: str, asset: str) -> Any:
+    """A stored asset output of one night as the next asset would receive it."""
+    path = Path(output_dir) / "nights" / night / asset
+    if (path / "kind.json").exists():
+        return read_folder(path)
+    return pl.read_parquet(path.with_suffix(".parquet"))
+
+
+def output_frame(output_dir: Path, night: str, asset: str) -> pl.DataFrame:
+    """The whole table an output stands for: a frame as stored; a state output as of that night (every base
+    record, every cluster, every finding), not only what the night changed."""
+    output = load_output(output_dir, night, asset)
+    if isinstance(output, pl.DataFrame):
+        return output
+    frame = output.frame()
+    assert isinstance(frame, pl.DataFrame)
+    return frame

@@ -120,6 +120,16 @@ class BaseChanges:
             return int(self.changed.select(pl.len()).collect().item())
         return self.changed.height
 
+    def frame(self) -> pl.DataFrame:
+        """Every base record accepted tonight (canonical columns): the previous version's unchanged rows and the
+        rows that are new or changed tonight."""
+        changed = self.changed_rows()
+        if self.previous is None:
+            return changed
+        gone = pl.concat([self.removed, changed.get_column("record_id")]).to_frame("record_id").lazy()
+        kept = self.previous.scan(list(CANONICAL_SCHEMA)).join(gone, on="record_id", how="anti").collect()
+        return pl.concat([kept, changed])
+
     def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
         """Tonight's new and changed accepted rows, canonical columns (or only ``columns``)."""
         lazy = self.changed if isinstance(self.changed, pl.LazyFrame) else self.changed.lazy()

@@ -156,6 +156,10 @@ class TableVersion:
     def load(cls, folder: Path) -> TableVersion:
         return TableStore.at(json.loads((folder / "version.json").read_text("utf-8")))
 
+    def frame(self) -> pl.DataFrame:
+        """Every live row (the whole table as of this night)."""
+        return self.read()
+
     def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
         """What tonight wrote (the rows an output check validates), all columns or those of ``columns`` it has."""
         if columns is None:

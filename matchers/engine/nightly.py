@@ -67,6 +67,7 @@ __all__ = [
     "ClusterNight",
     "ScoredNight",
     "cluster_night",
+    "collect_index_garbage",
     "find_candidates",
     "night_pairs",
     "repaired_pairs",
@@ -555,6 +556,10 @@ class ClusterNight:
             touched=pl.read_parquet(folder / "touched.parquet"),
         )
 
+    def frame(self) -> pl.DataFrame:
+        """``record_id, cluster_id, source`` of every record of the night."""
+        return self.clusters.read(["record_id", "cluster_id", "source"])
+
     def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
         """The records clustered again tonight (``record_id, cluster_id, source``)."""
         return (
@@ -761,3 +766,8 @@ def repaired_pairs(state_dir: Path, night: str, settings: MatchSettings) -> pl.S
     full night is reported as None by ``CandidateSummary.full`` instead."""
     store = _index_store(state_dir, settings)
     return store.dirty(store.version(night))
+
+
+def collect_index_garbage(state_dir: Path, settings: MatchSettings) -> None:
+    """Delete index segments and models that no kept index version refers to (after retention dropped some)."""
+    _index_store(state_dir, settings).collect_garbage()

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.defs import check, ingest, match, normalize, orchestration, report
+from pipelines.defs import check, ingest, match, normalize, orchestration, report, state
 
-STAGES = (ingest, normalize, match, check, report)
+STAGES = (ingest, normalize, match, check, report, state)
 PACKAGES = (*STAGES, orchestration)
 
 
