@@ -43,6 +43,7 @@ FINDINGS_TABLE: Final = "findings"
 LINKS_TABLE: Final = "findings_links"
 CHUNK_RECORDS: Final = 400_000
 _GROUP_COLUMNS: Final = ("household_id", "person_id_norm", "person_id_valid")
+_TIMINGS_SCHEMA: Final = pl.Schema({"rule": pl.String(), "findings": pl.Int64(), "seconds": pl.Float64()})
 
 
 def checks_fingerprint() -> str:
@@ -100,7 +101,8 @@ class NightFindings:
         self.extracts.write_parquet(folder / "extracts.parquet")
         self.scope.to_frame("record_id").write_parquet(folder / "scope.parquet")
         self.subjects.to_frame("record_id").write_parquet(folder / "subjects.parquet")
-        self.timings.write_parquet(folder / "timings.parquet")
+        # Seconds differ from run to run: kept beside the outputs, not as one of them.
+        self.timings.write_json(folder / "timings.json")
         (folder / "night.json").write_text(json.dumps({"full": self.full}), "utf-8")
 
     @classmethod
@@ -110,7 +112,7 @@ class NightFindings:
             extracts=pl.read_parquet(folder / "extracts.parquet"),
             scope=pl.read_parquet(folder / "scope.parquet").get_column("record_id"),
             full=bool(json.loads((folder / "night.json").read_text("utf-8"))["full"]),
-            timings=pl.read_parquet(folder / "timings.parquet"),
+            timings=pl.read_json(folder / "timings.json", schema=_TIMINGS_SCHEMA),
             subjects=pl.read_parquet(folder / "subjects.parquet").get_column("record_id"),
         )
 
@@ -355,7 +357,7 @@ def night_findings(
     timing = (
         pl.concat(timings).group_by("rule", maintain_order=True).agg(pl.col("findings").sum(), pl.col("seconds").sum())
         if timings
-        else pl.DataFrame(schema={"rule": pl.String, "findings": pl.Int64, "seconds": pl.Float64})
+        else pl.DataFrame(schema=_TIMINGS_SCHEMA)
     )
     return NightFindings(
         version=version,

@@ -753,7 +753,10 @@ def report_pairs(
 ) -> pl.DataFrame:
     """What the match report counts: every stored base pair (decision after tonight's labels; kind, probability,
     rule) and tonight's pairs in full (links, and base pairs at review, which the report shows side by side)."""
-    version = pair_store(state_dir).version(night)
+    store = pair_store(state_dir)
+    if night not in store.nights():  # no stored base pairs (a night run without the match stage)
+        return pairs
+    version = store.version(night)
     summary = ["left_id", "right_id", "match_probability", "kind", "blocking_rule"]
     base = _apply_labels(version.read(summary), labels, settings)
     shown = pairs.filter((pl.col("kind") == "link") | (pl.col("decision") == "review"))

@@ -11,10 +11,17 @@ import pytest
 
 from pipelines.defs.check import asset_checks, assets
 from pipelines.defs.report import match_report, quality_report
-from pipelines.io import ParquetIOManager
+from checks.incremental import NightFindings
+from matchers.engine.clustering import ClusterReport
+from matchers.engine.nightly import CHANGE_SCHEMA, ClusterNight, cluster_store
+from pipelines.io import ParquetIOManager, output_frame
+from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import DancuPaths
+from pipelines.resources import DancuPaths, TaskStoreResource, embedded_database_url
+from records.ingest import QUARANTINE_SCHEMA, IngestResult, base_file_report
 from records.schema import CANONICAL_SCHEMA
+from state.base import BaseChanges, base_store
+from state.hashing import HASH_COLUMN
 from tests.checks.frames import WARD_B, frame, person
 
 NIGHTS = ("2025-09-14", "2025-09-15")
@@ -65,10 +72,31 @@ def _clusters(night: str) -> pl.DataFrame:
 
 def _stub(name: str, build: Callable[[str], pl.DataFrame]) -> dg.AssetsDefinition:
     @dg.asset(name=name, partitions_def=nightly_partitions, group_name="stub")
-    def stub(context: dg.AssetExecutionContext) -> pl.DataFrame:
-        return build(context.partition_key)
+    def stub(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+        frame = build(context.partition_key)
+        return as_state_output(name, frame, paths.state_dir, context.partition_key)
 
     return stub
+
+
+def as_state_output(name: str, frame: pl.DataFrame, state_dir: Path, night: str) -> Any:
+    """What the nightly graph hands on for ``name``: the large outputs as state (a version built from nothing)."""
+    if name == "normalized_base":
+        return base_store(state_dir).commit(night, base=None, added=frame)
+    if name == "population_base":
+        hashed = frame.with_columns(pl.lit(0, dtype=pl.UInt64).alias(HASH_COLUMN))
+        files = base_file_report("population_base.parquet", list(frame.columns), frame.height, frame.height, 0)
+        return BaseChanges(night, None, hashed, pl.Series("id", [], dtype=pl.String), 0,
+                           IngestResult(frame, pl.DataFrame(schema=QUARANTINE_SCHEMA), files))  # fmt: skip
+    if name == "person_clusters":
+        sources = frame.with_columns(
+            pl.when(pl.col("record_id").str.starts_with("B")).then(pl.lit("base")).otherwise(pl.lit("extract"))
+            .alias("source")
+        )  # fmt: skip
+        version = cluster_store(state_dir).commit(night, base=None, added=sources)
+        empty = pl.DataFrame(schema=CHANGE_SCHEMA)
+        return ClusterNight(clusters=version, report=ClusterReport(0, 0, 0, 0), changes=empty, touched=sources)
+    return frame
 
 
 def _canonical(build: Callable[[str], pl.DataFrame]) -> Callable[[str], pl.DataFrame]:
@@ -129,6 +157,8 @@ def run_nights(
     resources = {
         "paths": DancuPaths(input_dir=str(output / "input"), output_dir=str(output)),
         "io_manager": ParquetIOManager(base_dir=str(output)),
+        "night_state": NightlyState(),
+        "task_store": TaskStoreResource(database_url=embedded_database_url(str(output))),
     }
     results = []
     for night in nights:
@@ -148,3 +178,11 @@ def two_nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any
 
 def night_date(night: str) -> dt.date:
     return dt.date.fromisoformat(night)
+
+
+def findings_of(output: Path, night: str) -> pl.DataFrame:
+    """Every finding of the night (base and extracts)."""
+    return output_frame(output, night, "quality_findings")
+
+
+__all__ = ["NightFindings", "findings_of"]

@@ -12,7 +12,7 @@ from corrections.models import ReviewItem, Task
 from pipelines.defs.report.tasks import SUMMARY_SCHEMA, comparison_infos, correction_tasks
 from pipelines.io import ParquetIOManager
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import TaskStoreResource
+from pipelines.resources import DancuPaths, TaskStoreResource
 from tests.console.factories import finding, findings_frame, pairs_frame, record, records_frame, wards
 
 NIGHT_1, NIGHT_2 = "2025-07-02", "2025-07-03"
@@ -64,6 +64,7 @@ def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
         resources={
             "io_manager": ParquetIOManager(base_dir=str(tmp_path)),
             "task_store": TaskStoreResource(database_url=url),
+            "paths": DancuPaths(input_dir=str(tmp_path / "in"), output_dir=str(tmp_path)),
         },
     )
     assert result.success

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +39,36 @@ def nightly_definitions(input_dir: Path, output_dir: Path) -> dg.Definitions:
     )
 
 
+def _visible(path: Path, root: Path) -> bool:
+    """Not a writer's hidden temporary file or staging folder (nothing reads those)."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def parquet_outputs(output_dir: Path) -> dict[str, pl.DataFrame]:
     """Every Parquet file under ``output_dir`` (nights and long-lived state), keyed by relative path."""
     return {
         path.relative_to(output_dir).as_posix(): pl.read_parquet(path)
         for path in sorted(output_dir.rglob("*.parquet"))
-        if not path.name.startswith(".")
+        if _visible(path, output_dir)
     }
+
+
+def state_files(output_dir: Path) -> dict[str, str]:
+    """Every file of the long-lived state (``state/``: tables, index, model, manifests), by content digest."""
+    root = output_dir / "state"
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and _visible(path, root) and path.suffix != ".lock"
+    }
+
+
+def night_outputs(output_dir: Path, night: str) -> list[str]:
+    """The outputs stored for ``night`` so far (a Parquet file or a folder per asset)."""
+    folder = output_dir / "nights" / night
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.suffix != ".json")
 
 
 def database_counts(output_dir: Path) -> dict[str, int]:
@@ -62,4 +86,8 @@ def assert_same_outputs(expected_dir: Path, actual_dir: Path) -> None:
     assert sorted(actual) == sorted(expected)
     different = [name for name, frame in expected.items() if not frame.equals(actual[name])]
     assert not different, f"outputs differ from the uninterrupted run: {different}"
+    expected_state, actual_state = state_files(expected_dir), state_files(actual_dir)
+    assert sorted(actual_state) == sorted(expected_state), "the state holds other files than one clean run leaves"
+    changed = [name for name, digest in expected_state.items() if actual_state[name] != digest]
+    assert not changed, f"state files differ from the uninterrupted run: {changed}"
     assert database_counts(actual_dir) == database_counts(expected_dir)
