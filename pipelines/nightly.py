@@ -62,9 +62,7 @@ def run_nightly(
     result = dg.materialize(
         assets,  # type: ignore[arg-type]
         partition_key=night,
-        resources=build_resources(
-            str(input_dir), str(output_dir), full=full, retrain=retrain, keep_nights=keep_nights
-        ),
+        resources=build_resources(str(input_dir), str(output_dir), full=full, retrain=retrain, keep_nights=keep_nights),
         instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,

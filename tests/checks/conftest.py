@@ -9,11 +9,11 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.defs.check import asset_checks, assets
-from pipelines.defs.report import match_report, quality_report
 from checks.incremental import NightFindings
 from matchers.engine.clustering import ClusterReport
 from matchers.engine.nightly import CHANGE_SCHEMA, ClusterNight, cluster_store
+from pipelines.defs.check import asset_checks, assets
+from pipelines.defs.report import match_report, quality_report
 from pipelines.io import ParquetIOManager, output_frame
 from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
