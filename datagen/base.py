@@ -68,9 +68,8 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, free: np.
     return chosen
 
 
-def render_base(
-    rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date, log: DefectLog
-) -> BaseState:
+def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
+                log: DefectLog) -> BaseState:
     """Render every true person as a base record, then inject the base defects."""
     n = pop.height
     snapshot = night_first - timedelta(days=1)
@@ -140,9 +139,8 @@ def render_base(
     return state
 
 
-def _inject(
-    rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date, log: DefectLog
-) -> None:
+def _inject(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
+            log: DefectLog) -> None:
     base = state.frame
     n = base.height
     free = np.ones(n, dtype=bool)
@@ -348,9 +346,8 @@ def _expired_cards(
     return eligible, to_text(issue), to_text(expiry)
 
 
-def add_duplicates(
-    rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, log: DefectLog, next_number: int
-) -> None:
+def add_duplicates(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, log: DefectLog,
+                   next_number: int) -> None:
     """Second records of some people, each with 1-3 typical variations (one defect row per variation)."""
     base = state.frame
     n = base.height

@@ -69,15 +69,8 @@ def _file_plan(rng: np.random.Generator, index: int, source: str) -> tuple[str, 
     return fmt, encoding, "tcvn3" if rng.random() < 0.5 else "vni"
 
 
-def generate_province(
-    people: int,
-    seed: int,
-    out_dir: Path,
-    *,
-    night: date = DEFAULT_NIGHT,
-    nights: int = 1,
-    province_code: str = DEFAULT_PROVINCE,
-) -> GeneratedProvince:
+def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DEFAULT_NIGHT, nights: int = 1,
+                      province_code: str = DEFAULT_PROVINCE) -> GeneratedProvince:
     """Generate a province of ``people`` true persons: the base snapshot (taken the day before the first night),
     ``nights`` nights of extracts ending on ``night``, and the ground truth. Same arguments, same bytes."""
     if people < 50:
@@ -156,9 +149,8 @@ def generate_province(
         "files": files_manifest,
     }  # fmt: skip
     manifest_path = truth_dir / "manifest.json"
-    manifest_path.write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+                             encoding="utf-8")
     return GeneratedProvince(
         out_dir=out_dir, base_path=base_path, extract_paths=extract_paths, persons_path=persons_path,
         defects_path=defects_path, manifest_path=manifest_path, people=people, base_rows=base.height,

@@ -161,7 +161,9 @@ def _tone_pairs() -> list[tuple[str, str]]:
 _TONE_PAIRS: Final = _tone_pairs()
 _OLD_TO_NEW: Final = {old: new for new, old in _TONE_PAIRS}
 _NEW_TO_OLD: Final = {new: old for new, old in _TONE_PAIRS}
-_OLD_TONE_RE: Final = re.compile(r"(?<![qQ])(" + "|".join(re.escape(old) for old in _OLD_TO_NEW) + r")(?!\w)")
+_OLD_TONE_RE: Final = re.compile(
+    r"(?<![qQ])(" + "|".join(re.escape(old) for old in _OLD_TO_NEW) + r")(?!\w)"
+)
 _NEW_TONE_RE: Final = re.compile(r"(" + "|".join(re.escape(new) for new in _NEW_TO_OLD) + r")(?!\w)")
 
 
@@ -195,7 +197,7 @@ _ASCII_TRANSLATE: Final = str.maketrans(ASCII_FOLD)
 
 
 def strip_diacritics(text: str) -> str:
-    """ "Nguyễn Thị Đào" -> "Nguyen Thi Dao" (for display dirt, not for keys)."""
+    """"Nguyễn Thị Đào" -> "Nguyen Thi Dao" (for display dirt, not for keys)."""
     return unicodedata.normalize("NFC", text).translate(_ASCII_TRANSLATE)
 
 
