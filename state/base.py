@@ -108,6 +108,16 @@ class BaseChanges:
     """``record_id``, ``source`` of every base record accepted tonight (only while ingest runs: extract ids that
     clash with them are qualified with their source)."""
 
+    @classmethod
+    def whole(cls, frame: pl.DataFrame, night: str) -> BaseChanges:
+        """A base taken whole (canonical rows already accepted), with no earlier version to compare with."""
+        hashed = frame.with_columns(row_hashes(frame, list(_HASHED)))
+        files = base_file_report("population_base", list(frame.columns), frame.height, frame.height, 0)
+        empty = IngestResult.combine([])
+        result = IngestResult(accepted=frame, quarantine=empty.quarantine, files=files)
+        ids = frame.select("record_id", pl.lit("base").alias("source"))
+        return cls(night, None, hashed, pl.Series("id", [], dtype=pl.String), 0, result, accepted_ids=ids)
+
     @property
     def accepted(self) -> int:
         return int(self.ingest.files.get_column("rows_accepted").sum())

@@ -472,7 +472,9 @@ def score_candidates(
         left_source=live.records,
         right_source=live.records,
         kind="dedupe",
-        labels=labels,
+        # Stored with the model's decision: reviewers' labels are applied when the pairs are read (``night_pairs``),
+        # so a label given after a pair was scored counts the same as one given before.
+        labels=None,
     )
     previous_store = _consistent_previous(pair_store(state_dir), version)
     pairs_version = pair_store(state_dir).commit(

@@ -1,26 +1,23 @@
 """The correction_tasks asset: tonight's findings and review-band pairs upserted into the task store."""
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from checks import rules_table
-from checks.context import ROUTING_COLUMNS
-from checks.incremental import NightFindings
+from checks.incremental import task_inputs
 from corrections.build import build_drafts
 from corrections.db import store_engine
 from corrections.nightly import NightScope, apply_night, open_task_counts
-from corrections.text import DISPLAY_FIELDS, ComparisonInfo
+from corrections.text import ComparisonInfo
 from matchers.engine.nightly import repaired_pairs
 from matchers.engine.population import population_settings
 from normalize import units
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths, TaskStoreResource
 from pipelines.timing import Stopwatch
-from state.tables import TableVersion
 
 SUMMARY_SCHEMA = pl.Schema(
     {
@@ -58,43 +55,6 @@ def queue_summary(counts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _night_inputs(
-    quality_findings: NightFindings | pl.DataFrame,
-    scored_pairs: pl.DataFrame,
-    normalized_base: TableVersion | pl.DataFrame,
-    normalized_extracts: pl.DataFrame,
-    state_dir: Path,
-    night: str,
-) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame], NightScope | None]:
-    """Findings, pairs and records the drafts are built from, and the scope they decide (None: the whole night).
-
-    An incremental night drafts only what it checked again: the findings of its scope and the review pairs that were
-    scored again; every other task and review item is unchanged in the store."""
-    if isinstance(quality_findings, pl.DataFrame) or quality_findings.full:
-        findings = quality_findings if isinstance(quality_findings, pl.DataFrame) else quality_findings.all()
-        pairs, scope = scored_pairs, None
-    else:
-        findings = quality_findings.tonight()
-        repaired = pl.concat(
-            [repaired_pairs(state_dir, night, population_settings()), quality_findings.subjects]
-        ).unique()
-        wanted = repaired.implode()
-        pairs = scored_pairs.filter(pl.col("left_id").is_in(wanted) | pl.col("right_id").is_in(wanted))
-        scope = NightScope(subjects=quality_findings.subjects.to_list(), pair_records=repaired.to_list())
-    if isinstance(normalized_base, pl.DataFrame):
-        return findings, pairs, [normalized_base, normalized_extracts], scope
-    referenced = pl.concat(
-        [
-            findings.get_column("record_id"),
-            findings.get_column("related_record_ids").explode().drop_nulls(),
-            pairs.filter(pl.col("decision") == "review").get_column("left_id"),
-            pairs.filter(pl.col("decision") == "review").get_column("right_id"),
-        ]
-    ).unique()
-    columns = [c for c in (*DISPLAY_FIELDS, *ROUTING_COLUMNS) if c in normalized_extracts.columns or c == "source"]
-    return findings, pairs, [normalized_base.lookup(referenced, columns), normalized_extracts], scope
-
-
 @dg.asset(
     partitions_def=nightly_partitions,
     group_name="report",
@@ -121,9 +81,13 @@ def correction_tasks(
     night = dt.date.fromisoformat(context.partition_key)
     rules = rules_table()
     wards = units.current_wards()
-    findings, pairs, records, scope = _night_inputs(
-        quality_findings, scored_pairs, normalized_base, normalized_extracts, paths.state_dir, context.partition_key
-    )
+    if isinstance(quality_findings, pl.DataFrame):  # a whole night handed over as frames
+        findings, pairs, records, scope = quality_findings, scored_pairs, [normalized_base, normalized_extracts], None
+    else:
+        repaired = repaired_pairs(paths.state_dir, context.partition_key, population_settings())
+        inputs = task_inputs(quality_findings, scored_pairs, normalized_base, normalized_extracts, repaired)
+        findings, pairs, records = inputs.findings, inputs.pairs, inputs.records
+        scope = None if inputs.full else NightScope(subjects=inputs.subjects, pair_records=inputs.pair_records)
     drafts = build_drafts(
         night,
         findings,
