@@ -101,8 +101,11 @@ class CheckContext:
             parts.append(both_ways.with_columns(pl.lit("pair").alias("via")))
         if self.clusters is not None and self.clusters.height:
             members = self.clusters.select("record_id", "cluster_id")
+            # Only extract members can start a link: joining every member with every other would be quadratic in
+            # the size of a cluster (a base repeating one person thousands of times).
+            extract_members = members.join(extract_ids, left_on="record_id", right_on="extract_id", how="semi")
             parts.append(
-                members.rename({"record_id": "extract_id"})
+                extract_members.rename({"record_id": "extract_id"})
                 .join(members.rename({"record_id": "base_id"}), on="cluster_id")
                 .select("extract_id", "base_id", pl.lit("cluster").alias("via"))
             )

@@ -30,6 +30,7 @@ __all__ = [
     "QUALITY_REPORT_XLSX",
     "SOURCE_LABELS",
     "QualityReportInput",
+    "RegisterSummary",
     "fmt_int",
     "fmt_pct",
     "render_template",
@@ -94,11 +95,32 @@ def render_template(name: str, **context: Any) -> str:
 
 
 @dataclass(frozen=True)
+class RegisterSummary:
+    """The clean register's side of the report: before → after scores, the change set, findings → tasks.
+
+    scores: ``register.quality.STAGE_SCORES_SCHEMA`` (stage "base" = the raw population base, "register" = the
+    cleaned register). changes_by_rule: rule, label, changes, tonight, records; changes_by_ward: ward_code,
+    changes, tonight, persons (``register.changes``). outcomes: per rule findings, tasks, settled, superseded,
+    action and why (the task policy), or None. excel: link to the change set workbook, relative to the report.
+    """
+
+    scores: pl.DataFrame
+    changes_by_rule: pl.DataFrame
+    changes_by_ward: pl.DataFrame
+    changes: int
+    changes_tonight: int
+    changed_records: int
+    excel: str | None = None
+    outcomes: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
 class QualityReportInput:
     """What one night's quality report shows.
 
     findings: the night's findings; scores: tonight's scores (``checks.scores``); history: every night's scores,
-    tonight included; records_by_source: how many records of each source were checked.
+    tonight included; records_by_source: how many records of each source were checked; input_files: the night's
+    ``ingest_files`` (files quarantined whole and files with warnings are listed, so nothing is lost unseen).
     """
 
     night: date
@@ -108,6 +130,16 @@ class QualityReportInput:
     records_by_source: dict[str, int]
     match_report: str | None = MATCH_REPORT_HTML
     data_docs: str | None = f"{DATA_DOCS_DIR}/index.html"
+    register: RegisterSummary | None = None
+    input_files: pl.DataFrame | None = None
+
+
+def _input_file_rows(files: pl.DataFrame | None) -> list[dict[str, object]]:
+    """Files quarantined whole first, then files ingested with warnings (the others need no one's attention)."""
+    if files is None or files.height == 0:
+        return []
+    noteworthy = files.filter(pl.col("error").is_not_null() | pl.col("warnings").is_not_null())
+    return noteworthy.sort(pl.col("error").is_null(), "source_file").to_dicts()
 
 
 def _ward_names() -> pl.DataFrame:
@@ -150,6 +182,97 @@ def _province_table(scores: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("province_name").fill_null("(chưa xác định)"))
         .sort(OVERALL, nulls_last=True)
     )
+
+
+STAGES: Final = ("base", "register")
+"""Before (the raw population base) and after (the cleaned register)."""
+
+
+def _stage_table(scores: pl.DataFrame, level: str) -> pl.DataFrame:
+    """One row per unit: records of each stage and the score of each quality before and after
+    (``records_base``, ``records_register``, ``<quality>_base``, ``<quality>_register``)."""
+    keys = ["province_code", "ward_code"] if level == "ward" else ["province_code"]
+    rows = scores.filter(pl.col("level") == level)
+    wide = rows.with_columns(pl.format("{}_{}", "quality", "stage").alias("_column")).pivot(
+        on="_column", index=keys, values="score"
+    )
+    counts = (
+        rows.filter(pl.col("quality") == OVERALL)
+        .pivot(on="stage", index=keys, values="records")
+        .rename({stage: f"records_{stage}" for stage in STAGES if stage in rows["stage"].unique().to_list()})
+    )
+    table = wide.join(counts, on=keys, how="left", nulls_equal=True)
+    for quality in (*QUALITIES, OVERALL):
+        for stage in STAGES:
+            if f"{quality}_{stage}" not in table.columns:
+                table = table.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"{quality}_{stage}"))
+    for stage in STAGES:
+        if f"records_{stage}" not in table.columns:
+            table = table.with_columns(pl.lit(0, dtype=pl.Int64).alias(f"records_{stage}"))
+    table = table.with_columns(
+        (pl.col(f"{OVERALL}_register") - pl.col(f"{OVERALL}_base")).alias("gain"),
+        pl.col("records_base", "records_register").fill_null(0),
+    )
+    names = _ward_names().select("ward_code", "ward_name")
+    provinces = units.current_provinces().select("province_code", "province_name")
+    if level == "ward":
+        table = table.join(names, on="ward_code", how="left")
+        table = table.with_columns(pl.col("ward_name").fill_null(UNRESOLVED_WARD))
+    return (
+        table.join(provinces, on="province_code", how="left")
+        .with_columns(pl.col("province_name").fill_null("(chưa xác định)"))
+        .sort("records_base", descending=True, nulls_last=True)
+    )
+
+
+def _stage_cards(scores: pl.DataFrame) -> list[dict[str, str]]:
+    overall = scores.filter(pl.col("level") == "all")
+    value = {(r["stage"], r["quality"]): r["score"] for r in overall.iter_rows(named=True)}
+    cards = []
+    for quality in (*QUALITIES, OVERALL):
+        before, after = value.get(("base", quality)), value.get(("register", quality))
+        change = None if before is None or after is None else (after - before) * 100
+        trend = "same" if change is None or abs(change) < 0.05 else "up" if change > 0 else "down"
+        delta = "—" if change is None else f"{change:+.1f} điểm %".replace(".", ",")
+        cards.append(
+            {"label": f"Điểm {quality}: gốc → sổ sạch", "value": f"{fmt_pct(before)} → {fmt_pct(after)}",
+             "delta": delta, "trend": trend}
+        )  # fmt: skip
+    return cards
+
+
+def _register_context(summary: RegisterSummary | None) -> dict[str, Any]:
+    if summary is None:
+        return {"register": None}
+    outcomes = summary.outcomes
+    titles = dict(rules_table().select("rule", "title").iter_rows())
+    outcome_rows = []
+    if outcomes is not None:
+        outcome_rows = outcomes.with_columns(
+            pl.col("rule").replace_strict(titles, default=pl.col("rule")).alias("title")
+        ).to_dicts()
+    counted = ("findings", "tasks", "settled", "superseded")
+    totals = {k: int(outcomes[k].sum()) for k in counted} if outcomes is not None else {}
+    ward_names = dict(_ward_names().select("ward_code", "ward_name").iter_rows())
+    by_ward = summary.changes_by_ward.head(30).with_columns(
+        pl.col("ward_code").replace_strict(ward_names, default=UNRESOLVED_WARD).alias("ward_name")
+    )
+    return {
+        "register": {
+            "cards": _stage_cards(summary.scores),
+            "province_rows": _stage_table(summary.scores, "province").to_dicts(),
+            "ward_rows": _stage_table(summary.scores, "ward").to_dicts(),
+            "changes": summary.changes,
+            "changes_tonight": summary.changes_tonight,
+            "changed_records": summary.changed_records,
+            "by_rule": summary.changes_by_rule.to_dicts(),
+            "by_ward": by_ward.to_dicts(),
+            "wards_with_changes": summary.changes_by_ward.height,
+            "excel": summary.excel,
+            "outcomes": outcome_rows,
+            "totals": totals,
+        }
+    }
 
 
 def _rule_table(findings: pl.DataFrame) -> pl.DataFrame:
@@ -251,6 +374,8 @@ def build_quality_html(data: QualityReportInput) -> str:
     if data.data_docs:
         links.append({"href": data.data_docs, "text": "Kết quả kiểm định dữ liệu (GX)"})
     links.append({"href": QUALITY_REPORT_XLSX, "text": "Tải bảng tính Excel"})
+    if data.register is not None and data.register.excel:
+        links.append({"href": data.register.excel, "text": "Bộ thay đổi của sổ dân cư sạch (Excel)"})
     province_table = _province_table(data.scores)
     return render_template(
         "quality_report.html.j2",
@@ -278,9 +403,11 @@ def build_quality_html(data: QualityReportInput) -> str:
         sample_rows=_samples(data.findings).to_dicts(),
         sample_per_rule=SAMPLE_PER_RULE,
         score_definition=SCORE_DEFINITION,
+        input_file_rows=_input_file_rows(data.input_files),
         quality_definitions=[
             {"label": QUALITY_LABELS[q], "rules": rules.filter(pl.col("quality") == q).to_dicts()} for q in QUALITIES
         ],
+        **_register_context(data.register),
     )
 
 
@@ -356,7 +483,7 @@ def _excel_sheets(data: QualityReportInput) -> dict[str, pl.DataFrame]:
             ],
         }
     )
-    return {
+    sheets = {
         "Tổng quan": summary,
         "Điểm theo xã phường": wards,
         "Điểm theo tỉnh": provinces,
@@ -364,6 +491,67 @@ def _excel_sheets(data: QualityReportInput) -> dict[str, pl.DataFrame]:
         "Theo quy tắc": rules,
         "Phát hiện": findings,
     }
+    if data.input_files is not None and data.input_files.height:
+        sheets["Tệp đầu vào"] = data.input_files.select(
+            pl.col("source_file").alias("Tệp"),
+            pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")).alias("Nguồn"),
+            pl.col("encoding").alias("Bảng mã"),
+            pl.col("rows_read").alias("Số dòng đọc"),
+            pl.col("rows_accepted").alias("Số dòng nhận"),
+            pl.col("rows_quarantined").alias("Số dòng cách ly"),
+            pl.col("error").alias("Lỗi (cả tệp bị cách ly)"),
+            pl.col("warnings").alias("Cảnh báo"),
+        )
+    if data.register is not None:
+        sheets.update(_register_sheets(data.register))
+    return sheets
+
+
+def _register_sheets(summary: RegisterSummary) -> dict[str, pl.DataFrame]:
+    def stage_columns() -> list[pl.Expr]:
+        return [
+            pl.col(f"{q}_{stage}").alias(f"Điểm {q} {'gốc' if stage == 'base' else 'sổ sạch'}")
+            for q in (*QUALITIES, OVERALL)
+            for stage in STAGES
+        ]
+
+    wards = _stage_table(summary.scores, "ward").select(
+        pl.col("ward_code").alias("Mã xã/phường"),
+        pl.col("ward_name").alias("Xã/phường"),
+        pl.col("province_name").alias("Tỉnh/thành phố"),
+        pl.col("records_base").alias("Bản ghi CSDL gốc"),
+        pl.col("records_register").alias("Người trong sổ sạch"),
+        *stage_columns(),
+    )
+    provinces = _stage_table(summary.scores, "province").select(
+        pl.col("province_code").alias("Mã tỉnh"),
+        pl.col("province_name").alias("Tỉnh/thành phố"),
+        pl.col("records_base").alias("Bản ghi CSDL gốc"),
+        pl.col("records_register").alias("Người trong sổ sạch"),
+        *stage_columns(),
+    )
+    by_rule = summary.changes_by_rule.select(
+        pl.col("label").alias("Căn cứ sửa"),
+        pl.col("rule").alias("Mã quy tắc"),
+        pl.col("changes").alias("Số thay đổi"),
+        pl.col("tonight").alias("Áp dụng lần đầu đêm nay"),
+        pl.col("records").alias("Số bản ghi CSDL"),
+    )
+    sheets = {
+        "Trước sau theo tỉnh": provinces,
+        "Trước sau theo xã phường": wards,
+        "Sổ sạch thay đổi": by_rule,
+    }
+    if summary.outcomes is not None:
+        sheets["Phát hiện thành việc"] = summary.outcomes.select(
+            pl.col("rule").alias("Mã quy tắc"),
+            pl.col("findings").alias("Số phát hiện"),
+            pl.col("tasks").alias("Số việc giao"),
+            pl.col("settled").alias("Sổ sạch đã tự sửa"),
+            pl.col("superseded").alias("Gộp vào việc khác"),
+            pl.col("why").alias("Lý do"),
+        )
+    return sheets
 
 
 def write_excel(path: Path, data: QualityReportInput) -> None:

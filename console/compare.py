@@ -21,14 +21,15 @@ class FieldRow:
     differs: bool
 
 
-def _cell(name: str, value: object, *, mask: bool, problem: bool) -> str:
+def _cell(name: str, value: object, *, mask: bool, problem: bool, origin: str | None = None) -> str:
     if value is None:
         return "(trống)" if problem else ""
     if mask and name in ID_FIELDS:
-        return mask_id(str(value))
+        value = mask_id(str(value))
     if name == "source":
         return SOURCE_NAMES.get(str(value), str(value))
-    return str(value)
+    # A golden value of the clean register says which record it was taken from.
+    return f"{value} (theo {origin})" if origin else str(value)
 
 
 def side_by_side(records: list[RecordSnapshot], problems: set[str], *, mask: bool = False) -> list[FieldRow]:
@@ -42,7 +43,10 @@ def side_by_side(records: list[RecordSnapshot], problems: set[str], *, mask: boo
             raw = [r.source for r in records]
         if all(v is None for v in raw) and name not in problems:
             continue
-        values = [_cell(name, v, mask=mask, problem=name in problems) for v in raw]
+        origins = [(r.data.get("sources") or {}).get(name) if r.source == "register" else None for r in records]
+        values = [
+            _cell(name, v, mask=mask, problem=name in problems, origin=o) for v, o in zip(raw, origins, strict=True)
+        ]
         present = {v for v in raw if v is not None}
         rows.append(
             FieldRow(

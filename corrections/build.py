@@ -15,6 +15,7 @@ from typing import Any, Final
 import polars as pl
 
 from corrections.routing import ROUTING_COLUMNS, Destination, Router
+from corrections.selection import TaskPolicy, is_unclustered, select_findings, task_policy
 from corrections.text import (
     DEFAULT_COMPARISONS,
     DISPLAY_FIELDS,
@@ -33,6 +34,7 @@ __all__ = [
     "TaskDraft",
     "build_drafts",
     "pair_fingerprint",
+    "register_snapshot_id",
     "task_fingerprint",
 ]
 
@@ -49,6 +51,15 @@ FINDING_COLUMNS: Final = (
 PAIR_COLUMNS: Final = ("left_id", "right_id", "match_probability", "match_weight", "decision", "kind")
 DUE_DAYS: Final = {1: 7, 2: 15, 3: 30}
 """Days a ward has to clear a task, by priority."""
+REGISTER_SOURCE: Final = "register"
+"""The snapshot source of a person's golden record (what the clean register holds now)."""
+_REGISTER_SHOWN: Final = ("person_id", "full_name", "birth_date", "sex", "permanent_address")
+_STATUS_NAMES: Final = {"alive": "còn sống", "deceased": "đã chết", "moved_out": "đã chuyển đi nơi khác"}
+
+
+def register_snapshot_id(person_key: str) -> str:
+    """The snapshot id of a person's golden record (never a record id: no source is called "register")."""
+    return f"{REGISTER_SOURCE}:{person_key}"
 
 
 def task_fingerprint(rule: str, record_ids: Iterable[str]) -> str:
@@ -79,6 +90,8 @@ class TaskDraft:
     problem_fields: list[str]
     explanation: list[dict[str, Any]] | None
     priority: int
+    person_keys: list[str] = field(default_factory=list)
+    """The register persons the task is about (their golden records are snapshotted as ``register:<key>``)."""
 
     @property
     def due_days(self) -> int:
@@ -107,7 +120,12 @@ class NightDrafts:
     tasks: list[TaskDraft]
     reviews: list[ReviewDraft]
     snapshots: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    """record_id -> (source, canonical values) of every record a task or review item shows."""
+    """record_id -> (source, canonical values) of every record a task or review item shows; ``register:<key>`` ->
+    ("register", golden values) of the persons tasks are about."""
+    settled: dict[str, int] = field(default_factory=dict)
+    """rule -> findings the clean register settled tonight (counted in the report, not tasks)."""
+    superseded: dict[str, int] = field(default_factory=dict)
+    """rule -> findings another task of the same person covers."""
 
 
 def _task_type(quality: str, rule: str, record_count: int) -> str:
@@ -190,6 +208,32 @@ def _records_frame(records: Iterable[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
+def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
+    """person_key -> golden values (display text, status and the record each value came from)."""
+    if register is None or not keys:
+        return {}
+    rows = register.filter(pl.col("person_key").is_in(sorted(keys)))
+    values: dict[str, dict[str, Any]] = {}
+    shown = [c for c in DISPLAY_FIELDS if c in rows.columns]
+    for row in rows.iter_rows(named=True):
+        data: dict[str, Any] = {c: row[c] for c in shown if row.get(c) is not None}
+        data["status"] = row.get("status")
+        data["record_ids"] = row.get("record_ids") or []
+        lineage = {c: row.get(f"{c}_source") or {} for c in [*shown, "status"]}
+        data["sources"] = {c: source["record_id"] for c, source in lineage.items() if source.get("record_id")}
+        if row.get("conflicts"):
+            data["conflicts"] = [FIELD_LABELS.get(c, c) for c in row["conflicts"]]
+        values[row["person_key"]] = data
+    return values
+
+
+def _register_sentence(key: str, golden: Mapping[str, Any], fields: list[str]) -> str:
+    shown = [f for f in (*_REGISTER_SHOWN, *fields) if f in golden and f in FIELD_LABELS]
+    parts = [f"{FIELD_LABELS[f]}: {golden[f]}" for f in dict.fromkeys(shown)]
+    status = _STATUS_NAMES.get(str(golden.get("status")), str(golden.get("status")))
+    return f"Sổ dân cư sạch hiện ghi (mã người {key}, {status}): " + "; ".join(parts) + "."
+
+
 def build_drafts(
     night: date,
     findings: pl.DataFrame,
@@ -199,16 +243,25 @@ def build_drafts(
     rule_titles: Mapping[str, str] | None = None,
     comparisons: Mapping[str, ComparisonInfo] | None = None,
     ward_provinces: Mapping[str, str] | None = None,
+    clusters: pl.DataFrame | None = None,
+    register: pl.DataFrame | None = None,
+    register_findings: pl.DataFrame | None = None,
+    policy: TaskPolicy | None = None,
 ) -> NightDrafts:
     """Group findings into task drafts and review-band pairs into review drafts.
 
     records: the normalized base and extracts (canonical columns plus the routing ward columns); only the records
     a task or review item refers to are kept as snapshots. rule_titles: Vietnamese title of each rule id.
     comparisons: wording of the matching engine's comparisons. ward_provinces: current ward code -> province code.
+
+    With the clean register (clusters, register, register_findings) only what needs a person becomes a task
+    (``corrections.selection``): findings are grouped per rule and person, the register settles the rest, and each
+    task shows the person's golden record. Without it every finding is a task, grouped per rule and records.
     """
     rule_titles = rule_titles or {}
     comparisons = comparisons or {}
     ward_provinces = ward_provinces or {}
+    policy = policy or task_policy()
     missing = [c for c in FINDING_COLUMNS if c not in findings.columns]
     if missing:
         raise ValueError(f"findings lack columns: {', '.join(missing)}")
@@ -216,20 +269,52 @@ def build_drafts(
     if missing:
         raise ValueError(f"pairs lack columns: {', '.join(missing)}")
 
-    grouped = (
-        findings.select(FINDING_COLUMNS)
-        .with_columns(
-            pl.concat_list(pl.col("record_id"), pl.col("related_record_ids").fill_null([]))
-            .list.unique()
-            .list.sort()
-            .alias("_records")
+    settled: dict[str, int] = {}
+    superseded: dict[str, int] = {}
+    with_records = findings.select(FINDING_COLUMNS).with_columns(
+        pl.concat_list(pl.col("record_id"), pl.col("related_record_ids").fill_null([]))
+        .list.unique()
+        .list.sort()
+        .alias("_records")
+    )
+    if clusters is not None and register_findings is not None:
+        selection = select_findings(with_records, clusters, register_findings, policy)
+        with_records, settled, superseded = selection.findings, selection.settled, selection.superseded
+        # A task about a person names every population-base record of that person: each must be fixed at source.
+        base_records = clusters.filter(pl.col("source") == "base") if "source" in clusters.columns else clusters
+        of_person = base_records.group_by(pl.col("cluster_id").alias("_person")).agg(
+            pl.col("record_id").alias("_person_records")
         )
-        .with_columns(pl.struct("rule", "_records").alias("_key"))
+        with_records = (
+            with_records.with_row_index("_finding")
+            .join(
+                with_records.with_row_index("_finding")
+                .select("_finding", pl.col("_persons").alias("_person"))
+                .explode("_person")
+                .join(of_person, on="_person", how="inner")
+                .group_by("_finding")
+                .agg(pl.col("_person_records").explode().alias("_extra")),
+                on="_finding",
+                how="left",
+            )
+            .with_columns(
+                pl.concat_list("_records", pl.col("_extra").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+                .list.unique()
+                .list.sort()
+                .alias("_records")
+            )
+            .drop("_finding", "_extra")
+        )
+    else:
+        with_records = with_records.with_columns(pl.col("_records").alias("_persons"))
+    grouped = (
+        with_records.with_columns(pl.struct("rule", "_persons").alias("_key"))
         .sort("rule", "record_id", "source")
         .group_by("_key", maintain_order=True)
         .agg(
             pl.col("rule").first(),
-            pl.col("_records").first(),
+            pl.col("_records").explode().unique().sort().alias("_records"),
+            pl.col("_persons").first(),
             pl.col("record_id").first().alias("subject"),
             pl.col("quality").first(),
             # "error" sorts before "warning": the gravest severity wins.
@@ -273,6 +358,13 @@ def build_drafts(
                 "fields": _pair_explanation(row, names, comparisons),
             }
 
+    task_persons = {
+        p
+        for ps in grouped.get_column("_persons").to_list()
+        for p in ps
+        if register is not None and not is_unclustered(p)
+    }
+    golden = _register_values(register, task_persons)
     tasks: list[TaskDraft] = []
     for row in grouped.iter_rows(named=True):
         ids: list[str] = row["_records"]
@@ -280,13 +372,16 @@ def build_drafts(
         quality: str = row["quality"]
         details: list[str] = row["detail"]
         subject: str = row["subject"]
+        person_keys = [p for p in row["_persons"] if p in golden]
         snapshots = [snapshot_rows[i] for i in ids if i in snapshot_rows]
-        task_type = _task_type(quality, rule, len(ids))
+        task_type = policy.of(rule).task_type or _task_type(quality, rule, len(ids))
         explanation = [
             explained[(a, b)] for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) in explained
         ] or None
         title = rule_titles.get(rule, rule.replace("_", " "))
+        problem_fields = _problem_fields(rule, details, snapshots)
         lines = [*details, f"Cách xử lý: {QUALITY_GUIDANCE.get(quality, '')}"]
+        lines.extend(_register_sentence(key, golden[key], problem_fields) for key in person_keys)
         lines.extend(_explanation_sentence(pair) for pair in explanation or [])
         destination = router.finding(row["ward_code"], routing.get(subject))
         subject_values = snapshot_rows.get(subject, {})
@@ -305,9 +400,10 @@ def build_drafts(
                 subject_person_id=subject_values.get("person_id"),
                 title=title[:300],
                 description="\n".join(lines),
-                problem_fields=_problem_fields(rule, details, snapshots),
+                problem_fields=problem_fields,
                 explanation=explanation,
                 priority=_priority(row["severity"], task_type, rule),
+                person_keys=person_keys,
             )
         )
 
@@ -334,10 +430,14 @@ def build_drafts(
         )
 
     sources = dict(zip(shown.get_column("record_id").to_list(), shown.get_column("source").to_list(), strict=True))
+    stored = {rid: (sources.get(rid) or "base", values) for rid, values in snapshot_rows.items()}
+    stored.update({register_snapshot_id(key): (REGISTER_SOURCE, values) for key, values in golden.items()})
     return NightDrafts(
         night=night,
         findings=findings.height,
         tasks=tasks,
         reviews=reviews,
-        snapshots={rid: (sources.get(rid) or "base", values) for rid, values in snapshot_rows.items()},
+        snapshots=stored,
+        settled=settled,
+        superseded=superseded,
     )

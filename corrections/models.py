@@ -94,6 +94,8 @@ class Task(Base):
     problem_fields: Mapped[list[str]] = mapped_column(JSON)
     explanation: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer)
+    person_keys: Mapped[list[str] | None] = mapped_column(JSON)
+    """The clean register's person keys of the task's records (migration 0003); their golden records are shown."""
     due_date: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16))
     resolution: Mapped[str | None] = mapped_column(String(32))

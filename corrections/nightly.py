@@ -88,6 +88,7 @@ _CONTENT_COLUMNS = (
     "problem_fields",
     "explanation",
     "priority",
+    "person_keys",
 )
 """What a night's draft sets on its task (``_task_content``)."""
 
@@ -245,6 +246,7 @@ def _task_content(draft: TaskDraft) -> dict[str, Any]:
         "problem_fields": draft.problem_fields,
         "explanation": draft.explanation,
         "priority": draft.priority,
+        "person_keys": draft.person_keys or None,
     }
 
 

@@ -86,7 +86,7 @@ QUEUE_COLUMNS = (
     Task.first_seen_night,
 )
 
-_CURSOR = re.compile(r"^([1-9])\.(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
+_CURSOR = re.compile(r"^([1-9])\.([0-9]{4}-[0-9]{2}-[0-9]{2})\.([0-9]{1,18})$")
 
 CountRows = list[tuple[str, str, int]]
 
@@ -480,6 +480,17 @@ def task_records(session: Session, task: Task) -> list[RecordSnapshot]:
         for s in session.scalars(select(RecordSnapshot).where(RecordSnapshot.record_id.in_(task.record_ids)))
     }
     return [found[r] for r in task.record_ids if r in found]
+
+
+def task_persons(session: Session, task: Task) -> list[RecordSnapshot]:
+    """The golden records the clean register holds now for the task's persons (snapshots ``register:<key>``)."""
+    from corrections.build import register_snapshot_id
+
+    ids = [register_snapshot_id(key) for key in task.person_keys or []]
+    if not ids:
+        return []
+    found = {s.record_id: s for s in session.scalars(select(RecordSnapshot).where(RecordSnapshot.record_id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def task_history(session: Session, task_id: int) -> list[TaskEvent]:

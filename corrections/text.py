@@ -90,7 +90,13 @@ FIELD_LABELS: Final = {
 DISPLAY_FIELDS: Final = tuple(FIELD_LABELS)
 """The canonical columns shown side by side, in this order."""
 
-SOURCE_NAMES: Final = {"base": "CSDL dân cư", "residence": "Cư trú", "civil_status": "Hộ tịch", "card": "Cấp thẻ CCCD"}
+SOURCE_NAMES: Final = {
+    "base": "CSDL dân cư",
+    "residence": "Cư trú",
+    "civil_status": "Hộ tịch",
+    "card": "Cấp thẻ CCCD",
+    "register": "Sổ dân cư sạch (hiện ghi)",
+}
 
 RULE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     # The fields each rule of ``checks`` is about, so the task page can highlight them.

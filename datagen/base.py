@@ -12,7 +12,9 @@ import polars as pl
 
 from datagen.defects import DEFECT_RATES, DUPLICATE_VARIATIONS, DefectLog
 from datagen.geography import ProvinceGeo, address_text, legacy_place_text
+from datagen.names import render_name
 from datagen.text import LegacyScheme, encode_legacy, strip_diacritics, to_old_tone
+from datagen.variations import reissue_id
 from normalize import units
 
 __all__ = ["INVALID_ETHNICITIES", "BaseState", "add_duplicates", "date_text", "render_base", "typo"]
@@ -68,6 +70,9 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, free: np.
     return chosen
 
 
+FRESH_MARGIN_DAYS = 120
+
+
 def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
                 log: DefectLog) -> BaseState:
     """Render every true person as a base record, then inject the base defects."""
@@ -90,7 +95,9 @@ def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, n
     permanent = address_text(frame, street="street", legacy="legacy_ward_code", current="current_ward_code",
                              form="_form", variant="_variant")  # fmt: skip
     hometown = legacy_place_text(frame, legacy="hometown_ward", form="_home_form", variant="_variant")
-    verified = pl.Series((rng.integers(0, 3 * 365, n)).astype(np.int64))
+    # Clean records were verified within the 3-year limit with room to spare, so none goes stale during the nights
+    # of a run (up to FRESH_MARGIN_DAYS of them): a stale record is always an injected one.
+    verified = pl.Series((rng.integers(0, 3 * 365 - FRESH_MARGIN_DAYS, n)).astype(np.int64))
     snapshot_expr = pl.lit(snapshot)
     ward_names = units.current_wards().select(pl.col("ward_code").alias("current_ward_code"), "ward_name")
     base = (
@@ -368,14 +375,22 @@ def add_duplicates(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame
         }),
         street="street", legacy="legacy", current="current", form="form", variant="variant",
     ).to_list()  # fmt: skip
+    conventions = pop["name_convention"].gather(source["_pi"]).to_list()
     for i, record in enumerate(records):
         original_id = record["record_id"]
         record["record_id"] = new_ids[i]
         record["household_id"] = None
         record["relation_to_head"] = None
-        applicable = _applicable(record, old_forms[i])
+        applicable = _applicable(record, old_forms[i], conventions[i], rng)
         count = min(len(applicable), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
         chosen = [applicable[j] for j in sorted(rng.choice(len(applicable), size=count, replace=False))]
+        chosen = _compatible(list(dict.fromkeys(chosen)))
+        if "name_rendering" in chosen:
+            # One change of the name at a time: the rendering is the record's spelling of it.
+            chosen = [c for c in chosen if c not in ("no_diacritics", "old_tone_placement", "typo",
+                                                     "dropped_middle_name", "reversed_name_order")]  # fmt: skip
+        if "name_rendering" not in chosen:
+            record.pop("_rendered", None)
         for variation in chosen:
             field = _apply_variation(record, variation, rng, old_forms[i])
             defect_ids.append(new_ids[i])
@@ -386,25 +401,54 @@ def add_duplicates(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame
     state.frame = pl.concat([base, duplicates], how="vertical").sort("record_id")
 
 
-def _applicable(record: dict[str, object], old_address: str) -> list[str]:
+_EXCLUSIVE: Final = (
+    ("year_only_birth_date", "swapped_day_month", "birth_year_off_by_one"),
+    ("cmnd_instead_of_cccd", "reissued_id"),
+    ("dropped_middle_name", "reversed_name_order"),
+)
+
+
+def _compatible(chosen: list[str]) -> list[str]:
+    """At most one variation of each exclusive group (the first chosen): a record cannot have two birth dates."""
+    kept: list[str] = []
+    for variation in chosen:
+        group = next((g for g in _EXCLUSIVE if variation in g), ())
+        if not any(k in group for k in kept):
+            kept.append(variation)
+    return kept
+
+
+def _applicable(record: dict[str, object], old_address: str, convention: str | None,
+                rng: np.random.Generator) -> list[str]:
     name = record["full_name"]
     birth = record["birth_date"]
     options: list[str] = []
+    if isinstance(name, str) and name and convention is not None:
+        other, kind = render_name(name, convention, rng)
+        if kind and other != name:
+            record["_rendered"] = other
+            options += ["name_rendering"] * 3  # most duplicates of a minority name differ in how it is written
+        words = name.split()
+        if len(words) == 3 and words[1] in ("Văn", "Thị") and convention == "kinh":
+            options.append("reversed_name_order")
     if isinstance(name, str) and name:
         if strip_diacritics(name) != name:
             options.append("no_diacritics")
         if to_old_tone(name) != name:
             options.append("old_tone_placement")
         options.append("typo")
-        if len(name.split()) >= 3:
+        if len(name.split()) >= 3 and convention not in ("ede", "khmer_prefix"):
             options.append("dropped_middle_name")
     if isinstance(birth, str) and len(birth) == 10:
         day, month = int(birth[8:]), int(birth[5:7])
         if day <= 12 and day != month:
             options.append("swapped_day_month")
         options.append("year_only_birth_date")
+        if birth[5:] != "02-29":
+            options.append("birth_year_off_by_one")
     if record["person_id"] is not None:
         options.append("cmnd_instead_of_cccd")
+        options.append("reissued_id")
     if isinstance(record["permanent_address"], str) and record["permanent_address"] != old_address:
         address = record["permanent_address"]
         if not any(part in address for part in ("Huyện", "Quận", "Thị xã", ", H.", ", Q.", ", TX.")):
@@ -435,6 +479,22 @@ def _apply_variation(record: dict[str, object], variation: str, rng: np.random.G
     if variation == "year_only_birth_date":
         record["birth_date"] = birth[:4]
         return "birth_date"
+    if variation == "birth_year_off_by_one":
+        record["birth_date"] = f"{int(birth[:4]) + (1 if rng.random() < 0.5 else -1)}{birth[4:]}"
+        return "birth_date"
+    if variation == "name_rendering":
+        record["full_name"] = record.pop("_rendered")
+        return "full_name"
+    if variation == "reversed_name_order":
+        words = name.split()
+        record["full_name"] = f"{words[2]} {words[0]} {words[1]}"
+        return "full_name"
+    if variation == "reissued_id":
+        new_id = reissue_id(str(record["person_id"]), rng)
+        record["person_id"] = new_id
+        if record["card_number"] is not None:
+            record["card_number"] = new_id
+        return "person_id"
     if variation == "cmnd_instead_of_cccd":
         if record["old_id_number"] is None:
             record["old_id_number"] = f"{int(rng.integers(10_000_000, 400_000_000)):09d}"
@@ -444,3 +504,32 @@ def _apply_variation(record: dict[str, object], variation: str, rng: np.random.G
     record["permanent_address"] = old_address
     record["_form"] = 2
     return "permanent_address"
+
+
+def reconcile_headless_households(state: BaseState, log: DefectLog) -> None:
+    """The truth of households without a head, from the base as the nightly events left it.
+
+    A head who died, moved out or moved to a household of their own (events the base reflects) leaves the household
+    without one, just as the injected defect does: log it on the first living member. An injected head who has left
+    the household no longer makes it headless: forget that row. (A death date before the birth date is no death.)
+    """
+    base = state.frame
+    logged = log.frame()
+    impossible_deaths = logged.filter(
+        (pl.col("defect") == "impossible_date") & (pl.col("detail") == "death_before_birth")
+    )["record_id"]
+    living = base.filter(
+        pl.col("household_id").is_not_null()
+        & (pl.col("death_date").is_null() | pl.col("record_id").is_in(impossible_deaths.implode()))
+    )
+    households = living.group_by("household_id").agg(
+        (pl.col("relation_to_head") == "Chủ hộ").any().alias("_has_head"), pl.col("record_id").min().alias("_first")
+    )
+    headless = households.filter(~pl.col("_has_head"))
+    injected = logged.filter(pl.col("defect") == "household_without_head").select("record_id", "detail")
+    still = injected.join(living.select("record_id", "household_id"), on="record_id", how="inner").filter(
+        pl.col("household_id") == pl.col("detail")
+    ).join(headless.select("household_id"), on="household_id", how="semi")
+    log.drop("household_without_head", sorted(set(injected["record_id"]) - set(still["record_id"])))
+    uncovered = headless.join(still.select("household_id"), on="household_id", how="anti").sort("household_id")
+    log.add(uncovered["_first"], "base", "household_without_head", "relation_to_head", uncovered["household_id"])

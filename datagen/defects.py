@@ -49,6 +49,10 @@ DUPLICATE_VARIATIONS: Final = (
     "year_only_birth_date",
     "cmnd_instead_of_cccd",
     "old_address_form",
+    "name_rendering",
+    "reversed_name_order",
+    "birth_year_off_by_one",
+    "reissued_id",
 )
 NAME_VARIANTS: Final = ("all_caps", "no_diacritics", "eth_for_d", "old_tone_placement", "typo")
 
@@ -85,6 +89,14 @@ class DefectLog:
                  column("detail", detail)]
             )
         )  # fmt: skip
+
+    def drop(self, defect: str, record_ids: Sequence[str]) -> None:
+        """Forget the rows of ``defect`` on ``record_ids`` (a later event made them untrue)."""
+        gone = set(record_ids)
+        if not gone:
+            return
+        unwanted = (pl.col("defect") == defect) & pl.col("record_id").is_in(sorted(gone))
+        self._parts = [part.filter(~unwanted) for part in self._parts]
 
     def frame(self) -> pl.DataFrame:
         if not self._parts:

@@ -11,13 +11,14 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from datagen.base import add_duplicates, render_base
+from datagen.base import add_duplicates, reconcile_headless_households, render_base
 from datagen.defects import DEFECT_RATES, DefectLog
 from datagen.extracts import EVENT_RATES, build_extracts, vary_rows
 from datagen.geography import province_geo
 from datagen.mappings import FILE_STEMS
 from datagen.population import build_population
 from datagen.text import LegacyScheme
+from datagen.variations import BASE_RATES, EXTRACT_RATES, vary_base, vary_extract
 from datagen.writers import write_extract_file
 from records.schema import CANONICAL_SCHEMA
 
@@ -25,10 +26,11 @@ __all__ = ["DEFAULT_NIGHT", "DEFAULT_PROVINCE", "GENERATOR_VERSION", "GeneratedP
 
 DEFAULT_NIGHT: Final = date(2025, 11, 3)
 DEFAULT_PROVINCE: Final = "37"  # Ninh Bình: a mid-size merged province (old Hà Nam, Nam Định, Ninh Bình)
-GENERATOR_VERSION: Final = "1"
+GENERATOR_VERSION: Final = "2"
 
 # Independent random streams, so changing one part does not reshuffle the others.
-_STREAM_POPULATION, _STREAM_BASE, _STREAM_EVENTS, _STREAM_DUPLICATES, _STREAM_FILES = range(5)
+(_STREAM_POPULATION, _STREAM_BASE, _STREAM_EVENTS, _STREAM_DUPLICATES, _STREAM_FILES, _STREAM_VARIATIONS,
+ _STREAM_EXTRACT_VARIATIONS) = range(7)
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
     log = DefectLog()
     pop = build_population(stream(_STREAM_POPULATION), people, geo, snapshot)
     state = render_base(stream(_STREAM_BASE), pop, geo, night_dates[0], log)
+    state.frame = vary_base(stream(_STREAM_VARIATIONS), state.frame, pop, log)
     extracts, outsiders = build_extracts(stream(_STREAM_EVENTS), pop, state, geo, night_dates, log)
     add_duplicates(stream(_STREAM_DUPLICATES), state, pop, log, next_number=people + 1)
+    reconcile_headless_households(state, log)
 
     base = state.frame
     split = pop["is_split"].to_numpy()
@@ -101,7 +105,9 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
     base.select(list(CANONICAL_SCHEMA)).write_parquet(base_path, compression="zstd", statistics=True)
 
     files_rng = stream(_STREAM_FILES)
-    truth_parts = [_truth(base, "base")]
+    variations_rng = stream(_STREAM_EXTRACT_VARIATIONS)
+    conventions = pop.select(pl.col("person_index").alias("_pi"), "name_convention")
+    truth_parts = [_truth(base, "base", conventions)]
     extract_paths: dict[str, list[Path]] = {d.isoformat(): [] for d in night_dates}
     extract_rows: dict[str, int] = {}
     files_manifest: list[dict[str, object]] = []
@@ -109,6 +115,7 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
         index = night_dates.index(extract.night)
         fmt, encoding, scheme = _file_plan(files_rng, index, extract.source)
         extract.fmt, extract.encoding, extract.legacy_scheme = fmt, encoding, scheme
+        extract.rows = vary_extract(variations_rng, extract.rows, pop, extract.source, extract.night, log)
         rows = vary_rows(files_rng, extract, log, legacy_ok=encoding != "cp1258")
         directory = out_dir / "extracts" / extract.night.isoformat()
         path, headers = write_extract_file(files_rng, directory, extract.source, FILE_STEMS[extract.source], rows,
@@ -119,7 +126,7 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
         files_manifest.append({"path": relative, "source": extract.source, "night": extract.night.isoformat(),
                                "format": fmt, "encoding": encoding if fmt == "csv" else None,
                                "legacy_scheme": scheme, "rows": rows.height, "headers": headers})  # fmt: skip
-        truth_parts.append(_truth(extract.rows, extract.source))
+        truth_parts.append(_truth(extract.rows, extract.source, conventions))
         split_rows = extract.rows.filter(pl.col("is_split").fill_null(False) & (pl.col("_form").fill_null(0) >= 2))
         log.add(split_rows["record_id"], extract.source, "ambiguous_split_ward", "permanent_address",
                 split_rows["_ward"])  # fmt: skip
@@ -141,6 +148,10 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
                        "snapshot_date": snapshot.isoformat(),
                        "night_dates": [d.isoformat() for d in night_dates]},
         "defect_rates": DEFECT_RATES,
+        "variation_rates": {"base": BASE_RATES, "extracts": EXTRACT_RATES},
+        "distinct_given_names": int(pop.join(base.select("_pi").unique(), left_on="person_index", right_on="_pi",
+                                             how="semi")["given_name"].n_unique()),
+        "name_conventions": dict(sorted(pop.group_by("name_convention").len().iter_rows())),
         "event_rates_per_night": EVENT_RATES,
         "rows": {"population_base.parquet": base.height, **extract_rows, "truth/persons.parquet": persons.height,
                  "truth/defects.parquet": defects.height},
@@ -158,10 +169,12 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
     )  # fmt: skip
 
 
-def _truth(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+def _truth(frame: pl.DataFrame, source: str, conventions: pl.DataFrame) -> pl.DataFrame:
+    """Truth rows; ``name_convention`` of the true person (null for visitors from other provinces)."""
     return frame.select(
         "record_id",
         pl.lit(source).alias("source"),
         (pl.lit("P") + pl.col("_pi").cast(pl.String).str.zfill(9)).alias("true_person"),
         pl.col("_ward").alias("true_ward_code"),
-    )
+        pl.col("_pi").cast(pl.Int64),
+    ).join(conventions, on="_pi", how="left", maintain_order="left").drop("_pi")

@@ -3,6 +3,7 @@ texts written in the new two-tier form or the old three-tier form with the usual
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Final
@@ -145,37 +146,152 @@ def province_geo(province_code: str) -> ProvinceGeo:
     )
 
 
-def _street_parts(rng: np.random.Generator, urban: np.ndarray, southern: bool) -> pl.Series:
-    """House number and street, or hamlet, for each address."""
-    n = urban.size
-    streets = pl.Series(_STREETS).gather(rng.integers(0, len(_STREETS), n))
-    hamlets = pl.Series(_HAMLETS).gather(rng.integers(0, len(_HAMLETS), n))
-    house = pl.Series(rng.integers(1, 300, n)).cast(pl.String)
-    lane = pl.Series(rng.integers(1, 200, n)).cast(pl.String)
-    alley = pl.Series(rng.integers(1, 60, n)).cast(pl.String)
-    group = pl.Series(rng.integers(1, 25, n)).cast(pl.String)
-    template = rng.integers(0, 6, n)
-    frame = pl.DataFrame(
-        {"urban": urban, "t": template, "street": streets, "hamlet": hamlets, "house": house, "lane": lane,
-         "alley": alley, "group": group}
+_LETTERS: Final = "ABCDEGHKLMN"  # block and house letters; not F/P/Q, which read as "Phường"/"Quận" (F3 = Phường 3)
+_HIGHWAYS: Final = (
+    *(f"Quốc lộ {i}" for i in ("1A", "1", "5", "6", "10", "13", "14", "18", "21", "22", "32", "51", "91")),
+    *(f"Tỉnh lộ {i}" for i in range(1, 60, 3)),
+)
+_CENTRAL_FROM: Final = 38  # Thanh Hóa and south of it: "kiệt" lanes in the central provinces, "hẻm" from _SOUTHERN_FROM
+_HOUSE_SCALE: Final = 90.0  # house numbers fall off like a street's length: most below 200, some near 999
+
+
+@cache
+def _street_pool(province_code: str) -> tuple[pl.Series, np.ndarray, pl.Series]:
+    """The streets of a province and how often people live on each.
+
+    Real streets are named after historical figures (a few famous ones in every city, many more local ones, all
+    shaped like personal names), after places of the province, or by number in new urban areas and along
+    highways. A province has a few thousand; the pool is the same on every run for a province.
+    """
+    from datagen.names import name_pools  # the generator's name pools; imported late (names imports text only)
+
+    rng = np.random.default_rng(int(province_code) * 7919 + 17)
+    pools = name_pools(int(province_code) >= _SOUTHERN_FROM)
+    family = pools.family[rng.choice(pools.family.size, 1500, p=pools.family_p)]
+    middle_pool = np.concatenate([pools.middle[0], pools.middle[1], np.array(["Đình", "Hữu", "Công", "Quang"])])
+    middle = middle_pool[rng.integers(0, middle_pool.size, 1500)]
+    given_pool = np.concatenate([pools.one_word[0], pools.one_word[1]])
+    given = given_pool[rng.integers(0, given_pool.size, 1500)]
+    with_middle = rng.random(1500) < 0.7
+    parts = zip(family, middle, given, with_middle, strict=True)
+    figures = [f"{f} {m} {g}" if k else f"{f} {g}" for f, m, g, k in parts]
+    places = units.current_wards()
+    legacy = units.legacy_wards()
+    local = sorted(
+        set(places.filter(pl.col("province_code") == province_code)["ward_short"].to_list())
+        | set(legacy["ward_short"].sample(min(400, legacy.height), seed=int(province_code)).to_list())
     )
-    hamlet_word = ("Ấp", "Khóm") if southern else ("Thôn", "Xóm")
+    place_streets = [re.sub(r"\s*\(.*\)$", "", p) for p in local if not p[:1].isdigit()]
+    numbered = (
+        [f"Đường số {i}" for i in range(1, 41)]
+        + [f"Đường D{i}" for i in range(1, 16)]
+        + [f"Đường N{i}" for i in range(1, 16)]
+        + list(_HIGHWAYS)
+    )
+    names = [*_STREETS, *dict.fromkeys(figures), *place_streets, *numbered]
+    shares = np.concatenate(
+        [
+            np.full(len(_STREETS), 0.40 / len(_STREETS)),  # the famous names every city has
+            np.full(len(dict.fromkeys(figures)), 0.38 / len(dict.fromkeys(figures))),
+            np.full(len(place_streets), 0.14 / max(len(place_streets), 1)),
+            np.full(len(numbered), 0.08 / len(numbered)),
+        ]
+    )
+    hamlets = pl.Series([*_HAMLETS, *place_streets], dtype=pl.String)
+    return pl.Series(names, dtype=pl.String), shares / shares.sum(), hamlets
+
+
+def _street_parts(rng: np.random.Generator, urban: np.ndarray, province_code: str) -> pl.Series:
+    """House number and street (or lane, alley, apartment, lot, highway kilometre), or hamlet, per address.
+
+    Lanes are written the way each region writes them: "ngõ/ngách" in the north ("Số 5 ngách 12/34 ngõ 56 phố
+    Khâm Thiên"), "kiệt" in the centre, "hẻm" and slashed numbers in the south ("45/12/3 Nguyễn Trãi"); with
+    house numbers up to the hundreds and letter suffixes (12A), a few thousand streets per province, residential
+    groups and hamlets in the countryside, so that almost every address is distinct.
+    """
+    n = urban.size
+    # The rest of the generator draws from ``rng`` after this: consume exactly what the first version of this
+    # function drew, so adding street variety changed no other value of a generated province, and draw the
+    # street parts from a generator seeded by ``rng``'s state.
+    for low, high in ((0, 46), (0, 30), (1, 300), (1, 200), (1, 60), (1, 25), (0, 6)):
+        rng.integers(low, high, n)
+    state = rng.bit_generator.state["state"]
+    rng = np.random.default_rng([state["state"] % (1 << 64), state["inc"] % (1 << 64), n])
+    code = int(province_code)
+    region = 2 if code >= _SOUTHERN_FROM else 1 if code >= _CENTRAL_FROM else 0
+    streets, shares, hamlets = _street_pool(province_code)
+    street = streets.gather(rng.choice(streets.len(), n, p=shares))
+    # Hamlets, residential areas and apartment blocks take the names of places, as they do.
+    hamlet = hamlets.gather(rng.integers(0, hamlets.len(), n))
+
+    def number(scale: float, top: int) -> pl.Series:
+        return pl.Series(np.minimum(1 + rng.exponential(scale, n).astype(np.int64), top)).cast(pl.String)
+
+    house = number(_HOUSE_SCALE, 999)
+    letters = np.array(list(_LETTERS))
+    suffix = pl.Series(np.where(rng.random(n) < 0.06, letters[rng.integers(0, letters.size, n)], ""))
+    frame = pl.DataFrame(
+        {
+            "urban": urban,
+            "t": rng.integers(0, 100, n),
+            "street": street,
+            "hamlet": hamlet,
+            "house": house + suffix,
+            "lane": number(60.0, 400),
+            "alley": number(25.0, 120),
+            "deep": number(10.0, 40),
+            "group": number(8.0, 60),
+            "quarter": number(4.0, 20),
+            "floor": pl.Series(rng.integers(1, 31, n)).cast(pl.String),
+            "room": pl.Series(rng.integers(1, 30, n)).cast(pl.String).str.zfill(2),
+            "block": pl.Series(letters[rng.integers(0, letters.size, n)]),
+            "km": pl.Series(rng.integers(1, 250, n)).cast(pl.String),
+            "highway": pl.Series(_HIGHWAYS).gather(rng.integers(0, len(_HIGHWAYS), n)),
+        }
+    )
     t = pl.col("t")
+    if region == 0:
+        lanes = (
+            pl.when(t < 56).then(pl.concat_str(pl.lit("Số "), "house", pl.lit(" ngõ "), "lane", pl.lit(" "), "street"))
+            .when(t < 64).then(
+                pl.concat_str(pl.lit("Số "), "house", pl.lit(" ngách "), "lane", pl.lit("/"), "alley", pl.lit(" ngõ "),
+                              "lane", pl.lit(" phố "), "street")
+            )
+            .otherwise(pl.concat_str(pl.lit("Ngõ "), "lane", pl.lit(" "), "street"))
+        )  # fmt: skip
+    elif region == 1:
+        lanes = (
+            pl.when(t < 60).then(pl.concat_str(pl.lit("Kiệt "), "lane", pl.lit("/"), "alley", pl.lit(" "), "street"))
+            .otherwise(pl.concat_str(pl.lit("Số "), "house", pl.lit(" kiệt "), "lane", pl.lit(" "), "street"))
+        )  # fmt: skip
+    else:
+        lanes = (
+            pl.when(t < 54).then(pl.concat_str("house", pl.lit("/"), "lane", pl.lit(" "), "street"))
+            .when(t < 62).then(pl.concat_str("house", pl.lit("/"), "lane", pl.lit("/"), "deep", pl.lit(" "), "street"))
+            .otherwise(pl.concat_str(pl.lit("Hẻm "), "lane", pl.lit("/"), "alley", pl.lit(" "), "street"))
+        )  # fmt: skip
     urban_text = (
-        pl.when(t == 0).then(pl.concat_str(pl.lit("Số "), "house", pl.lit(" "), "street"))
-        .when(t == 1).then(pl.concat_str("house", pl.lit(" "), "street"))
-        .when(t == 2).then(pl.concat_str(pl.lit("Số "), "house", pl.lit(" ngõ "), "lane", pl.lit(" "), "street"))
-        .when(t == 3).then(pl.concat_str("lane", pl.lit("/"), "house", pl.lit(" "), "street"))
-        .when(t == 4).then(
-            pl.concat_str(pl.lit("Số "), "house", pl.lit(" ngách "), "alley", pl.lit(" ngõ "), "lane", pl.lit(" "),
-                          "street")
+        pl.when(t < 30).then(pl.concat_str(pl.lit("Số "), "house", pl.lit(" "), "street"))
+        .when(t < 44).then(pl.concat_str("house", pl.lit(" "), "street"))
+        .when(t < 74).then(lanes)  # 44 <= t < 74: the region's lanes
+        .when(t < 80).then(
+            pl.concat_str(pl.lit("Căn hộ "), "floor", "room", pl.lit(", Tòa "), "block", "quarter",
+                          pl.lit(", Chung cư "), "hamlet")
         )
-        .otherwise(pl.concat_str(pl.lit("Tổ "), "group"))
+        .when(t < 84).then(pl.concat_str(pl.lit("Lô "), "block", "alley", pl.lit(", Khu dân cư "), "hamlet"))
+        .when(t < 87).then(pl.concat_str(pl.lit("Km "), "km", pl.lit(" "), "highway"))
+        .when(t < 94).then(pl.concat_str(pl.lit("Tổ "), "group", pl.lit(", Khu phố "), "quarter"))
+        .otherwise(pl.concat_str(pl.lit("Tổ dân phố "), "group"))
     )  # fmt: skip
+    hamlet_word = ("Ấp", "Khóm") if region == 2 else ("Thôn", "Xóm")
     rural_text = (
-        pl.when(t <= 2).then(pl.concat_str(pl.lit(hamlet_word[0] + " "), "hamlet"))
-        .when(t <= 4).then(pl.concat_str(pl.lit(hamlet_word[1] + " "), "group"))
-        .otherwise(pl.concat_str(pl.lit(hamlet_word[0] + " "), "group"))
+        pl.when(t < 35).then(pl.concat_str(pl.lit(hamlet_word[0] + " "), "hamlet"))
+        .when(t < 50).then(pl.concat_str(pl.lit(hamlet_word[0] + " "), "quarter"))
+        .when(t < 65).then(pl.concat_str(pl.lit(f"{hamlet_word[1]} "), "group"))
+        .when(t < 80).then(pl.concat_str(pl.lit("Số nhà "), "house", pl.lit(f", {hamlet_word[0]} "), "hamlet"))
+        .when(t < 88).then(pl.concat_str(pl.lit("Tổ "), "group", pl.lit(f", {hamlet_word[0]} "), "hamlet"))
+        .when(t < 94).then(pl.concat_str(pl.lit("Km "), "km", pl.lit(" "), "highway"))
+        .otherwise(pl.concat_str(pl.lit("Số "), "house", pl.lit(" "), "street"))
     )  # fmt: skip
     return frame.select(pl.when(pl.col("urban")).then(urban_text).otherwise(rural_text).alias("street"))["street"]
 
@@ -187,7 +303,7 @@ def draw_residences(rng: np.random.Generator, n: int, geo: ProvinceGeo) -> pl.Da
     chosen = geo.legacy[pick]
     urban = (chosen["ward_type"] != "Xã").to_numpy()
     return chosen.select("legacy_ward_code", "current_ward_code", "is_split", "legacy_province_code").with_columns(
-        _street_parts(rng, urban, geo.southern)
+        _street_parts(rng, urban, geo.province_code)
     )
 
 
@@ -238,9 +354,36 @@ def address_text(frame: pl.DataFrame, *, street: str, legacy: str, current: str,
         )
     )  # fmt: skip
     text = pl.when(pl.col("_street").is_null()).then(unit_text).otherwise(
-        pl.concat_str("_street", pl.lit(", "), unit_text)
+        pl.concat_str(_street_as_typed(), pl.lit(", "), unit_text)
     )
     return data.select(text.alias("address"))["address"]
+
+
+def _street_as_typed() -> pl.Expr:
+    """The street part as one clerk or another types it: the same house is "Số 12 ngõ 34 Khâm Thiên", "12 ngõ 34
+    Khâm Thiên", "Số nhà 12, ngõ 34, Khâm Thiên", in capitals or without diacritics. Records of one household are
+    registered at different times by different people, so their texts differ although the house is the same.
+
+    The style is a hash of the row and its street (no draw from the generator's random stream)."""
+    street = pl.col("_street")
+    style = (street.hash(seed=11) + pl.col("_i").cast(pl.UInt64)) % 10
+    separated = street.str.replace_all(r" (ngõ|ngách|kiệt|hẻm|phố) ", ", $1 ")
+    return (
+        pl.when(style == 3).then(street.str.replace(r"^Số (\d)", "$1"))
+        .when(style == 4).then(street.str.replace(r"^Số (\d)", "Số nhà $1"))
+        .when(style == 5).then(separated)
+        .when(style == 6).then(street.str.to_uppercase())
+        .when(style == 7).then(street.map_batches(_without_diacritics, return_dtype=pl.String))
+        .when(style == 8).then(street.str.replace(r"^Số (\d)", "SN $1"))
+        .otherwise(street)
+    )  # fmt: skip
+
+
+def _without_diacritics(values: pl.Series) -> pl.Series:
+    from datagen.text import strip_diacritics
+
+    distinct = values.drop_nulls().unique().to_list()
+    return values.replace_strict({v: strip_diacritics(v) for v in distinct}, default=None, return_dtype=pl.String)
 
 
 def legacy_place_text(frame: pl.DataFrame, *, legacy: str, form: str, variant: str) -> pl.Series:

@@ -12,10 +12,10 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from datagen.ethnic import draw_ethnicities
 from datagen.geography import ProvinceGeo, draw_legacy_wards, draw_residences
-from datagen.names import NamePools, name_pools
+from datagen.names import CONVENTIONS, NamePools, compose_names, convention_of, draw_families, draw_given, name_pools
 from normalize import units
-from records.ethnicities import ETHNIC_GROUPS
 
 __all__ = ["CARD_MILESTONES", "HOUSEHOLD_TYPES", "RELATIONS", "build_population"]
 
@@ -218,6 +218,10 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     def resolve(slots: np.ndarray) -> np.ndarray:
         return np.where(slots >= 0, lookup[columns["hh"], np.maximum(slots, 0)], -1)
 
+    # Twins are of one sex more often than two siblings (identical twins always are).
+    twin_rows = np.flatnonzero(columns["twin"])
+    same = twin_rows[rng.random(twin_rows.size) < 0.3]
+    columns["sex"][same] = columns["sex"][same - 1]
     father_idx = resolve(columns["father_slot"])
     mother_idx = resolve(columns["mother_slot"])
     spouse_idx = resolve(columns["spouse_slot"])
@@ -225,45 +229,34 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     birth = columns["birth"]
     birth_year = (birth / YEAR + 1970).astype(np.int64)
 
-    pools = name_pools(geo.southern)
-    family = rng.choice(pools.family, size=n, p=pools.family_p)
-    hometown = draw_legacy_wards(rng, n, geo, local_share=0.75).to_numpy()
-    # Family name and hometown follow the father (the mother when the father is not in the household);
-    # three passes reach grandchildren through their father and grandfather.
-    follow = np.where(father_idx >= 0, father_idx, np.where(columns["relation"] != "Vợ", mother_idx, -1))
-    follow = np.where(np.isin(columns["relation"], ["Vợ", "Chồng", "Con dâu"]), -1, follow)
-    father_follow = np.where(father_idx >= 0, father_idx, -1)
-    for _ in range(3):
-        family = np.where(father_follow >= 0, family[np.maximum(father_follow, 0)], family)
-        hometown = np.where(follow >= 0, hometown[np.maximum(follow, 0)], hometown)
-    middle, given = _draw_given(rng, pools, sex, birth_year)
-    # Twins never share a given name.
-    twin_rows = np.flatnonzero(columns["twin"])
-    for _ in range(5):
-        clash = twin_rows[given[twin_rows] == given[twin_rows - 1]]
-        if clash.size == 0:
-            break
-        _, redraw = _draw_given(rng, pools, sex[clash], birth_year[clash])
-        given[clash] = redraw
-    full = pl.select(
-        pl.concat_str(
-            [pl.lit(_text(family)), pl.lit(_text(middle)),
-             pl.lit(_text(given))],
-            separator=" ", ignore_nulls=True,
-        ).alias("n")
-    )["n"].to_numpy().astype(object)  # fmt: skip
-    father_name = _parent_names(rng, pools, full, father_idx, family, 0, birth_year)
-    mother_name = _parent_names(rng, pools, full, mother_idx, None, 1, birth_year)
-    spouse_name = np.where(spouse_idx >= 0, full[np.maximum(spouse_idx, 0)], np.full(n, None, dtype=object))
-
-    # Household-level attributes: residence and ethnicity (a spouse may come from another group).
+    # Where each household lives decides its ethnic group (the mix of that legacy province), the group decides
+    # how its members are named. A spouse may come from another group.
     residence = draw_residences(rng, h, geo)
-    shares = np.array([g.share for g in ETHNIC_GROUPS])
-    names = np.array([g.name for g in ETHNIC_GROUPS], dtype=object)
-    household_ethnicity = rng.choice(names, size=h, p=shares / shares.sum())
-    own_ethnicity = rng.choice(names, size=n, p=shares / shares.sum())
+    household_province = residence["legacy_province_code"].to_numpy()
+    household_ethnicity = draw_ethnicities(rng, household_province)
+    legacy_province = household_province[columns["hh"]]
+    own_ethnicity = draw_ethnicities(rng, legacy_province)
     married_in = np.isin(columns["relation"], ["Vợ", "Chồng", "Con dâu"]) & (rng.random(n) < 0.05)
     ethnicity = np.where(married_in, own_ethnicity, household_ethnicity[columns["hh"]])
+    convention = convention_of(ethnicity, legacy_province, rng.random(n))
+
+    pools = name_pools(geo.southern)
+    family = draw_families(rng, convention, ethnicity, pools)
+    hometown = draw_legacy_wards(rng, n, geo, local_share=0.75).to_numpy()
+    # Family name and hometown follow the father (the mother when the father is not in the household), the clan of
+    # matrilineal groups (Ê Đê, Gia Rai, M'Nông) the mother; three passes reach grandchildren.
+    follow = np.where(father_idx >= 0, father_idx, np.where(columns["relation"] != "Vợ", mother_idx, -1))
+    follow = np.where(np.isin(columns["relation"], ["Vợ", "Chồng", "Con dâu"]), -1, follow)
+    lineage = _lineage(convention, father_idx, mother_idx)
+    for _ in range(3):
+        family = np.where(lineage >= 0, family[np.maximum(lineage, 0)], family)
+        hometown = np.where(follow >= 0, hometown[np.maximum(follow, 0)], hometown)
+    middle, given = draw_given(rng, pools, convention, sex, birth_year)
+    middle, given = _family_resemblance(rng, pools, columns, lookup, convention, sex, birth_year, middle, given)
+    full = compose_names(convention, family, middle, given, sex)
+    father_name = _parent_names(rng, pools, full, father_idx, convention, ethnicity, family, 0, birth_year)
+    mother_name = _parent_names(rng, pools, full, mother_idx, convention, ethnicity, family, 1, birth_year)
+    spouse_name = np.where(spouse_idx >= 0, full[np.maximum(spouse_idx, 0)], np.full(n, None, dtype=object))
 
     frame = pl.DataFrame(
         {
@@ -281,8 +274,11 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
             "mother_name": _text(mother_name),
             "spouse_name": _text(spouse_name),
             "ethnicity": _text(ethnicity),
+            "name_convention": _text(convention),
+            "given_name": _text(given),
             "hometown_ward": _text(hometown),
             "twin": columns["twin"],
+            "sibling_index": _closest_sibling(columns, lookup),
         }
     )
     frame = frame.with_columns(
@@ -294,43 +290,81 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     return _assign_cards(rng, frame, snapshot_date)
 
 
-def _draw_given(rng: np.random.Generator, pools: NamePools, sex: np.ndarray, birth_year: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Middle and given names. Styles: middle + one-word given; a two-word list entry; middle + two-word entry
-    (four-word names); no middle. Văn/Thị are commoner in older generations."""
+def _closest_sibling(columns: dict[str, np.ndarray], lookup: np.ndarray) -> np.ndarray:
+    """Row of each child's closest brother or sister (the twin for a twin: the next or previous child), else -1."""
+    slot, hh = columns["slot"], columns["hh"]
+    child = slot >= _CHILD0
+    first_slot = np.where(slot >= _GRAND0, _GRAND0, _CHILD0)
+    previous = np.where(child & (slot > first_slot), lookup[hh, np.maximum(slot - 1, 0)], -1)
+    following = np.where(child & (slot + 1 < first_slot + 10), lookup[hh, np.minimum(slot + 1, 31)], -1)
+    twin_next = np.where(following >= 0, columns["twin"][np.maximum(following, 0)], False)
+    # A twin's sibling is the twin; the first of twins points at the second.
+    return np.where(columns["twin"] & (previous >= 0), previous,
+                    np.where(twin_next | (previous < 0), following, previous)).astype(np.int64)  # fmt: skip
+
+
+def _lineage_kind(convention: np.ndarray) -> np.ndarray:
+    lineage = {name: c.lineage for name, c in CONVENTIONS.items()}
+    return pl.Series(convention.tolist(), dtype=pl.String).replace_strict(lineage).to_numpy().astype(object)
+
+
+def _lineage(convention: np.ndarray, father_idx: np.ndarray, mother_idx: np.ndarray) -> np.ndarray:
+    """Whose family name (clan) each person carries: the father's, the mother's (matrilineal groups) or none."""
+    kind = _lineage_kind(convention)
+    return np.where(kind == "mother", mother_idx, np.where(kind == "father", father_idx, -1))
+
+
+def _family_resemblance(rng: np.random.Generator, pools: NamePools, columns: dict[str, np.ndarray],
+                        lookup: np.ndarray, convention: np.ndarray, sex: np.ndarray, birth_year: np.ndarray,
+                        middle: np.ndarray, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Siblings resemble each other: a brother (sister) often takes the middle name of the eldest brother (sister),
+    a twin most often (Nguyễn Văn Phúc and Nguyễn Văn Lộc); no two siblings share a given name."""
     n = sex.size
-    middle = np.empty(n, dtype=object)
-    given = np.empty(n, dtype=object)
-    style = rng.choice(4, size=n, p=[0.52, 0.33, 0.10, 0.05])
-    for s in (0, 1):
-        rows = sex == s
-        k = int(rows.sum())
-        mid = rng.choice(pools.middle[s], size=k, p=pools.middle_p[s])
-        classic = "Văn" if s == 0 else "Thị"
-        old = birth_year[rows] < 1975
-        mid = np.where(old & (rng.random(k) < 0.5), classic, mid)
-        one = rng.choice(pools.one_word[s], size=k, p=pools.one_word_p[s])
-        two = rng.choice(pools.two_word[s], size=k, p=pools.two_word_p[s])
-        st = style[rows]
-        middle[rows] = np.where((st == 0) | (st == 2), mid, np.full(k, None, dtype=object))
-        given[rows] = np.where((st == 0) | (st == 3), one, two)
+    slot, hh = columns["slot"], columns["hh"]
+    child = slot >= _CHILD0
+    first_slot = np.where(slot >= _GRAND0, _GRAND0, _CHILD0)
+    first = np.where(child, lookup[hh, first_slot], -1)
+    previous = np.where(child & (slot > first_slot), lookup[hh, np.maximum(slot - 1, 0)], -1)
+    sibling = child & (first >= 0) & (first != np.arange(n))
+    same_sex = sibling & (sex == sex[np.maximum(first, 0)])
+    share = np.where(columns["twin"], 0.8, 0.4)
+    copy = same_sex & (rng.random(n) < share) & (convention == convention[np.maximum(first, 0)])
+    elder = np.maximum(first, 0)
+    middle = np.where(copy, middle[elder], middle)
+    # Without a middle name the eldest's compound given name lends its first word ("Minh Anh", "Minh Châu").
+    compound = copy & pl.Series(given[elder].tolist(), dtype=pl.String).str.contains(" ").fill_null(False).to_numpy()
+    compound &= pl.Series(middle.tolist(), dtype=pl.String).is_null().to_numpy()
+    rows = np.flatnonzero(compound)
+    if rows.size:
+        for s in (0, 1):
+            of_sex = rows[sex[rows] == s]
+            second = rng.choice(pools.one_word[s], size=of_sex.size, p=pools.one_word_p[s])
+            given[of_sex] = [f"{g.split(' ')[0]} {w}" for g, w in zip(given[elder[of_sex]].tolist(), second.tolist(),
+                                                                        strict=True)]  # fmt: skip
+    for _ in range(8):
+        clash = sibling & ((given == given[np.maximum(first, 0)]) | ((previous >= 0) & (given == given[np.maximum(
+            previous, 0)])))  # fmt: skip
+        rows = np.flatnonzero(clash)
+        if rows.size == 0:
+            break
+        _, redraw = draw_given(rng, pools, convention[rows], sex[rows], birth_year[rows])
+        given[rows] = redraw
     return middle, given
 
 
 def _parent_names(rng: np.random.Generator, pools: NamePools, full: np.ndarray, parent_idx: np.ndarray,
-                  family: np.ndarray | None, parent_sex: int, birth_year: np.ndarray) -> np.ndarray:
-    """The parent's full name: from the household when present, else a plausible name (a father shares the
-    child's family name)."""
+                  convention: np.ndarray, ethnicity: np.ndarray, family: np.ndarray, parent_sex: int,
+                  birth_year: np.ndarray) -> np.ndarray:
+    """The parent's full name: from the household when present, else a plausible name in the child's
+    convention (the parent of the child's lineage shares the child's family name or clan)."""
     n = full.size
-    fam = family if family is not None else rng.choice(pools.family, size=n, p=pools.family_p)
-    middle, given = _draw_given(rng, pools, np.full(n, parent_sex, dtype=np.int8), birth_year - 28)
-    invented = pl.select(
-        pl.concat_str(
-            [pl.lit(_text(fam)), pl.lit(_text(middle)),
-             pl.lit(_text(given))],
-            separator=" ", ignore_nulls=True,
-        ).alias("n")
-    )["n"].to_numpy().astype(object)  # fmt: skip
+    lineage = _lineage_kind(convention)
+    shares_family = lineage == ("father" if parent_sex == 0 else "mother")
+    other = draw_families(rng, convention, ethnicity, pools)
+    fam = np.where(shares_family, family, other)
+    sexes = np.full(n, parent_sex, dtype=np.int8)
+    middle, given = draw_given(rng, pools, convention, sexes, birth_year - 28)
+    invented = compose_names(convention, fam, middle, given, sexes)
     return np.where(parent_idx >= 0, full[np.maximum(parent_idx, 0)], invented)
 
 

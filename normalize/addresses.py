@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Final
@@ -66,17 +66,21 @@ ADDRESS_PART_COLUMNS: Final = (
 # digit or a street word and carries no administrative word. The same two patterns run in Python (re) and in
 # Polars (Rust regex), so both paths cut an address identically.
 STREET_SEGMENT_PATTERN: Final = (
-    r"(?i)^(?:\d|(?:số|so|nhà|nha|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|đường|phố|tổ|thôn|thon|xóm|xom|ấp|ap|"
-    r"khu phố|khu pho|khu|kp|tdp|tổ dân phố|to dan pho|km|lô|căn hộ|chung cư|tòa|tầng|bản|buôn|làng|khối|khóm|"
-    r"quốc lộ|quoc lo|ql|tỉnh lộ|đội|cụm)(?:[\s.,:/-]|\d|$))"
+    r"(?i)^(?:\d|(?:số|so|sn|nhà|nha|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|đường|duong|phố|pho|tổ|to|thôn|thon|xóm|"
+    r"xom|ấp|ap|khu phố|khu pho|khu|kp|tdp|tổ dân phố|to dan pho|km|lô|lo|căn hộ|can ho|chung cư|chung cu|tòa|toa|"
+    r"tầng|tang|bản|ban|buôn|buon|làng|khối|khoi|khóm|khom|quốc lộ|quoc lo|ql|tỉnh lộ|tinh lo|đại lộ|dai lo|đội|"
+    r"doi|cụm|cum)(?:[\s.,:/-]|\d|$))"
 )
 ADMIN_WORD_PATTERN: Final = (
     r"(?i)(?:^|[\s.,])(?:phường|phuong|xã|quận|huyện|huyen|thị trấn|thi tran|thị xã|thi xa|thành phố|thanh pho|"
     r"tỉnh|tinh|đặc khu|dac khu|tp|tx|tt|p|q|f)(?:[\s.]|\d|$)"
 )
+# A provincial road ("Tỉnh lộ 31", "TINH LO 5") names a road, not a province.
+_PROVINCIAL_ROAD: Final = r"(?i)t[iỉ]nh\s+l[oộ]\b"
 _STREET_RE: Final = re.compile(STREET_SEGMENT_PATTERN)
 _MARK: Final = "\x01"
 _ADMIN_WORD_RE: Final = re.compile(ADMIN_WORD_PATTERN)
+_PROVINCIAL_ROAD_RE: Final = re.compile(_PROVINCIAL_ROAD)
 
 # --- Administrative words --------------------------------------------------------------------------------------
 
@@ -269,7 +273,7 @@ def _tidy(text: str) -> str:
     return _GLUED_NUMBER.sub(r"\1 \2", text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=262144)
 def _make_segment(text: str) -> _Segment:
     tokens = ascii_key(text).split()
     level: str | None = None
@@ -298,7 +302,7 @@ def _make_segment(text: str) -> _Segment:
 
 
 def _is_street(segment: str) -> bool:
-    return bool(_STREET_RE.search(segment)) and not _ADMIN_WORD_RE.search(segment)
+    return bool(_STREET_RE.search(segment)) and not _ADMIN_WORD_RE.search(_PROVINCIAL_ROAD_RE.sub("lộ", segment))
 
 
 @lru_cache(maxsize=65536)
@@ -328,7 +332,16 @@ def _split_inner(text: str) -> tuple[str, ...]:
     return tuple(" ".join(p) for p in merged if p)
 
 
+@lru_cache(maxsize=65536)
+def _province_tail(text: str) -> tuple[str, ...]:
+    return tuple(_split_province_tail_uncached(text))
+
+
 def _split_province_tail(text: str) -> list[str]:
+    return list(_province_tail(text))
+
+
+def _split_province_tail_uncached(text: str) -> list[str]:
     """Cut a trailing province name written without a comma ("Q Dong Da Ha Noi" → "Q Dong Da", "Ha Noi").
 
     Not when what would stay in front is only a type word ("Tỉnh Điện Biên", "H. Hòa Bình": the name belongs to
@@ -349,7 +362,9 @@ def _split_province_tail(text: str) -> list[str]:
     return [text]
 
 
-def _segments(admin_text: str) -> list[_Segment]:
+def _pieces(admin_text: str) -> list[str]:
+    """The segment texts of an administrative part: cut at commas, inside long segments before each type word,
+    and before a trailing province name."""
     text = _tidy(admin_text)
     raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
     pieces: list[str] = []
@@ -357,7 +372,19 @@ def _segments(admin_text: str) -> list[_Segment]:
         pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
     if pieces:
         pieces[-1:] = _split_province_tail(pieces[-1])
-    return [_make_segment(p) for p in pieces]
+    return pieces
+
+
+def _segments(admin_text: str) -> list[_Segment]:
+    return [_make_segment(p) for p in _pieces(admin_text)]
+
+
+@lru_cache(maxsize=131072)
+def _keyed_segment(text: str) -> _Segment:
+    """The segment of ``text`` without its text: what resolution reads."""
+    segment = _make_segment(text)
+    return _Segment("", segment.level, segment.unit_type, segment.key, segment.inner_key, segment.whole_key,
+                    segment.accent, segment.street)  # fmt: skip
 
 
 # --- Resolution ------------------------------------------------------------------------------------------------
@@ -426,7 +453,7 @@ def _fuzzy(segment: _Segment, pool: dict[str, list[_Unit]]) -> list[_Unit]:
     return pool[best[0][0]]
 
 
-def _find_province(segments: list[_Segment]) -> tuple[int | None, str | None, str | None]:
+def _find_province(segments: Sequence[_Segment]) -> tuple[int | None, str | None, str | None]:
     alias = _index().province_alias
     for i in range(len(segments) - 1, -1, -1):
         segment = segments[i]
@@ -439,27 +466,49 @@ def _find_province(segments: list[_Segment]) -> tuple[int | None, str | None, st
     return None, None, None
 
 
+@dataclass(frozen=True, slots=True)
+class _Core:
+    """What resolution decides from the segments' keys alone (their texts only matter for the display)."""
+
+    status: str
+    candidates: tuple[str, ...]
+    province: str | None
+    legacy_ward: str | None
+    ward_index: int | None
+    form: str | None
+    used: frozenset[int]
+
+
 def _result(
     status: str,
     codes: Iterable[str],
     province: str | None,
     legacy_ward: str | None,
-    segments: list[_Segment],
+    segments: Sequence[_Segment],
     ward_index: int | None,
     admin_text: str,
     form: str | None,
     used: frozenset[int] = frozenset(),
-) -> _AdminResult:
+) -> _Core:
     index = _index()
     candidates = tuple(sorted(set(codes)))
     provinces = {index.current_ward_info[c][1] for c in candidates if c in index.current_ward_info}
     if len(provinces) == 1:
         province = next(iter(provinces))
+    return _Core(status, candidates, province, legacy_ward, ward_index, form, used)
+
+
+def _render(core: _Core, segments: Sequence[_Segment], admin_text: str) -> _AdminResult:
+    """The display of a resolution: official names when resolved, the cleaned text otherwise."""
+    index = _index()
     residual = ""
-    if ward_index is not None:
+    if core.ward_index is not None:
         # Whatever stands before the ward and is not a unit (house, lane, hamlet) is the street part.
-        residual = ", ".join(normalize_text(s.text) for i, s in enumerate(segments[:ward_index]) if i not in used)
-    if status == "resolved" and len(candidates) == 1:
+        residual = ", ".join(
+            normalize_text(s.text) for i, s in enumerate(segments[: core.ward_index]) if i not in core.used
+        )
+    candidates = core.candidates
+    if core.status == "resolved" and len(candidates) == 1:
         ward_name, ward_province = index.current_ward_info[candidates[0]]
         parts = [residual, ward_name, index.current_province_name[ward_province]]
         return _AdminResult(
@@ -467,18 +516,20 @@ def _result(
             "resolved",
             candidates[0],
             ward_province,
-            legacy_ward,
+            core.legacy_ward,
             candidates,
             residual,
-            form,
+            core.form,
         )
     status = "ambiguous" if len(candidates) > 1 else "unresolved"
-    return _AdminResult(normalize_text(admin_text), status, None, province, legacy_ward, candidates, residual, form)
+    return _AdminResult(
+        normalize_text(admin_text), status, None, core.province, core.legacy_ward, candidates, residual, core.form
+    )
 
 
 def _from_legacy(
-    units_found: list[_Unit], segments: list[_Segment], ward_index: int, admin_text: str, used: frozenset[int]
-) -> _AdminResult:
+    units_found: list[_Unit], segments: Sequence[_Segment], ward_index: int, admin_text: str, used: frozenset[int]
+) -> _Core:
     index = _index()
     if len(units_found) == 1:
         legacy_code = units_found[0].code
@@ -490,10 +541,41 @@ def _from_legacy(
     return _result("ambiguous", every, None, None, segments, ward_index, admin_text, "legacy", used)
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=262144)
 def _resolve_admin(admin_text: str) -> _AdminResult:
+    """Resolve the administrative part of an address (no street segments left in front, except as residual)."""
+    pieces = _pieces(admin_text)
+    core = _core_of(tuple(_segment_id(p) for p in pieces))
+    return _render(core, [_make_segment(p) for p in pieces], admin_text)
+
+
+# Keyed segments are interned as small integers so that a resolution is looked up by a tuple of ints (cheap to
+# hash) rather than by a tuple of dataclasses.
+_SEGMENT_IDS: Final[dict[_Segment, int]] = {}
+_SEGMENTS_BY_ID: Final[list[_Segment]] = []
+
+
+@lru_cache(maxsize=262144)
+def _segment_id(text: str) -> int:
+    keyed = _keyed_segment(text)
+    found = _SEGMENT_IDS.get(keyed)
+    if found is None:
+        found = _SEGMENT_IDS[keyed] = len(_SEGMENTS_BY_ID)
+        _SEGMENTS_BY_ID.append(keyed)
+    return found
+
+
+@lru_cache(maxsize=262144)
+def _core_of(ids: tuple[int, ...]) -> _Core:
+    return _resolve_core(tuple(_SEGMENTS_BY_ID[i] for i in ids))
+
+
+def _resolve_core(segments: tuple[_Segment, ...]) -> _Core:
+    """Resolution from the segments' keys only. Texts that differ only in what the keys ignore (case, spacing,
+    punctuation, an abbreviation's dot) share one resolution: a million addresses have far fewer key sequences
+    than spellings."""
     index = _index()
-    segments = _segments(admin_text)
+    admin_text = ""  # never read: the display is rendered afterwards from the real texts
     province_at, legacy_province, current_province = _find_province(segments)
     used = frozenset({province_at} if province_at is not None else set())
     others = [i for i in range(len(segments) - 1, -1, -1) if i != province_at and not segments[i].street]
@@ -740,7 +822,9 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
         .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
     )
     # Street segments are marked once (one pass of each pattern), then both parts are read off the marks.
-    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.contains(ADMIN_WORD_PATTERN)
+    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.replace_all(
+        _PROVINCIAL_ROAD, "lộ"
+    ).str.contains(ADMIN_WORD_PATTERN)
     marked = pl.col("_segments").list.eval(
         pl.when(street_like).then(pl.lit(_MARK) + pl.element()).otherwise(pl.element())
     )

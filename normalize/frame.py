@@ -18,7 +18,7 @@ from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NA
 from normalize.dates import parse_date
 from normalize.ids import id_columns, old_id_kind_expr
 from normalize.names import name_columns
-from normalize.text import ascii_key, fix_legacy_encoding, fix_legacy_series, per_distinct
+from normalize.text import ascii_key, fix_legacy_encoding, legacy_flags, per_distinct_columns
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
@@ -118,11 +118,11 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     today = as_of or date.today()
     frame = _with_canonical_columns(frame)
     added: dict[str, pl.Series] = {}
-    legacy_flags: dict[str, pl.Series] = {}
+    legacy: dict[str, pl.Series] = {}
 
-    for column in NAME_COLUMNS:
-        parts = name_columns(frame[column])
-        legacy_flags[column] = parts["legacy"]
+    name_parts = per_distinct_columns([frame[c] for c in NAME_COLUMNS], name_columns)
+    for column, parts in zip(NAME_COLUMNS, name_parts, strict=True):
+        legacy[column] = parts["legacy"]
         if column in RELATIVE_NAME_COLUMNS:
             added[f"{column}_norm"] = parts["norm"]
             added[f"{column}_key"] = parts["name_key"]
@@ -168,25 +168,23 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     )["v"]
     added["old_id_kind"] = frame.select(old_id_kind_expr("old_id_number").alias("old_id_kind"))["old_id_kind"]
 
-    for column in ADDRESS_COLUMNS:
-        parts = address_columns(frame[column])
-        legacy_flags[column] = parts["legacy"]
+    address_parts = per_distinct_columns([frame[c] for c in ADDRESS_COLUMNS], address_columns)
+    for column, parts in zip(ADDRESS_COLUMNS, address_parts, strict=True):
+        legacy[column] = parts["legacy"]
         for part in ADDRESS_PART_COLUMNS:
             added[f"{column}_{part}"] = parts[part]
 
     for column in CANONICAL_SCHEMA:
-        if column in _NOT_TEXT or column in legacy_flags:
+        if column in _NOT_TEXT or column in legacy:
             continue
-        legacy_flags[column] = per_distinct(
-            frame[column], lambda distinct: fix_legacy_series(distinct)[1].to_frame("legacy")
-        )["legacy"]
-    flags = pl.DataFrame(legacy_flags)
+        legacy[column] = legacy_flags(frame[column])
+    flags = pl.DataFrame(legacy)
     added["legacy_encoded_columns"] = flags.select(
         pl.concat_list(
             [
                 pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String))
                 for c in CANONICAL_SCHEMA
-                if c in legacy_flags
+                if c in legacy
             ]
         ).list.drop_nulls()
     ).to_series()

@@ -100,6 +100,9 @@ def clean_id(raw: str, lengths: tuple[int, ...] = (12,)) -> tuple[str, str | Non
         if number != number.to_integral_value():
             return text, "digits"
         digits = str(int(number))
+        mantissa = re.split(r"[eE]", text)[0].replace(".", "").lstrip("0")
+        if len(mantissa) < len(digits.rstrip("0")) or ("e" in text.lower() and len(mantissa) < len(digits)):
+            return text, "digits"  # "3.73042E+10": the exponent added zeros that are not the identifier's digits
         for length in lengths:
             if len(digits) in PAD_FROM.get(length, ()):
                 return digits.zfill(length), None

@@ -31,10 +31,12 @@ __all__ = [
     "fold_tone_placement",
     "is_vietnamese_syllable",
     "known_syllables",
+    "legacy_flags",
     "looks_legacy_encoded",
     "nfc_series",
     "normalize_text",
     "per_distinct",
+    "per_distinct_columns",
     "replaced_at",
     "strip_tones",
     "title_case",
@@ -721,6 +723,36 @@ def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]
         .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
         .drop("__value")
     )
+
+
+def per_distinct_columns(
+    columns: list[pl.Series], compute: Callable[[pl.Series], pl.DataFrame]
+) -> list[pl.DataFrame]:
+    """:func:`per_distinct` over several columns of the same kind at once: ``compute`` runs once on the distinct
+    values of all of them (a child's father_name is often another record's full_name; a hometown is often
+    another record's address), and each column gets its rows back, in order."""
+    distinct = pl.concat([c.cast(pl.String).alias("__value") for c in columns]).unique()
+    result = _checked_height(compute(distinct.clone()), distinct.len())
+    keyed = result.with_columns(distinct.alias("__value"))
+    return [
+        column.cast(pl.String)
+        .alias("__value")
+        .to_frame()
+        .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
+        .drop("__value")
+        for column in columns
+    ]
+
+
+def legacy_flags(values: pl.Series) -> pl.Series:
+    """Boolean "was TCVN3/VNI-encoded" per cell, decided once per distinct value; all False (no join back) when no
+    distinct value is legacy-encoded, as in most columns."""
+    distinct = values.drop_nulls().unique()
+    flags = fix_legacy_series(distinct)[1]
+    converted = distinct.filter(flags).to_list()
+    if not converted:
+        return pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
+    return values.is_in(converted).fill_null(False)
 
 
 def _checked_height(result: pl.DataFrame, expected: int) -> pl.DataFrame:

@@ -127,12 +127,16 @@ def load_output(output_dir: Path, night: str, asset: str) -> Any:
     return pl.read_parquet(path.with_suffix(".parquet"))
 
 
-def output_frame(output_dir: Path, night: str, asset: str) -> pl.DataFrame:
-    """The whole table an output stands for: a frame as stored; a state output as of that night (every base
-    record, every cluster, every finding), not only what the night changed."""
-    output = load_output(output_dir, night, asset)
+def as_frame(output: Any) -> pl.DataFrame:
+    """An output as a whole frame: a frame itself, a state output as the whole table it stands for."""
     if isinstance(output, pl.DataFrame):
         return output
     frame = output.frame()
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def output_frame(output_dir: Path, night: str, asset: str) -> pl.DataFrame:
+    """The whole table an output stands for: a frame as stored; a state output as of that night (every base
+    record, every cluster, every finding), not only what the night changed."""
+    return as_frame(load_output(output_dir, night, asset))

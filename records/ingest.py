@@ -309,11 +309,10 @@ def _csv_records(text: str, delimiter: str) -> tuple[list[tuple[int, list[str]]]
                 records.append((start[0] + 1, fields))
                 start[0] = base + reader.line_num
             position = len(lines)
-        except (csv.Error, _OpenQuote) as error:
+        except (csv.Error, _OpenQuote):
             reason = (
-                'dấu ngoặc kép (") mở nhưng không đóng: dòng này không đọc được và không được gộp với các dòng sau'
-                if isinstance(error, _OpenQuote) or "end of data" in str(error)
-                else f'dấu ngoặc kép (") đặt sai chỗ, dòng không đọc được theo CSV ({error})'
+                'dấu ngoặc kép (") không đóng hoặc đặt sai chỗ: dòng này không đọc được theo CSV (các dòng sau nó '
+                "vẫn được đọc)"
             )
             broken.append((start[0] + 1, reason + "; sửa dòng này trong tệp rồi gửi lại", lines[start[0]].rstrip()))
             position = start[0] + 1
@@ -361,6 +360,20 @@ _DELIMITER_NAMES: Final = {";": "dấu chấm phẩy (;)", "\t": "tab", "|": "d�
 
 
 def _xlsx_grids(path: Path, display: str) -> list[_Grid]:
+    """Every sheet's cells (see :func:`_read_xlsx`); a workbook that cannot be read is one ``IngestError``."""
+    try:
+        return _read_xlsx(path, display)
+    except IngestError:
+        raise
+    except Exception as error:  # a damaged archive fails anywhere inside the readers (zip, zlib, XML)
+        raise IngestError(
+            display,
+            f"tệp Excel bị hỏng, không đọc được ({type(error).__name__}: {error}): mở bằng Excel, lưu lại dưới dạng "
+            ".xlsx rồi gửi lại",
+        ) from None
+
+
+def _read_xlsx(path: Path, display: str) -> list[_Grid]:
     """Every sheet's cells, positioned as in Excel.
 
     Read with python-calamine (Rust calamine): it computes a sheet's extent from its cells, so a sheet without a
@@ -571,7 +584,6 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
     positions: list[int] = []
     columns: list[str] = []
     kept_header: list[str] = []
-    skipped_empty = 0
     for position, text in enumerate(header_text):
         letter = _column_letter(position)
         if not text:
@@ -585,7 +597,6 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
                     header_row=header_number,
                     field=letter,
                 )
-            skipped_empty += 1
             continue
         key = _header_key(text)
         if key in vocabulary.ignored:
@@ -623,8 +634,9 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
         positions.append(position)
         columns.append(column)
         kept_header.append(text)
-    if positions and positions[0] > 0 and skipped_empty:
-        notes.append(f"bảng bắt đầu ở cột {_column_letter(positions[0])}")
+    first_named = next((i for i, text in enumerate(header_text) if text), 0)
+    if first_named > 0:
+        notes.append(f"bảng bắt đầu ở cột {_column_letter(first_named)}")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         names = ", ".join(f"'{vocabulary.aliases(c)}' ({_LABELS.get(c, c)})" for c in missing)
@@ -637,7 +649,7 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
         )
     absent = [c for c in missing_optional(columns) if c in vocabulary.known_columns]
     if absent:
-        notes.append("không có cột (để trống): " + ", ".join(f"{_LABELS.get(c, c)} ({c})" for c in absent))
+        notes.append(f"{len(absent)} cột không có trong tệp (để trống): " + ", ".join(absent))
     rows: list[tuple[int, list[Any], str]] = []
     bad: list[tuple[int, str | None, str, str]] = []
     for number, reason, raw in grid.broken:
@@ -824,6 +836,8 @@ def _validate(
     )
     derived = mapping.derived if mapping else {}
     for target, origin in derived.items():
+        if origin not in good_rows.columns:
+            continue  # the file has no column to derive from (every column but the required ones may be absent)
         if target in good_rows.columns:
             good_rows = good_rows.with_columns(pl.coalesce(target, origin).alias(target))
         else:
@@ -1201,7 +1215,7 @@ def _ingest_base_frame(
     notes = []
     absent = missing_optional(frame.columns)
     if absent:
-        notes.append("không có cột (để trống): " + ", ".join(f"{_LABELS.get(c, c)} ({c})" for c in absent))
+        notes.append(f"{len(absent)} cột không có trong tệp (để trống): " + ", ".join(absent))
     accepted, quarantine = _validate(
         text, raw_json, source="base", label=BASE_LABEL, mapping=None, registry=registry, as_of=as_of
     )

@@ -9,6 +9,7 @@ so what ingest accepts the normalizer reads the same way, and what the normalize
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Final
 
 from normalize.dates import EXCEL_EPOCH, parse_date
@@ -61,7 +62,12 @@ def canonical_digits(raw: str, lengths: tuple[int, ...], what: str) -> str:
     digits, problem = clean_id(raw, lengths)
     expected = " hoặc ".join(str(n) for n in lengths)
     if problem == "digits":
-        if any(ch.isdigit() for ch in digits) and ("." in digits or "e" in digits.lower()):
+        if re.fullmatch(r"[0-9.]+[eE]\+?[0-9]+", digits):
+            raise ValueProblem(
+                f"{what} '{raw}' ở dạng số khoa học: các chữ số đã mất khi cột bị đổi thành số (định dạng cột là "
+                "Văn bản/Text khi xuất tệp)"
+            )
+        if any(ch.isdigit() for ch in digits) and "." in digits:
             raise ValueProblem(
                 f"{what} '{raw}' là số thập phân, không phải mã số (cột đã bị đổi thành số: "
                 "định dạng cột là Văn bản/Text khi xuất tệp)"

@@ -67,27 +67,25 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
 )
 def shared_person_id(context: CheckContext) -> pl.DataFrame:
     """Pairs of base records with one valid ID but evidently different people (sex, birth year, a full birth date
-    that is not a day/month swap, or a dissimilar name); both records are reported, each naming the other."""
+    that is not a day/month swap, or a dissimilar name); both records are reported, each naming the other.
+
+    Records are compared once per distinct *profile* (the fields the comparison reads), never record by record: a
+    base that repeats the same few people thousands of times (200,000 rows of 14 people) would otherwise make
+    billions of pairs. Each record then names the records of every profile that differs from its own.
+    """
     holders = context.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(
         "record_id",
         "source",
         "ward_code",
-        "person_id_norm",
-        "sex_norm",
-        "birth_year",
-        "name_key_no_middle",
-        "given_key",
-        "full_name",
-        "birth_date_value",
-        "birth_date_precision",
-        "birth_date_swapped",
+        *_PROFILE,
     )
-    shared = holders.filter(pl.col("person_id_norm").is_duplicated())
-    pairs = shared.join(shared, on="person_id_norm", suffix="_other").filter(
-        pl.col("record_id") != pl.col("record_id_other")
-    )
-    if pairs.height == 0:
+    shared = holders.filter(pl.col("person_id_norm").is_duplicated()).with_row_index("_order")
+    if shared.height == 0:
         return hits(holders.head(0), pl.lit(""))
+    profiles = shared.group_by(_PROFILE, maintain_order=True).agg(
+        pl.col("_order").alias("_members"), pl.col("record_id").alias("_ids")
+    ).with_row_index("_profile")
+    pairs = profiles.join(profiles, on="person_id_norm", suffix="_other")
     similarity = process.cpdist(
         pairs["name_key_no_middle"].fill_null("").to_list(),
         pairs["name_key_no_middle_other"].fill_null("").to_list(),
@@ -116,10 +114,25 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         | (pl.col("_similarity") < floor)
         | (pl.col("_given_similarity") < floor)
     )
-    flagged = (
+    # profile -> the records of every profile it differs from (a profile can differ from itself only through an
+    # empty name, and then its records name each other, as a record-by-record comparison would).
+    other_records = (
         pairs.filter(different)
-        .group_by("record_id", "source", "ward_code", "person_id_norm", maintain_order=True)
-        .agg(pl.col("record_id_other").alias("related"), pl.col("full_name_other").alias("names"))
+        .select("_profile", pl.col("_members_other").alias("_order"))
+        .explode("_order")
+        .join(shared.select("_order", "record_id", "full_name"), on="_order")
+        .sort("_order")
+        .rename({"record_id": "_other_id", "full_name": "_other_name", "_order": "_other_order"})
+    )
+    members = profiles.select("_profile", pl.col("_members").alias("_order")).explode("_order")
+    flagged = (
+        members.join(other_records, on="_profile")
+        .filter(pl.col("_order") != pl.col("_other_order"))
+        .sort("_order", "_other_order")
+        .group_by("_order", maintain_order=True)
+        .agg(pl.col("_other_id").alias("related"), pl.col("_other_name").alias("names"))
+        .join(shared.select("_order", "record_id", "source", "ward_code", "person_id_norm"), on="_order")
+        .sort("_order")
     )
     return hits(
         flagged,
@@ -130,6 +143,20 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         + pl.lit(")."),
         related=pl.col("related"),
     )
+
+
+_PROFILE = (
+    "person_id_norm",
+    "sex_norm",
+    "birth_year",
+    "name_key_no_middle",
+    "given_key",
+    "full_name",
+    "birth_date_value",
+    "birth_date_precision",
+    "birth_date_swapped",
+)
+"""What :func:`shared_person_id` compares (and shows: ``full_name``) about a record."""
 
 
 @rule(

@@ -44,9 +44,12 @@ def death_not_reflected(context: CheckContext) -> pl.DataFrame:
     deaths = context.extract_records.filter(
         (pl.col("source") == "civil_status") & (pl.col("event_type") == DEATH_EVENT) & _registered_before_grace(context)
     ).select("record_id", "death_date", "death_date_value", "death_date_precision", "registration_date_value")
-    joined = _linked_base(context, deaths, ["source", "death_date"]).filter(
-        pl.col("death_date_base").is_null() | (pl.col("death_date_base").str.strip_chars() == "")
-    )
+    linked = _linked_base(context, deaths, ["source", "death_date"])
+    no_death = pl.col("death_date_base").is_null() | (pl.col("death_date_base").str.strip_chars() == "")
+    # One base record of the person showing the death is the base reflecting it; a duplicate record that does not
+    # is the duplicate's problem (its own finding), not a second unreflected death.
+    reflected = linked.filter(~no_death).select("record_id").unique()
+    joined = linked.filter(no_death).join(reflected, on="record_id", how="anti")
     flagged = joined.select(
         pl.col("base_id").alias("record_id"),
         pl.col("source_base").alias("source"),
@@ -103,9 +106,11 @@ def move_not_reflected(context: CheckContext) -> pl.DataFrame:
         pl.col("permanent_address_street").str.to_lowercase()
         != pl.col("permanent_address_street_base").str.to_lowercase()
     ).fill_null(False)
-    moved_in = joined.filter(
-        (pl.col("event_type") == PERMANENT_REGISTRATION) & known & ((shared == 0) | other_street)
-    ).select(
+    not_shown = (pl.col("event_type") == PERMANENT_REGISTRATION) & known & ((shared == 0) | other_street)
+    # As for deaths: a move that one base record of the person shows is reflected.
+    at_new_place = (pl.col("event_type") == PERMANENT_REGISTRATION) & known & (shared > 0) & ~other_street
+    shown = joined.filter(at_new_place).select("record_id").unique()
+    moved_in = joined.filter(not_shown).join(shown, on="record_id", how="anti").select(
         pl.col("base_id").alias("record_id"),
         pl.col("source_base").alias("source"),
         pl.coalesce("permanent_address_ward_code", "permanent_address_ward_code_base").alias("ward_code"),

@@ -60,9 +60,8 @@ def audit_log(
     actor: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     wanted = actor.strip() or None
-    audit_event(
-        console, request, viewer.actor, "view_audit", object_type="page", detail=f"trang {page}, {wanted or ''}"
-    )
+    detail = f"trang {page}" + (f", người thực hiện {wanted}" if wanted else "")
+    audit_event(console, request, viewer.actor, "view_audit", object_type="page", detail=detail)
     with console.db() as session:
         entries = audit.recent(
             session,

@@ -86,7 +86,7 @@ def login(
         token, _csrf = auth.open_session(session, user, console.policy)
     response = redirect(safe_next(next))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=console.secure_cookies, path="/")
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, secure=console.secure_cookies, httponly=True, samesite="strict")
     return response
 
 
@@ -102,7 +102,7 @@ def logout(request: Request, viewer: PostedViewer, console: ConsoleDep) -> Respo
             province_code=viewer.actor.province_code,
         )
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=console.secure_cookies, httponly=True, samesite="lax")
     return response
 
 

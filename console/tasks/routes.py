@@ -122,7 +122,8 @@ def task_page(request: Request, task_id: TaskId, viewer: CurrentViewer, console:
     try:
         with console.db(write=True) as session:
             task = lifecycle.get_task(session, viewer.actor, task_id)
-            records = queries.task_records(session, task)
+            # The person's golden record in the clean register first, then the records it was built from.
+            records = [*queries.task_persons(session, task), *queries.task_records(session, task)]
             history = queries.task_history(session, task_id)
             # Full personal IDs are shown on this page only: every view is recorded.
             audit.record(

@@ -23,6 +23,7 @@ from matchers.engine.settings import ConflictRule, MatchSettings
 __all__ = [
     "ClusterReport",
     "claim_previous_ids",
+    "cluster_input",
     "cluster_records",
     "cluster_votes",
     "fresh_cluster_ids",
@@ -237,6 +238,23 @@ def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = Non
     return groups.join(mapping, on="group", how="left", maintain_order="left").select("record_id", "cluster_id")
 
 
+def cluster_input(records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """What clustering reads of each record: id (text), ``source`` (null when absent) and the conflict columns
+    (derived ones computed when absent). Row by row: any slice of the records will do."""
+    conflict_columns = [rule.column for rule in settings.conflicts]
+    if settings.derived:
+        wanted = set(conflict_columns)
+        records = records.with_columns(
+            [
+                expr
+                for expr in settings.derived
+                if expr.meta.output_name() in wanted and expr.meta.output_name() not in records.columns
+            ]
+        )
+    source = pl.col("source") if "source" in records.columns else pl.lit(None, dtype=pl.String).alias("source")
+    return records.select(pl.col(settings.id_column).cast(pl.String), source, *conflict_columns)
+
+
 def person_clusters(
     records: pl.DataFrame,
     pairs: pl.DataFrame,
@@ -245,18 +263,7 @@ def person_clusters(
     previous: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, ClusterReport]:
     """``record_id, cluster_id, source`` for every record (base and extracts), ids stable against ``previous``."""
-    if settings.derived:
-        conflict_columns_set = {rule.column for rule in settings.conflicts}
-        records = records.with_columns(
-            [
-                expr
-                for expr in settings.derived
-                if expr.meta.output_name() in conflict_columns_set and expr.meta.output_name() not in records.columns
-            ]
-        )
-    source = pl.col("source") if "source" in records.columns else pl.lit(None, dtype=pl.String).alias("source")
-    conflict_columns = [rule.column for rule in settings.conflicts]
-    slim = records.select(pl.col(settings.id_column).cast(pl.String), source, *conflict_columns)
+    slim = cluster_input(records, settings)
     groups, report = cluster_records(slim, pairs, settings)
     clusters = stable_cluster_ids(groups, previous)
     # stable_cluster_ids keeps the row order of its input, so the sources line up without a join.

@@ -59,6 +59,7 @@ __all__ = [
     "score_compared",
     "score_pairs",
     "side_columns",
+    "term_frequency",
     "train_and_score",
 ]
 
@@ -134,6 +135,15 @@ def record_frame(frame: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     return frame.select(pl.col(settings.id_column).cast(pl.String), *settings.record_columns)
 
 
+def term_frequency(count: pl.Expr, known: pl.Expr) -> pl.Expr:
+    """A value's share among the non-null values of its column: its count over the non-null count, Float64.
+
+    One expression for every engine: Polars divides by a scalar through its reciprocal, so the same share computed
+    any other way can differ in the last bit.
+    """
+    return (count / known).cast(pl.Float64)
+
+
 def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bool) -> pl.DataFrame:
     """The columns matching needs: ``record_frame`` and (base only) term frequencies.
 
@@ -144,8 +154,8 @@ def prepare_records(frame: pl.DataFrame, settings: MatchSettings, *, with_tf: bo
     for column in settings.tf_columns:
         if with_tf:
             known = pl.col(column).is_not_null().sum()
-            tf = pl.when(pl.col(column).is_not_null()).then(pl.len().over(column) / known)
-            tf_columns.append(tf.cast(pl.Float64).alias(f"tf_{column}"))
+            tf = pl.when(pl.col(column).is_not_null()).then(term_frequency(pl.len().over(column), known))
+            tf_columns.append(tf.alias(f"tf_{column}"))
         else:
             tf_columns.append(pl.lit(None, dtype=pl.Float64).alias(f"tf_{column}"))
     prepared = prepared.with_columns(tf_columns) if tf_columns else prepared

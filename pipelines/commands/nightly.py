@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipelines.defs.ingest.assets import missing_night_folder
 from pipelines.errors import CommandError
 from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam, write_run_summary
 from pipelines.nightstate import DEFAULT_KEEP_NIGHTS, KEEP_NIGHTS_ENV
@@ -74,6 +75,9 @@ def run_and_report(
         raise CommandError("--keep-nights phải từ 1 trở lên / must be at least 1")
     mode = " (dựng lại toàn bộ trạng thái / full rebuild)" if full or retrain else ""
     print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}{mode}", flush=True)
+    nothing_tonight = missing_night_folder(input_dir, night)
+    if nothing_tonight:
+        print(f"CẢNH BÁO / WARNING: {nothing_tonight}", file=sys.stderr, flush=True)
     with terminal_progress():
         outcome = run_nightly(
             input_dir,
@@ -98,6 +102,12 @@ def run_and_report(
     if not outcome.success:
         print("dancu nightly: có bước bị lỗi — xem nhật ký ở trên / a step failed, see the log above", file=sys.stderr)
         return 1
+    rejected = outcome.materialized.get("ingest_files", {}).get("rejected_files") or []
+    for line in rejected if isinstance(rejected, list) else []:
+        print(f"CẢNH BÁO: tệp bị cách ly toàn bộ / file quarantined whole: {line}", file=sys.stderr)
+    if nothing_tonight:
+        print(f"dancu nightly: hoàn tất, nhưng không có tệp trích xuất nào cho đêm {night} / done, no extract files")
+        return 0
     print("dancu nightly: hoàn tất / done")
     return 0
 

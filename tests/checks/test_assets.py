@@ -53,7 +53,18 @@ def test_reports_are_written_for_each_night(two_nights: tuple[Path, list[Any]]) 
         "Xu hướng",
         "Theo quy tắc",
         "Phát hiện",
+        "Tệp đầu vào",
+        "Trước sau theo tỉnh",
+        "Trước sau theo xã phường",
+        "Sổ sạch thay đổi",
+        "Phát hiện thành việc",
     ]
+    assert "Tệp đầu vào cần chú ý" in html and "ho_tich.csv" in html
+    # Before → after: the register's scores, its change set (linked to its workbook), findings → tasks.
+    assert 'id="truoc-sau"' in html and "gốc → sổ sạch" in html
+    assert 'href="so-dan-cu-sach-thay-doi.xlsx"' in html
+    assert (output / "reports" / NIGHTS[1] / "so-dan-cu-sach-thay-doi.xlsx").exists()
+    assert 'id="phat-hien-thanh-viec"' in html
     trend_rows = list(workbook["Xu hướng"].iter_rows(values_only=True))
     assert len(trend_rows) == 3  # header + two nights
     finding_rows = list(workbook["Phát hiện"].iter_rows(values_only=True))

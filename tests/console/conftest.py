@@ -9,13 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from console.app import create_app
 from corrections.auth import SessionPolicy, create_user
+from corrections.build import NightDrafts
 from corrections.db import make_engine, migrate, session_scope
 from corrections.models import Base
 from corrections.nightly import apply_night
@@ -35,7 +38,7 @@ class Scenario:
     province: str
 
 
-def scenario_night() -> tuple[list[str], object]:
+def scenario_night() -> tuple[list[str], NightDrafts]:
     """Ward A: an ID/birth-year mismatch, a duplicate pair (with its match explanation), an expired card, a missing
     field; ward B: an unresolved address and a record not verified recently; one pair in the review band."""
     ward_a, ward_b, _ = wards(3)
@@ -95,8 +98,9 @@ def seed(url: str) -> Scenario:
     engine = make_engine(url)
     migrate(engine)
     (ward_a, ward_b), drafts = scenario_night()
-    apply_night(engine, drafts)  # type: ignore[arg-type]
-    province = drafts.tasks[0].province_code  # type: ignore[attr-defined]
+    apply_night(engine, drafts)
+    province = drafts.tasks[0].province_code
+    assert province is not None
     with session_scope(engine, write=True) as session:
         create_user(
             session,
@@ -150,11 +154,18 @@ def free_port() -> int:
 class LiveServer:
     """The console served by uvicorn in a thread on a free loopback port."""
 
-    def __init__(self, url: str, policy: SessionPolicy | None = None) -> None:
+    def __init__(
+        self, url: str, policy: SessionPolicy | None = None, *, app: FastAPI | None = None, **options: Any
+    ) -> None:
+        """``options``: further ``console.settings.ConsoleSettings`` fields (production, trusted_proxies, clock...);
+        ``app``: serve this app instead of building one."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        app = create_app(url, policy=policy, today=lambda: TODAY)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        app = app or create_app(url, policy=policy, today=lambda: TODAY, **options)
+        # As ``dancu console`` serves it: uvicorn's own proxy handling off, the app's trusted proxies decide.
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -12,16 +12,16 @@ from corrections.build import NightDrafts, build_drafts
 from normalize import units
 
 FINDINGS_SCHEMA = pl.Schema(
-    {
-        "record_id": pl.String,
-        "source": pl.String,
-        "rule": pl.String,
-        "quality": pl.String,
-        "severity": pl.String,
-        "ward_code": pl.String,
-        "detail": pl.String,
-        "related_record_ids": pl.List(pl.String),
-    }
+    [
+        ("record_id", pl.String()),
+        ("source", pl.String()),
+        ("rule", pl.String()),
+        ("quality", pl.String()),
+        ("severity", pl.String()),
+        ("ward_code", pl.String()),
+        ("detail", pl.String()),
+        ("related_record_ids", pl.List(pl.String())),
+    ]
 )
 
 
@@ -37,7 +37,7 @@ def ward_provinces() -> dict[str, str]:
     return dict(zip(table.get_column("ward_code").to_list(), table.get_column("province_code").to_list(), strict=True))
 
 
-def record(record_id: str, ward: str, **values: Any) -> dict[str, Any]:
+def record(record_id: str, ward: str | None, **values: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "record_id": record_id,
         "person_id": values.pop("person_id", None),

@@ -13,6 +13,7 @@ from pipelines.defs.report.tasks import SUMMARY_SCHEMA, comparison_infos, correc
 from pipelines.io import ParquetIOManager
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths, TaskStoreResource
+from register.types import CHANGES_SCHEMA
 from tests.console.factories import finding, findings_frame, pairs_frame, record, records_frame, wards
 
 NIGHT_1, NIGHT_2 = "2025-07-02", "2025-07-03"
@@ -57,9 +58,57 @@ def normalized_extracts() -> pl.DataFrame:
     return records_frame([record("X-4", WARD_B, source="residence", ethnicity="Kinh")])
 
 
+# The clean register's view of the same night: B-1 and B-2 are one person, whose golden record still shows the
+# expired card (night 1); B-3's unrecognized ethnicity is in the golden record too (no other source has it).
+_PERSONS = {"B-1": "P-1", "B-2": "P-1", "B-3": "P-3", "X-4": "P-4"}
+
+
+@dg.asset(partitions_def=nightly_partitions, group_name="match")
+def person_clusters() -> pl.DataFrame:
+    return pl.DataFrame(
+        {"record_id": list(_PERSONS), "cluster_id": list(_PERSONS.values()), "source": ["base"] * 3 + ["residence"]}
+    )
+
+
+@dg.asset(partitions_def=nightly_partitions, group_name="register")
+def register() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "person_key": ["P-1", "P-3", "P-4"],
+            "record_ids": [["B-1", "B-2"], ["B-3"], ["X-4"]],
+            "status": ["alive"] * 3,
+            "full_name": ["Nguyễn Văn An"] * 3,
+            "full_name_source": [{"record_id": r, "source": "base"} for r in ("B-1", "B-3", "X-4")],
+        }
+    )
+
+
+@dg.asset(partitions_def=nightly_partitions, group_name="register")
+def register_changes() -> pl.DataFrame:
+    return pl.DataFrame(schema=CHANGES_SCHEMA)
+
+
+@dg.asset(partitions_def=nightly_partitions, group_name="register")
+def register_findings(context: dg.AssetExecutionContext) -> pl.DataFrame:
+    rows = [finding("P-3", "ethnicity_not_recognized", "đúng", WARD_B, "Dân tộc 'Kinhh' không thuộc 54 dân tộc")]
+    if context.partition_key == NIGHT_1:
+        rows.append(finding("P-1", "card_expired", "sống", WARD_A, "Thẻ hết hạn", severity="warning"))
+    return findings_frame(rows)
+
+
 def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
     result = dg.materialize(
-        [quality_findings, scored_pairs, normalized_base, normalized_extracts, correction_tasks],
+        [
+            quality_findings,
+            scored_pairs,
+            normalized_base,
+            normalized_extracts,
+            person_clusters,
+            register,
+            register_changes,
+            register_findings,
+            correction_tasks,
+        ],
         partition_key=night,
         resources={
             "io_manager": ParquetIOManager(base_dir=str(tmp_path)),

@@ -79,12 +79,12 @@ def test_counts_follow_every_change(any_store: Scenario) -> None:
     counts_agree(any_store)
     # A later night without two defects (auto-closed), then one with all of them again (reopened).
     _, drafts = scenario_night()
-    kept = [t for t in drafts.tasks if t.rule not in {"card_expired", "not_verified_recently"}]  # type: ignore[attr-defined]
-    night2 = type(drafts)(NIGHT + timedelta(days=1), drafts.findings, kept, drafts.reviews, drafts.snapshots)  # type: ignore[attr-defined]
+    kept = [t for t in drafts.tasks if t.rule not in {"card_expired", "not_verified_recently"}]
+    night2 = type(drafts)(NIGHT + timedelta(days=1), drafts.findings, kept, drafts.reviews, drafts.snapshots)
     assert apply_night(any_store.engine, night2).auto_closed == 2
     closed = counts_agree(any_store)
     assert closed[(any_store.ward_b, "resolved", "sống")] == 1
-    night3 = type(drafts)(NIGHT + timedelta(days=2), drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots)  # type: ignore[attr-defined]
+    night3 = type(drafts)(NIGHT + timedelta(days=2), drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots)
     assert apply_night(any_store.engine, night3).reopened == 2
     counts_agree(any_store)
     with session_scope(any_store.engine) as session:
@@ -175,14 +175,14 @@ def test_awkward_text_survives_the_nightly_staging(any_store: Scenario) -> None:
 
 def test_refresh_rewrites_changed_content_only(any_store: Scenario) -> None:
     _, drafts = scenario_night()
-    target = next(t for t in drafts.tasks if t.rule == "card_expired")  # type: ignore[attr-defined]
+    target = next(t for t in drafts.tasks if t.rule == "card_expired")
     with session_scope(any_store.engine) as session:
         before = {t.fingerprint: t.updated_at for t in session.scalars(select(Task))}
     changed = replace(target, title="Thẻ căn cước đã hết hạn", priority=2)
-    tasks = [changed if t is target else t for t in drafts.tasks]  # type: ignore[attr-defined]
+    tasks = [changed if t is target else t for t in drafts.tasks]
     summary = apply_night(
         any_store.engine, type(drafts)(NIGHT, drafts.findings, tasks, drafts.reviews, drafts.snapshots)
-    )  # type: ignore[attr-defined]
+    )
     assert summary.refreshed == 6 and summary.created == 0
     with session_scope(any_store.engine) as session:
         stored = {t.fingerprint: t for t in session.scalars(select(Task))}

@@ -50,8 +50,8 @@ def task_id(scenario: Scenario, rule: str) -> int:
 def rerun_without(scenario: Scenario, night: date, *, drop_rules: set[str]) -> None:
     """Apply ``night`` with the scenario's findings minus ``drop_rules`` (those defects were fixed)."""
     _, drafts = scenario_night()
-    kept = [t for t in drafts.tasks if t.rule not in drop_rules]  # type: ignore[attr-defined]
-    apply_night(scenario.engine, type(drafts)(night, drafts.findings, kept, drafts.reviews, drafts.snapshots))  # type: ignore[attr-defined]
+    kept = [t for t in drafts.tasks if t.rule not in drop_rules]
+    apply_night(scenario.engine, type(drafts)(night, drafts.findings, kept, drafts.reviews, drafts.snapshots))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -101,7 +101,7 @@ def test_tasks_carry_what_the_officer_needs(store: Scenario) -> None:
 def test_same_night_twice_gives_the_same_tasks(any_store: Scenario) -> None:
     before = task_states(any_store)
     _, drafts = scenario_night()
-    summary = apply_night(any_store.engine, drafts)  # type: ignore[arg-type]
+    summary = apply_night(any_store.engine, drafts)
     assert task_states(any_store) == before
     assert summary.created == 0 and summary.auto_closed == 0 and summary.reopened == 0
     assert summary.tasks_seen == len(before) == 6
@@ -126,7 +126,7 @@ def test_fixed_defect_closes_and_returning_defect_reopens(any_store: Scenario) -
     _, drafts = scenario_night()
     summary = apply_night(
         any_store.engine, type(drafts)(night3, drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots)
-    )  # type: ignore[attr-defined]
+    )
     assert summary.reopened == 1 and summary.created == 0
     assert task_states(any_store)[("card_expired", ("B-003",))] == ("open", None)
 
@@ -142,7 +142,7 @@ def test_not_an_error_suppresses_later_nights(any_store: Scenario) -> None:
         lifecycle.resolve(session, officer, fixed, "fixed_at_source", "Đã bổ sung dân tộc Kinh")
     # Same night again (the fix is not in this night's data yet): nothing reopens.
     _, drafts = scenario_night()
-    apply_night(any_store.engine, drafts)  # type: ignore[arg-type]
+    apply_night(any_store.engine, drafts)
     states = task_states(any_store)
     assert states[("id_birth_year_mismatch", ("B-001",))] == ("resolved", "not_an_error")
     assert states[("required_field_missing", ("B-004",))] == ("resolved", "fixed_at_source")
@@ -150,7 +150,7 @@ def test_not_an_error_suppresses_later_nights(any_store: Scenario) -> None:
     summary = apply_night(
         any_store.engine,
         type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, drafts.reviews, drafts.snapshots),
-    )  # type: ignore[attr-defined]
+    )
     states = task_states(any_store)
     assert states[("id_birth_year_mismatch", ("B-001",))] == ("resolved", "not_an_error")
     assert states[("required_field_missing", ("B-004",))] == ("open", None)
@@ -236,7 +236,7 @@ def test_review_decisions_become_labels(any_store: Scenario) -> None:
     _, drafts = scenario_night()
     summary = apply_night(
         any_store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, [], drafts.snapshots)
-    )  # type: ignore[attr-defined]
+    )
     assert summary.reviews_withdrawn == 0
     with session_scope(any_store.engine) as session:
         item = session.get(ReviewItem, pending[0].id)
@@ -249,7 +249,7 @@ def test_undecided_pair_leaving_the_band_is_withdrawn(store: Scenario) -> None:
     _, drafts = scenario_night()
     summary = apply_night(
         store.engine, type(drafts)(NIGHT + timedelta(days=1), drafts.findings, drafts.tasks, [], drafts.snapshots)
-    )  # type: ignore[attr-defined]
+    )
     assert summary.reviews_withdrawn == 1
     with session_scope(store.engine) as session:
         assert session.scalars(select(ReviewItem.state)).all() == ["withdrawn"]
@@ -314,7 +314,7 @@ def test_unrouted_tasks_reach_national_reviewers_in_priority_order(store: Scenar
     apply_night(
         store.engine,
         type(drafts)(NIGHT, drafts.findings, [*drafts.tasks, *extra.tasks], drafts.reviews, drafts.snapshots),
-    )  # type: ignore[attr-defined]
+    )
     # Routed to no province: national (the admin), never the province's data officer.
     officer = actor(store, "quantri")
     with session_scope(store.engine) as session:

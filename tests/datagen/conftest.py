@@ -61,4 +61,4 @@ def load(result: GeneratedProvince) -> Province:
 @pytest.fixture(scope="session")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Province:
     out = tmp_path_factory.mktemp("province")
-    return load(generate_province(2000, 11, out, night=NIGHT, nights=3))
+    return load(generate_province(2000, 13, out, night=NIGHT, nights=3))

@@ -126,6 +126,15 @@ def test_duplicates_show_their_variation(province: Province) -> None:
             assert dup["permanent_address"] != original["permanent_address"]
         elif variation == "typo":
             assert dup["full_name"] != original["full_name"]
+        elif variation == "birth_year_off_by_one":
+            assert abs(int(dup["birth_date"][:4]) - int(original["birth_date"][:4])) == 1
+            assert dup["birth_date"][4:] == original["birth_date"][4:]
+        elif variation == "reissued_id":
+            assert dup["person_id"] != original["person_id"]
+            assert dup["person_id"][3:6] == original["person_id"][3:6]  # century/sex and year digits kept
+        elif variation == "reversed_name_order":
+            words = strip_diacritics(original["full_name"]).split()
+            assert strip_diacritics(dup["full_name"]) == f"{words[2]} {words[0]} {words[1]}"
     assert len(seen) >= 6
 
 
@@ -184,7 +193,10 @@ def test_name_variants_are_visible(province: Province) -> None:
     rows = province.defects.filter(pl.col("defect") == "name_variant")
     assert rows.height > 0
     extracts = _all_extract_rows(province)
+    legacy = set(province.defects.filter(pl.col("defect") == "legacy_encoding")["record_id"].to_list())
     for record_id, kind in zip(rows["record_id"], rows["detail"], strict=True):
+        if record_id in legacy:
+            continue  # typed in a legacy font afterwards: the variant is under the encoding
         name = extracts.filter(pl.col("record_id") == record_id)["full_name"][0]
         if kind == "all_caps":
             assert name == name.upper()
@@ -197,10 +209,22 @@ def test_name_variants_are_visible(province: Province) -> None:
 
 
 def test_household_without_head(province: Province) -> None:
+    """Exactly the households with no living head are logged (a head who died or left takes the head away)."""
     rows = _defect_rows(province, "household_without_head")
-    for household in rows["detail"]:
-        members = province.base.filter(pl.col("household_id") == household)
-        assert "Chủ hộ" not in members["relation_to_head"].to_list()
+    impossible = province.defects.filter(pl.col("detail") == "death_before_birth")["record_id"].implode()
+    living = province.base.filter(
+        pl.col("household_id").is_not_null() & (pl.col("death_date").is_null() | pl.col("record_id").is_in(impossible))
+    )
+    headless = (
+        living.group_by("household_id")
+        .agg((pl.col("relation_to_head") == "Chủ hộ").any().alias("has_head"))
+        .filter(~pl.col("has_head"))
+    )
+    assert rows.height > 0
+    assert sorted(rows["detail"].to_list()) == sorted(headless["household_id"].to_list())
+    for row in rows.iter_rows(named=True):
+        member = living.filter(pl.col("record_id") == row["record_id"])
+        assert member["household_id"].to_list() == [row["detail"]]
 
 
 def test_stale_records_were_verified_long_ago(province: Province) -> None:

@@ -26,7 +26,7 @@ def test_readme_documents_every_canonical_column() -> None:
         assert column.vietnamese in text and column.english in text, column.name
 
 
-def test_conform_accepts_the_nine_minimal_columns() -> None:
+def test_conform_accepts_the_required_columns() -> None:
     frame = pl.DataFrame({name: ["1"] for name in MINIMAL_COLUMNS})
     conformed = conform(frame, source="base")
     assert conformed.schema == CANONICAL_SCHEMA

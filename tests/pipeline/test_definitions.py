@@ -12,8 +12,10 @@ STAGE_ASSETS = {
     "normalize": {"normalized_base", "normalized_extracts"},
     "match": {"candidate_pairs", "scored_pairs", "person_clusters"},
     "check": {"quality_findings", "quality_scores"},
-    "report": {"quality_report", "match_report", "correction_tasks"},
+    "register": {"register", "register_changes", "register_findings", "register_scores"},
+    "report": {"quality_report", "match_report", "correction_tasks", "task_outcomes"},
 }
+REGISTER_CHECKS = {"one_row_per_person", "every_record_in_one_person", "lineage_present"}
 
 
 def test_definitions_load_with_every_stage() -> None:
@@ -48,3 +50,18 @@ def test_flow_runs_from_ingest_to_tasks() -> None:
                 ancestors.add(parent.to_user_string())
                 frontier.append(parent)
     assert {"population_base", "normalized_base", "scored_pairs", "quality_findings"} <= ancestors
+
+
+def test_register_sits_between_matching_and_tasks_with_its_checks() -> None:
+    graph = defs.get_repository_def().asset_graph
+    register = graph.get(dg.AssetKey("register"))
+    assert {"normalized_base", "normalized_extracts", "person_clusters"} <= {
+        k.to_user_string() for k in register.parent_keys
+    }
+    tasks_inputs = {k.to_user_string() for k in graph.get(dg.AssetKey("correction_tasks")).parent_keys}
+    assert {"register", "register_findings", "person_clusters", "quality_findings"} <= tasks_inputs
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key == dg.AssetKey("register")}
+    assert checks >= REGISTER_CHECKS
+    for key in graph.asset_check_keys:
+        if key.name in REGISTER_CHECKS:
+            assert graph.get_check_spec(key).blocking, key.name

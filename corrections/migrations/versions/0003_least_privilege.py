@@ -4,8 +4,9 @@ login throttling in the store.
 - ``users.national``: a data officer's national scope is explicit. Backfilled for admins and for the data officers
   that existed without a province (they had national scope; new ones must be created with ``--national``).
 - ``users.demo``: accounts made by the demo seeding, never accepted in production. Backfilled for the accounts that
-  carry a demo name *and* still verify against the published demo password (the seeding always set it), so a demo
-  name whose password was changed (a hardened account) is not marked.
+  look like the seeding's (its user and display names) *and* still verify against the published demo password (the
+  seeding always set it), so a demo name whose password was changed (a hardened account) is not marked. Production
+  refuses the demo password for every account anyway.
 - ``audit_log.province_code`` (+ index with ``id`` for the scoped, newest-first page): backfilled from the entry's
   ward (the current unit table), else from the acting user's province.
 - ``login_throttle``: failed logins per (user name, client), see ``corrections.throttle``.
@@ -29,7 +30,13 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_DEMO_NAMES = "username = 'quantri' OR username LIKE 'dulieu.%' OR username LIKE 'congan.%'"
+# What the demo seeding wrote (user name and display name); only such accounts have their password checked (about
+# 50 ms each), so a store with thousands of real "congan.<ward>" officers named otherwise migrates in no time.
+_DEMO_CANDIDATES = (
+    "(username = 'quantri' AND display_name = 'Quản trị hệ thống') "
+    "OR (username LIKE 'dulieu.%' AND display_name = 'Cán bộ quản lý dữ liệu tỉnh') "
+    "OR (username LIKE 'congan.%' AND display_name LIKE 'Công an %')"
+)
 
 
 def upgrade() -> None:
@@ -55,7 +62,7 @@ def upgrade() -> None:
     )
     demo_ids = [
         row.id
-        for row in bind.execute(sa.text(f"SELECT id, password_hash FROM users WHERE {_DEMO_NAMES}"))
+        for row in bind.execute(sa.text(f"SELECT id, password_hash FROM users WHERE {_DEMO_CANDIDATES}"))
         if verify_password(DEMO_PASSWORD, row.password_hash)
     ]
     if demo_ids:

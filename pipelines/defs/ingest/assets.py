@@ -13,22 +13,32 @@ from pipelines.partitions import nightly_partitions
 from pipelines.progress import reporter
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
-from records.ingest import IngestResult, ingest_night, summarize
+from records.ingest import EXTRACT_SUFFIXES, IngestResult, ingest_night, summarize
 from records.schema import validate_canonical
 from state.base import base_store, check_base_counts, ingest_base_changes, previous_base
 
 
 def missing_night_folder(input_dir: Path, night: str) -> str | None:
-    """A warning when the input keeps dated extract folders but has none for ``night`` (nothing to ingest)."""
+    """A warning when there is nothing to ingest for ``night``: the input keeps dated extract folders but none for
+    that night, or it has no dated folders and no extract file of its own."""
     folder = input_dir / "extracts"
-    if not folder.is_dir() or (folder / night).is_dir():
+    if (folder / night).is_dir():
         return None
-    nights = sorted(child.name for child in folder.iterdir() if child.is_dir())
-    latest = f"; các đêm có thư mục: {', '.join(nights[-3:])}" if nights else ""
-    return (
-        f"không có thư mục trích xuất cho đêm {night} ({folder / night}): đêm này không có tệp trích xuất nào, "
-        f"chỉ CSDL dân cư được kiểm tra{latest}"
-    )
+    if folder.is_dir():
+        nights = sorted(child.name for child in folder.iterdir() if child.is_dir())
+        latest = f"; các đêm có thư mục: {', '.join(nights[-3:])}" if nights else ""
+        return (
+            f"không có thư mục trích xuất cho đêm {night} ({folder / night}): đêm này không có tệp trích xuất nào, "
+            f"chỉ CSDL dân cư được kiểm tra{latest}"
+        )
+    if input_dir.is_dir() and not any(
+        p.is_file() and p.suffix.lower() in EXTRACT_SUFFIXES and not p.name.startswith(".") for p in input_dir.iterdir()
+    ):
+        return (
+            f"không có tệp trích xuất nào cho đêm {night}: {input_dir} không có thư mục extracts/{night}/ và không có "
+            "tệp .csv/.xlsx; chỉ CSDL dân cư được kiểm tra"
+        )
+    return None
 
 
 def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.MetadataValue]:
@@ -115,7 +125,7 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths, night_state: Ni
     )
     rejected = everything.files.filter(pl.col("error").is_not_null())
     for row in rejected.iter_rows(named=True):
-        context.log.warning(f"tệp bị cách ly toàn bộ: {row['source_file']}: {row['error']}")
+        context.log.warning(f"tệp bị cách ly toàn bộ: {row['error']}")
     yield dg.Output(
         changes,
         output_name="population_base",
@@ -154,9 +164,7 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths, night_state: Ni
         output_name="ingest_files",
         metadata={
             **_counts_metadata(everything, watch),
-            "rejected_files": dg.MetadataValue.json(
-                [f"{r['source_file']}: {r['error']}" for r in rejected.iter_rows(named=True)]
-            ),
+            "rejected_files": dg.MetadataValue.json(rejected["error"].to_list()),
             "warnings": dg.MetadataValue.json([*result.warnings, *_file_warnings(everything)]),
         },
     )

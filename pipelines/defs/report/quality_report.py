@@ -7,13 +7,37 @@ import polars as pl
 
 from checks.datadocs import rebuild_index
 from checks.incremental import NightFindings
-from checks.report import DATA_DOCS_DIR, MATCH_REPORT_HTML, QualityReportInput, write_quality_report
+from checks.report import DATA_DOCS_DIR, MATCH_REPORT_HTML, QualityReportInput, RegisterSummary, write_quality_report
 from checks.scores import read_history
+from corrections.selection import policy_table
 from pipelines.defs.check.assets import HISTORY_FILE
+from pipelines.defs.register.assets import CHANGES_XLSX
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
+from register.changes import changes_by_rule, changes_by_ward
+from register.rules import survivorship_rules
 from state.tables import TableVersion
+
+
+def register_summary(
+    night: dt.date, register_scores: pl.DataFrame, register_changes: pl.DataFrame, task_outcomes: pl.DataFrame
+) -> RegisterSummary:
+    """The register's before → after scores, change set and findings → tasks, as the report shows them."""
+    policy = policy_table().select("rule", "action", "why")
+    outcomes = task_outcomes.join(policy, on="rule", how="left").with_columns(
+        pl.col("action").fill_null("task"), pl.col("why").fill_null("")
+    )
+    return RegisterSummary(
+        scores=register_scores,
+        changes_by_rule=changes_by_rule(register_changes, night, survivorship_rules().change_rules),
+        changes_by_ward=changes_by_ward(register_changes, night),
+        changes=register_changes.height,
+        changes_tonight=int((register_changes["night"] == night).sum()),
+        changed_records=register_changes["record_id"].n_unique(),
+        excel=CHANGES_XLSX,
+        outcomes=outcomes,
+    )
 
 
 @dg.asset(
@@ -21,7 +45,7 @@ from state.tables import TableVersion
     group_name="report",
     kinds={"html", "excel"},
     description="Báo cáo chất lượng dữ liệu của đêm cho cán bộ quản lý dữ liệu: bao-cao-chat-luong.html (mở được "
-    "khi không có mạng) và bao-cao-chat-luong.xlsx.",
+    "khi không có mạng) và bao-cao-chat-luong.xlsx, với điểm trước → sau làm sạch và bộ thay đổi của sổ dân cư sạch.",
 )
 def quality_report(
     context: dg.AssetExecutionContext,
@@ -30,8 +54,13 @@ def quality_report(
     quality_scores: pl.DataFrame,
     normalized_base: TableVersion,
     extract_records: pl.DataFrame,
+    ingest_files: pl.DataFrame,
+    register_scores: pl.DataFrame,
+    register_changes: pl.DataFrame,
+    task_outcomes: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    """Render the night's findings, scores and score history into the HTML report and the Excel workbook."""
+    """Render the night's findings, scores and score history into the HTML report and the Excel workbook, with the
+    clean register beside them: scores before → after, the change set (link to its Excel file), findings → tasks."""
     watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
     folder = paths.reports_dir(context.partition_key)
@@ -53,6 +82,8 @@ def quality_report(
             records_by_source=by_source,
             match_report=MATCH_REPORT_HTML,
             data_docs=f"{DATA_DOCS_DIR}/index.html",
+            input_files=ingest_files,
+            register=register_summary(night, register_scores, register_changes, task_outcomes),
         ),
     )
     return dg.MaterializeResult(
@@ -63,5 +94,8 @@ def quality_report(
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
             "findings": dg.MetadataValue.int(findings.height),
             "nights_in_trend": dg.MetadataValue.int(history["night"].n_unique()),
+            "files_quarantined_whole": dg.MetadataValue.json(
+                ingest_files.filter(pl.col("error").is_not_null())["source_file"].to_list()
+            ),
         }
     )

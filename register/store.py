@@ -1,0 +1,257 @@
+"""The versioned register store: plain Parquet, one immutable folder per version, one small catalog that says which
+version each night is.
+
+Layout (under ``var/state/register`` by default)::
+
+    register.json                       catalog: current night, the version of each night, history of actions
+    versions/<night>--<stamp>/          one immutable version (never written again once renamed into place)
+        register.parquet                one row per person (register.golden.register_columns)
+        changes.parquet                 the night's change set (register.types.CHANGES_SCHEMA)
+        manifest.json                   night, previous night, rows, sha256 of both files, rules digest, time
+
+Why plain Parquet and not Delta Lake or Iceberg: both need their jars (or a native library) that cannot be fetched
+on this network, while Polars, DuckDB and Spark read Parquet natively. What those formats add is done here the
+same way they do it: data files are immutable and a version becomes visible by one atomic rename of the catalog.
+
+A version is written to a hidden staging folder and renamed into ``versions/`` (atomic), then the catalog is
+replaced atomically under a lock: a crash leaves the previous state readable, at worst with an orphan folder. A
+rerun of a night adds a new version and points that night to it; the other nights keep theirs. Rolling a night
+back points the catalog at the previous night's version again: its files were never touched, so it is restored
+byte for byte; the rolled-back versions stay on disk and in the catalog's history (nothing is lost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from records.files import atomic_write_text, locked
+
+__all__ = [
+    "CATALOG",
+    "CHANGES_FILE",
+    "MANIFEST_FILE",
+    "REGISTER_FILE",
+    "RegisterStore",
+    "Rollback",
+    "StoreError",
+    "file_sha256",
+]
+
+CATALOG: Final = "register.json"
+REGISTER_FILE: Final = "register.parquet"
+CHANGES_FILE: Final = "changes.parquet"
+MANIFEST_FILE: Final = "manifest.json"
+_FORMAT: Final = 1
+
+
+class StoreError(Exception):
+    """A request the store cannot serve (unknown night, no version yet); the message is for the operator."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """What ``RegisterStore.rollback`` did: the nights whose versions left the catalog and the night now current."""
+
+    removed: dict[str, str]
+    current: str | None
+
+
+def _check_night(night: str) -> str:
+    try:
+        return dt.date.fromisoformat(night).isoformat()
+    except ValueError as error:
+        raise StoreError(f"đêm không hợp lệ / invalid night {night!r} (YYYY-MM-DD)") from error
+
+
+class RegisterStore:
+    """The register's versions under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # --- catalog ---------------------------------------------------------------------------------------------------
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / CATALOG
+
+    def catalog(self) -> dict[str, Any]:
+        if not self.catalog_path.exists():
+            return {"format": _FORMAT, "current": None, "nights": {}, "history": []}
+        catalog: dict[str, Any] = json.loads(self.catalog_path.read_text(encoding="utf-8"))
+        if catalog.get("format") != _FORMAT:
+            raise StoreError(f"{self.catalog_path}: định dạng không hỗ trợ / unsupported format")
+        return catalog
+
+    def _save(self, catalog: dict[str, Any]) -> None:
+        nights = catalog["nights"]
+        catalog["current"] = max(nights) if nights else None
+        atomic_write_text(self.catalog_path, json.dumps(catalog, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+    def nights(self) -> list[str]:
+        """Nights that have a version, oldest first."""
+        return sorted(self.catalog()["nights"])
+
+    def current(self) -> str | None:
+        """The latest night with a version (what readers of "the register" get)."""
+        current: str | None = self.catalog()["current"]
+        return current
+
+    def previous_night(self, night: str) -> str | None:
+        """The latest night before ``night`` that has a version (what a build of ``night`` starts from)."""
+        earlier = [n for n in self.nights() if n < _check_night(night)]
+        return earlier[-1] if earlier else None
+
+    def version_dir(self, night: str | None = None) -> Path:
+        """The folder of the version of ``night`` (default: the current night)."""
+        catalog = self.catalog()
+        chosen = night or catalog["current"]
+        if chosen is None:
+            raise StoreError(f"{self.root}: sổ dân cư sạch chưa có phiên bản nào / the register has no version yet")
+        version = catalog["nights"].get(_check_night(chosen))
+        if version is None:
+            known = ", ".join(sorted(catalog["nights"])) or "(không có)"
+            raise StoreError(f"đêm {chosen} không có phiên bản sổ dân cư sạch / no register version (có: {known})")
+        return self.root / "versions" / version
+
+    # --- reading ---------------------------------------------------------------------------------------------------
+    def register_path(self, night: str | None = None) -> Path:
+        return self.version_dir(night) / REGISTER_FILE
+
+    def changes_path(self, night: str | None = None) -> Path:
+        return self.version_dir(night) / CHANGES_FILE
+
+    def read_register(self, night: str | None = None) -> pl.DataFrame:
+        return pl.read_parquet(self.register_path(night))
+
+    def read_changes(self, night: str | None = None) -> pl.DataFrame:
+        return pl.read_parquet(self.changes_path(night))
+
+    def manifest(self, night: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.version_dir(night) / MANIFEST_FILE).read_text(encoding="utf-8"))
+        return data
+
+    # --- writing ---------------------------------------------------------------------------------------------------
+    def write(
+        self, night: str, register: pl.DataFrame, changes: pl.DataFrame, *, info: dict[str, Any] | None = None
+    ) -> Path:
+        """Store ``night``'s version (replacing that night's version only) and return its folder."""
+        night = _check_night(night)
+        versions = self.root / "versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        name = f"{night}--{stamp}-{uuid.uuid4().hex[:8]}"
+        staging = versions / f".{name}.staging"
+        staging.mkdir()
+        try:
+            register.write_parquet(staging / REGISTER_FILE, compression="zstd", statistics=True)
+            changes.write_parquet(staging / CHANGES_FILE, compression="zstd", statistics=True)
+            with locked(self.catalog_path):
+                previous = self.previous_night(night)
+                manifest = {
+                    "night": night,
+                    "version": name,
+                    "previous_night": previous,
+                    "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "persons": register.height,
+                    "changes": changes.height,
+                    "changes_tonight": int((changes["night"] == dt.date.fromisoformat(night)).sum()),
+                    "sha256": {
+                        REGISTER_FILE: file_sha256(staging / REGISTER_FILE),
+                        CHANGES_FILE: file_sha256(staging / CHANGES_FILE),
+                    },
+                    **(info or {}),
+                }
+                (staging / MANIFEST_FILE).write_text(
+                    json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
+                    encoding="utf-8",
+                )
+                for path in staging.iterdir():
+                    with open(path, "rb") as handle:
+                        os.fsync(handle.fileno())
+                os.rename(staging, versions / name)
+                catalog = self.catalog()
+                replaced = catalog["nights"].get(night)
+                catalog["nights"][night] = name
+                catalog["history"].append(
+                    {"at": manifest["created_at"], "action": "write", "night": night, "version": name,
+                     "replaced": replaced}
+                )  # fmt: skip
+                self._save(catalog)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return versions / name
+
+    def rollback(self, night: str) -> Rollback:
+        """Undo ``night`` and every later night: the catalog points at the version of the night before again."""
+        night = _check_night(night)
+        with locked(self.catalog_path):
+            catalog = self.catalog()
+            if night not in catalog["nights"]:
+                known = ", ".join(sorted(catalog["nights"])) or "(không có)"
+                raise StoreError(f"đêm {night} không có phiên bản để hoàn tác / nothing to roll back (có: {known})")
+            removed = {n: v for n, v in catalog["nights"].items() if n >= night}
+            for n in removed:
+                del catalog["nights"][n]
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            catalog["history"].append({"at": at, "action": "rollback", "night": night, "removed": removed})
+            self._save(catalog)
+            return Rollback(removed=removed, current=catalog["current"])
+
+    # --- questions -------------------------------------------------------------------------------------------------
+    def find_person(self, query: str, night: str | None = None) -> pl.DataFrame:
+        """Register rows whose person key, personal ID or one of the record ids is ``query``."""
+        query = query.strip()
+        frame = pl.scan_parquet(self.register_path(night))
+        return frame.filter(
+            (pl.col("person_key") == query) | (pl.col("person_id") == query) | pl.col("record_ids").list.contains(query)
+        ).collect()
+
+    def diff(self, first: str, second: str) -> pl.DataFrame:
+        """person_key, field, value in ``first``, value in ``second`` for every golden value (and status) that
+        differs; persons only in one of the two have the field ``(người)``."""
+        older, newer = self.read_register(first), self.read_register(second)
+        fields = [c for c in older.columns if c in newer.columns and _is_value_column(c)]
+        as_text = [
+            pl.col(c).list.join(", ") if isinstance(older.schema[c], pl.List) else pl.col(c).cast(pl.String)
+            for c in fields
+        ]
+        left = older.select("person_key", *as_text).unpivot(index="person_key", variable_name="field", value_name="a")
+        right = newer.select("person_key", *as_text).unpivot(index="person_key", variable_name="field", value_name="b")
+        both = left.join(right, on=["person_key", "field"], how="full", coalesce=True)
+        changed = both.filter(~pl.col("a").eq_missing(pl.col("b")))
+        only_one = (
+            older.select("person_key", pl.lit("tồn tại").alias(first))
+            .join(newer.select("person_key", pl.lit("tồn tại").alias(second)), on="person_key", how="full",
+                  coalesce=True)
+            .filter(pl.col(first).is_null() | pl.col(second).is_null())
+            .select("person_key", pl.lit("(người)").alias("field"), pl.col(first), pl.col(second))
+        )  # fmt: skip
+        in_both = changed.join(only_one.select("person_key"), on="person_key", how="anti").select(
+            "person_key", "field", pl.col("a").alias(first), pl.col("b").alias(second)
+        )
+        return pl.concat([only_one, in_both]).sort("person_key", "field")
+
+
+def _is_value_column(column: str) -> bool:
+    return column not in ("person_key", "record_ids", "updated_night", "conflict_record_ids") and not column.endswith(
+        "_source"
+    )
