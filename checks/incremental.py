@@ -25,7 +25,6 @@ import polars as pl
 from checks.context import ROUTING_COLUMNS, CheckContext, CheckSettings, with_routing
 from checks.findings import FINDINGS_SCHEMA, empty_findings
 from checks.registry import RULES, run_rules
-from corrections.text import DISPLAY_FIELDS
 from records.progress import Progress, no_progress
 from state.graph import connected_components
 from state.hashing import code_fingerprint
@@ -38,7 +37,6 @@ __all__ = [
     "findings_store",
     "night_findings",
     "score_records",
-    "task_inputs",
 ]
 
 FINDINGS_TABLE: Final = "findings"
@@ -369,48 +367,3 @@ def night_findings(
         timings=timing,
         subjects=subjects.sort().rename("record_id"),
     )
-
-
-@dataclass(frozen=True)
-class TaskInputs:
-    """What the night's correction tasks are drafted from, and what they decide."""
-
-    findings: pl.DataFrame
-    pairs: pl.DataFrame
-    records: list[pl.DataFrame]
-    full: bool
-    subjects: list[str]
-    """Records whose tasks the drafts decide (an incremental night; every other task is unchanged)."""
-    pair_records: list[str]
-    """Records whose review pairs the drafts decide."""
-
-
-def task_inputs(
-    found: NightFindings, pairs: pl.DataFrame, base: TableVersion, extracts: pl.DataFrame, repaired: pl.Series
-) -> TaskInputs:
-    """The findings, review pairs and record snapshots the night's tasks are built from.
-
-    A full night drafts everything. An incremental night drafts what it checked again: the findings of its
-    subjects, and the review pairs touching a record whose pairs were scored again (``repaired``) or one of the
-    night's extract records; only the records those refer to are read from the base.
-    """
-    display = [c for c in (*DISPLAY_FIELDS, *ROUTING_COLUMNS) if c in base.scan().collect_schema()]
-    if found.full:
-        findings, chosen, subjects, pair_records = found.all(), pairs, [], []
-    else:
-        findings = found.tonight()
-        touched = pl.concat([repaired.cast(pl.String), found.subjects]).unique()
-        wanted = touched.implode()
-        chosen = pairs.filter(pl.col("left_id").is_in(wanted) | pl.col("right_id").is_in(wanted))
-        subjects, pair_records = found.subjects.to_list(), touched.to_list()
-    review = chosen.filter(pl.col("decision") == "review")
-    referenced = pl.concat(
-        [
-            findings.get_column("record_id"),
-            findings.get_column("related_record_ids").explode().drop_nulls(),
-            review.get_column("left_id"),
-            review.get_column("right_id"),
-        ]
-    ).unique()
-    records = [base.lookup(referenced, display), extracts]
-    return TaskInputs(findings, chosen, records, found.full, subjects, pair_records)

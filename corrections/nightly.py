@@ -270,6 +270,12 @@ def _existing(connection: Connection, table: Table, fingerprints: list[str], col
     return found
 
 
+def _previous_run(night: date) -> Any:
+    """The night of the last nightly upsert before ``night`` (a scalar subquery)."""
+    runs: Table = NightRun.__table__  # type: ignore[assignment]
+    return select(func.max(runs.c.night)).where(runs.c.night < night).scalar_subquery()
+
+
 def _stage_scope(connection: Connection, ids: Sequence[str]) -> None:
     _stage(connection, _SCOPE_STAGE, [{"record_id": i} for i in dict.fromkeys(ids)])
 
@@ -417,10 +423,10 @@ def _apply_tasks(
     if subjects is not None:
         _stage_scope(connection, subjects)
         in_scope = tasks.c.subject_record_id.in_(select(_SCOPE_STAGE.c.record_id))
-        # Outside tonight's scope every finding is the one of last night: its open task is seen again.
+        # Outside tonight's scope every finding is the one of the last night run: a task seen then is seen again.
         connection.execute(
             update(tasks)
-            .where(tasks.c.state.in_(OPEN_STATES), tasks.c.last_seen_night < on_night, ~in_scope)
+            .where(tasks.c.last_seen_night == _previous_run(night), ~in_scope)
             .values(last_seen_night=on_night, updated_at=at_now)
         )
 
@@ -504,7 +510,7 @@ def _apply_reviews(
         in_scope = or_(items.c.left_id.in_(scoped), items.c.right_id.in_(scoped))
         connection.execute(
             update(items)
-            .where(items.c.state == "pending", items.c.last_seen_night < night, ~in_scope)
+            .where(items.c.last_seen_night == _previous_run(night), ~in_scope)
             .values(last_seen_night=night, updated_at=now)
         )
     withdrawn = connection.execute(
@@ -571,9 +577,9 @@ def resolved_since(engine: Engine, night: date) -> list[str]:
 
 
 def open_task_counts(engine: Engine) -> pl.DataFrame:
-    """Open tasks in the store per ``ward_code, quality, task_type, priority`` (column ``tasks``)."""
+    """Open tasks in the store per ``ward_code, quality, task_type, rule, priority`` (column ``tasks``)."""
     tasks: Table = Task.__table__  # type: ignore[assignment]
-    keys = (tasks.c.ward_code, tasks.c.quality, tasks.c.task_type, tasks.c.priority)
+    keys = (tasks.c.ward_code, tasks.c.quality, tasks.c.task_type, tasks.c.rule, tasks.c.priority)
     with session_scope(engine) as session:
         rows = session.connection().execute(
             select(*keys, func.count()).where(tasks.c.state.in_(OPEN_STATES)).group_by(*keys)
@@ -581,7 +587,7 @@ def open_task_counts(engine: Engine) -> pl.DataFrame:
         data = [tuple(row) for row in rows]
     return pl.DataFrame(
         data,
-        schema={"ward_code": pl.String, "quality": pl.String, "task_type": pl.String, "priority": pl.Int32,
-                "tasks": pl.UInt32},
+        schema={"ward_code": pl.String, "quality": pl.String, "task_type": pl.String, "rule": pl.String,
+                "priority": pl.Int32, "tasks": pl.UInt32},
         orient="row",
     )  # fmt: skip

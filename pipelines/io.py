@@ -22,6 +22,7 @@ from checks.incremental import NightFindings
 from matchers.engine.nightly import ClusterNight
 from records.files import atomic_write
 from state.base import BaseChanges
+from state.register import RegisterChanges, RegisterNight
 from state.tables import TableVersion
 
 
@@ -34,6 +35,8 @@ STORED_KINDS: dict[str, Any] = {
     "table_version": TableVersion,
     "cluster_night": ClusterNight,
     "night_findings": NightFindings,
+    "register_night": RegisterNight,
+    "register_changes": RegisterChanges,
 }
 _KIND_OF = {cls: kind for kind, cls in STORED_KINDS.items()}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from checks import rules_table
-from checks.incremental import NightFindings, night_findings, task_inputs
+from checks.incremental import NightFindings, night_findings
 from corrections.build import build_drafts
 from corrections.db import store_engine
 from corrections.nightly import NightScope, apply_night
@@ -32,7 +32,9 @@ from matchers.engine.settings import MatchSettings
 from normalize.frame import normalize_records
 from records.ingest import ingest_night
 from state.base import base_store, ingest_base_changes, normalize_base
+from state.register import RegisterChanges, RegisterNight, register_night
 from state.tables import TableVersion
+from state.tasks import commit_outcomes, outcome_totals, person_outcomes, task_inputs
 
 
 def small_block_settings() -> MatchSettings:
@@ -76,6 +78,8 @@ class Night:
     scored: ScoredNight
     clusters: ClusterNight
     findings: NightFindings
+    register: RegisterNight
+    outcomes: pl.DataFrame
 
 
 def run_night(
@@ -102,7 +106,10 @@ def run_night(
     scored = score_candidates(candidates, extracts, settings, state, night, labels=labels)
     clusters = cluster_night(base, extracts, scored.pairs, settings, state, night)
     findings = night_findings(base, extracts, scored.pairs, clusters.clusters, state, night, full=full)
-    inputs = task_inputs(findings, scored.pairs, base, extracts, repaired_pairs(state, night, settings))
+    register = register_night(base, extracts, clusters.clusters, state, night, full=full)
+    changes = RegisterChanges(register.store_root, night, register.changes)
+    inputs = task_inputs(findings, scored.pairs, base, extracts, clusters.clusters, register, changes,
+                         repaired_pairs(state, night, settings))  # fmt: skip
     rules = rules_table()
     drafts = build_drafts(
         as_of,
@@ -110,12 +117,20 @@ def run_night(
         inputs.pairs,
         inputs.records,
         rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
+        clusters=inputs.clusters,
+        register=inputs.register,
+        register_findings=inputs.register_findings,
     )
     scope = None if inputs.full else NightScope(subjects=inputs.subjects, pair_records=inputs.pair_records)
     engine = store_engine(f"sqlite:///{output / 'tasks.sqlite'}")
     apply_night(engine, drafts, scope)
     engine.dispose()
-    return Night(candidates=summary, base=base, scored=scored, clusters=clusters, findings=findings)
+    outcomes = commit_outcomes(
+        state, night, person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
+        full=inputs.full, persons=inputs.persons,
+    )  # fmt: skip
+    return Night(candidates=summary, base=base, scored=scored, clusters=clusters, findings=findings,
+                 register=register, outcomes=outcome_totals(outcomes))  # fmt: skip
 
 
 def copy_output(source: Path, target: Path) -> None:

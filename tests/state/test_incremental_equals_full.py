@@ -43,6 +43,11 @@ def assert_same_night(incremental: Night, full: Night, incremental_dir: Path, fu
     clusters = ["record_id", "cluster_id", "source"]
     assert _sorted(incremental.clusters.clusters.read(clusters)).equals(_sorted(full.clusters.clusters.read(clusters)))
     assert _sorted(incremental.findings.all()).equals(_sorted(full.findings.all()))
+    assert _sorted(incremental.register.frame()).equals(_sorted(full.register.frame()))
+    changes = incremental.register.store.read_changes(incremental.register.night)
+    assert _sorted(changes).equals(_sorted(full.register.store.read_changes(full.register.night)))
+    assert _sorted(incremental.register.findings.read()).equals(_sorted(full.register.findings.read()))
+    assert _sorted(incremental.outcomes).equals(_sorted(full.outcomes))
     assert _store_rows(incremental_dir, "tasks", TASK_COLUMNS) == _store_rows(full_dir, "tasks", TASK_COLUMNS)
     assert _store_rows(incremental_dir, "review_items", REVIEW_COLUMNS) == _store_rows(
         full_dir, "review_items", REVIEW_COLUMNS
@@ -68,9 +73,10 @@ def test_three_incremental_nights_equal_full_recomputes(tmp_path: Path) -> None:
         else:
             recomputed.mkdir()
         reference = run_night(where, night, recomputed, full=True, settings=settings, labels=labels)
-        assert reference.base.full and reference.findings.full
+        assert reference.base.full and reference.findings.full and reference.register.full
         if i:
-            assert not tonight.base.full and not tonight.findings.full
+            assert not tonight.base.full and not tonight.findings.full and not tonight.register.full
+            assert tonight.register.rebuilt.height < tonight.register.rows // 2  # only the persons tonight touched
             assert tonight.findings.scope.len() < tonight.base.rows // 2  # only what changed was checked again
             dirty_nights += 1
         assert_same_night(tonight, reference, incremental, recomputed)

@@ -1,6 +1,7 @@
 """The nightly quality report (HTML + Excel) in the night's reports folder, with the Data Docs index beside it."""
 
 import datetime as dt
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -12,6 +13,7 @@ from checks.scores import read_history
 from corrections.selection import policy_table
 from pipelines.defs.check.assets import HISTORY_FILE
 from pipelines.defs.register.assets import CHANGES_XLSX
+from pipelines.io import as_frame
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
@@ -56,7 +58,7 @@ def quality_report(
     extract_records: pl.DataFrame,
     ingest_files: pl.DataFrame,
     register_scores: pl.DataFrame,
-    register_changes: pl.DataFrame,
+    register_changes: Any,
     task_outcomes: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """Render the night's findings, scores and score history into the HTML report and the Excel workbook, with the
@@ -83,7 +85,7 @@ def quality_report(
             match_report=MATCH_REPORT_HTML,
             data_docs=f"{DATA_DOCS_DIR}/index.html",
             input_files=ingest_files,
-            register=register_summary(night, register_scores, register_changes, task_outcomes),
+            register=register_summary(night, register_scores, as_frame(register_changes), task_outcomes),
         ),
     )
     return dg.MaterializeResult(
