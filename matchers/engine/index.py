@@ -47,6 +47,7 @@ __all__ = [
     "SegmentedSource",
     "TrainedModel",
     "base_digest",
+    "file_digest",
     "settings_fingerprint",
     "term_frequency_tables",
 ]
@@ -70,6 +71,15 @@ def settings_fingerprint(settings: MatchSettings) -> str:
         "format": _FORMAT,
     }
     return hashlib.sha256(json.dumps(described, default=list, sort_keys=True).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (and its size): which base file an index was built from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return f"{path.stat().st_size}:{digest.hexdigest()}"
 
 
 def base_digest(base: pl.DataFrame) -> str:
@@ -123,10 +133,13 @@ class BaseIndex:
         *,
         model: ModelParameters | None = None,
         u: dict[str, np.ndarray] | None = None,
+        source_digest: str | None = None,
     ) -> BaseIndex:
         """Build the index of ``base`` (normalized records) into ``directory``; replaces an old one atomically.
 
         ``u``: u already estimated on random pairs of this very base (a dedupe of it just did), to skip sampling.
+        ``source_digest``: a digest of the file ``base`` was read from (``file_digest``), so that a later run on the
+        same file can reuse the index without reading and normalizing the base again (``reuse``).
         """
         records = prepare_records(base, settings, with_tf=True)
         keys, oversized = block_keys(records, settings.blocking_rules)
@@ -151,6 +164,7 @@ class BaseIndex:
                 "settings": settings.name,
                 "fingerprint": settings_fingerprint(settings),
                 "base_digest": base_digest(base),
+                "source_digest": source_digest,
                 "records": records.height,
                 "rules": [rule.name for rule in settings.blocking_rules],
                 "oversized": oversized,
@@ -193,6 +207,21 @@ class BaseIndex:
             manifest=manifest,
             model=ModelParameters.load(model_path) if model_path.exists() else None,
         )
+
+    @classmethod
+    def reuse(cls, directory: Path, settings: MatchSettings, source_digest: str) -> BaseIndex | None:
+        """The index in ``directory`` when it was built from the file with this digest and these settings."""
+        try:
+            index = cls.open(directory, settings)
+        except IndexMismatch:
+            return None
+        return index if index.manifest.get("source_digest") == source_digest else None
+
+    def record_frame(self, columns: list[str]) -> pl.DataFrame:
+        """Some columns of every indexed base record (read from the memory-mapped file)."""
+        frame = pl.from_arrow(self.records.table.select(columns))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
 
     @classmethod
     def ensure(cls, base: pl.DataFrame, settings: MatchSettings, directory: Path) -> tuple[BaseIndex, bool]:

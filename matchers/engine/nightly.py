@@ -770,6 +770,8 @@ def repaired_pairs(state_dir: Path, night: str, settings: MatchSettings) -> pl.S
     """Records whose base pairs were scored again tonight (dirty and removed records); every base record on a
     full night is reported as None by ``CandidateSummary.full`` instead."""
     store = _index_store(state_dir, settings)
+    if night not in store.nights():  # a night run without the match stage
+        return pl.Series("id", [], dtype=pl.String)
     return store.dirty(store.version(night))
 
 

@@ -10,8 +10,6 @@ import polars as pl
 import pytest
 
 from checks.incremental import NightFindings
-from matchers.engine.clustering import ClusterReport
-from matchers.engine.nightly import CHANGE_SCHEMA, ClusterNight, cluster_store
 from pipelines.defs.check import asset_checks, assets
 from pipelines.defs.register import assets as register_assets
 from pipelines.defs.report import match_report, quality_report
@@ -20,11 +18,9 @@ from pipelines.io import ParquetIOManager, output_frame
 from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths, TaskStoreResource, embedded_database_url
-from records.ingest import QUARANTINE_SCHEMA, IngestResult, base_file_report
 from records.schema import CANONICAL_SCHEMA
-from state.base import BaseChanges, base_store
-from state.hashing import HASH_COLUMN
 from tests.checks.frames import WARD_B, frame, person
+from tests.state_outputs import as_state_output
 
 NIGHTS = ("2025-09-14", "2025-09-15")
 
@@ -79,26 +75,6 @@ def _stub(name: str, build: Callable[[str], pl.DataFrame]) -> dg.AssetsDefinitio
         return as_state_output(name, frame, paths.state_dir, context.partition_key)
 
     return stub
-
-
-def as_state_output(name: str, frame: pl.DataFrame, state_dir: Path, night: str) -> Any:
-    """What the nightly graph hands on for ``name``: the large outputs as state (a version built from nothing)."""
-    if name == "normalized_base":
-        return base_store(state_dir).commit(night, base=None, added=frame)
-    if name == "population_base":
-        hashed = frame.with_columns(pl.lit(0, dtype=pl.UInt64).alias(HASH_COLUMN))
-        files = base_file_report("population_base.parquet", list(frame.columns), frame.height, frame.height, 0)
-        return BaseChanges(night, None, hashed, pl.Series("id", [], dtype=pl.String), 0,
-                           IngestResult(frame, pl.DataFrame(schema=QUARANTINE_SCHEMA), files))  # fmt: skip
-    if name == "person_clusters":
-        sources = frame.with_columns(
-            pl.when(pl.col("record_id").str.starts_with("B")).then(pl.lit("base")).otherwise(pl.lit("extract"))
-            .alias("source")
-        )  # fmt: skip
-        version = cluster_store(state_dir).commit(night, base=None, added=sources)
-        empty = pl.DataFrame(schema=CHANGE_SCHEMA)
-        return ClusterNight(clusters=version, report=ClusterReport(0, 0, 0, 0), changes=empty, touched=sources)
-    return frame
 
 
 def _canonical(build: Callable[[str], pl.DataFrame]) -> Callable[[str], pl.DataFrame]:

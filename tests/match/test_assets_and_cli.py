@@ -81,7 +81,11 @@ def test_review_labels_read_from_the_task_store(tmp_path: Path) -> None:
 
 
 def test_cli_dedupe_match_evaluate(
-    tmp_path: Path, base: pl.DataFrame, extract: pl.DataFrame, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    base: pl.DataFrame,
+    extract: pl.DataFrame,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base_file, extract_file, truth_file = (
         tmp_path / "base.parquet",
@@ -118,8 +122,24 @@ def test_cli_dedupe_match_evaluate(
 
     assert main(["match", "--base", str(base_file), "--extract", str(extract_file), "--out", str(tmp_path / "m")]) == 0
     assert "dựng mới" in capsys.readouterr().out
+    first_clusters = pl.read_parquet(tmp_path / "m" / "clusters.parquet")
+    import pipelines.commands.match as match_command
+
+    read = match_command.read_records
+    reads: list[Path] = []
+
+    def spying(path: Path, settings: object) -> pl.DataFrame:
+        reads.append(path)
+        return read(path, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(match_command, "read_records", spying)
     assert main(["match", "--base", str(base_file), "--extract", str(extract_file), "--out", str(tmp_path / "m")]) == 0
     assert "dùng lại" in capsys.readouterr().out
+    assert reads == [extract_file]  # the index of this very base file is reused: the base is not read again
+    assert (
+        pl.read_parquet(tmp_path / "m" / "clusters.parquet").sort("record_id").equals(first_clusters.sort("record_id"))
+    )
+    monkeypatch.undo()
     code = main(
         [
             "evaluate",

@@ -13,6 +13,7 @@ import polars as pl
 
 from pipelines.defs import load_pipeline_definitions
 from pipelines.resources import build_resources
+from register.store import RegisterStore
 
 NIGHT = dt.date(2025, 9, 15)
 PEOPLE = 400
@@ -54,13 +55,25 @@ def parquet_outputs(output_dir: Path) -> dict[str, pl.DataFrame]:
 
 
 def state_files(output_dir: Path) -> dict[str, str]:
-    """Every file of the long-lived state (``state/``: tables, index, model, manifests), by content digest."""
+    """Every file of the long-lived state (``state/``: tables, index, model, manifests), by content digest.
+
+    The register store keeps every version it ever wrote, named by time (a rerun adds one: nothing is lost), so it
+    is compared by what each night's version holds (``register_versions``), not by its files."""
     root = output_dir / "state"
     return {
         path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(root.rglob("*"))
-        if path.is_file() and _visible(path, root) and path.suffix != ".lock"
+        if path.is_file()
+        and _visible(path, root)
+        and path.suffix != ".lock"
+        and path.relative_to(root).parts[0] != "register"
     }
+
+
+def register_versions(output_dir: Path) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    """Per night of the register's catalog: its register and change set."""
+    store = RegisterStore(output_dir / "state" / "register")
+    return {night: (store.read_register(night), store.read_changes(night)) for night in store.nights()}
 
 
 def night_outputs(output_dir: Path, night: str) -> list[str]:
@@ -90,4 +103,9 @@ def assert_same_outputs(expected_dir: Path, actual_dir: Path) -> None:
     assert sorted(actual_state) == sorted(expected_state), "the state holds other files than one clean run leaves"
     changed = [name for name, digest in expected_state.items() if actual_state[name] != digest]
     assert not changed, f"state files differ from the uninterrupted run: {changed}"
+    expected_register, actual_register = register_versions(expected_dir), register_versions(actual_dir)
+    assert sorted(actual_register) == sorted(expected_register)
+    for night, (register, changes) in expected_register.items():
+        assert actual_register[night][0].equals(register), f"register of {night} differs"
+        assert actual_register[night][1].equals(changes), f"change set of {night} differs"
     assert database_counts(actual_dir) == database_counts(expected_dir)
