@@ -46,11 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from matchers.engine import (
     POPULATION_INPUT_COLUMNS,
     BaseIndex,
+    ModelParameters,
+    cluster_pairs,
     dedupe,
     dedupe_and_link,
     link,
     pair_metrics,
+    pair_outcomes,
     population_settings,
+    reliability_table,
     truth_pairs_from_entities,
 )
 from matchers.engine.clustering import person_clusters
@@ -100,7 +104,12 @@ def _peak_rss_mb() -> float:
 
 
 def _splink_predict(frames: list[pl.DataFrame], settings: Any, train: Callable[[Any], None]) -> pl.DataFrame:
+    import logging
+
     from splink import DuckDBAPI, Linker
+
+    # Splink reports every level its EM could not train; the benchmark's output is the tables.
+    logging.getLogger("splink").setLevel(logging.ERROR)
 
     db_api = DuckDBAPI()
     tables = [db_api.register(frame.to_arrow()) for frame in frames]
@@ -109,7 +118,9 @@ def _splink_predict(frames: list[pl.DataFrame], settings: Any, train: Callable[[
     predictions = linker.inference.predict(threshold_match_probability=MATCH_PROBABILITY)
     result = pl.from_arrow(predictions.as_duckdbpyrelation().arrow())
     assert isinstance(result, pl.DataFrame)
-    return result.select(pl.col("record_id_l").alias("left_id"), pl.col("record_id_r").alias("right_id"))
+    return result.select(
+        pl.col("record_id_l").alias("left_id"), pl.col("record_id_r").alias("right_id"), "match_probability"
+    )
 
 
 def _splink_population_settings(link_type: Literal["dedupe_only", "link_only"]) -> Any:
@@ -125,16 +136,21 @@ def _splink_population_settings(link_type: Literal["dedupe_only", "link_only"]) 
         return cll.CustomLevel(sql, label_for_charts="null").configure(is_null_level=True)
 
     jw_name = "jaro_winkler_similarity(name_key_l, name_key_r)"
+    # Splink has no vetoes; a competent user still makes the fuzzy levels require the given names to agree.
+    given = (
+        "(given_words_key_l = given_words_key_r OR name_key_sorted_l = name_key_sorted_r"
+        " OR damerau_levenshtein(given_words_glued_l, given_words_glued_r) <= 1)"
+    )
     name = cl.CustomComparison(
         output_column_name="name",
         comparison_levels=[
             cll.NullLevel("name_key"),
             cll.ExactMatchLevel("full_name_norm", term_frequency_adjustments=True),
-            cll.ExactMatchLevel("name_key", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("name_key_glued", term_frequency_adjustments=True),
             cll.ExactMatchLevel("name_key_no_middle", term_frequency_adjustments=True),
-            level(f"{jw_name} >= 0.95", "close"),
+            level(f"{jw_name} >= 0.95 AND {given}", "close"),
             level(f"given_key_l = given_key_r AND {jw_name} >= 0.85", "given_same_family_close"),
-            level(f"{jw_name} >= 0.85", "similar"),
+            level(f"{jw_name} >= 0.85 AND {given}", "similar"),
             cll.ElseLevel(),
         ],
     )
@@ -149,6 +165,10 @@ def _splink_population_settings(link_type: Literal["dedupe_only", "link_only"]) 
                 "day_month_swapped",
             ),
             level(f"{full_l} AND damerau_levenshtein(birth_date_text_l, birth_date_text_r) <= 1", "one_digit_off"),
+            level(
+                f"{full_l} AND birth_day_month_l = birth_day_month_r AND abs(birth_year_l - birth_year_r) = 1",
+                "year_off_by_one",
+            ),
             level("birth_year_l = birth_year_r AND birth_month_l = birth_month_r", "same_month"),
             level(
                 "birth_year_l = birth_year_r AND (birth_month_l IS NULL OR birth_month_r IS NULL)",
@@ -174,6 +194,7 @@ def _splink_population_settings(link_type: Literal["dedupe_only", "link_only"]) 
                 " AND substr(person_id_norm_l, 7) = substr(person_id_norm_r, 7)",
                 "same_serial",
             ),
+            level("substr(person_id_norm_l, 1, 6) = substr(person_id_norm_r, 1, 6)", "same_registration"),
             level("old_id_number_l = old_id_number_r", "old_id_exact"),
             level("old_id_number_l = person_id_norm_r OR person_id_norm_l = old_id_number_r", "cmnd_vs_cccd"),
             cll.ElseLevel(),
@@ -238,11 +259,13 @@ def _splink_population_train(linker: Any) -> None:
     from splink import block_on
 
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("person_id_norm"), block_on("name_key", "birth_date_unordered")], recall=0.8
+        [block_on("person_id_norm"), block_on("name_key_glued", "birth_date_unordered")], recall=0.8
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("person_id_norm"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name_key", "birth_date_unordered"))
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("name_key_glued", "birth_date_unordered")
+    )
 
 
 def _splink_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -359,28 +382,43 @@ def bench_synthetic(people_count: int, extract_size: int, seed: int) -> list[dic
 
 # --- the generated province -----------------------------------------------------------------------------------------
 
+_CANONICAL = "canonical"
 
-def prepare_generated(people: int, seed: int, nights: int, data: Path) -> Path:
-    """Generate, ingest and normalize a province into ``data`` (reused when already there with these parameters)."""
+
+def prepare_generated(people: int, seed: int, nights: int, data: Path, province: str = "37") -> Path:
+    """Generate and ingest a province into ``data`` (reused when already there with these parameters).
+
+    Keeps the ingested canonical records (``canonical/base.parquet``, ``canonical/extracts.parquet``: what each
+    engine reads and normalizes itself, end to end) and, for the analysis, their normalized matching columns
+    (``normalized/``). Returns the folder of the normalized files.
+    """
     from datagen import generate_province
     from normalize.frame import normalize_records
     from records.ingest import ingest_base, ingest_extracts
 
     folder = data / _NORMALIZED
-    parameters = {"people": people, "seed": seed, "nights": nights}
+    parameters = {"people": people, "seed": seed, "nights": nights, "province": province, "generator": 2}
     marker = folder / "parameters.json"
     if marker.exists() and json.loads(marker.read_text("utf-8")) == parameters:
-        print(f"dữ liệu đã chuẩn hóa có sẵn / reusing normalized data in {folder}", flush=True)
+        print(f"dữ liệu có sẵn / reusing data in {data}", flush=True)
         return folder
     shutil.rmtree(data, ignore_errors=True)
-    province, seconds = _timed(lambda: generate_province(people, seed, data, nights=nights))
-    print(f"sinh dữ liệu / generated {province.base_rows:,} base records in {seconds:.1f} s", flush=True)
-    started = time.perf_counter()
-    base = ingest_base(province.base_path).accepted
-    extracts = pl.concat(
-        [ingest_extracts(data / "extracts" / night).accepted for night in province.nights], how="vertical_relaxed"
+    province_files, seconds = _timed(
+        lambda: generate_province(people, seed, data, nights=nights, province_code=province)
     )
-    as_of = date.fromisoformat(province.nights[-1])
+    print(f"sinh dữ liệu / generated {province_files.base_rows:,} base records in {seconds:.1f} s", flush=True)
+    started = time.perf_counter()
+    base = ingest_base(province_files.base_path).accepted
+    extracts = pl.concat(
+        [ingest_extracts(data / "extracts" / night).accepted for night in province_files.nights],
+        how="vertical_relaxed",
+    )
+    canonical = data / _CANONICAL
+    canonical.mkdir(parents=True, exist_ok=True)
+    base.write_parquet(canonical / "base.parquet")
+    extracts.write_parquet(canonical / "extracts.parquet")
+    (canonical / "as_of.txt").write_text(province_files.nights[-1], "utf-8")
+    as_of = date.fromisoformat(province_files.nights[-1])
     folder.mkdir(parents=True, exist_ok=True)
     normalize_records(base, as_of=as_of).select(_KEEP_COLUMNS).write_parquet(folder / "base.parquet")
     normalize_records(extracts, as_of=as_of).select(_KEEP_COLUMNS).write_parquet(folder / "extracts.parquet")
@@ -393,29 +431,41 @@ def prepare_generated(people: int, seed: int, nights: int, data: Path) -> Path:
     return folder
 
 
-def _write_matches(pairs: pl.DataFrame, path: Path) -> None:
-    pairs.select("left_id", "right_id").write_parquet(path)
-
-
-def engine_dancu(folder: Path, out: Path, extract_limit: int | None) -> dict[str, float]:
-    settings = population_settings()
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    base = pl.read_parquet(folder / "base.parquet")
-    extract = pl.read_parquet(folder / "extracts.parquet")
+def _read_canonical(data: Path, extract_limit: int | None) -> tuple[pl.DataFrame, pl.DataFrame, date]:
+    canonical = data / _CANONICAL
+    base = pl.read_parquet(canonical / "base.parquet")
+    extract = pl.read_parquet(canonical / "extracts.parquet")
     if extract_limit is not None:
         extract = extract.head(extract_limit)
-    timings["read"] = time.perf_counter() - started
+    return base, extract, date.fromisoformat((canonical / "as_of.txt").read_text("utf-8").strip())
+
+
+def engine_dancu(data: Path, out: Path, extract_limit: int | None) -> dict[str, float]:
+    """dancu end to end: read the canonical records, normalize, dedupe + link (training included), cluster."""
+    from normalize.frame import normalize_records
+
+    settings = population_settings()
+    timings: dict[str, float] = {}
+    (base, extract, as_of), timings["read"] = _timed(lambda: _read_canonical(data, extract_limit))
+    started = time.perf_counter()
+    base = normalize_records(base, as_of=as_of)
+    extract = normalize_records(extract, as_of=as_of)
+    timings["normalize"] = time.perf_counter() - started
     started = time.perf_counter()
     deduped, linked = dedupe_and_link(base, extract, settings, timings=timings)
     timings["dedupe_and_link"] = time.perf_counter() - started
-    conflict_columns = [rule.column for rule in settings.conflicts if rule.column in base.columns]
-    needed = ["record_id", "source", "person_id_norm", "person_id_valid", *conflict_columns]
-    records = pl.concat([base.select(list(dict.fromkeys(needed))), extract.select(list(dict.fromkeys(needed)))])
+    conflict_columns = [c for rule in settings.conflicts for c in rule.columns if c in base.columns]
+    needed = list(dict.fromkeys(["record_id", "source", "person_id_norm", "person_id_valid", *conflict_columns]))
+    records = pl.concat([base.select(needed), extract.select(needed)])
     both = pl.concat([deduped.pairs, linked.pairs])
-    _, timings["clusters"] = _timed(lambda: person_clusters(records, both, settings))
-    _write_matches(deduped.pairs.filter(pl.col("decision") == "match"), out / "dedupe.parquet")
-    _write_matches(linked.pairs.filter(pl.col("decision") == "match"), out / "link.parquet")
+    (clusters, _), timings["clusters"] = _timed(lambda: person_clusters(records, both, settings))
+    levels = [c for c in both.columns if c.startswith("level_")]
+    both.select("left_id", "right_id", "kind", "match_probability", "decision", *levels).write_parquet(
+        out / "pairs.parquet"
+    )
+    clusters.write_parquet(out / "clusters.parquet")
+    deduped.model.save(out / "model_dedupe.json")
+    linked.model.save(out / "model_link.json")
     # Not part of the stage: the persisted index is built once per base snapshot for the nights that follow.
     u = {name: np.asarray(parameters.u) for name, parameters in deduped.model.comparisons.items()}
     _, timings["index_build_once"] = _timed(
@@ -424,25 +474,56 @@ def engine_dancu(folder: Path, out: Path, extract_limit: int | None) -> dict[str
     return timings
 
 
-def engine_splink(folder: Path, out: Path, extract_limit: int | None) -> dict[str, float]:
+def _write_matches(pairs: pl.DataFrame, path: Path) -> None:
+    pairs.select("left_id", "right_id").write_parquet(path)
+
+
+def _splink_cluster(records: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    db_api = DuckDBAPI()
+    clustered = cluster_pairwise_predictions_at_threshold(
+        records.select("record_id").to_arrow(),
+        edges.select(
+            pl.col("left_id").alias("record_id_l"), pl.col("right_id").alias("record_id_r"), "match_probability"
+        ).to_arrow(),
+        db_api,
+        node_id_column_name="record_id",
+        edge_id_column_name_left="record_id_l",
+        edge_id_column_name_right="record_id_r",
+        threshold_match_probability=MATCH_PROBABILITY,
+    )
+    frame = pl.from_arrow(clustered.as_duckdbpyrelation().arrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(pl.col("record_id").cast(pl.String), pl.col("cluster_id").cast(pl.String))
+
+
+def engine_splink(data: Path, out: Path, extract_limit: int | None) -> dict[str, float]:
+    """Splink 5 end to end: the same reading and normalization, dedupe_only + link_only models, its clustering."""
+    from normalize.frame import normalize_records
+
     timings: dict[str, float] = {}
+    (base, extract, as_of), timings["read"] = _timed(lambda: _read_canonical(data, extract_limit))
     started = time.perf_counter()
-    base = pl.read_parquet(folder / "base.parquet")
-    extract = pl.read_parquet(folder / "extracts.parquet")
-    if extract_limit is not None:
-        extract = extract.head(extract_limit)
-    splink_base, splink_extract = _splink_frame(base), _splink_frame(extract)
-    timings["read"] = time.perf_counter() - started
-    predicted, timings["dedupe"] = _timed(
+    splink_base = _splink_frame(normalize_records(base, as_of=as_of))
+    splink_extract = _splink_frame(normalize_records(extract, as_of=as_of))
+    timings["normalize"] = time.perf_counter() - started
+    deduped, timings["dedupe"] = _timed(
         lambda: _splink_predict([splink_base], _splink_population_settings("dedupe_only"), _splink_population_train)
     )
-    _write_matches(predicted, out / "dedupe.parquet")
-    predicted, timings["link"] = _timed(
+    linked, timings["link"] = _timed(
         lambda: _splink_predict(
             [splink_extract, splink_base], _splink_population_settings("link_only"), _splink_population_train
         )
     )
-    _write_matches(predicted, out / "link.parquet")
+    records = pl.concat([splink_base.select("record_id"), splink_extract.select("record_id")])
+    edges = pl.concat(
+        [deduped.with_columns(pl.lit("dedupe").alias("kind")), linked.with_columns(pl.lit("link").alias("kind"))]
+    )
+    clusters, timings["clusters"] = _timed(lambda: _splink_cluster(records, edges))
+    edges.write_parquet(out / "pairs.parquet")
+    clusters.write_parquet(out / "clusters.parquet")
     return timings
 
 
@@ -458,53 +539,358 @@ def _run_child(arguments: list[str]) -> tuple[dict[str, float], float]:
     return answer, float(answer.pop("peak_rss_mb"))
 
 
-def _generated_truth(data: Path, folder: Path, extract_limit: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    persons = pl.read_parquet(data / "truth" / "persons.parquet").select("record_id", "true_person")
-    base_ids = pl.read_parquet(folder / "base.parquet", columns=["record_id"]).get_column("record_id")
-    extract_ids = pl.read_parquet(folder / "extracts.parquet", columns=["record_id"]).get_column("record_id")
-    if extract_limit is not None:
-        extract_ids = extract_ids.head(extract_limit)
-    dedupe_truth = truth_pairs_from_entities(persons, entity_column="true_person", left_ids=base_ids)
-    link_truth = truth_pairs_from_entities(
-        persons, entity_column="true_person", left_ids=extract_ids, right_ids=base_ids
-    )
-    return dedupe_truth, link_truth
+# --- ground truth of the generated province ------------------------------------------------------------------------
 
 
-def bench_generated(args: argparse.Namespace) -> list[dict[str, Any]]:
-    data = args.data or Path(tempfile.gettempdir()) / f"dancu-bench-{args.people}-{args.seed}-{args.nights}"
-    folder = prepare_generated(args.people, args.seed, args.nights, data)
-    dedupe_truth, link_truth = _generated_truth(data, folder, args.extract_limit)
-    base_rows = pl.scan_parquet(folder / "base.parquet").select(pl.len()).collect().item()
-    extract_rows = pl.scan_parquet(folder / "extracts.parquet").select(pl.len()).collect().item()
-    if args.extract_limit is not None:
-        extract_rows = min(extract_rows, args.extract_limit)
-    print(
-        f"tỉnh sinh / generated province: {args.people:,} people, {base_rows:,} base records, "
-        f"{extract_rows:,} extract records ({args.nights} nights); true pairs: dedupe {dedupe_truth.height:,}, "
-        f"link {link_truth.height:,}",
-        flush=True,
+class Truth:
+    """The generator's truth for one prepared province: who is who, families, naming conventions."""
+
+    def __init__(self, data: Path, extract_limit: int | None = None) -> None:
+        canonical = data / _CANONICAL
+        self.persons = pl.read_parquet(data / "truth" / "persons.parquet").select(
+            "record_id", "true_person", "name_convention"
+        )
+        self.people = pl.read_parquet(data / "truth" / "people.parquet")
+        self.base_ids = pl.read_parquet(canonical / "base.parquet", columns=["record_id"]).get_column("record_id")
+        extract_ids = pl.read_parquet(canonical / "extracts.parquet", columns=["record_id"]).get_column("record_id")
+        self.extract_ids = extract_ids.head(extract_limit) if extract_limit is not None else extract_ids
+        self.dedupe = truth_pairs_from_entities(self.persons, entity_column="true_person", left_ids=self.base_ids)
+        self.link = truth_pairs_from_entities(
+            self.persons, entity_column="true_person", left_ids=self.extract_ids, right_ids=self.base_ids
+        )
+        present = self.persons.filter(pl.col("record_id").is_in(pl.concat([self.base_ids, self.extract_ids]).implode()))
+        self.clusters = truth_pairs_from_entities(present, entity_column="true_person")
+
+    def relations(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """``pairs`` with ``relation``: same (one person), twin, sibling, parent_child, spouse, household (other
+        relatives of one household) or other; and the naming convention of the left record's true person."""
+        family = self.people.select(
+            "true_person", "household", "father", "mother", "spouse", pl.col("birth_date").alias("birth")
+        )
+        persons = self.persons.select("record_id", "true_person", "name_convention")
+        x = (
+            pairs.join(persons.rename({"record_id": "left_id", "true_person": "_pa"}), on="left_id", how="left")
+            .join(
+                persons.select(pl.col("record_id").alias("right_id"), pl.col("true_person").alias("_pb")),
+                on="right_id",
+                how="left",
+            )
+            .join(family.rename(lambda c: f"{c}_a"), left_on="_pa", right_on="true_person_a", how="left")
+            .join(family.rename(lambda c: f"{c}_b"), left_on="_pb", right_on="true_person_b", how="left")
+        )
+        same_parent = (
+            (pl.col("father_a") == pl.col("father_b")) | (pl.col("mother_a") == pl.col("mother_b"))
+        ).fill_null(False)
+        parent_child = (
+            (pl.col("father_a") == pl.col("_pb"))
+            | (pl.col("mother_a") == pl.col("_pb"))
+            | (pl.col("father_b") == pl.col("_pa"))
+            | (pl.col("mother_b") == pl.col("_pa"))
+        ).fill_null(False)
+        relation = (
+            pl.when(pl.col("_pa") == pl.col("_pb"))
+            .then(pl.lit("same"))
+            .when(same_parent & (pl.col("birth_a") == pl.col("birth_b")))
+            .then(pl.lit("twin"))
+            .when(same_parent)
+            .then(pl.lit("sibling"))
+            .when(parent_child)
+            .then(pl.lit("parent_child"))
+            .when((pl.col("spouse_a") == pl.col("_pb")).fill_null(False))
+            .then(pl.lit("spouse"))
+            .when((pl.col("household_a") == pl.col("household_b")).fill_null(False))
+            .then(pl.lit("household"))
+            .otherwise(pl.lit("other"))
+        )
+        return x.with_columns(relation.alias("relation")).select(*pairs.columns, "relation", "name_convention")
+
+
+_RELATIONS = ("twin", "sibling", "parent_child", "spouse", "household", "other")
+
+
+def _found(pairs: pl.DataFrame, truth_pairs: pl.DataFrame) -> pl.DataFrame:
+    """``truth_pairs`` with ``found`` (the pair is among ``pairs``, order ignored)."""
+    return truth_pairs.with_columns(pair_outcomes(truth_pairs, pairs).alias("found"))
+
+
+def _merges_of_two_people(matched: pl.DataFrame, records: pl.DataFrame) -> int:
+    """Matched pairs whose records differ in both sex and given name (each known on both sides)."""
+    sides = records.select("record_id", "sex_norm", "given_key")
+    x = matched.join(sides.rename(lambda c: f"{c}_l"), left_on="left_id", right_on="record_id_l").join(
+        sides.rename(lambda c: f"{c}_r"), left_on="right_id", right_on="record_id_r"
     )
-    engines = ["dancu"] if args.no_splink else ["dancu", "splink"]
+    return x.filter(
+        (pl.col("sex_norm_l") != pl.col("sex_norm_r")) & (pl.col("given_key_l") != pl.col("given_key_r"))
+    ).height
+
+
+def analyse_run(name: str, engine: str, out: Path, truth: Truth, records: pl.DataFrame) -> dict[str, Any]:
+    """Accuracy of one engine's run on one province: pairs (dedupe, link), clusters, error classes."""
+    pairs = pl.read_parquet(out / "pairs.parquet")
+    matched = pairs.filter(pl.col("decision") == "match") if "decision" in pairs.columns else pairs
     rows: list[dict[str, Any]] = []
-    limit = [] if args.extract_limit is None else ["--extract-limit", str(args.extract_limit)]
-    with tempfile.TemporaryDirectory(prefix="dancu-bench-") as scratch:
-        for engine in engines:
-            out = Path(scratch) / engine
-            out.mkdir()
-            timings, rss = _run_child(["_engine", engine, str(folder), str(out), *limit])
-            label = "dancu" if engine == "dancu" else "splink 5"
-            pairs_seconds = timings.get("dedupe_and_link", timings.get("dedupe", 0.0) + timings.get("link", 0.0))
-            for run, name, truth in (
-                ("dedupe", f"dedupe {_short(base_rows)}", dedupe_truth),
-                ("link", f"link {_short(extract_rows)}→{_short(base_rows)}", link_truth),
-            ):
-                metrics = pair_metrics(pl.read_parquet(out / f"{run}.parquet"), truth)
-                rows.append({"run": name, "engine": label, "seconds": timings[run], **metrics.as_dict()})
-            rows.append({"run": "dedupe + link", "engine": label, "seconds": pairs_seconds})
-            total = pairs_seconds + timings.get("clusters", 0.0)
-            rows.append({"run": "match stage", "engine": label, "seconds": total, "rss_mb": rss, "timings": timings})
-    return rows
+    conventions: list[pl.DataFrame] = []
+    for task, truth_pairs in (("dedupe", truth.dedupe), ("link", truth.link)):
+        found = matched.filter(pl.col("kind") == task)
+        metrics = pair_metrics(found, truth_pairs)
+        fp = truth.relations(found.select("left_id", "right_id")).filter(pl.col("relation") != "same")
+        classes = dict(fp.group_by("relation").len().iter_rows())
+        rows.append(
+            {
+                "set": name, "task": task, "engine": engine, **metrics.as_dict(),
+                **{f"fp_{r}": int(classes.get(r, 0)) for r in _RELATIONS},
+                "two_people_merged": _merges_of_two_people(found, records),
+            }
+        )  # fmt: skip
+        conventions.append(
+            truth.relations(_found(found, truth_pairs))
+            .select("name_convention", "found")
+            .with_columns(pl.lit(task).alias("task"))
+        )
+    clusters = pl.read_parquet(out / "clusters.parquet")
+    cluster_found = cluster_pairs(clusters)
+    metrics = pair_metrics(cluster_found, truth.clusters)
+    fp = truth.relations(cluster_found).filter(pl.col("relation") != "same")
+    classes = dict(fp.group_by("relation").len().iter_rows())
+    rows.append(
+        {
+            "set": name, "task": "clusters", "engine": engine, **metrics.as_dict(),
+            **{f"fp_{r}": int(classes.get(r, 0)) for r in _RELATIONS},
+            "two_people_merged": _merges_of_two_people(cluster_found, records),
+        }
+    )  # fmt: skip
+    reliability = None
+    if "match_probability" in pairs.columns and "decision" in pairs.columns:
+        truth_all = pl.concat([truth.dedupe, truth.link])
+        reliability = pl.DataFrame({"p": pairs.get_column("match_probability"), "y": pair_outcomes(pairs, truth_all)})
+    return {"rows": rows, "conventions": pl.concat(conventions), "reliability": reliability}
+
+
+def _analysis_records(folder: Path) -> pl.DataFrame:
+    columns = ["record_id", "sex_norm", "given_key"]
+    return pl.concat([pl.read_parquet(folder / f, columns=columns) for f in ("base.parquet", "extracts.parquet")])
+
+
+def run_set(
+    name: str, data: Path, engines: list[str], extract_limit: int | None, scratch: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Run the engines on one prepared province; accuracy rows, timing rows and the dancu analysis."""
+    truth = Truth(data, extract_limit)
+    records = _analysis_records(data / _NORMALIZED)
+    accuracy: list[dict[str, Any]] = []
+    timing: list[dict[str, Any]] = []
+    dancu: dict[str, Any] = {}
+    limit = [] if extract_limit is None else ["--extract-limit", str(extract_limit)]
+    for engine in engines:
+        out = scratch / f"{name}-{engine}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        timings, rss = _run_child(["_engine", engine, str(data), str(out), *limit])
+        label = "dancu" if engine == "dancu" else "splink 5"
+        analysis = analyse_run(name, label, out, truth, records)
+        accuracy.extend(analysis["rows"])
+        matching = timings["dedupe_and_link"] if engine == "dancu" else timings["dedupe"] + timings["link"]
+        total = timings["read"] + timings["normalize"] + matching + timings["clusters"]
+        timing.append({"set": name, "engine": label, "seconds": total, "rss_mb": rss, "timings": timings})
+        if engine == "dancu":
+            dancu = {**analysis, "model": ModelParameters.load(out / "model_dedupe.json")}
+    return accuracy, timing, dancu
+
+
+# --- the issue-14 tables ----------------------------------------------------------------------------------------------
+
+_CONVENTION_LABELS = {
+    "kinh": "Kinh", "ede": "Ê Đê / Gia Rai / M'Nông (Y/H' … clan)", "hmong": "H'Mông", "thai": "Thái",
+    "khmer": "Khmer", "khmer_prefix": "Khmer Chau/Néang", "hoa": "Hoa", "tay_nung": "Tày, Nùng…", "muong": "Mường",
+    "dao": "Dao", "cham": "Chăm", "other": "other groups",
+}  # fmt: skip
+
+
+def print_accuracy(rows: list[dict[str, Any]]) -> None:
+    header = (
+        f"{'set':<14} {'task':<9} {'engine':<9} {'precision':>9} {'recall':>8} {'F1':>8} {'FP':>5} {'FN':>5} "
+        f"{'twins':>5} {'sibl.':>5} {'kin':>4} {'other':>5} {'2 people':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        kin = r["fp_parent_child"] + r["fp_spouse"] + r["fp_household"]
+        print(
+            f"{r['set']:<14} {r['task']:<9} {r['engine']:<9} {r['precision']:>9.4f} {r['recall']:>8.4f} "
+            f"{r['f1']:>8.4f} {r['false_positives']:>5} {r['false_negatives']:>5} {r['fp_twin']:>5} "
+            f"{r['fp_sibling']:>5} {kin:>4} {r['fp_other']:>5} {r['two_people_merged']:>8}"
+        )
+    print(
+        "FP classes: twins (same parents and birth date), sibl. (same parents), kin (parent/child, spouse, same "
+        "household), other (unrelated); 2 people = merges of two records that differ in sex and given name"
+    )
+
+
+def print_conventions(frames: list[pl.DataFrame]) -> None:
+    pooled = pl.concat(frames).filter(pl.col("name_convention").is_not_null())
+    table = (
+        pooled.group_by("name_convention")
+        .agg(
+            pl.len().alias("pairs"),
+            pl.col("found").mean().alias("recall"),
+            pl.col("found").filter(pl.col("task") == "dedupe").mean().alias("dedupe"),
+            pl.col("found").filter(pl.col("task") == "link").mean().alias("link"),
+        )
+        .sort("pairs", descending=True)
+    )
+    print(f"{'naming convention':<40} {'true pairs':>10} {'recall':>8} {'dedupe':>8} {'link':>8}")
+    print("-" * 78)
+    for r in table.iter_rows(named=True):
+        label = _CONVENTION_LABELS.get(r["name_convention"], r["name_convention"])
+
+        def cell(value: float | None) -> str:
+            return f"{value:>8.4f}" if value is not None else f"{'—':>8}"
+
+        print(f"{label:<40} {r['pairs']:>10,} {cell(r['recall'])} {cell(r['dedupe'])} {cell(r['link'])}")
+
+
+def print_stability(models: dict[str, ModelParameters], sizes: dict[str, int]) -> None:
+    """Weights (log2 m/u) of the dedupe models trained on each set, side by side."""
+    names = list(models)
+    if len(names) < 2:
+        return
+    first = models[names[0]]
+    print(f"{'comparison':<12} {'level':<24} " + " ".join(f"{n:>12}" for n in names) + f" {'Δ':>7}")
+    print("-" * (38 + 13 * len(names) + 8))
+    worst = 0.0
+    for comparison, parameters in first.comparisons.items():
+        for code, label in enumerate(parameters.labels):
+            if code == 0:
+                continue
+            weights = [float(models[n].comparisons[comparison].weights()[code]) for n in names]
+            delta = max(weights) - min(weights)
+            worst = max(worst, delta)
+            print(f"{comparison:<12} {label:<24} " + " ".join(f"{w:>12.2f}" for w in weights) + f" {delta:>7.2f}")
+    priors = []
+    for n in names:
+        model = models[n]
+        records = sizes[n]
+        expected = model.prior * records * (records - 1) / 2
+        priors.append(f"{n}: prior {model.prior:.3g}, ≈ {expected / records:.4f} duplicates per record")
+    print("; ".join(priors))
+    print(f"largest weight difference between the sizes: {worst:.2f} bits")
+
+
+def print_reliability(frames: list[pl.DataFrame], title: str) -> None:
+    pooled = pl.concat([f for f in frames if f is not None])
+    table = reliability_table(pooled.get_column("p"), pooled.get_column("y"))
+    print(title)
+    print(f"{'predicted':<16} {'pairs':>9} {'mean predicted':>15} {'observed':>9} {'expected':>10} {'observed':>9}")
+    print("-" * 73)
+    for r in table.iter_rows(named=True):
+        if not r["pairs"]:
+            continue
+        print(
+            f"{r['band']:<16} {r['pairs']:>9,} {r['mean_predicted']:>15.4f} {r['observed']:>9.4f} "
+            f"{r['expected_matches']:>10.1f} {r['observed_matches']:>9,}"
+        )
+
+
+def print_speed(rows: list[dict[str, Any]]) -> None:
+    header = (
+        f"{'set':<14} {'engine':<9} {'read':>6} {'normalize':>10} {'dedupe':>7} {'link':>6} {'cluster':>8} "
+        f"{'total s':>8} {'peak RSS MB':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        t = r["timings"]
+        if r["engine"] == "dancu":
+            dedupe, link = t["prepare"] + t["dedupe"], t["link"]
+        else:
+            dedupe, link = t["dedupe"], t["link"]
+        print(
+            f"{r['set']:<14} {r['engine']:<9} {t['read']:>6.1f} {t['normalize']:>10.1f} {dedupe:>7.1f} {link:>6.1f} "
+            f"{t['clusters']:>8.1f} {r['seconds']:>8.1f} {r['rss_mb']:>11,.0f}"
+        )
+    by_set: dict[str, dict[str, float]] = {}
+    for r in rows:
+        by_set.setdefault(r["set"], {})[r["engine"]] = r["seconds"]
+    for name, engines in by_set.items():
+        if "dancu" in engines and "splink 5" in engines:
+            print(
+                f"{name}: dancu x{engines['splink 5'] / engines['dancu']:.1f} faster than splink 5 end to end "
+                "(reading, normalization, training, scoring, clustering)"
+            )
+    print("dancu's dedupe column includes the base preparation both of its jobs share (keys, u, term frequencies)")
+
+
+_SETS = {"37": "Ninh Bình", "66": "Đắk Lắk", "14": "Sơn La", "91": "An Giang", "92": "Cần Thơ", "52": "Gia Lai"}
+
+
+def bench_suite(args: argparse.Namespace) -> None:
+    """The tables of issue 14: accuracy per set, per naming convention, training stability, reliability, speed."""
+    root = args.data or Path(tempfile.gettempdir()) / "dancu-bench-suite"
+    plan = [(args.province, args.people_small, True), (args.province, args.people_large, True)]
+    plan += [(code, args.people_small, args.splink_minorities) for code in args.minorities.split(",") if code]
+    accuracy: list[dict[str, Any]] = []
+    timing: list[dict[str, Any]] = []
+    conventions: list[pl.DataFrame] = []
+    reliability: list[pl.DataFrame] = []
+    models: dict[str, ModelParameters] = {}
+    sizes: dict[str, int] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="dancu-suite-"))
+    try:
+        for code, people, with_splink in plan:
+            if people <= 0:
+                continue
+            name = f"{_SETS.get(code, code)} {_short(people)}"
+            data = root / f"{code}-{people}-{args.seed}-{args.nights}"
+            prepare_generated(people, args.seed, args.nights, data, code)
+            engines = ["dancu"] + (["splink"] if with_splink and not args.no_splink else [])
+            print(f"== {name}: {', '.join(engines)}", flush=True)
+            rows, times, dancu = run_set(name, data, engines, None, scratch)
+            accuracy += rows
+            timing += times
+            conventions.append(dancu["conventions"])
+            reliability.append(dancu["reliability"])
+            if code == args.province:
+                models[name] = dancu["model"]
+                sizes[name] = pl.scan_parquet(data / _CANONICAL / "base.parquet").select(pl.len()).collect().item()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print()
+    print("Accuracy at dancu's match threshold (0.99; Splink: probability >= 0.99), pairs and person clusters")
+    print_accuracy(accuracy)
+    print()
+    print("Recall per ethnic naming convention (dancu, every set pooled; the true person's convention)")
+    print_conventions(conventions)
+    print()
+    print("Training stability: weights (bits) of the dedupe models trained on both sizes of one province")
+    print_stability(models, sizes)
+    print()
+    print_reliability(reliability, "Reliability of dancu's probabilities (every scored pair of every set, truth)")
+    print()
+    print("Speed, end to end, each engine in its own process")
+    print_speed(timing)
+
+
+def bench_generated(args: argparse.Namespace) -> None:
+    """One generated province, both engines (unless --no-splink), the same tables as the suite."""
+    data = (
+        args.data
+        or Path(tempfile.gettempdir()) / f"dancu-bench-{args.province}-{args.people}-{args.seed}-{args.nights}"
+    )
+    prepare_generated(args.people, args.seed, args.nights, data, args.province)
+    name = f"{_SETS.get(args.province, args.province)} {_short(args.people)}"
+    engines = ["dancu"] if args.no_splink else ["dancu", "splink"]
+    scratch = Path(tempfile.mkdtemp(prefix="dancu-generated-"))
+    try:
+        rows, times, dancu = run_set(name, data, engines, args.extract_limit, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_accuracy(rows)
+    print()
+    print_conventions([dancu["conventions"]])
+    print()
+    print_reliability([dancu["reliability"]], "Reliability of dancu's probabilities (truth)")
+    print()
+    print_speed(times)
 
 
 # --- the prebuilt base index ----------------------------------------------------------------------------------------
@@ -604,8 +990,8 @@ def index_link(folder: Path, index_dir: Path, extract_limit: int, out: Path) -> 
 
 def bench_index(args: argparse.Namespace) -> list[dict[str, Any]]:
     data = args.data or Path(tempfile.gettempdir()) / f"dancu-bench-{args.people}-{args.seed}-{args.nights}"
-    folder = prepare_generated(args.people, args.seed, args.nights, data)
-    _, link_truth = _generated_truth(data, folder, args.extract_records)
+    folder = prepare_generated(args.people, args.seed, args.nights, data, args.province)
+    link_truth = Truth(data, args.extract_records).link
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="dancu-index-", dir=args.scratch) as scratch:
         index_dir = Path(scratch) / "index"
@@ -682,7 +1068,18 @@ def main() -> None:
         mode.add_argument("--people", type=int, default=1_000_000, help="people of the generated province")
         mode.add_argument("--nights", type=int, default=8, help="nights of extracts (about 1.4 %% of people each)")
         mode.add_argument("--seed", type=int, default=11)
+        mode.add_argument("--province", default="37", help="current province code (66 Đắk Lắk, 14 Sơn La, 91 An Giang)")
         mode.add_argument("--data", type=Path, help="folder of the generated, normalized data (cached)")
+    suite = sub.add_parser("suite")
+    suite.add_argument("--province", default="37", help="the province of the two sizes (training stability)")
+    suite.add_argument("--people-small", type=int, default=100_000)
+    suite.add_argument("--people-large", type=int, default=1_000_000)
+    suite.add_argument("--minorities", default="66,14,91", help="minority-heavy provinces run at --people-small")
+    suite.add_argument("--splink-minorities", action="store_true", help="run Splink on the minority sets too")
+    suite.add_argument("--no-splink", action="store_true")
+    suite.add_argument("--nights", type=int, default=8)
+    suite.add_argument("--seed", type=int, default=11)
+    suite.add_argument("--data", type=Path, help="folder of the generated data (cached per set)")
     generated = sub.choices["generated"]
     generated.add_argument("--no-splink", action="store_true")
     generated.add_argument("--extract-limit", type=int, help="link only the first N extract records")
@@ -724,7 +1121,11 @@ def main() -> None:
     elif args.mode == "synthetic":
         rows = bench_synthetic(args.people, args.extract, args.seed)
     elif args.mode == "generated":
-        rows = bench_generated(args)
+        bench_generated(args)
+        return
+    elif args.mode == "suite":
+        bench_suite(args)
+        return
     else:
         rows = bench_index(args)
     _print(rows)

@@ -131,7 +131,10 @@ def main() -> int:
     note = ""
     if _given_spellings(records) < GIVEN_TARGET:
         records = _more_given_names(records, args.seed, 0.5)
-        note = " (half the records given two-syllable given names here: the generator has < 10,000 given names)"
+        note = (
+            " (the generator has < 10,000 given names: here half the records were given a two-syllable given name"
+            " drawn from the namedb syllables)"
+        )
     records = _with_current_addresses(records, args.seed, args.current_share)
 
     # Unit tables and indexes are loaded once per process; their cost is not per record.

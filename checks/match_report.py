@@ -1,5 +1,7 @@
-"""The match report for data officers: decision bands, the probability distribution, blocking statistics and a
-sample of review-band pairs side by side with their explanations. Self-contained HTML, Vietnamese, offline."""
+"""The match report for data officers: decision bands, the probability distribution, how well the probabilities
+agree with reviewers' decisions (reliability), the pairs vetoed as two people (twins, siblings, one ID for two
+people), blocking statistics and a sample of review-band pairs side by side with their explanations.
+Self-contained HTML, Vietnamese, offline."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ import polars as pl
 
 from checks import charts
 from checks.report import MATCH_REPORT_HTML, QUALITY_REPORT_HTML, SOURCE_LABELS, fmt_pct, render_template
+from matchers.engine.evaluation import reliability_table
+from matchers.engine.population import population_settings
 from records.files import atomic_write_text
 
-__all__ = ["MatchReportInput", "build_match_html", "write_match_report"]
+__all__ = ["MatchReportInput", "build_match_html", "reliability_rows", "veto_rows", "write_match_report"]
 
 DECISION_LABELS: Final = {"match": "Ghép (cùng một người)", "review": "Cần xem xét", "non_match": "Không ghép"}
 KIND_LABELS: Final = {"dedupe": "Trùng lặp trong CSDL dân cư", "link": "Trích xuất ↔ CSDL dân cư"}
@@ -31,6 +35,7 @@ SIDE_FIELDS: Final = (
     ("spouse_name", "Họ tên vợ/chồng"),
 )
 SAMPLE_SIZE: Final = 30
+VETO_SAMPLE_SIZE: Final = 10
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,12 @@ def _samples(pairs: pl.DataFrame, records: pl.DataFrame) -> list[dict[str, Any]]
         return []
     # The most uncertain first: what a reviewer's decision helps most.
     chosen = review.sort((pl.col("match_probability") - 0.5).abs(), "left_id", "right_id").head(SAMPLE_SIZE)
+    return _side_by_side(chosen, records)
+
+
+def _side_by_side(chosen: pl.DataFrame, records: pl.DataFrame) -> list[dict[str, Any]]:
+    if chosen.height == 0:
+        return []
     fields = [c for c, _ in SIDE_FIELDS if c in records.columns]
     lookup = {
         r["record_id"]: r
@@ -124,6 +135,7 @@ def _samples(pairs: pl.DataFrame, records: pl.DataFrame) -> list[dict[str, Any]]
                 "right_source": SOURCE_LABELS.get(right.get("source", ""), "không rõ"),
                 "probability": pair["match_probability"],
                 "kind_label": KIND_LABELS.get(pair["kind"], pair["kind"]),
+                "veto": pair.get("level_veto") if pair.get("level_veto") not in (None, "none") else None,
                 "fields": [
                     {
                         "label": label,
@@ -138,6 +150,66 @@ def _samples(pairs: pl.DataFrame, records: pl.DataFrame) -> list[dict[str, Any]]
             }
         )
     return samples
+
+
+def reliability_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per band of predicted probability: reviewed pairs and the share reviewers called one person.
+
+    Reads ``review_label`` (the reviewer's answer, null when not reviewed or unsure) beside ``match_probability``.
+    """
+    if "review_label" not in pairs.columns:
+        return []
+    reviewed = pairs.filter(pl.col("review_label").is_not_null())
+    table = reliability_table(reviewed.get_column("match_probability"), reviewed.get_column("review_label"))
+    counts = reliability_table(pairs.get_column("match_probability"), pl.repeat(False, pairs.height, eager=True))
+    rows = []
+    for band, total in zip(table.iter_rows(named=True), counts.get_column("pairs").to_list(), strict=True):
+        rows.append(
+            {
+                "band": band["band"].replace("–", " – ").replace(".", ","),
+                "pairs": total,
+                "reviewed": band["pairs"],
+                "predicted": band["mean_predicted"],
+                "observed": band["observed"],
+            }
+        )
+    return [r for r in rows if r["pairs"]]
+
+
+def _veto_descriptions() -> dict[str, str]:
+    return {veto.name: veto.description for veto in population_settings().vetoes}
+
+
+def veto_rows(pairs: pl.DataFrame) -> list[dict[str, Any]]:
+    """Vetoed pairs per veto: how many, how many of them carry one personal ID (one ID, two people)."""
+    if "level_veto" not in pairs.columns:
+        return []
+    vetoed = pairs.filter(pl.col("level_veto").is_not_null() & (pl.col("level_veto") != "none"))
+    if vetoed.height == 0:
+        return []
+    same_id = (pl.col("level_person_id") == "exact") if "level_person_id" in pairs.columns else pl.lit(False)
+    counts = vetoed.group_by("level_veto").agg(
+        pl.len().alias("pairs"),
+        same_id.sum().alias("same_id"),
+        (pl.col("kind") == "link").sum().alias("link"),
+    )
+    descriptions = _veto_descriptions()
+    return [
+        {**r, "description": descriptions.get(r["level_veto"], "")}
+        for r in counts.sort("pairs", descending=True).iter_rows(named=True)
+    ]
+
+
+def _veto_samples(pairs: pl.DataFrame, records: pl.DataFrame) -> list[dict[str, Any]]:
+    """A few vetoed pairs that carry one personal ID, side by side: what the ward must untangle at source."""
+    if "level_veto" not in pairs.columns or "level_person_id" not in pairs.columns:
+        return []
+    chosen = (
+        pairs.filter((pl.col("level_veto") != "none") & (pl.col("level_person_id") == "exact"))
+        .sort("match_weight", "left_id", "right_id", descending=[True, False, False])
+        .head(VETO_SAMPLE_SIZE)
+    )
+    return _side_by_side(chosen, records)
 
 
 def build_match_html(data: MatchReportInput) -> str:
@@ -178,6 +250,9 @@ def build_match_html(data: MatchReportInput) -> str:
         blocking_rows=_blocking_rows(pairs),
         review_total=counts.get("review", 0),
         samples=_samples(pairs, data.records),
+        reliability=reliability_rows(pairs),
+        vetoes=veto_rows(pairs),
+        veto_samples=_veto_samples(pairs, data.records),
     )
 
 

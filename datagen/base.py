@@ -376,14 +376,17 @@ def add_duplicates(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame
         street="street", legacy="legacy", current="current", form="form", variant="variant",
     ).to_list()  # fmt: skip
     conventions = pop["name_convention"].gather(source["_pi"]).to_list()
+    true_names = pop["full_name"].gather(source["_pi"]).to_list()
     for i, record in enumerate(records):
         original_id = record["record_id"]
         record["record_id"] = new_ids[i]
         record["household_id"] = None
         record["relation_to_head"] = None
-        applicable = _applicable(record, old_forms[i], conventions[i], rng)
+        applicable = _applicable(record, old_forms[i], conventions[i], true_names[i], rng)
         count = min(len(applicable), int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])))
-        chosen = [applicable[j] for j in sorted(rng.choice(len(applicable), size=count, replace=False))]
+        weights = np.array([_VARIATION_WEIGHTS.get(v, 1.0) for v in applicable])
+        picked = rng.choice(len(applicable), size=count, replace=False, p=weights / weights.sum())
+        chosen = [applicable[j] for j in sorted(picked)]
         chosen = _compatible(list(dict.fromkeys(chosen)))
         if "name_rendering" in chosen:
             # One change of the name at a time: the rendering is the record's spelling of it.
@@ -401,6 +404,12 @@ def add_duplicates(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame
     state.frame = pl.concat([base, duplicates], how="vertical").sort("record_id")
 
 
+# How often each variation makes a second record of a person: spelling slips far more often than a new ID.
+_VARIATION_WEIGHTS: Final = {
+    "no_diacritics": 3.0, "old_tone_placement": 2.0, "typo": 3.0, "dropped_middle_name": 2.0, "name_rendering": 6.0,
+    "swapped_day_month": 1.0, "year_only_birth_date": 1.0, "birth_year_off_by_one": 1.0, "old_address_form": 2.0,
+    "cmnd_instead_of_cccd": 1.0, "reissued_id": 0.6, "reversed_name_order": 0.5,
+}  # fmt: skip
 _EXCLUSIVE: Final = (
     ("year_only_birth_date", "swapped_day_month", "birth_year_off_by_one"),
     ("cmnd_instead_of_cccd", "reissued_id"),
@@ -418,16 +427,17 @@ def _compatible(chosen: list[str]) -> list[str]:
     return kept
 
 
-def _applicable(record: dict[str, object], old_address: str, convention: str | None,
+def _applicable(record: dict[str, object], old_address: str, convention: str | None, true_name: str | None,
                 rng: np.random.Generator) -> list[str]:
     name = record["full_name"]
     birth = record["birth_date"]
     options: list[str] = []
-    if isinstance(name, str) and name and convention is not None:
-        other, kind = render_name(name, convention, rng)
+    # Another officer writes the person's name from its real form, not from this record's spelling of it.
+    if isinstance(name, str) and name and convention is not None and true_name is not None:
+        other, kind = render_name(true_name, convention, rng)
         if kind and other != name:
             record["_rendered"] = other
-            options += ["name_rendering"] * 3  # most duplicates of a minority name differ in how it is written
+            options.append("name_rendering")  # weighted up: minority names are written many ways
         words = name.split()
         if len(words) == 3 and words[1] in ("Văn", "Thị") and convention == "kinh":
             options.append("reversed_name_order")

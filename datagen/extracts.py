@@ -232,7 +232,9 @@ def build_extracts(rng: np.random.Generator, pop: pl.DataFrame, state: BaseState
             other = _other_province(rng, geo)
             visitors = build_population(rng, max(k_out * 3, 30), province_geo(other), snapshot)
             visitors = visitors.filter(_age_at(visitors["birth"], snapshot) >= 16).head(k_out)
-            visitors = visitors.with_columns(pl.col("person_index") + extra_person)
+            # Numbered after everyone seen so far: the filter above leaves gaps, and gaps would let two nights'
+            # visitors share a number (and the truth call two strangers one person).
+            visitors = visitors.with_columns(pl.int_range(extra_person, extra_person + pl.len()).alias("person_index"))
             extra_person += visitors.height
             outsiders.append(visitors.select("person_index", "current_ward_code"))
             rows = _person_frame(rng, visitors, np.arange(visitors.height), 0.75)

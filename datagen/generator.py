@@ -136,6 +136,7 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
     persons = pl.concat(truth_parts).sort("source", "record_id")
     persons_path = truth_dir / "persons.parquet"
     persons.write_parquet(persons_path, compression="zstd")
+    _people(pop).write_parquet(truth_dir / "people.parquet", compression="zstd")
     defects = log.frame().join(persons.select("record_id", "source"), on=["record_id", "source"], how="semi")
     defects = defects.sort(["source", "record_id", "defect", "field"], nulls_last=True)
     defects_path = truth_dir / "defects.parquet"
@@ -167,6 +168,31 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
         defects_path=defects_path, manifest_path=manifest_path, people=people, base_rows=base.height,
         extract_rows=extract_rows, defect_rows=defects.height,
     )  # fmt: skip
+
+
+def _person_key(column: str) -> pl.Expr:
+    return pl.when(pl.col(column) >= 0).then(pl.lit("P") + pl.col(column).cast(pl.String).str.zfill(9))
+
+
+def _people(pop: pl.DataFrame) -> pl.DataFrame:
+    """One row per true person of the province: family ties (household, father, mother, spouse, closest sibling,
+    twin), sex, birth date and naming convention, for telling twins, siblings and namesakes apart in evaluations."""
+    return pop.select(
+        _person_key("person_index").alias("true_person"),
+        pl.col("hh").alias("household"),
+        "relation",
+        "sex",
+        pl.col("birth").alias("birth_date"),
+        "ethnicity",
+        "name_convention",
+        "full_name",
+        "given_name",
+        _person_key("father_index").alias("father"),
+        _person_key("mother_index").alias("mother"),
+        _person_key("spouse_index").alias("spouse"),
+        _person_key("sibling_index").alias("sibling"),
+        "twin",
+    )
 
 
 def _truth(frame: pl.DataFrame, source: str, conventions: pl.DataFrame) -> pl.DataFrame:

@@ -15,6 +15,7 @@ import polars as pl
 from datagen.ethnic import draw_ethnicities
 from datagen.geography import ProvinceGeo, draw_legacy_wards, draw_residences
 from datagen.names import CONVENTIONS, NamePools, compose_names, convention_of, draw_families, draw_given, name_pools
+from datagen.text import strip_diacritics
 from normalize import units
 
 __all__ = ["CARD_MILESTONES", "HOUSEHOLD_TYPES", "RELATIONS", "build_population"]
@@ -136,6 +137,17 @@ def _children(rng: np.random.Generator, hh: np.ndarray, counts: np.ndarray, pare
     mother_age_now = (snapshot - mother_birth) / YEAR
     top = np.minimum(max_age, mother_age_now - 0.02)
     at_birth = min_age + rng.random(rows.size) * np.maximum(top - min_age, 0.01)
+    # Brothers and sisters are born at least ~10 months apart (twins aside): ages sorted within the family, then
+    # each pushed to 0.85 years after the previous one (a cumulative maximum of age - 0.85 * rank).
+    spaced = (
+        pl.DataFrame({"family": rows, "age": at_birth, "rank": order})
+        .with_columns(pl.col("age").sort().over("family"))
+        .with_columns((pl.col("age") - 0.85 * pl.col("rank")).cum_max().over("family").alias("age"))
+        .select(pl.col("age") + 0.85 * pl.col("rank"))
+        .to_series()
+        .to_numpy()
+    )
+    at_birth = np.minimum(spaced, np.maximum(top, min_age))
     birth = np.minimum(mother_birth + _years(at_birth), snapshot - 1)
     # Twins: the second child of some families shares the first one's birth date.
     first_of_family = np.repeat(np.cumsum(counts) - counts, counts)
@@ -342,7 +354,10 @@ def _family_resemblance(rng: np.random.Generator, pools: NamePools, columns: dic
             given[of_sex] = [f"{g.split(' ')[0]} {w}" for g, w in zip(given[elder[of_sex]].tolist(), second.tolist(),
                                                                         strict=True)]  # fmt: skip
     for _ in range(8):
-        clash = sibling & ((given == given[np.maximum(first, 0)]) | ((previous >= 0) & (given == given[np.maximum(
+        # Parents do not give two children one name, nor "Pao" and "Páo": the last words differ without diacritics.
+        last = pl.Series(given.tolist(), dtype=pl.String).str.split(" ").list.last().str.to_lowercase()
+        key = last.map_elements(strip_diacritics, return_dtype=pl.String).to_numpy()
+        clash = sibling & ((key == key[np.maximum(first, 0)]) | ((previous >= 0) & (key == key[np.maximum(
             previous, 0)])))  # fmt: skip
         rows = np.flatnonzero(clash)
         if rows.size == 0:

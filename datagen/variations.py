@@ -58,13 +58,14 @@ def reissue_id(person_id: str, rng: np.random.Generator) -> str:
     return prefix + person_id[3:6] + f"{int(rng.integers(0, 1_000_000)):06d}"
 
 
-def _rendered(names: list[str | None], conventions: list[str | None], rows: np.ndarray,
-              rng: np.random.Generator) -> tuple[list[int], list[str]]:
+def _rendered(names: list[str | None], conventions: list[str | None], true_names: list[str | None],
+              rows: np.ndarray, rng: np.random.Generator) -> tuple[list[int], list[str]]:
+    """Rows (among ``rows``) still spelled as the true name, written another common way instead."""
     changed: list[int] = []
     details: list[str] = []
     for i in rows.tolist():
         name, convention = names[i], conventions[i]
-        if name is None or convention not in _RENDERED:
+        if name is None or convention not in _RENDERED or name != true_names[i]:
             continue
         other, kind = render_name(name, convention, rng)
         if kind and other != name:
@@ -79,8 +80,9 @@ def vary_base(rng: np.random.Generator, base: pl.DataFrame, pop: pl.DataFrame, l
     pi = base["_pi"].to_numpy()
     conventions = pop["name_convention"].gather(pl.Series(pi)).to_list()
     names = base["full_name"].to_list()
+    true_names = pop["full_name"].gather(pl.Series(pi)).to_list()
     candidates = np.flatnonzero(rng.random(base.height) < BASE_RATES["name_rendering"])
-    changed, details = _rendered(names, conventions, candidates, rng)
+    changed, details = _rendered(names, conventions, true_names, candidates, rng)
     ids = base["record_id"]
     log.add(ids.gather(changed), "base", "name_rendering", "full_name", details)
     # A sibling's ID, only on records no other defect has touched (their ID stays readable as the sibling's).
@@ -137,7 +139,8 @@ def vary_extract(rng: np.random.Generator, rows: pl.DataFrame, pop: pl.DataFrame
     def logged(kind: str, field: str, changed: list[int], details: list[str] | None = None) -> None:
         log.add(ids.gather(changed), source, kind, field, details)
 
-    changed, details = _rendered(names, conventions, np.flatnonzero(draw["name_rendering"] < EXTRACT_RATES[
+    true_names = [n if k else None for n, k in zip(pop["full_name"].gather(index).to_list(), known, strict=True)]
+    changed, details = _rendered(names, conventions, true_names, np.flatnonzero(draw["name_rendering"] < EXTRACT_RATES[
         "name_rendering"]), rng)  # fmt: skip
     logged("name_rendering", "full_name", changed, details)
 

@@ -151,12 +151,12 @@ _PROVINCE_ALIASES: Final = {
 
 
 def _compact(tokens: Iterable[str]) -> str:
-    return "".join(str(int(t)) if t.isdigit() else t for t in tokens)
+    return "".join(str(int(t)) if t.isdecimal() else t for t in tokens)
 
 
 def _accent_compact(text: str) -> str:
     folded = fold_tone_placement(unicodedata.normalize("NFC", text).replace("Ð", "Đ")).lower()
-    return "".join(str(int(t)) if t.isdigit() else t for t in re.findall(r"\d+|[^\W\d_]+", folded))
+    return "".join(str(int(t)) if t.isdecimal() else t for t in re.findall(r"\d+|[^\W\d_]+", folded))
 
 
 def _bare_name(short: str, unit_type: str) -> str:

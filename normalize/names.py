@@ -29,6 +29,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Final, NamedTuple
 
 import polars as pl
@@ -49,6 +50,7 @@ from normalize.text import (
 __all__ = [
     "CLAN_NAMES",
     "FAMILY_NAMES",
+    "GIVEN_NAME_KEYS",
     "NAME_CONVENTIONS",
     "NAME_PART_COLUMNS",
     "ParsedName",
@@ -80,6 +82,10 @@ FAMILY_NAMES: Final = _keys(
 _ORDER_MARKERS: Final = _keys(
     "nguyen tran le pham huynh phan vu vo dang bui do ngo duong trinh dinh doan truong dao luong"
 )
+# … as they are spelled: with diacritics, "Dợ", "Dính", "Vư" (H'Mông given names) are not Đỗ, Đinh, Vũ.
+_ORDER_MARKER_SPELLINGS: Final = _keys(
+    "Nguyễn Trần Lê Phạm Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Ngô Dương Trịnh Đinh Đoàn Trương Đào Lương"
+)
 # Clans of the Ê Đê, Gia Rai, M'Nông and neighbouring peoples (ASCII keys, multi-word clans by their first word):
 # a name ending with one, or starting with one before a Y/H' prefix, follows the clan-last convention.
 CLAN_NAMES: Final = _keys(
@@ -93,6 +99,21 @@ _MIDDLE_MARKERS: Final = frozenset({"van", "thi"})
 # Ông and Cù are also family names; Chú and Bé are left out (Chu and Bế are common family names).
 _TITLES: Final = frozenset({"ong", "ba", "cu", "anh", "chi", "em", "co", "bac"})
 _CONSONANTS: Final = frozenset("bcdghklmnpqrstvx")
+
+_NAMEDB: Final = Path(__file__).resolve().parent.parent / "data" / "vietnamese-namedb"
+
+
+def _given_name_keys() -> frozenset[str]:
+    keys: set[str] = set()
+    for path in sorted(_NAMEDB.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            keys.update(ascii_key(line.replace("Ð", "Đ")).split())
+    return frozenset(keys)
+
+
+GIVEN_NAME_KEYS: Final = _given_name_keys()
+"""ASCII keys of the words used in Vietnamese given names (vietnamese-namedb, MIT): two different ones are two
+names, not a typing slip ("Trang" and "Trung", "Hương" and "Phương")."""
 
 NAME_CONVENTIONS: Final = ("family_first", "clan_last", "prefix_first")
 """``family_first``: family, middle, given (Kinh, H'Mông, Thái, Hoa, Khmer…); ``clan_last``: prefix Y/H', given,
@@ -202,7 +223,8 @@ def _word_class(display: str, key: str) -> str:
     """One letter per word; :func:`_plan` decides a name's structure from these letters alone.
 
     Y / H: prefix; G: an H glued to the given name ("Hhen", not a Vietnamese syllable); C: clan; N: Néang;
-    c: Chau (Khmer, no diacritics); M: Văn/Thị; T: title that is also a family name (Ông, Cụ/Cù); U: other title;
+    c: Chau (Khmer, no diacritics); M: Văn/Thị; m: Van/Thi (see :func:`_resolve_shape`); T: title that is also a
+    family name (Ông, Cụ/Cù); U: other title;
     F: family name that marks the order; f: other family name; x: anything else.
     """
     lower = display.lower()
@@ -211,7 +233,8 @@ def _word_class(display: str, key: str) -> str:
     if key == "h":
         return "H"
     if key in _MIDDLE_MARKERS:
-        return "M"
+        # "Vân", "Vấn", "Thì" are given names; a bare "Van"/"Thi" is Văn/Thị only in a name without diacritics.
+        return "M" if display in ("Văn", "Thị") else "m" if display.isascii() else "x"
     if key in _TITLES:
         return "T" if key in FAMILY_NAMES else "U"
     if key in CLAN_NAMES:
@@ -229,7 +252,7 @@ def _word_class(display: str, key: str) -> str:
         and key not in FAMILY_NAMES
     ):
         return "G"
-    if key in _ORDER_MARKERS:
+    if key in _ORDER_MARKERS and (display in _ORDER_MARKER_SPELLINGS or display.isascii()):
         return "F"
     if key in FAMILY_NAMES:
         return "f"
@@ -259,6 +282,11 @@ class _Plan:
     reordered: bool
     prefix_label: str | None
     prefix_key: str
+
+
+def _resolve_shape(classes: str, all_ascii: bool) -> str:
+    """A bare Van/Thi ("m") is the middle name Văn/Thị in a name typed without diacritics, a given name otherwise."""
+    return classes.replace("m", "M" if all_ascii else "x")
 
 
 @lru_cache(maxsize=16384)
@@ -313,9 +341,12 @@ def _plan(shape: str) -> _Plan:
     # 4. Khmer Chau/Néang in the family slot.
     if n >= 2 and (classes[0] == "N" or (classes[0] == "c" and classes[1] != "M")):
         return plan(positions, [positions[0]], positions[1:-1], [positions[-1]], positions[0], False, "prefix_first")
-    # 5. Given name first: "An Nguyễn Văn", "Thu Hà Nguyễn Thị" (a name never ends with Văn/Thị) …
+    # 5. Given name first: "An Nguyễn Văn", "Thu Hà Nguyễn Thị", "Bình Lò Thị" (a name never ends with Văn/Thị;
+    # the family name is a known one, else the word in front of Văn/Thị) …
     if n >= 3 and classes[-1] == "M":
         marker = next((i for i in range(1, n) if classes[i] == "F"), None)
+        if marker is None and classes[-2] != "M" and classes[0] not in _FAMILY_CLASSES:
+            marker = n - 2
         if marker is not None:
             positions = positions[marker:] + positions[:marker]
             reordered = True
@@ -382,10 +413,11 @@ def parse_name(s: str | None) -> ParsedName:
     text, encoding = fix_legacy_encoding(original)
     text = unicodedata.normalize("NFC", text).translate(_QUOTE_TABLE)
     text, remarks = _cut_remarks(text)
-    words = [w for w in (_word(raw) for raw in _JUNK_RE.sub(" ", _prepare_text(text)).split()) if w.cls]
+    raw_words = [raw for raw in _JUNK_RE.sub(" ", _prepare_text(text)).split() if _word(raw).cls]
+    words = [_word(raw) for raw in raw_words]
     if not words:
         return ParsedName(original, "", "", "", "", "", "", "", "", "", False, encoding, remark=_remark(remarks))
-    plan = _plan("".join(w.cls for w in words))
+    plan = _plan(_resolve_shape("".join(w.cls for w in words), all(raw.isascii() for raw in raw_words)))
     remark = _remark([words[p].display for p in plan.titles] + remarks)
 
     def display(p: int) -> str:
@@ -517,7 +549,13 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
         pl.col("_w")
         .list.eval(pl.element().replace_strict(classes, return_dtype=pl.String))
         .list.join("")
-        .alias("_shape")
+        .alias("_shape"),
+        pl.col("_w").list.join("").str.contains(r"^[\x00-\x7f]*$").alias("_ascii"),
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col("_ascii"))
+        .then(pl.col("_shape").str.replace_all("m", "M", literal=True))
+        .otherwise(pl.col("_shape").str.replace_all("m", "x", literal=True))
     )
     plans = _plans(frame.get_column("_shape").unique().to_list())
     frame = frame.join(plans, on="_shape", how="left", maintain_order="left")

@@ -109,12 +109,17 @@ def assign_successors(previous: pl.DataFrame, clusters: pl.DataFrame) -> pl.Data
         .select("person_key", pl.col("cluster_id").alias("_voted"))
     )
     live_keys = keys.select(pl.col("cluster_id").alias("_live")).unique()
-    return (
-        previous.join(votes, on="person_key", how="left", maintain_order="left")
+    # The successor is worked out on the key column alone and added to the rows (no copy of the wide rows).
+    successor = (
+        previous.select("person_key")
+        .join(votes, on="person_key", how="left", maintain_order="left")
         .join(live_keys, left_on="person_key", right_on="_live", how="left", maintain_order="left", coalesce=False)
-        .with_columns(pl.coalesce("_voted", "_live").alias("successor"))
-        .drop("_voted", "_live")
+        .select(pl.coalesce("_voted", "_live").alias("successor"))
+        .get_column("successor")
     )
+    if previous.n_chunks("all") != [1] * previous.width:
+        previous = previous.rechunk()
+    return previous.with_columns(successor)
 
 
 def _spec_match(spec: SourceSpec, prefix: str = "") -> pl.Expr:
@@ -166,11 +171,10 @@ def _prepare(records: pl.DataFrame, rules: SurvivorshipRules, night: date) -> pl
 def _previous_candidates(assigned: pl.DataFrame, rules: SurvivorshipRules, night: date) -> pl.DataFrame | None:
     """Golden values of earlier nights that came from an event (not the base) as candidate records of tonight."""
     parts: list[pl.DataFrame] = []
-    rows = assigned.filter(pl.col("successor").is_not_null())
     for rule in rules.fields:
         lineage = pl.col(source_column(rule.columns[0]))
-        keep = lineage.is_not_null() & (lineage.struct.field("source") != "base")
-        part = rows.filter(keep)
+        keep = lineage.is_not_null() & (lineage.struct.field("source") != "base") & pl.col("successor").is_not_null()
+        part = assigned.select("successor", lineage, *rule.columns).filter(keep)
         if part.height == 0:
             continue
         parts.append(
@@ -331,8 +335,14 @@ def _select(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
         outputs.append(pl.when(value.is_not_null()).then(_lineage()).alias(source_column(name)))
     selected = winner.select(outputs)
     if single and rule.on_conflict == "task":
-        others = _with_anchor(candidates.filter(pl.col("_valid")), winner, agree_columns)
+        anchored = agree_columns + (["_value_birth_date"] if column == "birth_date" else [])
+        others = _with_anchor(candidates.filter(pl.col("_valid")), winner, anchored)
         differing = others.filter(~kind_of(column).agrees(column) & (pl.col("source") != pl.col(f"source{ANCHOR}")))
+        if column == "birth_date":
+            # Day and month typed the other way round (dd/mm vs mm/dd) is the one disagreement that is plainly the
+            # same date: the ranked value stands, without a task (and the change set does not carry the swap).
+            swapped = (pl.col("birth_date_swapped") == pl.col(f"_value_birth_date{ANCHOR}")).fill_null(False)
+            differing = differing.filter(~swapped)
         conflicts = differing.group_by("person_key").agg(
             pl.col("record_id").unique().sort().alias(f"_conflict_{rule.name}")
         )
@@ -476,13 +486,15 @@ def build_golden(
     *,
     previous: pl.DataFrame | None = None,
     rules: SurvivorshipRules | None = None,
+    normalize_carried: bool = True,
 ) -> RegisterBuild:
     """The register of ``night`` for the persons of ``records``.
 
     records: normalized records (canonical + ``normalize.columns``) of tonight, every source. clusters: record_id →
     cluster_id for at least those records. previous: the previous register version's rows (register.parquet
     columns) of the same persons, or None on the first night; rows none of whose records is seen tonight are carried
-    over unchanged.
+    over unchanged. normalize_carried: give the carried rows their normalized columns in ``golden`` too (what the
+    checks of the whole register read); an incremental night that checks only the persons it rebuilt can skip it.
     """
     rules = rules or survivorship_rules()
     # Contiguous columns once: adding a column to a frame read in several chunks copies every column of it.
@@ -617,9 +629,10 @@ def build_golden(
         if carried.height:
             carried = carried.sort("person_key")
             register = register.merge_sorted(carried, key="person_key")
-            again = renormalized(carried, night, rules)
-            golden = pl.concat([golden, again.select([c for c in golden.columns if c in again.columns])],
-                               how="diagonal_relaxed").sort("person_key")  # fmt: skip
+            if normalize_carried:
+                again = renormalized(carried, night, rules)
+                golden = pl.concat([golden, again.select([c for c in golden.columns if c in again.columns])],
+                                   how="diagonal_relaxed").sort("person_key")  # fmt: skip
     return RegisterBuild(register=register, golden=golden, records=keyed)
 
 

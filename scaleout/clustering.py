@@ -61,7 +61,7 @@ def _group_clusters(records: DataFrame, edges: DataFrame, settings: MatchSetting
         group_edges = pl.from_arrow(edges_table)
         assert isinstance(group_records, pl.DataFrame) and isinstance(group_edges, pl.DataFrame)
         ordered = group_records.select(columns).sort(ROW)
-        pairs = group_edges.with_columns(pl.lit("match").alias("decision"))
+        pairs = group_edges
         groups, report = cluster_records(ordered.drop(ROW, "_group_key"), pairs, settings)
         counts = report.as_dict()
         first = pl.int_range(pl.len()) == 0
@@ -111,9 +111,29 @@ def person_clusters(
         .join(components.select(F.col("node").alias("_node"), group_key), "_node")
         .drop("_node")
     )
-    component_edges = edges.join(components.select(F.col("node").alias("_a"), group_key), "_a").select(
-        "left_id", "right_id", "match_weight", "match_probability", "_group_key"
+    component_edges = (
+        edges.join(components.select(F.col("node").alias("_a"), group_key), "_a")
+        .select("left_id", "right_id", "match_weight", "match_probability", "_group_key")
+        .withColumn("decision", F.lit("match"))
+        .withColumn("level_veto", F.lit(None).cast(T.StringType()))
     )
+    if "level_veto" in pairs.columns:
+        # Pairs a veto declared two people keep their records apart in the engine's clustering: the ones inside a
+        # component go to its group beside the match edges.
+        vetoed = (
+            pairs.where(F.col("level_veto").isNotNull() & (F.col("level_veto") != "none"))
+            .select("left_id", "right_id", "match_weight", "match_probability", "level_veto")
+            .join(nodes.select(F.col(id_column).alias("left_id"), F.col("_node").alias("_a")), "left_id")
+            .join(nodes.select(F.col(id_column).alias("right_id"), F.col("_node").alias("_b")), "right_id")
+            .join(components.select(F.col("node").alias("_a"), F.col("component").alias("_ca"), group_key), "_a")
+            .join(components.select(F.col("node").alias("_b"), F.col("component").alias("_cb")), "_b")
+            .where(F.col("_ca") == F.col("_cb"))
+            .select(
+                "left_id", "right_id", "match_weight", "match_probability", "_group_key",
+                F.lit("non_match").alias("decision"), "level_veto",
+            )
+        )  # fmt: skip
+        component_edges = component_edges.unionByName(vetoed)
     clustered = _group_clusters(in_components, component_edges, settings).persist(_PERSIST)
     totals = clustered.select(*(F.sum(name).alias(name) for name in _REPORT)).first()
     report = ClusterReport(

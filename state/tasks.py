@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
@@ -86,11 +87,12 @@ def task_inputs(
     repaired: pl.Series,
 ) -> TaskInputs:
     """The night's draft inputs: everything on a full night, the persons in scope on an incremental one."""
+    night = date.fromisoformat(register.night)
     if found.full or register.full:
         every = clusters.read(["record_id", "cluster_id", "source"])
         whole = register.frame()
         quality = found.all()
-        findings = _ordered(pl.concat([quality, persistent_findings(whole, changes.frame(), every)], how="vertical"))
+        findings = _ordered(pl.concat([quality, persistent_findings(whole, changes.frame(), every, night)], how="vertical"))
         referenced = _referenced(findings, pairs)
         return TaskInputs(
             findings=findings,
@@ -118,7 +120,7 @@ def task_inputs(
     person_changes = (
         register.store.scan_changes(register.night).filter(pl.col("person_key").is_in(persons.implode())).collect()
     )
-    findings = _ordered(pl.concat([quality, persistent_findings(rows, person_changes, members)], how="vertical"))
+    findings = _ordered(pl.concat([quality, persistent_findings(rows, person_changes, members, night)], how="vertical"))
     record_ids = members.get_column("record_id")
     pair_records = pl.concat([repaired.cast(pl.String), found.subjects, record_ids]).unique()
     wanted, own = pair_records.implode(), record_ids.implode()

@@ -62,12 +62,49 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
     quality="sạch",
     severity="error",
     title="Một số định danh dùng cho nhiều người",
-    description="Hai bản ghi của CSDL dân cư mang cùng số định danh nhưng khác giới tính, ngày sinh hoặc có họ tên "
-    "khác hẳn nhau, tức là hai người khác nhau; một trong hai số định danh sai.",
+    description="Hai bản ghi mang cùng số định danh nhưng khác giới tính, ngày sinh hoặc có họ tên khác hẳn nhau, "
+    "tức là hai người khác nhau (thường là anh chị em, sinh đôi); một trong hai số định danh sai.",
 )
 def shared_person_id(context: CheckContext) -> pl.DataFrame:
     """Pairs of base records with one valid ID but evidently different people (sex, birth year, a full birth date
-    that is not a day/month swap, or a dissimilar name); both records are reported, each naming the other.
+    that is not a day/month swap, or a dissimilar name), and pairs of any two records with one ID that the match
+    stage vetoed as two people (an extract row carrying a brother's ID); both records are reported, each naming
+    the other."""
+    flagged = _shared_in_base(context)
+    vetoed = _vetoed_one_id(context)
+    if vetoed.height:
+        keep = ["record_id", "source", "ward_code", "person_id_norm", "record_id_other", "full_name_other"]
+        in_base = flagged.explode("related", "names").rename({"related": "record_id_other", "names": "full_name_other"})
+        flagged = (
+            pl.concat([in_base.select(keep), vetoed.select(keep)])
+            .unique(subset=["record_id", "record_id_other"], keep="first", maintain_order=True)
+            .group_by("record_id", "source", "ward_code", "person_id_norm", maintain_order=True)
+            .agg(pl.col("record_id_other").alias("related"), pl.col("full_name_other").alias("names"))
+        )
+    return hits(
+        flagged,
+        pl.format("Số định danh {} cũng được ghi cho ", pl.col("person_id_norm"))
+        + pl.col("names").list.join(", ")
+        + pl.lit(" (bản ghi ")
+        + pl.col("related").list.join(", ")
+        + pl.lit(")."),
+        related=pl.col("related"),
+    )
+
+
+_FLAGGED_SCHEMA: dict[str, pl.DataType] = {
+    "record_id": pl.String(),
+    "source": pl.String(),
+    "ward_code": pl.String(),
+    "person_id_norm": pl.String(),
+    "related": pl.List(pl.String),
+    "names": pl.List(pl.String),
+}
+
+
+def _shared_in_base(context: CheckContext) -> pl.DataFrame:
+    """Base records sharing one valid ID with evidently different people: record_id, source, ward_code,
+    person_id_norm, related (their record ids), names (their full names).
 
     Records are compared once per distinct *profile* (the fields the comparison reads), never record by record: a
     base that repeats the same few people thousands of times (200,000 rows of 14 people) would otherwise make
@@ -81,10 +118,12 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
     )
     shared = holders.filter(pl.col("person_id_norm").is_duplicated()).with_row_index("_order")
     if shared.height == 0:
-        return hits(holders.head(0), pl.lit(""))
-    profiles = shared.group_by(_PROFILE, maintain_order=True).agg(
-        pl.col("_order").alias("_members"), pl.col("record_id").alias("_ids")
-    ).with_row_index("_profile")
+        return pl.DataFrame(schema=_FLAGGED_SCHEMA)
+    profiles = (
+        shared.group_by(_PROFILE, maintain_order=True)
+        .agg(pl.col("_order").alias("_members"), pl.col("record_id").alias("_ids"))
+        .with_row_index("_profile")
+    )
     pairs = profiles.join(profiles, on="person_id_norm", suffix="_other")
     similarity = process.cpdist(
         pairs["name_key_no_middle"].fill_null("").to_list(),
@@ -134,14 +173,39 @@ def shared_person_id(context: CheckContext) -> pl.DataFrame:
         .join(shared.select("_order", "record_id", "source", "ward_code", "person_id_norm"), on="_order")
         .sort("_order")
     )
-    return hits(
-        flagged,
-        pl.format("Số định danh {} cũng được ghi cho ", pl.col("person_id_norm"))
-        + pl.col("names").list.join(", ")
-        + pl.lit(" (bản ghi ")
-        + pl.col("related").list.join(", ")
-        + pl.lit(")."),
-        related=pl.col("related"),
+    return flagged.select(list(_FLAGGED_SCHEMA))
+
+
+def _vetoed_one_id(context: CheckContext) -> pl.DataFrame:
+    """Both orientations of the pairs the matcher vetoed as two people although they carry one personal ID."""
+    columns = ["record_id", "source", "ward_code", "person_id_norm", "record_id_other", "full_name_other"]
+    pairs = context.pairs
+    if pairs is None or "level_veto" not in pairs.columns or "level_person_id" not in pairs.columns:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    vetoed = pairs.filter(
+        pl.col("level_veto").is_not_null()
+        & ~pl.col("level_veto").is_in(["none", "twins_or_typo"])
+        & (pl.col("level_person_id") == "exact")
+        & (pl.col("decision") != "match")
+    ).select("left_id", "right_id")
+    both = pl.concat([vetoed, vetoed.select(pl.col("right_id").alias("left_id"), pl.col("left_id").alias("right_id"))])
+    records = context.records.select("record_id", "source", "ward_code", "person_id_norm", "full_name")
+    return (
+        both.join(records, left_on="left_id", right_on="record_id")
+        .join(
+            records.select(pl.col("record_id").alias("record_id_other"), pl.col("full_name").alias("full_name_other")),
+            left_on="right_id",
+            right_on="record_id_other",
+        )
+        .select(
+            pl.col("left_id").alias("record_id"),
+            "source",
+            "ward_code",
+            "person_id_norm",
+            pl.col("right_id").alias("record_id_other"),
+            "full_name_other",
+        )
+        .filter(pl.col("person_id_norm").is_not_null())
     )
 
 

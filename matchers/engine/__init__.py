@@ -10,7 +10,14 @@ Pure library (no Dagster). Typical use::
 
 from matchers.engine.blocking import BlockingReport
 from matchers.engine.clustering import ClusterReport, cluster_records, stable_cluster_ids
-from matchers.engine.evaluation import PairMetrics, cluster_pairs, pair_metrics, truth_pairs_from_entities
+from matchers.engine.evaluation import (
+    PairMetrics,
+    cluster_pairs,
+    pair_metrics,
+    pair_outcomes,
+    reliability_table,
+    truth_pairs_from_entities,
+)
 from matchers.engine.index import BaseIndex, IndexMismatch
 from matchers.engine.linker import MatchResult, dedupe, dedupe_and_link, link, pair_columns
 from matchers.engine.population import POPULATION_INPUT_COLUMNS, population_settings
@@ -23,8 +30,10 @@ from matchers.engine.settings import (
     MatchSettings,
     Similarity,
     Thresholds,
+    Veto,
     block_on,
     left,
+    levels_in,
     right,
 )
 from matchers.engine.types import DECISIONS, LABEL_SCHEMA, Decision, PairKind, ReviewLabel, labels_frame
@@ -50,6 +59,7 @@ __all__ = [
     "ReviewLabel",
     "Similarity",
     "Thresholds",
+    "Veto",
     "block_on",
     "cluster_pairs",
     "cluster_records",
@@ -57,10 +67,13 @@ __all__ = [
     "dedupe_and_link",
     "labels_frame",
     "left",
+    "levels_in",
     "link",
     "pair_columns",
     "pair_metrics",
+    "pair_outcomes",
     "population_settings",
+    "reliability_table",
     "right",
     "stable_cluster_ids",
     "truth_pairs_from_entities",

@@ -1,12 +1,13 @@
 """Clustering matched pairs into persons, guarded against chaining, with cluster ids stable across nights.
 
 Edges are merged strongest first (union–find). A merge is refused when
-- the two clusters would hold conflicting values (two different valid personal IDs, birth years too far apart) —
-  one citizen has one ID; or
+- a record of one cluster and a record of the other were declared two people by a veto (twins, siblings sharing
+  an ID): no chain of matches may join them; or
+- they hold conflicting values (two different valid personal IDs, birth years too far apart, another sex *and*
+  another given name) that the model did not weigh itself: a conflict between two records it matched directly (a
+  re-issued ID, a one-year typo) is allowed, one that only a chain of other records would join is not; or
 - both clusters already hold several records and the edge is weaker than ``strong_link``: one weak link must not
   fuse two established persons.
-The pair that the model itself judged is exempt from the conflict test when both sides are still single records
-(the model has already weighed that disagreement, e.g. a one-year typo).
 """
 
 from __future__ import annotations
@@ -50,13 +51,26 @@ class ClusterReport:
 
 
 class _Clusters:
-    """Union–find over positions 0..n-1 (the records that take part in at least one match edge)."""
+    """Union–find over positions 0..n-1 (the records that take part in at least one match edge).
 
-    def __init__(self, size: int, values: dict[str, list[object]], conflicts: Sequence[ConflictRule]) -> None:
+    ``direct``: record pairs the model itself matched (a conflict between them is one the model weighed);
+    ``apart``: record pairs a veto declared two people, which no chain of matches may join.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        values: dict[str, list[object]],
+        conflicts: Sequence[ConflictRule],
+        direct: set[tuple[int, int]],
+        apart: dict[int, set[int]],
+    ) -> None:
         self.parent = list(range(size))
         self.members: dict[int, list[int]] = {}
         self.values = values
         self.conflicts = conflicts
+        self.direct = direct
+        self.apart = apart
 
     def find(self, node: int) -> int:
         parent = self.parent
@@ -70,21 +84,30 @@ class _Clusters:
     def members_of(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
+    def kept_apart(self, a: list[int], root_b: int) -> bool:
+        return any(self.find(y) == root_b for x in a for y in self.apart.get(x, ()))
+
     def conflicting(self, a: list[int], b: list[int]) -> bool:
-        for rule in self.conflicts:
-            column = self.values[rule.column]
-            seen_a = {column[x] for x in a} - {None}
-            seen_b = {column[y] for y in b} - {None}
-            if not seen_a or not seen_b:
-                continue
-            for x in seen_a:
-                for y in seen_b:
-                    if rule.tolerance is None:
-                        if x != y:
-                            return True
-                    elif abs(float(x) - float(y)) > rule.tolerance:  # type: ignore[arg-type]
-                        return True
+        """Some record of ``a`` and some of ``b`` break a conflict rule and were not matched to each other."""
+        for x in a:
+            for y in b:
+                if (min(x, y), max(x, y)) in self.direct:
+                    continue
+                if any(self._breaks(rule, x, y) for rule in self.conflicts):
+                    return True
         return False
+
+    def _breaks(self, rule: ConflictRule, x: int, y: int) -> bool:
+        for column in rule.columns:
+            first, second = self.values[column][x], self.values[column][y]
+            if first is None or second is None:
+                return False
+            if rule.tolerance is None or column != rule.column:
+                if first == second:
+                    return False
+            elif abs(float(first) - float(second)) <= rule.tolerance:  # type: ignore[arg-type]
+                return False
+        return True
 
     def union(self, a: int, b: int) -> None:
         members = self.members_of(a) + self.members_of(b)
@@ -95,16 +118,38 @@ class _Clusters:
         self.members.pop(b, None)
 
 
+def _kept_apart(pairs: pl.DataFrame, position: pl.DataFrame, nodes: np.ndarray) -> dict[int, set[int]]:
+    """Local positions of the record pairs a veto declared two different people (both records in ``nodes``)."""
+    if "level_veto" not in pairs.columns:
+        return {}
+    vetoed = pairs.filter(pl.col("level_veto").is_not_null() & (pl.col("level_veto") != "none"))
+    located = (
+        vetoed.select("left_id", "right_id")
+        .join(position.rename({"_id": "left_id", "_pos": "_a"}), on="left_id", how="inner")
+        .join(position.rename({"_id": "right_id", "_pos": "_b"}), on="right_id", how="inner")
+    )
+    a_rows = located.get_column("_a").to_numpy().astype(np.int64)
+    b_rows = located.get_column("_b").to_numpy().astype(np.int64)
+    keep = np.isin(a_rows, nodes) & np.isin(b_rows, nodes)
+    apart: dict[int, set[int]] = {}
+    for x, y in zip(np.searchsorted(nodes, a_rows[keep]).tolist(), np.searchsorted(nodes, b_rows[keep]).tolist(),
+                    strict=True):  # fmt: skip
+        apart.setdefault(x, set()).add(y)
+        apart.setdefault(y, set()).add(x)
+    return apart
+
+
 def cluster_records(
     records: pl.DataFrame, pairs: pl.DataFrame, settings: MatchSettings
 ) -> tuple[pl.DataFrame, ClusterReport]:
     """Group records into persons from the ``decision == "match"`` pairs.
 
     ``records``: ``record_id`` (+ ``source``) and the settings' conflict columns (derived columns are computed
-    here when absent). Returns ``record_id, group`` (the group is the smallest record id of the cluster) and a
-    report of refused merges.
+    here when absent). ``pairs``: the scored pairs; vetoed ones (``level_veto``) keep their records apart.
+    Returns ``record_id, group`` (the group is the smallest record id of the cluster) and a report of refused
+    merges.
     """
-    conflict_columns = {rule.column for rule in settings.conflicts}
+    conflict_columns = {column for rule in settings.conflicts for column in rule.columns}
     missing_derived = [
         expr
         for expr in settings.derived
@@ -128,12 +173,16 @@ def cluster_records(
     b_rows = located.get_column("_b").to_numpy().astype(np.int64)
     nodes = np.unique(np.concatenate([a_rows, b_rows]))
     node_index = pl.Series(nodes, dtype=pl.UInt32)
-    values = {rule.column: records.get_column(rule.column).gather(node_index).to_list() for rule in settings.conflicts}
-    clusters = _Clusters(nodes.shape[0], values, settings.conflicts)
-    strong = settings.thresholds.strong_link
-    merged = refused_conflict = refused_weak = 0
+    values = {
+        column: records.get_column(column).gather(node_index).to_list()
+        for column in sorted({c for rule in settings.conflicts for c in rule.columns})
+    }
     local_a = np.searchsorted(nodes, a_rows).tolist()
     local_b = np.searchsorted(nodes, b_rows).tolist()
+    direct = {(min(a, b), max(a, b)) for a, b in zip(local_a, local_b, strict=True)}
+    clusters = _Clusters(nodes.shape[0], values, settings.conflicts, direct, _kept_apart(pairs, position, nodes))
+    strong = settings.thresholds.strong_link
+    merged = refused_conflict = refused_weak = 0
     probabilities = located.get_column("match_probability").to_list()
     for a, b, probability in zip(local_a, local_b, probabilities, strict=True):
         root_a, root_b = clusters.find(a), clusters.find(b)
@@ -143,7 +192,7 @@ def cluster_records(
         if len(members_a) > 1 and len(members_b) > 1 and probability < strong:
             refused_weak += 1
             continue
-        if (len(members_a) > 1 or len(members_b) > 1) and clusters.conflicting(members_a, members_b):
+        if clusters.kept_apart(members_a, root_b) or clusters.conflicting(members_a, members_b):
             refused_conflict += 1
             continue
         clusters.union(root_a, root_b)
@@ -241,7 +290,7 @@ def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = Non
 def cluster_input(records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     """What clustering reads of each record: id (text), ``source`` (null when absent) and the conflict columns
     (derived ones computed when absent). Row by row: any slice of the records will do."""
-    conflict_columns = [rule.column for rule in settings.conflicts]
+    conflict_columns = sorted({column for rule in settings.conflicts for column in rule.columns})
     if settings.derived:
         wanted = set(conflict_columns)
         records = records.with_columns(

@@ -17,11 +17,13 @@ from matchers.engine.settings import (
     MatchSettings,
     Scorer,
     Similarity,
+    Veto,
     left,
     right,
 )
 
 __all__ = [
+    "VETO_CODE",
     "any_null",
     "compute_levels",
     "compute_similarities",
@@ -177,9 +179,15 @@ class _LazySimilarities:
         return [pl.Series(name, values).fill_nan(None) for name, values in self.values.items()]
 
 
+def _held(pairs: pl.DataFrame, lazy: _LazySimilarities, condition: pl.Expr) -> np.ndarray:
+    frame = pairs.with_columns(lazy.columns()) if lazy.values else pairs
+    return frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+
+
 def _comparison_codes(pairs: pl.DataFrame, comparison: Comparison, lazy: _LazySimilarities) -> np.ndarray:
     """Int8 level codes of one comparison: conditions up to the first level needing a similarity are evaluated in
-    one pass, the similarities are computed for the rows still open, then the remaining conditions in a second."""
+    one pass; then level by level, each similarity is computed only for the rows still open (and, when the level
+    has a ``gate``, only for the rows that pass it)."""
     levels = comparison.levels
     first_similar = next((i for i, level in enumerate(levels) if level.similarities), len(levels))
     conditions = [comparison.null_condition.fill_null(True).alias("_null")]
@@ -187,40 +195,75 @@ def _comparison_codes(pairs: pl.DataFrame, comparison: Comparison, lazy: _LazySi
         level.condition.fill_null(False).alias(f"_c{i}") for i, level in enumerate(levels[:first_similar])
     )
     held = pairs.select(conditions)
-    decided = np.zeros(pairs.height, dtype=bool)
-    for column in held.columns:
-        decided |= held.get_column(column).to_numpy()
-    if first_similar < len(levels) and not decided.all():
-        for level in levels[first_similar:]:
-            for similarity in level.similarities:
-                lazy.ensure(similarity, ~decided)
-        frame = pairs.with_columns(lazy.columns())
-        later = frame.select(
-            level.condition.fill_null(False).alias(f"_c{i}") for i, level in enumerate(levels) if i >= first_similar
-        )
-        held = pl.concat([held, later], how="horizontal")
     codes = np.full(pairs.height, len(levels) + 1, dtype=np.int8)
     # Assigned from the last level to the first, so the first level that holds wins; null overrides every level.
-    for i in range(len(levels) - 1, -1, -1):
-        if f"_c{i}" in held.columns:
-            codes[held.get_column(f"_c{i}").to_numpy()] = i + 1
-    codes[held.get_column("_null").to_numpy()] = 0
+    for i in range(first_similar - 1, -1, -1):
+        codes[held.get_column(f"_c{i}").to_numpy()] = i + 1
+    null = held.get_column("_null").to_numpy()
+    codes[null] = 0
+    open_rows = codes == len(levels) + 1
+    for i in range(first_similar, len(levels)):
+        if not open_rows.any():
+            break
+        level = levels[i]
+        rows = open_rows.copy()
+        if level.gate is not None:
+            for similarity in level.gate_similarities:
+                lazy.ensure(similarity, rows)
+            rows &= _held(pairs, lazy, level.gate)
+        if not rows.any():
+            continue
+        for similarity in level.similarities:
+            lazy.ensure(similarity, rows)
+        hit = rows & _held(pairs, lazy, level.condition)
+        codes[hit] = i + 1
+        open_rows &= ~hit
     return codes
 
 
-def compute_levels(pairs: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """Int8 level codes ``_lv_<comparison>`` for every pair (sides suffixed ``_l`` / ``_r``).
+def compute_levels(pairs: pl.DataFrame, settings: MatchSettings, *, vetoes: bool = True) -> pl.DataFrame:
+    """Int8 level codes ``_lv_<comparison>`` for every pair (sides suffixed ``_l`` / ``_r``), and ``_veto`` (0 = no
+    veto, i = the i-th veto of the settings held) when the settings have vetoes (and ``vetoes`` is left True: the
+    random pairs u is estimated on need no vetoes).
 
     The same codes as ``Comparison.level_expr`` over eagerly computed similarities, at a fraction of the cost.
     """
     if pairs.height == 0:
-        return compute_similarities(pairs, settings.similarities, settings.workers).select(
+        levels = compute_similarities(pairs, settings.similarities, settings.workers).select(
             [comparison.level_expr() for comparison in settings.comparisons]
         )
+        if settings.vetoes and vetoes:
+            levels = levels.with_columns(pl.lit(0, dtype=pl.Int8).alias(VETO_CODE))
+        return levels
     lazy = _LazySimilarities(pairs, settings.workers)
-    return pl.DataFrame(
+    levels = pl.DataFrame(
         [
             pl.Series(f"_lv_{comparison.name}", _comparison_codes(pairs, comparison, lazy), dtype=pl.Int8)
             for comparison in settings.comparisons
         ]
     )
+    if settings.vetoes and vetoes:
+        levels = levels.with_columns(_veto_codes(pairs, levels, settings.vetoes, lazy))
+    return levels
+
+
+VETO_CODE = "_veto"
+
+
+def _veto_codes(
+    pairs: pl.DataFrame, levels: pl.DataFrame, vetoes: Sequence[Veto], lazy: _LazySimilarities
+) -> pl.Series:
+    """Code of the first veto that holds for each pair (0: none). A veto's similarities are computed only for the
+    pairs no earlier veto has taken."""
+    codes = np.zeros(pairs.height, dtype=np.int8)
+    with_levels = pl.concat([pairs, levels], how="horizontal")
+    for code, veto in enumerate(vetoes, start=1):
+        open_rows = codes == 0
+        if veto.gate is not None:
+            open_rows &= _held(with_levels, lazy, veto.gate)
+        if not open_rows.any():
+            continue
+        for similarity in veto.similarities:
+            lazy.ensure(similarity, open_rows)
+        codes[open_rows & _held(with_levels, lazy, veto.condition)] = code
+    return pl.Series(VETO_CODE, codes, dtype=pl.Int8)

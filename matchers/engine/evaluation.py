@@ -1,12 +1,22 @@
-"""Accuracy against ground truth: pairwise precision / recall / F1 and blocking recall."""
+"""Accuracy against ground truth: pairwise precision / recall / F1, and how well probabilities are calibrated."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Final
 
 import polars as pl
 
-__all__ = ["PairMetrics", "cluster_pairs", "pair_metrics", "truth_pairs_from_entities"]
+__all__ = [
+    "RELIABILITY_BANDS",
+    "PairMetrics",
+    "cluster_pairs",
+    "pair_metrics",
+    "pair_outcomes",
+    "reliability_table",
+    "truth_pairs_from_entities",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +105,64 @@ def truth_pairs_from_entities(
 def cluster_pairs(clusters: pl.DataFrame) -> pl.DataFrame:
     """Every pair of records sharing a cluster (for pairwise evaluation of clusters)."""
     return truth_pairs_from_entities(clusters, entity_column="cluster_id")
+
+
+RELIABILITY_BANDS: Final = (0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0)
+"""Edges of the predicted-probability bands of :func:`reliability_table` (the last band includes 1.0)."""
+
+
+def pair_outcomes(pairs: pl.DataFrame, truth: pl.DataFrame) -> pl.Series:
+    """For each pair (``left_id, right_id``, order ignored): is it a true pair? (Boolean, never null)."""
+    actual = _unordered(truth).with_columns(pl.lit(True).alias("_true"))
+    keyed = pairs.select(
+        pl.min_horizontal(pl.col("left_id").cast(pl.String), pl.col("right_id").cast(pl.String)).alias("a"),
+        pl.max_horizontal(pl.col("left_id").cast(pl.String), pl.col("right_id").cast(pl.String)).alias("b"),
+    )
+    joined = keyed.join(actual, on=["a", "b"], how="left", maintain_order="left")
+    return joined.get_column("_true").fill_null(False).alias("same_person")
+
+
+def reliability_table(
+    probabilities: pl.Series, outcomes: pl.Series, bands: tuple[float, ...] = RELIABILITY_BANDS
+) -> pl.DataFrame:
+    """Predicted against observed: per band of predicted probability, how many pairs, their mean prediction and
+    the share that really are one person (from ground truth or reviewers' decisions; null outcomes are left out).
+
+    Columns: band (text), low, high, pairs, mean_predicted, observed, expected_matches, observed_matches. A
+    calibrated model has ``observed`` close to ``mean_predicted`` in every band with enough pairs.
+    """
+    frame = pl.DataFrame({"p": probabilities.cast(pl.Float64), "y": outcomes.cast(pl.Boolean)}).drop_nulls()
+    edges = list(bands)
+    rows = []
+    for i, (low, high) in enumerate(pairwise(edges)):
+        last = i == len(edges) - 2
+        inside = (pl.col("p") >= low) & ((pl.col("p") <= high) if last else (pl.col("p") < high))
+        part = frame.filter(inside)
+        count = part.height
+        predicted = float(part.get_column("p").mean()) if count else None  # type: ignore[arg-type]
+        matches = int(part.get_column("y").sum()) if count else 0
+        rows.append(
+            {
+                "band": f"{low:g}–{high:g}",
+                "low": low,
+                "high": high,
+                "pairs": count,
+                "mean_predicted": predicted,
+                "observed": matches / count if count else None,
+                "expected_matches": float(part.get_column("p").sum()) if count else 0.0,
+                "observed_matches": matches,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "band": pl.String,
+            "low": pl.Float64,
+            "high": pl.Float64,
+            "pairs": pl.Int64,
+            "mean_predicted": pl.Float64,
+            "observed": pl.Float64,
+            "expected_matches": pl.Float64,
+            "observed_matches": pl.Int64,
+        },
+    )

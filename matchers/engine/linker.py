@@ -22,7 +22,7 @@ from matchers.engine.blocking import (
     link_pairs,
     sorted_keys,
 )
-from matchers.engine.comparisons import compute_levels
+from matchers.engine.comparisons import VETO_CODE, compute_levels
 from matchers.engine.scoring import (
     AgreementPatterns,
     ModelParameters,
@@ -33,7 +33,7 @@ from matchers.engine.scoring import (
     score_levels,
     train_on_patterns,
 )
-from matchers.engine.settings import MatchSettings
+from matchers.engine.settings import VETO_LEVEL, MatchSettings
 from matchers.engine.types import PairKind, level_column, weight_column
 
 __all__ = [
@@ -115,9 +115,11 @@ def decision_counts(pairs: pl.DataFrame) -> dict[str, int]:
 def pair_columns(settings: MatchSettings) -> list[str]:
     """The output pair columns, in order."""
     columns = ["left_id", "right_id", "match_probability", "match_weight", "decision", "decision_source", "kind"]
-    columns.append("blocking_rule")
+    columns.extend(["review_label", "blocking_rule"])
     for comparison in settings.comparisons:
         columns.extend([level_column(comparison.name), weight_column(comparison.name)])
+    if settings.vetoes:
+        columns.extend([level_column(VETO_LEVEL), weight_column(VETO_LEVEL)])
     return columns
 
 
@@ -169,10 +171,11 @@ def side_columns(settings: MatchSettings) -> list[str]:
     return [*settings.record_columns, *(f"tf_{c}" for c in settings.tf_columns)]
 
 
-def compare_sides(sides: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """Level codes ``_lv_*``, rule agreements ``_agree_*`` and pair term frequencies ``_tf_*`` of pairs whose two
-    records stand side by side (``side_columns`` suffixed ``_l`` and ``_r``). Row by row: any batch will do."""
-    levels = compute_levels(sides, settings)
+def compare_sides(sides: pl.DataFrame, settings: MatchSettings, *, vetoes: bool = True) -> pl.DataFrame:
+    """Level codes ``_lv_*`` (and the ``_veto`` code), rule agreements ``_agree_*`` and pair term frequencies
+    ``_tf_*`` of pairs whose two records stand side by side (``side_columns`` suffixed ``_l`` and ``_r``). Row by
+    row: any batch will do. ``vetoes=False``: no veto codes (the random pairs u is estimated on need none)."""
+    levels = compute_levels(sides, settings, vetoes=vetoes)
     extras = sides.select(
         *(rule.agrees().alias(f"_agree_{i}") for i, rule in enumerate(settings.blocking_rules)),
         *(pl.max_horizontal(f"tf_{c}_l", f"tf_{c}_r").alias(f"_tf_{c}") for c in settings.tf_columns),
@@ -181,7 +184,12 @@ def compare_sides(sides: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
 
 
 def compare_pairs(
-    pairs: pl.DataFrame, left_source: RecordSource, right_source: RecordSource, settings: MatchSettings
+    pairs: pl.DataFrame,
+    left_source: RecordSource,
+    right_source: RecordSource,
+    settings: MatchSettings,
+    *,
+    vetoes: bool = True,
 ) -> pl.DataFrame:
     """For pairs ``_l``, ``_r`` (+ anything else, kept): level codes, rule agreements and pair term frequencies."""
     columns = side_columns(settings)
@@ -191,7 +199,7 @@ def compare_pairs(
         [left_side.rename({c: f"{c}_l" for c in columns}), right_side.rename({c: f"{c}_r" for c in columns})],
         how="horizontal",
     )
-    return pl.concat([pairs, compare_sides(sides, settings)], how="horizontal")
+    return pl.concat([pairs, compare_sides(sides, settings, vetoes=vetoes)], how="horizontal")
 
 
 def compare_candidates(
@@ -229,7 +237,7 @@ def random_pair_levels(
 ) -> pl.DataFrame:
     """Levels of ``random_pair_rows`` (the pairs u is estimated on)."""
     pairs = random_pair_rows(left_source.height, right_source.height, settings, same_source=same_source)
-    return compare_pairs(pairs, left_source, right_source, settings)
+    return compare_pairs(pairs, left_source, right_source, settings, vetoes=False)
 
 
 def _ids(source: RecordSource, rows: pl.Series, settings: MatchSettings) -> pl.Series:
@@ -295,9 +303,15 @@ def score_pairs(
             .otherwise(model_decision)
             .alias("decision"),
             pl.when(reviewed).then(pl.lit("label")).otherwise(pl.lit("model")).alias("decision_source"),
+            # The reviewer's own answer (null when not reviewed or unsure), for calibration against the model.
+            pl.when(reviewed).then(pl.col("_label")).otherwise(pl.lit(None, dtype=pl.Boolean)).alias("review_label"),
         )
     else:
-        frame = frame.with_columns(model_decision.alias("decision"), pl.lit("model").alias("decision_source"))
+        frame = frame.with_columns(
+            model_decision.alias("decision"),
+            pl.lit("model").alias("decision_source"),
+            pl.lit(None, dtype=pl.Boolean).alias("review_label"),
+        )
     return frame.with_columns(pl.lit(kind).alias("kind")).select(pair_columns(settings))
 
 
@@ -327,6 +341,21 @@ def _label_values(
     return pair_labels(left_ids, right_ids, labels)
 
 
+def _training_labels(compared: pl.DataFrame, reviewed: pl.Series | None) -> pl.Series | None:
+    """What EM may take as known: reviewers' decisions, and vetoed pairs as non-matches (unless a reviewer said
+    they are one person)."""
+    if VETO_CODE not in compared.columns:
+        return reviewed
+    vetoed = compared.get_column(VETO_CODE) > 0
+    if not vetoed.any():
+        return reviewed
+    if reviewed is None:
+        return pl.select(pl.when(pl.lit(vetoed)).then(pl.lit(False)).alias("_label")).to_series()
+    return pl.select(
+        pl.when(pl.lit(reviewed).is_null() & pl.lit(vetoed)).then(pl.lit(False)).otherwise(pl.lit(reviewed))
+    ).to_series()
+
+
 def train_and_score(
     compared: pl.DataFrame,
     left_source: RecordSource,
@@ -344,7 +373,9 @@ def train_and_score(
 
     def patterns() -> AgreementPatterns:
         agreements = compared.select(pl.col(f"_agree_{i}") for i in range(len(settings.blocking_rules)))
-        label_values = _label_values(compared, left_source, right_source, settings, labels)
+        label_values = _training_labels(
+            compared, _label_values(compared, left_source, right_source, settings, labels)
+        )
         return AgreementPatterns.of_pairs(compared, agreements, settings, label_values=label_values)
 
     model = fit_model(
@@ -401,6 +432,8 @@ def _empty_compared(settings: MatchSettings) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {"_l": pl.UInt32(), "_r": pl.UInt32(), "_rule": pl.Int8()}
     for comparison in settings.comparisons:
         schema[f"_lv_{comparison.name}"] = pl.Int8()
+    if settings.vetoes:
+        schema[VETO_CODE] = pl.Int8()
     for i in range(len(settings.blocking_rules)):
         schema[f"_agree_{i}"] = pl.Boolean()
     for column in settings.tf_columns:

@@ -12,10 +12,13 @@ from matchers.engine.settings import (
     MatchSettings,
     Similarity,
     Thresholds,
+    Veto,
     block_on,
     left,
+    levels_in,
     right,
 )
+from normalize.names import GIVEN_NAME_KEYS
 
 __all__ = ["POPULATION_INPUT_COLUMNS", "population_settings"]
 
@@ -23,7 +26,9 @@ POPULATION_INPUT_COLUMNS = (
     "record_id",
     "full_name_norm",
     "name_key",
+    "name_key_glued",
     "family_key",
+    "middle_key",
     "given_key",
     "name_key_no_middle",
     "birth_date_value",
@@ -44,7 +49,21 @@ POPULATION_INPUT_COLUMNS = (
 )
 """Normalized columns the population spec reads (all from ``normalize.columns``)."""
 
-_DERIVED = (
+_SEX_MARKERS = ["van", "thi", "a", "mi", "my", "seo"]
+
+
+def _given_words() -> pl.Expr:
+    """The middle words that are not a sex marker, then the last word (which may well be "Vân": key "van")."""
+    middle = (
+        pl.col("middle_key")
+        .fill_null("")
+        .str.split(" ")
+        .list.eval(pl.element().filter((pl.element() != "") & ~pl.element().is_in(_SEX_MARKERS)))
+    )
+    return pl.concat_list(middle, pl.concat_list(pl.col("given_key")))
+
+
+_DERIVED: tuple[pl.Expr, ...] = (
     # Only a structurally valid ID may veto a cluster: a malformed one is a typo, not another citizen.
     pl.when(pl.col("person_id_valid").fill_null(False)).then(pl.col("person_id_norm")).alias("valid_person_id"),
     pl.when(pl.col("birth_day").is_not_null())
@@ -63,18 +82,104 @@ _DERIVED = (
         )
     )
     .alias("birth_date_unordered"),
+    # The given name as people use it: the last word, with the middle words that are not a sex marker (Văn, Thị,
+    # the H'Mông A, Mí, Mỷ) in front: "uyen phuong", "sa ri"; and glued ("sari" for "Sa Ri"). Compared when the last
+    # words differ.
+    _given_words().list.join(" ").alias("given_words_key"),
+    _given_words().list.join("").alias("given_words_glued"),
+    # The name's words in alphabetical order: the same person whatever order a form put them in.
+    pl.col("name_key").str.split(" ").list.sort().list.join(" ").alias("name_key_sorted"),
+    # A given name of the Vietnamese lists: two different ones are two names, not a slip of the keyboard.
+    pl.col("given_key").is_in(sorted(GIVEN_NAME_KEYS)).alias("given_known"),
+    # Day and month of a full birth date: with the name, finds a record whose year was typed one off.
+    pl.when(pl.col("birth_day").is_not_null())
+    .then(pl.concat_str([pl.col("birth_month"), pl.col("birth_day")], separator="-"))
+    .alias("birth_day_month"),
 )
+
+_GIVEN_WORDS_TYPO = Similarity("damerau_levenshtein_distance", "given_words_glued")
+_GIVEN_TYPO = Similarity("damerau_levenshtein_distance", "given_key")
+_SORTED_TYPO = Similarity("damerau_levenshtein_distance", "name_key_sorted")
+_GIVEN_SIMILARITIES = (_GIVEN_WORDS_TYPO, _GIVEN_TYPO, _SORTED_TYPO)
+
+
+def _given_words_extend() -> pl.Expr:
+    """One side's given words end the other's: a dropped or added middle word ("Sơn" and "Hùng Sơn")."""
+    longer_l = pl.lit(" ") + left("given_words_key")
+    longer_r = pl.lit(" ") + right("given_words_key")
+    return longer_l.str.ends_with(pl.lit(" ") + right("given_words_key")) | longer_r.str.ends_with(
+        pl.lit(" ") + left("given_words_key")
+    )
+
+
+def _same_given_name() -> pl.Expr:
+    """One given name however it was written: glued or split ("Sa Ri"/"Sari"), the words of the whole name in
+    another order, or with a middle word dropped ("Hùng Sơn"/"Sơn"). "Quỳnh Sơn" and "Hùng Sơn" are two names."""
+    return (
+        (left("name_key_glued") == right("name_key_glued"))
+        | (left("name_key_sorted") == right("name_key_sorted"))
+        | (left("given_words_key") == right("given_words_key"))
+        | _given_words_extend()
+    )
+
+
+def _two_names() -> pl.Expr:
+    """Both last words are given names of the Vietnamese lists and not the same one: "Trang" and "Trung" are a
+    slip apart but name two people (or one person whose name was mistyped into another: the rarer case)."""
+    return (left("given_known") & right("given_known") & (left("given_key") != right("given_key"))).fill_null(False)
+
+
+def _any_slip() -> pl.Expr:
+    """One keystroke apart: in the given words ("Phương Thủy"/"Phương Tủy"), in the last word ("Như Mai"/"Maii":
+    a dropped middle word and a typo), or in a name whose words came in another order ("Linh Đỗ Thhị")."""
+    return _GIVEN_WORDS_TYPO.at_most(1) | (_GIVEN_TYPO.expr == 1) | _SORTED_TYPO.at_most(1)
+
+
+def _readable() -> pl.Expr:
+    """Both given names have two letters at least (one letter is an initial or a decoding failure)."""
+    lengths = (left("given_words_glued").str.len_chars() >= 2) & (right("given_words_glued").str.len_chars() >= 2)
+    return lengths.fill_null(False)
+
+
+def _given_names_agree() -> pl.Expr:
+    """For the name comparison: one given name, possibly with a typing slip that does not make another name."""
+    return _same_given_name() | (_any_slip() & ~_two_names())
+
+
+def _given_names_differ() -> pl.Expr:
+    """Not one given name, however written (a slip counts as a difference)."""
+    return _readable() & ~_same_given_name().fill_null(False)
+
+
+def _given_names_clearly_differ() -> pl.Expr:
+    """Not even one slip apart: "Oanh" and "Uyên Phương", "Xuân Hạnh" and "Kim Anh"."""
+    return _given_names_differ() & ~_any_slip().fill_null(False)
 
 
 def _name() -> Comparison:
     jw = Similarity("jaro_winkler", "name_key")
+    given = _given_names_agree()
     return Comparison(
         name="name",
-        columns=("full_name_norm", "name_key", "name_key_no_middle", "family_key", "given_key"),
+        columns=(
+            "full_name_norm",
+            "name_key",
+            "name_key_glued",
+            "name_key_no_middle",
+            "family_key",
+            "given_key",
+            "given_words_key",
+        ),
         null_condition=any_null("name_key"),
         levels=(
             exact_level("full_name_norm", label="exact", tf=True, description="Họ tên trùng khớp (có dấu)"),
-            exact_level("name_key", label="exact_ascii", tf=True, description="Họ tên trùng khi bỏ dấu"),
+            # Spaces carry no evidence: "Sa Ri"/"Sari", "Ê Ban"/"Êban", "Hhen"/"H'Hen" are one spelling.
+            exact_level(
+                "name_key_glued",
+                label="exact_ascii",
+                tf=True,
+                description="Họ tên trùng khi bỏ dấu và khoảng trắng (Sa Ri/Sari, Ê Ban/Êban)",
+            ),
             exact_level(
                 "name_key_no_middle",
                 label="no_middle",
@@ -83,9 +188,11 @@ def _name() -> Comparison:
             ),
             ComparisonLevel(
                 label="close",
-                condition=jw.at_least(0.95),
-                similarities=(jw,),
-                description="Họ tên gần giống (lỗi gõ)",
+                condition=jw.at_least(0.95) & given,
+                similarities=(jw, *_GIVEN_SIMILARITIES),
+                gate=jw.at_least(0.95),
+                gate_similarities=(jw,),
+                description="Họ tên gần giống (lỗi gõ), tên gọi như nhau",
             ),
             ComparisonLevel(
                 label="given_same_family_close",
@@ -93,7 +200,15 @@ def _name() -> Comparison:
                 similarities=(jw,),
                 description="Tên gọi trùng, họ/tên đệm gần giống",
             ),
-            similarity_level("name_key", 0.85, label="similar", description="Họ tên khá giống"),
+            ComparisonLevel(
+                label="similar",
+                condition=jw.at_least(0.85) & given,
+                similarities=(jw, *_GIVEN_SIMILARITIES),
+                gate=jw.at_least(0.85),
+                gate_similarities=(jw,),
+                # Without the given name, "Nguyễn Thị Oanh" and "Nguyễn Thị Uyên Phương" would be "similar".
+                description="Họ tên khá giống và tên gọi như nhau",
+            ),
         ),
         description="Họ và tên",
     )
@@ -110,6 +225,7 @@ def _birth_date() -> Comparison:
             "birth_date_text",
             "birth_date_swapped",
             "birth_date_unordered",
+            "birth_day_month",
             "birth_year",
             "birth_month",
             "birth_day",
@@ -129,6 +245,13 @@ def _birth_date() -> Comparison:
             ),
             ComparisonLevel(
                 "one_digit_off", full & typo.at_most(1), similarities=(typo,), description="Ngày sinh sai một chữ số"
+            ),
+            ComparisonLevel(
+                "year_off_by_one",
+                full
+                & (left("birth_day_month") == right("birth_day_month"))
+                & ((left("birth_year") - right("birth_year")).abs() == 1),
+                description="Cùng ngày và tháng sinh, năm sinh lệch một năm",
             ),
             ComparisonLevel(
                 "same_month",
@@ -174,6 +297,13 @@ def _person_id() -> Comparison:
                 "same_serial",
                 (pid_l.str.slice(0, 3) == pid_r.str.slice(0, 3)) & (pid_l.str.slice(6) == pid_r.str.slice(6)),
                 description="Số định danh chỉ khác mã thế kỷ/giới tính hoặc năm sinh (nhập sai phần cấu trúc)",
+            ),
+            ComparisonLevel(
+                "same_registration",
+                pid_l.str.slice(0, 6) == pid_r.str.slice(0, 6),
+                # Twins and brothers or sisters born the same year are registered where the family lives, in one
+                # year, with one sex digit: their numbers differ only in the six random digits.
+                description="Hai số định danh cùng tỉnh đăng ký, thế kỷ/giới tính và năm sinh, khác sáu số cuối",
             ),
             ComparisonLevel("old_id_exact", old_l == old_r, description="Số CMND cũ trùng khớp"),
             ComparisonLevel(
@@ -267,16 +397,66 @@ def _relative(name: str, column: str, description: str) -> Comparison:
     )
 
 
+def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_id: Comparison) -> tuple[Veto, ...]:
+    """Who a family's records belong to: within a family only the given name, sex and birth date tell people
+    apart. Parents, address, hometown and often a mixed-up ID are shared by brothers, sisters and twins."""
+    sex_differ = (left("sex_norm") != right("sex_norm")).fill_null(False)
+    birth_differ = levels_in(birth, "same_year", "else")
+    same_family = (left("family_key") == right("family_key")).fill_null(False) | levels_in(
+        household, "parents_street", "parents_ward", "parents"
+    )
+    disagreements = _given_names_differ().cast(pl.Int8) + sex_differ.cast(pl.Int8) + birth_differ.cast(pl.Int8)
+    columns = (
+        "given_key", "given_words_key", "given_words_glued", "given_known", "name_key_glued", "name_key_sorted",
+        "sex_norm", "family_key",
+    )  # fmt: skip
+    del name
+    return (
+        Veto(
+            "two_people",
+            disagreements >= 2,
+            columns=columns,
+            similarities=_GIVEN_SIMILARITIES,
+            gate=sex_differ | birth_differ,
+            description="Khác nhau ở hai trong ba điểm phân biệt người trong một gia đình (tên gọi, giới tính, "
+            "ngày sinh): hai người khác nhau, dù trùng số định danh, cha mẹ hay địa chỉ",
+        ),
+        Veto(
+            "family_member",
+            same_family & _given_names_clearly_differ(),
+            columns=columns,
+            similarities=_GIVEN_SIMILARITIES,
+            gate=same_family,
+            description="Cùng gia đình nhưng tên gọi khác hẳn (không chỉ lệch một chữ): anh chị em, sinh đôi hay "
+            "không, không phải một người (kể cả khi bị ghi nhầm cùng một số định danh)",
+        ),
+        Veto(
+            "twins_or_typo",
+            same_family & levels_in(person_id, "same_registration") & _given_names_differ(),
+            columns=columns,
+            similarities=_GIVEN_SIMILARITIES,
+            gate=same_family & levels_in(person_id, "same_registration"),
+            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay một người được cấp lại số và gõ sai tên:
+            # cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
+            max_probability=0.5,
+            description="Cùng gia đình, hai số định danh cùng nơi đăng ký và năm sinh, tên gọi khác nhau (dù chỉ một "
+            "chữ): có thể là anh chị em sinh đôi, có thể là một người được cấp lại số và gõ sai tên; cần cán bộ xem "
+            "xét",
+        ),
+    )
+
+
 def population_settings(*, thresholds: Thresholds | None = None) -> MatchSettings:
-    """Comparisons, blocking and cluster guards for Vietnamese person records."""
+    """Comparisons, blocking, vetoes and cluster guards for Vietnamese person records."""
+    name, birth, person_id, household = _name(), _birth_date(), _person_id(), _household()
     return MatchSettings(
         name="population",
         comparisons=(
-            _name(),
-            _birth_date(),
+            name,
+            birth,
             _sex(),
-            _person_id(),
-            _household(),
+            person_id,
+            household,
             _relative("spouse", "spouse_name_key", "Họ tên vợ/chồng"),
         ),
         # Chosen on a generated 1,000,000-person province for full blocking recall at about one candidate pair per
@@ -285,7 +465,7 @@ def population_settings(*, thresholds: Thresholds | None = None) -> MatchSetting
         blocking_rules=(
             block_on("person_id_norm", max_block_size=50, name="person_id"),
             block_on("old_id_number", max_block_size=50, name="old_id"),
-            block_on("name_key", "birth_date_unordered", max_block_size=200, name="name+birth_date"),
+            block_on("name_key_glued", "birth_date_unordered", max_block_size=200, name="name+birth_date"),
             block_on("given_key", "birth_date_value", max_block_size=200, name="given+birth_date"),
             block_on("permanent_address_ward_code", "birth_date_value", max_block_size=100, name="ward+birth_date"),
             block_on(
@@ -299,10 +479,18 @@ def population_settings(*, thresholds: Thresholds | None = None) -> MatchSetting
             block_on("father_name_key", "mother_name_key", max_block_size=30, name="parents"),
             # Same mother, same birthday: the record itself or a twin; survives a mistyped name and a missing ID.
             block_on("mother_name_key", "birth_date_unordered", max_block_size=30, name="mother+birth_date"),
+            # Same name, same day and month: a birth year typed one off (or a century typo).
+            block_on("name_key_glued", "birth_day_month", max_block_size=100, name="name+day_month"),
         ),
         thresholds=thresholds or Thresholds(match=0.99, review=0.5, strong_link=0.9999),
-        conflicts=(ConflictRule("valid_person_id"), ConflictRule("birth_year", tolerance=1)),
+        conflicts=(
+            ConflictRule("valid_person_id"),
+            ConflictRule("birth_year", tolerance=1),
+            # Another sex and another given name: two people, whichever records link them.
+            ConflictRule("sex_norm", also=("given_key",)),
+        ),
         derived=_DERIVED,
         # Rules that mostly pair relatives (parents, ward) would teach EM "same household", not "same person".
         training_rules=("person_id", "name+birth_date"),
+        vetoes=_vetoes(name, birth, household, person_id),
     )

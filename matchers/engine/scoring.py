@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from matchers.engine.settings import Comparison, MatchSettings
+from matchers.engine.comparisons import VETO_CODE
+from matchers.engine.settings import VETO_LEVEL, Comparison, MatchSettings
 from matchers.engine.types import LABEL_SCHEMA, level_column, weight_column
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "score_levels",
     "train_model",
     "train_on_patterns",
+    "veto_caps",
 ]
 
 _FLOOR = 1e-9
@@ -443,7 +445,8 @@ def train_on_patterns(
     m_final = []
     for comparison in comparisons:
         estimates = sums[comparison.name]
-        m_final.append(np.mean(estimates, axis=0) if estimates else _initial_m(len(comparison.labels)))
+        m_c = np.mean(estimates, axis=0) if estimates else _initial_m(len(comparison.labels))
+        m_final.append(_smoothed(m_c, u[comparison.name], settings.m_smoothing))
     codes, unlabelled, pos, neg = patterns.over_comparisons()
     u_all = [u[c.name] for c in comparisons]
     _, prior, _ = _em(
@@ -478,6 +481,25 @@ def train_on_patterns(
     )
 
 
+def _smoothed(m: np.ndarray, u: np.ndarray, share: float) -> np.ndarray:
+    """m mixed with ``share`` of u: a level EM saw (almost) no match on keeps a finite weight, no lower than
+    log2(share), instead of the -20 bits a zero count gives, whatever the size of the base."""
+    if share <= 0:
+        return m
+    mixed = m.astype(np.float64).copy()
+    u_levels = np.asarray(u[1:], dtype=np.float64)
+    mixed[1:] = (1.0 - share) * mixed[1:] + share * u_levels / u_levels.sum()
+    mixed[0] = 1.0
+    return mixed
+
+
+def veto_caps(settings: MatchSettings) -> np.ndarray:
+    """Highest match weight a pair may keep, by veto code (code 0: no veto, no cap)."""
+    caps = [math.inf]
+    caps += [math.log2(v.max_probability / (1.0 - v.max_probability)) for v in settings.vetoes]
+    return np.asarray(caps, dtype=np.float64)
+
+
 def score_levels(
     levels: pl.DataFrame, tf_values: pl.DataFrame, model: ModelParameters, settings: MatchSettings
 ) -> pl.DataFrame:
@@ -507,6 +529,17 @@ def score_levels(
         )
         columns.append(labels)
         columns.append(pl.Series(weight_column(comparison.name), weights, dtype=pl.Float64))
+    if settings.vetoes:
+        codes = levels.get_column(VETO_CODE).to_numpy().astype(np.int64)
+        # The veto is shown as one more line of the explanation: what it took off the sum of the weights.
+        veto_weight = np.minimum(0.0, veto_caps(settings)[codes] - total)
+        total = total + veto_weight
+        columns.append(
+            pl.Series(level_column(VETO_LEVEL), codes, dtype=pl.Int64).replace_strict(
+                list(range(len(settings.veto_labels))), list(settings.veto_labels), return_dtype=pl.String
+            )
+        )
+        columns.append(pl.Series(weight_column(VETO_LEVEL), veto_weight, dtype=pl.Float64))
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
     return pl.DataFrame(
         [

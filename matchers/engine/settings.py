@@ -26,8 +26,10 @@ __all__ = [
     "Scorer",
     "Similarity",
     "Thresholds",
+    "Veto",
     "block_on",
     "left",
+    "levels_in",
     "right",
 ]
 
@@ -83,13 +85,19 @@ class Similarity:
 
 @dataclass(frozen=True, slots=True)
 class ComparisonLevel:
-    """One level of agreement. ``tf_column``: adjust this level's weight by how common the agreeing value is."""
+    """One level of agreement. ``tf_column``: adjust this level's weight by how common the agreeing value is.
+
+    ``gate``: a necessary condition of the level that needs only ``gate_similarities`` (e.g. the name's
+    Jaro-Winkler): the level's other similarities are computed only for the pairs that pass it.
+    """
 
     label: str
     condition: pl.Expr
     similarities: tuple[Similarity, ...] = ()
     tf_column: str | None = None
     description: str = ""
+    gate: pl.Expr | None = None
+    gate_similarities: tuple[Similarity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +185,56 @@ class Thresholds:
 @dataclass(frozen=True, slots=True)
 class ConflictRule:
     """Two records whose ``column`` values are both known and differ by more than ``tolerance`` (numbers) or
-    differ at all (``tolerance`` None) may not end up in one cluster through other records."""
+    differ at all (``tolerance`` None) may not end up in one cluster through other records.
+
+    ``also``: further columns that must all differ too for a conflict (sex *and* given name: two people).
+    """
 
     column: str
     tolerance: float | None = None
+    also: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column, *self.also)
+
+
+def levels_in(comparison: Comparison, *labels: str) -> pl.Expr:
+    """True for pairs whose ``comparison`` landed on one of ``labels`` (usable in a :class:`Veto` condition)."""
+    unknown = set(labels) - set(comparison.labels)
+    if unknown:
+        raise ValueError(f"comparison {comparison.name!r} has no level {', '.join(sorted(unknown))}")
+    codes = [code for code, label in enumerate(comparison.labels) if label in labels]
+    return pl.col(f"_lv_{comparison.name}").is_in(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """A rule that forbids a merge whatever the weights say, and caps the pair's probability at ``max_probability``.
+
+    The condition reads the pair's sides (``left(c)``/``right(c)``), similarities and the comparisons' level codes
+    (:func:`levels_in`). Fellegi–Sunter adds up independent evidence; a veto states an interaction it cannot learn:
+    twins agree on everything that describes their family (parents, address, often the ID they were mixed up with)
+    and differ only in what tells people apart, so the agreement must not outweigh that difference.
+    Vetoed pairs are non-matches for the clustering and count as known non-matches when EM trains m.
+    """
+
+    name: str
+    condition: pl.Expr
+    columns: tuple[str, ...]
+    similarities: tuple[Similarity, ...] = ()
+    max_probability: float = 0.01
+    description: str = ""
+    gate: pl.Expr | None = None
+    """A necessary condition without similarities: the veto's similarities are computed only where it holds."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.max_probability < 1.0:
+            raise ValueError("a veto's max_probability must be in (0, 1)")
+
+
+VETO_LEVEL: Final = "veto"
+"""Pairs carry ``level_veto`` (the first veto that held, or "none") and ``weight_veto`` (how much it took off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +259,10 @@ class MatchSettings:
     training_rules: tuple[str, ...] = ()
     """Names of the blocking rules whose pairs EM trains m on (empty = every rule). A rule that mostly pairs
     relatives (same parents, same ward) must stay out: EM would learn "same household" instead of "same person"."""
-
+    vetoes: tuple[Veto, ...] = ()
+    """Checked in order after the comparisons; the first that holds vetoes the pair."""
+    m_smoothing: float = 0.005
+    """m of each level is mixed with this share of its u after EM (see ``scoring._smoothed``)."""
     def __post_init__(self) -> None:
         names = [c.name for c in self.comparisons]
         if len(set(names)) != len(names):
@@ -218,6 +275,9 @@ class MatchSettings:
         unknown = set(self.training_rules) - set(rule_names)
         if unknown:
             raise ValueError(f"training rules are not blocking rules: {', '.join(sorted(unknown))}")
+        veto_names = [v.name for v in self.vetoes]
+        if len(set(veto_names)) != len(veto_names) or "none" in veto_names:
+            raise ValueError('veto names must be unique and not "none"')
 
     @property
     def tf_columns(self) -> tuple[str, ...]:
@@ -231,7 +291,10 @@ class MatchSettings:
             columns.extend(comparison.columns)
         for rule in self.blocking_rules:
             columns.extend(rule.columns)
-        columns.extend(conflict.column for conflict in self.conflicts)
+        for conflict in self.conflicts:
+            columns.extend(conflict.columns)
+        for veto in self.vetoes:
+            columns.extend(veto.columns)
         return tuple(dict.fromkeys(columns))
 
     @property
@@ -240,4 +303,12 @@ class MatchSettings:
         for comparison in self.comparisons:
             for similarity in comparison.similarities:
                 seen.setdefault(similarity.name, similarity)
+        for veto in self.vetoes:
+            for similarity in veto.similarities:
+                seen.setdefault(similarity.name, similarity)
         return tuple(seen.values())
+
+    @property
+    def veto_labels(self) -> tuple[str, ...]:
+        """Veto labels by code: 0 = none, i = the i-th veto."""
+        return ("none", *(veto.name for veto in self.vetoes))

@@ -106,9 +106,8 @@ def test_every_rule_on_a_base_repeating_14_people() -> None:
     people = [*PEOPLE, *((f"0010900{i:05d}", f"Hoàng Văn {name}", "1985", "Nam") for i, name in enumerate("EGHKLM"))]
     assert len(people) == 14
     repeated = _base(people * (20_000 // len(people)))
-    extracts = (
-        repeated.head(280)
-        .with_columns(pl.format("CC{}", pl.int_range(pl.len())).alias("record_id"), pl.lit("card").alias("source"))
+    extracts = repeated.head(280).with_columns(
+        pl.format("CC{}", pl.int_range(pl.len())).alias("record_id"), pl.lit("card").alias("source")
     )
     findings, timings = run_rules(_context(repeated, extracts))
     assert timings.height == len(RULES)

@@ -258,6 +258,19 @@ def test_shared_person_id_tells_a_namesake_from_a_swapped_date() -> None:
     assert ids("shared_person_id", [original, swapped, year_only]) == set()
 
 
+def test_shared_person_id_from_a_pair_the_matcher_vetoed() -> None:
+    """An extract row carrying a twin's ID: the matcher vetoed the merge, the register reports one ID, two people."""
+    twin = person("X1", source="residence", full_name="Trần Thị Lan")
+    scored = pairs(("X1", "B1", "non_match"), ("X2", "B1", "non_match")).with_columns(
+        pl.Series("level_veto", ["family_member", "none"]), pl.Series("level_person_id", ["exact", "exact"])
+    )
+    other = person("X2", source="residence", full_name="Trần Thị Mai")
+    result = found("shared_person_id", [CLEAN_BASE], [twin, other], pairs=scored)
+    assert set(result["record_id"]) == {"X1", "B1"}
+    assert result.filter(pl.col("record_id") == "X1")["related_record_ids"][0].to_list() == ["B1"]
+    assert "Trần Thị Mai" in result.filter(pl.col("record_id") == "X1")["detail"][0]
+
+
 def test_legacy_encoded_text() -> None:
     converted = person("B2", legacy_encoded_columns=["full_name"])
     result = found("legacy_encoded_text", [CLEAN_BASE, converted])

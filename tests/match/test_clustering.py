@@ -14,8 +14,10 @@ def _records(rows: list[tuple[str, str | None, int | None]]) -> pl.DataFrame:
             "valid_person_id": [r[1] for r in rows],
             "birth_year": [r[2] for r in rows],
             "source": ["base"] * len(rows),
+            "sex_norm": [None] * len(rows),
+            "given_key": [None] * len(rows),
         },
-        schema_overrides={"birth_year": pl.Int32},
+        schema_overrides={"birth_year": pl.Int32, "sex_norm": pl.String, "given_key": pl.String},
     )
 
 

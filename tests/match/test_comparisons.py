@@ -45,6 +45,7 @@ def test_typical_record_errors_get_their_own_levels() -> None:
     right.update(
         full_name_norm="X",
         name_key=right["name_key_no_middle"],
+        name_key_glued=right["name_key_no_middle"].replace(" ", ""),
         birth_date_value=dt.date(1985, 7, 3),
         birth_month=7,
         birth_day=3,

@@ -41,7 +41,7 @@ def test_explanations_add_up_to_the_match_weight(deduped: MatchResult) -> None:
     settings = population_settings()
     pairs = deduped.pairs
     prior = math.log2(deduped.model.prior / (1 - deduped.model.prior))
-    total = pl.sum_horizontal(weight_column(c.name) for c in settings.comparisons) + prior
+    total = pl.sum_horizontal([*(weight_column(c.name) for c in settings.comparisons), "weight_veto"]) + prior
     assert np.allclose(pairs.select(total).to_series().to_numpy(), pairs.get_column("match_weight").to_numpy())
     for comparison in settings.comparisons:
         assert set(pairs.get_column(level_column(comparison.name)).unique().to_list()) <= set(comparison.labels)

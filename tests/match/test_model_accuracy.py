@@ -42,8 +42,8 @@ def test_lazy_similarities_give_the_same_levels_as_computing_every_pair(base: pl
         [comparison.level_expr() for comparison in settings.comparisons]
     )
     lazy = compute_levels(sides, settings)
-    assert lazy.equals(eager)
-    assert lazy.get_column("_lv_name").n_unique() > 3
+    assert lazy.drop("_veto").equals(eager)
+    assert lazy.get_column("_lv_name").n_unique() >= 3
 
 
 def test_packed_patterns_match_row_unique() -> None:

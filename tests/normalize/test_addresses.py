@@ -141,3 +141,10 @@ def test_column_form_equals_single_value_form() -> None:
         assert row["street"] == single.street
         assert row["candidates"] == (list(single.candidates) if single.status else None)
         assert row["legacy"] == (single.legacy_encoding is not None)
+
+
+def test_digit_like_characters_do_not_break_resolution() -> None:
+    # "²" and "①" are digits to str.isdigit() but not numbers int() reads (found by the night fuzzer).
+    for text in ("Số 5², P. Thổ Quan, Q. Đống Đa, Hà Nội", "P. Thổ Quan², Q. Đống Đa, Hà Nội", "Tổ ①, Xã Vạn Phúc"):
+        resolve_address(text)
+        assert address_columns(pl.Series([text, text])).height == 2

@@ -119,3 +119,30 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert "không tìm thấy tệp" in capsys.readouterr().err
     assert main(["normalize", "--input", str(missing_column), "--output", str(tmp_path / "o.csv")]) == 2
     assert ".parquet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "newline"),
+    [("cp1258", ",", "\r\n"), ("utf-16", "\t", "\r\n"), ("utf-8-sig", ";", "\r"), ("utf-8", ",", "\n")],
+)
+def test_cli_reads_encodings_delimiters_and_line_endings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str, delimiter: str, newline: str
+) -> None:
+    from records.encodings import encode_cp1258
+
+    rows = [
+        ["record_id", "full_name", "person_id"],
+        ["1", "Nguyễn Thị Hòa", "37304203655.0"],
+        ["2", "Trần Văn Đức", "x"],
+    ]
+    text = newline.join(delimiter.join(row) for row in rows) + newline
+    source = tmp_path / "people.csv"
+    source.write_bytes(encode_cp1258(text) if encoding == "cp1258" else text.encode(encoding))
+    target = tmp_path / "out.parquet"
+    assert main(["normalize", "--input", str(source), "--output", str(target), "--as-of", NIGHT]) == 0
+    out = pl.read_parquet(target)
+    assert out["full_name_norm"].to_list() == ["Nguyễn Thị Hòa"]  # row 2's ID is not digits: quarantined
+    assert out["person_id"].to_list() == ["037304203655"]
+    quarantine = pl.read_parquet(tmp_path / "out.quarantine.parquet")
+    assert quarantine["source_row"].to_list() == [3] and "chữ số" in quarantine["reason"][0]
+    assert "Cách ly 1 dòng" in capsys.readouterr().out

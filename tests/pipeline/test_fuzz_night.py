@@ -45,7 +45,6 @@ NIGHT_EXAMPLES = 40 if SLOW else 1
 PROFILE = {"deadline": None, "suppress_health_check": list(HealthCheck)}
 
 
-
 @dataclass(frozen=True)
 class Source:
     base: bytes

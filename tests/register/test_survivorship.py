@@ -293,3 +293,10 @@ def test_rules_are_data_and_mistakes_in_them_are_errors(tmp_path: Path) -> None:
         path.write_text(text, encoding="utf-8")
         with pytest.raises(ValueError, match=message):
             load_rules(path)
+
+
+def test_day_and_month_typed_the_other_way_round_is_not_a_conflict() -> None:
+    result = build([person("B1", birth_date="1986-07-12"), person("CC1", "card", birth_date="1986-12-07")])
+    row = golden_row(result)
+    assert row["birth_date"] == "1986-07-12" and row["conflicts"] == []
+    assert change(changes_of(result), "birth_date") is None

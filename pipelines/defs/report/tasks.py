@@ -40,15 +40,23 @@ of the same person covers (the quality report shows it)."""
 
 
 def comparison_infos() -> dict[str, ComparisonInfo]:
-    """Vietnamese wording of the matching engine's comparisons and levels, for the match explanations."""
-    return {
+    """Vietnamese wording of the matching engine's comparisons and levels (and of its vetoes, a line of every
+    explanation), for the match explanations."""
+    settings = population_settings()
+    infos = {
         c.name: ComparisonInfo(
             title=c.description or c.name,
             levels={level.label: level.description for level in c.levels if level.description},
             codes=tuple(c.labels),
         )
-        for c in population_settings().comparisons
+        for c in settings.comparisons
     }
+    infos["veto"] = ComparisonInfo(
+        title="Phủ quyết",
+        levels={"none": "Không", **{veto.name: veto.description for veto in settings.vetoes}},
+        codes=settings.veto_labels,
+    )
+    return infos
 
 
 def queue_summary(counts: pl.DataFrame) -> pl.DataFrame:

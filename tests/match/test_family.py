@@ -1,0 +1,222 @@
+"""The family-aware model, one rule at a time: vetoes, the given-name agreement they read, the levels for the hard
+variations, and the clustering that keeps vetoed records apart. Records are built by hand, so each test names the
+phenomenon it is about (twins = same birth date + same parents + another given name), not a generator's rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+
+from matchers.engine import dedupe, population_settings
+from matchers.engine.clustering import cluster_records
+from matchers.engine.comparisons import compute_levels
+from matchers.engine.linker import prepare_records
+from matchers.engine.scoring import _smoothed
+from normalize.frame import normalize_records
+
+NIGHT = dt.date(2025, 11, 3)
+
+
+def _record(record_id: str, full_name: str, birth: str, sex: str, person_id: str | None, **extra: Any) -> dict:
+    return {
+        "record_id": record_id,
+        "person_id": person_id,
+        "full_name": full_name,
+        "birth_date": birth,
+        "sex": sex,
+        "permanent_address": extra.get("address", "Số 12 Lê Lợi, Phường Hoa Lư, Tỉnh Ninh Bình"),
+        "current_address": None,
+        "hometown": "Xã Gia Hòa, Huyện Gia Viễn, Tỉnh Ninh Bình",
+        "father_name": extra.get("father", "Nguyễn Văn Hải"),
+        "mother_name": extra.get("mother", "Trần Thị Lan"),
+        "source": "base",
+    }
+
+
+def _levels(left: dict, right: dict) -> dict[str, str]:
+    """Every comparison's level and the veto of one pair of canonical records."""
+    settings = population_settings()
+    normalized = normalize_records(pl.DataFrame([left, right]), as_of=NIGHT)
+    records = prepare_records(normalized, settings, with_tf=True)
+    columns = [c for c in records.columns if c != "record_id"]
+    sides = pl.concat(
+        [
+            records.slice(0, 1).select(pl.col(c).alias(f"{c}_l") for c in columns),
+            records.slice(1, 1).select(pl.col(c).alias(f"{c}_r") for c in columns),
+        ],
+        how="horizontal",
+    )
+    codes = compute_levels(sides, settings).row(0, named=True)
+    levels = {c.name: c.labels[codes[f"_lv_{c.name}"]] for c in settings.comparisons}
+    levels["veto"] = settings.veto_labels[codes["_veto"]]
+    return levels
+
+
+ID_A = "037215000111"
+ID_B = "037215482913"  # same province, sex and year digits: the registration of a twin
+
+
+def test_twins_of_other_sex_sharing_an_id_are_two_people() -> None:
+    """Nguyễn Quỳnh Hạnh (Nữ) and Nguyễn Đăng Quang (Nam): same birth date, mother and ID."""
+    girl = _record("A", "Nguyễn Quỳnh Hạnh", "2015-03-07", "Nữ", ID_A)
+    boy = _record("B", "Nguyễn Đăng Quang", "2015-03-07", "Nam", ID_A)
+    levels = _levels(girl, boy)
+    assert (levels["person_id"], levels["household"], levels["birth_date"]) == ("exact", "parents_street", "exact")
+    assert levels["veto"] == "two_people"
+
+
+def test_sisters_sharing_an_id_are_two_people_and_their_names_are_not_similar() -> None:
+    """Nguyễn Thị Oanh 1960-04-11 and Nguyen Thi Uyen Phuong 1964: same ID and parents."""
+    older = _record("A", "Nguyễn Thị Oanh", "1960-04-11", "Nữ", "037160000222")
+    younger = _record("B", "Nguyen Thi Uyen Phuong", "1964", "Nữ", "037160000222")
+    levels = _levels(older, younger)
+    assert levels["name"] == "else"  # the given names share nothing
+    assert levels["veto"] in ("two_people", "family_member")
+
+
+def test_twins_of_one_sex_with_other_given_names() -> None:
+    first = _record("A", "Lò Văn Thành", "2006-12-28", "Nam", ID_A)
+    second = _record("B", "Lò Văn Pọm", "2006-12-28", "Nam", ID_B)
+    assert _levels(first, second)["veto"] == "family_member"
+    # … even when one of them carries the other's ID.
+    assert _levels(first, {**second, "person_id": ID_A})["veto"] == "family_member"
+
+
+def test_twins_whose_names_are_a_slip_apart_go_to_a_reviewer() -> None:
+    first = _record("A", "Lèo Thị Ly", "2022-03-08", "Nữ", ID_A)
+    second = _record("B", "Lèo Thị Lả", "2022-03-08", "Nữ", ID_B)
+    levels = _levels(first, second)
+    assert levels["person_id"] == "same_registration"
+    assert levels["veto"] == "twins_or_typo"
+    settings = population_settings()
+    assert next(v for v in settings.vetoes if v.name == "twins_or_typo").max_probability == 0.5
+
+
+def test_a_newborn_is_not_its_brother() -> None:
+    """A birth registration: own ID, the parents and address of a brother in the base."""
+    brother = _record("A", "Nguyễn Minh Khôi", "2019-06-02", "Nam", "037219000333")
+    baby = _record("B", "Nguyễn Minh Khang", "2025-10-20", "Nam", "037225000444")
+    assert _levels(brother, baby)["veto"] == "two_people"
+
+
+@pytest.mark.parametrize(
+    ("left_name", "right_name"),
+    [
+        ("Nguyễn Văn Hùng", "Nguyễn Văn Hùnh"),  # a slip that makes no name
+        ("Trần Thị Thu Hà", "Trần Hà"),  # a dropped middle name
+        ("Thạch Sa Ri", "Thạch Sari"),  # a Khmer given name glued
+        ("H'Hen Niê", "Niê Hhen"),  # Ê Đê: glued prefix, clan first
+        ("Nguyễn Văn An", "An Nguyễn Văn"),  # reversed order
+        ("Phạm Phương Thủy", "Phạm Phương Tủy"),  # a slip that makes another name, in a shared ID
+    ],
+)
+def test_one_person_written_two_ways_is_never_vetoed(left_name: str, right_name: str) -> None:
+    left = _record("A", left_name, "1990-05-17", "Nữ", "037190000555")
+    right = _record("B", right_name, "1990-05-17", "Nữ", "037190000555")
+    levels = _levels(left, right)
+    assert levels["veto"] == "none", levels
+
+
+def test_spaces_and_renderings_are_no_evidence() -> None:
+    assert _levels(_record("A", "Thạch Sa Ri", "1990-01-02", "Nữ", None),
+                   _record("B", "Thach Sari", "1990-01-02", "Nữ", None))["name"] == "exact_ascii"  # fmt: skip
+    # One canonical display: "Ê Ban" and "Y-Blông" are written the usual way.
+    assert _levels(_record("A", "Y Blông Ê Ban", "1990-01-02", "Nam", None),
+                   _record("B", "Y-Blông Êban", "1990-01-02", "Nam", None))["name"] == "exact"  # fmt: skip
+
+
+def test_birth_year_off_by_one_and_reissued_ids_have_their_levels() -> None:
+    left = _record("A", "Lê Văn Hải", "1979-05-13", "Nam", "036079698026")
+    right = _record("B", "Lê Văn Hải", "1978-05-13", "Nam", "083079202755")
+    levels = _levels(left, right)
+    assert levels["birth_date"] == "one_digit_off"
+    assert _levels({**left, "birth_date": "1980-05-13"}, right)["birth_date"] == "else"
+    assert _levels({**left, "birth_date": "1989-05-13"}, {**right, "birth_date": "1990-05-13"})["birth_date"] == (
+        "year_off_by_one"
+    )
+    assert levels["person_id"] == "else" and levels["veto"] == "none"
+
+
+def _cluster_frame(rows: list[tuple[str, str | None, str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "record_id": [r[0] for r in rows],
+            "valid_person_id": [r[1] for r in rows],
+            "birth_year": [2015] * len(rows),
+            "sex_norm": [r[2] for r in rows],
+            "given_key": [r[3] for r in rows],
+            "source": ["base"] * len(rows),
+        },
+        schema_overrides={"birth_year": pl.Int32},
+    )
+
+
+def _scored(rows: list[tuple[str, str, float, str, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "left_id": [r[0] for r in rows],
+            "right_id": [r[1] for r in rows],
+            "match_probability": [r[2] for r in rows],
+            "match_weight": [20.0 if r[3] == "match" else -7.0 for r in rows],
+            "decision": [r[3] for r in rows],
+            "level_veto": [r[4] for r in rows],
+        }
+    )
+
+
+def test_no_chain_of_matches_joins_records_a_veto_kept_apart() -> None:
+    """Twin A and twin B were vetoed; a record without an ID matches both: it joins one, never both."""
+    records = _cluster_frame([("a", ID_A, "Nữ", "lan"), ("x", None, "Nữ", "lan"), ("b", ID_B, "Nữ", "lam")])
+    pairs = _scored([("a", "x", 0.9999, "match", "none"), ("x", "b", 0.999, "match", "none"),
+                     ("a", "b", 0.01, "non_match", "family_member")])  # fmt: skip
+    groups, report = cluster_records(records, pairs, population_settings())
+    grouped = groups.group_by("group").agg(pl.col("record_id"))
+    assert {frozenset(g) for g in grouped.get_column("record_id").to_list()} == {frozenset("ax"), frozenset("b")}
+    assert report.refused_conflict == 1
+
+
+def test_a_conflict_the_model_weighed_itself_is_allowed() -> None:
+    """A re-issued ID: the model matched the record with the new number to both records of the old one."""
+    records = _cluster_frame([("a", ID_A, "Nam", "hai"), ("a2", ID_A, "Nam", "hai"), ("n", ID_B, "Nam", "hai")])
+    pairs = _scored([("a", "a2", 0.99999, "match", "none"), ("n", "a", 0.9995, "match", "none"),
+                     ("n", "a2", 0.9995, "match", "none")])  # fmt: skip
+    groups, _ = cluster_records(records, pairs, population_settings())
+    assert groups.get_column("group").n_unique() == 1
+    # Matched to one of the two only: the other's number is a difference the model never weighed.
+    groups, report = cluster_records(records, pairs.head(2), population_settings())
+    assert groups.get_column("group").n_unique() == 2 and report.refused_conflict == 1
+    chain = _cluster_frame([("a", ID_A, "Nam", "hai"), ("x", None, "Nam", "hai"), ("n", ID_B, "Nam", "hai")])
+    groups, report = cluster_records(chain, _scored([("a", "x", 0.99999, "match", "none"),
+                                                     ("x", "n", 0.9995, "match", "none")]), population_settings())
+    assert groups.get_column("group").n_unique() == 2 and report.refused_conflict == 1  # fmt: skip
+
+
+def test_another_sex_and_another_given_name_never_share_a_cluster() -> None:
+    records = _cluster_frame([("a", None, "Nữ", "ha"), ("x", None, "Nữ", "ha"), ("b", None, "Nam", "hai")])
+    pairs = _scored([("a", "x", 0.9999, "match", "none"), ("x", "b", 0.999, "match", "none")])
+    groups, report = cluster_records(records, pairs, population_settings())
+    assert groups.get_column("group").n_unique() == 2 and report.refused_conflict == 1
+
+
+def test_m_is_smoothed_toward_u() -> None:
+    import numpy as np
+
+    m = np.array([1.0, 1.0, 0.0, 0.0])
+    u = np.array([1.0, 0.001, 0.1, 0.899])
+    smoothed = _smoothed(m, u, 0.005)
+    assert smoothed[0] == 1.0 and smoothed[1:].sum() == pytest.approx(1.0)
+    weights = np.log2(smoothed[1:] / u[1:])
+    assert weights.min() >= np.log2(0.005) - 1e-9  # a level EM never saw keeps a finite weight
+
+
+def test_vetoed_pairs_are_known_non_matches_for_em_and_show_in_explanations(base: pl.DataFrame) -> None:
+    result = dedupe(base, population_settings())
+    vetoed = result.pairs.filter(pl.col("level_veto") != "none")
+    assert vetoed.height > 0
+    assert (vetoed.get_column("decision") != "match").all()
+    assert (vetoed.get_column("weight_veto") <= 0).all()
+    capped = vetoed.filter(pl.col("level_veto") != "twins_or_typo")
+    assert (capped.get_column("match_probability") <= 0.01 + 1e-12).all()
