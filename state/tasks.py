@@ -92,7 +92,8 @@ def task_inputs(
         every = clusters.read(["record_id", "cluster_id", "source"])
         whole = register.frame()
         quality = found.all()
-        findings = _ordered(pl.concat([quality, persistent_findings(whole, changes.frame(), every, night)], how="vertical"))
+        persistent = persistent_findings(whole, changes.frame(), every, night)
+        findings = _ordered(pl.concat([quality, persistent], how="vertical"))
         referenced = _referenced(findings, pairs)
         return TaskInputs(
             findings=findings,

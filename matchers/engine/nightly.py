@@ -595,16 +595,22 @@ def _cluster_changes(touched: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFr
     return pl.concat([merges, splits]).sort("kind", "person_key").match_to_schema(CHANGE_SCHEMA)
 
 
+def _conflict_columns(settings: MatchSettings) -> list[str]:
+    return list(dict.fromkeys(c for rule in settings.conflicts for c in rule.columns))
+
+
 def _cluster_columns(settings: MatchSettings) -> list[str]:
-    return [settings.id_column, "source", *dict.fromkeys(rule.column for rule in settings.conflicts)]
+    return [settings.id_column, "source", *_conflict_columns(settings)]
 
 
 def _records_for_clustering(base: TableVersion, extracts: pl.DataFrame, settings: MatchSettings,
                             ids: pl.Series | None) -> pl.DataFrame:  # fmt: skip
     """id, source and the conflict columns (derived when needed) of base records (those ``ids``) and extracts."""
-    derived = [e for e in settings.derived if e.meta.output_name() in {r.column for r in settings.conflicts}]
+    conflict = set(_conflict_columns(settings))
+    derived = [e for e in settings.derived if e.meta.output_name() in conflict]
+    schema = base.scan().collect_schema()
     needed = sorted({c for e in derived for c in e.meta.root_names()} | {"record_id", "source"}
-                    | {r.column for r in settings.conflicts if r.column in base.scan().collect_schema()})  # fmt: skip
+                    | {c for c in conflict if c in schema})  # fmt: skip
     base_rows = base.read(needed) if ids is None else base.lookup(ids, needed)
     frames = [base_rows]
     if extracts.height:
@@ -621,6 +627,32 @@ def _match_edges(pairs: pl.DataFrame) -> pl.DataFrame:
         .select("left_id", "right_id", "match_weight", "match_probability", "decision", "kind")
         .with_columns((pl.col("left_id") + "\x1f" + pl.col("right_id")).alias(_PAIR_KEY))
     )
+
+
+_VETOED = pl.col("level_veto").is_not_null() & (pl.col("level_veto") != "none")
+
+
+def _vetoes(pairs: pl.DataFrame, state_dir: Path, night: str) -> pl.DataFrame:
+    """Pairs a veto declared two different people (``level_veto``): every stored base pair and tonight's links.
+    Clustering keeps them apart, whatever their decision."""
+    columns = ["left_id", "right_id", "level_veto", "decision"]
+    parts = []
+    if "level_veto" in pairs.columns:
+        parts.append(pairs.filter((pl.col("kind") == "link") & _VETOED).select(columns))
+    store = pair_store(state_dir)
+    if night in store.nights():
+        version = store.version(night)
+        if "level_veto" in version.scan().collect_schema():
+            parts.append(version.scan(columns).filter(_VETOED).collect())
+    if not parts:
+        return pl.DataFrame(schema={"left_id": pl.String, "right_id": pl.String, "level_veto": pl.String,
+                                    "decision": pl.String})  # fmt: skip
+    return pl.concat(parts).unique(["left_id", "right_id"], keep="first").sort("left_id", "right_id")
+
+
+def _clustering_pairs(edges: pl.DataFrame, vetoes: pl.DataFrame) -> pl.DataFrame:
+    """Match edges and vetoed pairs, as ``person_clusters`` reads them."""
+    return pl.concat([edges.drop(_PAIR_KEY), vetoes.filter(pl.col("decision") != "match")], how="diagonal_relaxed")
 
 
 def cluster_night(
@@ -651,7 +683,8 @@ def cluster_night(
         previous_frame = cluster_store(state_dir).latest(before=night)
         previous = previous_frame.read(["record_id", "cluster_id"]) if previous_frame is not None else None
         records = _records_for_clustering(base, extracts, settings, None)
-        clusters, report = person_clusters(records, edges.drop(_PAIR_KEY), settings, previous=previous)
+        clustering = _clustering_pairs(edges, _vetoes(pairs, state_dir, night))
+        clusters, report = person_clusters(records, clustering, settings, previous=previous)
         version = cluster_store(state_dir).commit(night, base=None, added=clusters, meta={"index": night})
         changes = _cluster_changes(clusters, previous) if previous is not None else pl.DataFrame(schema=CHANGE_SCHEMA)
         progress("gom cụm người / clustering persons", clusters.height, clusters.height)
@@ -660,7 +693,7 @@ def cluster_night(
     before = edges_previous.read([_PAIR_KEY, "left_id", "right_id"])
     gone_edges = before.join(base_edges, on=_PAIR_KEY, how="anti")
     new_edges = base_edges.join(before, on=_PAIR_KEY, how="anti")
-    edges_version = edge_store(state_dir).commit(
+    edge_store(state_dir).commit(
         night, base=edges_previous, added=new_edges, removed=gone_edges.get_column(_PAIR_KEY), meta={"index": night}
     )
     last_extracts = (
@@ -710,7 +743,10 @@ def cluster_night(
     inside = edges.filter(pl.col("left_id").is_in(touched_ids.implode()) & pl.col("right_id").is_in(
         touched_ids.implode()))  # fmt: skip
     previous = clusters_previous.lookup(records.get_column("record_id"), ["record_id", "cluster_id"])
-    clusters, report = person_clusters(records, inside.drop(_PAIR_KEY), settings, previous=previous)
+    vetoes = _vetoes(pairs, state_dir, night).filter(
+        pl.col("left_id").is_in(touched_ids.implode()) & pl.col("right_id").is_in(touched_ids.implode())
+    )
+    clusters, report = person_clusters(records, _clustering_pairs(inside, vetoes), settings, previous=previous)
     fresh = clusters.join(previous, on=["record_id", "cluster_id"], how="anti").get_column("cluster_id").unique()
     clash = (
         clusters_previous.scan(["record_id", "cluster_id"])
@@ -723,7 +759,7 @@ def cluster_night(
     if clash:
         # A fresh id met the id of a cluster outside tonight's components (a 64-bit hash collision): recompute
         # every cluster, which salts the fresh id against all previous ones.
-        return _full_clusters(base, extracts, edges, settings, state_dir, night, clusters_previous, edges_version)
+        return _full_clusters(base, extracts, pairs, edges, settings, state_dir, night, clusters_previous)
     unchanged = clusters.join(previous, on=["record_id", "cluster_id"], how="semi")
     written = clusters.join(unchanged.select("record_id"), on="record_id", how="anti")
     gone = removed.to_frame("record_id").join(clusters.select("record_id"), on="record_id", how="anti")
@@ -739,12 +775,13 @@ def cluster_night(
     return ClusterNight(clusters=version, report=report, changes=changes, touched=clusters)
 
 
-def _full_clusters(base: TableVersion, extracts: pl.DataFrame, edges: pl.DataFrame, settings: MatchSettings,
-                   state_dir: Path, night: str, clusters_previous: TableVersion, edges_version: TableVersion
+def _full_clusters(base: TableVersion, extracts: pl.DataFrame, pairs: pl.DataFrame, edges: pl.DataFrame,
+                   settings: MatchSettings, state_dir: Path, night: str, clusters_previous: TableVersion
                    ) -> ClusterNight:  # fmt: skip
     previous = clusters_previous.read(["record_id", "cluster_id"])
     records = _records_for_clustering(base, extracts, settings, None)
-    clusters, report = person_clusters(records, edges.drop(_PAIR_KEY), settings, previous=previous)
+    clustering = _clustering_pairs(edges, _vetoes(pairs, state_dir, night))
+    clusters, report = person_clusters(records, clustering, settings, previous=previous)
     version = cluster_store(state_dir).commit(night, base=None, added=clusters, meta={"index": night})
     return ClusterNight(clusters=version, report=report, changes=_cluster_changes(clusters, previous),
                         touched=clusters)  # fmt: skip

@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(str(error)) from error
     # The base side of the clusters comes from the index: the conflict columns are among the indexed ones.
-    conflict = [c for c in dict.fromkeys(rule.column for rule in settings.conflicts)]
+    conflict = list(dict.fromkeys(c for rule in settings.conflicts for c in rule.columns))
     base_side = index.record_frame([settings.id_column, *conflict]).with_columns(pl.lit("base").alias("source"))
     extract_side = prepare_records(extract, settings, with_tf=False).select(settings.id_column, *conflict)
     if "source" in extract.columns:
