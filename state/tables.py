@@ -245,7 +245,7 @@ class TableStore:
             atomic_write(path, write)
         return Part(file=name, night=night, rows=version.rows)
 
-    def _conform(self, schema: Mapping[str, pl.DataType], added: pl.DataFrame) -> pl.DataFrame:
+    def _conform(self, schema: Mapping[str, pl.DataType | type[pl.DataType]], added: pl.DataFrame) -> pl.DataFrame:
         """``added`` in the column order and types of the table (a column that is all null tonight stays typed)."""
         missing = [c for c in schema if c not in added.columns]
         extra = [c for c in added.columns if c not in schema]
@@ -264,7 +264,7 @@ class TableStore:
         added: pl.DataFrame | Iterable[pl.DataFrame],
         removed: pl.Series | Iterable[str] = (),
         meta: Mapping[str, Any] | None = None,
-        empty_schema: Mapping[str, pl.DataType] | None = None,
+        empty_schema: Mapping[str, pl.DataType | type[pl.DataType]] | None = None,
     ) -> TableVersion:
         """Write the version of ``night``: ``base`` (None: start from nothing) minus ``removed`` ids plus ``added``.
 
@@ -278,7 +278,7 @@ class TableStore:
         chunks = [added] if isinstance(added, pl.DataFrame) else added
         removed_ids = removed if isinstance(removed, pl.Series) else pl.Series("id", list(removed), dtype=pl.String)
         dead_parts_ids = [removed_ids.cast(pl.String).alias("id")]
-        schema: Mapping[str, pl.DataType] | None = None
+        schema: Mapping[str, pl.DataType | type[pl.DataType]] | None = None
         if base is not None and base.segments:
             schema = pl.read_parquet_schema(base.path(base.segments[-1]))
         with locked(self.directory / "commit"):

@@ -679,7 +679,7 @@ def cluster_night(
         dtype=pl.String)  # fmt: skip
     progress("gom cụm người / clustering persons", 0, None)
     if full:
-        edges_version = edge_store(state_dir).commit(night, base=None, added=base_edges, meta={"index": night})
+        edge_store(state_dir).commit(night, base=None, added=base_edges, meta={"index": night})
         previous_frame = cluster_store(state_dir).latest(before=night)
         previous = previous_frame.read(["record_id", "cluster_id"]) if previous_frame is not None else None
         records = _records_for_clustering(base, extracts, settings, None)
