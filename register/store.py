@@ -342,6 +342,41 @@ class RegisterStore:
         except FileNotFoundError:
             return None
 
+    def version_chain(self, version: str) -> list[str]:
+        """``version`` and the versions it rests on (a delta's base, down to a full version)."""
+        chain = [version]
+        while True:
+            manifest_path = self.root / "versions" / chain[-1] / MANIFEST_FILE
+            base = json.loads(manifest_path.read_text(encoding="utf-8")).get("base_version")
+            if base is None:
+                return chain
+            chain.append(str(base))
+
+    def retain(self, keep: int) -> list[str]:
+        """Keep the versions of the newest ``keep`` nights (and the versions their deltas rest on); older nights
+        leave the catalog and their folders are deleted. Versions of kept nights that a rerun replaced or a rollback
+        undid stay (they are the history a data officer may still compare against). Returns the nights dropped."""
+        if keep < 1:
+            raise ValueError("at least one version must be kept")
+        with locked(self.catalog_path):
+            catalog = self.catalog()
+            nights = sorted(catalog["nights"])
+            dropped = nights[: max(0, len(nights) - keep)]
+            if not dropped:
+                return []
+            for night in dropped:
+                del catalog["nights"][night]
+            oldest_kept = min(catalog["nights"])
+            needed = {v for version in catalog["nights"].values() for v in self.version_chain(version)}
+            at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            catalog["history"].append({"at": at, "action": "retain", "keep": keep, "removed": dropped})
+            self._save(catalog)
+            for folder in (self.root / "versions").iterdir():
+                expired = folder.name.split("--")[0] < oldest_kept and not folder.name.startswith(".")
+                if folder.is_dir() and expired and folder.name not in needed:
+                    shutil.rmtree(folder)
+        return dropped
+
     def rollback(self, night: str) -> Rollback:
         """Undo ``night`` and every later night: the catalog points at the version of the night before again."""
         night = _check_night(night)

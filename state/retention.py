@@ -2,9 +2,10 @@
 
 A night leaves ``{output}/nights/{night}/`` (the assets' outputs, mostly small: the large ones refer to state
 versions), ``{output}/reports/{night}/`` and, in every state table, the files it wrote (its delta) and its version
-manifest. ``apply_retention`` keeps the newest ``keep`` nights of each: older outputs are deleted, older state
-versions dropped (a version still needed by a kept one keeps its files: a table's oldest kept version may rest on a
-segment written long ago). Rollback to any kept night stays possible.
+manifest (the register store: its version folder). ``apply_retention`` keeps the newest ``keep`` nights of each:
+older outputs are deleted, older state versions dropped (a version still needed by a kept one keeps its files: a
+table's oldest kept version may rest on a segment written long ago, a register delta on an older full version).
+Rollback to any kept night stays possible.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from register.store import CATALOG, RegisterStore
 from state.tables import TableStore
 
 __all__ = ["RetentionReport", "apply_retention", "night_disk_bytes", "state_tables"]
@@ -56,6 +58,9 @@ def night_disk_bytes(output_dir: Path, night: str) -> dict[str, int]:
     state_dir = output_dir / "state"
     for folder in state_tables(state_dir):
         sizes[f"state/{folder.name}"] = sum(_bytes(p) for p in folder.iterdir() if f"-{night}" in p.name)
+    versions = state_dir / "register" / "versions"
+    if versions.is_dir():
+        sizes["state/register"] = sum(_bytes(p) for p in versions.iterdir() if p.name.startswith(f"{night}--"))
     model_dir = state_dir / "match_model"
     if model_dir.is_dir():
         sizes["state/match_model"] = sum(_bytes(p) for p in model_dir.iterdir() if night in p.name)
@@ -86,6 +91,11 @@ def apply_retention(output_dir: Path, night: str, keep: int) -> RetentionReport:
         dropped = TableStore(folder).retain(keep)
         if dropped:
             report.removed_versions[folder.name] = dropped
+    register = output_dir / "state" / "register"
+    if (register / CATALOG).exists():
+        dropped = RegisterStore(register).retain(keep)
+        if dropped:
+            report.removed_versions["register"] = dropped
     index = output_dir / "state" / "match_index"
     if index.is_dir():
         nights = sorted(p.name[2:12] for p in index.glob("v-????-??-??.json"))
