@@ -29,7 +29,7 @@ from checks.findings import FINDINGS_SCHEMA
 from checks.registry import RULES, run_rules
 from records.progress import Progress, no_progress
 from register.changes import build_changes
-from register.golden import build_golden_in_partitions
+from register.golden import build_golden
 from register.quality import check_records, conflict_findings
 from register.rules import survivorship_rules
 from register.store import RegisterStore, StoreError
@@ -257,7 +257,7 @@ def register_night(
     if previous_night is None:
         records, members = _person_records(base, extracts, clusters, None)
         previous_register = store.read_register(store.previous_night(night)) if store.previous_night(night) else None
-        build = build_golden_in_partitions(records, members, day, previous=previous_register, rules=rules)
+        build = build_golden(records, members, day, previous=previous_register, rules=rules)
         previous_changes = store.read_changes(store.previous_night(night)) if store.previous_night(night) else None
         changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
         store.write(night, build.register, changes, info=version_info)
@@ -275,7 +275,7 @@ def register_night(
     records, members = _person_records(base, extracts, clusters, persons)
     previous_rows = store.scan_register(previous_night).filter(pl.col("person_key").is_in(persons.implode())).collect()
     replaced = previous_rows.get_column("person_key")
-    build = build_golden_in_partitions(records, members, day, previous=previous_rows, rules=rules)
+    build = build_golden(records, members, day, previous=previous_rows, rules=rules)
     record_ids = records.get_column("record_id").implode()
     previous_changes = (
         store.scan_changes(previous_night)
