@@ -68,7 +68,13 @@ def build_inputs(work: Path, people: int, provinces: int, extract_rows: int, cha
     if manifest.exists():
         return json.loads(manifest.read_text("utf-8"))
     generated = work / "provinces"
-    bases = []
+    night1, night2 = inputs / "night1", inputs / "night2"
+    for folder in (night1, night2):
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "parts").mkdir(parents=True)
+    changed_ids = added_ids = removed_ids = 0
+    # One province at a time (generated, prefixed, evolved, written), then the parts streamed into one snapshot
+    # per night: memory stays that of one province whatever --provinces is.
     for k, code in enumerate(_province_codes(provinces)):
         folder = generated / f"{code}-{people}"
         if not (folder / "truth" / "manifest.json").exists():
@@ -77,26 +83,23 @@ def build_inputs(work: Path, people: int, provinces: int, extract_rows: int, cha
             generate_province(people, 100 + k, folder, night=LAST_NIGHT, nights=count, province_code=code)
             print(f"  generated province {code} ({people:,} people) in {time.perf_counter() - started:.0f} s",
                   flush=True)  # fmt: skip
-        base = pl.read_parquet(folder / "population_base.parquet")
         prefix = f"{code}-"
-        bases.append(
-            base.with_columns(
-                (pl.lit(prefix) + pl.col("record_id")).alias("record_id"),
-                pl.when(pl.col("household_id").is_not_null())
-                .then(pl.lit(prefix) + pl.col("household_id"))
-                .alias("household_id"),
-            )
+        first_base = pl.read_parquet(folder / "population_base.parquet").with_columns(
+            (pl.lit(prefix) + pl.col("record_id")).alias("record_id"),
+            pl.when(pl.col("household_id").is_not_null())
+            .then(pl.lit(prefix) + pl.col("household_id"))
+            .alias("household_id"),
         )
-    first_base = pl.concat(bases)
-    del bases
-    night1, night2 = inputs / "night1", inputs / "night2"
+        first_base.write_parquet(night1 / "parts" / f"{code}.parquet")
+        second_base, edits = evolve_base(first_base, SECOND, seed=7 + k, changed=changed, id_prefix=f"{prefix}N")
+        second_base.write_parquet(night2 / "parts" / f"{code}.parquet")
+        changed_ids, added_ids = changed_ids + len(edits.changed), added_ids + len(edits.added)
+        removed_ids += len(edits.removed)
+        del first_base, second_base, edits
     for folder in (night1, night2):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-    first_base.write_parquet(night1 / "population_base.parquet", compression="zstd", statistics=True)
-    second_base, edits = evolve_base(first_base, SECOND, seed=7, changed=changed)
-    second_base.write_parquet(night2 / "population_base.parquet", compression="zstd", statistics=True)
-    del first_base, second_base
+        parts = sorted((folder / "parts").glob("*.parquet"))
+        pl.scan_parquet(parts).sink_parquet(folder / "population_base.parquet", compression="zstd", statistics=True)
+        shutil.rmtree(folder / "parts")
     source = generated / f"{_province_codes(1)[0]}-{people}" / "extracts"
     nights = sorted(p.name for p in source.iterdir())
     tonight1 = night1 / "extracts" / FIRST.isoformat()
@@ -122,9 +125,9 @@ def build_inputs(work: Path, people: int, provinces: int, extract_rows: int, cha
         "provinces": provinces,
         "base_rows_night1": pl.scan_parquet(night1 / "population_base.parquet").select(pl.len()).collect().item(),
         "base_rows_night2": pl.scan_parquet(night2 / "population_base.parquet").select(pl.len()).collect().item(),
-        "changed": len(edits.changed),
-        "added": len(edits.added),
-        "removed": len(edits.removed),
+        "changed": changed_ids,
+        "added": added_ids,
+        "removed": removed_ids,
         "extract_rows_night1": rows1,
         "extract_rows_night2": rows2,
         "night1": str(night1),
@@ -203,9 +206,14 @@ def main() -> int:
     parser.add_argument("--changed", type=float, default=0.005, help="share of base records changed for night 2")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench" / "nightly")
     parser.add_argument("--check", action="store_true", help="also recompute night 2 with --full and compare")
+    parser.add_argument("--inputs-only", action="store_true", help="build (and cache) the inputs, run no night")
     args = parser.parse_args()
     print(f"bench_nightly: {args.provinces} x {args.people:,} people; inputs under {args.work}", flush=True)
+    started = time.perf_counter()
     info = build_inputs(args.work, args.people, args.provinces, args.extract_rows, args.changed)
+    print(f"inputs ready in {time.perf_counter() - started:.0f} s: {json.dumps(info)}", flush=True)
+    if args.inputs_only:
+        return 0
     output = args.work / f"out-{args.people}x{args.provinces}"
     shutil.rmtree(output, ignore_errors=True)
     first = run_night(Path(str(info["night1"])), output, FIRST)
