@@ -211,6 +211,10 @@ _ABBREVIATIONS: Final = frozenset(
         "KTX",
         "CT",
         "CH",
+        # Road markers: "Km 90 Tỉnh lộ 13" (kilometre), "ĐT 741" / "DT 741" (đường tỉnh).
+        "KM",
+        "ĐT",
+        "DT",
     }
 )
 _KEEP_UPPER: Final = frozenset({"HN", "HCM", "TP", "TX", "TT", "UBND", "KP", "TDP", "CA", "HCMC", "BRVT", "TPHCM"})
@@ -654,22 +658,26 @@ def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
 
     Returns ``(text, "TCVN3" | "VNI" | None)``; ``None`` means the text was not legacy-encoded and is returned
     unchanged. A string is only converted when the result is more plausible Vietnamese than the input: as given, it
-    has words no Vietnamese syllable looks like; the conversion leaves none, turns no real word of a name or place
-    into one that is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That
-    keeps genuine Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
+    has words no Vietnamese syllable looks like; the conversion leaves at most one such word (a typing error made
+    before encoding, "YÕnn") for each word it makes plausible, turns no real word of a name or place into one that
+    is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That keeps genuine
+    Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
     """
     if s.isascii() or _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
         return s, None
     original = s.translate(_ETH)
-    if _implausible_words(original) == 0:
+    before = _implausible_words(original)
+    if before == 0:
         return s, None
     best: tuple[int, int, str, str] | None = None
     for order, (name, decode) in enumerate((("TCVN3", _decode_tcvn3), ("VNI", _decode_vni))):
         converted = unicodedata.normalize("NFC", decode(s))
-        # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides.
+        # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides. A word
+        # typed wrong before it was encoded ("YÕnn" for Yến) stays implausible once converted: the conversion still
+        # wins when it makes at least as many words plausible as it leaves implausible.
         score = _implausible_words(converted)
         candidate = (score, order, converted, name)
-        if score or (best is not None and candidate[:2] >= best[:2]):
+        if 2 * score > before or (best is not None and candidate[:2] >= best[:2]):
             continue
         if (name == "VNI" and _vni_leaves_marks(s)) or _destroys_known_words(original, converted):
             continue
