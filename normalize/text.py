@@ -844,6 +844,8 @@ def legacy_flags(values: pl.Series) -> pl.Series:
     """
     sample = values.head(10_000)
     tested = values.drop_nulls().unique() if sample.n_unique() <= 0.2 * sample.len() else values
+    # Every legacy hint is a non-ASCII character: ASCII cells (IDs, dates, codes) leave before the patterns run.
+    tested = tested.filter(tested.str.len_bytes() != tested.str.len_chars())
     suspicious = tested.filter(
         (tested.str.contains(LEGACY_HINT_PATTERN) & tested.str.contains(LATIN1_ONLY_PATTERN)).fill_null(False)
     )

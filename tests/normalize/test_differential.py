@@ -14,7 +14,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
@@ -24,7 +24,14 @@ from normalize.dates import parse_date
 from normalize.frame import _date_columns
 from normalize.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
 from normalize.names import name_columns, parse_name
-from normalize.text import distinct_codes, fix_legacy_encoding, fix_legacy_series, nfc_series, per_distinct
+from normalize.text import (
+    distinct_codes,
+    fix_legacy_encoding,
+    fix_legacy_series,
+    legacy_flags,
+    nfc_series,
+    per_distinct,
+)
 
 TODAY = date(2025, 7, 2)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -275,3 +282,19 @@ def test_distinct_codes_spread_back_every_column(columns: list[list[str | None]]
     for values, code in zip(columns, codes, strict=True):
         assert distinct.gather(code).to_list() == values
     assert [s.to_list() for s in series] == columns  # inputs unchanged
+
+
+@FAST
+@given(column(NAMES + ADDRESSES + IDS + DATES), st.booleans())
+@example(["TrÇn V¨n §øc", "Lê Khánh Thy Oânh", None, "001090012345", "TrÇn V¨n §øc"], False)
+@example(["Traàn Vaên Ñöùc", "Lê Tâm", None, "1990-03-15"], True)
+def test_legacy_flags_equal_fix_legacy_encoding(values: list[str | None], many_distinct: bool) -> None:
+    """legacy_flags (the columns normalized elsewhere) flags a cell exactly when its conversion happens, on the
+    grouping path (few distinct values) and on the scanning path (mostly distinct: each value once more, numbered)."""
+    if many_distinct:
+        values = values + [f"{v}{i}" if v is not None else None for i, v in enumerate(values)]
+    series = pl.Series("values", values, dtype=pl.String)
+    flags = legacy_flags(series)
+    assert series.to_list() == values and flags.len() == len(values) and flags.null_count() == 0
+    for value, flag in zip(values, flags.to_list(), strict=True):
+        assert flag == (value is not None and fix_legacy_encoding(value)[1] is not None), value
