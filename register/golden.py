@@ -571,7 +571,8 @@ def build_golden(
     ).drop(conflict_columns)  # fmt: skip
     golden = _status(golden, keyed, rules, assigned)
     if assigned is not None:
-        golden = _keep_lineage_nights(golden, assigned, rules.columns)
+        # The status too: an unchanged status from the same record keeps the night it was first set.
+        golden = _keep_lineage_nights(golden, assigned, (*rules.columns, "status"))
     golden = golden.with_columns(
         _contradiction().alias("person_id_contradiction"),
         # A resolved golden address is written in the post-2025 form: no old unit is left in it.

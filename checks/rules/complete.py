@@ -63,6 +63,10 @@ def required_field_missing(context: CheckContext) -> pl.DataFrame:
     title="Công dân từ 14 tuổi chưa có thẻ căn cước",
     description="Công dân từ đủ 14 tuổi phải được cấp thẻ căn cước (Luật Căn cước 2023). Người đã chết không bị "
     "tính; thẻ vừa cấp trong đêm mà CSDL chưa ghi nhận vẫn được nêu để cập nhật.",
+    may_change=lambda settings, before, night: (
+        (surely_aged(pl.lit(night)) >= settings.card_age)
+        & (surely_aged(pl.lit(before)) < settings.card_age).fill_null(False)
+    ),
 )
 def adult_without_card(context: CheckContext) -> pl.DataFrame:
     """A living base person surely aged 14+ with no card number. A card issued tonight (card extract linked to the
