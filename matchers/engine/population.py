@@ -18,7 +18,7 @@ from matchers.engine.settings import (
     levels_in,
     right,
 )
-from normalize.names import GIVEN_NAME_KEYS
+from normalize.names import GIVEN_NAME_KEYS, GIVEN_NAME_WORDS
 
 __all__ = ["POPULATION_INPUT_COLUMNS", "population_settings"]
 
@@ -30,6 +30,7 @@ POPULATION_INPUT_COLUMNS = (
     "family_key",
     "middle_key",
     "given_key",
+    "given_name",
     "name_key_no_middle",
     "birth_date_value",
     "birth_year",
@@ -89,8 +90,13 @@ _DERIVED: tuple[pl.Expr, ...] = (
     _given_words().list.join("").alias("given_words_glued"),
     # The name's words in alphabetical order: the same person whatever order a form put them in.
     pl.col("name_key").str.split(" ").list.sort().list.join(" ").alias("name_key_sorted"),
-    # A given name of the Vietnamese lists: two different ones are two names, not a slip of the keyboard.
-    pl.col("given_key").is_in(sorted(GIVEN_NAME_KEYS)).alias("given_known"),
+    # A given name of the Vietnamese lists: two different ones are two names, not a slip of the keyboard. Written
+    # in a name with diacritics it is looked up with them ("Thủy" is a name, "Tủy" a dropped h, "Tu" in "Phạm Kiều
+    # Tu" a dropped h too); in a name typed without any, by its ASCII key.
+    pl.when(~pl.col("full_name_norm").str.contains(r"[^\x00-\x7F]"))
+    .then(pl.col("given_key").is_in(sorted(GIVEN_NAME_KEYS)))
+    .otherwise(pl.col("given_name").str.to_lowercase().is_in(sorted(GIVEN_NAME_WORDS)))
+    .alias("given_known"),
     # Day and month of a full birth date: with the name, finds a record whose year was typed one off.
     pl.when(pl.col("birth_day").is_not_null())
     .then(pl.concat_str([pl.col("birth_month"), pl.col("birth_day")], separator="-"))
@@ -152,8 +158,15 @@ def _given_names_differ() -> pl.Expr:
 
 
 def _given_names_clearly_differ() -> pl.Expr:
-    """Not even one slip apart: "Oanh" and "Uyên Phương", "Xuân Hạnh" and "Kim Anh"."""
-    return _given_names_differ() & ~_any_slip().fill_null(False)
+    """Not even one slip apart: "Oanh" and "Uyên Phương", "Xuân Hạnh" and "Kim Anh"; nor a dropped word plus a
+    slip that makes another name of the lists ("Tùng" and "Thùy Dung": two names, not one name misspelt twice)."""
+    whole_slip = (_GIVEN_WORDS_TYPO.at_most(1) | _SORTED_TYPO.at_most(1)).fill_null(False)
+    return _given_names_differ() & (~_any_slip().fill_null(False) | (_two_names() & ~whole_slip))
+
+
+def _given_missing() -> pl.Expr:
+    """One side has no given name to tell the person from a brother or sister."""
+    return left("given_key").is_null() | right("given_key").is_null()
 
 
 def _name() -> Comparison:
@@ -432,16 +445,20 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
         ),
         Veto(
             "twins_or_typo",
-            same_family & levels_in(person_id, "same_registration") & _given_names_differ(),
+            same_family
+            & (
+                (levels_in(person_id, "same_registration") & (_given_names_differ() | _given_missing()))
+                | (levels_in(person_id, "exact") & _two_names())
+            ),
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
-            gate=same_family & levels_in(person_id, "same_registration"),
-            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay một người được cấp lại số và gõ sai tên:
-            # cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
+            gate=same_family & levels_in(person_id, "same_registration", "exact"),
+            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh, Vinh/Linh) hay một người được cấp lại số và gõ
+            # sai tên: cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
             max_probability=0.5,
-            description="Cùng gia đình, hai số định danh cùng nơi đăng ký và năm sinh, tên gọi khác nhau (dù chỉ một "
-            "chữ): có thể là anh chị em sinh đôi, có thể là một người được cấp lại số và gõ sai tên; cần cán bộ xem "
-            "xét",
+            description="Cùng gia đình, tên gọi không xác nhận là một người: hai số định danh cùng nơi đăng ký và năm "
+            "sinh với tên gọi khác nhau (dù chỉ một chữ) hay thiếu tên, hoặc cùng một số với hai tên gọi có thật "
+            "(Vinh/Linh): có thể là anh chị em sinh đôi, có thể là một người gõ sai tên; cần cán bộ xem xét",
         ),
     )
 

@@ -20,7 +20,7 @@ from normalize.frame import normalize_records
 NIGHT = dt.date(2025, 11, 3)
 
 
-def _record(record_id: str, full_name: str, birth: str, sex: str, person_id: str | None, **extra: Any) -> dict:
+def _record(record_id: str, full_name: str | None, birth: str, sex: str, person_id: str | None, **extra: Any) -> dict:
     return {
         "record_id": record_id,
         "person_id": person_id,
@@ -93,6 +93,28 @@ def test_twins_whose_names_are_a_slip_apart_go_to_a_reviewer() -> None:
     assert levels["veto"] == "twins_or_typo"
     settings = population_settings()
     assert next(v for v in settings.vetoes if v.name == "twins_or_typo").max_probability == 0.5
+
+
+def test_twins_with_two_real_names_a_letter_apart_and_one_id_go_to_a_reviewer() -> None:
+    """Phạm Văn Vinh and Phạm Văn Linh, one ID: both are names of the lists, so a twin carrying the other's ID is
+    as likely as a typo; "Tùng" and "Thùy Dung" (a dropped word and a slip making another name) are two people."""
+    first = _record("A", "Phạm Văn Vinh", "1994-04-04", "Nam", ID_A)
+    second = _record("B", "Phạm Văn Linh", "1994-04-04", "Nam", ID_A)
+    assert _levels(first, second)["veto"] == "twins_or_typo"
+    # A slip that makes no name ("Vinhh") stays one person.
+    assert _levels(first, {**second, "full_name": "Phạm Văn Vinhh"})["veto"] == "none"
+    older = _record("A", "Tăng Thị Tùng", "2011-08-20", "Nữ", ID_A)
+    younger = _record("B", "Tăng Thị Thùy Dung", "2011-08-20", "Nữ", ID_A)
+    assert _levels(older, younger)["veto"] == "family_member"
+
+
+def test_a_nameless_record_of_a_twin_goes_to_a_reviewer() -> None:
+    """No name, the birth date, parents and address of a twin and another ID of the same registration."""
+    named = _record("A", "Phan Phi Cường", "2015-04-21", "Nam", ID_A)
+    nameless = _record("B", None, "2015-04-21", "Nam", ID_B)
+    levels = _levels(named, nameless)
+    assert levels["person_id"] == "same_registration"
+    assert levels["veto"] == "twins_or_typo"
 
 
 def test_a_newborn_is_not_its_brother() -> None:
