@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/bench_register.py [--people 1000000] [--nights 2] [--seed 1]
 
-Generates a province, ingests and normalizes each night, and builds the register, the change set and the checks of
-the register, night after night (the second night starts from the first night's version, as the nightly graph
-does), then writes each version to a store. The person clusters are the generator's true persons: this benchmark
-measures the register, not the matcher (``bench_match.py`` does). Prints seconds per step (wall clock, and
-the CPU seconds of the golden records: on a shared machine the CPU figure is the steadier one) and peak RSS.
+Generates a province, ingests and normalizes each night, and builds the register (``build_golden_in_partitions``,
+one partition per million records, as the nightly asset does), the change set and the checks of the register, night
+after night (the second night starts from the first night's version, as the nightly graph does), then writes each
+version to a store. The person clusters are the generator's true persons: this benchmark measures the register, not
+the matcher (``bench_match.py`` does). Prints seconds per step (wall clock, and the CPU seconds of the golden
+records: on a shared machine the CPU figure is the steadier one) and peak RSS.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datagen import generate_province
 from normalize.frame import normalize_records
 from records.ingest import ingest_night
 from register.changes import build_changes
-from register.golden import build_golden
+from register.golden import build_golden_in_partitions
 from register.quality import register_findings
 from register.store import RegisterStore
 
@@ -71,7 +72,7 @@ def main() -> None:
             )
             prepared = time.perf_counter() - step
             step, cpu = time.perf_counter(), _cpu()
-            build = build_golden(records, persons, night, previous=previous)
+            build = build_golden_in_partitions(records, persons, night, previous=previous)
             golden_seconds, golden_cpu = time.perf_counter() - step, _cpu() - cpu
             step = time.perf_counter()
             changes = build_changes(build, night, previous_changes=previous_changes)
@@ -82,18 +83,21 @@ def main() -> None:
             step = time.perf_counter()
             store.write(folder.name, build.register, changes)
             store_seconds = time.perf_counter() - step
-            previous, previous_changes = build.register, changes
             print(
                 f"night {night}: records={records.height:,} persons={build.register.height:,} "
                 f"changes={changes.height:,} register_findings={findings.height:,}"
             )
+            rows = records.height
+            previous, previous_changes = build.register, changes
+            # As between two nightly runs: nothing of this night but its version is kept.
+            del build, records, ingested, findings, changes
             print(
                 f"  seconds: ingest+normalize {prepared:.1f} | golden records {golden_seconds:.1f} | change set "
                 f"{changes_seconds:.1f} | checks of the register {checks_seconds:.1f} | store {store_seconds:.1f}"
             )
             print(
-                f"  golden records: {golden_cpu:.1f} CPU s, {records.height / max(golden_seconds, 1e-9):,.0f} "
-                f"records/s wall, {records.height / max(golden_cpu, 1e-9):,.0f} records per CPU second"
+                f"  golden records: {golden_cpu:.1f} CPU s, {rows / max(golden_seconds, 1e-9):,.0f} "
+                f"records/s wall, {rows / max(golden_cpu, 1e-9):,.0f} records per CPU second"
             )
             print(f"  register.parquet {store.register_path().stat().st_size / 2**20:,.1f} MiB, peak RSS so far "
                   f"{_peak_mib():,.0f} MiB")  # fmt: skip

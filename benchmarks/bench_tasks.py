@@ -91,7 +91,7 @@ def run(out: Path, state: Path, dump: Path | None = None) -> tuple[pl.DataFrame,
         with timed(seconds, "tasks"):
             drafts = build_drafts(
                 night,
-                pl.concat([findings, persistent_findings(build.register, changes, clusters)], how="vertical"),
+                pl.concat([findings, persistent_findings(build.register, changes, clusters, night)], how="vertical"),
                 pairs,
                 [normalized_base, normalized],
                 rule_titles=titles,

@@ -49,8 +49,18 @@ _FILLABLE_KINDS: Final = frozenset({"person_id", "date", "sex"})
 """Kinds whose impossible value (an invalid ID, date or sex) may be replaced like a missing one."""
 
 
-def _base_records(build: RegisterBuild) -> pl.DataFrame:
-    records = build.records.filter((pl.col("source") == "base") & ~pl.col("_previous"))
+def _base_records(build: RegisterBuild, rules: SurvivorshipRules) -> pl.DataFrame:
+    """Tonight's base records with the columns the change set compares (and how many the person has)."""
+    wanted = {"record_id", "person_key", "legacy_encoded_columns", *_DEATH_COLUMNS}
+    for column in rules.columns:
+        wanted.update([column, *carried_columns(column)])
+        kind = kind_of(column)
+        if kind.name == "text":
+            wanted.update([f"_text_{column}", f"_textkey_{column}"])
+        elif kind.name == "ethnicity":
+            wanted.update(["_ethnicity_value", "_ethnicity_key", "_ethnicity_valid"])
+    columns = [c for c in build.records.columns if c in wanted]
+    records = build.records.filter((pl.col("source") == "base") & ~pl.col("_previous")).select(columns)
     counts = records.group_by("person_key").agg(pl.len().alias("_base_records"))
     return records.join(counts, on="person_key", how="left", maintain_order="left")
 
@@ -73,7 +83,14 @@ def _golden_side(golden: pl.DataFrame, column: str) -> pl.DataFrame:
 def _field_changes(base: pl.DataFrame, golden: pl.DataFrame, column: str, rules: SurvivorshipRules) -> pl.DataFrame:
     kind = kind_of(column)
     rule = rules.rule_of(column)
-    joined = base.join(_golden_side(golden, column), on="person_key", how="inner")
+    own = ["record_id", "person_key", "_base_records", "legacy_encoded_columns", column, *carried_columns(column)]
+    if kind.name == "text":
+        own += [f"_text_{column}", f"_textkey_{column}"]
+    elif kind.name == "ethnicity":
+        own += ["_ethnicity_value", "_ethnicity_key", "_ethnicity_valid"]
+    joined = base.select([c for c in dict.fromkeys(own) if c in base.columns]).join(
+        _golden_side(golden, column), on="person_key", how="inner"
+    )
     raw = pl.col(column).str.strip_chars()
     new = pl.col(f"{column}{ANCHOR}")
     lineage = pl.col("_lineage")
@@ -174,7 +191,7 @@ def build_changes(
     keeps its first night, so ``night == tonight`` selects what the register applied for the first time tonight.
     """
     rules = rules or survivorship_rules()
-    base = _base_records(build)
+    base = _base_records(build, rules)
     golden = build.golden
     parts = [_field_changes(base, golden, column, rules) for column in rules.columns]
     parts.append(_status_changes(base, golden))

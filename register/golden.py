@@ -28,15 +28,19 @@ from register.rules import FieldRule, SourceSpec, SurvivorshipRules, survivorshi
 from register.types import LINEAGE, code_columns, source_column
 
 __all__ = [
+    "PARTITION_RECORDS",
     "RegisterBuild",
     "assign_successors",
     "attach_person_keys",
     "build_golden",
+    "build_golden_in_partitions",
     "register_columns",
     "renormalized",
 ]
 
 _PSEUDO: Final = "_previous"
+PARTITION_RECORDS: Final = 1_000_000
+"""Records per partition when one machine builds a large register in parts (``build_golden_in_partitions``)."""
 _HELPERS: Final = ("_ethnicity_value", "_ethnicity_key", "_ethnicity_valid", "_ethnicity_code")
 
 
@@ -109,12 +113,17 @@ def assign_successors(previous: pl.DataFrame, clusters: pl.DataFrame) -> pl.Data
         .select("person_key", pl.col("cluster_id").alias("_voted"))
     )
     live_keys = keys.select(pl.col("cluster_id").alias("_live")).unique()
-    return (
-        previous.join(votes, on="person_key", how="left", maintain_order="left")
+    # The successor is worked out on the key column alone and added to the rows (no copy of the wide rows).
+    successor = (
+        previous.select("person_key")
+        .join(votes, on="person_key", how="left", maintain_order="left")
         .join(live_keys, left_on="person_key", right_on="_live", how="left", maintain_order="left", coalesce=False)
-        .with_columns(pl.coalesce("_voted", "_live").alias("successor"))
-        .drop("_voted", "_live")
+        .select(pl.coalesce("_voted", "_live").alias("successor"))
+        .get_column("successor")
     )
+    if previous.n_chunks("all") != [1] * previous.width:
+        previous = previous.rechunk()
+    return previous.with_columns(successor)
 
 
 def _spec_match(spec: SourceSpec, prefix: str = "") -> pl.Expr:
@@ -166,11 +175,10 @@ def _prepare(records: pl.DataFrame, rules: SurvivorshipRules, night: date) -> pl
 def _previous_candidates(assigned: pl.DataFrame, rules: SurvivorshipRules, night: date) -> pl.DataFrame | None:
     """Golden values of earlier nights that came from an event (not the base) as candidate records of tonight."""
     parts: list[pl.DataFrame] = []
-    rows = assigned.filter(pl.col("successor").is_not_null())
     for rule in rules.fields:
         lineage = pl.col(source_column(rule.columns[0]))
-        keep = lineage.is_not_null() & (lineage.struct.field("source") != "base")
-        part = rows.filter(keep)
+        keep = lineage.is_not_null() & (lineage.struct.field("source") != "base") & pl.col("successor").is_not_null()
+        part = assigned.select("successor", lineage, *rule.columns).filter(keep)
         if part.height == 0:
             continue
         parts.append(
@@ -227,15 +235,31 @@ def _valid(rule: FieldRule) -> pl.Expr:
     return pl.any_horizontal([kind_of(c).valid(c) for c in rule.present]).fill_null(False)
 
 
-def _candidates(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
-    """The records that can give ``rule``'s value, with ranking columns, values and what travels with them."""
+def _candidates(rule: FieldRule, pools: list[pl.DataFrame]) -> pl.DataFrame:
+    """The records that can give ``rule``'s value, with ranking columns, values and what travels with them.
+
+    pools: tonight's records and, on later nights, the earlier nights' event values; each is narrowed to this rule's
+    columns before they are put together (a wide frame is never concatenated)."""
+    frames = [_rule_columns(rule, pool) for pool in pools]
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+    present = pl.any_horizontal(
+        [pl.col(f"_value_{c}").is_not_null() & (pl.col(f"_value_{c}") != "") for c in rule.present]
+    )
+    frame = frame.filter(present)
+    if len(rule.columns) == 1:
+        column = rule.columns[0]
+        frame = frame.with_columns(kind_of(column).quality(column).alias("_quality"))
+    return frame.with_row_index("_row")
+
+
+def _rule_columns(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
     value_columns = {c: kind_of(c).value(c) for c in rule.columns}
     as_of = pl.coalesce([pl.col(f"{c}_value") for c in rule.as_of]) if rule.as_of else pl.col("_as_of")
     wanted = {"record_id", "source", "event_type", "person_key", "_night", "birth_date_value", "legacy_encoded_columns"}
     for column in rule.columns:
         wanted.update([column, *carried_columns(column), *_helper_columns(column)])
     kept = [c for c in records.columns if c in wanted]
-    frame = records.select(
+    return records.select(
         *kept,
         as_of.alias("_as_of"),
         _tier(rule).alias("_tier"),
@@ -245,14 +269,6 @@ def _candidates(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
         *(kind_of(c).key(c).alias(f"_key_{c}") for c in rule.columns if kind_of(c).key is not None),  # type: ignore[misc]
         pl.col(_PSEUDO),
     )
-    present = pl.any_horizontal(
-        [pl.col(f"_value_{c}").is_not_null() & (pl.col(f"_value_{c}") != "") for c in rule.present]
-    )
-    frame = frame.filter(present)
-    if len(rule.columns) == 1:
-        column = rule.columns[0]
-        frame = frame.with_columns(kind_of(column).quality(column).alias("_quality"))
-    return frame.with_row_index("_row")
 
 
 def _ranking(rule: FieldRule, *, quality_first: bool) -> tuple[list[pl.Expr], list[bool]]:
@@ -308,7 +324,7 @@ def _lineage() -> pl.Expr:
     ).cast(LINEAGE)
 
 
-def _select(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
+def _select(rule: FieldRule, records: list[pl.DataFrame]) -> pl.DataFrame:
     """One row per person that has a candidate: the golden values of ``rule``, what travels with them, their
     lineage and, for ``on_conflict = "task"``, the records that hold a different value from another source."""
     candidates = _candidates(rule, records)
@@ -331,8 +347,14 @@ def _select(rule: FieldRule, records: pl.DataFrame) -> pl.DataFrame:
         outputs.append(pl.when(value.is_not_null()).then(_lineage()).alias(source_column(name)))
     selected = winner.select(outputs)
     if single and rule.on_conflict == "task":
-        others = _with_anchor(candidates.filter(pl.col("_valid")), winner, agree_columns)
+        anchored = agree_columns + (["_value_birth_date"] if column == "birth_date" else [])
+        others = _with_anchor(candidates.filter(pl.col("_valid")), winner, anchored)
         differing = others.filter(~kind_of(column).agrees(column) & (pl.col("source") != pl.col(f"source{ANCHOR}")))
+        if column == "birth_date":
+            # Day and month typed the other way round (dd/mm vs mm/dd) is the one disagreement that is plainly the
+            # same date: the ranked value stands, without a task (and the change set does not carry the swap).
+            swapped = (pl.col("birth_date_swapped") == pl.col(f"_value_birth_date{ANCHOR}")).fill_null(False)
+            differing = differing.filter(~swapped)
         conflicts = differing.group_by("person_key").agg(
             pl.col("record_id").unique().sort().alias(f"_conflict_{rule.name}")
         )
@@ -437,6 +459,14 @@ def _contradiction() -> pl.Expr:
 
 def _keep_lineage_nights(golden: pl.DataFrame, previous: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     """A value kept from the same record as last night keeps the night it was first taken."""
+    # Of several rows handed to one person, the row that had the person's own key (sorted on the keys alone).
+    chosen = (
+        previous.select("person_key", "successor")
+        .filter(pl.col("successor").is_not_null())
+        .sort(pl.col("person_key") != pl.col("successor"), "person_key")
+        .unique("successor", keep="first")
+        .select("person_key")
+    )
     renamed = (
         previous.select(
             "person_key",
@@ -444,9 +474,7 @@ def _keep_lineage_nights(golden: pl.DataFrame, previous: pl.DataFrame, columns: 
             *(pl.col(c).alias(f"{c}_before") for c in columns),
             *(pl.col(source_column(c)).alias(f"{source_column(c)}_before") for c in columns),
         )
-        .filter(pl.col("successor").is_not_null())
-        .sort((pl.col("person_key") != pl.col("successor")), "person_key")
-        .unique("successor", keep="first", maintain_order=True)
+        .join(chosen, on="person_key", how="semi")
         .drop("person_key")
         .rename({"successor": "person_key"})
     )
@@ -476,13 +504,15 @@ def build_golden(
     *,
     previous: pl.DataFrame | None = None,
     rules: SurvivorshipRules | None = None,
+    normalize_carried: bool = True,
 ) -> RegisterBuild:
     """The register of ``night`` for the persons of ``records``.
 
     records: normalized records (canonical + ``normalize.columns``) of tonight, every source. clusters: record_id →
     cluster_id for at least those records. previous: the previous register version's rows (register.parquet
     columns) of the same persons, or None on the first night; rows none of whose records is seen tonight are carried
-    over unchanged.
+    over unchanged. normalize_carried: give the carried rows their normalized columns in ``golden`` too (what the
+    checks of the whole register read); an incremental night that checks only the persons it rebuilt can skip it.
     """
     rules = rules or survivorship_rules()
     # Contiguous columns once: adding a column to a frame read in several chunks copies every column of it.
@@ -492,11 +522,11 @@ def build_golden(
     # Successors among the persons of these records only: a partition never hands a row to a person it lacks.
     here = clusters.join(keyed.select("record_id"), on="record_id", how="semi")
     assigned = assign_successors(previous, here) if previous is not None else None
-    pool = keyed
+    pools = [keyed]
     if assigned is not None:
         earlier = _previous_candidates(assigned, rules, night)
         if earlier is not None:
-            pool = pl.concat([keyed, earlier], how="diagonal_relaxed")
+            pools.append(earlier)
 
     persons = keyed.group_by("person_key", maintain_order=True).agg(
         pl.col("record_id").unique().sort().alias("_tonight_ids"),
@@ -518,7 +548,7 @@ def build_golden(
     parts = [persons]
     conflict_columns: list[str] = []
     for rule in rules.fields:
-        selected = _select(rule, pool)
+        selected = _select(rule, pools)
         parts.append(keys.join(selected, on="person_key", how="left", maintain_order="left").drop("person_key"))
         if f"_conflict_{rule.name}" in selected.columns:
             conflict_columns.append(f"_conflict_{rule.name}")
@@ -544,7 +574,7 @@ def build_golden(
         pl.col("_ethnicity_code").alias("ethnicity_code") if "_ethnicity_code" in golden.columns
         else pl.lit(None, dtype=pl.String).alias("ethnicity_code"),
     ).drop(conflict_columns)  # fmt: skip
-    golden = _status(golden, pool, rules, assigned)
+    golden = _status(golden, keyed, rules, assigned)
     if assigned is not None:
         golden = _keep_lineage_nights(golden, assigned, rules.columns)
     golden = golden.with_columns(
@@ -562,7 +592,8 @@ def build_golden(
 
     # Record ids: tonight's, plus the earlier records of the rows each person succeeds that are not seen tonight.
     if assigned is not None:
-        tonight_ids = keyed.select("record_id")
+        # Every record seen tonight, in this partition or another, stays with tonight's cluster.
+        tonight_ids = clusters.select(pl.col("record_id").cast(pl.String))
         inherited = (
             assigned.filter(pl.col("successor").is_not_null())
             .select(pl.col("successor").alias("person_key"), pl.col("record_ids").alias("record_id"))
@@ -616,9 +647,10 @@ def build_golden(
         if carried.height:
             carried = carried.sort("person_key")
             register = register.merge_sorted(carried, key="person_key")
-            again = renormalized(carried, night, rules)
-            golden = pl.concat([golden, again.select([c for c in golden.columns if c in again.columns])],
-                               how="diagonal_relaxed").sort("person_key")  # fmt: skip
+            if normalize_carried:
+                again = renormalized(carried, night, rules)
+                golden = pl.concat([golden, again.select([c for c in golden.columns if c in again.columns])],
+                                   how="diagonal_relaxed").sort("person_key")  # fmt: skip
     return RegisterBuild(register=register, golden=golden, records=keyed)
 
 
@@ -636,3 +668,43 @@ def renormalized(register: pl.DataFrame, night: date, rules: SurvivorshipRules |
     added = [c for c in normalized.columns if c not in register.columns and c not in CANONICAL_SCHEMA]
     extra = normalized.select(added).with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("legacy_encoded_columns"))
     return pl.concat([register, extra], how="horizontal")
+
+
+def build_golden_in_partitions(
+    records: pl.DataFrame,
+    clusters: pl.DataFrame,
+    night: date,
+    *,
+    previous: pl.DataFrame | None = None,
+    rules: SurvivorshipRules | None = None,
+    partitions: int | None = None,
+) -> RegisterBuild:
+    """``build_golden`` one partition of person keys at a time (a hash of the key), then put together: the same
+    result, with the working memory of one partition (the builder needs several times its output while it works).
+    ``partitions`` defaults to one per ``PARTITION_RECORDS`` records. Previous rows go to the partition of their
+    successor (computed once over all clusters), carried rows to the partition of their own key."""
+    parts = partitions or max(1, -(-records.height // PARTITION_RECORDS))
+    if parts == 1:
+        return build_golden(records, clusters, night, previous=previous, rules=rules)
+    keys = clusters.select(pl.col("record_id").cast(pl.String), pl.col("cluster_id").cast(pl.String))
+    bucket_of = keys.select("record_id", (pl.col("cluster_id").hash(seed=11) % parts).alias("_bucket"))
+    buckets = records.select("record_id").join(bucket_of, on="record_id", how="left", maintain_order="left")
+    if buckets["_bucket"].null_count():
+        attach_person_keys(records, clusters)  # raises the error naming the records without a cluster
+    assigned = assign_successors(previous, keys) if previous is not None else None
+    if assigned is not None:
+        home = pl.coalesce("successor", "person_key").hash(seed=11) % parts
+        assigned = assigned.with_columns(home.alias("_bucket"))
+    built: list[RegisterBuild] = []
+    for bucket in range(parts):
+        mine = buckets["_bucket"] == bucket
+        subset = records.filter(mine)
+        rows = None
+        if assigned is not None:
+            rows = assigned.filter(pl.col("_bucket") == bucket).drop("successor", "_bucket")
+        built.append(build_golden(subset, keys, night, previous=rows, rules=rules))
+    return RegisterBuild(
+        register=pl.concat([b.register for b in built]).sort("person_key"),
+        golden=pl.concat([b.golden for b in built], how="diagonal_relaxed").sort("person_key"),
+        records=pl.concat([b.records for b in built], how="diagonal_relaxed"),
+    )

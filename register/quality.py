@@ -96,7 +96,7 @@ _UNREFLECTED_TEXT: Final = {
 
 
 def persistent_findings(
-    register: pl.DataFrame, changes: pl.DataFrame, clusters: pl.DataFrame | None = None
+    register: pl.DataFrame, changes: pl.DataFrame, clusters: pl.DataFrame | None = None, night: date | None = None
 ) -> pl.DataFrame:
     """Findings the register keeps alive across nights: an event of an earlier night that the population base
     still does not show (a death or a move: the change set still carries it), and a registered birth whose child
@@ -105,6 +105,7 @@ def persistent_findings(
 
     clusters (record_id, cluster_id, source): when given, an event that one base record of the person already
     shows counts as reflected (the person's other, duplicate record is the duplicate's problem), as in the checks.
+    night: when given, only events of earlier nights (tonight's own are tonight's findings already).
     """
     parts: list[pl.DataFrame] = []
     keys = pl.DataFrame(
@@ -113,6 +114,8 @@ def persistent_findings(
         orient="row",
     )
     events = changes.join(keys, on=["field", "rule"], how="inner")
+    if night is not None:
+        events = events.filter(pl.col("night") < night)
     if clusters is not None and "source" in clusters.columns:
         base_records = (
             clusters.filter(pl.col("source") == "base")
@@ -156,8 +159,12 @@ def persistent_findings(
     birth = pl.col("birth_date_source")
     if not {"in_base", "birth_date_source"} <= set(register.columns):
         return pl.concat(parts, how="vertical").match_to_schema(FINDINGS_SCHEMA) if parts else empty_findings()
+    earlier = (birth.struct.field("night") < night).fill_null(False) if night is not None else pl.lit(True)
     newborns = register.filter(
-        ~pl.col("in_base") & (birth.struct.field("event_type") == "Khai sinh").fill_null(False) & ~from_residence
+        ~pl.col("in_base")
+        & (birth.struct.field("event_type") == "Khai sinh").fill_null(False)
+        & ~from_residence
+        & earlier
     )
     if newborns.height:
         rule = RULES["birth_without_person_record"]

@@ -4,7 +4,7 @@ version each night is.
 Layout (under ``var/state/register`` by default)::
 
     register.json                       catalog: current night, the version of each night, history of actions
-    versions/<night>--<stamp>/          one immutable version (never written again once renamed into place)
+    versions/<night>--v<k>/             one immutable version: the k-th build of the night (never written again)
         register.parquet                one row per person (register.golden.register_columns)
         changes.parquet                 the night's change set (register.types.CHANGES_SCHEMA)
         manifest.json                   night, previous night, rows, sha256 of both files, rules digest, time
@@ -14,8 +14,9 @@ on this network, while Polars, DuckDB and Spark read Parquet natively. What thos
 same way they do it: data files are immutable and a version becomes visible by one atomic rename of the catalog.
 
 A version is written to a hidden staging folder and renamed into ``versions/`` (atomic), then the catalog is
-replaced atomically under a lock: a crash leaves the previous state readable, at worst with an orphan folder. A
-rerun of a night adds a new version and points that night to it; the other nights keep theirs. Rolling a night
+replaced atomically under a lock: a crash leaves the previous state readable. A rerun of a night adds a new version
+and points that night to it (unless it is byte for byte the night's current one: then nothing is added); the other
+nights keep theirs. Rolling a night
 back points the catalog at the previous night's version again: its files were never touched, so it is restored
 byte for byte; the rolled-back versions stay on disk and in the catalog's history (nothing is lost).
 """
@@ -152,42 +153,55 @@ class RegisterStore:
     def write(
         self, night: str, register: pl.DataFrame, changes: pl.DataFrame, *, info: dict[str, Any] | None = None
     ) -> Path:
-        """Store ``night``'s version (replacing that night's version only) and return its folder."""
+        """Store ``night``'s version (replacing that night's version only) and return its folder.
+
+        Versions are named ``<night>--v<k>`` (the k-th build of that night), so the same history gives the same
+        names. A build whose register and change set are byte for byte those of the night's current version adds no
+        version (a rerun of an unchanged night stores nothing twice). Files are written under ``.tmp`` names in a
+        hidden folder first; a crash leaves only those (or a folder the catalog never named, replaced next time).
+        """
         night = _check_night(night)
         versions = self.root / "versions"
         versions.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        name = f"{night}--{stamp}-{uuid.uuid4().hex[:8]}"
-        staging = versions / f".{name}.staging"
+        staging = versions / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
+        staged = {name: staging / f".{name}.tmp" for name in (REGISTER_FILE, CHANGES_FILE, MANIFEST_FILE)}
         try:
-            register.write_parquet(staging / REGISTER_FILE, compression="zstd", statistics=True)
-            changes.write_parquet(staging / CHANGES_FILE, compression="zstd", statistics=True)
+            register.write_parquet(staged[REGISTER_FILE], compression="zstd", statistics=True)
+            changes.write_parquet(staged[CHANGES_FILE], compression="zstd", statistics=True)
+            digests = {name: file_sha256(staged[name]) for name in (REGISTER_FILE, CHANGES_FILE)}
             with locked(self.catalog_path):
-                previous = self.previous_night(night)
+                catalog = self.catalog()
+                current = catalog["nights"].get(night)
+                if current is not None and self._digests(versions / current) == digests:
+                    shutil.rmtree(staging)
+                    return versions / current
+                builds = sum(1 for h in catalog["history"] if h.get("action") == "write" and h.get("night") == night)
+                name = f"{night}--v{builds + 1}"
                 manifest = {
                     "night": night,
                     "version": name,
-                    "previous_night": previous,
+                    "previous_night": self.previous_night(night),
                     "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "persons": register.height,
                     "changes": changes.height,
                     "changes_tonight": int((changes["night"] == dt.date.fromisoformat(night)).sum()),
-                    "sha256": {
-                        REGISTER_FILE: file_sha256(staging / REGISTER_FILE),
-                        CHANGES_FILE: file_sha256(staging / CHANGES_FILE),
-                    },
+                    "sha256": digests,
                     **(info or {}),
                 }
-                (staging / MANIFEST_FILE).write_text(
+                staged[MANIFEST_FILE].write_text(
                     json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
                     encoding="utf-8",
                 )
-                for path in staging.iterdir():
+                for path in staged.values():
                     with open(path, "rb") as handle:
                         os.fsync(handle.fileno())
-                os.rename(staging, versions / name)
-                catalog = self.catalog()
+                target = versions / name
+                if target.exists():  # a build a crash stopped before the catalog named it: never visible
+                    shutil.rmtree(target)
+                os.rename(staging, target)
+                for final, path in staged.items():
+                    os.replace(target / path.name, target / final)
                 replaced = catalog["nights"].get(night)
                 catalog["nights"][night] = name
                 catalog["history"].append(
@@ -198,7 +212,14 @@ class RegisterStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return versions / name
+        return target
+
+    @staticmethod
+    def _digests(folder: Path) -> dict[str, str] | None:
+        try:
+            return {name: file_sha256(folder / name) for name in (REGISTER_FILE, CHANGES_FILE)}
+        except FileNotFoundError:
+            return None
 
     def rollback(self, night: str) -> Rollback:
         """Undo ``night`` and every later night: the catalog points at the version of the night before again."""

@@ -6,6 +6,7 @@ import polars as pl
 
 from register.changes import build_changes
 from register.golden import build_golden
+from register.quality import persistent_findings
 from tests.register.factories import (
     NEW_FORM,
     NEXT_NIGHT,
@@ -99,3 +100,19 @@ def test_a_move_out_holds_until_a_newer_permanent_registration() -> None:
         night=NEXT_NIGHT, previous=first.register,
     )  # fmt: skip
     assert golden_row(back)["status"] == "alive"
+
+
+def test_an_event_the_base_still_does_not_show_stays_a_finding_the_next_nights() -> None:
+    first = build([person("B1"), person("HT1", "civil_status", event_type="Khai tử", death_date="2026-02-20")])
+    first_changes = build_changes(first, NIGHT)
+    # Tonight's own event is tonight's finding already (the checks report it).
+    assert persistent_findings(first.register, first_changes, night=NIGHT).height == 0
+    second = build([person("B1")], night=NEXT_NIGHT, previous=first.register)
+    changes = build_changes(second, NEXT_NIGHT, previous_changes=first_changes)
+    found = persistent_findings(second.register, changes, night=NEXT_NIGHT)
+    assert found.select("record_id", "rule", "related_record_ids").rows() == [("B1", "death_not_reflected", ["HT1"])]
+    assert "02/03/2026" in found["detail"][0]
+    # Once the base shows the death, the change set no longer carries it and the finding is gone.
+    shown = build([person("B1", death_date="2026-02-20")], night=NEXT_NIGHT, previous=first.register)
+    gone = build_changes(shown, NEXT_NIGHT, previous_changes=first_changes)
+    assert persistent_findings(shown.register, gone, night=NEXT_NIGHT).height == 0

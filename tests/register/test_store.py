@@ -53,19 +53,30 @@ def test_a_rerun_replaces_that_night_only(tmp_path: Path) -> None:
     store = RegisterStore(tmp_path / "register")
     first = _write(store, NIGHT_1, ROWS_1)
     second = _write(store, NIGHT_2, ROWS_2)
+    assert (first.name, second.name) == (f"{NIGHT_1}--v1", f"{NIGHT_2}--v1")
     before = {NIGHT_1: _hashes(first), NIGHT_2: _hashes(second)}
-    rerun = _write(store, NIGHT_2, ROWS_2)
-    assert rerun != second and store.version_dir(NIGHT_2) == rerun
+    # The same inputs again: the same register and change set, byte for byte, so nothing is added.
+    assert _write(store, NIGHT_2, ROWS_2) == second
+    assert [h["action"] for h in store.catalog()["history"]] == ["write", "write"]
+    # Other inputs for night 2: a new version of night 2 only; the replaced one stays on disk.
+    rerun = _write(store, NIGHT_2, [*ROWS_2, person("CT9", "residence", event_type="Đăng ký tạm trú")])
+    assert rerun.name == f"{NIGHT_2}--v2" and store.version_dir(NIGHT_2) == rerun
     assert store.version_dir(NIGHT_1) == first and _hashes(first) == before[NIGHT_1]
-    # Same inputs, same data: the rerun's files equal the replaced ones (only the manifest's time differs).
-    assert file_sha256(rerun / REGISTER_FILE) == before[NIGHT_2][REGISTER_FILE]
-    assert file_sha256(rerun / CHANGES_FILE) == before[NIGHT_2][CHANGES_FILE]
-    assert second.exists(), "the replaced version stays on disk"
+    assert _hashes(second) == before[NIGHT_2], "the replaced version stays as it was"
     assert store.nights() == [NIGHT_1, NIGHT_2]
-    assert [h["action"] for h in store.catalog()["history"]] == ["write", "write", "write"]
     # An older night rerun after a later one: the later one stays current and untouched.
-    again = _write(store, NIGHT_1, ROWS_1)
-    assert store.current() == NIGHT_2 and store.version_dir(NIGHT_1) == again
+    again = _write(store, NIGHT_1, [*ROWS_1, person("CT8", "residence", event_type="Đăng ký tạm trú")])
+    assert store.current() == NIGHT_2 and store.version_dir(NIGHT_1) == again and again.name == f"{NIGHT_1}--v2"
+
+
+def test_a_version_a_crash_left_unnamed_is_replaced(tmp_path: Path) -> None:
+    store = RegisterStore(tmp_path / "register")
+    orphan = tmp_path / "register" / "versions" / f"{NIGHT_1}--v1"
+    orphan.mkdir(parents=True)
+    (orphan / REGISTER_FILE).write_bytes(b"half")
+    folder = _write(store, NIGHT_1, ROWS_1)
+    assert folder == orphan and store.read_register()["person_key"].to_list() == ["P-B1"]
+    assert not [p for p in (tmp_path / "register").rglob("*") if p.name.startswith(".") and p.is_file()]
 
 
 def test_rollback_restores_the_previous_version_byte_for_byte(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
 from register.changes import build_changes, changes_by_rule, write_changes_excel
-from register.golden import build_golden
+from register.golden import build_golden_in_partitions
 from register.quality import register_findings, stage_scores
 from register.rules import survivorship_rules
 from register.store import RegisterStore
@@ -75,7 +75,7 @@ def clean_register(
     previous = store.read_register(previous_night) if previous_night else None
     previous_changes = store.read_changes(previous_night) if previous_night else None
     records = pl.concat([normalized_base, normalized_extracts], how="diagonal_relaxed")
-    build = build_golden(records, person_clusters, night, previous=previous)
+    build = build_golden_in_partitions(records, person_clusters, night, previous=previous)
     changes = build_changes(build, night, previous_changes=previous_changes)
     rules = survivorship_rules()
     version = store.write(

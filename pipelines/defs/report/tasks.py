@@ -146,7 +146,7 @@ def correction_tasks(
     # Events of earlier nights the base still does not reflect come from the register (tonight's extracts only hold
     # tonight's events).
     findings = pl.concat(
-        [quality_findings, persistent_findings(register, register_changes, person_clusters)], how="vertical"
+        [quality_findings, persistent_findings(register, register_changes, person_clusters, night)], how="vertical"
     )
     drafts = build_drafts(
         night,
