@@ -64,6 +64,16 @@ def _given_words() -> pl.Expr:
     return pl.concat_list(middle, pl.concat_list(pl.col("given_key")))
 
 
+_ONSET = r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])"
+# Onsets a slip or a regional spelling confuses (the same sound in a dialect, a forgotten stroke on đ): a name that
+# differs from another only there is one name misspelt, not a rhyming brother's or sister's name.
+_ONSETS_ALIKE = frozenset({"d|đ", "d|gi", "d|r", "gi|r", "s|x", "ch|tr", "c|k", "c|qu", "k|qu"})
+
+
+def _last_given_word() -> pl.Expr:
+    return pl.col("given_name").str.to_lowercase().str.split(" ").list.last()
+
+
 _DERIVED: tuple[pl.Expr, ...] = (
     # Only a structurally valid ID may veto a cluster: a malformed one is a typo, not another citizen.
     pl.when(pl.col("person_id_valid").fill_null(False)).then(pl.col("person_id_norm")).alias("valid_person_id"),
@@ -97,6 +107,10 @@ _DERIVED: tuple[pl.Expr, ...] = (
     .then(pl.col("given_key").is_in(sorted(GIVEN_NAME_KEYS)))
     .otherwise(pl.col("given_name").str.to_lowercase().is_in(sorted(GIVEN_NAME_WORDS)))
     .alias("given_known"),
+    # The last given word split into its initial consonant and its rhyme (with the tone): "Vinh" = v + inh, "Linh"
+    # = l + inh; a word that starts with a vowel has no onset ("Anh").
+    _last_given_word().str.extract(_ONSET, 1).fill_null("").alias("given_onset"),
+    _last_given_word().str.replace(_ONSET, "").alias("given_rhyme"),
     # Day and month of a full birth date: with the name, finds a record whose year was typed one off.
     pl.when(pl.col("birth_day").is_not_null())
     .then(pl.concat_str([pl.col("birth_month"), pl.col("birth_day")], separator="-"))
@@ -133,6 +147,22 @@ def _two_names() -> pl.Expr:
     """Both last words are given names of the Vietnamese lists and not the same one: "Trang" and "Trung" are a
     slip apart but name two people (or one person whose name was mistyped into another: the rarer case)."""
     return (left("given_known") & right("given_known") & (left("given_key") != right("given_key"))).fill_null(False)
+
+
+def _rhyming_names() -> pl.Expr:
+    """Two given names of the lists that rhyme, tone included, and start with distinct consonants: "Vinh" and
+    "Linh", "Phúc" and "Húc". Brothers and sisters often get rhyming names; a slip seldom turns a name into another
+    one that keeps its rhyme and tone ("Thu"/"Tu" drops a letter of the onset, "Sương"/"Xương" is a spelling)."""
+    onset_l, onset_r = left("given_onset"), right("given_onset")
+    pair = pl.concat_str([pl.min_horizontal(onset_l, onset_r), pl.max_horizontal(onset_l, onset_r)], separator="|")
+    distinct = (
+        (onset_l != "")
+        & (onset_r != "")
+        & ~onset_l.str.starts_with(onset_r)
+        & ~onset_r.str.starts_with(onset_l)
+        & ~pair.is_in(sorted(_ONSETS_ALIKE))
+    )
+    return (_two_names() & (left("given_rhyme") == right("given_rhyme")) & distinct).fill_null(False)
 
 
 def _any_slip() -> pl.Expr:
@@ -421,7 +451,7 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
     disagreements = _given_names_differ().cast(pl.Int8) + sex_differ.cast(pl.Int8) + birth_differ.cast(pl.Int8)
     columns = (
         "given_key", "given_words_key", "given_words_glued", "given_known", "name_key_glued", "name_key_sorted",
-        "sex_norm", "family_key",
+        "sex_norm", "family_key", "given_onset", "given_rhyme",
     )  # fmt: skip
     del name
     return (
@@ -448,17 +478,17 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             same_family
             & (
                 (levels_in(person_id, "same_registration") & (_given_names_differ() | _given_missing()))
-                | (levels_in(person_id, "exact") & _two_names())
+                | (levels_in(person_id, "exact") & _rhyming_names())
             ),
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
             gate=same_family & levels_in(person_id, "same_registration", "exact"),
-            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh, Vinh/Linh) hay một người được cấp lại số và gõ
-            # sai tên: cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
+            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay tên vần nhau (Vinh/Linh), hay một người được
+            # cấp lại số và gõ sai tên: cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
             max_probability=0.5,
             description="Cùng gia đình, tên gọi không xác nhận là một người: hai số định danh cùng nơi đăng ký và năm "
-            "sinh với tên gọi khác nhau (dù chỉ một chữ) hay thiếu tên, hoặc cùng một số với hai tên gọi có thật "
-            "(Vinh/Linh): có thể là anh chị em sinh đôi, có thể là một người gõ sai tên; cần cán bộ xem xét",
+            "sinh với tên gọi khác nhau (dù chỉ một chữ) hay thiếu tên, hoặc cùng một số với hai tên gọi có thật vần "
+            "nhau (Vinh/Linh): có thể là anh chị em sinh đôi, có thể là một người gõ sai tên; cần cán bộ xem xét",
         ),
     )
 

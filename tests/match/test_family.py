@@ -96,13 +96,22 @@ def test_twins_whose_names_are_a_slip_apart_go_to_a_reviewer() -> None:
 
 
 def test_twins_with_two_real_names_a_letter_apart_and_one_id_go_to_a_reviewer() -> None:
-    """Phạm Văn Vinh and Phạm Văn Linh, one ID: both are names of the lists, so a twin carrying the other's ID is
-    as likely as a typo; "Tùng" and "Thùy Dung" (a dropped word and a slip making another name) are two people."""
+    """Phạm Văn Vinh and Phạm Văn Linh, one ID: two names of the lists that rhyme, so a twin carrying the other's
+    ID is as likely as a typo; "Tùng" and "Thùy Dung" (a dropped word and a slip making another name) are two people."""
     first = _record("A", "Phạm Văn Vinh", "1994-04-04", "Nam", ID_A)
     second = _record("B", "Phạm Văn Linh", "1994-04-04", "Nam", ID_A)
     assert _levels(first, second)["veto"] == "twins_or_typo"
-    # A slip that makes no name ("Vinhh") stays one person.
+    # A slip that makes no name ("Vinhh") stays one person; so does one that makes another name without keeping
+    # the rhyme and a distinct onset (a dropped letter, a dialect spelling): one name mistyped, not a twin's.
     assert _levels(first, {**second, "full_name": "Phạm Văn Vinhh"})["veto"] == "none"
+    for written, typed, sex in (
+        ("Trần Thanh Anh", "Trần Thanh An", "Nữ"),
+        ("Tạ Thị Thu", "Tạ Thị Tu", "Nữ"),
+        ("Lê Thị Hương", "Lê Thị Hưng", "Nữ"),
+        ("Đỗ Thị Sương", "Đỗ Thị Xương", "Nữ"),
+    ):
+        one = _record("A", written, "1987-07-17", sex, ID_A)
+        assert _levels(one, {**one, "record_id": "B", "full_name": typed})["veto"] == "none", typed
     older = _record("A", "Tăng Thị Tùng", "2011-08-20", "Nữ", ID_A)
     younger = _record("B", "Tăng Thị Thùy Dung", "2011-08-20", "Nữ", ID_A)
     assert _levels(older, younger)["veto"] == "family_member"
