@@ -14,6 +14,7 @@ from matchers.engine import dedupe, population_settings
 from matchers.engine.clustering import cluster_records
 from matchers.engine.comparisons import compute_levels
 from matchers.engine.linker import prepare_records
+from matchers.engine.population import telex_keys
 from matchers.engine.scoring import _smoothed
 from normalize.frame import normalize_records
 
@@ -109,9 +110,15 @@ def test_twins_with_two_real_names_a_letter_apart_and_one_id_go_to_a_reviewer() 
         ("Tạ Thị Thu", "Tạ Thị Tu", "Nữ"),
         ("Lê Thị Hương", "Lê Thị Hưng", "Nữ"),
         ("Đỗ Thị Sương", "Đỗ Thị Xương", "Nữ"),
+        ("Bùi Thị Thủy", "Bùi Thị Thy", "Nữ"),
+        ("Nguyễn Hồng Hòa", "Nguyễn Hồng Hà", "Nữ"),
+        ("Nguyễn Mai Hướng", "Nguyễn Mai Hưng", "Nam"),
     ):
         one = _record("A", written, "1987-07-17", sex, ID_A)
         assert _levels(one, {**one, "record_id": "B", "full_name": typed})["veto"] == "none", typed
+    # Twin sisters Thu and Thủy: two slips apart however typed (thu/thủy, thu/thuyr), so two names.
+    thu = _record("A", "Nguyễn Thanh Thu", "2001-08-22", "Nữ", ID_A)
+    assert _levels(thu, {**thu, "record_id": "B", "full_name": "Nguyễn Thanh Thủy"})["veto"] == "twins_or_typo"
     older = _record("A", "Tăng Thị Tùng", "2011-08-20", "Nữ", ID_A)
     younger = _record("B", "Tăng Thị Thùy Dung", "2011-08-20", "Nữ", ID_A)
     assert _levels(older, younger)["veto"] == "family_member"
@@ -251,3 +258,12 @@ def test_vetoed_pairs_are_known_non_matches_for_em_and_show_in_explanations(base
     assert (vetoed.get_column("weight_veto") <= 0).all()
     capped = vetoed.filter(pl.col("level_veto") != "twins_or_typo")
     assert (capped.get_column("match_probability") <= 0.01 + 1e-12).all()
+
+
+def test_telex_keys_are_the_keys_a_typist_presses() -> None:
+    """One dropped key or one dropped letter is a slip; the veto asks for two of both."""
+    assert telex_keys("thủy") == "thuyr"
+    assert telex_keys("hòa") == "hoaf"
+    assert telex_keys("đức") == "dduwcs"
+    assert telex_keys("hương") == "huowng"
+    assert telex_keys("lâm") == "laam"
