@@ -199,7 +199,10 @@ def _two_real_names() -> pl.Expr:
         & ~pair.is_in(sorted(_ONSETS_ALIKE))
     )
     marked_apart = left("name_marked") & right("name_marked") & (_MARKED_TYPO.expr >= 2) & (_TELEX_TYPO.expr >= 2)
-    return (_two_names() & (distinct_onsets | marked_apart)).fill_null(False)
+    # The same words in another order, one slip apart ("Lê Thị Nhung"/"Nhung Le Tho", "Vũ Văn Ý"/"Y Vũ Văn"): the
+    # last words are not the given names, so they say nothing.
+    reordered = (left("family_key") != right("family_key")) & _SORTED_TYPO.at_most(1)
+    return (_two_names() & (distinct_onsets | marked_apart) & ~reordered.fill_null(False)).fill_null(False)
 
 
 def _any_slip() -> pl.Expr:
