@@ -8,6 +8,7 @@ thousand times.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Final
 
@@ -102,6 +103,28 @@ def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
     return pl.DataFrame({"_raw": values}).join(lookup, on="_raw", how="left", maintain_order="left").drop("_raw")
 
 
+def _legacy_column_lists(flags: pl.DataFrame) -> pl.Series:
+    """Per row, the names of the columns whose flag is set (in column order); an empty list for most rows.
+
+    Legacy-font cells are rare: the lists are built for the flagged rows only, and every other row gets the one
+    empty list by index.
+    """
+    flagged = flags.select(pl.any_horizontal(pl.all()).fill_null(False)).to_series()
+    rows = flagged.arg_true()
+    lists = (
+        flags.gather(rows)
+        .select(
+            pl.concat_list(
+                [pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String)) for c in flags.columns]
+            ).list.drop_nulls()
+        )
+        .to_series()
+    )
+    table = pl.concat([pl.Series([[]], dtype=pl.List(pl.String)), lists])
+    position = pl.select(pl.when(flagged).then(flagged.cum_sum()).otherwise(0).cast(pl.UInt32)).to_series()
+    return table.gather(position)
+
+
 def normalized_schema() -> pl.Schema:
     """Names and dtypes of the columns :func:`normalize_records` adds, in order."""
     empty = pl.DataFrame(schema=CANONICAL_SCHEMA)
@@ -117,10 +140,23 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     """
     today = as_of or date.today()
     frame = _with_canonical_columns(frame)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
+        # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
+        # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
+        address_parts = pool.submit(per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], address_columns)
+        return _normalized(frame, today, address_parts)
+
+
+def _normalized(frame: pl.DataFrame, today: date, address_work: Future[list[pl.DataFrame]]) -> pl.DataFrame:
     added: dict[str, pl.Series] = {}
     legacy: dict[str, pl.Series] = {}
 
-    name_parts = per_distinct_columns([frame[c] for c in NAME_COLUMNS], name_columns)
+    # Relatives' names only need their display form and key: only those are spread back to their rows.
+    name_parts = per_distinct_columns(
+        [frame[c] for c in NAME_COLUMNS],
+        name_columns,
+        [None if c not in RELATIVE_NAME_COLUMNS else ["norm", "name_key", "legacy"] for c in NAME_COLUMNS],
+    )
     for column, parts in zip(NAME_COLUMNS, name_parts, strict=True):
         legacy[column] = parts["legacy"]
         if column in RELATIVE_NAME_COLUMNS:
@@ -168,7 +204,7 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     )["v"]
     added["old_id_kind"] = frame.select(old_id_kind_expr("old_id_number").alias("old_id_kind"))["old_id_kind"]
 
-    address_parts = per_distinct_columns([frame[c] for c in ADDRESS_COLUMNS], address_columns)
+    address_parts = address_work.result()
     for column, parts in zip(ADDRESS_COLUMNS, address_parts, strict=True):
         legacy[column] = parts["legacy"]
         for part in ADDRESS_PART_COLUMNS:
@@ -178,16 +214,9 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
         if column in _NOT_TEXT or column in legacy:
             continue
         legacy[column] = legacy_flags(frame[column])
-    flags = pl.DataFrame(legacy)
-    added["legacy_encoded_columns"] = flags.select(
-        pl.concat_list(
-            [
-                pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String))
-                for c in CANONICAL_SCHEMA
-                if c in legacy
-            ]
-        ).list.drop_nulls()
-    ).to_series()
+    added["legacy_encoded_columns"] = _legacy_column_lists(
+        pl.DataFrame({c: legacy[c] for c in CANONICAL_SCHEMA if c in legacy})
+    )
 
     return frame.with_columns([series.alias(name) for name, series in added.items()])
 

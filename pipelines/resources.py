@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.io import ParquetIOManager
+from pipelines.nightstate import nightly_state
 
 DEFAULT_INPUT_DIR = "demo"
 DEFAULT_OUTPUT_DIR = "var"
@@ -35,6 +36,10 @@ class DancuPaths(dg.ConfigurableResource):
         return Path(self.output_dir) / "reports" / night
 
     @property
+    def output_dir_path(self) -> Path:
+        return Path(self.output_dir)
+
+    @property
     def state_dir(self) -> Path:
         """Long-lived state across nights (match index, quality history)."""
         return Path(self.output_dir) / "state"
@@ -51,8 +56,19 @@ def embedded_database_url(output_dir: str) -> str:
     return f"sqlite:///{Path(output_dir).resolve() / 'dancu.sqlite'}"
 
 
-def build_resources(input_dir: str | None = None, output_dir: str | None = None) -> dict[str, object]:
-    """The resources for the current environment; explicit directories win over the environment variables."""
+def build_resources(
+    input_dir: str | None = None,
+    output_dir: str | None = None,
+    *,
+    full: bool = False,
+    retrain: bool = False,
+    keep_nights: int | None = None,
+) -> dict[str, object]:
+    """The resources for the current environment; explicit directories win over the environment variables.
+
+    ``full`` / ``retrain``: tonight rebuilds the state from the snapshot (and re-estimates the model);
+    ``keep_nights``: retention (default ``$DANCU_KEEP_NIGHTS`` or 14).
+    """
     input_dir = input_dir or os.environ.get("DANCU_INPUT_DIR", DEFAULT_INPUT_DIR)
     output_dir = output_dir or os.environ.get("DANCU_OUTPUT_DIR", DEFAULT_OUTPUT_DIR)
     environment = os.environ.get("DANCU_ENV", "embedded")
@@ -66,4 +82,5 @@ def build_resources(input_dir: str | None = None, output_dir: str | None = None)
         "paths": DancuPaths(input_dir=input_dir, output_dir=output_dir),
         "task_store": task_store,
         "io_manager": ParquetIOManager(base_dir=output_dir),
+        "night_state": nightly_state(full=full, retrain=retrain, keep_nights=keep_nights),
     }

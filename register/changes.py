@@ -59,6 +59,8 @@ def _base_records(build: RegisterBuild, rules: SurvivorshipRules) -> pl.DataFram
             wanted.update([f"_text_{column}", f"_textkey_{column}"])
         elif kind.name == "ethnicity":
             wanted.update(["_ethnicity_value", "_ethnicity_key", "_ethnicity_valid"])
+        elif kind.name == "address":
+            wanted.add(f"_streetkey_{column}")
     columns = [c for c in build.records.columns if c in wanted]
     records = build.records.filter((pl.col("source") == "base") & ~pl.col("_previous")).select(columns)
     counts = records.group_by("person_key").agg(pl.len().alias("_base_records"))
@@ -70,6 +72,8 @@ def _golden_side(golden: pl.DataFrame, column: str) -> pl.DataFrame:
     names = [column, *carried_columns(column)]
     if kind.key is not None:
         names.append(f"_key_{column}")
+    if kind.name == "address":
+        names.append(f"_streetkey_{column}")
     return golden.select(
         "person_key",
         "conflicts",
@@ -88,6 +92,8 @@ def _field_changes(base: pl.DataFrame, golden: pl.DataFrame, column: str, rules:
         own += [f"_text_{column}", f"_textkey_{column}"]
     elif kind.name == "ethnicity":
         own += ["_ethnicity_value", "_ethnicity_key", "_ethnicity_valid"]
+    elif kind.name == "address":
+        own.append(f"_streetkey_{column}")
     joined = base.select([c for c in dict.fromkeys(own) if c in base.columns]).join(
         _golden_side(golden, column), on="person_key", how="inner"
     )

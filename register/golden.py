@@ -217,7 +217,7 @@ def _agree_columns(column: str) -> list[str]:
         return [f"_key_{column}"]
     if kind.name == "date":
         return [column, f"{column}_value", f"{column}_precision"]
-    return [f"{column}_norm", f"{column}_street", f"{column}_ward_code", f"{column}_candidates"]
+    return [f"{column}_norm", f"_streetkey_{column}", f"{column}_ward_code", f"{column}_candidates"]
 
 
 def _helper_columns(column: str) -> list[str]:
@@ -226,6 +226,8 @@ def _helper_columns(column: str) -> list[str]:
         return [f"_text_{column}", f"_textkey_{column}"]
     if kind.name == "ethnicity":
         return list(_HELPERS)
+    if kind.name == "address":
+        return [f"_streetkey_{column}"]
     return []
 
 
@@ -377,10 +379,7 @@ def _status(golden: pl.DataFrame, records: pl.DataFrame, rules: SurvivorshipRule
             "event_type",
             "_as_of",
             "_night",
-            "permanent_address_norm",
-            "permanent_address_street",
-            "permanent_address_ward_code",
-            "permanent_address_candidates",
+            *_agree_columns("permanent_address"),
         )
         at_golden = golden.select(
             "person_key",
@@ -576,7 +575,8 @@ def build_golden(
     ).drop(conflict_columns)  # fmt: skip
     golden = _status(golden, keyed, rules, assigned)
     if assigned is not None:
-        golden = _keep_lineage_nights(golden, assigned, rules.columns)
+        # The status too: an unchanged status from the same record keeps the night it was first set.
+        golden = _keep_lineage_nights(golden, assigned, (*rules.columns, "status"))
     golden = golden.with_columns(
         _contradiction().alias("person_id_contradiction"),
         # A resolved golden address is written in the post-2025 form: no old unit is left in it.

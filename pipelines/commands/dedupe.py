@@ -13,6 +13,7 @@ from matchers.engine.population import population_settings
 from matchers.engine.settings import Thresholds
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.progress import terminal_progress
 
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         base = read_records(args.base, settings)
         labels = read_table(args.labels) if args.labels else None
-        result = dedupe(base, settings, labels=labels)
+        with terminal_progress("dancu dedupe: ") as progress:
+            result = dedupe(base, settings, labels=labels, progress=progress)
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(str(error)) from error
     clusters, _ = person_clusters(base, result.pairs, settings)

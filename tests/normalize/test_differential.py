@@ -39,6 +39,29 @@ NAMES = [
     "TrÇn V¨n §øc",  # TCVN3
     "Traàn Vaên Ñöùc",  # VNI
     "NGUYEN VAN AN",
+    "H'Hen Niê",
+    "Hhen Niê",
+    "Niê H’Hen",
+    "Ksor Y Phước",
+    "Y-Blông Ê Ban",
+    "Thạch Sa Ri",
+    "Néang Sa Ri",
+    "Chau Sóc",
+    "Ông Nguyễn Văn An",
+    "Lê Thị Hoa - đã mất",
+    "Trần Văn Chết",
+    "Phạm [liệt sĩ] Văn Hùng",
+    "Nguyễn Văn_An 2",
+    "nguyeenx vawn an",
+    "Hoàng  Thị   Mai",
+    "Thu Hà Nguyễn Thị",
+    "Ê Nuôl Y Ben",
+    "\u0301 Lê Văn",
+    "Nguyen Van An",  # a bare Van/Thi: Văn/Thị in a name without diacritics …
+    "Lê Van Hùng",  # … a given name beside diacritics
+    "Pham Thi Van",
+    "Bình Lò Thị",
+    "Vàng Thị Dợ",
 ]
 ADDRESSES = [
     "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
@@ -49,6 +72,13 @@ ADDRESSES = [
     "P. Cèng VÞ, Q. Ba §×nh, HN",  # TCVN3
     "SỐ 5 NGÕ 2, PHƯỜNG BA ĐÌNH, HÀ NỘI",
     "xom 3 Xa Van Phuc Huyen Thanh Tri Ha Noi",
+    "Xã Tân Lập, Thôn 3, Số 7, Huyện Đan Phượng, Hà Nội",  # street segments after the ward
+    "Số 5, ,Thôn 3;Xã Tân Lập ,  Huyện Đan Phượng, Hà Nội",  # odd separators
+    "Km 12 Tỉnh lộ 31, Xã Tân Lập, Huyện Đan Phượng, Hà Nội",
+    "Số 5 Khâm Thiên",
+    "Thôn 3, Số 7",
+    " , ",
+    "Hà Nội",
 ]
 IDS = ["001090012345", "079305000001", "0010 9001 2345", "001.090.012.345", "37304203655.0", "3.7304203655E+10",
        "373042036.55", "123456789", "00109001234", "00109001234A", "000090012345"]  # fmt: skip
@@ -110,21 +140,32 @@ def test_names_equal_parse_name(values: list[str | None]) -> None:
     result = _checked(values, name_columns)
     for value, row in zip(values, result.iter_rows(named=True), strict=True):
         parsed = parse_name(value)
+        assert row["name_remark"] == parsed.remark, value
+        assert row["legacy"] == (parsed.legacy_encoding is not None), value
         if not parsed.display:
-            assert row["norm"] is None
+            assert row["norm"] is None and row["name_key"] is None and row["name_reordered"] is False, value
             continue
         assert (row["norm"], row["family_name"], row["middle_name"], row["given_name"]) == (
             parsed.display,
             parsed.family,
             parsed.middle,
             parsed.given,
-        )
-        assert (row["name_key"], row["given_key"], row["name_key_no_middle"]) == (
+        ), value
+        assert (row["name_key"], row["family_key"], row["middle_key"], row["given_key"]) == (
             parsed.name_key,
+            parsed.family_key,
+            parsed.middle_key,
             parsed.given_key,
+        ), value
+        assert (row["name_key_no_middle"], row["name_key_glued"]) == (
             parsed.name_key_no_middle,
-        )
-        assert row["legacy"] == (parsed.legacy_encoding is not None)
+            parsed.name_key_glued,
+        ), value
+        assert (row["name_prefix"], row["name_convention"], row["name_reordered"]) == (
+            parsed.prefix,
+            parsed.convention,
+            parsed.reordered,
+        ), value
 
 
 @FAST

@@ -320,3 +320,32 @@ def test_building_in_partitions_gives_the_same_register() -> None:
     nxt = records(*rows[:3])
     again = build_golden(nxt, groups, NIGHT, previous=whole.register).register
     assert build_golden_in_partitions(nxt, groups, NIGHT, previous=whole.register, partitions=2).register.equals(again)
+
+
+def test_partitions_with_previous_nights_equal_the_whole_build() -> None:
+    """A person split across two partitions tonight: each partition keeps its records, none is inherited twice."""
+    first_rows = [person("B1"), person("B2", full_name="Nguyen Van An"), person("CC1", "card")]
+    first = build_golden(records(*first_rows), clusters(("B1", "B2", "CC1")), NIGHT).register
+    tonight = records(person("B1"), person("B2", full_name="Nguyen Van An"))
+    groups = clusters(("B1",), ("B2",))  # tonight the matcher keeps them apart
+    whole = build_golden(tonight, groups, NIGHT, previous=first).register
+    from register.golden import assign_successors
+
+    assigned = assign_successors(first, groups)
+    parts = [
+        build_golden(tonight.filter(pl.col("record_id") == rid), groups, NIGHT,
+                     previous=assigned.filter(pl.col("successor") == key).drop("successor")).register
+        for rid, key in (("B1", "P-B1"), ("B2", "P-B2"))
+    ]  # fmt: skip
+    assert pl.concat(parts).sort("person_key").equals(whole)
+    members = whole.explode("record_ids")["record_ids"]
+    assert members.is_unique().all() and sorted(members) == ["B1", "B2", "CC1"]
+
+
+def test_one_street_typed_two_ways_is_one_place() -> None:
+    typed = build([
+        person("B1", permanent_address="Số 54 Nguyễn Chí Thanh, Phường Hoa Lư, Tỉnh Ninh Bình"),
+        person("CT1", "residence", event_type="Xóa đăng ký thường trú",
+               permanent_address="SN 54 Nguyen Chi Thanh, Phường Hoa Lư, Tỉnh Ninh Bình"),
+    ])  # fmt: skip
+    assert golden_row(typed)["status"] == "moved_out"
