@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -367,11 +367,21 @@ def _split_province_tail_uncached(text: str) -> list[str]:
     return [text]
 
 
+@lru_cache(maxsize=131072)
+def _tidy_segment(segment: str) -> str:
+    return _tidy(segment).strip()
+
+
 def _pieces(admin_text: str) -> list[str]:
     """The segment texts of an administrative part: cut at commas, inside long segments before each type word,
     and before a trailing province name."""
-    text = _tidy(admin_text)
-    raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    if ";" in admin_text or "|" in admin_text or "\n" in admin_text:
+        text = _tidy(admin_text)
+        raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    else:
+        # Cut at commas only: the clean-up never crosses a comma (a space it would add before one is stripped), so
+        # each segment is cleaned up once, however many addresses share it (a province, a district).
+        raw = [s for s in map(_tidy_segment, admin_text.split(",")) if s]
     pieces: list[str] = []
     for segment in raw:
         pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
@@ -415,8 +425,9 @@ class ResolvedAddress:
     legacy_encoding: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _AdminResult:
+# Internal results are named tuples, not frozen dataclasses: one is built per distinct text, and a frozen
+# dataclass's __init__ sets every field through object.__setattr__.
+class _AdminResult(NamedTuple):
     display: str
     status: str
     ward_code: str | None
@@ -471,8 +482,7 @@ def _find_province(segments: Sequence[_Segment]) -> tuple[int | None, str | None
     return None, None, None
 
 
-@dataclass(frozen=True, slots=True)
-class _Core:
+class _Core(NamedTuple):
     """What resolution decides from the segments' keys alone (their texts only matter for the display)."""
 
     status: str
@@ -748,9 +758,14 @@ def resolve_address(s: str | None) -> ResolvedAddress:
     )
 
 
-def address_columns(values: pl.Series) -> pl.DataFrame:
+def address_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.DataFrame:
     """Vectorized :func:`resolve_address` over a column: the columns of :data:`ADDRESS_PART_COLUMNS`
-    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded)."""
+    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded).
+
+    ``already_distinct``: the values are distinct (as :func:`per_distinct_columns` passes them), so they are not
+    grouped again."""
+    if already_distinct:
+        return _address_columns_distinct(values.cast(pl.String).clone())
     return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
 

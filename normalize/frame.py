@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Final
 
 import polars as pl
@@ -19,7 +20,7 @@ from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NA
 from normalize.dates import parse_date
 from normalize.ids import id_columns, old_id_kind_expr
 from normalize.names import name_columns
-from normalize.text import ascii_key, fix_legacy_encoding, legacy_flags, per_distinct_columns
+from normalize.text import ascii_key, distinct_codes, fix_legacy_encoding, legacy_flags, per_distinct_columns
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
@@ -72,7 +73,9 @@ _LOOKUP_SCHEMA: Final = pl.Schema(
 def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
     """Parse a date column once per distinct value; plain ``YYYY-MM-DD`` (what ingest writes) in bulk."""
     allow_future = column in _FUTURE_ALLOWED
-    distinct = values.drop_nulls().unique()
+    # Distinct texts by hash codes (a gather back, not a join of a million strings); a null stays null.
+    all_distinct, (codes,) = distinct_codes([values])
+    distinct = all_distinct.drop_nulls()
     value = pl.col("_raw").str.to_date("%Y-%m-%d", strict=False)
     fast = (
         pl.DataFrame({"_raw": distinct.filter(distinct.str.contains(r"^\d{4}-\d{2}-\d{2}$"))})
@@ -100,7 +103,8 @@ def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
         schema=_LOOKUP_SCHEMA,
     )
     lookup = pl.concat([fast.select(list(_LOOKUP_SCHEMA)).cast(_LOOKUP_SCHEMA), slow])
-    return pl.DataFrame({"_raw": values}).join(lookup, on="_raw", how="left", maintain_order="left").drop("_raw")
+    by_distinct = pl.DataFrame({"_raw": all_distinct}).join(lookup, on="_raw", how="left", maintain_order="left")
+    return by_distinct.drop("_raw").gather(codes)
 
 
 def _legacy_column_lists(flags: pl.DataFrame) -> pl.Series:
@@ -143,7 +147,9 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
         # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
         # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
-        address_parts = pool.submit(per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], address_columns)
+        address_parts = pool.submit(
+            per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], partial(address_columns, already_distinct=True)
+        )
         return _normalized(frame, today, address_parts)
 
 
@@ -154,7 +160,7 @@ def _normalized(frame: pl.DataFrame, today: date, address_work: Future[list[pl.D
     # Relatives' names only need their display form and key: only those are spread back to their rows.
     name_parts = per_distinct_columns(
         [frame[c] for c in NAME_COLUMNS],
-        name_columns,
+        partial(name_columns, already_distinct=True),
         [None if c not in RELATIVE_NAME_COLUMNS else ["norm", "name_key", "legacy"] for c in NAME_COLUMNS],
     )
     for column, parts in zip(NAME_COLUMNS, name_parts, strict=True):

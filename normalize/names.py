@@ -54,6 +54,7 @@ __all__ = [
     "CLAN_NAMES",
     "FAMILY_NAMES",
     "GIVEN_NAME_KEYS",
+    "GIVEN_NAME_WORDS",
     "NAME_CONVENTIONS",
     "NAME_PART_COLUMNS",
     "ParsedName",
@@ -106,12 +107,21 @@ _CONSONANTS: Final = frozenset("bcdghklmnpqrstvx")
 _NAMEDB: Final = Path(__file__).resolve().parent.parent / "data" / "vietnamese-namedb"
 
 
-def _given_name_keys() -> frozenset[str]:
-    keys: set[str] = set()
+def _given_name_words() -> frozenset[str]:
+    words: set[str] = set()
     for path in sorted(_NAMEDB.glob("*.txt")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            keys.update(ascii_key(line.replace("Ð", "Đ")).split())
-    return frozenset(keys)
+            words.update(fold_tone_placement(unicodedata.normalize("NFC", line.replace("Ð", "Đ"))).lower().split())
+    return frozenset(words)
+
+
+GIVEN_NAME_WORDS: Final = _given_name_words()
+"""The words of Vietnamese given names with their diacritics, lower case, tones placed as the normalizer places them
+(vietnamese-namedb, MIT): "thủy" is one, "tủy" (a dropped h) is not, though both read "tuy" without diacritics."""
+
+
+def _given_name_keys() -> frozenset[str]:
+    return frozenset(ascii_key(word) for word in GIVEN_NAME_WORDS)
 
 
 GIVEN_NAME_KEYS: Final = _given_name_keys()
@@ -474,11 +484,16 @@ def name_key(s: str | None) -> str:
     return parse_name(s).name_key
 
 
-def name_columns(values: pl.Series) -> pl.DataFrame:
+def name_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.DataFrame:
     """Vectorized :func:`parse_name` over a column: the columns of :data:`NAME_PART_COLUMNS` plus ``legacy``
     (Boolean: the cell was TCVN3/VNI-encoded). Null or empty names give nulls in every name column (``name_remark``
     keeps a remark even then, ``name_reordered`` is False).
+
+    ``already_distinct``: the values are distinct (as :func:`per_distinct_columns` passes them), so they are not
+    grouped again.
     """
+    if already_distinct:
+        return _name_columns_distinct(values.cast(pl.String).clone())
     return per_distinct(values.cast(pl.String), _name_columns_distinct)
 
 
