@@ -393,32 +393,48 @@ def prepare_generated(people: int, seed: int, nights: int, data: Path, province:
     (``normalized/``). Returns the folder of the normalized files.
     """
     from datagen import generate_province
+    from datagen.generator import GENERATOR_VERSION
     from normalize.frame import normalize_records
     from records.ingest import ingest_base, ingest_extracts
 
     folder = data / _NORMALIZED
-    parameters = {"people": people, "seed": seed, "nights": nights, "province": province, "generator": 2}
+    parameters = {
+        "people": people,
+        "seed": seed,
+        "nights": nights,
+        "province": province,
+        "generator": GENERATOR_VERSION,
+    }
     marker = folder / "parameters.json"
     if marker.exists() and json.loads(marker.read_text("utf-8")) == parameters:
         print(f"dữ liệu có sẵn / reusing data in {data}", flush=True)
         return folder
-    shutil.rmtree(data, ignore_errors=True)
-    province_files, seconds = _timed(
-        lambda: generate_province(people, seed, data, nights=nights, province_code=province)
-    )
-    print(f"sinh dữ liệu / generated {province_files.base_rows:,} base records in {seconds:.1f} s", flush=True)
-    started = time.perf_counter()
-    base = ingest_base(province_files.base_path).accepted
-    extracts = pl.concat(
-        [ingest_extracts(data / "extracts" / night).accepted for night in province_files.nights],
-        how="vertical_relaxed",
-    )
     canonical = data / _CANONICAL
-    canonical.mkdir(parents=True, exist_ok=True)
-    base.write_parquet(canonical / "base.parquet")
-    extracts.write_parquet(canonical / "extracts.parquet")
-    (canonical / "as_of.txt").write_text(province_files.nights[-1], "utf-8")
-    as_of = date.fromisoformat(province_files.nights[-1])
+    generated = canonical / "parameters.json"
+    if generated.exists() and json.loads(generated.read_text("utf-8")) == parameters:
+        print(f"bản ghi đã nhập có sẵn / reusing the ingested records in {canonical}", flush=True)
+        base = pl.read_parquet(canonical / "base.parquet")
+        extracts = pl.read_parquet(canonical / "extracts.parquet")
+        nights_done = [(canonical / "as_of.txt").read_text("utf-8").strip()]
+    else:
+        shutil.rmtree(data, ignore_errors=True)
+        province_files, seconds = _timed(
+            lambda: generate_province(people, seed, data, nights=nights, province_code=province)
+        )
+        print(f"sinh dữ liệu / generated {province_files.base_rows:,} base records in {seconds:.1f} s", flush=True)
+        base = ingest_base(province_files.base_path).accepted
+        extracts = pl.concat(
+            [ingest_extracts(data / "extracts" / night).accepted for night in province_files.nights],
+            how="vertical_relaxed",
+        )
+        canonical.mkdir(parents=True, exist_ok=True)
+        base.write_parquet(canonical / "base.parquet")
+        extracts.write_parquet(canonical / "extracts.parquet")
+        (canonical / "as_of.txt").write_text(province_files.nights[-1], "utf-8")
+        generated.write_text(json.dumps(parameters), "utf-8")
+        nights_done = province_files.nights
+    started = time.perf_counter()
+    as_of = date.fromisoformat(nights_done[-1])
     folder.mkdir(parents=True, exist_ok=True)
     normalize_records(base, as_of=as_of).select(_KEEP_COLUMNS).write_parquet(folder / "base.parquet")
     normalize_records(extracts, as_of=as_of).select(_KEEP_COLUMNS).write_parquet(folder / "extracts.parquet")
@@ -843,7 +859,12 @@ def bench_suite(args: argparse.Namespace) -> None:
             data = root / f"{code}-{people}-{args.seed}-{args.nights}"
             prepare_generated(people, args.seed, args.nights, data, code)
             engines = ["dancu"] + (["splink"] if with_splink and not args.no_splink else [])
-            print(f"== {name}: {', '.join(engines)}", flush=True)
+            manifest = json.loads((data / "truth" / "manifest.json").read_text("utf-8"))
+            print(
+                f"== {name}: {', '.join(engines)}; {manifest.get('distinct_given_names', 0):,} distinct given-name "
+                f"spellings in the base; conventions {manifest.get('name_conventions', {})}",
+                flush=True,
+            )
             rows, times, dancu = run_set(name, data, engines, None, scratch)
             accuracy += rows
             timing += times
@@ -905,7 +926,17 @@ def expand_base(base: pl.DataFrame, size: int, seed: int) -> pl.DataFrame:
     """
     rng = np.random.default_rng(seed)
     groups = [
-        ["full_name_norm", "name_key", "family_key", "given_key", "name_key_no_middle", "sex_norm"],
+        [
+            "full_name_norm",
+            "name_key",
+            "name_key_glued",
+            "family_key",
+            "middle_key",
+            "given_key",
+            "given_name",
+            "name_key_no_middle",
+            "sex_norm",
+        ],
         ["birth_date_value", "birth_year", "birth_month", "birth_day", "birth_date_swapped"],
         [
             "permanent_address_ward_code",

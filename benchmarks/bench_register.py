@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_register.py [--people 1000000] [--nights 2] [--seed 1]
 
-Generates a province, ingests and normalizes each night, and builds the register (``build_golden_in_partitions``,
-one partition per million records, as the nightly asset does), the change set and the checks of the register, night
+Generates a province, ingests and normalizes each night, and builds the register (``build_golden``, as the nightly
+asset does), the change set and the checks of the register, night
 after night (the second night starts from the first night's version, as the nightly graph does), then writes each
 version to a store. The person clusters are the generator's true persons: this benchmark measures the register, not
 the matcher (``bench_match.py`` does). Prints seconds per step (wall clock, and the CPU seconds of the golden
@@ -26,7 +26,7 @@ from datagen import generate_province
 from normalize.frame import normalize_records
 from records.ingest import ingest_night
 from register.changes import build_changes
-from register.golden import build_golden_in_partitions
+from register.golden import build_golden
 from register.quality import register_findings
 from register.store import RegisterStore
 
@@ -72,7 +72,7 @@ def main() -> None:
             )
             prepared = time.perf_counter() - step
             step, cpu = time.perf_counter(), _cpu()
-            build = build_golden_in_partitions(records, persons, night, previous=previous)
+            build = build_golden(records, persons, night, previous=previous)
             golden_seconds, golden_cpu = time.perf_counter() - step, _cpu() - cpu
             step = time.perf_counter()
             changes = build_changes(build, night, previous_changes=previous_changes)

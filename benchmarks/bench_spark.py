@@ -88,7 +88,7 @@ def _cached_megabytes(spark: Any) -> float:
 
 
 def run_spark(folder: Path, out: Path, master: str, partitions: int) -> dict[str, Any]:
-    from scaleout import clustering, frames, linker, nightly
+    from scaleout import clustering, frames, linker
     from scaleout.session import SparkOptions, start_session, stop_session
 
     settings = population_settings()
@@ -103,7 +103,7 @@ def run_spark(folder: Path, out: Path, master: str, partitions: int) -> dict[str
     extract = frames.read_table(spark, folder / "extracts.parquet")
     deduped, linked = linker.dedupe_and_link(base, extract, settings)
     pairs = deduped.pairs.unionByName(linked.pairs)
-    clusters, _ = clustering.person_clusters(nightly.night_records(base, extract), pairs, settings)
+    clusters, _ = clustering.person_clusters(clustering.night_records(base, extract), pairs, settings)
     frames.write_parquet(pairs, out / "pairs.parquet")
     frames.write_parquet(clusters, out / "clusters.parquet", order=[frames.ROW], drop=[frames.ROW])
     records = base.count() + extract.count()

@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_tasks.py [--people 20000] [--seed 6] [--nights 1] [--date 2026-12-01]
 
 Generates a province, then runs each night as the nightly graph does (ingest → normalize → match → checks → clean
-register → task selection; the same library functions the assets call, without Dagster or a database) and prints,
-for the last night, per task type: tasks, true (tasks naming a record that carries an injected defect of a type
+register → task selection → task store; the same library functions and nightly state the assets use, without
+Dagster; the first night full, the next ones incremental) and prints, for the open queue after the last night, per
+task type: tasks, true (tasks naming a record that carries an injected defect of a type
 the rule reports), precision, needed (injected defects of that type that need a person), found, recall; then the
 total against 1.1 x needed, the findings the register settled, and the seconds of each stage. Which injected
 defects need a person is defined in ``corrections.evaluation``.
@@ -25,18 +26,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy import select
 
-from checks import CheckContext, rules_table, run_rules
+from checks import rules_table
+from checks.incremental import night_findings
 from corrections.build import build_drafts
+from corrections.db import store_engine
 from corrections.evaluation import needed_defects, task_scores
+from corrections.models import OPEN_STATES, Task
+from corrections.nightly import NightScope, apply_night
 from datagen import generate_province
-from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
+from matchers.engine.nightly import cluster_night, find_candidates, repaired_pairs, score_candidates
 from matchers.engine.population import population_settings
 from normalize.frame import normalize_records
 from records.ingest import ingest_night
-from register.changes import build_changes
-from register.golden import build_golden
-from register.quality import persistent_findings, register_findings
+from state.base import base_store, ingest_base_changes, normalize_base
+from state.register import RegisterChanges, register_night
+from state.tasks import task_inputs
 
 PRECISION_TARGET, RECALL_TARGET, VOLUME_TARGET = 0.98, 0.99, 1.1
 
@@ -48,9 +54,27 @@ def timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
+def _open_tasks(database: Path) -> pl.DataFrame:
+    """The queue a ward officer sees after the night: every open task (rule, record_ids, description)."""
+    engine = store_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(Task.rule, Task.record_ids, Task.description).where(Task.state.in_(OPEN_STATES))
+            ).all()
+    finally:
+        engine.dispose()
+    return pl.DataFrame(
+        {"rule": [r[0] for r in rows], "record_ids": [list(r[1]) for r in rows], "description": [r[2] for r in rows]},
+        schema={"rule": pl.String, "record_ids": pl.List(pl.String), "description": pl.String},
+    )
+
+
 def run(out: Path, state: Path, dump: Path | None = None) -> tuple[pl.DataFrame, dict[str, int], dict[str, float], int]:
-    """Every night of the province at ``out``; returns the last night's evaluation table, the findings the register
-    settled that night, seconds per stage, and the queue before this issue (every finding a task)."""
+    """Every night of the province at ``out`` through the nightly state (the first night full, the next ones
+    incremental, as the nightly graph runs them), each night's drafts applied to a task store; returns the last
+    night's evaluation of the open queue, the findings the register settled that night, seconds per stage, and the
+    queue before this issue (every finding of the night a task)."""
     seconds: dict[str, float] = {}
     settings = population_settings()
     titles = dict(rules_table().select("rule", "title").iter_rows())
@@ -58,72 +82,72 @@ def run(out: Path, state: Path, dump: Path | None = None) -> tuple[pl.DataFrame,
     persons = pl.read_parquet(out / "truth" / "persons.parquet")
     folders = sorted((out / "extracts").iterdir())
     first_night = dt.date.fromisoformat(folders[0].name)
-    previous = previous_changes = None
+    snapshot = out / "population_base.parquet"
+    store = base_store(state)
+    database = state / "tasks.sqlite"
     seen: list[pl.DataFrame] = []
     table = pl.DataFrame()
     settled: dict[str, int] = {}
     before = 0
     for folder in folders:
-        night = dt.date.fromisoformat(folder.name)
+        night, as_of = folder.name, dt.date.fromisoformat(folder.name)
+        previous = store.latest(before=night)
+        full = previous is None
         with timed(seconds, "ingest"):
-            ingested = ingest_night(out / "population_base.parquet", folder, as_of=night)
-            base, extracts = ingested.base.accepted, ingested.extracts.accepted
+            base_changes = ingest_base_changes(snapshot, previous, night)
+            ingested = ingest_night(snapshot, folder, as_of=as_of, base=base_changes.ingest,
+                                    base_ids=base_changes.accepted_ids)  # fmt: skip
         if not seen:
-            seen.append(base)
+            seen.append(base_changes.ingest.accepted)
         with timed(seconds, "normalize"):
-            normalized_base = normalize_records(base, as_of=night)
-            normalized = normalize_records(extracts, as_of=night)
+            base = normalize_base(base_changes, store)
+            extracts = normalize_records(ingested.extracts.accepted, as_of=as_of)
         with timed(seconds, "match"):
-            candidates, _ = find_candidates(normalized_base, normalized, settings, state)
-            pairs = score_candidates(candidates, normalized_base, normalized, settings, state, labels=None)
-            clusters, _ = cluster_night(normalized_base, normalized, pairs, settings, state, folder.name)
+            candidates, _ = find_candidates(base, extracts, settings, state, full=full)
+            scored = score_candidates(candidates, extracts, settings, state, night, labels=None)
+            clusters = cluster_night(base, extracts, scored.pairs, settings, state, night)
         with timed(seconds, "checks"):
-            context = CheckContext(
-                base=normalized_base, extracts=normalized, night=night, pairs=pairs, clusters=clusters
-            )
-            findings, _ = run_rules(context)
+            findings = night_findings(base, extracts, scored.pairs, clusters.clusters, state, night, full=full)
         with timed(seconds, "register"):
-            records = pl.concat([normalized_base, normalized], how="diagonal_relaxed")
-            build = build_golden(records, clusters, night, previous=previous)
-            changes = build_changes(build, night, previous_changes=previous_changes)
-        with timed(seconds, "register_checks"):
-            golden_findings = register_findings(build.golden, night)
+            register = register_night(base, extracts, clusters.clusters, state, night, full=full)
+            changes = RegisterChanges(register.store_root, night, register.changes)
         with timed(seconds, "tasks"):
+            inputs = task_inputs(findings, scored.pairs, base, extracts, clusters.clusters, register, changes,
+                                 repaired_pairs(state, night, settings))  # fmt: skip
             drafts = build_drafts(
-                night,
-                pl.concat([findings, persistent_findings(build.register, changes, clusters, night)], how="vertical"),
-                pairs,
-                [normalized_base, normalized],
+                as_of,
+                inputs.findings,
+                inputs.pairs,
+                inputs.records,
                 rule_titles=titles,
-                clusters=clusters,
-                register=build.register,
-                register_findings=golden_findings,
+                clusters=inputs.clusters,
+                register=inputs.register,
+                register_findings=inputs.register_findings,
             )
-            before = build_drafts(night, findings, pairs, [normalized_base, normalized], rule_titles=titles).tasks
-        previous, previous_changes = build.register, changes
-        seen.append(extracts)
-        tasks = pl.DataFrame(
-            {
-                "rule": [t.rule for t in drafts.tasks],
-                "record_ids": [t.record_ids for t in drafts.tasks],
-                "description": [t.description for t in drafts.tasks],
-            },
-            schema={"rule": pl.String, "record_ids": pl.List(pl.String), "description": pl.String},
-        )
+            scope = None if inputs.full else NightScope(subjects=inputs.subjects, pair_records=inputs.pair_records)
+            engine = store_engine(f"sqlite:///{database}")
+            try:
+                apply_night(engine, drafts, scope)
+            finally:
+                engine.dispose()
+            before = len(build_drafts(as_of, inputs.quality, inputs.pairs, inputs.records, rule_titles=titles).tasks)
+        seen.append(ingested.extracts.accepted)
+        queue = _open_tasks(database)
         read = pl.concat(seen, how="diagonal_relaxed")
-        tonight = extracts["record_id"].to_list() if len(folders) > 1 else None
+        tonight = ingested.extracts.accepted["record_id"].to_list() if len(folders) > 1 else None
         needed = needed_defects(truth, persons, read, first_night, tonight)
-        table = task_scores(tasks, truth, needed)
+        table = task_scores(queue, truth, needed)
         if dump is not None:
             dump.mkdir(parents=True, exist_ok=True)
-            tasks.write_parquet(dump / f"tasks-{night}.parquet")
+            queue.write_parquet(dump / f"tasks-{night}.parquet")
             needed.write_parquet(dump / f"needed-{night}.parquet")
         settled = drafts.settled
         print(
-            f"night {night}: {len(drafts.tasks):,} tasks (every finding a task: {len(before):,}), "
-            f"{needed.height:,} defects need a person, {build.register.height:,} persons, {changes.height:,} changes"
+            f"night {night} ({'full' if full else 'incremental'}): {queue.height:,} open tasks (every finding of "
+            f"the night a task: {before:,}), {needed.height:,} defects need a person, "
+            f"{register.frame().height:,} persons"
         )
-    return table, settled, seconds, len(before)
+    return table, settled, seconds, before
 
 
 def main() -> int:

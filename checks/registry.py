@@ -5,16 +5,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
-from checks.context import CheckContext
+from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA, QUALITIES, Quality, Severity, empty_findings, finalize_findings
 
-__all__ = ["RULES", "Rule", "RuleHits", "rule", "rules_table", "run_rules"]
+__all__ = ["RULES", "MayChange", "Rule", "RuleHits", "rule", "rules_table", "run_rules"]
 
 RuleHits = Callable[[CheckContext], pl.DataFrame]
 """A rule body: returns raw hits with columns record_id, source, ward_code, detail[, related_record_ids]."""
+
+MayChange = Callable[[CheckSettings, date, date], pl.Expr]
+"""For a rule whose result depends on the night: ``(settings, previous night, night) ->`` an expression over a
+normalized base record that is true when the rule's finding on that record may differ between the two nights
+(a card expiring in between, a 14th birthday, a date that was still in the future). The nightly run re-checks
+those records even when nothing about them changed; a rule that reads the night must declare it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,7 @@ class Rule:
     title: str
     description: str
     hits: RuleHits
+    may_change: MayChange | None = None
 
     def run(self, context: CheckContext) -> pl.DataFrame:
         raw = self.hits(context)
@@ -39,7 +47,13 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(
-    id: str, *, quality: Quality, severity: Severity, title: str, description: str
+    id: str,
+    *,
+    quality: Quality,
+    severity: Severity,
+    title: str,
+    description: str,
+    may_change: MayChange | None = None,
 ) -> Callable[[RuleHits], RuleHits]:
     """Register a rule body under a stable id (the id becomes part of correction-task fingerprints)."""
     if quality not in QUALITIES:
@@ -48,7 +62,15 @@ def rule(
     def register(hits: RuleHits) -> RuleHits:
         if id in RULES:
             raise ValueError(f"rule {id!r} registered twice")
-        RULES[id] = Rule(id=id, quality=quality, severity=severity, title=title, description=description, hits=hits)
+        RULES[id] = Rule(
+            id=id,
+            quality=quality,
+            severity=severity,
+            title=title,
+            description=description,
+            hits=hits,
+            may_change=may_change,
+        )
         return hits
 
     return register

@@ -20,7 +20,7 @@ from checks.findings import QUALITIES, QUALITY_LABELS
 from checks.registry import rules_table
 from checks.scores import OVERALL, SCORE_DEFINITION
 from normalize import units
-from records.excel import text_only_workbook
+from records.excel import EXCEL_SHOWN_ROWS, text_only_workbook
 from records.files import atomic_write, atomic_write_text
 
 __all__ = [
@@ -50,7 +50,6 @@ SOURCE_LABELS: Final = {
 }
 SEVERITY_LABELS: Final = {"error": "Lỗi", "warning": "Cảnh báo"}
 UNRESOLVED_WARD: Final = "(chưa xác định xã/phường)"
-EXCEL_MAX_ROWS: Final = 1_048_575
 MIN_WARD_RECORDS: Final = 20
 SAMPLE_PER_RULE: Final = 10
 
@@ -448,7 +447,7 @@ def _excel_sheets(data: QualityReportInput) -> dict[str, pl.DataFrame]:
     )
     names = _ward_names().select("ward_code", "ward_name")
     findings = (
-        data.findings.head(EXCEL_MAX_ROWS)
+        data.findings.head(EXCEL_SHOWN_ROWS)
         .join(names, on="ward_code", how="left", maintain_order="left")
         .select(
             pl.col("record_id").alias("Mã bản ghi"),
@@ -575,13 +574,14 @@ def write_excel(path: Path, data: QualityReportInput) -> None:
                     table_style="Table Style Light 9",
                     dtype_formats={pl.Date: "dd/mm/yyyy"},
                 )
-            if data.findings.height > EXCEL_MAX_ROWS:
+            if data.findings.height > EXCEL_SHOWN_ROWS:
                 note = workbook.get_worksheet_by_name("Tổng quan")
                 if note is not None:
                     note.write(
                         len(sheets["Tổng quan"]) + 2,
                         0,
-                        f'Sheet "Phát hiện" chỉ chứa {fmt_int(EXCEL_MAX_ROWS)} dòng đầu (giới hạn của Excel).',
+                        f'Sheet "Phát hiện" chỉ chứa {fmt_int(EXCEL_SHOWN_ROWS)} trên {fmt_int(data.findings.height)} '
+                        "phát hiện; đủ các dòng có trong tệp quality_findings.parquet của đêm.",
                     )
 
     atomic_write(path, write)

@@ -9,7 +9,9 @@ Which injected defects need a person: every defect of ``truth/defects.parquet`` 
   record of the person gives resolved to the true ward; an expired card, missing card or stale verification of a
   person whose death is registered in the extracts;
 - a defect the data contradicts, as in the findings' recall test: a card missing for a person not yet 14 by full
-  birth date, a defect proven only by an extract row ingest quarantined, a value another defect erased.
+  birth date, a defect proven only by an extract row ingest quarantined, a value another defect erased;
+- another valid number (a reissued ID: same century, sex and year digits) on the only record read of its person (a
+  newborn's birth registration): there is nothing for it to conflict with.
 """
 
 from __future__ import annotations
@@ -24,16 +26,22 @@ __all__ = ["DEFECT_RULES", "NOT_A_TASK", "needed_defects", "task_scores"]
 
 DEFECT_RULES: Final[dict[str, tuple[str, ...]]] = {
     "duplicate_person": ("duplicate_person",),
-    "shared_id": ("shared_person_id", "cross_source_mismatch"),
-    "sibling_id": ("shared_person_id", "cross_source_mismatch", "id_birth_year_mismatch", "id_sex_mismatch"),
-    "reissued_id": ("cross_source_mismatch",),
-    "birth_year_off_by_one": ("cross_source_mismatch", "id_birth_year_mismatch"),
+    "shared_id": ("shared_person_id", "cross_source_mismatch", "card_without_person_record"),
+    "sibling_id": (
+        "shared_person_id",
+        "cross_source_mismatch",
+        "id_birth_year_mismatch",
+        "id_sex_mismatch",
+        "card_without_person_record",
+    ),
+    "reissued_id": ("cross_source_mismatch", "card_without_person_record"),
+    "birth_year_off_by_one": ("cross_source_mismatch", "id_birth_year_mismatch", "card_without_person_record"),
     "missing_required_field": ("required_field_missing",),
     "no_card": ("adult_without_card",),
     "birth_without_record": ("birth_without_person_record",),
     "household_without_head": ("household_without_head",),
-    "id_contradicts_birth_year": ("id_birth_year_mismatch", "cross_source_mismatch"),
-    "id_contradicts_sex": ("id_sex_mismatch", "cross_source_mismatch"),
+    "id_contradicts_birth_year": ("id_birth_year_mismatch", "cross_source_mismatch", "card_without_person_record"),
+    "id_contradicts_sex": ("id_sex_mismatch", "cross_source_mismatch", "card_without_person_record"),
     "impossible_date:birth_in_future": ("birth_in_future", "cross_source_mismatch"),
     "impossible_date:death_before_birth": ("death_before_birth",),
     "impossible_date:card_before_birth": ("card_issued_before_birth",),
@@ -53,6 +61,7 @@ NOT_A_TASK: Final = ("legacy_encoding", "name_variant", "partial_birth_date", "p
 _CARD_SETTLES: Final = ("no_card", "expired_card")
 _DEATH_SETTLES: Final = ("no_card", "expired_card", "stale_verification")
 _VALUE_SETTLES: Final = ("missing_required_field", "invalid_ethnicity")
+_NEEDS_ANOTHER_RECORD: Final = ("reissued_id",)
 
 
 def _typed(truth: pl.DataFrame) -> pl.DataFrame:
@@ -167,7 +176,12 @@ def needed_defects(
     born = pl.col("birth_date").str.to_date("%Y-%m-%d", strict=False)
     under_14 = (pl.col("defect") == "no_card") & (born.dt.offset_by("14y") > pl.lit(first_night)).fill_null(False)
     emptied = (pl.col("defect") == "ambiguous_split_ward") & pl.col("_value").is_null()
-    kept = with_values.filter(~under_14 & ~emptied)
+    alone = values.group_by("true_person").agg(pl.len().alias("_records")).filter(pl.col("_records") == 1)
+    with_values = with_values.with_columns(
+        _alone=pl.col("true_person").is_in(alone["true_person"].implode())
+        & pl.col("defect").is_in(_NEEDS_ANOTHER_RECORD)
+    )
+    kept = with_values.filter(~under_14 & ~emptied & ~pl.col("_alone"))
     return kept.select(
         "record_id",
         "source",

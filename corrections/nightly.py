@@ -19,9 +19,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+import polars as pl
 from sqlalchemy import (
     JSON,
     Column,
+    ColumnElement,
     Connection,
     Date,
     DateTime,
@@ -60,7 +62,7 @@ from corrections.models import (
 )
 from corrections.search import name_key
 
-__all__ = ["SYSTEM_ACTOR", "NightSummary", "apply_night"]
+__all__ = ["SYSTEM_ACTOR", "NightScope", "NightSummary", "apply_night", "open_task_counts", "resolved_since"]
 
 SYSTEM_ACTOR = "he-thong"
 """The actor name of the nightly run in task history and the audit log."""
@@ -112,7 +114,27 @@ _SNAPSHOT_STAGE = Table(
     Column("night", Date),
     prefixes=["TEMPORARY"],
 )
+_SCOPE_STAGE = Table(
+    "night_scope_stage",
+    _STAGING,
+    Column("record_id", String(64), primary_key=True),
+    prefixes=["TEMPORARY"],
+)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NightScope:
+    """What an incremental night re-evaluated (``None`` scope: everything, a full night).
+
+    ``subjects``: records whose findings were computed again tonight; a task whose subject is one of them is seen
+    tonight only if a draft says so, every other task is still seen (its finding is unchanged in the state).
+    ``pair_records``: records whose pairs were scored again; a pending review item touching one of them is withdrawn
+    unless tonight's review band still holds it, every other one is still seen.
+    """
+
+    subjects: Sequence[str]
+    pair_records: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,9 +270,24 @@ def _existing(connection: Connection, table: Table, fingerprints: list[str], col
     return found
 
 
-def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -> dict[str, int]:
+def _previous_run(night: date) -> Any:
+    """The night of the last nightly upsert before ``night`` (a scalar subquery)."""
+    runs: Table = NightRun.__table__  # type: ignore[assignment]
+    return select(func.max(runs.c.night)).where(runs.c.night < night).scalar_subquery()
+
+
+def _stage_scope(connection: Connection, ids: Sequence[str]) -> None:
+    _stage(connection, _SCOPE_STAGE, [{"record_id": i} for i in dict.fromkeys(ids)])
+
+
+def _apply_tasks(
+    connection: Connection, night: date, drafts: list[TaskDraft], subjects: Sequence[str] | None = None
+) -> dict[str, int]:
     """Set-based: tonight's drafts are staged, classified against the store by one join, then applied with one
-    statement per kind of change (insert, refresh, reopen, auto-close) and their history written the same way."""
+    statement per kind of change (insert, refresh, reopen, auto-close) and their history written the same way.
+
+    ``subjects`` (an incremental night): only tasks of these subject records can be new, changed or gone tonight;
+    every other open task is seen again as it is."""
     tasks: Table = Task.__table__  # type: ignore[assignment]
     events: Table = TaskEvent.__table__  # type: ignore[assignment]
     staged = _TASK_STAGE.c
@@ -382,10 +419,21 @@ def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -
     )
     _TASK_STAGE.drop(connection)
 
+    in_scope: ColumnElement[bool] = true()
+    if subjects is not None:
+        _stage_scope(connection, subjects)
+        in_scope = tasks.c.subject_record_id.in_(select(_SCOPE_STAGE.c.record_id))
+        # Outside tonight's scope every finding is the one of the last night run: a task seen then is seen again.
+        connection.execute(
+            update(tasks)
+            .where(tasks.c.last_seen_night == _previous_run(night), ~in_scope)
+            .values(last_seen_night=on_night, updated_at=at_now)
+        )
+
     # Tasks still open that tonight's data no longer shows: the defect is gone (one sequential pass: an index on
     # "last seen" would turn every nightly refresh into an update of all the table's indexes). History first, while
     # the rows still carry the state they are closed from.
-    gone = and_(tasks.c.state.in_(OPEN_STATES), tasks.c.last_seen_night < on_night)
+    gone = and_(tasks.c.state.in_(OPEN_STATES), tasks.c.last_seen_night < on_night, in_scope)
     connection.execute(
         insert(events).from_select(
             event_columns,
@@ -397,6 +445,8 @@ def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -
         .where(gone)
         .values(state="resolved", resolution="defect_gone", resolved_at=now, resolved_by=SYSTEM_ACTOR, updated_at=now)
     ).rowcount
+    if subjects is not None:
+        _SCOPE_STAGE.drop(connection)
     return {
         "tasks_seen": len(unique),
         "created": actions.get(None, 0),
@@ -407,7 +457,9 @@ def _apply_tasks(connection: Connection, night: date, drafts: list[TaskDraft]) -
     }
 
 
-def _apply_reviews(connection: Connection, night: date, drafts: list[ReviewDraft]) -> dict[str, int]:
+def _apply_reviews(
+    connection: Connection, night: date, drafts: list[ReviewDraft], pair_records: Sequence[str] | None = None
+) -> dict[str, int]:
     items: Table = ReviewItem.__table__  # type: ignore[assignment]
     now = utcnow()
     unique = {d.fingerprint: d for d in drafts}
@@ -451,22 +503,35 @@ def _apply_reviews(connection: Connection, night: date, drafts: list[ReviewDraft
         )
         for chunk in _chunks(refresh):
             connection.execute(statement, list(chunk))
+    in_scope: ColumnElement[bool] = true()
+    if pair_records is not None:
+        _stage_scope(connection, pair_records)
+        scoped = select(_SCOPE_STAGE.c.record_id)
+        in_scope = or_(items.c.left_id.in_(scoped), items.c.right_id.in_(scoped))
+        connection.execute(
+            update(items)
+            .where(items.c.last_seen_night == _previous_run(night), ~in_scope)
+            .values(last_seen_night=night, updated_at=now)
+        )
     withdrawn = connection.execute(
         update(items)
-        .where(items.c.state == "pending", items.c.last_seen_night < night)
+        .where(items.c.state == "pending", items.c.last_seen_night < night, in_scope)
         .values(state="withdrawn", updated_at=now)
     ).rowcount
+    if pair_records is not None:
+        _SCOPE_STAGE.drop(connection)
     return {"reviews_seen": len(unique), "reviews_created": len(new_rows), "reviews_withdrawn": int(withdrawn or 0)}
 
 
-def apply_night(engine: Engine, drafts: NightDrafts) -> NightSummary:
-    """Upsert one night's drafts; all or nothing (one transaction)."""
+def apply_night(engine: Engine, drafts: NightDrafts, scope: NightScope | None = None) -> NightSummary:
+    """Upsert one night's drafts; all or nothing (one transaction). ``scope``: what an incremental night
+    re-evaluated (the drafts cover exactly that); None: the drafts are the whole night."""
     night = drafts.night
     with session_scope(engine, write=True) as session:
         connection = session.connection()
         _upsert_snapshots(connection, night, drafts.snapshots)
-        task_counts = _apply_tasks(connection, night, drafts.tasks)
-        review_counts = _apply_reviews(connection, night, drafts.reviews)
+        task_counts = _apply_tasks(connection, night, drafts.tasks, scope.subjects if scope else None)
+        review_counts = _apply_reviews(connection, night, drafts.reviews, scope.pair_records if scope else None)
         summary = NightSummary(night=night, findings=drafts.findings, **task_counts, **review_counts)
         run = session.get(NightRun, night)
         values = {k: v for k, v in summary.as_dict().items() if k not in ("night", "refreshed")}
@@ -488,3 +553,41 @@ def apply_night(engine: Engine, drafts: NightDrafts) -> NightSummary:
             )
         )
     return summary
+
+
+def resolved_since(engine: Engine, night: date) -> list[str]:
+    """Record ids of the tasks a person resolved after the nightly run of ``night`` finished (a fix that is not yet
+    in the data gets its task reopened by the next night, so the next night must look at those records again)."""
+    tasks: Table = Task.__table__  # type: ignore[assignment]
+    runs: Table = NightRun.__table__  # type: ignore[assignment]
+    with session_scope(engine) as session:
+        connection = session.connection()
+        finished = connection.execute(select(runs.c.finished_at).where(runs.c.night == night)).scalar()
+        if finished is None:
+            return []
+        rows = connection.execute(
+            select(tasks.c.record_ids).where(
+                tasks.c.state == "resolved",
+                tasks.c.resolution != "not_an_error",
+                tasks.c.resolved_by != SYSTEM_ACTOR,
+                tasks.c.resolved_at >= finished,
+            )
+        )
+        return sorted({record for (ids,) in rows for record in (ids or [])})
+
+
+def open_task_counts(engine: Engine) -> pl.DataFrame:
+    """Open tasks in the store per ``ward_code, quality, task_type, rule, priority`` (column ``tasks``)."""
+    tasks: Table = Task.__table__  # type: ignore[assignment]
+    keys = (tasks.c.ward_code, tasks.c.quality, tasks.c.task_type, tasks.c.rule, tasks.c.priority)
+    with session_scope(engine) as session:
+        rows = session.connection().execute(
+            select(*keys, func.count()).where(tasks.c.state.in_(OPEN_STATES)).group_by(*keys)
+        )
+        data = [tuple(row) for row in rows]
+    return pl.DataFrame(
+        data,
+        schema={"ward_code": pl.String, "quality": pl.String, "task_type": pl.String, "rule": pl.String,
+                "priority": pl.Int32, "tasks": pl.UInt32},
+        orient="row",
+    )  # fmt: skip

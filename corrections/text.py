@@ -108,6 +108,7 @@ RULE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "required_field_missing": (),
     "adult_without_card": ("birth_date", "card_number"),
     "birth_without_person_record": ("full_name", "birth_date", "event_type"),
+    "card_without_person_record": ("person_id", "full_name", "birth_date", "card_number"),
     "household_without_head": ("household_id", "relation_to_head"),
     "id_structure_invalid": ("person_id",),
     "id_birth_year_mismatch": ("person_id", "birth_date"),

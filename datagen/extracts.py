@@ -76,7 +76,7 @@ class _Picker:
     def take(self, eligible: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
         candidates = np.flatnonzero(eligible & self.free)
         k = min(k, candidates.size)
-        if k == 0:
+        if k <= 0:  # a count drawn smaller than what an earlier draw already took (small provinces)
             return np.array([], dtype=np.int64)
         p = None
         if weights is not None:

@@ -20,13 +20,14 @@ from datagen.population import build_population
 from datagen.text import LegacyScheme
 from datagen.variations import BASE_RATES, EXTRACT_RATES, vary_base, vary_extract
 from datagen.writers import write_extract_file
+from records.progress import Progress, no_progress, tracked
 from records.schema import CANONICAL_SCHEMA
 
 __all__ = ["DEFAULT_NIGHT", "DEFAULT_PROVINCE", "GENERATOR_VERSION", "GeneratedProvince", "generate_province"]
 
 DEFAULT_NIGHT: Final = date(2025, 11, 3)
 DEFAULT_PROVINCE: Final = "37"  # Ninh Bình: a mid-size merged province (old Hà Nam, Nam Định, Ninh Bình)
-GENERATOR_VERSION: Final = "2"
+GENERATOR_VERSION: Final = "3"
 
 # Independent random streams, so changing one part does not reshuffle the others.
 (_STREAM_POPULATION, _STREAM_BASE, _STREAM_EVENTS, _STREAM_DUPLICATES, _STREAM_FILES, _STREAM_VARIATIONS,
@@ -72,7 +73,7 @@ def _file_plan(rng: np.random.Generator, index: int, source: str) -> tuple[str, 
 
 
 def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DEFAULT_NIGHT, nights: int = 1,
-                      province_code: str = DEFAULT_PROVINCE) -> GeneratedProvince:
+                      province_code: str = DEFAULT_PROVINCE, progress: Progress = no_progress) -> GeneratedProvince:
     """Generate a province of ``people`` true persons: the base snapshot (taken the day before the first night),
     ``nights`` nights of extracts ending on ``night``, and the ground truth. Same arguments, same bytes."""
     if people < 50:
@@ -88,12 +89,25 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
         return np.random.default_rng([seed, k])
 
     log = DefectLog()
+    # Progress counts people through the generation steps (each step handles the whole population at once).
+    steps = ("dân số / population", "cơ sở / base records", "biến thể / variations", "sự kiện / events",
+             "bản ghi trùng / duplicates")  # fmt: skip
+    progress(steps[0], 0, people)
     pop = build_population(stream(_STREAM_POPULATION), people, geo, snapshot)
+    progress(steps[0], people, people)
+    progress(steps[1], 0, people)
     state = render_base(stream(_STREAM_BASE), pop, geo, night_dates[0], log)
+    progress(steps[1], people, people)
+    progress(steps[2], 0, people)
     state.frame = vary_base(stream(_STREAM_VARIATIONS), state.frame, pop, log)
+    progress(steps[2], people, people)
+    progress(steps[3], 0, people)
     extracts, outsiders = build_extracts(stream(_STREAM_EVENTS), pop, state, geo, night_dates, log)
+    progress(steps[3], people, people)
+    progress(steps[4], 0, people)
     add_duplicates(stream(_STREAM_DUPLICATES), state, pop, log, next_number=people + 1)
     reconcile_headless_households(state, log)
+    progress(steps[4], people, people)
 
     base = state.frame
     split = pop["is_split"].to_numpy()
@@ -111,7 +125,7 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
     extract_paths: dict[str, list[Path]] = {d.isoformat(): [] for d in night_dates}
     extract_rows: dict[str, int] = {}
     files_manifest: list[dict[str, object]] = []
-    for extract in extracts:
+    for extract in tracked(progress, "tệp trích xuất / extract files", extracts, [e.rows.height for e in extracts]):
         index = night_dates.index(extract.night)
         fmt, encoding, scheme = _file_plan(files_rng, index, extract.source)
         extract.fmt, extract.encoding, extract.legacy_scheme = fmt, encoding, scheme

@@ -263,11 +263,19 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     for _ in range(3):
         family = np.where(lineage >= 0, family[np.maximum(lineage, 0)], family)
         hometown = np.where(follow >= 0, hometown[np.maximum(follow, 0)], hometown)
+    # Brothers and sisters whose lineage parent is not in the household still share that parent: the eldest's
+    # family name (and, below, the eldest's invented parent names) for all of them.
+    eldest = _eldest_sibling(columns, lookup)
+    absent = (eldest >= 0) & (lineage < 0) & (_lineage_kind(convention) != "none")
+    absent &= convention == convention[np.maximum(eldest, 0)]
+    family = np.where(absent, family[np.maximum(eldest, 0)], family)
     middle, given = draw_given(rng, pools, convention, sex, birth_year)
     middle, given = _family_resemblance(rng, pools, columns, lookup, convention, sex, birth_year, middle, given)
     full = compose_names(convention, family, middle, given, sex)
     father_name = _parent_names(rng, pools, full, father_idx, convention, ethnicity, family, 0, birth_year)
     mother_name = _parent_names(rng, pools, full, mother_idx, convention, ethnicity, family, 1, birth_year)
+    father_name = np.where((eldest >= 0) & (father_idx < 0), father_name[np.maximum(eldest, 0)], father_name)
+    mother_name = np.where((eldest >= 0) & (mother_idx < 0), mother_name[np.maximum(eldest, 0)], mother_name)
     spouse_name = np.where(spouse_idx >= 0, full[np.maximum(spouse_idx, 0)], np.full(n, None, dtype=object))
 
     frame = pl.DataFrame(
@@ -300,6 +308,15 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     )
     frame = _assign_ids(rng, frame, geo)
     return _assign_cards(rng, frame, snapshot_date)
+
+
+def _eldest_sibling(columns: dict[str, np.ndarray], lookup: np.ndarray) -> np.ndarray:
+    """Row of the eldest brother or sister of each younger child (children of the head, grandchildren), else -1."""
+    slot, hh = columns["slot"], columns["hh"]
+    child = slot >= _CHILD0
+    first_slot = np.where(slot >= _GRAND0, _GRAND0, _CHILD0)
+    first = np.where(child, lookup[hh, first_slot], -1)
+    return np.where(first == np.arange(slot.size), -1, first).astype(np.int64)
 
 
 def _closest_sibling(columns: dict[str, np.ndarray], lookup: np.ndarray) -> np.ndarray:

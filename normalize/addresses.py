@@ -20,24 +20,28 @@ resolver, once per distinct value.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
+import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
 from normalize import units
 from normalize.text import (
     ascii_key,
+    distinct_codes,
     fix_legacy_encoding,
     fix_legacy_series,
     fold_tone_placement,
     nfc_series,
     normalize_text,
+    paused_gc,
     per_distinct,
     replaced_at,
     title_case,
@@ -269,7 +273,8 @@ _GLUED_NUMBER: Final = re.compile(r"(?i)\b(p|q|f)(\d{1,2})\b")
 
 
 def _tidy(text: str) -> str:
-    text = _ABBREVIATION_DOT.sub(lambda m: m.group(0) + " ", text)
+    if "." in text:
+        text = _ABBREVIATION_DOT.sub(r"\g<0> ", text)
     return _GLUED_NUMBER.sub(r"\1 \2", text)
 
 
@@ -362,11 +367,21 @@ def _split_province_tail_uncached(text: str) -> list[str]:
     return [text]
 
 
+@lru_cache(maxsize=131072)
+def _tidy_segment(segment: str) -> str:
+    return _tidy(segment).strip()
+
+
 def _pieces(admin_text: str) -> list[str]:
     """The segment texts of an administrative part: cut at commas, inside long segments before each type word,
     and before a trailing province name."""
-    text = _tidy(admin_text)
-    raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    if ";" in admin_text or "|" in admin_text or "\n" in admin_text:
+        text = _tidy(admin_text)
+        raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+    else:
+        # Cut at commas only: the clean-up never crosses a comma (a space it would add before one is stripped), so
+        # each segment is cleaned up once, however many addresses share it (a province, a district).
+        raw = [s for s in map(_tidy_segment, admin_text.split(",")) if s]
     pieces: list[str] = []
     for segment in raw:
         pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
@@ -410,8 +425,9 @@ class ResolvedAddress:
     legacy_encoding: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _AdminResult:
+# Internal results are named tuples, not frozen dataclasses: one is built per distinct text, and a frozen
+# dataclass's __init__ sets every field through object.__setattr__.
+class _AdminResult(NamedTuple):
     display: str
     status: str
     ward_code: str | None
@@ -466,8 +482,7 @@ def _find_province(segments: Sequence[_Segment]) -> tuple[int | None, str | None
     return None, None, None
 
 
-@dataclass(frozen=True, slots=True)
-class _Core:
+class _Core(NamedTuple):
     """What resolution decides from the segments' keys alone (their texts only matter for the display)."""
 
     status: str
@@ -498,15 +513,13 @@ def _result(
     return _Core(status, candidates, province, legacy_ward, ward_index, form, used)
 
 
-def _render(core: _Core, segments: Sequence[_Segment], admin_text: str) -> _AdminResult:
+def _render(core: _Core, pieces: Sequence[str], admin_text: str) -> _AdminResult:
     """The display of a resolution: official names when resolved, the cleaned text otherwise."""
     index = _index()
     residual = ""
     if core.ward_index is not None:
         # Whatever stands before the ward and is not a unit (house, lane, hamlet) is the street part.
-        residual = ", ".join(
-            normalize_text(s.text) for i, s in enumerate(segments[: core.ward_index]) if i not in core.used
-        )
+        residual = ", ".join(normalize_text(p) for i, p in enumerate(pieces[: core.ward_index]) if i not in core.used)
     candidates = core.candidates
     if core.status == "resolved" and len(candidates) == 1:
         ward_name, ward_province = index.current_ward_info[candidates[0]]
@@ -545,8 +558,8 @@ def _from_legacy(
 def _resolve_admin(admin_text: str) -> _AdminResult:
     """Resolve the administrative part of an address (no street segments left in front, except as residual)."""
     pieces = _pieces(admin_text)
-    core = _core_of(tuple(_segment_id(p) for p in pieces))
-    return _render(core, [_make_segment(p) for p in pieces], admin_text)
+    core = _core_of(tuple(map(_segment_id, pieces)))
+    return _render(core, pieces, admin_text)
 
 
 # Keyed segments are interned as small integers so that a resolution is looked up by a tuple of ints (cheap to
@@ -555,13 +568,19 @@ _SEGMENT_IDS: Final[dict[_Segment, int]] = {}
 _SEGMENTS_BY_ID: Final[list[_Segment]] = []
 
 
+_SEGMENT_IDS_LOCK: Final = threading.Lock()
+
+
 @lru_cache(maxsize=262144)
 def _segment_id(text: str) -> int:
     keyed = _keyed_segment(text)
     found = _SEGMENT_IDS.get(keyed)
     if found is None:
-        found = _SEGMENT_IDS[keyed] = len(_SEGMENTS_BY_ID)
-        _SEGMENTS_BY_ID.append(keyed)
+        with _SEGMENT_IDS_LOCK:  # two threads must never give two segments one number
+            found = _SEGMENT_IDS.get(keyed)
+            if found is None:
+                found = _SEGMENT_IDS[keyed] = len(_SEGMENTS_BY_ID)
+                _SEGMENTS_BY_ID.append(keyed)
     return found
 
 
@@ -739,38 +758,43 @@ def resolve_address(s: str | None) -> ResolvedAddress:
     )
 
 
-def address_columns(values: pl.Series) -> pl.DataFrame:
+def address_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.DataFrame:
     """Vectorized :func:`resolve_address` over a column: the columns of :data:`ADDRESS_PART_COLUMNS`
-    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded)."""
+    (``candidates`` is ``List(String)``) plus ``legacy`` (Boolean: the cell was TCVN3/VNI-encoded).
+
+    ``already_distinct``: the values are distinct (as :func:`per_distinct_columns` passes them), so they are not
+    grouped again."""
+    if already_distinct:
+        return _address_columns_distinct(values.cast(pl.String).clone())
     return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
 
+_LOOKUP_COLUMNS: Final = (
+    "_display",
+    "status",
+    "ward_code",
+    "province_code",
+    "legacy_ward_code",
+    "_candidates",
+    "_residual",
+)
+
+
 def _admin_lookup(admin_values: list[str]) -> pl.DataFrame:
-    resolved = [_resolve_admin(v) for v in admin_values]
+    """One row per administrative text, in order: its resolution (all null for a blank text)."""
+    with paused_gc():
+        resolved = [_resolve_admin(v) if v.strip() else None for v in admin_values]
     return pl.DataFrame(
         {
-            "_admin": admin_values,
-            "_display": [r.display for r in resolved],
-            "status": [r.status for r in resolved],
-            "ward_code": [r.ward_code for r in resolved],
-            "province_code": [r.province_code for r in resolved],
-            "legacy_ward_code": [r.legacy_ward_code for r in resolved],
-            "_candidates": ["|".join(r.candidates) for r in resolved],
-            "_residual": [r.residual_street for r in resolved],
+            "_display": [r.display if r else None for r in resolved],
+            "status": [r.status if r else None for r in resolved],
+            "ward_code": [r.ward_code if r else None for r in resolved],
+            "province_code": [r.province_code if r else None for r in resolved],
+            "legacy_ward_code": [r.legacy_ward_code if r else None for r in resolved],
+            "_candidates": ["|".join(r.candidates) if r else None for r in resolved],
+            "_residual": [r.residual_street if r else None for r in resolved],
         },
-        schema={
-            name: pl.String
-            for name in (
-                "_admin",
-                "_display",
-                "status",
-                "ward_code",
-                "province_code",
-                "legacy_ward_code",
-                "_candidates",
-                "_residual",
-            )
-        },
+        schema=dict.fromkeys(_LOOKUP_COLUMNS, pl.String),
     ).with_columns(
         pl.when(pl.col("_candidates") == "")
         .then(pl.lit([], dtype=pl.List(pl.String)))
@@ -800,54 +824,100 @@ def _normalize_street_column(street: pl.Series) -> pl.Series:
     if indices.len() == 0:
         return street
     subset = pl.DataFrame({"s": street.gather(indices), "t": title.gather(indices)})
-    subset_words = subset["s"].str.extract_all(r"\S+").explode().drop_nulls().unique().to_list()
-    plain = {w: _street_word(w, False) for w in subset_words}
-    titled = {w: _street_word(w, True) for w in subset_words}
+    # Words in capitals are title-cased in the cells in capitals; elsewhere only the words that change are mapped.
+    title_words = subset.filter("t")["s"].str.extract_all(r"\S+").explode().drop_nulls().unique()
+    # A word without a letter (a house number) is the same in title case.
+    titled = {w: _street_word(w, True) for w in title_words.filter(title_words.str.contains(r"[^\W\d_]")).to_list()}
     tokens = pl.col("s").str.extract_all(r"\S+")
     rebuilt = subset.select(
         pl.when(pl.col("t"))
-        .then(tokens.list.eval(pl.element().replace_strict(titled, return_dtype=pl.String)))
-        .otherwise(tokens.list.eval(pl.element().replace_strict(plain, return_dtype=pl.String)))
+        .then(tokens.list.eval(pl.element().replace_strict(titled, default=pl.element(), return_dtype=pl.String)))
+        .otherwise(tokens.list.eval(pl.element().replace_strict(changed, default=pl.element(), return_dtype=pl.String)))
         .list.join(" ")
     ).to_series()
     return replaced_at(street, indices, rebuilt)
 
 
-def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
-    fixed, legacy = fix_legacy_series(values)
-    segments = (
-        nfc_series(fixed)
+# Text already cut as the splitter would cut it: segments without a comma or semicolon and without blanks at
+# their ends, separated by exactly ", " (almost every address). Other texts are rewritten into this form first.
+_CANONICAL_SEGMENTS: Final = r"^[^,;\s](?:[^,;]*[^,;\s])?(?:, [^,;\s](?:[^,;]*[^,;\s])?)*$"
+
+
+def _canonical_segments(text: pl.Series) -> pl.Series:
+    """``text`` with its segments cut at commas and semicolons, stripped, empty ones dropped, joined by ", "; a
+    null becomes "" (which, like an empty text, resolves to nothing)."""
+    rows = (~text.str.contains(_CANONICAL_SEGMENTS).fill_null(False)).arg_true()
+    rebuilt = (
+        text.gather(rows)
         .str.replace_all(";", ",", literal=True)
         .str.split(",")
         .list.eval(pl.element().str.strip_chars().filter(pl.element().str.strip_chars() != ""))
+        .list.join(", ")
     )
-    # Street segments are marked once (one pass of each pattern), then both parts are read off the marks.
-    street_like = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.replace_all(
-        _PROVINCIAL_ROAD, "lộ"
-    ).str.contains(ADMIN_WORD_PATTERN)
-    marked = pl.col("_segments").list.eval(
-        pl.when(street_like).then(pl.lit(_MARK) + pl.element()).otherwise(pl.element())
+    return replaced_at(text, rows, rebuilt).fill_null("")
+
+
+def _street_flags(segments: pl.Series) -> pl.Series:
+    """Whether each segment is a street segment (below the ward), as :func:`_is_street` decides."""
+    return (
+        segments.str.contains(STREET_SEGMENT_PATTERN)
+        & ~segments.str.replace_all(_PROVINCIAL_ROAD, "lộ").str.contains(ADMIN_WORD_PATTERN)
+    ).fill_null(False)
+
+
+def _street_and_admin(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(street segments, administrative remainder) of every canonical text, both ", "-joined, as
+    :func:`_split_street` cuts them.
+
+    Segments repeat across addresses (a ward, a province), so each distinct segment is tested once. When the
+    street segments all come before the others, as in nearly every address, both parts are slices of the text;
+    the few other texts are cut segment by segment.
+    """
+    if text.len() == 0:
+        return text, text
+    segments = text.str.split(", ")
+    counts = segments.list.len().cast(pl.Int64).to_numpy()
+    flat = segments.explode(empty_as_null=False, keep_nulls=False)
+    distinct, (codes,) = distinct_codes([flat])
+    flags = _street_flags(distinct).gather(codes).to_numpy()
+    lengths = distinct.str.len_chars().cast(pl.Int64).gather(codes).to_numpy()
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    n_street = np.add.reduceat(flags.astype(np.int64), starts)
+    position = np.arange(flat.len()) - np.repeat(starts, counts)
+    leading = position < np.repeat(n_street, counts)
+    in_order = np.add.reduceat((flags != leading).astype(np.int64), starts) == 0
+    cut = (counts >= 2) & (n_street > 0) & (n_street < counts)
+    street_chars = np.add.reduceat(np.where(leading, lengths, 0), starts) + 2 * (n_street - 1)
+    frame = pl.DataFrame(
+        {"_text": text, "_cut": cut, "_chars": np.where(cut, street_chars, 0), "_in_order": in_order | ~cut}
     )
-    frame = pl.DataFrame({"_segments": segments}).select(marked)
-    is_marked = pl.element().str.starts_with(_MARK)
-    n = pl.col("_segments").list.len()
-    n_street = pl.col("_segments").list.eval(is_marked.sum()).list.first()
-    cut = (n >= 2) & (n_street > 0) & (n_street < n)
     parts = frame.select(
-        pl.when(cut)
-        .then(pl.col("_segments").list.eval(pl.element().filter(is_marked).str.slice(1)).list.join(", "))
-        .otherwise(pl.lit(""))
-        .alias("_street"),
-        pl.when(cut)
-        .then(pl.col("_segments").list.eval(pl.element().filter(~is_marked)).list.join(", "))
-        .otherwise(pl.col("_segments").list.eval(pl.element().str.strip_chars_start(_MARK)).list.join(", "))
-        .alias("_admin"),
+        pl.when(pl.col("_cut")).then(pl.col("_text").str.slice(0, pl.col("_chars"))).otherwise(pl.lit("")).alias("s"),
+        pl.when(pl.col("_cut")).then(pl.col("_text").str.slice(pl.col("_chars") + 2)).otherwise("_text").alias("a"),
     )
-    street, admin = parts["_street"], parts["_admin"]
-    frame = pl.DataFrame({"_street": _normalize_street_column(street), "_admin": admin})
-    admin_values = admin.filter(admin.str.strip_chars() != "").unique().to_list()
-    lookup = _admin_lookup(admin_values)
-    out = frame.join(lookup, on="_admin", how="left", maintain_order="left").select(
+    street, admin = parts.get_column("s"), parts.get_column("a")
+    mixed = (~frame.get_column("_in_order")).arg_true()
+    if mixed.len():
+        mixed_segments = segments.gather(mixed).alias("_segments").to_frame()
+        is_street = pl.element().str.contains(STREET_SEGMENT_PATTERN) & ~pl.element().str.replace_all(
+            _PROVINCIAL_ROAD, "lộ"
+        ).str.contains(ADMIN_WORD_PATTERN)
+        cut_parts = mixed_segments.select(
+            pl.col("_segments").list.eval(pl.element().filter(is_street)).list.join(", ").alias("s"),
+            pl.col("_segments").list.eval(pl.element().filter(~is_street)).list.join(", ").alias("a"),
+        )
+        street = replaced_at(street, mixed, cut_parts.get_column("s"))
+        admin = replaced_at(admin, mixed, cut_parts.get_column("a"))
+    return street, admin
+
+
+def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
+    fixed, legacy = fix_legacy_series(values)
+    street, admin = _street_and_admin(_canonical_segments(nfc_series(fixed)))
+    admins, (admin_codes,) = distinct_codes([admin])
+    lookup = _admin_lookup(admins.to_list()).gather(admin_codes)
+    frame = pl.concat([pl.DataFrame({"_street": _normalize_street_column(street)}), lookup], how="horizontal")
+    out = frame.select(
         pl.concat_str(
             pl.when(pl.col("_street") != "").then(pl.col("_street")),
             pl.col("_display"),

@@ -8,7 +8,9 @@ thousand times.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from functools import partial
 from typing import Final
 
 import polars as pl
@@ -18,7 +20,7 @@ from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NA
 from normalize.dates import parse_date
 from normalize.ids import id_columns, old_id_kind_expr
 from normalize.names import name_columns
-from normalize.text import ascii_key, fix_legacy_encoding, legacy_flags, per_distinct_columns
+from normalize.text import ascii_key, distinct_codes, fix_legacy_encoding, legacy_flags, per_distinct_columns
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
@@ -71,7 +73,9 @@ _LOOKUP_SCHEMA: Final = pl.Schema(
 def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
     """Parse a date column once per distinct value; plain ``YYYY-MM-DD`` (what ingest writes) in bulk."""
     allow_future = column in _FUTURE_ALLOWED
-    distinct = values.drop_nulls().unique()
+    # Distinct texts by hash codes (a gather back, not a join of a million strings); a null stays null.
+    all_distinct, (codes,) = distinct_codes([values])
+    distinct = all_distinct.drop_nulls()
     value = pl.col("_raw").str.to_date("%Y-%m-%d", strict=False)
     fast = (
         pl.DataFrame({"_raw": distinct.filter(distinct.str.contains(r"^\d{4}-\d{2}-\d{2}$"))})
@@ -99,7 +103,30 @@ def _date_columns(values: pl.Series, column: str, as_of: date) -> pl.DataFrame:
         schema=_LOOKUP_SCHEMA,
     )
     lookup = pl.concat([fast.select(list(_LOOKUP_SCHEMA)).cast(_LOOKUP_SCHEMA), slow])
-    return pl.DataFrame({"_raw": values}).join(lookup, on="_raw", how="left", maintain_order="left").drop("_raw")
+    by_distinct = pl.DataFrame({"_raw": all_distinct}).join(lookup, on="_raw", how="left", maintain_order="left")
+    return by_distinct.drop("_raw").gather(codes)
+
+
+def _legacy_column_lists(flags: pl.DataFrame) -> pl.Series:
+    """Per row, the names of the columns whose flag is set (in column order); an empty list for most rows.
+
+    Legacy-font cells are rare: the lists are built for the flagged rows only, and every other row gets the one
+    empty list by index.
+    """
+    flagged = flags.select(pl.any_horizontal(pl.all()).fill_null(False)).to_series()
+    rows = flagged.arg_true()
+    lists = (
+        flags.gather(rows)
+        .select(
+            pl.concat_list(
+                [pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String)) for c in flags.columns]
+            ).list.drop_nulls()
+        )
+        .to_series()
+    )
+    table = pl.concat([pl.Series([[]], dtype=pl.List(pl.String)), lists])
+    position = pl.select(pl.when(flagged).then(flagged.cum_sum()).otherwise(0).cast(pl.UInt32)).to_series()
+    return table.gather(position)
 
 
 def normalized_schema() -> pl.Schema:
@@ -117,10 +144,25 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     """
     today = as_of or date.today()
     frame = _with_canonical_columns(frame)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
+        # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
+        # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
+        address_parts = pool.submit(
+            per_distinct_columns, [frame[c] for c in ADDRESS_COLUMNS], partial(address_columns, already_distinct=True)
+        )
+        return _normalized(frame, today, address_parts)
+
+
+def _normalized(frame: pl.DataFrame, today: date, address_work: Future[list[pl.DataFrame]]) -> pl.DataFrame:
     added: dict[str, pl.Series] = {}
     legacy: dict[str, pl.Series] = {}
 
-    name_parts = per_distinct_columns([frame[c] for c in NAME_COLUMNS], name_columns)
+    # Relatives' names only need their display form and key: only those are spread back to their rows.
+    name_parts = per_distinct_columns(
+        [frame[c] for c in NAME_COLUMNS],
+        partial(name_columns, already_distinct=True),
+        [None if c not in RELATIVE_NAME_COLUMNS else ["norm", "name_key", "legacy"] for c in NAME_COLUMNS],
+    )
     for column, parts in zip(NAME_COLUMNS, name_parts, strict=True):
         legacy[column] = parts["legacy"]
         if column in RELATIVE_NAME_COLUMNS:
@@ -168,7 +210,7 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     )["v"]
     added["old_id_kind"] = frame.select(old_id_kind_expr("old_id_number").alias("old_id_kind"))["old_id_kind"]
 
-    address_parts = per_distinct_columns([frame[c] for c in ADDRESS_COLUMNS], address_columns)
+    address_parts = address_work.result()
     for column, parts in zip(ADDRESS_COLUMNS, address_parts, strict=True):
         legacy[column] = parts["legacy"]
         for part in ADDRESS_PART_COLUMNS:
@@ -178,16 +220,9 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
         if column in _NOT_TEXT or column in legacy:
             continue
         legacy[column] = legacy_flags(frame[column])
-    flags = pl.DataFrame(legacy)
-    added["legacy_encoded_columns"] = flags.select(
-        pl.concat_list(
-            [
-                pl.when(pl.col(c)).then(pl.lit(c)).otherwise(pl.lit(None, dtype=pl.String))
-                for c in CANONICAL_SCHEMA
-                if c in legacy
-            ]
-        ).list.drop_nulls()
-    ).to_series()
+    added["legacy_encoded_columns"] = _legacy_column_lists(
+        pl.DataFrame({c: legacy[c] for c in CANONICAL_SCHEMA if c in legacy})
+    )
 
     return frame.with_columns([series.alias(name) for name, series in added.items()])
 

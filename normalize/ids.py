@@ -21,6 +21,7 @@ from typing import Final
 import polars as pl
 
 from normalize import units
+from normalize.text import replaced_at
 
 __all__ = [
     "FORMAT_CHARACTERS",
@@ -200,14 +201,13 @@ def id_digits(values: pl.Series, lengths: tuple[int, ...] = (12,)) -> pl.DataFra
     Values in number form are rare (a float column, an Excel export) and go through :func:`clean_id` once per
     distinct value; every other value is cleaned with expressions.
     """
-    text = (
-        values.cast(pl.String)
-        .str.replace_all(FORMAT_CHARACTERS, "")
-        .str.normalize("NFKC")
-        .str.strip_chars()
-        .replace("", None)
-        .alias("_text")
-    )
+    text = values.cast(pl.String)
+    # Format characters and NFKC only concern non-ASCII text; most IDs are plain digits.
+    wide = text.str.contains(r"[^\x00-\x7f]").fill_null(False).arg_true()
+    if wide.len():
+        text = replaced_at(text, wide, text.gather(wide).str.replace_all(FORMAT_CHARACTERS, "").str.normalize("NFKC"))
+    text = text.str.strip_chars()
+    text = pl.select(pl.when(text != "").then(text)).to_series().alias("_text")
     decimal = text.str.contains(_DECIMAL_PATTERN).fill_null(False)
     digits = pl.col("_text").str.replace_all(_SEPARATORS_PATTERN, "")
     plain = pl.DataFrame({"_text": text}).select(

@@ -39,11 +39,14 @@ from normalize.text import (
     _COMPOSE,
     _place_tone_lower,
     ascii_key,
+    distinct_codes,
     fix_legacy_encoding,
     fix_legacy_series,
     fold_tone_placement,
     is_vietnamese_syllable,
+    nfc_series,
     per_distinct,
+    replaced_at,
     title_case,
 )
 
@@ -51,6 +54,7 @@ __all__ = [
     "CLAN_NAMES",
     "FAMILY_NAMES",
     "GIVEN_NAME_KEYS",
+    "GIVEN_NAME_WORDS",
     "NAME_CONVENTIONS",
     "NAME_PART_COLUMNS",
     "ParsedName",
@@ -103,12 +107,21 @@ _CONSONANTS: Final = frozenset("bcdghklmnpqrstvx")
 _NAMEDB: Final = Path(__file__).resolve().parent.parent / "data" / "vietnamese-namedb"
 
 
-def _given_name_keys() -> frozenset[str]:
-    keys: set[str] = set()
+def _given_name_words() -> frozenset[str]:
+    words: set[str] = set()
     for path in sorted(_NAMEDB.glob("*.txt")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            keys.update(ascii_key(line.replace("Ð", "Đ")).split())
-    return frozenset(keys)
+            words.update(fold_tone_placement(unicodedata.normalize("NFC", line.replace("Ð", "Đ"))).lower().split())
+    return frozenset(words)
+
+
+GIVEN_NAME_WORDS: Final = _given_name_words()
+"""The words of Vietnamese given names with their diacritics, lower case, tones placed as the normalizer places them
+(vietnamese-namedb, MIT): "thủy" is one, "tủy" (a dropped h) is not, though both read "tuy" without diacritics."""
+
+
+def _given_name_keys() -> frozenset[str]:
+    return frozenset(ascii_key(word) for word in GIVEN_NAME_WORDS)
 
 
 GIVEN_NAME_KEYS: Final = _given_name_keys()
@@ -471,11 +484,16 @@ def name_key(s: str | None) -> str:
     return parse_name(s).name_key
 
 
-def name_columns(values: pl.Series) -> pl.DataFrame:
+def name_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.DataFrame:
     """Vectorized :func:`parse_name` over a column: the columns of :data:`NAME_PART_COLUMNS` plus ``legacy``
     (Boolean: the cell was TCVN3/VNI-encoded). Null or empty names give nulls in every name column (``name_remark``
     keeps a remark even then, ``name_reordered`` is False).
+
+    ``already_distinct``: the values are distinct (as :func:`per_distinct_columns` passes them), so they are not
+    grouped again.
     """
+    if already_distinct:
+        return _name_columns_distinct(values.cast(pl.String).clone())
     return per_distinct(values.cast(pl.String), _name_columns_distinct)
 
 
@@ -514,86 +532,117 @@ def _plans(shapes: list[str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=_PLAN_SCHEMA, orient="row")
 
 
-def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
-    fixed, legacy = fix_legacy_series(values)
-    text = pl.col("_text")
-    # NFC by Polars on a new series: never scatter into the caller's values (they are the distinct values of a join).
-    frame = pl.DataFrame({"_text": fixed.str.normalize("NFC"), "legacy": legacy}).with_columns(
-        text.str.replace_all(f"[{_QUOTE_CHARS}]", "'")
-    )
+# A name of letters and single spaces only, with no death note and no two-word clan to glue, needs none of the
+# clean-up of :func:`_cleaned_words`: its words are what splitting at the spaces gives (most names of a base).
+_PLAIN_NAME: Final = r"^\p{L}[^\W\d_]*(?: \p{L}[^\W\d_]*)*$"
+# _CLAN_GLUE without its word boundaries (which make the Unicode regex slow): it matches wherever _CLAN_GLUE does.
+_CLAN_GLUE_HINT: Final = r"(?i)[êe]\s+(?:ban|ya|nuôl|nuol)"
+
+
+def _cleaned_words(text: pl.Series) -> pl.DataFrame:
+    """The words of each name (``_raw``), its bracketed remarks (``_brackets``) and trailing remark (``_tail``)."""
+    column = pl.col("_text")
+    frame = text.alias("_text").to_frame()
     frame = frame.with_columns(
-        text.str.extract_all(_BRACKET)
+        column.str.extract_all(_BRACKET)
         .list.eval(pl.element().str.replace(_BRACKET, "$1").str.strip_chars().filter(pl.element() != ""))
         .alias("_brackets"),
-        text.str.replace_all(_BRACKET, " "),
+        column.str.replace_all(_BRACKET, " "),
     )
     frame = frame.with_columns(
-        pl.coalesce(text.str.extract(_TAIL, 1), text.str.extract(_TAIL, 2)).str.strip_chars().alias("_tail"),
-        text.str.replace(_TAIL, ""),
+        pl.coalesce(column.str.extract(_TAIL, 1), column.str.extract(_TAIL, 2)).str.strip_chars().alias("_tail"),
+        column.str.replace(_TAIL, ""),
     )
-    frame = frame.select(
-        text.str.replace_all(_APOSTROPHE_PREFIX, "$1' ")
+    return frame.select(
+        column.str.replace_all(_APOSTROPHE_PREFIX, "$1' ")
         .str.replace_all(_CLAN_GLUE, "$1$2")
         .str.replace_all(_JUNK, " ")
         .str.extract_all(r"\S+")
         .alias("_raw"),
         "_brackets",
         "_tail",
-        "legacy",
     )
-    info = {w: _word(w) for w in frame.get_column("_raw").explode().drop_nulls().unique().to_list()}
-    classes = {w: i.cls for w, i in info.items()}
-    words = pl.col("_raw").list.eval(pl.element().filter(pl.element().replace_strict(classes, default="") != ""))
-    frame = frame.with_columns(words.fill_null(pl.lit([], dtype=pl.List(pl.String))).alias("_w"))
-    frame = frame.with_columns(
-        pl.col("_w")
-        .list.eval(pl.element().replace_strict(classes, return_dtype=pl.String))
-        .list.join("")
-        .alias("_shape"),
-        pl.col("_w").list.join("").str.contains(r"^[\x00-\x7f]*$").alias("_ascii"),
-    )
-    frame = frame.with_columns(
-        pl.when(pl.col("_ascii"))
-        .then(pl.col("_shape").str.replace_all("m", "M", literal=True))
-        .otherwise(pl.col("_shape").str.replace_all("m", "x", literal=True))
-    )
-    plans = _plans(frame.get_column("_shape").unique().to_list())
-    frame = frame.join(plans, on="_shape", how="left", maintain_order="left")
 
-    def mapped(positions: str, field: str, separator: str) -> pl.Expr:
+
+def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
+    fixed, legacy = fix_legacy_series(values)
+    # New series from here on: never scatter into the caller's values (they are the distinct values of a join).
+    text = nfc_series(fixed).str.replace_all(f"[{_QUOTE_CHARS}]", "'")
+    plain = (
+        text.str.contains(_PLAIN_NAME) & ~text.str.contains(_TAIL) & ~text.str.contains(_CLAN_GLUE_HINT)
+    ).fill_null(False)
+    # Only the other names go through the clean-up; their remarks are kept beside their row numbers, their words
+    # (those with a letter) are written back space-separated, so that one split gives every row its words.
+    other_rows = (~plain).arg_true()
+    cleaned = _cleaned_words(text.gather(other_rows))
+    kept = {w for w in cleaned.get_column("_raw").explode().drop_nulls().unique().to_list() if _word(w).cls}
+    rewritten = cleaned.select(
+        pl.col("_raw").list.eval(pl.element().filter(pl.element().is_in(list(kept)))).list.join(" ")
+    ).to_series()
+    text = replaced_at(text, other_rows, pl.select(pl.when(rewritten != "").then(rewritten)).to_series())
+    frame = pl.DataFrame({"_w": text.str.split(" ").fill_null(pl.lit([], dtype=pl.List(pl.String))), "legacy": legacy})
+
+    info = {w: _word(w) for w in frame.get_column("_w").explode().drop_nulls().unique().to_list()}
+    if any(not i.cls for i in info.values()):  # a word without a letter that the plain-name test let through
+        info = {w: i for w, i in info.items() if i.cls}
+        frame = frame.with_columns(pl.col("_w").list.eval(pl.element().filter(pl.element().is_in(list(info)))))
+
+    def each_word(field: str) -> pl.Expr:
         lookup = {w: getattr(i, field) for w, i in info.items()}
-        return (
-            pl.col("_w")
-            .list.gather(pl.col(positions))
-            .list.eval(pl.element().replace_strict(lookup, return_dtype=pl.String))
-            .list.join(separator)
+        return pl.col("_w").list.eval(pl.element().replace_strict(lookup, return_dtype=pl.String))
+
+    frame = frame.with_columns(
+        each_word("cls").list.join("").alias("_shape"),
+        each_word("display").alias("_wd"),
+        each_word("key").alias("_wk"),
+    )
+    # A bare Van/Thi ("m") is Văn/Thị only in a name typed without diacritics (:func:`_resolve_shape`); only the
+    # few names holding one are looked at.
+    bare_rows = frame.get_column("_shape").str.contains("m", literal=True).arg_true()
+    if bare_rows.len():
+        bare = frame.select("_shape", "_w")[bare_rows].select(
+            pl.when(pl.col("_w").list.join("").str.contains(r"^[\x00-\x7f]*$"))
+            .then(pl.col("_shape").str.replace_all("m", "M", literal=True))
+            .otherwise(pl.col("_shape").str.replace_all("m", "x", literal=True))
+        )
+        frame = frame.with_columns(replaced_at(frame.get_column("_shape"), bare_rows, bare.to_series()))
+    shapes, (shape_codes,) = distinct_codes([frame.get_column("_shape")])
+    frame = pl.concat([frame, _plans(shapes.to_list()).drop("_shape").gather(shape_codes)], how="horizontal")
+
+    def part(words: str, positions: str, separator: str) -> pl.Expr:
+        return pl.col(words).list.gather(pl.col(positions)).list.join(separator)
+
+    frame = frame.with_columns(
+        part("_wd", "_family", " ").alias("family_name"),
+        part("_wk", "_family", "").alias("family_key"),
+        part("_wd", "_middle", " ").alias("middle_name"),
+        part("_wk", "_middle", " ").alias("middle_key"),
+        part("_wd", "_given", " ").alias("given_name"),
+        part("_wk", "_given", " ").alias("_given_spaced"),
+    )
+    # A glued prefix word ("Hhen") is the whole given part of its name: the given name is what follows the H.
+    split = frame.get_column("_split")
+    if split.any():
+        glued = frame.filter(split).select(
+            pl.col("_w").list.gather(pl.col("_given")).alias("_g"),
+            pl.col("given_name"),
+            pl.col("_given_spaced"),
+        )
+        glued = glued.with_columns(
+            pl.col("_g")
+            .list.eval(pl.element().replace_strict({w: i.rest_display for w, i in info.items()}))
+            .list.join(" ")
+            .alias("given_name"),
+            pl.col("_g")
+            .list.eval(pl.element().replace_strict({w: i.rest_key for w, i in info.items()}))
+            .list.join(" ")
+            .alias("_given_spaced"),
+        )
+        rows = split.arg_true()
+        frame = frame.with_columns(
+            replaced_at(frame.get_column(c), rows, glued.get_column(c)) for c in ("given_name", "_given_spaced")
         )
 
-    split = pl.col("_split")
-    frame = frame.with_columns(
-        mapped("_family", "display", " ").alias("family_name"),
-        mapped("_family", "key", "").alias("family_key"),
-        mapped("_middle", "display", " ").alias("middle_name"),
-        mapped("_middle", "key", " ").alias("middle_key"),
-        # A glued prefix word ("Hhen") is the whole given part of its name: the given name is what follows the H.
-        pl.when(split)
-        .then(mapped("_given", "rest_display", " "))
-        .otherwise(mapped("_given", "display", " "))
-        .alias("given_name"),
-        pl.when(split)
-        .then(mapped("_given", "rest_key", " "))
-        .otherwise(mapped("_given", "key", " "))
-        .alias("_given_spaced"),
-    )
-    # Titles cut off in front go to the remark, before bracketed and trailing remarks.
-    display_map = {w: i.display for w, i in info.items()}
-    title_words = (
-        pl.col("_w")
-        .list.gather(pl.col("_titles"))
-        .list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String))
-    )
-    remark_parts = pl.concat_list(title_words, pl.col("_brackets"), pl.concat_list(pl.col("_tail")))
-    remark = remark_parts.list.drop_nulls().list.eval(pl.element().filter(pl.element() != ""))
     clan = pl.col("name_convention") == "clan_last"
     label = pl.col("name_prefix").fill_null("")
     head = (
@@ -601,20 +650,20 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
         .then(label + pl.col("given_name"))
         .otherwise(_space_join(label, pl.col("given_name")))
     )
-    display = (
+    # Each shared expression is computed once (an eager select does not share common subexpressions).
+    frame = frame.with_columns(
         pl.when(clan)
         .then(_space_join(head, pl.col("family_name")))
         .otherwise(_space_join(pl.col("family_name"), pl.col("middle_name"), pl.col("given_name")))
-    )
-    given_key = (
+        .alias("_display"),
         pl.when(clan)
         .then(pl.col("_given_spaced").str.replace_all(" ", "", literal=True))
         .otherwise(pl.col("_given_spaced").str.extract(r"(\S*)$"))
-    )
-    key = (
+        .alias("_given_key"),
         pl.when(clan)
         .then(_space_join(pl.col("_prefix_key"), pl.col("_given_spaced"), pl.col("family_key")))
         .otherwise(_space_join(pl.col("family_key"), pl.col("middle_key"), pl.col("_given_spaced")))
+        .alias("_key"),
     )
     empty = pl.col("_w").list.len() == 0
 
@@ -622,23 +671,55 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
         return pl.when(empty).then(pl.lit(None, dtype=pl.String)).otherwise(expr)
 
     out = frame.select(
-        unless_empty(display).alias("norm"),
+        unless_empty(pl.col("_display")).alias("norm"),
         unless_empty(pl.col("family_name")).alias("family_name"),
         unless_empty(pl.col("middle_name")).alias("middle_name"),
         unless_empty(pl.col("given_name")).alias("given_name"),
-        unless_empty(key).alias("name_key"),
+        unless_empty(pl.col("_key")).alias("name_key"),
         unless_empty(pl.col("family_key")).alias("family_key"),
         unless_empty(pl.col("middle_key")).alias("middle_key"),
-        unless_empty(given_key).alias("given_key"),
-        unless_empty(_space_join(pl.col("family_key"), given_key)).alias("name_key_no_middle"),
-        unless_empty(key.str.replace_all(" ", "", literal=True)).alias("name_key_glued"),
+        unless_empty(pl.col("_given_key")).alias("given_key"),
+        unless_empty(_space_join(pl.col("family_key"), pl.col("_given_key"))).alias("name_key_no_middle"),
+        unless_empty(pl.col("_key").str.replace_all(" ", "", literal=True)).alias("name_key_glued"),
         pl.when(empty).then(None).otherwise(pl.col("name_prefix")).alias("name_prefix"),
         pl.when(empty).then(None).otherwise(pl.col("name_convention")).alias("name_convention"),
         pl.when(empty).then(False).otherwise(pl.col("name_reordered")).alias("name_reordered"),
-        pl.when(remark.list.len() > 0).then(remark.list.join("; ")).alias("name_remark"),
+        _remarks(frame, other_rows, cleaned, info).alias("name_remark"),
         "legacy",
     )
     return out.select(*NAME_PART_COLUMNS, "legacy")
+
+
+def _remarks(frame: pl.DataFrame, other_rows: pl.Series, cleaned: pl.DataFrame, info: dict[str, _Word]) -> pl.Series:
+    """``name_remark`` per row: titles cut off in front, then bracketed and trailing remarks, "; "-joined.
+
+    Only rows with a title or that went through the clean-up can have one; the others are null without work.
+    """
+    titled = frame.select(pl.col("_titles").list.len() > 0).to_series().arg_true()
+    rows = pl.concat([titled, other_rows.cast(titled.dtype)]).unique().sort()
+    remarks = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    if rows.len() == 0:
+        return remarks
+    extra = pl.DataFrame(
+        {"_row": other_rows.cast(rows.dtype), "_brackets": cleaned["_brackets"], "_tail": cleaned["_tail"]}
+    )
+    subset = (
+        frame.select("_w", "_titles")
+        .gather(rows)
+        .with_columns(rows.alias("_row"))
+        .join(extra, on="_row", how="left", maintain_order="left")
+    )
+    display_map = {w: i.display for w, i in info.items()}
+    title_words = (
+        pl.col("_w")
+        .list.gather(pl.col("_titles"))
+        .list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String))
+    )
+    brackets = pl.col("_brackets").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    parts = pl.concat_list(title_words, brackets, pl.concat_list(pl.col("_tail")))
+    remark = parts.list.drop_nulls().list.eval(pl.element().filter(pl.element() != ""))
+    found = subset.select(pl.when(remark.list.len() > 0).then(remark.list.join("; "))).to_series()
+    return replaced_at(remarks, rows, found)
 
 
 def _space_join(*parts: pl.Expr) -> pl.Expr:

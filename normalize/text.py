@@ -10,13 +10,17 @@ are never shown to people.
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+import pandas as pd
 import polars as pl
 from unidecode import unidecode
 
@@ -26,15 +30,18 @@ __all__ = [
     "LEGACY_HINT_PATTERN",
     "LegacyEncoding",
     "ascii_key",
+    "distinct_codes",
     "fix_legacy_encoding",
     "fix_legacy_series",
     "fold_tone_placement",
+    "interleaved",
     "is_vietnamese_syllable",
     "known_syllables",
     "legacy_flags",
     "looks_legacy_encoded",
     "nfc_series",
     "normalize_text",
+    "paused_gc",
     "per_distinct",
     "per_distinct_columns",
     "replaced_at",
@@ -204,6 +211,10 @@ _ABBREVIATIONS: Final = frozenset(
         "KTX",
         "CT",
         "CH",
+        # Road markers: "Km 90 Tỉnh lộ 13" (kilometre), "ĐT 741" / "DT 741" (đường tỉnh).
+        "KM",
+        "ĐT",
+        "DT",
     }
 )
 _KEEP_UPPER: Final = frozenset({"HN", "HCM", "TP", "TX", "TT", "UBND", "KP", "TDP", "CA", "HCMC", "BRVT", "TPHCM"})
@@ -647,22 +658,26 @@ def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
 
     Returns ``(text, "TCVN3" | "VNI" | None)``; ``None`` means the text was not legacy-encoded and is returned
     unchanged. A string is only converted when the result is more plausible Vietnamese than the input: as given, it
-    has words no Vietnamese syllable looks like; the conversion leaves none, turns no real word of a name or place
-    into one that is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That
-    keeps genuine Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
+    has words no Vietnamese syllable looks like; the conversion leaves at most one such word (a typing error made
+    before encoding, "YÕnn") for each word it makes plausible, turns no real word of a name or place into one that
+    is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That keeps genuine
+    Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
     """
     if s.isascii() or _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
         return s, None
     original = s.translate(_ETH)
-    if _implausible_words(original) == 0:
+    before = _implausible_words(original)
+    if before == 0:
         return s, None
     best: tuple[int, int, str, str] | None = None
     for order, (name, decode) in enumerate((("TCVN3", _decode_tcvn3), ("VNI", _decode_vni))):
         converted = unicodedata.normalize("NFC", decode(s))
-        # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides.
+        # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides. A word
+        # typed wrong before it was encoded ("YÕnn" for Yến) stays implausible once converted: the conversion still
+        # wins when it makes at least as many words plausible as it leaves implausible.
         score = _implausible_words(converted)
         candidate = (score, order, converted, name)
-        if score or (best is not None and candidate[:2] >= best[:2]):
+        if 2 * score > before or (best is not None and candidate[:2] >= best[:2]):
             continue
         if (name == "VNI" and _vni_leaves_marks(s)) or _destroys_known_words(original, converted):
             continue
@@ -703,53 +718,138 @@ def replaced_at(values: pl.Series, indices: pl.Series, replacement: pl.Series | 
     return values.clone().scatter(indices, replacement)  # type: ignore[arg-type]
 
 
+def distinct_codes(columns: Sequence[pl.Series]) -> tuple[pl.Series, list[pl.Series]]:
+    """The distinct values of ``columns`` together (non-null ones in first-seen order, then a null if there is
+    one) and for each column the index (``UInt32``) of every row's value among them: ``distinct.gather(codes[i])``
+    is ``columns[i]``.
+
+    Values are grouped by a 64-bit hash, which is far cheaper than grouping and joining strings; the result is then
+    checked against the values themselves, and in the (astronomically rare) case of two values sharing a hash the
+    strings are grouped exactly instead. Nulls (most relatives' names, most temporary addresses) take no part in
+    the grouping. Nothing is written into ``columns``.
+    """
+    if not columns:
+        return pl.Series([], dtype=pl.String), []
+    values = pl.concat([c.cast(pl.String) for c in columns], rechunk=True)
+    present = values.is_not_null()
+    rows = present.arg_true()
+    known = values.gather(rows) if rows.len() < values.len() else values
+    first, known_codes = _first_and_codes(_hash_keys(known))
+    distinct = known.gather(first)
+    if not distinct.gather(known_codes).equals(known):
+        first, known_codes = _first_and_codes(known)
+        distinct = known.gather(first)
+    if rows.len() < values.len():
+        null_code = pl.repeat(distinct.len(), values.len(), dtype=pl.UInt32, eager=True)
+        codes = replaced_at(null_code, rows, known_codes)
+        distinct = pl.concat([distinct, pl.Series([None], dtype=pl.String)])
+    else:
+        codes = known_codes
+    out: list[pl.Series] = []
+    offset = 0
+    for column in columns:
+        out.append(codes.slice(offset, column.len()))
+        offset += column.len()
+    return distinct, out
+
+
+def _hash_keys(values: pl.Series) -> pl.Series:
+    return values.hash()
+
+
+def _first_and_codes(keys: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Row of the first occurrence of each distinct key, and every row's index among those first occurrences."""
+    first = keys.arg_unique()
+    if keys.dtype == pl.UInt64 and keys.null_count() == 0:
+        # 64-bit hashes: pandas' factorize numbers them in first-seen order with one hash table, about twice as
+        # fast as joining the keys back to their first occurrences (the order arg_unique gives too).
+        codes, uniques = pd.factorize(keys.to_numpy())
+        if len(uniques) == first.len() and first.is_sorted():
+            return first, pl.Series(keys.name, codes.astype(np.uint32))
+    code = pl.int_range(first.len(), dtype=pl.UInt32, eager=True)
+    keyed = pl.DataFrame({"__key": keys.gather(first), "__code": code})
+    codes = (
+        keys.alias("__key")
+        .to_frame()
+        .join(keyed, on="__key", how="left", nulls_equal=True, maintain_order="left")
+        .get_column("__code")
+    )
+    return first, codes
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: for the per-distinct Python loops, which create many small acyclic
+    objects (cache entries) while the caches already hold a million. Each automatic collection then walks all of
+    them, which cost a fifth of the address resolution; reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def interleaved(mask: pl.Series, chosen: pl.Series, others: pl.Series) -> pl.Series:
+    """One series in ``mask``'s order: where ``mask`` is true the next value of ``chosen``, elsewhere the next of
+    ``others`` (``chosen`` has one value per true, ``others`` one per false). Works for every dtype (``scatter``
+    does not take lists) and writes into none of its arguments."""
+    ones = mask.cast(pl.UInt32)
+    position = pl.select(
+        pl.when(mask).then(ones.cum_sum() - 1).otherwise(chosen.len() + (1 - ones).cum_sum() - 1).cast(pl.UInt32)
+    ).to_series()
+    return pl.concat([chosen, others.cast(chosen.dtype)]).gather(position)
+
+
 def per_distinct(values: pl.Series, compute: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:
     """Run ``compute`` on the distinct values of ``values`` only and spread its rows back, in order.
 
     ``compute`` receives the distinct values (nulls included once) and returns one row per value. Extract columns
     repeat heavily (a ward name thousands of times), so this is where most of the speed of normalization comes
     from. ``compute`` gets its own copy of the distinct values: even a ``compute`` that changed its argument could
-    not change the join keys, and a result of the wrong height is an error, never a silent row multiplication.
+    not change ``values``, and a result of the wrong height is an error, never a silent row multiplication.
     """
-    distinct = values.unique()
+    distinct, (codes,) = distinct_codes([values])
     if distinct.len() > 0.8 * values.len():
-        # Nearly all distinct (e.g. addresses with house numbers): the join back would cost more than it saves.
-        return _checked_height(compute(values.clone()), values.len())
-    result = _checked_height(compute(distinct.clone()), distinct.len())
-    keyed = result.with_columns(distinct.alias("__value"))
-    return (
-        values.alias("__value")
-        .to_frame()
-        .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
-        .drop("__value")
-    )
+        # Nearly all distinct (e.g. addresses with house numbers): spreading back would cost more than it saves.
+        return _checked_height(compute(values.cast(pl.String).clone()), values.len())
+    return _checked_height(compute(distinct.clone()), distinct.len()).gather(codes)
 
 
 def per_distinct_columns(
-    columns: list[pl.Series], compute: Callable[[pl.Series], pl.DataFrame]
+    columns: list[pl.Series],
+    compute: Callable[[pl.Series], pl.DataFrame],
+    keep: Sequence[Sequence[str] | None] | None = None,
 ) -> list[pl.DataFrame]:
     """:func:`per_distinct` over several columns of the same kind at once: ``compute`` runs once on the distinct
     values of all of them (a child's father_name is often another record's full_name; a hometown is often
-    another record's address), and each column gets its rows back, in order."""
-    distinct = pl.concat([c.cast(pl.String).alias("__value") for c in columns]).unique()
+    another record's address), and each column gets its rows back, in order. ``keep[i]`` (if given and not None)
+    names the result columns column ``i`` needs: only those are spread back."""
+    distinct, codes = distinct_codes(columns)
     result = _checked_height(compute(distinct.clone()), distinct.len())
-    keyed = result.with_columns(distinct.alias("__value"))
+    wanted = keep if keep is not None else [None] * len(columns)
     return [
-        column.cast(pl.String)
-        .alias("__value")
-        .to_frame()
-        .join(keyed, on="__value", how="left", nulls_equal=True, maintain_order="left")
-        .drop("__value")
-        for column in columns
+        (result if names is None else result.select(names)).gather(code)
+        for code, names in zip(codes, wanted, strict=True)
     ]
 
 
 def legacy_flags(values: pl.Series) -> pl.Series:
-    """Boolean "was TCVN3/VNI-encoded" per cell, decided once per distinct value; all False (no join back) when no
-    distinct value is legacy-encoded, as in most columns."""
-    distinct = values.drop_nulls().unique()
-    flags = fix_legacy_series(distinct)[1]
-    converted = distinct.filter(flags).to_list()
+    """Boolean "was TCVN3/VNI-encoded" per cell, decided once per distinct suspicious value; all False (no join
+    back) when no value is legacy-encoded, as in most columns.
+
+    A column of few distinct values (sex, places, dates) is reduced to them first; a column of mostly distinct
+    ones (IDs) is scanned as it is, which is cheaper than grouping a million strings to find none suspicious.
+    """
+    sample = values.head(10_000)
+    tested = values.drop_nulls().unique() if sample.n_unique() <= 0.2 * sample.len() else values
+    # Every legacy hint is a non-ASCII character: ASCII cells (IDs, dates, codes) leave before the patterns run.
+    tested = tested.filter(tested.str.len_bytes() != tested.str.len_chars())
+    suspicious = tested.filter(
+        (tested.str.contains(LEGACY_HINT_PATTERN) & tested.str.contains(LATIN1_ONLY_PATTERN)).fill_null(False)
+    )
+    converted = [v for v in suspicious.unique().to_list() if fix_legacy_encoding(v)[1] is not None]
     if not converted:
         return pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
     return values.is_in(converted).fill_null(False)
@@ -761,15 +861,19 @@ def _checked_height(result: pl.DataFrame, expected: int) -> pl.DataFrame:
     return result
 
 
-_COMBINING_PATTERN: Final = r"[\x{300}-\x{36f}]"
+# Characters that are NFC on their own and never compose with each other: ASCII to the spacing modifiers
+# (U+0000-U+02FF) and Latin Extended Additional (U+1E00-U+1EFF, every precomposed Vietnamese vowel). A text made of
+# these only is already NFC (checked against Python's tables, character by character and pair by pair, in the
+# tests); any other character (a combining mark, a singleton such as U+2126 OHM SIGN) sends the cell to NFC.
+_MAYBE_NOT_NFC_PATTERN: Final = r"[^\x00-\x{2ff}\x{1e00}-\x{1eff}]"
 
 
 def nfc_series(values: pl.Series) -> pl.Series:
-    """NFC of a text column, computed only on the cells that hold combining marks (the others already are NFC).
+    """NFC of a text column, computed only on the cells that may change (the others already are NFC).
 
     Returns a new series; ``values`` is never changed.
     """
-    mask = values.str.contains(_COMBINING_PATTERN).fill_null(False)
+    mask = values.str.contains(_MAYBE_NOT_NFC_PATTERN).fill_null(False)
     indices = mask.arg_true()
     if indices.len() == 0:
         return values

@@ -3,15 +3,95 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
 
 from pipelines.errors import CommandError
-from pipelines.resources import ENGINES, EngineResource, engine_from_environment
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from scaleout.session import SparkOptions
+
+ENGINES = ("embedded", "spark")
+DEFAULT_SPARK_MASTER = "local[2]"
+
+
+class EngineResource(dg.ConfigurableResource):
+    """The engine ``dancu normalize``, ``dedupe``, ``match`` and ``register`` run on: ``embedded`` or ``spark``.
+
+    With ``spark`` the session starts at the first use and is stopped at teardown (the dagster-pyspark resource
+    never stops its session; this one does, so no JVM outlives its run). The nightly graph runs embedded (see
+    docs/spark.md).
+    """
+
+    kind: str = "embedded"
+    spark_master: str = DEFAULT_SPARK_MASTER
+    spark_partitions: int | None = None
+    spark_checkpoint_dir: str | None = None
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+    _session: Any = PrivateAttr(default=None)
+    _started: bool = PrivateAttr(default=False)
+
+    @property
+    def is_spark(self) -> bool:
+        if self.kind not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.kind!r}")
+        return self.kind == "spark"
+
+    def spark_options(self) -> SparkOptions:
+        from scaleout.session import SparkOptions
+
+        return SparkOptions(
+            master=self.spark_master,
+            shuffle_partitions=self.spark_partitions,
+            checkpoint_dir=self.spark_checkpoint_dir,
+            conf=dict(self.spark_conf),
+        )
+
+    def spark(self) -> SparkSession:
+        """The run's Spark session (started on first use)."""
+        if self._session is None:
+            from scaleout.session import started_session
+
+            self._session, self._started = started_session(self.spark_options())
+        return self._session
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Stop the session this resource started (one already running in the process belongs to its starter)."""
+        if self._session is not None and self._started:
+            from scaleout.session import stop_session
+
+            stop_session(self._session)
+        self._session, self._started = None, False
+
+
+def engine_from_environment(
+    kind: str | None = None,
+    spark_master: str | None = None,
+    spark_partitions: int | None = None,
+    *,
+    spark_conf: dict[str, str] | None = None,
+) -> EngineResource:
+    """The engine of this environment (``DANCU_ENGINE`` …); explicit arguments (command-line options) win."""
+    kind = kind or os.environ.get("DANCU_ENGINE", "embedded")
+    if kind not in ENGINES:
+        raise ValueError(f"DANCU_ENGINE must be one of {', '.join(ENGINES)}, not {kind!r}")
+    partitions = spark_partitions or (
+        int(os.environ["DANCU_SPARK_PARTITIONS"]) if os.environ.get("DANCU_SPARK_PARTITIONS") else None
+    )
+    return EngineResource(
+        kind=kind,
+        spark_master=spark_master or os.environ.get("DANCU_SPARK_MASTER", DEFAULT_SPARK_MASTER),
+        spark_partitions=partitions,
+        spark_checkpoint_dir=os.environ.get("DANCU_SPARK_CHECKPOINTS") or None,
+        spark_conf=spark_conf or {},
+    )
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,8 @@ import dagster as dg
 
 from pipelines.defs import load_pipeline_definitions
 from pipelines.partitions import TIMEZONE
-from pipelines.resources import EngineResource, build_resources
+from pipelines.resources import build_resources
+from records.files import atomic_write_text
 
 
 def today_in_vietnam() -> dt.date:
@@ -40,17 +42,27 @@ class NightlyOutcome:
 
 
 def run_nightly(
-    input_dir: Path, output_dir: Path, night: str, *, log_level: str = "INFO", engine: EngineResource | None = None
+    input_dir: Path,
+    output_dir: Path,
+    night: str,
+    *,
+    log_level: str = "INFO",
+    full: bool = False,
+    retrain: bool = False,
+    keep_nights: int | None = None,
 ) -> NightlyOutcome:
-    """Materialize every asset and run every asset check of the graph for ``night`` (``engine``: default from the
-    environment, see ``pipelines.resources``)."""
+    """Materialize every asset and run every asset check of the graph for ``night``.
+
+    ``full``: rebuild the state from tonight's snapshot instead of applying tonight's changes (same result);
+    ``retrain``: also re-estimate the matching model; ``keep_nights``: retention.
+    """
     definitions = load_pipeline_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     assets = [*(definitions.assets or []), *(definitions.asset_checks or [])]
     result = dg.materialize(
         assets,  # type: ignore[arg-type]
         partition_key=night,
-        resources=build_resources(str(input_dir), str(output_dir), engine=engine),
+        resources=build_resources(str(input_dir), str(output_dir), full=full, retrain=retrain, keep_nights=keep_nights),
         instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
@@ -65,3 +77,12 @@ def run_nightly(
             key: getattr(value, "value", value) for key, value in materialization.metadata.items()
         }
     return NightlyOutcome(night=night, success=result.success, materialized=materialized)
+
+
+def write_run_summary(output_dir: Path, outcome: NightlyOutcome) -> Path:
+    """``{output}/nights/{night}/run-summary.json``: per asset its metadata (rows, seconds, peak RSS), and the
+    run's outcome; what an operator (or the benchmark) reads after a night."""
+    path = output_dir / "nights" / outcome.night / "run-summary.json"
+    data = {"night": outcome.night, "success": outcome.success, "assets": outcome.materialized}
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n")
+    return path

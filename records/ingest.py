@@ -52,6 +52,7 @@ __all__ = [
     "NightInput",
     "decode_bytes",
     "ingest_base",
+    "ingest_base_rows",
     "ingest_extracts",
     "ingest_file",
     "ingest_night",
@@ -1157,7 +1158,26 @@ def _raw_values(frame: pl.DataFrame) -> pl.Series:
         return pl.Series([str(row) for row in frame.iter_rows()], dtype=pl.String)
 
 
-def _ingest_base_frame(frame: pl.DataFrame, display: str, registry: IdRegistry, as_of: dt.date | None) -> IngestResult:
+def ingest_base_rows(
+    frame: pl.DataFrame,
+    display: str,
+    *,
+    registry: IdRegistry,
+    as_of: dt.date | None,
+    row_numbers: pl.Series | None = None,
+) -> IngestResult:
+    """Ingest rows of a base snapshot already read; ``row_numbers``: their rows in the file (header = 1) when
+    ``frame`` holds only some of them (the nightly state re-reads only the rows that changed)."""
+    return _ingest_base_frame(frame, display, registry, as_of, row_numbers)
+
+
+def _ingest_base_frame(
+    frame: pl.DataFrame,
+    display: str,
+    registry: IdRegistry,
+    as_of: dt.date | None,
+    row_numbers: pl.Series | None = None,
+) -> IngestResult:
     frame = frame.drop([c for c in (*LINEAGE, "source") if c in frame.columns])
     problem = _base_problem(frame)
     if problem is not None:
@@ -1187,7 +1207,10 @@ def _ingest_base_frame(frame: pl.DataFrame, display: str, registry: IdRegistry, 
             for c in text.columns
         ]
     ).with_columns(
-        pl.lit(display).alias("source_file"), (pl.int_range(pl.len()) + 2).cast(pl.String).alias("source_row")
+        pl.lit(display).alias("source_file"),
+        (pl.int_range(pl.len()) + 2 if row_numbers is None else pl.lit(row_numbers))
+        .cast(pl.String)
+        .alias("source_row"),
     )
     notes = []
     absent = missing_optional(frame.columns)
@@ -1220,21 +1243,31 @@ class NightInput:
 
 
 def ingest_night(
-    base_file: Path, extracts_dir: Path | None, *, as_of: dt.date | None = None, warnings: Iterable[str] = ()
+    base_file: Path,
+    extracts_dir: Path | None,
+    *,
+    as_of: dt.date | None = None,
+    warnings: Iterable[str] = (),
+    base: IngestResult | None = None,
+    base_ids: pl.DataFrame | None = None,
 ) -> NightInput:
     """Ingest the base snapshot and every extract file of a night.
 
     Record ids are unique within a source only. The nightly graph needs one key per record, so an extract record
     whose id another source also uses tonight gets the source in front (``residence:123``); the base keeps its ids
     (they are the register's), and each file's warnings say how many ids were qualified.
+
+    ``base`` and ``base_ids`` (``record_id``, ``source`` of every base record accepted tonight): the base as the
+    nightly state ingested it already (only its changed rows validated), instead of reading ``base_file`` again.
     """
     registry = IdRegistry()
-    base = ingest_base(base_file, taken_ids=registry, as_of=as_of)
+    if base is None:
+        base = ingest_base(base_file, taken_ids=registry, as_of=as_of)
     if extracts_dir is None:
         extracts = IngestResult.combine([])
     else:
         extracts = ingest_extracts(extracts_dir, taken_ids=registry, as_of=as_of)
-    extracts, qualified = _qualify_shared_ids(base.accepted, extracts)
+    extracts, qualified = _qualify_shared_ids(base_ids if base_ids is not None else base.accepted, extracts)
     notes = list(warnings)
     if qualified:
         notes.append(
@@ -1307,3 +1340,18 @@ def summarize(result: IngestResult) -> dict[str, Any]:
             for row in by_source.iter_rows(named=True)
         },
     }
+
+
+# ---------------------------------------------------------------- the base, a few rows at a time (nightly state)
+
+
+def base_problem(frame: pl.DataFrame) -> tuple[str, str] | None:
+    """(field, reason) that makes a base snapshot unusable as a whole (judged on its columns), or None."""
+    return _base_problem(frame)
+
+
+def base_file_report(display: str, columns: list[str], read: int, accepted: int, quarantined: int) -> pl.DataFrame:
+    """The file report ``ingest_base`` gives a Parquet snapshot with these columns and counts."""
+    absent = missing_optional(columns)
+    notes = ["không có cột (để trống): " + ", ".join(f"{_LABELS.get(c, c)} ({c})" for c in absent)] if absent else []
+    return _file_report(display, "base", "parquet", read, accepted, quarantined, None, notes)

@@ -21,7 +21,7 @@ from typing import Final
 
 import polars as pl
 
-from records.excel import text_only_workbook
+from records.excel import EXCEL_SHOWN_ROWS, text_only_workbook
 from records.files import atomic_write
 from records.schema import CANONICAL_COLUMNS
 from register.fields import ANCHOR, carried_columns, kind_of, possible_death
@@ -44,7 +44,6 @@ FIELD_LABELS: Final[dict[str, str]] = {
 }
 STATUS_LABELS: Final = {"alive": "Còn sống", "deceased": "Đã chết", "moved_out": "Đã chuyển đi"}
 CHANGES_EXCEL_SHEET: Final = "Thay đổi"
-EXCEL_MAX_ROWS: Final = 1_048_575
 _FILLABLE_KINDS: Final = frozenset({"person_id", "date", "sex"})
 """Kinds whose impossible value (an invalid ID, date or sex) may be replaced like a missing one."""
 
@@ -59,6 +58,8 @@ def _base_records(build: RegisterBuild, rules: SurvivorshipRules) -> pl.DataFram
             wanted.update([f"_text_{column}", f"_textkey_{column}"])
         elif kind.name == "ethnicity":
             wanted.update(["_ethnicity_value", "_ethnicity_key", "_ethnicity_valid"])
+        elif kind.name == "address":
+            wanted.add(f"_streetkey_{column}")
     columns = [c for c in build.records.columns if c in wanted]
     records = build.records.filter((pl.col("source") == "base") & ~pl.col("_previous")).select(columns)
     counts = records.group_by("person_key").agg(pl.len().alias("_base_records"))
@@ -70,6 +71,8 @@ def _golden_side(golden: pl.DataFrame, column: str) -> pl.DataFrame:
     names = [column, *carried_columns(column)]
     if kind.key is not None:
         names.append(f"_key_{column}")
+    if kind.name == "address":
+        names.append(f"_streetkey_{column}")
     return golden.select(
         "person_key",
         "conflicts",
@@ -88,6 +91,8 @@ def _field_changes(base: pl.DataFrame, golden: pl.DataFrame, column: str, rules:
         own += [f"_text_{column}", f"_textkey_{column}"]
     elif kind.name == "ethnicity":
         own += ["_ethnicity_value", "_ethnicity_key", "_ethnicity_valid"]
+    elif kind.name == "address":
+        own.append(f"_streetkey_{column}")
     joined = base.select([c for c in dict.fromkeys(own) if c in base.columns]).join(
         _golden_side(golden, column), on="person_key", how="inner"
     )
@@ -262,6 +267,11 @@ def _excel_rows(changes: pl.DataFrame, labels: Mapping[str, str], ward_names: Ma
     )
 
 
+def _vi_int(value: int) -> str:
+    """An integer with Vietnamese digit grouping (1.048.575)."""
+    return f"{value:,}".replace(",", ".")
+
+
 def write_changes_excel(
     path: Path,
     changes: pl.DataFrame,
@@ -269,13 +279,15 @@ def write_changes_excel(
     *,
     labels: Mapping[str, str] | None = None,
     ward_names: Mapping[str, str] | None = None,
+    max_rows: int = EXCEL_SHOWN_ROWS,
 ) -> int:
-    """The change set as an Excel workbook with Vietnamese headers: a summary sheet (by rule, by ward) and one row
-    per fix, tonight's first. Every data cell is text (``records.excel``). Returns the rows written."""
+    """The change set as an Excel workbook with Vietnamese headers: a summary sheet (by rule, by ward, over every
+    change) and one row per fix, tonight's first, at most ``max_rows`` of them (the whole set is the Parquet file).
+    Every data cell is text (``records.excel``). Returns the rows written."""
     labels = labels if labels is not None else survivorship_rules().change_rules
     ward_names = ward_names or {}
     ordered = changes.sort(pl.col("night") != night, "ward_code", "person_key", "record_id", nulls_last=True)
-    rows = _excel_rows(ordered.head(EXCEL_MAX_ROWS), labels, ward_names)
+    rows = _excel_rows(ordered.head(max_rows), labels, ward_names)
     by_rule = changes_by_rule(changes, night, labels).select(
         pl.col("label").alias("Căn cứ sửa"),
         pl.col("rule").alias("Mã quy tắc"),
@@ -303,13 +315,14 @@ def write_changes_excel(
                     autofit=frame.height < 50_000,
                     table_style="Table Style Light 9",
                 )
-            if changes.height > EXCEL_MAX_ROWS:
+            if changes.height > rows.height:
                 sheet = workbook.get_worksheet_by_name("Theo căn cứ sửa")
                 if sheet is not None:
                     sheet.write(
                         by_rule.height + 2,
                         0,
-                        f'Sheet "{CHANGES_EXCEL_SHEET}" chỉ chứa {EXCEL_MAX_ROWS:,} dòng đầu (giới hạn của Excel); '
+                        f'Sheet "{CHANGES_EXCEL_SHEET}" chỉ chứa {_vi_int(rows.height)} trên '
+                        f"{_vi_int(changes.height)} dòng (thay đổi áp dụng lần đầu đêm nay trước); "
                         "đủ các dòng có trong changes.parquet.",
                     )
 

@@ -7,6 +7,7 @@ candidate with the person's anchor candidate, whose columns carry the ``_anchor`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -32,6 +33,15 @@ ANCHOR: Final = "_anchor"
 DATE_PRECISION_RANK: Final = {"year": 1, "month": 2, "day": 3}
 _ADDRESS_STATUS_RANK: Final = {"unresolved": 0, "ambiguous": 1, "resolved": 2}
 _CODE_COLUMNS: Final = frozenset({"household_id", "card_number", "old_id_number"})
+
+
+_HOUSE_PREFIX: Final = re.compile(r"^(?:so nha|nha so|so|sn|nha)\s+(?=\d)")
+
+
+def street_key(street: str) -> str:
+    """The ASCII key of the street part of an address, without the words typed before a house number ("Số 44 Phạm
+    Đan", "SN 44 Phạm Đan" and "44 Pham Dan" are one street)."""
+    return _HOUSE_PREFIX.sub("", ascii_key(street))
 
 
 def map_distinct(values: pl.Series, function: Callable[[str], object], dtype: pl.DataType) -> pl.Series:
@@ -193,9 +203,10 @@ def _address_places(column: str, suffix: str = "") -> pl.Expr:
 
 
 def _address_agree(column: str) -> pl.Expr:
-    """Same place: the same text, or the same street (or no street on one side) in a ward both may designate."""
-    street = pl.col(f"{column}_street").str.to_lowercase()
-    anchor_street = _a(f"{column}_street").str.to_lowercase()
+    """Same place: the same text, or the same street (or no street on one side) in a ward both may designate.
+    Streets compare on their ASCII key: "Xom 11" and "Xóm 11" are one street typed two ways."""
+    street = pl.col(f"_streetkey_{column}")
+    anchor_street = _a(f"_streetkey_{column}")
     shared = _address_places(column).list.set_intersection(_address_places(column, ANCHOR)).list.len() > 0
     same_street = (street == anchor_street) | street.is_null() | anchor_street.is_null()
     same_text = pl.col(f"{column}_norm") == _a(f"{column}_norm")
@@ -274,6 +285,11 @@ def prepare_kinds(records: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFra
             display = map_distinct(records[column], normalize_text, pl.String())
             added.append(display.alias(f"_text_{column}"))
             added.append(map_distinct(display, ascii_key, pl.String()).alias(f"_textkey_{column}"))
+    for column in columns:
+        if kind_of(column) is ADDRESS and f"{column}_street" in records.columns:
+            added.append(
+                map_distinct(records[f"{column}_street"], street_key, pl.String()).alias(f"_streetkey_{column}")
+            )
     if "ethnicity" in columns and "ethnicity" in records.columns:
         values = records["ethnicity"]
 

@@ -28,19 +28,15 @@ from register.rules import FieldRule, SourceSpec, SurvivorshipRules, survivorshi
 from register.types import LINEAGE, code_columns, source_column
 
 __all__ = [
-    "PARTITION_RECORDS",
     "RegisterBuild",
     "assign_successors",
     "attach_person_keys",
     "build_golden",
-    "build_golden_in_partitions",
     "register_columns",
     "renormalized",
 ]
 
 _PSEUDO: Final = "_previous"
-PARTITION_RECORDS: Final = 1_000_000
-"""Records per partition when one machine builds a large register in parts (``build_golden_in_partitions``)."""
 _HELPERS: Final = ("_ethnicity_value", "_ethnicity_key", "_ethnicity_valid", "_ethnicity_code")
 
 
@@ -217,7 +213,7 @@ def _agree_columns(column: str) -> list[str]:
         return [f"_key_{column}"]
     if kind.name == "date":
         return [column, f"{column}_value", f"{column}_precision"]
-    return [f"{column}_norm", f"{column}_street", f"{column}_ward_code", f"{column}_candidates"]
+    return [f"{column}_norm", f"_streetkey_{column}", f"{column}_ward_code", f"{column}_candidates"]
 
 
 def _helper_columns(column: str) -> list[str]:
@@ -226,6 +222,8 @@ def _helper_columns(column: str) -> list[str]:
         return [f"_text_{column}", f"_textkey_{column}"]
     if kind.name == "ethnicity":
         return list(_HELPERS)
+    if kind.name == "address":
+        return [f"_streetkey_{column}"]
     return []
 
 
@@ -377,10 +375,7 @@ def _status(golden: pl.DataFrame, records: pl.DataFrame, rules: SurvivorshipRule
             "event_type",
             "_as_of",
             "_night",
-            "permanent_address_norm",
-            "permanent_address_street",
-            "permanent_address_ward_code",
-            "permanent_address_candidates",
+            *_agree_columns("permanent_address"),
         )
         at_golden = golden.select(
             "person_key",
@@ -576,7 +571,8 @@ def build_golden(
     ).drop(conflict_columns)  # fmt: skip
     golden = _status(golden, keyed, rules, assigned)
     if assigned is not None:
-        golden = _keep_lineage_nights(golden, assigned, rules.columns)
+        # The status too: an unchanged status from the same record keeps the night it was first set.
+        golden = _keep_lineage_nights(golden, assigned, (*rules.columns, "status"))
     golden = golden.with_columns(
         _contradiction().alias("person_id_contradiction"),
         # A resolved golden address is written in the post-2025 form: no old unit is left in it.
@@ -668,43 +664,3 @@ def renormalized(register: pl.DataFrame, night: date, rules: SurvivorshipRules |
     added = [c for c in normalized.columns if c not in register.columns and c not in CANONICAL_SCHEMA]
     extra = normalized.select(added).with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("legacy_encoded_columns"))
     return pl.concat([register, extra], how="horizontal")
-
-
-def build_golden_in_partitions(
-    records: pl.DataFrame,
-    clusters: pl.DataFrame,
-    night: date,
-    *,
-    previous: pl.DataFrame | None = None,
-    rules: SurvivorshipRules | None = None,
-    partitions: int | None = None,
-) -> RegisterBuild:
-    """``build_golden`` one partition of person keys at a time (a hash of the key), then put together: the same
-    result, with the working memory of one partition (the builder needs several times its output while it works).
-    ``partitions`` defaults to one per ``PARTITION_RECORDS`` records. Previous rows go to the partition of their
-    successor (computed once over all clusters), carried rows to the partition of their own key."""
-    parts = partitions or max(1, -(-records.height // PARTITION_RECORDS))
-    if parts == 1:
-        return build_golden(records, clusters, night, previous=previous, rules=rules)
-    keys = clusters.select(pl.col("record_id").cast(pl.String), pl.col("cluster_id").cast(pl.String))
-    bucket_of = keys.select("record_id", (pl.col("cluster_id").hash(seed=11) % parts).alias("_bucket"))
-    buckets = records.select("record_id").join(bucket_of, on="record_id", how="left", maintain_order="left")
-    if buckets["_bucket"].null_count():
-        attach_person_keys(records, clusters)  # raises the error naming the records without a cluster
-    assigned = assign_successors(previous, keys) if previous is not None else None
-    if assigned is not None:
-        home = pl.coalesce("successor", "person_key").hash(seed=11) % parts
-        assigned = assigned.with_columns(home.alias("_bucket"))
-    built: list[RegisterBuild] = []
-    for bucket in range(parts):
-        mine = buckets["_bucket"] == bucket
-        subset = records.filter(mine)
-        rows = None
-        if assigned is not None:
-            rows = assigned.filter(pl.col("_bucket") == bucket).drop("successor", "_bucket")
-        built.append(build_golden(subset, keys, night, previous=rows, rules=rules))
-    return RegisterBuild(
-        register=pl.concat([b.register for b in built]).sort("person_key"),
-        golden=pl.concat([b.golden for b in built], how="diagonal_relaxed").sort("person_key"),
-        records=pl.concat([b.records for b in built], how="diagonal_relaxed"),
-    )

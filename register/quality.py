@@ -18,6 +18,8 @@ from checks.scores import SCORES_SCHEMA, compute_scores
 from normalize.frame import normalized_schema
 from records.schema import CANONICAL_SCHEMA
 from register.changes import FIELD_LABELS
+from register.rules import survivorship_rules
+from register.types import source_column
 
 __all__ = [
     "CONFLICT_RULE",
@@ -95,13 +97,58 @@ _UNREFLECTED_TEXT: Final = {
 }
 
 
+def _persistent_conflicts(register: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """The register's conflicts with a base record, as findings on that record naming the record of the golden
+    value (``<field>_source``) beside it."""
+    bases = clusters.filter(pl.col("source") == "base").select(
+        pl.col("record_id").cast(pl.String).alias("_record"), pl.col("cluster_id").cast(pl.String).alias("_person")
+    )
+    conflicted = conflict_findings(register)
+    if conflicted.height == 0:
+        return conflicted
+    base_sides = (
+        conflicted.select(pl.col("record_id").alias("_person"), pl.col("related_record_ids").alias("_record"))
+        .explode("_record")
+        .join(bases, on=["_record", "_person"], how="semi")
+        .group_by("_person")
+        .agg(pl.col("_record").min().alias("_base_record"))
+    )
+    conflicting = [r.name for r in survivorship_rules().fields if r.on_conflict == "task"]
+    fields = [f for f in conflicting if source_column(f) in register.columns]
+    lineage = register.select(
+        pl.col("person_key").alias("_person"),
+        pl.concat_list(
+            [
+                pl.when(pl.col("conflicts").list.contains(f)).then(pl.col(source_column(f)).struct.field("record_id"))
+                for f in fields
+            ]
+        )
+        .list.drop_nulls()
+        .alias("_golden_records"),
+    )
+    return (
+        conflicted.join(base_sides, left_on="record_id", right_on="_person", how="inner")
+        .join(lineage, left_on="record_id", right_on="_person", how="left")
+        .with_columns(
+            pl.col("_base_record").alias("record_id"),
+            pl.concat_list("related_record_ids", "_golden_records")
+            .list.set_difference(pl.concat_list("_base_record"))
+            .list.unique()
+            .list.sort()
+            .alias("related_record_ids"),
+        )
+        .select(FINDINGS_SCHEMA.names())
+    )
+
+
 def persistent_findings(
     register: pl.DataFrame, changes: pl.DataFrame, clusters: pl.DataFrame | None = None, night: date | None = None
 ) -> pl.DataFrame:
     """Findings the register keeps alive across nights: an event of an earlier night that the population base
-    still does not show (a death or a move: the change set still carries it), and a registered birth whose child
-    still has no base record. Tonight's extracts only hold tonight's events, so without these an unreflected event
-    would be forgotten the next night.
+    still does not show (a death or a move: the change set still carries it), a conflict the golden record still
+    lists with a base record (with ``clusters``), and a registered birth whose child still has no base record.
+    Tonight's extracts only hold tonight's events, so without these an unreflected event would be forgotten the next
+    night.
 
     clusters (record_id, cluster_id, source): when given, an event that one base record of the person already
     shows counts as reflected (the person's other, duplicate record is the duplicate's problem), as in the checks.
@@ -151,6 +198,15 @@ def persistent_findings(
                 evidence.alias("related_record_ids"),
             )
         )
+    # A conflict the register keeps (the golden record lists it) in which a base record holds the other value: the
+    # record that gave the golden value may be an extract of an earlier night, the base still has to be put right or
+    # confirmed. (A conflict only with an earlier night's extract record left the queue with its night.)
+    if (
+        clusters is not None
+        and "source" in clusters.columns
+        and {"conflicts", "conflict_record_ids"} <= set(register.columns)
+    ):
+        parts.append(_persistent_conflicts(register, clusters))
     # A birth registration (hộ tịch) is the only record of a person the base does not hold.
     lineage_columns = [c for c in register.columns if c.endswith("_source")]
     from_residence = pl.any_horizontal(

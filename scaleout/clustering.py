@@ -41,7 +41,7 @@ from scaleout.frames import (
     spark_schema,
 )
 
-__all__ = ["person_clusters", "stable_cluster_ids"]
+__all__ = ["night_records", "person_clusters", "stable_cluster_ids"]
 
 _PERSIST = StorageLevel.MEMORY_AND_DISK
 _REPORT = ("merged", "refused_conflict", "refused_weak_link")
@@ -217,3 +217,14 @@ def stable_cluster_ids(groups: DataFrame, previous: DataFrame | None = None) -> 
             "group", F.coalesce("_salted", "cluster_id").alias("cluster_id")
         )
     return groups.join(assigned.unionByName(mapping), "group", "left")
+
+
+def night_records(base: DataFrame, extracts: DataFrame) -> DataFrame:
+    """Base and extract records in one frame (their common columns), ``_row`` = position in the embedded engine's
+    concatenation (base rows first)."""
+    if not extracts.limit(1).count():
+        return base
+    columns = sorted((set(base.columns) & set(extracts.columns)) - {ROW})
+    base_height = base.count()
+    shifted = extracts.select(*columns, (F.col(ROW) + F.lit(base_height)).alias(ROW))
+    return base.select(*columns, ROW).unionByName(shifted)

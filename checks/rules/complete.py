@@ -1,4 +1,5 @@
-"""Đủ (complete): nothing missing — required fields, ID cards of adults, person records of births, household heads."""
+"""Đủ (complete): nothing missing — required fields, ID cards of adults, person records of births and cards,
+household heads."""
 
 from __future__ import annotations
 
@@ -62,6 +63,10 @@ def required_field_missing(context: CheckContext) -> pl.DataFrame:
     title="Công dân từ 14 tuổi chưa có thẻ căn cước",
     description="Công dân từ đủ 14 tuổi phải được cấp thẻ căn cước (Luật Căn cước 2023). Người đã chết không bị "
     "tính; thẻ vừa cấp trong đêm mà CSDL chưa ghi nhận vẫn được nêu để cập nhật.",
+    may_change=lambda settings, before, night: (
+        (surely_aged(pl.lit(night)) >= settings.card_age)
+        & (surely_aged(pl.lit(before)) < settings.card_age).fill_null(False)
+    ),
 )
 def adult_without_card(context: CheckContext) -> pl.DataFrame:
     """A living base person surely aged 14+ with no card number. A card issued tonight (card extract linked to the
@@ -126,6 +131,34 @@ def birth_without_person_record(context: CheckContext) -> pl.DataFrame:
             pl.col("record_id"),
             fmt_date("registration_date"),
             pl.col("full_name"),
+            fmt_date("birth_date"),
+        ),
+    )
+
+
+@rule(
+    "card_without_person_record",
+    quality="đúng",
+    severity="error",
+    title="Hồ sơ cấp thẻ không khớp công dân nào trong CSDL",
+    description="Thẻ căn cước chỉ cấp cho công dân đã có trong CSDL dân cư: một hồ sơ cấp thẻ không ghép được với "
+    "bản ghi nào mang số định danh hoặc thông tin nhân thân sai, hoặc CSDL thiếu công dân đó.",
+)
+def card_without_person_record(context: CheckContext) -> pl.DataFrame:
+    """A card-issuance record that links to no base record, unless another extract record of its cluster (a birth,
+    a first residence registration tonight) brings the person into the base: the card must belong to a citizen the
+    base holds, so its ID or identity is wrong, or the base lacks the citizen."""
+    cards = context.extract_records.filter(pl.col("source") == "card")
+    cards = cards.join(context.links.select(pl.col("extract_id").alias("record_id")), on="record_id", how="anti")
+    newcomers = context.extract_records.filter(pl.col("source") != "card").select("cluster_id").drop_nulls()
+    bad = cards.join(newcomers, on="cluster_id", how="anti")
+    return hits(
+        bad,
+        pl.format(
+            "Hồ sơ cấp thẻ {} (số định danh {}) cho {} (sinh {}) không khớp bản ghi nào trong CSDL dân cư.",
+            pl.col("record_id"),
+            pl.col("person_id").fill_null("—"),
+            pl.col("full_name").fill_null("(không rõ tên)"),
             fmt_date("birth_date"),
         ),
     )

@@ -86,6 +86,7 @@ def id_sex_mismatch(context: CheckContext) -> pl.DataFrame:
     severity="error",
     title="Ngày sinh sau ngày hiện tại",
     description="Ngày sinh không thể muộn hơn ngày xử lý dữ liệu.",
+    may_change=lambda settings, before, night: pl.col("birth_date_value") > before,
 )
 def birth_in_future(context: CheckContext) -> pl.DataFrame:
     """Birth date after the night (for a partial date: its first possible day is already after it)."""
@@ -117,6 +118,7 @@ def death_before_birth(context: CheckContext) -> pl.DataFrame:
     severity="error",
     title="Ngày chết sau ngày hiện tại",
     description="Ngày chết không thể muộn hơn ngày xử lý dữ liệu.",
+    may_change=lambda settings, before, night: pl.col("death_date_value") > before,
 )
 def death_in_future(context: CheckContext) -> pl.DataFrame:
     """Death date after the night."""
@@ -145,6 +147,7 @@ def card_issued_before_birth(context: CheckContext) -> pl.DataFrame:
     severity="error",
     title="Ngày cấp thẻ sau ngày hiện tại",
     description="Ngày cấp thẻ không thể muộn hơn ngày xử lý dữ liệu.",
+    may_change=lambda settings, before, night: pl.col("card_issue_date_value") > before,
 )
 def card_issued_in_future(context: CheckContext) -> pl.DataFrame:
     """Card issue date after the night."""

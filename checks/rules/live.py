@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Final
 
 import polars as pl
 
-from checks.context import CheckContext
+from checks.context import CheckContext, CheckSettings
 from checks.registry import rule
 from checks.rules._common import alive, cards_issued_tonight, fmt_date, hits, night
 
@@ -136,10 +137,9 @@ def move_not_reflected(context: CheckContext) -> pl.DataFrame:
     return hits(flagged, pl.col("message"), related=pl.concat_list(pl.col("event_id")))
 
 
-def _statutory_expiry(context: CheckContext) -> pl.Expr:
+def _statutory_expiry(settings: CheckSettings) -> pl.Expr:
     """Expiry implied by the law when the card carries none: the first renewal age at least ``renewal_grace_years``
     after the age at issue; none (valid for life) after the last renewal age."""
-    settings = context.settings
     born = pl.col("birth_date_value")
     issued = pl.col("card_issue_date_value")
     age_at_issue = (
@@ -160,6 +160,21 @@ def _statutory_expiry(context: CheckContext) -> pl.Expr:
     return expiry
 
 
+def _expiry(settings: CheckSettings) -> pl.Expr:
+    return pl.coalesce(pl.col("card_expiry_date_value"), _statutory_expiry(settings))
+
+
+def _expires_between(settings: CheckSettings, before: date, night: date) -> pl.Expr:
+    """The card's expiry falls between the two nights (it was valid on the first, is expired on the second)."""
+    return _expiry(settings).is_between(pl.lit(before), pl.lit(night), closed="left").fill_null(False)
+
+
+def _verification_lapses_between(settings: CheckSettings, before: date, night: date) -> pl.Expr:
+    days = timedelta(days=settings.verification_max_age_days)
+    verified = pl.col("last_verified_date_value")
+    return verified.is_between(pl.lit(before - days), pl.lit(night - days), closed="left").fill_null(False)
+
+
 @rule(
     "card_expired",
     quality="sống",
@@ -167,12 +182,13 @@ def _statutory_expiry(context: CheckContext) -> pl.Expr:
     title="Thẻ căn cước đã hết hạn",
     description="Thẻ phải được đổi khi công dân đủ 25, 40 và 60 tuổi; thẻ trong CSDL dân cư quá ngày hết hạn (ghi "
     "trên thẻ, hoặc theo tuổi khi thẻ không ghi) là không còn giá trị, kể cả khi thẻ mới vừa cấp chưa được cập nhật.",
+    may_change=_expires_between,
 )
 def card_expired(context: CheckContext) -> pl.DataFrame:
     """A living base person whose card expired before the night; a renewal in tonight's card extract is named in the
     finding (the base still shows the expired card)."""
     base = context.base_records.filter(alive() & pl.col("card_issue_date_value").is_not_null()).with_columns(
-        _expiry=pl.coalesce(pl.col("card_expiry_date_value"), _statutory_expiry(context))
+        _expiry=_expiry(context.settings)
     )
     expired = base.filter(pl.col("_expiry") < night(context)).join(
         cards_issued_tonight(context), on="record_id", how="left"
@@ -203,6 +219,7 @@ def card_expired(context: CheckContext) -> pl.DataFrame:
     title="Lâu chưa xác minh thông tin",
     description="Thông tin của mỗi công dân còn sống cần được xác minh lại định kỳ; bản ghi chưa xác minh quá thời hạn "
     "cấu hình (mặc định 3 năm) cần được rà soát.",
+    may_change=_verification_lapses_between,
 )
 def not_verified_recently(context: CheckContext) -> pl.DataFrame:
     """A living base person last verified longer ago than ``verification_max_age_days`` (or never)."""

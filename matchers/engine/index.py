@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,24 @@ from matchers.engine.linker import (
 )
 from matchers.engine.scoring import ModelParameters, estimate_u
 from matchers.engine.settings import MatchSettings
+from records.files import atomic_write, atomic_write_text
+from state.tables import frame_digest
 
-__all__ = ["BaseIndex", "IndexMismatch", "MappedSource", "base_digest", "settings_fingerprint"]
+__all__ = [
+    "MODEL_FOLDER",
+    "BaseIndex",
+    "IndexMismatch",
+    "IndexStore",
+    "IndexVersion",
+    "LiveIndex",
+    "MappedSource",
+    "SegmentedSource",
+    "TrainedModel",
+    "base_digest",
+    "file_digest",
+    "settings_fingerprint",
+    "term_frequency_tables",
+]
 
 _FORMAT = 1
 
@@ -54,6 +71,15 @@ def settings_fingerprint(settings: MatchSettings) -> str:
         "format": _FORMAT,
     }
     return hashlib.sha256(json.dumps(described, default=list, sort_keys=True).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (and its size): which base file an index was built from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return f"{path.stat().st_size}:{digest.hexdigest()}"
 
 
 def base_digest(base: pl.DataFrame) -> str:
@@ -107,10 +133,13 @@ class BaseIndex:
         *,
         model: ModelParameters | None = None,
         u: dict[str, np.ndarray] | None = None,
+        source_digest: str | None = None,
     ) -> BaseIndex:
         """Build the index of ``base`` (normalized records) into ``directory``; replaces an old one atomically.
 
         ``u``: u already estimated on random pairs of this very base (a dedupe of it just did), to skip sampling.
+        ``source_digest``: a digest of the file ``base`` was read from (``file_digest``), so that a later run on the
+        same file can reuse the index without reading and normalizing the base again (``reuse``).
         """
         records = prepare_records(base, settings, with_tf=True)
         keys, oversized = block_keys(records, settings.blocking_rules)
@@ -135,6 +164,7 @@ class BaseIndex:
                 "settings": settings.name,
                 "fingerprint": settings_fingerprint(settings),
                 "base_digest": base_digest(base),
+                "source_digest": source_digest,
                 "records": records.height,
                 "rules": [rule.name for rule in settings.blocking_rules],
                 "oversized": oversized,
@@ -177,6 +207,21 @@ class BaseIndex:
             manifest=manifest,
             model=ModelParameters.load(model_path) if model_path.exists() else None,
         )
+
+    @classmethod
+    def reuse(cls, directory: Path, settings: MatchSettings, source_digest: str) -> BaseIndex | None:
+        """The index in ``directory`` when it was built from the file with this digest and these settings."""
+        try:
+            index = cls.open(directory, settings)
+        except IndexMismatch:
+            return None
+        return index if index.manifest.get("source_digest") == source_digest else None
+
+    def record_frame(self, columns: list[str]) -> pl.DataFrame:
+        """Some columns of every indexed base record (read from the memory-mapped file)."""
+        frame = pl.from_arrow(self.records.table.select(columns))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
 
     @classmethod
     def ensure(cls, base: pl.DataFrame, settings: MatchSettings, directory: Path) -> tuple[BaseIndex, bool]:
@@ -232,3 +277,468 @@ class BaseIndex:
             fallback_model=self.model,
         )
         return MatchResult(pairs=scored, model=trained, blocking=report)
+
+
+# ---------------------------------------------------------------- the nightly index, versioned by night
+
+_NIGHT_FORMAT = 1
+_SEGMENT_ROWS = 2_000_000
+_QUERY_ROWS = 400_000
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What the nightly matching scores with until the next training: the base dedupe model (m, u, prior), u on
+    random base pairs, and the base's term frequencies (value -> share among known values, per tf column).
+
+    Frozen between trainings so that a night's incremental result equals a full recompute of the same night: a pair
+    of unchanged records keeps its score. A value unseen at training counts as seen once (the rarest known value).
+    Saved in parts: the term frequencies first (the index needs them), then u, then the model trained by EM.
+    """
+
+    night: str
+    model: ModelParameters | None
+    u: dict[str, np.ndarray]
+    tf: dict[str, pl.DataFrame]
+    known: dict[str, int]
+    fingerprint: str = ""
+
+    def save_tf(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for column, table in self.tf.items():
+            atomic_write(directory / f"tf_{column}.parquet", table.write_parquet)
+        self._save_meta(directory)
+
+    def _save_meta(self, directory: Path) -> None:
+        meta = {
+            "night": self.night,
+            "fingerprint": self.fingerprint,
+            "u": {name: values.tolist() for name, values in self.u.items()},
+            "known": self.known,
+        }
+        atomic_write_text(directory / "trained.json", json.dumps(meta, indent=1))
+
+    @staticmethod
+    def fingerprint_of(directory: Path) -> str:
+        path = directory / "trained.json"
+        return str(json.loads(path.read_text("utf-8")).get("fingerprint", "")) if path.exists() else ""
+
+    @classmethod
+    def load(cls, directory: Path) -> TrainedModel:
+        meta = json.loads((directory / "trained.json").read_text("utf-8"))
+        known = {str(k): int(v) for k, v in meta["known"].items()}
+        model_path = directory / "model.json"
+        return cls(
+            night=str(meta["night"]),
+            model=ModelParameters.load(model_path) if model_path.exists() else None,
+            u={name: np.asarray(values, dtype=np.float64) for name, values in meta["u"].items()},
+            tf={column: pl.read_parquet(directory / f"tf_{column}.parquet") for column in known},
+            known=known,
+            fingerprint=str(meta.get("fingerprint", "")),
+        )
+
+    def scoring_model(self) -> ModelParameters:
+        if self.model is None:
+            raise ValueError(f"the model of training night {self.night} has not been trained yet")
+        return self.model
+
+    def with_term_frequencies(self, prepared: pl.DataFrame) -> pl.DataFrame:
+        """``prepared`` records (``prepare_records(..., with_tf=False)``) with their ``tf_<column>`` from the model."""
+        for column, table in self.tf.items():
+            unseen = 1.0 / max(self.known[column], 1)
+            looked_up = prepared.select(column).join(
+                table.rename({"value": column}), on=column, how="left", maintain_order="left"
+            )
+            values = looked_up.select(
+                pl.when(pl.col(column).is_not_null()).then(pl.col("tf").fill_null(unseen)).cast(pl.Float64)
+            ).to_series()
+            prepared = prepared.with_columns(values.alias(f"tf_{column}"))
+        return prepared
+
+
+def term_frequency_tables(
+    base: pl.LazyFrame, settings: MatchSettings
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """Per tf column: each value's share among the known values of the base (what ``prepare_records`` computes)."""
+    tables: dict[str, pl.DataFrame] = {}
+    known: dict[str, int] = {}
+    for column in settings.tf_columns:
+        counts = base.select(column).drop_nulls().group_by(column).agg(pl.len().alias("_n")).collect()
+        total = int(counts.get_column("_n").sum()) if counts.height else 0
+        known[column] = total
+        tables[column] = counts.select(
+            pl.col(column).alias("value"), (pl.col("_n") / max(total, 1)).cast(pl.Float64).alias("tf")
+        ).sort("value")
+    return tables, known
+
+
+@dataclass(frozen=True)
+class _Segment:
+    folder: str
+    night: str
+    rows: int
+
+
+class SegmentedSource:
+    """Index records across segments, addressed by global row number (segment after segment).
+
+    Rows are taken from the memory-mapped files (a night touches few of them); ``load()`` reads every segment into
+    memory first, which is faster when most rows will be taken (a full night compares every base pair).
+    """
+
+    def __init__(self, sources: list[MappedSource], live_rows: int) -> None:
+        self.sources = sources
+        self.offsets = np.cumsum([0, *(s.height for s in sources)]).astype(np.int64)
+        self.live_rows = live_rows
+        self.frame: pl.DataFrame | None = None
+
+    @property
+    def height(self) -> int:
+        """Live records (what a pair count over the base is taken over)."""
+        return self.live_rows
+
+    @property
+    def stored_rows(self) -> int:
+        return int(self.offsets[-1])
+
+    def load(self) -> None:
+        """Hold every segment in memory (one contiguous frame): gathers are several times faster than from files."""
+        if self.frame is None:
+            parts = []
+            for source in self.sources:
+                frame = pl.from_arrow(source.table)
+                assert isinstance(frame, pl.DataFrame)
+                parts.append(frame)
+            self.frame = pl.concat(parts).rechunk()
+
+    def take(self, rows: np.ndarray | pl.Series, columns: list[str]) -> pl.DataFrame:
+        wanted = (rows.to_numpy() if isinstance(rows, pl.Series) else np.asarray(rows)).astype(np.int64)
+        if self.frame is not None:
+            return self.frame.select(pl.col(columns).gather(pl.Series(wanted)))
+        if len(self.sources) == 1:
+            return self.sources[0].take(wanted, columns)
+        segment = np.searchsorted(self.offsets, wanted, side="right") - 1
+        order = np.argsort(segment, kind="stable")
+        parts = []
+        for k in np.unique(segment):
+            chosen = order[segment[order] == k]
+            parts.append((chosen, self.sources[k].take(wanted[chosen] - self.offsets[k], columns)))
+        if not parts:
+            return self.sources[0].take(np.empty(0, dtype=np.int64), columns)
+        frame = pl.concat([p for _, p in parts])
+        positions = np.concatenate([c for c, _ in parts])
+        return frame.with_columns(pl.Series("_pos", positions)).sort("_pos").drop("_pos")
+
+
+class LiveIndex:
+    """One night's index opened for lookups: live records only, blocks guarded by their live size."""
+
+    def __init__(self, version: IndexVersion, settings: MatchSettings) -> None:
+        self.version = version
+        self.settings = settings
+        sources = [MappedSource.open(version.directory / s.folder / "records.arrow") for s in version.segments]
+        offsets = np.cumsum([0, *(s.height for s in sources)]).astype(np.int64)
+        dead = np.zeros(int(offsets[-1]), dtype=bool)
+        for k, (segment, source) in enumerate(zip(version.segments, sources, strict=True)):
+            later = version.dead_after(segment.night)
+            if later is not None and later.len():
+                ids = source.take(np.arange(source.height), [settings.id_column]).get_column(settings.id_column)
+                dead[offsets[k] : offsets[k + 1]] = ids.is_in(later.implode()).to_numpy()
+        self.dead = dead
+        self.records = SegmentedSource(sources, int((~dead).sum()))
+        self.keys = [
+            [
+                SortedKeys(
+                    np.load(version.directory / s.folder / f"keys_{i}.npy", mmap_mode="r"),
+                    np.load(version.directory / s.folder / f"rows_{i}.npy", mmap_mode="r"),
+                )
+                for s in version.segments
+            ]
+            for i in range(len(settings.blocking_rules))
+        ]
+        self.offsets = offsets
+
+    def ids(self, rows: np.ndarray | pl.Series) -> pl.Series:
+        return self.records.take(rows, [self.settings.id_column]).get_column(self.settings.id_column).cast(pl.String)
+
+    def live_rows_of(self, ids: pl.Series) -> pl.DataFrame:
+        """``record_id``, ``_row`` (global) of the live records with these ids."""
+        parts = []
+        wanted = ids.cast(pl.String).implode()
+        for k, source in enumerate(self.records.sources):
+            frame = pl.from_arrow(source.table.select([self.settings.id_column]))
+            assert isinstance(frame, pl.DataFrame)
+            found = (
+                frame.with_row_index("_local")
+                .filter(pl.col(self.settings.id_column).cast(pl.String).is_in(wanted))
+                .select(
+                    pl.col(self.settings.id_column).cast(pl.String).alias("record_id"),
+                    (pl.col("_local").cast(pl.Int64) + int(self.offsets[k])).alias("_row"),
+                )
+            )
+            parts.append(found)
+        rows = pl.concat(parts)
+        return rows.filter(~pl.Series(self.dead[rows.get_column("_row").to_numpy()]))
+
+    def _rule_lookup(self, rule: int, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All (query position, live global row) pairs with equal key under ``rule``."""
+        positions, rows = [], []
+        # Sorted queries make the binary searches walk the key array in order (cache-friendly, several times faster).
+        order = np.argsort(query, kind="stable")
+        query = query[order]
+        for k, sorted_rule in enumerate(self.keys[rule]):
+            q, r = sorted_rule.lookup(query)
+            q = order[q]
+            rows_global = r.astype(np.int64) + self.offsets[k]
+            alive = ~self.dead[rows_global]
+            positions.append(q[alive])
+            rows.append(rows_global[alive])
+        return np.concatenate(positions), np.concatenate(rows)
+
+    def live_counts(self, rule: int, keys: np.ndarray) -> np.ndarray:
+        """Live records per key (the block size the guard compares with ``max_block_size``)."""
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        q, _ = self._rule_lookup(rule, keys)
+        return np.bincount(q, minlength=keys.shape[0])
+
+    def lookup(self, query_keys: pl.DataFrame) -> tuple[pl.DataFrame, list[int]]:
+        """Candidate ``_l`` (query row), ``_r`` (global index row), ``_rule``: each pair once, under the first rule
+        whose key it shares in a block of at most ``max_block_size`` live records. Also oversized blocks per rule."""
+        frames = []
+        oversized = []
+        for i, rule in enumerate(self.settings.blocking_rules):
+            column = query_keys.get_column(f"key_{i}")
+            present = column.is_not_null().to_numpy()
+            positions = np.flatnonzero(present)
+            query = column.filter(column.is_not_null()).to_numpy().astype(np.uint64)
+            q, r = self._rule_lookup(i, query)
+            sizes = np.bincount(q, minlength=query.shape[0])
+            allowed = sizes <= rule.max_block_size
+            oversized.append(int((~allowed & (sizes > 0)).sum()))
+            keep = allowed[q]
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "_l": positions[q[keep]].astype(np.uint32),
+                        "_r": r[keep].astype(np.uint32),
+                        "_rule": np.full(int(keep.sum()), i, dtype=np.int8),
+                    }
+                )
+            )
+        pairs = pl.concat(frames).unique(subset=["_l", "_r"], keep="first", maintain_order=True)
+        return pairs, oversized
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """The nightly index after one night: segments of prepared records with their sorted keys, and dead ids."""
+
+    directory: Path
+    night: str
+    segments: tuple[_Segment, ...]
+    dead: tuple[tuple[str, str, int], ...]  # (file, night, rows)
+    model_folder: str
+    meta: dict[str, object]
+
+    def dead_after(self, night: str) -> pl.Series | None:
+        later = [self.directory / f for f, n, rows in self.dead if n > night and rows]
+        if not later:
+            return None
+        return pl.concat([pl.read_parquet(p).get_column("id") for p in later]).unique()
+
+    def open(self, settings: MatchSettings) -> LiveIndex:
+        return LiveIndex(self, settings)
+
+    def model(self) -> TrainedModel:
+        return TrainedModel.load(self.directory.parent / MODEL_FOLDER / self.model_folder)
+
+    def files(self) -> set[str]:
+        dirty = self.meta.get("dirty")
+        return {s.folder for s in self.segments} | {f for f, _, _ in self.dead} | ({str(dirty)} if dirty else set())
+
+
+MODEL_FOLDER = "match_model"
+
+
+class IndexStore:
+    """The nightly index under ``state/match_index`` (models under ``state/match_model``), versioned by night."""
+
+    def __init__(self, directory: Path, settings: MatchSettings) -> None:
+        self.directory = Path(directory)
+        self.settings = settings
+        self.fingerprint = settings_fingerprint(settings)
+
+    def _manifest(self, night: str) -> Path:
+        return self.directory / f"v-{night}.json"
+
+    def nights(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.name[2:12] for p in self.directory.glob("v-????-??-??.json"))
+
+    def version(self, night: str) -> IndexVersion:
+        data = json.loads(self._manifest(night).read_text("utf-8"))
+        if data.get("format") != _NIGHT_FORMAT or data.get("fingerprint") != self.fingerprint:
+            raise IndexMismatch(f"match index version {night} was built by other settings or another engine")
+        return IndexVersion(
+            directory=self.directory,
+            night=night,
+            segments=tuple(_Segment(s["folder"], s["night"], int(s["rows"])) for s in data["segments"]),
+            dead=tuple((d["file"], d["night"], int(d["rows"])) for d in data["dead"]),
+            model_folder=str(data["model"]),
+            meta=dict(data.get("meta", {})),
+        )
+
+    def latest(self, before: str | None = None) -> IndexVersion | None:
+        """The newest usable version (before night ``before``); one built by other settings does not count."""
+        for night in reversed(self.nights()):
+            if before is not None and night >= before:
+                continue
+            try:
+                return self.version(night)
+            except IndexMismatch:
+                return None
+        return None
+
+    def _model_dir(self, folder: str) -> Path:
+        return self.directory.parent / MODEL_FOLDER / folder
+
+    def save_model_parts(self, trained: TrainedModel) -> str:
+        """Start the model of a training night: its term frequencies (u and m follow). Returns its folder name."""
+        folder = f"model-{trained.night}"
+        target = self._model_dir(folder)
+        (target / "model.json").unlink(missing_ok=True)
+        TrainedModel(trained.night, None, {}, trained.tf, trained.known, self.fingerprint).save_tf(target)
+        return folder
+
+    def save_u(self, folder: str, u: dict[str, np.ndarray]) -> None:
+        parts = TrainedModel.load(self._model_dir(folder))
+        TrainedModel(parts.night, None, u, parts.tf, parts.known, self.fingerprint)._save_meta(self._model_dir(folder))
+
+    def save_trained(self, folder: str, model: ModelParameters) -> None:
+        path = self._model_dir(folder) / "model.json"
+        atomic_write_text(path, model.to_json())
+
+    def save_dirty(self, version: IndexVersion, ids: pl.Series) -> None:
+        """The ids whose base pairs are recomputed tonight (dirty and removed records), kept with the version."""
+        frame = ids.cast(pl.String).unique().sort().to_frame("id")
+        name = f"dirty-{version.night}-{frame_digest(frame)}.parquet"
+        if not (self.directory / name).exists():
+            atomic_write(self.directory / name, frame.write_parquet)
+        manifest = json.loads(self._manifest(version.night).read_text("utf-8"))
+        manifest["meta"]["dirty"] = name
+        atomic_write_text(self._manifest(version.night), json.dumps(manifest, indent=1) + "\n")
+        version.meta["dirty"] = name
+        self.collect_garbage()
+
+    def dirty(self, version: IndexVersion) -> pl.Series:
+        name = version.meta.get("dirty")
+        if not name:
+            return pl.Series("id", [], dtype=pl.String)
+        return pl.read_parquet(self.directory / str(name)).get_column("id")
+
+    def _write_segment(self, night: str, records: pl.DataFrame) -> _Segment:
+        """Prepared records (with tf) and their sorted keys, in a folder named after the content."""
+        folder = f"seg-{night}-{frame_digest(records.select(self.settings.id_column, *self.settings.record_columns))}"
+        target = self.directory / folder
+        if not target.exists():
+            keys, _ = block_keys(records, self.settings.blocking_rules, guard=False)
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=_ensure(self.directory)))
+            try:
+                records.write_ipc(
+                    staging / "records.arrow", compression="uncompressed", compat_level=pl.CompatLevel.oldest()
+                )
+                for i, rule_keys in enumerate(sorted_keys(keys)):
+                    np.save(staging / f"keys_{i}.npy", rule_keys.keys)
+                    np.save(staging / f"rows_{i}.npy", rule_keys.rows)
+                os.replace(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        return _Segment(folder=folder, night=night, rows=records.height)
+
+    def _prepare(self, normalized: pl.DataFrame, trained: TrainedModel) -> pl.DataFrame:
+        prepared = prepare_records(normalized, self.settings, with_tf=False)
+        return trained.with_term_frequencies(prepared).rechunk()
+
+    def commit(
+        self,
+        night: str,
+        *,
+        base: IndexVersion | None,
+        added: Iterable[pl.DataFrame],
+        removed: pl.Series,
+        model_folder: str,
+        meta: dict[str, object] | None = None,
+        prepared: list[pl.DataFrame] | None = None,
+    ) -> IndexVersion:
+        """Write the version of ``night``: ``base`` minus ``removed`` ids plus the ``added`` normalized records
+        (chunks), which replace the live records of their ids. ``prepared`` (when given) receives the prepared
+        records written, in index row order."""
+        trained = TrainedModel.load(self.directory.parent / MODEL_FOLDER / model_folder)
+        segments: list[_Segment] = []
+        dead_ids = [removed.cast(pl.String).alias("id")]
+        for chunk in added:
+            if chunk.height == 0:
+                continue
+            records = self._prepare(chunk, trained)
+            segments.append(self._write_segment(night, records))
+            dead_ids.append(records.get_column(self.settings.id_column).cast(pl.String).alias("id"))
+            if prepared is not None:
+                prepared.append(records)
+        if not segments and base is None:
+            raise ValueError("an index needs at least one base record")
+        dead = list(base.dead) if base is not None else []
+        if base is not None:
+            killed = pl.concat(dead_ids).unique().sort().to_frame("id")
+            if killed.height:
+                name = f"dead-{night}-{frame_digest(killed)}.parquet"
+                if not (self.directory / name).exists():
+                    atomic_write(self.directory / name, lambda t: killed.write_parquet(t))
+                dead.append((name, night, killed.height))
+        all_segments = [*(base.segments if base is not None else ()), *segments]
+        meta = {**(meta or {}), "previous": base.night if base is not None else None}
+        version = IndexVersion(self.directory, night, tuple(all_segments), tuple(dead), model_folder, meta)
+        manifest = {
+            "format": _NIGHT_FORMAT,
+            "fingerprint": self.fingerprint,
+            "night": night,
+            "model": model_folder,
+            "segments": [{"folder": s.folder, "night": s.night, "rows": s.rows} for s in all_segments],
+            "dead": [{"file": f, "night": n, "rows": r} for f, n, r in dead],
+            "meta": meta,
+        }
+        atomic_write_text(self._manifest(night), json.dumps(manifest, indent=1) + "\n")
+        self.collect_garbage()
+        return version
+
+    def collect_garbage(self) -> None:
+        """Delete segments, dead-id files and models that no version refers to."""
+        referenced: set[str] = set()
+        models: set[str] = set()
+        for night in self.nights():
+            try:
+                version = self.version(night)
+            except IndexMismatch:
+                continue
+            referenced |= version.files()
+            models.add(version.model_folder)
+        for path in self.directory.iterdir() if self.directory.is_dir() else []:
+            if path.name.startswith(("seg-", "dead-", "dirty-")) and path.name not in referenced:
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            elif path.name.startswith(".seg-"):
+                shutil.rmtree(path, ignore_errors=True)
+        model_root = self.directory.parent / MODEL_FOLDER
+        for path in model_root.iterdir() if model_root.is_dir() else []:
+            if path.name.startswith("model-") and path.name not in models and self.nights():
+                shutil.rmtree(path, ignore_errors=True)
+
+    def drop(self, nights: Iterable[str]) -> None:
+        for night in nights:
+            self._manifest(night).unlink(missing_ok=True)
+        self.collect_garbage()
+
+
+def _ensure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -35,6 +35,7 @@ from matchers.engine.scoring import (
 )
 from matchers.engine.settings import VETO_LEVEL, MatchSettings
 from matchers.engine.types import PairKind, level_column, weight_column
+from records.progress import Progress, no_progress, tracked
 
 __all__ = [
     "Candidates",
@@ -210,10 +211,13 @@ def compare_candidates(
     settings: MatchSettings,
     *,
     batch_pairs: int = 2_000_000,
+    progress: Progress = no_progress,
 ) -> pl.DataFrame:
+    starts = list(range(0, candidates.height, batch_pairs))
+    sizes = [min(batch_pairs, candidates.height - start) for start in starts]
     batches = [
         compare_pairs(candidates.slice(start, batch_pairs), left_source, right_source, settings)
-        for start in range(0, candidates.height, batch_pairs)
+        for start in tracked(progress, "so sánh cặp / comparing pairs", starts, sizes)
     ]
     return pl.concat(batches) if batches else _empty_compared(settings)
 
@@ -374,9 +378,7 @@ def train_and_score(
 
     def patterns() -> AgreementPatterns:
         agreements = compared.select(pl.col(f"_agree_{i}") for i in range(len(settings.blocking_rules)))
-        label_values = training_labels(
-            compared, _label_values(compared, left_source, right_source, settings, labels)
-        )
+        label_values = training_labels(compared, _label_values(compared, left_source, right_source, settings, labels))
         return AgreementPatterns.of_pairs(compared, agreements, settings, label_values=label_values)
 
     model = fit_model(
@@ -498,12 +500,17 @@ def dedupe(
     labels: pl.DataFrame | None = None,
     model: ModelParameters | None = None,
     batch_pairs: int = 2_000_000,
+    progress: Progress = no_progress,
 ) -> MatchResult:
-    """Find duplicate records within ``base`` (normalized records)."""
+    """Find duplicate records within ``base`` (normalized records). ``progress`` hears of each stage."""
+    progress("ghép cặp / blocking", 0, base.height)
     records = prepare_records(base, settings, with_tf=True)
     source = FrameSource(records)
     candidates = dedupe_candidates(records, settings, batch_pairs=batch_pairs)
-    compared = compare_candidates(candidates.pairs, source, source, settings, batch_pairs=batch_pairs)
+    progress("ghép cặp / blocking", base.height, base.height)
+    compared = compare_candidates(
+        candidates.pairs, source, source, settings, batch_pairs=batch_pairs, progress=progress
+    )
     pairs, trained = train_and_score(
         compared,
         source,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Final
+
 import polars as pl
 
 from matchers.engine.comparisons import any_null, exact_level, similarity_level
@@ -18,7 +21,7 @@ from matchers.engine.settings import (
     levels_in,
     right,
 )
-from normalize.names import GIVEN_NAME_KEYS
+from normalize.names import GIVEN_NAME_KEYS, GIVEN_NAME_WORDS
 
 __all__ = ["POPULATION_INPUT_COLUMNS", "population_settings"]
 
@@ -30,6 +33,7 @@ POPULATION_INPUT_COLUMNS = (
     "family_key",
     "middle_key",
     "given_key",
+    "given_name",
     "name_key_no_middle",
     "birth_date_value",
     "birth_year",
@@ -63,6 +67,43 @@ def _given_words() -> pl.Expr:
     return pl.concat_list(middle, pl.concat_list(pl.col("given_key")))
 
 
+_ONSET = r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])"
+# Onsets a slip or a regional spelling confuses (the same sound in a dialect, a forgotten stroke on đ): a name that
+# differs from another only there is one name misspelt, not a rhyming brother's or sister's name.
+_ONSETS_ALIKE = frozenset({"d|đ", "d|gi", "d|r", "gi|r", "s|x", "ch|tr", "c|k", "c|qu", "k|qu"})
+
+
+def _last_given_word() -> pl.Expr:
+    return pl.col("given_name").str.to_lowercase().str.split(" ").list.last()
+
+
+_TELEX_LETTER_MARKS: Final = {"\u0302": None, "\u0306": "w", "\u031b": "w"}  # â ê ô: the letter twice; ă ơ ư: w
+_TELEX_TONES: Final = {"\u0300": "f", "\u0301": "s", "\u0309": "r", "\u0303": "x", "\u0323": "j"}
+
+
+def telex_keys(word: str) -> str:
+    """The keys a typist presses for a word with the Telex method: "thủy" → "thuyr", "hòa" → "hoaf", "đức" →
+    "dduwcs". A slip is one key: "Hòa" typed "Hà" drops one key ("hoaf" → "haf"), "Thu" for "Thủy" two."""
+    letters: list[str] = []
+    tone = ""
+    for char in unicodedata.normalize("NFD", word):
+        if char in _TELEX_TONES:
+            tone = _TELEX_TONES[char]
+        elif char in _TELEX_LETTER_MARKS:
+            if letters:
+                letters.append(_TELEX_LETTER_MARKS[char] or letters[-1])
+        else:
+            letters.append("dd" if char == "đ" else char)
+    # "ươ" takes one w ("uow"), as typists type it.
+    return "".join(letters).replace("uwow", "uow") + tone
+
+
+def _telex_column(words: pl.Series) -> pl.Series:
+    """``telex_keys`` of each distinct word (a column holds far fewer distinct given names than records)."""
+    distinct = [w for w in words.unique().to_list() if w is not None]
+    return words.replace_strict({w: telex_keys(w) for w in distinct}, default=None, return_dtype=pl.String)
+
+
 _DERIVED: tuple[pl.Expr, ...] = (
     # Only a structurally valid ID may veto a cluster: a malformed one is a typo, not another citizen.
     pl.when(pl.col("person_id_valid").fill_null(False)).then(pl.col("person_id_norm")).alias("valid_person_id"),
@@ -89,8 +130,19 @@ _DERIVED: tuple[pl.Expr, ...] = (
     _given_words().list.join("").alias("given_words_glued"),
     # The name's words in alphabetical order: the same person whatever order a form put them in.
     pl.col("name_key").str.split(" ").list.sort().list.join(" ").alias("name_key_sorted"),
-    # A given name of the Vietnamese lists: two different ones are two names, not a slip of the keyboard.
-    pl.col("given_key").is_in(sorted(GIVEN_NAME_KEYS)).alias("given_known"),
+    # A given name of the Vietnamese lists: two different ones are two names, not a slip of the keyboard. Written
+    # in a name with diacritics it is looked up with them ("Thủy" is a name, "Tủy" a dropped h, "Tu" in "Phạm Kiều
+    # Tu" a dropped h too); in a name typed without any, by its ASCII key.
+    pl.when(~pl.col("full_name_norm").str.contains(r"[^\x00-\x7F]"))
+    .then(pl.col("given_key").is_in(sorted(GIVEN_NAME_KEYS)))
+    .otherwise(pl.col("given_name").str.to_lowercase().is_in(sorted(GIVEN_NAME_WORDS)))
+    .alias("given_known"),
+    # The last given word's initial consonant ("Vinh": v, "Thủy": th; "Anh" has none), the word and its Telex keys,
+    # and whether the name was written with marks at all: what tells two real names from one mistyped.
+    _last_given_word().str.extract(_ONSET, 1).fill_null("").alias("given_onset"),
+    _last_given_word().alias("given_word_marked"),
+    _last_given_word().map_batches(_telex_column, pl.String, is_elementwise=True).alias("given_word_telex"),
+    pl.col("full_name_norm").str.contains(r"[^\x00-\x7F]").alias("name_marked"),
     # Day and month of a full birth date: with the name, finds a record whose year was typed one off.
     pl.when(pl.col("birth_day").is_not_null())
     .then(pl.concat_str([pl.col("birth_month"), pl.col("birth_day")], separator="-"))
@@ -100,7 +152,9 @@ _DERIVED: tuple[pl.Expr, ...] = (
 _GIVEN_WORDS_TYPO = Similarity("damerau_levenshtein_distance", "given_words_glued")
 _GIVEN_TYPO = Similarity("damerau_levenshtein_distance", "given_key")
 _SORTED_TYPO = Similarity("damerau_levenshtein_distance", "name_key_sorted")
-_GIVEN_SIMILARITIES = (_GIVEN_WORDS_TYPO, _GIVEN_TYPO, _SORTED_TYPO)
+_MARKED_TYPO = Similarity("damerau_levenshtein_distance", "given_word_marked")
+_TELEX_TYPO = Similarity("damerau_levenshtein_distance", "given_word_telex")
+_GIVEN_SIMILARITIES = (_GIVEN_WORDS_TYPO, _GIVEN_TYPO, _SORTED_TYPO, _MARKED_TYPO, _TELEX_TYPO)
 
 
 def _given_words_extend() -> pl.Expr:
@@ -129,6 +183,28 @@ def _two_names() -> pl.Expr:
     return (left("given_known") & right("given_known") & (left("given_key") != right("given_key"))).fill_null(False)
 
 
+def _two_real_names() -> pl.Expr:
+    """Two given names of the lists that no single slip turns into each other: they start with distinct consonants
+    ("Vinh"/"Linh", "Tùng"/"Dung": brothers and sisters often get rhyming names; "Thu"/"Tu" drops a letter of the
+    onset and "Sương"/"Xương" is a regional spelling, both slips), or, written with their marks on both records,
+    they are two slips apart both as written and as typed in Telex ("Thu"/"Thủy": thu/thủy, thu/thuyr). One
+    slip: a letter with its mark dropped ("Thủy"/"Thy", "Hướng"/"Hưng") or one key ("Hòa"/"Hà": hoaf/haf)."""
+    onset_l, onset_r = left("given_onset"), right("given_onset")
+    pair = pl.concat_str([pl.min_horizontal(onset_l, onset_r), pl.max_horizontal(onset_l, onset_r)], separator="|")
+    distinct_onsets = (
+        (onset_l != "")
+        & (onset_r != "")
+        & ~onset_l.str.starts_with(onset_r)
+        & ~onset_r.str.starts_with(onset_l)
+        & ~pair.is_in(sorted(_ONSETS_ALIKE))
+    )
+    marked_apart = left("name_marked") & right("name_marked") & (_MARKED_TYPO.expr >= 2) & (_TELEX_TYPO.expr >= 2)
+    # The same words in another order, one slip apart ("Lê Thị Nhung"/"Nhung Le Tho", "Vũ Văn Ý"/"Y Vũ Văn"): the
+    # last words are not the given names, so they say nothing.
+    reordered = (left("family_key") != right("family_key")) & _SORTED_TYPO.at_most(1)
+    return (_two_names() & (distinct_onsets | marked_apart) & ~reordered.fill_null(False)).fill_null(False)
+
+
 def _any_slip() -> pl.Expr:
     """One keystroke apart: in the given words ("Phương Thủy"/"Phương Tủy"), in the last word ("Như Mai"/"Maii":
     a dropped middle word and a typo), or in a name whose words came in another order ("Linh Đỗ Thhị")."""
@@ -152,8 +228,15 @@ def _given_names_differ() -> pl.Expr:
 
 
 def _given_names_clearly_differ() -> pl.Expr:
-    """Not even one slip apart: "Oanh" and "Uyên Phương", "Xuân Hạnh" and "Kim Anh"."""
-    return _given_names_differ() & ~_any_slip().fill_null(False)
+    """Not even one slip apart: "Oanh" and "Uyên Phương", "Xuân Hạnh" and "Kim Anh"; nor a dropped word plus a
+    slip that makes another name of the lists ("Tùng" and "Thùy Dung": two names, not one name misspelt twice)."""
+    whole_slip = (_GIVEN_WORDS_TYPO.at_most(1) | _SORTED_TYPO.at_most(1)).fill_null(False)
+    return _given_names_differ() & (~_any_slip().fill_null(False) | (_two_real_names() & ~whole_slip))
+
+
+def _given_missing() -> pl.Expr:
+    """One side has no given name to tell the person from a brother or sister."""
+    return left("given_key").is_null() | right("given_key").is_null()
 
 
 def _name() -> Comparison:
@@ -408,7 +491,7 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
     disagreements = _given_names_differ().cast(pl.Int8) + sex_differ.cast(pl.Int8) + birth_differ.cast(pl.Int8)
     columns = (
         "given_key", "given_words_key", "given_words_glued", "given_known", "name_key_glued", "name_key_sorted",
-        "sex_norm", "family_key",
+        "sex_norm", "family_key", "given_onset", "given_word_marked", "given_word_telex", "name_marked",
     )  # fmt: skip
     del name
     return (
@@ -432,16 +515,21 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
         ),
         Veto(
             "twins_or_typo",
-            same_family & levels_in(person_id, "same_registration") & _given_names_differ(),
+            same_family
+            & (
+                (levels_in(person_id, "same_registration") & (_given_names_differ() | _given_missing()))
+                | (levels_in(person_id, "exact") & _two_real_names())
+            ),
             columns=columns,
             similarities=_GIVEN_SIMILARITIES,
-            gate=same_family & levels_in(person_id, "same_registration"),
-            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh) hay một người được cấp lại số và gõ sai tên:
-            # cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
+            gate=same_family & levels_in(person_id, "same_registration", "exact"),
+            # Anh chị em sinh đôi tên gần giống (Ly/Lả, Panh/Phanh), tên vần nhau (Vinh/Linh), hay một người được
+            # cấp lại số và gõ sai tên: cả hai đều có thật, nên cặp này luôn cần người xem, không bao giờ tự ghép.
             max_probability=0.5,
-            description="Cùng gia đình, hai số định danh cùng nơi đăng ký và năm sinh, tên gọi khác nhau (dù chỉ một "
-            "chữ): có thể là anh chị em sinh đôi, có thể là một người được cấp lại số và gõ sai tên; cần cán bộ xem "
-            "xét",
+            description="Cùng gia đình, tên gọi không xác nhận là một người: hai số định danh cùng nơi đăng ký và năm "
+            "sinh với tên gọi khác nhau (dù chỉ một chữ) hay thiếu tên, hoặc cùng một số với hai tên gọi có thật "
+            "không do gõ sai một chữ (Vinh/Linh, Thu/Thủy): có thể là anh chị em sinh đôi, có thể là một người gõ sai "
+            "tên; cần cán bộ xem xét",
         ),
     )
 

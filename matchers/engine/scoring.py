@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -282,11 +283,17 @@ def _em(
     u: list[np.ndarray],
     prior: float,
     *,
-    estimate_m: bool,
+    estimate_m: bool | Sequence[bool],
     iterations: int,
     tolerance: float,
 ) -> tuple[list[np.ndarray], float, int]:
+    """EM over collapsed patterns; ``estimate_m`` per comparison (a held m stays as given)."""
+    estimated = [estimate_m] * len(m) if isinstance(estimate_m, bool) else list(estimate_m)
     n = unlabelled.sum() + positives.sum() + negatives.sum()
+    if not n > 0:
+        # No pair to learn from (an empty night, a rule no pair agrees on): the parameters stay as given, never a
+        # 0/0 prior, which would make every later probability NaN.
+        return m, prior, 0
     log_u = np.zeros(patterns.shape[0])
     for c, u_c in enumerate(u):
         log_u += np.log(np.clip(u_c[patterns[:, c]], _FLOOR, None))
@@ -300,9 +307,12 @@ def _em(
         expected = unlabelled * responsibility + positives
         new_prior = float(np.clip(expected.sum() / n, 1e-9, 1 - 1e-9))
         change = abs(new_prior - prior)
-        if estimate_m:
+        if any(estimated):
             new_m = []
             for c, m_c in enumerate(m):
+                if not estimated[c]:
+                    new_m.append(m_c)
+                    continue
                 sums = np.bincount(patterns[:, c], weights=expected, minlength=m_c.shape[0])
                 sums[0] = 0.0
                 total = sums.sum()
@@ -398,13 +408,19 @@ def train_on_patterns(
 
     A session uses the candidate pairs on which its rule's key agrees and leaves out the comparisons that read the
     rule's columns (they agree by construction there, so EM would learn nothing true about them). m of a comparison
-    is the mean over the sessions that estimated it. Reviewed pairs keep their label's responsibility.
+    is estimated by the first session that can (see the anchoring below), and held in the later ones. Reviewed
+    pairs keep their label's responsibility.
     ``comparable_pairs`` (every pair blocking could have produced: n(n-1)/2 for a dedupe, n_left * n_right for a
     link) turns the prior into the match share among all pairs, the one that agrees with u from random pairs.
     """
     comparisons = settings.comparisons
     height = patterns.pairs
-    sums: dict[str, list[np.ndarray]] = {c.name: [] for c in comparisons}
+    # Anchored sessions: a comparison's m comes from the first session that can estimate it and is held there in
+    # the later ones. The first training rule (shared personal IDs) is nearly all true matches at any scale; the
+    # later ones (same name and birth date) fill in the comparisons it cannot see, and grow with a province in
+    # namesakes, which an EM free to move every m would partly take for matches (their common registration digits,
+    # their unrelated addresses), so that m, and with it precision, would drift with the size of the base.
+    anchored: dict[str, np.ndarray] = {}
     sessions: list[dict[str, object]] = []
     for i, rule in enumerate(settings.blocking_rules):
         if settings.training_rules and rule.name not in settings.training_rules:
@@ -414,10 +430,11 @@ def train_on_patterns(
         if rule_pairs < 50:
             continue
         active = [k for k, c in enumerate(comparisons) if not set(c.columns) & set(rule.columns)]
-        if not active:
+        if not active or all(comparisons[k].name in anchored for k in active):
             continue
         codes, unlabelled, pos, neg = patterns.on_rule(i, active)
-        m_start = [_initial_m(len(comparisons[k].labels)) for k in active]
+        m_start = [anchored.get(comparisons[k].name, _initial_m(len(comparisons[k].labels))) for k in active]
+        estimate = [comparisons[k].name not in anchored for k in active]
         u_active = [u[comparisons[k].name] for k in active]
         m_est, session_prior, iterations = _em(
             codes,
@@ -427,25 +444,25 @@ def train_on_patterns(
             m_start,
             u_active,
             0.5,
-            estimate_m=True,
+            estimate_m=estimate,
             iterations=settings.em_max_iterations,
             tolerance=settings.em_tolerance,
         )
-        for k, m_c in zip(active, m_est, strict=True):
-            sums[comparisons[k].name].append(m_c)
+        for k, m_c, new in zip(active, m_est, estimate, strict=True):
+            if new:
+                anchored[comparisons[k].name] = m_c
         sessions.append(
             {
                 "rule": rule.name,
                 "pairs": rule_pairs,
                 "iterations": iterations,
                 "match_share": round(session_prior, 6),
-                "estimated": [comparisons[k].name for k in active],
+                "estimated": [comparisons[k].name for k, new in zip(active, estimate, strict=True) if new],
             }
         )
     m_final = []
     for comparison in comparisons:
-        estimates = sums[comparison.name]
-        m_c = np.mean(estimates, axis=0) if estimates else _initial_m(len(comparison.labels))
+        m_c = anchored.get(comparison.name, _initial_m(len(comparison.labels)))
         m_final.append(_smoothed(m_c, u[comparison.name], settings.m_smoothing))
     codes, unlabelled, pos, neg = patterns.over_comparisons()
     u_all = [u[c.name] for c in comparisons]
@@ -462,12 +479,15 @@ def train_on_patterns(
         tolerance=settings.em_tolerance / 10,
     )
     candidate_prior = prior
-    if comparable_pairs is not None and comparable_pairs > height > 0:
+    # With no candidate pair at all, EM kept its starting share; spread over all comparable pairs as for one
+    # candidate, so a base without duplicates does not get a one-in-ten prior.
+    candidates = max(height, 1)
+    if comparable_pairs is not None and comparable_pairs > candidates:
         # u comes from random pairs, so the prior must be the match share among ALL comparable pairs, not among the
         # candidates: blocking already made agreement likely, and counting it again in the prior made every
         # namesake born the same day a near-certain match. Blocking misses (almost) no match, so the expected
         # number of matches is the same over candidates and over all pairs.
-        prior = float(np.clip(prior * height / comparable_pairs, 1e-15, 1 - 1e-9))
+        prior = float(np.clip(prior * candidates / comparable_pairs, 1e-15, 1 - 1e-9))
     return ModelParameters(
         settings_name=settings.name,
         comparisons={

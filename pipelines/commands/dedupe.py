@@ -11,10 +11,10 @@ from matchers.engine.files import read_records, read_table
 from matchers.engine.linker import dedupe
 from matchers.engine.population import population_settings
 from matchers.engine.settings import Thresholds
-from pipelines.engine_options import add_engine_options, engine_of, spark_for
+from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.resources import EngineResource
+from pipelines.progress import terminal_progress
 
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +60,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         base = read_records(args.base, settings)
         labels = read_table(args.labels) if args.labels else None
-        result = dedupe(base, settings, labels=labels)
+        with terminal_progress("dancu dedupe: ") as progress:
+            result = dedupe(base, settings, labels=labels, progress=progress)
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(str(error)) from error
     clusters, _ = person_clusters(base, result.pairs, settings)

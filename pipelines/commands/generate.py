@@ -10,6 +10,7 @@ from pathlib import Path
 from datagen import DEFAULT_NIGHT, DEFAULT_PROVINCE, generate_province
 from normalize import units
 from pipelines.errors import CommandError
+from pipelines.progress import terminal_progress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if args.province not in codes:
         raise CommandError(f"mã tỉnh {args.province!r} không tồn tại; các mã hợp lệ: {', '.join(codes)}")
     started = time.perf_counter()
-    result = generate_province(args.people, args.seed, args.out, night=args.date, nights=args.nights,
-                               province_code=args.province)  # fmt: skip
+    with terminal_progress("dancu generate: ") as progress:
+        result = generate_province(args.people, args.seed, args.out, night=args.date, nights=args.nights,
+                                   province_code=args.province, progress=progress)  # fmt: skip
     elapsed = time.perf_counter() - started
     print(f"Đã sinh dữ liệu tỉnh mẫu vào {result.out_dir} trong {elapsed:.1f} giây:")
     print(f"  Cơ sở dữ liệu dân cư: {result.base_rows:,} bản ghi ({result.people:,} người)")

@@ -10,13 +10,14 @@ import polars as pl
 
 from matchers.engine.clustering import person_clusters
 from matchers.engine.files import read_records, read_table
-from matchers.engine.index import BaseIndex
+from matchers.engine.index import BaseIndex, file_digest
+from matchers.engine.linker import prepare_records
 from matchers.engine.population import population_settings
 from pipelines.commands.dedupe import add_threshold_options, print_summary, thresholds_of, write_spark_outputs
-from pipelines.engine_options import add_engine_options, engine_of, spark_for
+from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.resources import EngineResource
+from pipelines.progress import terminal_progress
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -27,16 +28,34 @@ def _run(args: argparse.Namespace) -> int:
     settings = population_settings(thresholds=thresholds_of(args))
     index_dir = args.index or args.out / "match_index"
     try:
-        base = read_records(args.base, settings)
-        extract = read_records(args.extract, settings)
-        labels = read_table(args.labels) if args.labels else None
-        index, rebuilt = BaseIndex.ensure(base, settings, index_dir)
-        print(f"Chỉ mục cơ sở / base index: {index_dir} ({'dựng mới / built' if rebuilt else 'dùng lại / reused'})")
-        result = index.link(extract, labels=labels)
+        digest = file_digest(args.base)
+        index = BaseIndex.reuse(index_dir, settings, digest)
+        with terminal_progress("dancu match: ") as progress:
+            if index is None:
+                # No index of this very file yet: read and normalize the base once, and index it.
+                progress("chuẩn hóa cơ sở / normalizing the base", 0, None)
+                base = read_records(args.base, settings)
+                progress("lập chỉ mục cơ sở / indexing the base", 0, base.height)
+                index = BaseIndex.build(base, settings, index_dir, source_digest=digest)
+                progress("lập chỉ mục cơ sở / indexing the base", base.height, base.height)
+                print(f"Chỉ mục cơ sở / base index: {index_dir} (dựng mới / built)")
+            else:
+                print(f"Chỉ mục cơ sở / base index: {index_dir} (dùng lại, không chuẩn hóa lại cơ sở / reused)")
+            progress("chuẩn hóa trích xuất / normalizing the extract", 0, None)
+            extract = read_records(args.extract, settings)
+            labels = read_table(args.labels) if args.labels else None
+            progress("nối với cơ sở / linking to the base", 0, extract.height)
+            result = index.link(extract, labels=labels)
+            progress("nối với cơ sở / linking to the base", extract.height, extract.height)
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(str(error)) from error
-    columns = sorted(set(base.columns) & set(extract.columns))
-    records = pl.concat([base.select(columns), extract.select(columns)], how="vertical_relaxed")
+    # The base side of the clusters comes from the index: the conflict columns are among the indexed ones.
+    conflict = list(dict.fromkeys(c for rule in settings.conflicts for c in rule.columns))
+    base_side = index.record_frame([settings.id_column, *conflict]).with_columns(pl.lit("base").alias("source"))
+    extract_side = prepare_records(extract, settings, with_tf=False).select(settings.id_column, *conflict)
+    if "source" in extract.columns:
+        extract_side = extract_side.with_columns(extract.get_column("source").cast(pl.String))
+    records = pl.concat([base_side, extract_side], how="diagonal_relaxed")
     clusters, _ = person_clusters(records, result.pairs, settings)
     args.out.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(result.pairs, args.out / "pairs.parquet")
@@ -62,7 +81,7 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
     with spark_for(engine) as spark:
         from pyspark.sql import functions as F
 
-        from scaleout import clustering, files, linker, nightly
+        from scaleout import clustering, files, linker
         from scaleout.frames import read_parquet
 
         try:
@@ -73,7 +92,7 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
             result = linker.link(extract, base, settings, labels=labels)
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
-        clusters, _ = clustering.person_clusters(nightly.night_records(base, extract), result.pairs, settings)
+        clusters, _ = clustering.person_clusters(clustering.night_records(base, extract), result.pairs, settings)
         write_spark_outputs(result.pairs, clusters, args.out)
         result.model.save(args.out / "model.json")
         pairs = read_parquet(spark, args.out / "pairs.parquet")

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from pipelines.defs.ingest.assets import missing_night_folder
-from pipelines.engine_options import add_engine_options, engine_of
 from pipelines.errors import CommandError
-from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam
-from pipelines.resources import DEFAULT_OUTPUT_DIR, EngineResource
+from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam, write_run_summary
+from pipelines.nightstate import DEFAULT_KEEP_NIGHTS, KEEP_NIGHTS_ENV
+from pipelines.progress import terminal_progress
+from pipelines.resources import DEFAULT_OUTPUT_DIR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--date", help="đêm cần chạy YYYY-MM-DD (mặc định: đêm mới nhất có tệp, hoặc hôm nay)")
     parser.add_argument("--output", type=Path, default=Path(DEFAULT_OUTPUT_DIR), help="thư mục kết quả (mặc định var/)")
     parser.add_argument("--quiet", action="store_true", help="chỉ in cảnh báo và lỗi của Dagster")
-    add_engine_options(parser)
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="dựng lại toàn bộ trạng thái từ ảnh chụp đêm nay (cùng kết quả) / rebuild the state from the snapshot",
+    )
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="ước lượng lại mô hình ghép nối (kéo theo --full) / re-estimate the matching model (implies --full)",
+    )
+    parser.add_argument(
+        "--keep-nights",
+        type=int,
+        help=f"giữ kết quả và trạng thái của N đêm gần nhất (mặc định ${KEEP_NIGHTS_ENV} hoặc {DEFAULT_KEEP_NIGHTS})",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -43,23 +58,44 @@ def resolve_night(input_dir: Path, date: str | None) -> str:
 
 
 def run_and_report(
-    input_dir: Path, output_dir: Path, night: str, *, quiet: bool = False, engine: EngineResource | None = None
+    input_dir: Path,
+    output_dir: Path,
+    night: str,
+    *,
+    quiet: bool = False,
+    full: bool = False,
+    retrain: bool = False,
+    keep_nights: int | None = None,
 ) -> int:
     if not input_dir.is_dir():
         raise CommandError(f"không tìm thấy thư mục dữ liệu vào: {input_dir}")
     if not (input_dir / "population_base.parquet").exists():
         raise CommandError(f"{input_dir} không có population_base.parquet (ảnh chụp cơ sở dữ liệu dân cư)")
-    on = f", Spark {engine.spark_master}" if engine is not None and engine.is_spark else ""
-    print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}{on}", flush=True)
+    if keep_nights is not None and keep_nights < 1:
+        raise CommandError("--keep-nights phải từ 1 trở lên / must be at least 1")
+    mode = " (dựng lại toàn bộ trạng thái / full rebuild)" if full or retrain else ""
+    print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}{mode}", flush=True)
     nothing_tonight = missing_night_folder(input_dir, night)
     if nothing_tonight:
         print(f"CẢNH BÁO / WARNING: {nothing_tonight}", file=sys.stderr, flush=True)
-    outcome = run_nightly(input_dir, output_dir, night, log_level="WARNING" if quiet else "INFO", engine=engine)
-    print("\nKết quả theo tài sản (asset):")
+    with terminal_progress():
+        outcome = run_nightly(
+            input_dir,
+            output_dir,
+            night,
+            log_level="WARNING" if quiet else "INFO",
+            full=full,
+            retrain=retrain,
+            keep_nights=keep_nights,
+        )
+    print("\nKết quả theo tài sản (asset):          dòng       giây   RSS đỉnh MB")
     for key, metadata in outcome.materialized.items():
         rows = metadata.get("rows", metadata.get("rows_accepted", ""))
         where = metadata.get("path") or metadata.get("html") or ""
-        print(f"  {key:<22} {rows!s:>10}  {where}")
+        seconds, peak = metadata.get("seconds", ""), metadata.get("peak_rss_mb", "")
+        print(f"  {key:<22} {rows!s:>12} {seconds!s:>10} {peak!s:>12}  {where}")
+    summary = write_run_summary(output_dir, outcome)
+    print(f"\nTóm tắt lượt chạy / run summary: {summary}")
     reports = output_dir / "reports" / night
     print(f"\nBáo cáo: {reports}")
     print(f"Dữ liệu từng bước: {output_dir / 'nights' / night}")
@@ -78,4 +114,12 @@ def run_and_report(
 
 def handle(args: argparse.Namespace) -> int:
     night = resolve_night(args.input, args.date)
-    return run_and_report(args.input, args.output, night, quiet=args.quiet, engine=engine_of(args))
+    return run_and_report(
+        args.input,
+        args.output,
+        night,
+        quiet=args.quiet,
+        full=args.full,
+        retrain=args.retrain,
+        keep_nights=args.keep_nights,
+    )

@@ -17,13 +17,15 @@ from pathlib import Path
 import polars as pl
 
 from normalize.frame import normalize_records, summarize
-from pipelines.engine_options import add_engine_options, engine_of, spark_for
+from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.resources import EngineResource
+from pipelines.progress import terminal_progress
 from records.ingest import read_person_file
+from records.progress import tracked
 
 _READABLE = (".csv", ".txt", ".xlsx", ".parquet")
+_CHUNK = 200_000
 _SHOWN_PROBLEMS = 5
 
 
@@ -89,10 +91,19 @@ def run(args: argparse.Namespace) -> int:
         if row["warnings"]:
             print(f"Lưu ý ({row['source_file']}, đọc theo {row['encoding']}): {row['warnings']}")
     started = time.perf_counter()
+    accepted = result.accepted
     if engine.is_spark:
-        counts = _normalize_on_spark(result.accepted, args.as_of, output, engine)
+        counts = _normalize_on_spark(accepted, args.as_of, output, engine)
     else:
-        normalized = normalize_records(result.accepted, as_of=args.as_of)
+        # In chunks, to show progress: every record is normalized on its own, so the result is the same.
+        starts = list(range(0, max(accepted.height, 1), _CHUNK))
+        sizes = [min(_CHUNK, accepted.height - s) for s in starts]
+        with terminal_progress("dancu normalize: ") as progress:
+            parts = [
+                normalize_records(accepted.slice(start, _CHUNK), as_of=args.as_of)
+                for start in tracked(progress, "chuẩn hóa / normalizing", starts, sizes)
+            ]
+        normalized = pl.concat(parts) if len(parts) > 1 else parts[0]
         write_parquet_atomic(normalized, output)
         counts = summarize(normalized)
     elapsed = time.perf_counter() - started

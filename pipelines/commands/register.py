@@ -26,10 +26,11 @@ from matchers.engine.settings import MatchSettings
 from normalize.columns import NORMALIZED_COLUMNS
 from normalize.frame import normalize_records
 from pipelines.commands.dedupe import add_threshold_options, thresholds_of
-from pipelines.engine_options import add_engine_options, engine_of, spark_for
+from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.resources import DEFAULT_OUTPUT_DIR, EngineResource
+from pipelines.progress import terminal_progress
+from pipelines.resources import DEFAULT_OUTPUT_DIR
 from records.schema import CANONICAL_SCHEMA
 from register.changes import FIELD_LABELS, STATUS_LABELS, build_changes, changes_by_rule, write_changes_excel
 from register.golden import build_golden
@@ -65,13 +66,15 @@ def _build(args: argparse.Namespace) -> int:
     if engine.is_spark:
         return _build_on_spark(args, engine, settings, night, started)
     try:
-        base = _normalized(read_records(args.base, settings), night)
-        extracts = [_normalized(read_records(path, settings), night) for path in args.extract or []]
-        labels = read_table(args.labels) if args.labels else None
-        found = [dedupe(base, settings, labels=labels).pairs]
-        if extracts:
-            index, _ = BaseIndex.ensure(base, settings, args.out / "match_index")
-            found.extend(index.link(extract, labels=labels).pairs for extract in extracts)
+        with terminal_progress("dancu register: ") as progress:
+            progress("chuẩn hóa / normalizing", 0, None)
+            base = _normalized(read_records(args.base, settings), night)
+            extracts = [_normalized(read_records(path, settings), night) for path in args.extract or []]
+            labels = read_table(args.labels) if args.labels else None
+            found = [dedupe(base, settings, labels=labels, progress=progress).pairs]
+            if extracts:
+                index, _ = BaseIndex.ensure(base, settings, args.out / "match_index")
+                found.extend(index.link(extract, labels=labels).pairs for extract in extracts)
     except (FileNotFoundError, ValueError) as error:
         raise CommandError(str(error)) from error
     records = pl.concat([base, *extracts], how="diagonal_relaxed")
@@ -79,8 +82,12 @@ def _build(args: argparse.Namespace) -> int:
     if duplicated.len():
         raise CommandError(f"mã bản ghi trùng giữa các tệp / duplicate record ids: {', '.join(duplicated.head(5))}")
     pairs = pl.concat(found, how="diagonal_relaxed")
-    clusters, _ = person_clusters(records, pairs, settings)
-    build = build_golden(records, clusters, night)
+    with terminal_progress("dancu register: ") as progress:
+        progress("gom cụm người / clustering", 0, records.height)
+        clusters, _ = person_clusters(records, pairs, settings)
+        progress("sổ dân cư sạch / golden records", 0, clusters.height)
+        build = build_golden(records, clusters, night)
+        progress("sổ dân cư sạch / golden records", clusters.height, clusters.height)
     changes = build_changes(build, night)
     args.out.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(build.register, args.out / "register.parquet")

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.defs import check, ingest, match, normalize, orchestration, register, report
+from pipelines.defs import check, ingest, match, normalize, orchestration, register, report, state
 
-STAGES = (ingest, normalize, match, check, register, report)
+STAGES = (ingest, normalize, match, check, register, report, state)
 PACKAGES = (*STAGES, orchestration)
 
 

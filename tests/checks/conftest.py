@@ -9,15 +9,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from checks.incremental import NightFindings
 from pipelines.defs.check import asset_checks, assets
 from pipelines.defs.register import assets as register_assets
 from pipelines.defs.report import match_report, quality_report
 from pipelines.defs.report.tasks import OUTCOME_SCHEMA
-from pipelines.io import ParquetIOManager
+from pipelines.io import ParquetIOManager, output_frame
+from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import DancuPaths
+from pipelines.resources import DancuPaths, TaskStoreResource, embedded_database_url
 from records.schema import CANONICAL_SCHEMA
 from tests.checks.frames import WARD_B, frame, person
+from tests.state_outputs import as_state_output
 
 NIGHTS = ("2025-09-14", "2025-09-15")
 
@@ -67,8 +70,9 @@ def _clusters(night: str) -> pl.DataFrame:
 
 def _stub(name: str, build: Callable[[str], pl.DataFrame]) -> dg.AssetsDefinition:
     @dg.asset(name=name, partitions_def=nightly_partitions, group_name="stub")
-    def stub(context: dg.AssetExecutionContext) -> pl.DataFrame:
-        return build(context.partition_key)
+    def stub(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+        frame = build(context.partition_key)
+        return as_state_output(name, frame, paths.state_dir, context.partition_key)
 
     return stub
 
@@ -148,6 +152,8 @@ def run_nights(
     resources = {
         "paths": DancuPaths(input_dir=str(output / "input"), output_dir=str(output)),
         "io_manager": ParquetIOManager(base_dir=str(output)),
+        "night_state": NightlyState(),
+        "task_store": TaskStoreResource(database_url=embedded_database_url(str(output))),
     }
     results = []
     for night in nights:
@@ -167,3 +173,11 @@ def two_nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any
 
 def night_date(night: str) -> dt.date:
     return dt.date.fromisoformat(night)
+
+
+def findings_of(output: Path, night: str) -> pl.DataFrame:
+    """Every finding of the night (base and extracts)."""
+    return output_frame(output, night, "quality_findings")
+
+
+__all__ = ["NightFindings", "findings_of"]

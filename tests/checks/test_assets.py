@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from checks.report import DATA_DOCS_DIR, MATCH_REPORT_HTML, QUALITY_REPORT_HTML, QUALITY_REPORT_XLSX
 from checks.scores import read_history
-from tests.checks.conftest import NIGHTS, STUBS, run_nights
+from tests.checks.conftest import NIGHTS, STUBS, findings_of, run_nights
 
 
 def _check_results(result: dg.ExecuteInJobResult) -> dict[str, dg.AssetCheckEvaluation]:
@@ -26,7 +26,7 @@ def test_two_nights_materialize_and_history_has_two_points(two_nights: tuple[Pat
     overall = history.filter((pl.col("level") == "all") & (pl.col("quality") == "đủ")).sort("night")
     assert [str(n) for n in overall["night"]] == list(NIGHTS)
     assert overall["score"][1] > overall["score"][0]  # B2's missing sex was fixed on the second night
-    findings = pl.read_parquet(output / "nights" / NIGHTS[1] / "quality_findings.parquet")
+    findings = findings_of(output, NIGHTS[1])
     assert {"death_not_reflected", "card_expired", "duplicate_person", "name_not_normalized"} <= set(findings["rule"])
     assert findings.filter(pl.col("rule") == "death_not_reflected")["record_id"].to_list() == ["B4"]
 
@@ -68,7 +68,7 @@ def test_reports_are_written_for_each_night(two_nights: tuple[Path, list[Any]]) 
     trend_rows = list(workbook["Xu hướng"].iter_rows(values_only=True))
     assert len(trend_rows) == 3  # header + two nights
     finding_rows = list(workbook["Phát hiện"].iter_rows(values_only=True))
-    findings = pl.read_parquet(output / "nights" / NIGHTS[1] / "quality_findings.parquet")
+    findings = findings_of(output, NIGHTS[1])
     assert len(finding_rows) == findings.height + 1
 
 

@@ -12,12 +12,13 @@ from typing import Final
 import polars as pl
 import pytest
 
-from checks import CheckContext, run_rules
+from checks.incremental import night_findings
 from datagen import generate_province
 from matchers.engine.nightly import cluster_night, find_candidates, score_candidates
 from matchers.engine.population import population_settings
 from normalize.frame import normalize_records
-from records.ingest import IdRegistry, ingest_base, ingest_extracts
+from records.ingest import ingest_night
+from state.base import base_store, ingest_base_changes, normalize_base
 
 # Generator defect → the rules that must report it (on the record itself or naming it as related).
 EXPECTED_RULES: Final[dict[str, tuple[str, ...]]] = {
@@ -54,22 +55,26 @@ PEOPLE, SEED, NIGHTS = 4000, 5, 3
 
 def _run(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     generate_province(PEOPLE, SEED, out, nights=NIGHTS)
-    taken = IdRegistry()
-    base = ingest_base(out / "population_base.parquet", taken_ids=taken).accepted
-    normalized_base = normalize_records(base)
     settings = population_settings()
-    findings, extracts = [], []
+    state = out / "state"
+    store = base_store(state)
+    findings, extracts, base = [], [], None
     for folder in sorted((out / "extracts").iterdir()):
-        night = dt.date.fromisoformat(folder.name)
-        accepted = ingest_extracts(folder, taken_ids=taken.copy()).accepted
-        normalized = normalize_records(accepted)
-        candidates, _ = find_candidates(normalized_base, normalized, settings, out / "state")
-        pairs = score_candidates(candidates, normalized_base, normalized, settings, out / "state", labels=None)
-        clusters, _ = cluster_night(normalized_base, normalized, pairs, settings, out / "state", folder.name)
-        context = CheckContext(base=normalized_base, extracts=normalized, night=night, pairs=pairs, clusters=clusters)
-        found, _ = run_rules(context)
-        findings.append(found)
+        night = folder.name
+        changes = ingest_base_changes(out / "population_base.parquet", store.latest(before=night), night)
+        version = normalize_base(changes, store)
+        ingested = ingest_night(out / "population_base.parquet", folder, as_of=dt.date.fromisoformat(night),
+                                base=changes.ingest, base_ids=changes.accepted_ids)  # fmt: skip
+        accepted = ingested.extracts.accepted
+        normalized = normalize_records(accepted, as_of=dt.date.fromisoformat(night))
+        candidates, _ = find_candidates(version, normalized, settings, state)
+        pairs = score_candidates(candidates, normalized, settings, state, night).pairs
+        clusters = cluster_night(version, normalized, pairs, settings, state, night)
+        found = night_findings(version, normalized, pairs, clusters.clusters, state, night)
+        findings.append(found.all())
         extracts.append(accepted)
+        base = base if base is not None else changes.frame()
+    assert base is not None
     everything = pl.concat([base, *extracts], how="vertical")
     return pl.concat(findings), pl.read_parquet(out / "truth" / "defects.parquet"), everything
 

@@ -205,6 +205,21 @@ def test_birth_without_person_record() -> None:
     assert ids("birth_without_person_record", [CLEAN_BASE], [orphan], settings=late) == set()
 
 
+def test_card_without_person_record() -> None:
+    linked = person("CC1", "card", card_number="001190012345")  # the base person's ID and birth date
+    reissued = person("CC2", "card", full_name="Trần Thị Mại", person_id="001190099876", birth_date="1990-05-18")
+    newborn_card = person("CC3", "card", full_name="Lê Gia Bảo", person_id="001225000123", birth_date="2025-09-01")
+    birth = person("HT1", "civil_status", full_name="Lê Gia Bảo", person_id="001225000123", birth_date="2025-09-01",
+                   event_type="Khai sinh", registration_date="2025-09-05")  # fmt: skip
+    clusters = pl.DataFrame(
+        {"record_id": ["B1", "CC1", "CC2", "CC3", "HT1"], "cluster_id": ["K1", "K1", "K2", "K3", "K3"]}
+    )
+    result = found("card_without_person_record", [CLEAN_BASE], [linked, reissued, newborn_card, birth],
+                   clusters=clusters)  # fmt: skip
+    assert result["record_id"].to_list() == ["CC2"]
+    assert "001190099876" in result["detail"][0] and "Trần Thị Mại" in result["detail"][0]
+
+
 def test_household_without_head() -> None:
     with_head = [
         person("B1", household_id="H1", relation_to_head="Chủ hộ"),

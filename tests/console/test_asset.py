@@ -2,6 +2,7 @@
 night's data closes its task."""
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -12,9 +13,10 @@ from corrections.models import ReviewItem, Task
 from pipelines.defs.report.tasks import SUMMARY_SCHEMA, comparison_infos, correction_tasks
 from pipelines.io import ParquetIOManager
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import TaskStoreResource
+from pipelines.resources import DancuPaths, TaskStoreResource
 from register.types import CHANGES_SCHEMA
 from tests.console.factories import finding, findings_frame, pairs_frame, record, records_frame, wards
+from tests.state_outputs import as_state_output
 
 NIGHT_1, NIGHT_2 = "2025-07-02", "2025-07-03"
 WARD_A, WARD_B = wards(2)
@@ -31,8 +33,8 @@ def _findings(night: str) -> pl.DataFrame:
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="check")
-def quality_findings(context: dg.AssetExecutionContext) -> pl.DataFrame:
-    return _findings(context.partition_key)
+def quality_findings(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+    return as_state_output("quality_findings", _findings(context.partition_key), paths.state_dir, context.partition_key)
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="match")
@@ -43,14 +45,15 @@ def scored_pairs() -> pl.DataFrame:
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="normalize")
-def normalized_base() -> pl.DataFrame:
-    return records_frame(
+def normalized_base(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+    frame = records_frame(
         [
             record("B-1", WARD_A),
             record("B-2", WARD_A, birth_date="1990-05-18"),
             record("B-3", WARD_B, ethnicity="Kinhh"),
         ]
     )
+    return as_state_output("normalized_base", frame, paths.state_dir, context.partition_key)
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="normalize")
@@ -64,15 +67,16 @@ _PERSONS = {"B-1": "P-1", "B-2": "P-1", "B-3": "P-3", "X-4": "P-4"}
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="match")
-def person_clusters() -> pl.DataFrame:
-    return pl.DataFrame(
+def person_clusters(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+    frame = pl.DataFrame(
         {"record_id": list(_PERSONS), "cluster_id": list(_PERSONS.values()), "source": ["base"] * 3 + ["residence"]}
     )
+    return as_state_output("person_clusters", frame, paths.state_dir, context.partition_key)
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="register")
-def register() -> pl.DataFrame:
-    return pl.DataFrame(
+def register(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+    frame = pl.DataFrame(
         {
             "person_key": ["P-1", "P-3", "P-4"],
             "record_ids": [["B-1", "B-2"], ["B-3"], ["X-4"]],
@@ -81,19 +85,22 @@ def register() -> pl.DataFrame:
             "full_name_source": [{"record_id": r, "source": "base"} for r in ("B-1", "B-3", "X-4")],
         }
     )
+    return as_state_output("register", frame, paths.state_dir, context.partition_key)
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="register")
-def register_changes() -> pl.DataFrame:
-    return pl.DataFrame(schema=CHANGES_SCHEMA)
+def register_changes(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
+    return as_state_output(
+        "register_changes", pl.DataFrame(schema=CHANGES_SCHEMA), paths.state_dir, context.partition_key
+    )
 
 
 @dg.asset(partitions_def=nightly_partitions, group_name="register")
-def register_findings(context: dg.AssetExecutionContext) -> pl.DataFrame:
+def register_findings(context: dg.AssetExecutionContext, paths: DancuPaths) -> Any:
     rows = [finding("P-3", "ethnicity_not_recognized", "đúng", WARD_B, "Dân tộc 'Kinhh' không thuộc 54 dân tộc")]
     if context.partition_key == NIGHT_1:
         rows.append(finding("P-1", "card_expired", "sống", WARD_A, "Thẻ hết hạn", severity="warning"))
-    return findings_frame(rows)
+    return as_state_output("register_findings", findings_frame(rows), paths.state_dir, context.partition_key)
 
 
 def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
@@ -113,6 +120,7 @@ def _materialize(tmp_path: Path, url: str, night: str) -> pl.DataFrame:
         resources={
             "io_manager": ParquetIOManager(base_dir=str(tmp_path)),
             "task_store": TaskStoreResource(database_url=url),
+            "paths": DancuPaths(input_dir=str(tmp_path / "in"), output_dir=str(tmp_path)),
         },
     )
     assert result.success

@@ -64,3 +64,22 @@ def test_twins_share_birth_date_not_name(province: Province) -> None:
     )
     for group in twins.partition_by("household_id", "birth_date"):
         assert group["full_name"].n_unique() == group.height
+
+
+def test_children_of_an_absent_father_share_his_family_name(province: Province) -> None:
+    """A mother heading a household alone: her children still have one father, one family name between them."""
+    base = _clean(province).filter(pl.col("ethnicity") == "Kinh")
+    checked = 0
+    for household in base.partition_by("household_id"):
+        head = household.filter(pl.col("relation_to_head") == "Chủ hộ")
+        if head.height != 1 or head["sex"][0] != "Nữ" or household["relation_to_head"].is_in(["Chồng"]).any():
+            continue
+        children = household.filter(
+            (pl.col("relation_to_head") == "Con") & (pl.col("mother_name") == head["full_name"][0])
+        )
+        if children.height < 2:
+            continue
+        assert children["father_name"].n_unique() == 1
+        assert children["full_name"].str.split(" ").list.first().n_unique() == 1
+        checked += 1
+    assert checked > 5

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from normalize.frame import normalize_records
+from pipelines.io import output_frame
 from pipelines.nightly import run_nightly
 from records.ingest import IngestResult, ingest_base, ingest_extracts
 from tests.ingest.corpus import build
@@ -107,7 +108,7 @@ def test_a_night_over_the_whole_corpus(tmp_path: Path) -> None:
     reported = set(files["source_file"].str.replace(r"\[.*\]$", "").to_list())
     assert reported == {c["file"] for c in EXTRACTS} | {"population_base.parquet"}
     assert (files["rows_read"] == files["rows_accepted"] + files["rows_quarantined"]).all()
-    base = pl.read_parquet(stage / "population_base.parquet")
+    base = output_frame(tmp_path / "out", build.NIGHT, "population_base")  # the whole base (state output)
     extracts = pl.read_parquet(stage / "extract_records.parquet")
     quarantine = pl.read_parquet(stage / "ingest_quarantine.parquet")
     assert files["rows_read"].sum() == base.height + extracts.height + quarantine.height

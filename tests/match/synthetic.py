@@ -178,6 +178,7 @@ def record_of(person: Person, record_id: str, source: str, rng: np.random.Genera
         "family_key": family_key,
         "middle_key": _key(middle) or "",
         "given_key": given_key,
+        "given_name": _given_display(given, given_key_override, strip_marks),
         "name_key_no_middle": f"{family_key} {given_key}",
         "birth_date_value": birth_value,
         "birth_year": year,
@@ -240,3 +241,12 @@ def make_extract(
     for k, person in enumerate(unknown or []):
         rows.append(record_of(person, f"U{k:07d}", "residence", rng, noise))
     return frame(rows)
+
+
+def _given_display(given: str | None, typo: str | None, strip_marks: bool) -> str | None:
+    """The given name as displayed: the typo'd key when a typo was made, without marks when they were stripped."""
+    if not given:
+        return None
+    if typo is not None:
+        return typo.title()
+    return unidecode(given).title() if strip_marks else given

@@ -6,17 +6,25 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from matchers.engine.nightly import pair_store
 from matchers.engine.types import LABEL_SCHEMA
 from pipelines.cli import main
 from pipelines.defs.match.assets import candidate_pairs, person_clusters, review_labels, scored_pairs
-from pipelines.io import write_parquet_atomic
+from pipelines.io import output_frame, write_folder_atomic, write_parquet_atomic
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import build_resources
+from state.base import base_store
 
 
 def _stage_inputs(output_dir: Path, night: str, base: pl.DataFrame, extract: pl.DataFrame) -> None:
+    """The normalize stage's outputs: the base as a state version (built on the previous night's), the extract."""
     folder = output_dir / "nights" / night
-    write_parquet_atomic(base.drop("entity"), folder / "normalized_base.parquet")
+    store = base_store(output_dir / "state")
+    previous = store.latest(before=night)
+    records = base.drop("entity")
+    added = records if previous is None else records.join(previous.read(["record_id"]), on="record_id", how="anti")
+    version = store.commit(night, base=previous, added=added)
+    write_folder_atomic(version, "table_version", folder / "normalized_base")
     write_parquet_atomic(extract.drop("entity"), folder / "normalized_extracts.parquet")
 
 
@@ -39,19 +47,29 @@ def test_match_assets_over_two_nights(tmp_path: Path, base: pl.DataFrame, extrac
     first = _materialize(tmp_path, "2025-07-02")
     assert first.success
     metadata = first.asset_materializations_for_node("candidate_pairs")[0].metadata
-    assert metadata["index_rebuilt"].value is True
+    assert metadata["full"].value is True and metadata["training"].value is True
     assert metadata["pairs_link"].value > 0
     second = _materialize(tmp_path, "2025-07-03")
-    assert second.asset_materializations_for_node("candidate_pairs")[0].metadata["index_rebuilt"].value is False
-    night_dir = tmp_path / "out" / "nights"
-    pairs = pl.read_parquet(night_dir / "2025-07-03" / "scored_pairs.parquet")
-    assert set(pairs.get_column("kind").unique()) == {"dedupe", "link"}
+    again = second.asset_materializations_for_node("candidate_pairs")[0].metadata
+    assert again["full"].value is False and again["training"].value is False
+    assert again["dirty_records"].value == 0 and again["pairs_dedupe"].value == 0  # nothing changed in the base
+    out = tmp_path / "out"
+    pairs = output_frame(out, "2025-07-03", "scored_pairs")
+    # Tonight's output: every link, and the base pairs at match or review; every base pair is in the state.
+    assert set(pairs.get_column("kind").unique()) <= {"dedupe", "link"} and "link" in set(pairs["kind"])
+    stored = pair_store(out / "state").version("2025-07-03")
+    assert stored.rows == first.asset_materializations_for_node("candidate_pairs")[0].metadata["pairs_dedupe"].value
+    assert stored.rows > 0 and set(stored.read(["kind"])["kind"]) == {"dedupe"}
     assert {"level_name", "weight_name", "match_probability", "decision"} <= set(pairs.columns)
-    clusters_1 = pl.read_parquet(night_dir / "2025-07-02" / "person_clusters.parquet")
-    clusters_2 = pl.read_parquet(night_dir / "2025-07-03" / "person_clusters.parquet")
+    assert pairs.equals(output_frame(out, "2025-07-02", "scored_pairs"))  # the base pairs are kept from night 1
+    clusters_1 = output_frame(out, "2025-07-02", "person_clusters")
+    clusters_2 = output_frame(out, "2025-07-03", "person_clusters")
     assert clusters_1.height == small_base.height + small_extract.height
     assert clusters_1.sort("record_id").equals(clusters_2.sort("record_id"))  # same input → same ids next night
-    assert (tmp_path / "out" / "state" / "match_index" / "manifest.json").exists()
+    assert sorted(p.name for p in (out / "state" / "match_index").glob("v-*.json")) == [
+        "v-2025-07-02.json",
+        "v-2025-07-03.json",
+    ]
 
 
 def test_review_labels_read_from_the_task_store(tmp_path: Path) -> None:
@@ -63,7 +81,11 @@ def test_review_labels_read_from_the_task_store(tmp_path: Path) -> None:
 
 
 def test_cli_dedupe_match_evaluate(
-    tmp_path: Path, base: pl.DataFrame, extract: pl.DataFrame, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    base: pl.DataFrame,
+    extract: pl.DataFrame,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base_file, extract_file, truth_file = (
         tmp_path / "base.parquet",
@@ -100,8 +122,24 @@ def test_cli_dedupe_match_evaluate(
 
     assert main(["match", "--base", str(base_file), "--extract", str(extract_file), "--out", str(tmp_path / "m")]) == 0
     assert "dựng mới" in capsys.readouterr().out
+    first_clusters = pl.read_parquet(tmp_path / "m" / "clusters.parquet")
+    import pipelines.commands.match as match_command
+
+    read = match_command.read_records
+    reads: list[Path] = []
+
+    def spying(path: Path, settings: object) -> pl.DataFrame:
+        reads.append(path)
+        return read(path, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(match_command, "read_records", spying)
     assert main(["match", "--base", str(base_file), "--extract", str(extract_file), "--out", str(tmp_path / "m")]) == 0
     assert "dùng lại" in capsys.readouterr().out
+    assert reads == [extract_file]  # the index of this very base file is reused: the base is not read again
+    assert (
+        pl.read_parquet(tmp_path / "m" / "clusters.parquet").sort("record_id").equals(first_clusters.sort("record_id"))
+    )
+    monkeypatch.undo()
     code = main(
         [
             "evaluate",

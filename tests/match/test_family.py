@@ -14,13 +14,14 @@ from matchers.engine import dedupe, population_settings
 from matchers.engine.clustering import cluster_records
 from matchers.engine.comparisons import compute_levels
 from matchers.engine.linker import prepare_records
+from matchers.engine.population import telex_keys
 from matchers.engine.scoring import _smoothed
 from normalize.frame import normalize_records
 
 NIGHT = dt.date(2025, 11, 3)
 
 
-def _record(record_id: str, full_name: str, birth: str, sex: str, person_id: str | None, **extra: Any) -> dict:
+def _record(record_id: str, full_name: str | None, birth: str, sex: str, person_id: str | None, **extra: Any) -> dict:
     return {
         "record_id": record_id,
         "person_id": person_id,
@@ -93,6 +94,44 @@ def test_twins_whose_names_are_a_slip_apart_go_to_a_reviewer() -> None:
     assert levels["veto"] == "twins_or_typo"
     settings = population_settings()
     assert next(v for v in settings.vetoes if v.name == "twins_or_typo").max_probability == 0.5
+
+
+def test_twins_with_two_real_names_a_letter_apart_and_one_id_go_to_a_reviewer() -> None:
+    """Phạm Văn Vinh and Phạm Văn Linh, one ID: two names of the lists that rhyme, so a twin carrying the other's
+    ID is as likely as a typo; "Tùng" and "Thùy Dung" (a dropped word and a slip making another name) are two people."""
+    first = _record("A", "Phạm Văn Vinh", "1994-04-04", "Nam", ID_A)
+    second = _record("B", "Phạm Văn Linh", "1994-04-04", "Nam", ID_A)
+    assert _levels(first, second)["veto"] == "twins_or_typo"
+    # A slip that makes no name ("Vinhh") stays one person; so does one that makes another name without keeping
+    # the rhyme and a distinct onset (a dropped letter, a dialect spelling): one name mistyped, not a twin's.
+    assert _levels(first, {**second, "full_name": "Phạm Văn Vinhh"})["veto"] == "none"
+    for written, typed, sex in (
+        ("Trần Thanh Anh", "Trần Thanh An", "Nữ"),
+        ("Tạ Thị Thu", "Tạ Thị Tu", "Nữ"),
+        ("Lê Thị Hương", "Lê Thị Hưng", "Nữ"),
+        ("Đỗ Thị Sương", "Đỗ Thị Xương", "Nữ"),
+        ("Bùi Thị Thủy", "Bùi Thị Thy", "Nữ"),
+        ("Nguyễn Hồng Hòa", "Nguyễn Hồng Hà", "Nữ"),
+        ("Nguyễn Mai Hướng", "Nguyễn Mai Hưng", "Nam"),
+        ("Lê Thị Nhung", "Nhung Le Tho", "Nữ"),  # another order and a slip: the last words are not given names
+    ):
+        one = _record("A", written, "1987-07-17", sex, ID_A)
+        assert _levels(one, {**one, "record_id": "B", "full_name": typed})["veto"] == "none", typed
+    # Twin sisters Thu and Thủy: two slips apart however typed (thu/thủy, thu/thuyr), so two names.
+    thu = _record("A", "Nguyễn Thanh Thu", "2001-08-22", "Nữ", ID_A)
+    assert _levels(thu, {**thu, "record_id": "B", "full_name": "Nguyễn Thanh Thủy"})["veto"] == "twins_or_typo"
+    older = _record("A", "Tăng Thị Tùng", "2011-08-20", "Nữ", ID_A)
+    younger = _record("B", "Tăng Thị Thùy Dung", "2011-08-20", "Nữ", ID_A)
+    assert _levels(older, younger)["veto"] == "family_member"
+
+
+def test_a_nameless_record_of_a_twin_goes_to_a_reviewer() -> None:
+    """No name, the birth date, parents and address of a twin and another ID of the same registration."""
+    named = _record("A", "Phan Phi Cường", "2015-04-21", "Nam", ID_A)
+    nameless = _record("B", None, "2015-04-21", "Nam", ID_B)
+    levels = _levels(named, nameless)
+    assert levels["person_id"] == "same_registration"
+    assert levels["veto"] == "twins_or_typo"
 
 
 def test_a_newborn_is_not_its_brother() -> None:
@@ -220,3 +259,12 @@ def test_vetoed_pairs_are_known_non_matches_for_em_and_show_in_explanations(base
     assert (vetoed.get_column("weight_veto") <= 0).all()
     capped = vetoed.filter(pl.col("level_veto") != "twins_or_typo")
     assert (capped.get_column("match_probability") <= 0.01 + 1e-12).all()
+
+
+def test_telex_keys_are_the_keys_a_typist_presses() -> None:
+    """One dropped key or one dropped letter is a slip; the veto asks for two of both."""
+    assert telex_keys("thủy") == "thuyr"
+    assert telex_keys("hòa") == "hoaf"
+    assert telex_keys("đức") == "dduwcs"
+    assert telex_keys("hương") == "huowng"
+    assert telex_keys("lâm") == "laam"

@@ -126,8 +126,15 @@ def test_em_sessions_use_only_the_training_rules(base: pl.DataFrame, deduped: Ma
     settings = population_settings()
     sessions = deduped.model.em_sessions
     assert {session["rule"] for session in sessions} == set(settings.training_rules)
-    everything = dataclasses.replace(settings, training_rules=())
-    assert {s["rule"] for s in dedupe(base, everything).model.em_sessions} > set(settings.training_rules)
+    only_names = dataclasses.replace(settings, training_rules=("name+birth_date",))
+    assert next(s["rule"] for s in dedupe(base, only_names).model.em_sessions) == "name+birth_date"
+
+
+def test_em_sessions_are_anchored(deduped: MatchResult) -> None:
+    """A comparison's m is estimated by one session only (the first that can), and held by the later ones."""
+    estimated = [name for session in deduped.model.em_sessions for name in session["estimated"]]
+    assert len(estimated) == len(set(estimated))
+    assert "person_id" in deduped.model.em_sessions[-1]["estimated"]
 
 
 def test_index_reuses_the_u_of_a_dedupe_of_the_same_base(

@@ -7,6 +7,8 @@ previous cluster ids per connected set of claims: each must agree exactly with t
 from __future__ import annotations
 
 import itertools
+import math
+import warnings
 
 import numpy as np
 import polars as pl
@@ -113,3 +115,23 @@ def test_salted_fresh_ids_avoid_taken_ids_in_group_order() -> None:
     assert len(set(result)) == 3 and not {"Pa", "Pb"} & {result[0], result[2]}
     groups = pl.DataFrame({"record_id": ["x", "y"], "group": ["x", "x"]})
     assert stable_cluster_ids(groups).get_column("cluster_id").n_unique() == 1
+
+
+def test_training_without_any_pair_keeps_a_finite_prior() -> None:
+    """An empty night or a base with nobody alike: EM has nothing to learn from and the prior is never 0/0 (NaN)."""
+    settings = population_settings()
+    rules = len(settings.blocking_rules)
+    comparisons = settings.comparisons
+    nothing = np.zeros(0)
+    patterns = AgreementPatterns.of_rows(
+        np.zeros((0, len(comparisons)), dtype=np.int64), np.zeros((0, rules), dtype=bool), nothing, nothing, nothing
+    )
+    u = {c.name: np.full(len(c.labels), 1.0 / len(c.labels)) for c in comparisons}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = train_on_patterns(patterns, u, settings, comparable_pairs=3)
+    assert 0.0 < model.prior < 1.0 and math.isfinite(model.prior)
+    assert model.prior <= model.candidate_prior / 3
+    assert model.em_sessions == []
+    for comparison in comparisons:
+        assert all(math.isfinite(value) for value in model.comparisons[comparison.name].m)

@@ -52,6 +52,8 @@ _STREETS: Final = (
     "Số 101 ngách 3 ngõ 12 Phố Huế",
     "Khu phố 4",
 )
+
+
 def _typo(name: str, rng: random.Random) -> str:
     """Drop or double one letter of a long word (a slip of the keyboard)."""
     words = name.split()

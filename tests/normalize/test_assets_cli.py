@@ -10,9 +10,11 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.defs.normalize.assets import normalized_base, normalized_extracts
-from pipelines.io import ParquetIOManager
+from pipelines.io import ParquetIOManager, output_frame
 from pipelines.partitions import nightly_partitions
+from pipelines.resources import DancuPaths
 from records.schema import conform
+from state.base import BaseChanges
 
 NIGHT = "2025-07-02"
 
@@ -45,10 +47,11 @@ def test_assets_are_declared_for_the_normalize_stage() -> None:
         assert spec.description
 
 
-def test_direct_invocation_with_metadata() -> None:
+def test_direct_invocation_with_metadata(tmp_path: Path) -> None:
     context = dg.build_asset_context(partition_key=NIGHT)
-    output = normalized_base(context, population_base=_records("base"))
-    frame = output.value
+    paths = DancuPaths(input_dir=str(tmp_path / "in"), output_dir=str(tmp_path))
+    output = normalized_base(context, population_base=BaseChanges.whole(_records("base"), NIGHT), paths=paths)
+    frame = output.value.read()  # the night's version of the base in the state
     assert frame.height == 2
     assert frame["full_name_norm"].to_list() == ["Nguyễn Văn An", "Lê Thị Thúy"]
     metadata = output.metadata
@@ -63,16 +66,21 @@ def test_direct_invocation_with_metadata() -> None:
 
 def test_materialize_through_the_io_manager(tmp_path: Path) -> None:
     @dg.asset(partitions_def=nightly_partitions, group_name="ingest")
-    def population_base() -> pl.DataFrame:
-        return _records("base")
+    def population_base() -> BaseChanges:
+        return BaseChanges.whole(_records("base"), NIGHT)
 
     result = dg.materialize(
         [population_base, normalized_base],
         partition_key=NIGHT,
-        resources={"io_manager": ParquetIOManager(base_dir=str(tmp_path))},
+        resources={
+            "io_manager": ParquetIOManager(base_dir=str(tmp_path)),
+            "paths": DancuPaths(input_dir=str(tmp_path / "in"), output_dir=str(tmp_path)),
+        },
     )
     assert result.success
-    stored = pl.read_parquet(tmp_path / "nights" / NIGHT / "normalized_base.parquet")
+    # The output refers to the night's version of the base in the state instead of copying it.
+    assert (tmp_path / "nights" / NIGHT / "normalized_base" / "version.json").exists()
+    stored = output_frame(tmp_path, NIGHT, "normalized_base")
     assert stored["permanent_address_candidates"].to_list()[0] == ["00008", "00025"]
     materialization = result.asset_materializations_for_node("normalized_base")[0]
     assert materialization.metadata["rows"].value == 2

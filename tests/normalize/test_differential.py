@@ -13,15 +13,25 @@ from collections.abc import Callable
 from datetime import date
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
+from normalize import text as text_module
 from normalize.addresses import address_columns, resolve_address
 from normalize.dates import parse_date
 from normalize.frame import _date_columns
 from normalize.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
 from normalize.names import name_columns, parse_name
-from normalize.text import fix_legacy_encoding, fix_legacy_series, nfc_series, per_distinct
+from normalize.text import (
+    distinct_codes,
+    fix_legacy_encoding,
+    fix_legacy_series,
+    legacy_flags,
+    nfc_series,
+    per_distinct,
+)
 
 TODAY = date(2025, 7, 2)
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -39,6 +49,29 @@ NAMES = [
     "TrÇn V¨n §øc",  # TCVN3
     "Traàn Vaên Ñöùc",  # VNI
     "NGUYEN VAN AN",
+    "H'Hen Niê",
+    "Hhen Niê",
+    "Niê H’Hen",
+    "Ksor Y Phước",
+    "Y-Blông Ê Ban",
+    "Thạch Sa Ri",
+    "Néang Sa Ri",
+    "Chau Sóc",
+    "Ông Nguyễn Văn An",
+    "Lê Thị Hoa - đã mất",
+    "Trần Văn Chết",
+    "Phạm [liệt sĩ] Văn Hùng",
+    "Nguyễn Văn_An 2",
+    "nguyeenx vawn an",
+    "Hoàng  Thị   Mai",
+    "Thu Hà Nguyễn Thị",
+    "Ê Nuôl Y Ben",
+    "\u0301 Lê Văn",
+    "Nguyen Van An",  # a bare Van/Thi: Văn/Thị in a name without diacritics …
+    "Lê Van Hùng",  # … a given name beside diacritics
+    "Pham Thi Van",
+    "Bình Lò Thị",
+    "Vàng Thị Dợ",
 ]
 ADDRESSES = [
     "Số 12 ngõ 34 Khâm Thiên, P. Thổ Quan, Q. Đống Đa, TP. Hà Nội",
@@ -49,6 +82,13 @@ ADDRESSES = [
     "P. Cèng VÞ, Q. Ba §×nh, HN",  # TCVN3
     "SỐ 5 NGÕ 2, PHƯỜNG BA ĐÌNH, HÀ NỘI",
     "xom 3 Xa Van Phuc Huyen Thanh Tri Ha Noi",
+    "Xã Tân Lập, Thôn 3, Số 7, Huyện Đan Phượng, Hà Nội",  # street segments after the ward
+    "Số 5, ,Thôn 3;Xã Tân Lập ,  Huyện Đan Phượng, Hà Nội",  # odd separators
+    "Km 12 Tỉnh lộ 31, Xã Tân Lập, Huyện Đan Phượng, Hà Nội",
+    "Số 5 Khâm Thiên",
+    "Thôn 3, Số 7",
+    " , ",
+    "Hà Nội",
 ]
 IDS = ["001090012345", "079305000001", "0010 9001 2345", "001.090.012.345", "37304203655.0", "3.7304203655E+10",
        "373042036.55", "123456789", "00109001234", "00109001234A", "000090012345"]  # fmt: skip
@@ -104,33 +144,53 @@ def _checked(values: list[str | None], vectorized: Callable[[pl.Series], pl.Data
     return result
 
 
+def _same_on_distinct(values: list[str | None], vectorized: Callable[..., pl.DataFrame]) -> None:
+    """The ``already_distinct`` path (what per_distinct_columns uses) gives what the grouping path gives."""
+    distinct = pl.Series("values", list(dict.fromkeys(values)), dtype=pl.String)
+    assert_frame_equal(vectorized(distinct, already_distinct=True), vectorized(distinct))
+    assert distinct.to_list() == list(dict.fromkeys(values))
+
+
 @FAST
 @given(column(NAMES))
 def test_names_equal_parse_name(values: list[str | None]) -> None:
     result = _checked(values, name_columns)
+    _same_on_distinct(values, name_columns)
     for value, row in zip(values, result.iter_rows(named=True), strict=True):
         parsed = parse_name(value)
+        assert row["name_remark"] == parsed.remark, value
+        assert row["legacy"] == (parsed.legacy_encoding is not None), value
         if not parsed.display:
-            assert row["norm"] is None
+            assert row["norm"] is None and row["name_key"] is None and row["name_reordered"] is False, value
             continue
         assert (row["norm"], row["family_name"], row["middle_name"], row["given_name"]) == (
             parsed.display,
             parsed.family,
             parsed.middle,
             parsed.given,
-        )
-        assert (row["name_key"], row["given_key"], row["name_key_no_middle"]) == (
+        ), value
+        assert (row["name_key"], row["family_key"], row["middle_key"], row["given_key"]) == (
             parsed.name_key,
+            parsed.family_key,
+            parsed.middle_key,
             parsed.given_key,
+        ), value
+        assert (row["name_key_no_middle"], row["name_key_glued"]) == (
             parsed.name_key_no_middle,
-        )
-        assert row["legacy"] == (parsed.legacy_encoding is not None)
+            parsed.name_key_glued,
+        ), value
+        assert (row["name_prefix"], row["name_convention"], row["name_reordered"]) == (
+            parsed.prefix,
+            parsed.convention,
+            parsed.reordered,
+        ), value
 
 
 @FAST
 @given(column(ADDRESSES))
 def test_addresses_equal_resolve_address(values: list[str | None]) -> None:
     result = _checked(values, address_columns)
+    _same_on_distinct(values, address_columns)
     for value, row in zip(values, result.iter_rows(named=True), strict=True):
         single = resolve_address(value)
         assert row["status"] == single.status, value
@@ -203,3 +263,38 @@ def test_per_distinct_equals_computing_every_row(values: list[str | None]) -> No
 
     result = _checked(values, lambda s: per_distinct(s, compute))
     assert result.equals(compute(pl.Series(values, dtype=pl.String)))
+
+
+@FAST
+@given(st.lists(column(NAMES + ADDRESSES), min_size=1, max_size=3), st.booleans())
+def test_distinct_codes_spread_back_every_column(columns: list[list[str | None]], collide: bool) -> None:
+    """Hash codes give every row of every column back its value, the distinct values in first-seen order with one
+    null last, also when all hashes collide (the exact string grouping then takes over)."""
+    series = [pl.Series(f"c{i}", c, dtype=pl.String) for i, c in enumerate(columns)]
+    with pytest.MonkeyPatch.context() as patch:
+        if collide:
+            one_hash = lambda values: pl.repeat(7, values.len(), dtype=pl.UInt64, eager=True)  # noqa: E731
+            patch.setattr(text_module, "_hash_keys", one_hash)
+        distinct, codes = distinct_codes(series)
+    flat = [v for c in columns for v in c]
+    expected = list(dict.fromkeys(v for v in flat if v is not None)) + ([None] if None in flat else [])
+    assert distinct.to_list() == expected
+    for values, code in zip(columns, codes, strict=True):
+        assert distinct.gather(code).to_list() == values
+    assert [s.to_list() for s in series] == columns  # inputs unchanged
+
+
+@FAST
+@given(column(NAMES + ADDRESSES + IDS + DATES), st.booleans())
+@example(["TrÇn V¨n §øc", "Lê Khánh Thy Oânh", None, "001090012345", "TrÇn V¨n §øc"], False)
+@example(["Traàn Vaên Ñöùc", "Lê Tâm", None, "1990-03-15"], True)
+def test_legacy_flags_equal_fix_legacy_encoding(values: list[str | None], many_distinct: bool) -> None:
+    """legacy_flags (the columns normalized elsewhere) flags a cell exactly when its conversion happens, on the
+    grouping path (few distinct values) and on the scanning path (mostly distinct: each value once more, numbered)."""
+    if many_distinct:
+        values = values + [f"{v}{i}" if v is not None else None for i, v in enumerate(values)]
+    series = pl.Series("values", values, dtype=pl.String)
+    flags = legacy_flags(series)
+    assert series.to_list() == values and flags.len() == len(values) and flags.null_count() == 0
+    for value, flag in zip(values, flags.to_list(), strict=True):
+        assert flag == (value is not None and fix_legacy_encoding(value)[1] is not None), value

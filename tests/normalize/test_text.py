@@ -46,6 +46,18 @@ def test_legacy_samples_convert(legacy: str, expected: str, encoding: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("legacy", "expected"),
+    [
+        ("Hoµng Kim YÕnn", "Hoàng Kim Yếnn"),  # a typing error made before encoding ("Yến" typed "Yếnn")
+        ("Km 90 TØnh lé 13, Ph\u00adêng Hµ Nam", "Km 90 Tỉnh lộ 13, Phường Hà Nam"),  # "Km" is not "Kưm"
+        ("§T 741, X· Kh¸nh An", "ĐT 741, Xã Khánh An"),  # nor "ĐT" (đường tỉnh) "Đưt"
+    ],
+)
+def test_tcvn3_with_a_typo_or_a_road_marker(legacy: str, expected: str) -> None:
+    assert fix_legacy_encoding(legacy) == (expected, "TCVN3")
+
+
+@pytest.mark.parametrize(
     ("damaged", "expected"),
     [
         ("H\u00adng", "Hưng"),  # the soft hyphen (TCVN3 ư) kept

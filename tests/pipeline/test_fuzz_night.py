@@ -32,6 +32,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from datagen import generate_province
 from normalize.frame import normalize_records
+from pipelines.io import output_frame
 from pipelines.nightly import run_nightly
 from records.encodings import encode_cp1258
 from records.ingest import ingest_night
@@ -260,7 +261,7 @@ def test_a_whole_night_over_mutated_files(source: Source) -> None:
             report = pl.read_parquet(stage / "ingest_files.parquet")
             assert (report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"]).all()
             stored = sum(
-                pl.read_parquet(stage / f"{name}.parquet").height
+                output_frame(root / "out", NIGHT.isoformat(), name).height
                 for name in ("population_base", "extract_records", "ingest_quarantine")
             )
             assert report["rows_read"].sum() == stored

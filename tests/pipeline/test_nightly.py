@@ -11,6 +11,7 @@ import pytest
 
 from datagen import generate_province
 from normalize.columns import ADDRESS_COLUMNS
+from pipelines.io import output_frame
 from pipelines.nightly import NightlyOutcome, run_nightly
 
 NIGHT = dt.date(2026, 11, 20)
@@ -26,7 +27,7 @@ def night_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
 
 
 def stage(out: Path, asset: str) -> pl.DataFrame:
-    return pl.read_parquet(out / "nights" / NIGHT.isoformat() / f"{asset}.parquet")
+    return output_frame(out, NIGHT.isoformat(), asset)
 
 
 def test_ingest_accounts_for_every_row(night_outputs: tuple[Path, Path, NightlyOutcome]) -> None:

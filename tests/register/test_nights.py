@@ -116,3 +116,19 @@ def test_an_event_the_base_still_does_not_show_stays_a_finding_the_next_nights()
     shown = build([person("B1", death_date="2026-02-20")], night=NEXT_NIGHT, previous=first.register)
     gone = build_changes(shown, NEXT_NIGHT, previous_changes=first_changes)
     assert persistent_findings(shown.register, gone, night=NEXT_NIGHT).height == 0
+
+
+def test_a_conflict_with_the_base_stays_a_finding_after_the_record_that_disagreed_has_gone() -> None:
+    # Night 1: the card gives another valid ID than the base's; the register keeps the card's and lists the conflict.
+    first = build([person("B1", person_id="037090001234"), person("CC1", "card", person_id="037090009999")])
+    first_changes = build_changes(first, NIGHT)
+    # Night 2: only the base record; the card was last night's extract, the base still holds its own ID.
+    second = build([person("B1", person_id="037090001234")], night=NEXT_NIGHT, previous=first.register)
+    changes = build_changes(second, NEXT_NIGHT, previous_changes=first_changes)
+    members = clusters(("B1", "CC1")).with_columns(pl.Series("source", ["base", "card"]))
+    found = persistent_findings(second.register, changes, members, night=NEXT_NIGHT)
+    assert found.select("record_id", "rule", "related_record_ids").rows() == [("B1", "cross_source_mismatch", ["CC1"])]
+    # Once the base holds the card's ID, nothing conflicts and the finding is gone.
+    fixed = build([person("B1", person_id="037090009999")], night=NEXT_NIGHT, previous=first.register)
+    fixed_changes = build_changes(fixed, NEXT_NIGHT, previous_changes=first_changes)
+    assert persistent_findings(fixed.register, fixed_changes, members, night=NEXT_NIGHT).height == 0

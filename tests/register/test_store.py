@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -117,3 +118,33 @@ def test_show_and_diff(tmp_path: Path) -> None:
         store.diff(NIGHT_1, "2020-01-01")
     with pytest.raises(StoreError, match="invalid night"):
         store.version_dir("yesterday")
+
+
+def test_part_folders_a_distributed_writer_leaves_are_a_version_like_files(tmp_path: Path) -> None:
+    """``write_with``: register and change set as folders of part files (Spark's layout) are staged, named
+    ``<night>--v<k>``, read back like files, and an identical rerun (other part names, same rows) adds nothing."""
+    store = RegisterStore(tmp_path / "register")
+    day = NIGHT
+    result = build(ROWS_2, night=day)
+    changes = build_changes(result, day)
+
+    def parts(run: str) -> Callable[[Path, Path], dict[str, int]]:
+        def write(register_path: Path, changes_path: Path) -> dict[str, int]:
+            for frame, folder in ((result.register, register_path), (changes, changes_path)):
+                folder.mkdir()
+                half = frame.height // 2
+                frame.head(half).write_parquet(folder / f"part-00000-{run}.parquet")
+                frame.slice(half).write_parquet(folder / f"part-00001-{run}.parquet")
+            tonight = int((changes["night"] == day).sum())
+            return {"persons": result.register.height, "changes": changes.height, "changes_tonight": tonight}
+
+        return write
+
+    folder = store.write_with(NIGHT_1, parts("job-a"))
+    assert folder.name == f"{NIGHT_1}--v1" and (folder / REGISTER_FILE).is_dir()
+    assert store.read_register().equals(result.register)
+    assert store.read_changes().equals(changes)
+    assert store.manifest()["persons"] == result.register.height
+    assert store.write_with(NIGHT_1, parts("job-b")) == folder
+    assert [h["action"] for h in store.catalog()["history"]] == ["write"]
+    assert not list((tmp_path / "register" / "versions").glob(".*"))

@@ -302,21 +302,30 @@ def test_day_and_month_typed_the_other_way_round_is_not_a_conflict() -> None:
     assert change(changes_of(result), "birth_date") is None
 
 
-def test_building_in_partitions_gives_the_same_register() -> None:
-    from register.golden import build_golden_in_partitions
+def test_partitions_with_previous_nights_equal_the_whole_build() -> None:
+    """A person split across two partitions tonight: each partition keeps its records, none is inherited twice."""
+    first_rows = [person("B1"), person("B2", full_name="Nguyen Van An"), person("CC1", "card")]
+    first = build_golden(records(*first_rows), clusters(("B1", "B2", "CC1")), NIGHT).register
+    tonight = records(person("B1"), person("B2", full_name="Nguyen Van An"))
+    groups = clusters(("B1",), ("B2",))  # tonight the matcher keeps them apart
+    whole = build_golden(tonight, groups, NIGHT, previous=first).register
+    from register.golden import assign_successors
 
-    rows = [
-        person("B1"), person("CC1", "card", full_name="NGUYỄN VĂN AN"),
-        person("B2", person_id="037190002222", full_name="Trần Thị Mai", sex="Nữ", permanent_address=OLD_FORM),
-        person("HT2", "civil_status", event_type="Khai tử", person_id="037190002222", full_name="Trần Thị Mai",
-               sex="Nữ", death_date="2026-02-01"),
-        person("B3", person_id="037290003333", full_name="Lê Văn Cường", birth_date="1992-01-01"),
+    assigned = assign_successors(first, groups)
+    parts = [
+        build_golden(tonight.filter(pl.col("record_id") == rid), groups, NIGHT,
+                     previous=assigned.filter(pl.col("successor") == key).drop("successor")).register
+        for rid, key in (("B1", "P-B1"), ("B2", "P-B2"))
     ]  # fmt: skip
-    frame = records(*rows)
-    groups = clusters(("B1", "CC1"), ("B2", "HT2"), ("B3",))
-    whole = build_golden(frame, groups, NIGHT)
-    parted = build_golden_in_partitions(frame, groups, NIGHT, partitions=3)
-    assert parted.register.equals(whole.register)
-    nxt = records(*rows[:3])
-    again = build_golden(nxt, groups, NIGHT, previous=whole.register).register
-    assert build_golden_in_partitions(nxt, groups, NIGHT, previous=whole.register, partitions=2).register.equals(again)
+    assert pl.concat(parts).sort("person_key").equals(whole)
+    members = whole.explode("record_ids")["record_ids"]
+    assert members.is_unique().all() and sorted(members) == ["B1", "B2", "CC1"]
+
+
+def test_one_street_typed_two_ways_is_one_place() -> None:
+    typed = build([
+        person("B1", permanent_address="Số 54 Nguyễn Chí Thanh, Phường Hoa Lư, Tỉnh Ninh Bình"),
+        person("CT1", "residence", event_type="Xóa đăng ký thường trú",
+               permanent_address="SN 54 Nguyen Chi Thanh, Phường Hoa Lư, Tỉnh Ninh Bình"),
+    ])  # fmt: skip
+    assert golden_row(typed)["status"] == "moved_out"

@@ -1,4 +1,4 @@
-"""End to end on a real Spark cluster: a standalone master and two workers on 127.0.0.1, and ``dancu nightly
+"""End to end on a real Spark cluster: a standalone master and two workers on 127.0.0.1, and ``dancu register
 --engine spark`` run against it as an operator would, giving what the embedded engine gives on the same night."""
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.nightly import run_nightly
-from pipelines.resources import EngineResource
-from register.store import RegisterStore
-from tests.spark.conftest import NIGHT, SPARK, Province, assert_same_pairs
+from pipelines.cli import main
+from tests.spark.conftest import NIGHT, SPARK, Province
 
 pytestmark = SPARK
 
@@ -28,41 +26,28 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield c
 
 
-def _stage(out: Path, asset: str) -> pl.DataFrame:
-    return pl.read_parquet(out / "nights" / NIGHT.isoformat() / f"{asset}.parquet")
-
-
-def test_nightly_on_a_two_worker_cluster_gives_the_embedded_results(
+def test_register_command_on_a_two_worker_cluster_gives_the_embedded_register(
     cluster: object, province: Province, tmp_path: Path
 ) -> None:
     from scaleout.standalone import LocalCluster
 
     assert isinstance(cluster, LocalCluster)
-    embedded = run_nightly(
-        province.input_dir, tmp_path / "embedded", NIGHT.isoformat(), log_level="ERROR", engine=EngineResource()
-    )
-    assert embedded.success
+    inputs = ["--base", str(province.base_file), "--extract", str(province.extracts_file), "--night", NIGHT.isoformat()]
+    assert main(["register", *inputs, "--out", str(tmp_path / "embedded")]) == 0
     command = [
-        str(Path(sys.executable).parent / "dancu"), "nightly", "--input", str(province.input_dir),
-        "--output", str(tmp_path / "spark"), "--date", NIGHT.isoformat(), "--quiet",
+        str(Path(sys.executable).parent / "dancu"), "register", *inputs, "--out", str(tmp_path / "spark"),
         "--engine", "spark", "--spark-master", cluster.master_url, "--spark-partitions", "4",
     ]  # fmt: skip
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DANCU_", "PYSPARK_"))}
     completed = subprocess.run(command, capture_output=True, text=True, timeout=900, env=environment, check=False)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    spark_out, embedded_out = tmp_path / "spark", tmp_path / "embedded"
-    for asset in ("normalized_base", "normalized_extracts", "person_clusters"):
-        assert _stage(spark_out, asset).equals(_stage(embedded_out, asset)), asset
-    key = ["left_id", "right_id"]
-    assert _stage(spark_out, "candidate_pairs").sort(key).equals(_stage(embedded_out, "candidate_pairs").sort(key))
-    assert_same_pairs(_stage(spark_out, "scored_pairs"), _stage(embedded_out, "scored_pairs"))
-    # The register the cluster wrote (folders of part files) is the embedded night's, read by the same store.
-    spark_store, embedded_store = (RegisterStore(out / "state" / "register") for out in (spark_out, embedded_out))
-    assert spark_store.read_register().equals(embedded_store.read_register())
-    assert spark_store.read_changes().equals(embedded_store.read_changes())
-    # The rest of the graph read the Spark outputs: the night's findings and tasks are the embedded night's.
-    for asset in ("quality_findings", "correction_tasks"):
-        assert _stage(spark_out, asset).equals(_stage(embedded_out, asset)), asset
+    # Matching, clusters and the register's builders ran on the workers: the register and the change set (folders
+    # of part files) are the embedded command's, row for row.
+    for name in ("register.parquet", "changes.parquet"):
+        written = tmp_path / "spark" / name
+        assert written.is_dir() and all(p.suffix == ".parquet" for p in written.iterdir()), name
+        assert pl.read_parquet(written).equals(pl.read_parquet(tmp_path / "embedded" / name)), name
+    assert (tmp_path / "spark" / "changes.xlsx").is_file()
     # The run was a cluster application that ran on both workers and was stopped, not abandoned.
     status = cluster.status()
     assert not status["activeapps"]

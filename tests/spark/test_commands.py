@@ -12,9 +12,8 @@ import polars as pl
 import pytest
 
 from pipelines.cli import main
-from pipelines.engine_options import engine_of
+from pipelines.engine_options import EngineResource, engine_from_environment, engine_of
 from pipelines.errors import CommandError
-from pipelines.resources import EngineResource, engine_from_environment
 from tests.spark.conftest import NIGHT, SPARK, Province, assert_same_pairs
 
 pytestmark = SPARK

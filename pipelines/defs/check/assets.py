@@ -6,11 +6,15 @@ import dagster as dg
 import polars as pl
 from unidecode import unidecode
 
-from checks import CheckContext, run_rules
+from checks.incremental import NightFindings, night_findings, score_records
 from checks.scores import OVERALL, compute_scores, update_history
+from matchers.engine.nightly import ClusterNight
+from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
+from pipelines.progress import reporter
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
+from state.tables import TableVersion
 
 HISTORY_FILE = "quality_history.parquet"
 
@@ -32,30 +36,45 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
 )
 def quality_findings(
     context: dg.AssetExecutionContext,
-    normalized_base: pl.DataFrame,
+    normalized_base: TableVersion,
     normalized_extracts: pl.DataFrame,
     scored_pairs: pl.DataFrame,
-    person_clusters: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
-    """Run every registered rule of ``checks`` on the night's normalized records and match results."""
+    person_clusters: ClusterNight,
+    paths: DancuPaths,
+    night_state: NightlyState,
+) -> dg.Output[NightFindings]:
+    """Run every registered rule of ``checks`` on what tonight changed (the base records that changed, their groups,
+    the records linked to tonight's extracts, the records a night-dependent rule may flip) and on the extracts; the
+    findings of every other base record are kept from last night (``checks.incremental``)."""
     watch = Stopwatch()
-    check_context = CheckContext(
-        base=normalized_base,
-        extracts=normalized_extracts,
-        night=night_of(context.partition_key),
-        pairs=scored_pairs,
-        clusters=person_clusters,
+    found = night_findings(
+        normalized_base,
+        normalized_extracts,
+        scored_pairs,
+        person_clusters.clusters,
+        paths.state_dir,
+        context.partition_key,
+        full=night_state.rebuild,
+        progress=reporter(),
     )
-    findings, timings = run_rules(check_context)
-    context.log.info(f"{findings.height} phát hiện từ {timings.height} quy tắc trong {timings['seconds'].sum():.1f} s")
+    counts = found.version.read(["quality", "severity", "rule"]).vstack(
+        found.extracts.select("quality", "severity", "rule")
+    )
+    timings = found.timings
+    context.log.info(
+        f"{found.rows} phát hiện; kiểm tra lại {found.scope.len()} bản ghi cơ sở và {normalized_extracts.height} "
+        f"bản ghi trích xuất trong {timings['seconds'].sum():.1f} s{' (toàn bộ)' if found.full else ''}"
+    )
     return dg.Output(
-        findings,
+        found,
         metadata={
             **watch.metadata(),
-            "rows": dg.MetadataValue.int(findings.height),
-            "by_quality": dg.MetadataValue.json(_counts(findings, "quality")),
-            "by_severity": dg.MetadataValue.json(_counts(findings, "severity")),
-            "by_rule": dg.MetadataValue.json(_counts(findings, "rule")),
+            "rows": dg.MetadataValue.int(found.rows),
+            "checked_base_records": dg.MetadataValue.int(found.scope.len()),
+            "full": dg.MetadataValue.bool(found.full),
+            "by_quality": dg.MetadataValue.json(_counts(counts, "quality")),
+            "by_severity": dg.MetadataValue.json(_counts(counts, "severity")),
+            "by_rule": dg.MetadataValue.json(_counts(counts, "rule")),
             "rule_seconds": dg.MetadataValue.json(
                 {r: round(s, 3) for r, s in timings.select("rule", "seconds").iter_rows()}
             ),
@@ -73,15 +92,15 @@ def quality_findings(
 def quality_scores(
     context: dg.AssetExecutionContext,
     paths: DancuPaths,
-    quality_findings: pl.DataFrame,
-    normalized_base: pl.DataFrame,
+    quality_findings: NightFindings,
+    normalized_base: TableVersion,
     normalized_extracts: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Score the night per ward, province and overall, and replace this night in the score history."""
     watch = Stopwatch()
     night = night_of(context.partition_key)
-    records = CheckContext(base=normalized_base, extracts=normalized_extracts, night=night).records
-    scores = compute_scores(records, quality_findings, night)
+    records = score_records(normalized_base, normalized_extracts)
+    scores = compute_scores(records, quality_findings.all(["record_id", "source", "quality", "severity"]), night)
     history = update_history(paths.state_dir / HISTORY_FILE, scores)
     overall = {q: s for q, s in scores.filter(pl.col("level") == "all").select("quality", "score").iter_rows()}
     return dg.Output(

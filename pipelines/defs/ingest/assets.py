@@ -3,15 +3,19 @@
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
+from pipelines.progress import reporter
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
 from records.ingest import EXTRACT_SUFFIXES, IngestResult, ingest_night, summarize
 from records.schema import validate_canonical
+from state.base import base_store, check_base_counts, ingest_base_changes, previous_base
 
 
 def missing_night_folder(input_dir: Path, night: str) -> str | None:
@@ -42,7 +46,8 @@ def _counts_metadata(result: IngestResult, watch: Stopwatch) -> dict[str, dg.Met
     return {
         **watch.metadata(),
         "rows_read": dg.MetadataValue.int(summary["rows_read"]),
-        "rows_accepted": dg.MetadataValue.int(summary["rows_accepted"]),
+        # From the file reports: the base's accepted frame holds only the rows that changed tonight.
+        "rows_accepted": dg.MetadataValue.int(int(result.files["rows_accepted"].sum())),
         "rows_quarantined": dg.MetadataValue.int(summary["rows_quarantined"]),
         "files_rejected": dg.MetadataValue.int(summary["files_rejected"]),
         "files": dg.MetadataValue.md(
@@ -62,7 +67,8 @@ def _file_warnings(result: IngestResult) -> list[str]:
 @dg.multi_asset(
     outs={
         "population_base": dg.AssetOut(
-            description="Ảnh chụp cơ sở dữ liệu dân cư của đêm, theo lược đồ chuẩn (source = base).",
+            description="Ảnh chụp cơ sở dữ liệu dân cư của đêm so với đêm trước: các bản ghi mới hoặc đã đổi (theo "
+            "lược đồ chuẩn, source = base) và các bản ghi đã bị xóa; bản ghi không đổi nằm trong trạng thái.",
             kinds={"polars", "parquet"},
         ),
         "extract_records": dg.AssetOut(
@@ -82,7 +88,7 @@ def _file_warnings(result: IngestResult) -> list[str]:
     partitions_def=nightly_partitions,
     group_name="ingest",
 )
-def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.Output[pl.DataFrame]]:
+def ingest(context: dg.AssetExecutionContext, paths: DancuPaths, night_state: NightlyState) -> Iterator[dg.Output[Any]]:
     """Read the population base snapshot, then every extract file of the night, into the canonical record.
 
     Record ids are unique within a source; every input row is either accepted or quarantined with its file, row,
@@ -95,21 +101,42 @@ def ingest(context: dg.AssetExecutionContext, paths: DancuPaths) -> Iterator[dg.
     warning = missing_night_folder(Path(paths.input_dir), night)
     if warning:
         context.log.warning(warning)
+    store = base_store(paths.state_dir)
+    previous = None if night_state.rebuild else previous_base(store, night)
+    changes = ingest_base_changes(paths.base_file(), previous, night, progress=reporter())
     result = ingest_night(
-        paths.base_file(), extracts_dir, as_of=date.fromisoformat(night), warnings=[warning] if warning else []
+        paths.base_file(),
+        extracts_dir,
+        as_of=date.fromisoformat(night),
+        warnings=[warning] if warning else [],
+        base=changes.ingest,
+        base_ids=changes.accepted_ids,
     )
     base, extracts, everything = result.base, result.extracts, result.everything
+    check_base_counts(base)
+    extracts.check_counts()
     for part in (base, extracts):
-        part.check_counts()
         validate_canonical(part.accepted)
+    accepted = int(everything.files["rows_accepted"].sum())
     context.log.info(
-        f"{night}: đọc {everything.rows_read} dòng, nhận {everything.accepted.height}, "
-        f"cách ly {everything.quarantine.height} (thư mục {extracts_dir})"
+        f"{night}: đọc {everything.rows_read} dòng, nhận {accepted}, cách ly {everything.quarantine.height} "
+        f"(thư mục {extracts_dir}); cơ sở: {changes.changed_count()} bản ghi mới/đã đổi, {changes.removed.len()} "
+        f"bị xóa, {changes.kept} không đổi{'' if previous else ' (dựng lại toàn bộ)'}"
     )
     rejected = everything.files.filter(pl.col("error").is_not_null())
     for row in rejected.iter_rows(named=True):
         context.log.warning(f"tệp bị cách ly toàn bộ: {row['error']}")
-    yield dg.Output(base.accepted, output_name="population_base", metadata=_counts_metadata(base, watch))
+    yield dg.Output(
+        changes,
+        output_name="population_base",
+        metadata={
+            **_counts_metadata(base, watch),
+            "changed": dg.MetadataValue.int(changes.changed_count()),
+            "removed": dg.MetadataValue.int(changes.removed.len()),
+            "unchanged": dg.MetadataValue.int(changes.kept),
+            "full": dg.MetadataValue.bool(previous is None),
+        },
+    )
     yield dg.Output(
         extracts.accepted,
         output_name="extract_records",

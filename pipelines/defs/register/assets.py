@@ -3,26 +3,31 @@ clusters, store them as a new version, check the register with the quality rules
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import dagster as dg
 import polars as pl
 from unidecode import unidecode
 
+from checks.context import ROUTING_COLUMNS
+from checks.incremental import NightFindings
 from checks.scores import OVERALL
+from matchers.engine.nightly import ClusterNight
 from normalize import units
-from pipelines.io import EngineFrame, engine_inputs, on_spark
+from pipelines.nightstate import NightlyState
 from pipelines.partitions import nightly_partitions
+from pipelines.progress import reporter
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
-from register.changes import build_changes, changes_by_rule, write_changes_excel
-from register.golden import build_golden_in_partitions
-from register.quality import register_findings, stage_scores
+from register.changes import changes_by_rule, write_changes_excel
+from register.quality import stage_scores
 from register.rules import survivorship_rules
-from register.store import CHANGES_FILE, REGISTER_FILE, RegisterStore
+from register.store import RegisterStore
+from state.register import REGISTER_FOLDER as STATE_REGISTER_FOLDER
+from state.register import RegisterChanges, RegisterNight, register_night
+from state.tables import TableVersion
 
-REGISTER_FOLDER: Final = "register"
+REGISTER_FOLDER: Final = STATE_REGISTER_FOLDER
 CHANGES_XLSX: Final = "so-dan-cu-sach-thay-doi.xlsx"
 """The change set as Excel, in the night's reports folder (linked from the quality report)."""
 
@@ -37,50 +42,18 @@ def _ward_names() -> dict[str, str]:
     return dict(zip(wards["ward_code"].to_list(), wards["ward_name"].to_list(), strict=True))
 
 
-def _build_on_spark(
-    store: RegisterStore,
-    night: str,
-    normalized_base: EngineFrame,
-    normalized_extracts: EngineFrame,
-    person_clusters: EngineFrame,
-    info: dict[str, object],
-) -> tuple[EngineFrame, EngineFrame, pl.DataFrame, pl.DataFrame, Path]:
-    """The same build on Spark (``scaleout.register``): register, change set (Spark, as stored), the change set
-    and the golden rows as Polars (Excel and the register's checks read them), the version folder."""
-    from scaleout.frames import collect_polars, read_parquet
-    from scaleout.register import build_register, register_records, write_version
-
-    spark = person_clusters.sparkSession
-    previous_night = store.previous_night(night)
-    previous = read_parquet(spark, store.register_path(previous_night)) if previous_night else None
-    previous_changes = read_parquet(spark, store.changes_path(previous_night)) if previous_night else None
-    built = build_register(
-        register_records(normalized_base, normalized_extracts),
-        person_clusters,
-        dt.date.fromisoformat(night),
-        previous=previous,
-        previous_changes=previous_changes,
-    )
-    version = write_version(store, night, built, info=info)
-    golden = collect_polars(built.golden.orderBy("person_key", "_seq").drop("_seq"))
-    changes = pl.read_parquet(version / CHANGES_FILE)
-    register = read_parquet(spark, version / REGISTER_FILE)
-    return register, read_parquet(spark, version / CHANGES_FILE), changes, golden, version
-
-
 @dg.multi_asset(
     partitions_def=nightly_partitions,
     group_name="register",
-    ins=engine_inputs("normalized_base", "normalized_extracts", "person_clusters"),
     outs={
         "register": dg.AssetOut(
-            kinds={"polars", "parquet", "spark"},
+            kinds={"polars", "parquet"},
             description="Sổ dân cư sạch của đêm: mỗi người (cụm bản ghi) một dòng, giá trị vàng của từng trường theo "
             "quy tắc chọn nguồn (register/survivorship.toml) và nguồn gốc của từng giá trị; lưu thành một phiên "
             "bản bất biến trong var/state/register.",
         ),
         "register_changes": dg.AssetOut(
-            kinds={"polars", "parquet", "excel", "spark"},
+            kinds={"polars", "parquet", "excel"},
             description="Bộ thay đổi của đêm: mỗi trường của một bản ghi CSDL dân cư mà sổ sạch sửa an toàn (chuẩn "
             "hóa, chuyển mã, địa chỉ sau 01/07/2025, khai tử, chuyển đến, cấp thẻ); Parquet và Excel tiêu đề "
             "tiếng Việt.",
@@ -95,83 +68,74 @@ def _build_on_spark(
 def clean_register(
     context: dg.AssetExecutionContext,
     paths: DancuPaths,
-    normalized_base: EngineFrame,
-    normalized_extracts: EngineFrame,
-    person_clusters: EngineFrame,
-) -> Iterator[dg.Output[EngineFrame]]:
-    """Build tonight's golden records from the base, the extracts and the clusters, starting from the previous
-    night's version (events persist across nights), then store register + change set as this night's version (a
-    rerun replaces this night's version only) and check the register with the quality rules. On the Spark engine
-    the same builders run per partition of person keys (``scaleout.register``) and the version is written by Spark
-    in the same layout."""
+    night_state: NightlyState,
+    normalized_base: TableVersion,
+    normalized_extracts: pl.DataFrame,
+    person_clusters: ClusterNight,
+) -> Iterator[dg.Output[Any]]:
+    """Rebuild the golden records of the persons tonight touched (every person on a full night), starting from the
+    previous night's version (events persist across nights), store register + change set as this night's version
+    (a delta of last night's; a rerun replaces this night's version only) and check the register with the quality
+    rules (``state.register``)."""
     watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
-    store = register_store(paths)
-    previous_night = store.previous_night(context.partition_key)
     rules = survivorship_rules()
-    info: dict[str, object] = {"rules_sha256": rules.digest, "run_id": context.run.run_id}
-    register: EngineFrame
-    stored_changes: EngineFrame
-    if on_spark(person_clusters):
-        register, stored_changes, changes, golden, version = _build_on_spark(
-            store, context.partition_key, normalized_base, normalized_extracts, person_clusters, info
-        )
-        statuses = {row["status"]: int(row["count"]) for row in register.groupBy("status").count().collect()}
-        persons = register.count()
-        with_conflicts = register.where("size(conflicts) > 0").count()
-    else:
-        previous = store.read_register(previous_night) if previous_night else None
-        previous_changes = store.read_changes(previous_night) if previous_night else None
-        records = pl.concat([normalized_base, normalized_extracts], how="diagonal_relaxed")
-        build = build_golden_in_partitions(records, person_clusters, night, previous=previous)
-        changes = build_changes(build, night, previous_changes=previous_changes)
-        version = store.write(context.partition_key, build.register, changes, info=info)
-        register, stored_changes, golden = build.register, changes, build.golden
-        statuses = {s: int(n) for s, n in build.register.group_by("status").len().sort("status").iter_rows()}
-        persons = build.register.height
-        with_conflicts = int((build.register["conflicts"].list.len() > 0).sum())
-    statuses = dict(sorted(statuses.items()))
+    built = register_night(
+        normalized_base,
+        normalized_extracts,
+        person_clusters.clusters,
+        paths.state_dir,
+        context.partition_key,
+        full=night_state.rebuild,
+        info={"run_id": context.run.run_id},
+        progress=reporter(),
+    )
+    store = register_store(paths)
+    changes = RegisterChanges(store.root, context.partition_key, built.changes)
     excel = paths.reports_dir(context.partition_key) / CHANGES_XLSX
-    write_changes_excel(excel, changes, night, labels=rules.change_rules, ward_names=_ward_names())
-    built = watch.metadata()
-    findings = register_findings(golden, night)
+    write_changes_excel(excel, changes.frame(), night, labels=rules.change_rules, ward_names=_ward_names())
+    timed = watch.metadata()
+    manifest = store.manifest(context.partition_key)
+    statuses = {s: int(n) for s, n in built.scan().group_by("status").len().sort("status").collect().iter_rows()}
     context.log.info(
-        f"{night}: {persons} người trong sổ sạch ({statuses}); {changes.height} thay đổi, "
-        f"phiên bản {version.name} (đêm trước: {previous_night or 'không có'})"
+        f"{night}: {built.rows} người trong sổ sạch ({statuses}); dựng lại {built.rebuilt.height} người"
+        f"{' (toàn bộ)' if built.full else ''}; {manifest['changes']} thay đổi, phiên bản {manifest['version']}"
     )
     yield dg.Output(
-        register,
+        built,
         output_name="register",
         metadata={
-            **built,
-            "rows": dg.MetadataValue.int(persons),
+            **timed,
+            "rows": dg.MetadataValue.int(built.rows),
+            "rebuilt_tonight": dg.MetadataValue.int(built.rebuilt.height),
+            "full": dg.MetadataValue.bool(built.full),
             "by_status": dg.MetadataValue.json(statuses),
-            "with_conflicts": dg.MetadataValue.int(with_conflicts),
-            "version": dg.MetadataValue.path(str(version)),
-            "previous_night": dg.MetadataValue.text(previous_night or ""),
+            "with_conflicts": dg.MetadataValue.int(int((built.rebuilt["conflicts"].list.len() > 0).sum())),
+            "version": dg.MetadataValue.path(str(store.version_dir(context.partition_key))),
+            "previous_night": dg.MetadataValue.text(str(manifest.get("previous_night") or "")),
         },
     )
-    by_rule = changes_by_rule(changes, night, rules.change_rules)
+    by_rule = changes_by_rule(changes.frame(), night, rules.change_rules)
     yield dg.Output(
-        stored_changes,
+        changes,
         output_name="register_changes",
         metadata={
-            **built,
-            "rows": dg.MetadataValue.int(changes.height),
-            "tonight": dg.MetadataValue.int(int((changes["night"] == night).sum())),
+            **timed,
+            "rows": dg.MetadataValue.int(int(manifest["changes"])),
+            "tonight": dg.MetadataValue.int(int(manifest["changes_tonight"])),
             "by_rule": dg.MetadataValue.json({r: int(n) for r, n in by_rule.select("rule", "changes").iter_rows()}),
             "excel": dg.MetadataValue.path(str(excel)),
         },
     )
+    rule_counts = built.findings.read(["rule"]).group_by("rule").len().sort("rule")
     yield dg.Output(
-        findings,
+        built.findings,
         output_name="register_findings",
         metadata={
             **watch.metadata(),
-            "rows": dg.MetadataValue.int(findings.height),
-            "by_rule": dg.MetadataValue.json(
-                {str(r): int(n) for r, n in findings.group_by("rule").len().sort("rule").iter_rows()}
-            ),
+            "rows": dg.MetadataValue.int(built.findings.rows),
+            "checked_tonight": dg.MetadataValue.int(built.checked.len()),
+            "by_rule": dg.MetadataValue.json({str(r): int(n) for r, n in rule_counts.iter_rows()}),
         },
     )
 
@@ -185,15 +149,19 @@ def clean_register(
 )
 def register_scores(
     context: dg.AssetExecutionContext,
-    normalized_base: pl.DataFrame,
-    quality_findings: pl.DataFrame,
-    register: pl.DataFrame,
-    register_findings: pl.DataFrame,
+    normalized_base: TableVersion,
+    quality_findings: NightFindings,
+    register: RegisterNight,
+    register_findings: TableVersion,
 ) -> dg.Output[pl.DataFrame]:
-    """Score the raw base with tonight's findings and the register with its own findings, side by side."""
+    """Score the raw base with tonight's findings and the register with its own findings, side by side (from the
+    few columns the scores read: every record and person counts, none is checked again here)."""
     watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
-    scores = stage_scores(normalized_base, quality_findings, register, register_findings, night)
+    scored = ["record_id", "source", "quality", "severity"]
+    base = normalized_base.read(["record_id", "source", *ROUTING_COLUMNS])
+    persons = register.scan().select("person_key", "in_base", *ROUTING_COLUMNS).collect()
+    scores = stage_scores(base, quality_findings.all(scored), persons, register_findings.read(scored), night)
     overall = scores.filter((pl.col("level") == "all") & (pl.col("quality") == OVERALL))
     by_stage = {s: float(v) for s, v in overall.select("stage", "score").iter_rows()}
     return dg.Output(

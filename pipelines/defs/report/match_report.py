@@ -6,9 +6,13 @@ import dagster as dg
 import polars as pl
 
 from checks.match_report import MatchReportInput, write_match_report
+from matchers.engine.nightly import ClusterNight, report_pairs
+from matchers.engine.population import population_settings
+from pipelines.defs.match.assets import review_labels
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import DancuPaths
+from pipelines.resources import DancuPaths, TaskStoreResource
 from pipelines.timing import Stopwatch
+from state.tables import TableVersion
 
 
 @dg.asset(
@@ -21,20 +25,29 @@ from pipelines.timing import Stopwatch
 def match_report(
     context: dg.AssetExecutionContext,
     paths: DancuPaths,
+    task_store: TaskStoreResource,
     scored_pairs: pl.DataFrame,
-    person_clusters: pl.DataFrame,
-    population_base: pl.DataFrame,
+    person_clusters: ClusterNight,
+    normalized_base: TableVersion,
     extract_records: pl.DataFrame,
 ) -> dg.MaterializeResult:
-    """Render the night's scored pairs and clusters into the match report."""
+    """Render the night's pairs (every stored base pair and tonight's links) and clusters into the match report."""
     watch = Stopwatch()
     night = dt.date.fromisoformat(context.partition_key)
-    records = pl.concat([population_base, extract_records], how="diagonal_relaxed")
+    settings = population_settings()
+    pairs = report_pairs(
+        scored_pairs, paths.state_dir, context.partition_key, review_labels(task_store.database_url), settings
+    )
+    review = scored_pairs.filter(pl.col("decision") == "review")
+    shown = pl.concat([review.get_column("left_id"), review.get_column("right_id")]).unique()
+    base_rows = normalized_base.lookup(shown, [c for c in extract_records.columns if c != "source_row"])
+    records = pl.concat([base_rows, extract_records], how="diagonal_relaxed")
+    clusters = person_clusters.clusters.read(["cluster_id"])
     path = write_match_report(
         paths.reports_dir(context.partition_key),
-        MatchReportInput(night=night, pairs=scored_pairs, clusters=person_clusters, records=records),
+        MatchReportInput(night=night, pairs=pairs, clusters=clusters, records=records),
     )
-    counts = {d: n for d, n in scored_pairs.group_by("decision").len().iter_rows()}
+    counts = {d: n for d, n in pairs.group_by("decision").len().iter_rows()}
     return dg.MaterializeResult(
         metadata={
             **watch.metadata(),

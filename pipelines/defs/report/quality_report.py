@@ -1,21 +1,25 @@
 """The nightly quality report (HTML + Excel) in the night's reports folder, with the Data Docs index beside it."""
 
 import datetime as dt
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from checks.datadocs import rebuild_index
+from checks.incremental import NightFindings
 from checks.report import DATA_DOCS_DIR, MATCH_REPORT_HTML, QualityReportInput, RegisterSummary, write_quality_report
 from checks.scores import read_history
 from corrections.selection import policy_table
 from pipelines.defs.check.assets import HISTORY_FILE
 from pipelines.defs.register.assets import CHANGES_XLSX
+from pipelines.io import as_frame
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
 from register.changes import changes_by_rule, changes_by_ward
 from register.rules import survivorship_rules
+from state.tables import TableVersion
 
 
 def register_summary(
@@ -48,13 +52,13 @@ def register_summary(
 def quality_report(
     context: dg.AssetExecutionContext,
     paths: DancuPaths,
-    quality_findings: pl.DataFrame,
+    quality_findings: NightFindings,
     quality_scores: pl.DataFrame,
-    population_base: pl.DataFrame,
+    normalized_base: TableVersion,
     extract_records: pl.DataFrame,
     ingest_files: pl.DataFrame,
     register_scores: pl.DataFrame,
-    register_changes: pl.DataFrame,
+    register_changes: Any,
     task_outcomes: pl.DataFrame,
 ) -> dg.MaterializeResult:
     """Render the night's findings, scores and score history into the HTML report and the Excel workbook, with the
@@ -63,7 +67,8 @@ def quality_report(
     night = dt.date.fromisoformat(context.partition_key)
     folder = paths.reports_dir(context.partition_key)
     history = read_history(paths.state_dir / HISTORY_FILE).filter(pl.col("night") <= night)
-    by_source = {"base": population_base.height}
+    by_source = {"base": normalized_base.rows}
+    findings = quality_findings.all()
     by_source.update({s: n for s, n in extract_records.group_by("source").len().sort("source").iter_rows()})
     # The GX checks of this night may finish in any order; the index lists whatever suites have run so far.
     docs = folder / DATA_DOCS_DIR
@@ -73,14 +78,14 @@ def quality_report(
         folder,
         QualityReportInput(
             night=night,
-            findings=quality_findings,
+            findings=findings,
             scores=quality_scores,
             history=history,
             records_by_source=by_source,
             match_report=MATCH_REPORT_HTML,
             data_docs=f"{DATA_DOCS_DIR}/index.html",
             input_files=ingest_files,
-            register=register_summary(night, register_scores, register_changes, task_outcomes),
+            register=register_summary(night, register_scores, as_frame(register_changes), task_outcomes),
         ),
     )
     return dg.MaterializeResult(
@@ -89,7 +94,7 @@ def quality_report(
             "html": dg.MetadataValue.path(str(html)),
             "excel": dg.MetadataValue.path(str(xlsx)),
             "data_docs": dg.MetadataValue.path(str(docs / "index.html")),
-            "findings": dg.MetadataValue.int(quality_findings.height),
+            "findings": dg.MetadataValue.int(findings.height),
             "nights_in_trend": dg.MetadataValue.int(history["night"].n_unique()),
             "files_quarantined_whole": dg.MetadataValue.json(
                 ingest_files.filter(pl.col("error").is_not_null())["source_file"].to_list()

@@ -7,16 +7,20 @@ import dagster as dg
 import polars as pl
 
 from checks import rules_table
-from corrections.build import NightDrafts, build_drafts
+from checks.incremental import NightFindings
+from corrections.build import build_drafts
 from corrections.db import store_engine
-from corrections.nightly import apply_night
+from corrections.nightly import NightScope, apply_night, open_task_counts
 from corrections.text import ComparisonInfo
+from matchers.engine.nightly import ClusterNight, repaired_pairs
 from matchers.engine.population import population_settings
 from normalize import units
 from pipelines.partitions import nightly_partitions
-from pipelines.resources import TaskStoreResource
+from pipelines.resources import DancuPaths, TaskStoreResource
 from pipelines.timing import Stopwatch
-from register.quality import persistent_findings
+from state.register import RegisterChanges, RegisterNight
+from state.tables import TableVersion
+from state.tasks import commit_outcomes, outcome_totals, person_outcomes, task_inputs
 
 SUMMARY_SCHEMA = pl.Schema(
     {
@@ -55,52 +59,16 @@ def comparison_infos() -> dict[str, ComparisonInfo]:
     return infos
 
 
-def summarize_drafts(drafts: NightDrafts) -> pl.DataFrame:
-    """Tonight's tasks per ward, quality, type and priority (what the night found, independent of store state)."""
+def queue_summary(counts: pl.DataFrame) -> pl.DataFrame:
+    """The queue after tonight (``corrections.nightly.open_task_counts``: open tasks per ward, quality, type, rule
+    and priority) with the ward's name: the same whether the night was incremental or full."""
     wards = units.current_wards().select("ward_code", "ward_name")
-    frame = pl.DataFrame(
-        {
-            "ward_code": [t.ward_code for t in drafts.tasks],
-            "quality": [t.quality for t in drafts.tasks],
-            "task_type": [t.task_type for t in drafts.tasks],
-            "rule": [t.rule for t in drafts.tasks],
-            "priority": [t.priority for t in drafts.tasks],
-        },
-        schema={
-            "ward_code": pl.String,
-            "quality": pl.String,
-            "task_type": pl.String,
-            "rule": pl.String,
-            "priority": pl.Int32,
-        },
-    )
     return (
-        frame.group_by("ward_code", "quality", "task_type", "rule", "priority")
-        .agg(pl.len().cast(pl.UInt32).alias("tasks"))
-        .join(wards, on="ward_code", how="left")
+        counts.join(wards, on="ward_code", how="left")
         .select(SUMMARY_SCHEMA.names())
         .sort("ward_code", "quality", "task_type", "rule", "priority", nulls_last=True)
         .match_to_schema(SUMMARY_SCHEMA)
     )
-
-
-def task_outcomes(findings: pl.DataFrame, drafts: NightDrafts) -> pl.DataFrame:
-    """Per rule: findings, tasks, settled by the register, covered by another task (``OUTCOME_SCHEMA``)."""
-    tasks: dict[str, int] = {}
-    for task in drafts.tasks:
-        tasks[task.rule] = tasks.get(task.rule, 0) + 1
-    found = {str(r): int(n) for r, n in findings.group_by("rule").len().iter_rows()}
-    rules = sorted(set(found) | set(tasks))
-    return pl.DataFrame(
-        {
-            "rule": rules,
-            "findings": [found.get(r, 0) for r in rules],
-            "tasks": [tasks.get(r, 0) for r in rules],
-            "settled": [drafts.settled.get(r, 0) for r in rules],
-            "superseded": [drafts.superseded.get(r, 0) for r in rules],
-        },
-        schema=OUTCOME_SCHEMA,
-    ).sort("findings", "rule", descending=[True, False])
 
 
 @dg.multi_asset(
@@ -123,14 +91,15 @@ def task_outcomes(findings: pl.DataFrame, drafts: NightDrafts) -> pl.DataFrame:
 def correction_tasks(
     context: dg.AssetExecutionContext,
     task_store: TaskStoreResource,
-    quality_findings: pl.DataFrame,
+    paths: DancuPaths,
+    quality_findings: NightFindings,
     scored_pairs: pl.DataFrame,
-    normalized_base: pl.DataFrame,
+    normalized_base: TableVersion,
     normalized_extracts: pl.DataFrame,
-    person_clusters: pl.DataFrame,
-    register: pl.DataFrame,
-    register_changes: pl.DataFrame,
-    register_findings: pl.DataFrame,
+    person_clusters: ClusterNight,
+    register: RegisterNight,
+    register_changes: RegisterChanges,
+    register_findings: TableVersion,
 ) -> Iterator[dg.Output[pl.DataFrame]]:
     """Turn the findings that need a person into tasks (one per rule and person; what the clean register settled is
     counted, not tasked: ``corrections/task_rules.toml``), pairs in the review band into review items, and upsert
@@ -143,32 +112,48 @@ def correction_tasks(
     night = dt.date.fromisoformat(context.partition_key)
     rules = rules_table()
     wards = units.current_wards()
-    # Events of earlier nights the base still does not reflect come from the register (tonight's extracts only hold
-    # tonight's events).
-    findings = pl.concat(
-        [quality_findings, persistent_findings(register, register_changes, person_clusters, night)], how="vertical"
+    settings = population_settings()
+    inputs = task_inputs(
+        quality_findings,
+        scored_pairs,
+        normalized_base,
+        normalized_extracts,
+        person_clusters.clusters,
+        register,
+        register_changes,
+        repaired_pairs(paths.state_dir, context.partition_key, settings),
     )
     drafts = build_drafts(
         night,
-        findings,
-        scored_pairs,
-        [normalized_base, normalized_extracts],
+        inputs.findings,
+        inputs.pairs,
+        inputs.records,
         rule_titles=dict(zip(rules.get_column("rule").to_list(), rules.get_column("title").to_list(), strict=True)),
         comparisons=comparison_infos(),
         ward_provinces=dict(
             zip(wards.get_column("ward_code").to_list(), wards.get_column("province_code").to_list(), strict=True)
         ),
-        clusters=person_clusters,
-        register=register,
-        register_findings=register_findings,
+        clusters=inputs.clusters,
+        register=inputs.register,
+        register_findings=inputs.register_findings,
     )
-    summary = apply_night(store_engine(task_store.database_url), drafts)
+    scope = None if inputs.full else NightScope(subjects=inputs.subjects, pair_records=inputs.pair_records)
+    engine = store_engine(task_store.database_url)
+    summary = apply_night(engine, drafts, scope)
+    outcomes_version = commit_outcomes(
+        paths.state_dir,
+        context.partition_key,
+        person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
+        full=inputs.full,
+        persons=inputs.persons,
+    )
     context.log.info(
-        f"{night}: {summary.tasks_seen} việc trong đêm — mới {summary.created}, mở lại {summary.reopened}, "
+        f"{night}: {summary.tasks_seen} việc lập lại trong đêm — mới {summary.created}, mở lại {summary.reopened}, "
         f"tự đóng {summary.auto_closed}; {summary.reviews_seen} cặp cần đối chiếu (mới {summary.reviews_created})"
+        f"{'' if scope is None else f' (chỉ những người đêm nay chạm tới: {inputs.persons.len()} người)'}"
     )
-    frame = summarize_drafts(drafts)
-    outcomes = task_outcomes(quality_findings, drafts)
+    frame = queue_summary(open_task_counts(engine))
+    outcomes = outcome_totals(outcomes_version).match_to_schema(OUTCOME_SCHEMA)
     yield dg.Output(
         frame,
         output_name="correction_tasks",
@@ -176,8 +161,10 @@ def correction_tasks(
             **watch.metadata(),
             "rows": dg.MetadataValue.int(frame.height),
             **{key: dg.MetadataValue.int(value) for key, value in summary.as_dict().items() if key != "night"},
+            "open_tasks": dg.MetadataValue.int(int(frame.get_column("tasks").sum())),
+            "drafted_tonight": dg.MetadataValue.int(len(drafts.tasks)),
+            "full": dg.MetadataValue.bool(inputs.full),
             "unrouted_tasks": dg.MetadataValue.int(sum(1 for t in drafts.tasks if t.ward_code is None)),
-            "settled_by_register": dg.MetadataValue.int(sum(drafts.settled.values())),
         },
     )
     yield dg.Output(
@@ -186,7 +173,7 @@ def correction_tasks(
         metadata={
             **watch.metadata(),
             "rows": dg.MetadataValue.int(outcomes.height),
-            "tasks": dg.MetadataValue.int(len(drafts.tasks)),
-            "settled_by_register": dg.MetadataValue.int(sum(drafts.settled.values())),
+            "tasks": dg.MetadataValue.int(int(outcomes.get_column("tasks").sum())),
+            "settled_by_register": dg.MetadataValue.int(int(outcomes.get_column("settled").sum())),
         },
     )

@@ -1,0 +1,342 @@
+"""The clean register, night after night, rebuilding only the persons the night touched.
+
+A person's golden record depends on its records (base and tonight's extracts), its previous register row (events of
+earlier nights persist through it) and the survivorship rules, never on another person. So a night rebuilds the
+persons whose records changed, arrived, left or moved to another cluster, the persons of tonight's and last night's
+extract records, and the persons whose rows tonight's clusters replace (a merge or a split), and applies them to the
+previous register version as a delta (``RegisterStore.write_delta``). Everyone else keeps last night's row.
+
+The register's own findings (the rules run on the golden records) follow the same pattern as the base's: the rebuilt
+persons, the persons a night-dependent rule may flip, and the members of their households and ID groups are checked
+again; the rest keep last night's findings. The golden records with every normalized column are kept beside the
+register (``state/register_golden``) for that: a person's group members are read from there, not rebuilt.
+
+A first or ``full`` night builds every person (in chunks of persons on a large base) and writes a full version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from checks.context import CheckContext, CheckSettings
+from checks.findings import FINDINGS_SCHEMA
+from checks.registry import RULES, run_rules
+from records.progress import Progress, no_progress
+from register.changes import build_changes
+from register.golden import build_golden
+from register.quality import check_records, conflict_findings
+from register.rules import survivorship_rules
+from register.store import RegisterStore, StoreError
+from state.hashing import code_fingerprint
+from state.tables import TableStore, TableVersion
+
+__all__ = [
+    "GOLDEN_TABLE",
+    "REGISTER_FINDINGS_TABLE",
+    "REGISTER_FOLDER",
+    "RegisterChanges",
+    "RegisterNight",
+    "register_fingerprint",
+    "register_night",
+]
+
+REGISTER_FOLDER: Final = "register"
+GOLDEN_TABLE: Final = "register_golden"
+REGISTER_FINDINGS_TABLE: Final = "register_findings"
+FULL_CHUNK_PERSONS: Final = 1_000_000
+_GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
+
+
+def register_fingerprint() -> str:
+    """The code the register state was derived by (builder, rules, normalizer, checks)."""
+    return code_fingerprint("register", "normalize", "checks", "records.schema")
+
+
+def golden_store(state_dir: Path) -> TableStore:
+    return TableStore(state_dir / GOLDEN_TABLE, ("record_id",))
+
+
+def register_findings_store(state_dir: Path) -> TableStore:
+    return TableStore(state_dir / REGISTER_FINDINGS_TABLE, ("record_id",))
+
+
+@dataclass(frozen=True)
+class RegisterNight:
+    """Tonight's register: the store and night of its version, what tonight rebuilt, and its findings."""
+
+    store_root: Path
+    night: str
+    rebuilt: pl.DataFrame
+    """Register rows of the persons rebuilt tonight (every person on a full night)."""
+    changes: pl.DataFrame
+    """Change-set rows of the persons rebuilt tonight."""
+    replaced: pl.Series
+    """Person keys whose rows of last night tonight replaced or removed."""
+    findings: TableVersion
+    """The register's findings after tonight (``record_id`` = person key)."""
+    checked: pl.Series
+    """Person keys whose register findings were computed again tonight."""
+    full: bool
+
+    @property
+    def store(self) -> RegisterStore:
+        return RegisterStore(self.store_root)
+
+    @property
+    def rows(self) -> int:
+        return int(self.store.manifest(self.night)["persons"])
+
+    def frame(self) -> pl.DataFrame:
+        """The whole register of the night."""
+        return self.store.read_register(self.night)
+
+    def scan(self) -> pl.LazyFrame:
+        return self.store.scan_register(self.night)
+
+    def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
+        if columns is None:
+            return self.rebuilt
+        return self.rebuilt.select([c for c in columns if c in self.rebuilt.columns])
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.rebuilt.write_parquet(folder / "rebuilt.parquet")
+        self.changes.write_parquet(folder / "changes.parquet")
+        self.replaced.to_frame("person_key").write_parquet(folder / "replaced.parquet")
+        self.checked.to_frame("person_key").write_parquet(folder / "checked.parquet")
+        self.findings.save(folder)
+        reference = {"store": str(self.store_root), "night": self.night, "full": self.full}
+        (folder / "register.json").write_text(json.dumps(reference, indent=1), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> RegisterNight:
+        reference = json.loads((folder / "register.json").read_text("utf-8"))
+        return cls(
+            store_root=Path(reference["store"]),
+            night=reference["night"],
+            rebuilt=pl.read_parquet(folder / "rebuilt.parquet"),
+            changes=pl.read_parquet(folder / "changes.parquet"),
+            replaced=pl.read_parquet(folder / "replaced.parquet").get_column("person_key"),
+            findings=TableVersion.load(folder),
+            checked=pl.read_parquet(folder / "checked.parquet").get_column("person_key"),
+            full=bool(reference["full"]),
+        )
+
+
+def _person_records(
+    base: TableVersion, extracts: pl.DataFrame, clusters: TableVersion, persons: pl.Series | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The normalized records (base and tonight's extracts) of ``persons`` (None: everyone) and their clusters."""
+    membership = clusters.scan(["record_id", "cluster_id", "source"])
+    if persons is not None:
+        membership = membership.filter(pl.col("cluster_id").is_in(persons.implode()))
+    members = membership.collect()
+    base_ids = members.filter(pl.col("source") == "base").get_column("record_id")
+    base_rows = base.read() if persons is None else base.lookup(base_ids)
+    extract_rows = extracts.join(members.select("record_id"), on="record_id", how="semi")
+    records = pl.concat([base_rows, extract_rows], how="diagonal_relaxed")
+    return records, members.select("record_id", "cluster_id")
+
+
+def _touched_persons(
+    base: TableVersion, extracts: pl.DataFrame, clusters: TableVersion, previous_clusters: TableVersion
+) -> pl.Series:
+    """Person keys to rebuild tonight: of every record that changed, arrived, left, or changed person, tonight's
+    person and last night's; and of tonight's and last night's extract records."""
+    last_extracts = (
+        previous_clusters.scan(["record_id", "source"]).filter(pl.col("source") != "base").collect()
+    ).get_column("record_id")
+    records = pl.concat(
+        [
+            base.added(["record_id"]).collect().get_column("record_id"),
+            base.removed_ids().cast(pl.String),
+            extracts.get_column("record_id").cast(pl.String) if extracts.height else pl.Series([], dtype=pl.String),
+            last_extracts,
+            clusters.removed_ids().cast(pl.String),
+        ]
+    ).unique()
+    tonight = clusters.lookup(records, ["record_id", "cluster_id"]).get_column("cluster_id")
+    before = previous_clusters.lookup(records, ["record_id", "cluster_id"]).get_column("cluster_id")
+    return pl.concat([tonight, before]).unique().sort().rename("person_key")
+
+
+def _night_sensitive(golden: TableVersion, before: date, night: date, settings: CheckSettings) -> pl.Series:
+    expressions = [r.may_change(settings, before, night) for r in RULES.values() if r.may_change is not None]
+    if not expressions:
+        return pl.Series("person_key", [], dtype=pl.String)
+    predicate = pl.any_horizontal(expressions).fill_null(False)
+    columns = sorted({"record_id", *predicate.meta.root_names()})
+    found = golden.scan(columns).filter(predicate).select("record_id").collect()
+    return found.get_column("record_id").rename("person_key")
+
+
+def _groups(golden: list[TableVersion], keys: pl.Series, tonight: TableVersion) -> pl.Series:
+    """Persons of tonight's register sharing a household or a valid personal ID with ``keys`` in any of the given
+    golden versions (tonight's; last night's for persons rebuilt or removed)."""
+    households, person_ids = [], []
+    for version in golden:
+        rows = version.lookup(keys, ["record_id", *_GROUPS])
+        households.append(rows.get_column("household_id").drop_nulls())
+        person_ids.append(rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm"))
+    household = pl.concat(households).unique().implode()
+    person = pl.concat(person_ids).drop_nulls().unique().implode()
+    members = (
+        tonight.scan(["record_id", *_GROUPS])
+        .filter(
+            pl.col("household_id").is_in(household)
+            | (pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_in(person))
+        )
+        .select("record_id")
+        .collect()
+        .get_column("record_id")
+    )
+    return pl.concat([keys.cast(pl.String), members]).unique()
+
+
+def _findings_of(golden_rows: pl.DataFrame, night: date, settings: CheckSettings) -> pl.DataFrame:
+    """The rules on golden records (as ``register.quality.register_findings``), plus the conflicts."""
+    context = CheckContext(base=golden_rows, extracts=golden_rows.head(0), night=night, settings=settings)
+    findings, _ = run_rules(context)
+    return pl.concat([findings, conflict_findings(golden_rows)], how="vertical").match_to_schema(FINDINGS_SCHEMA)
+
+
+def _sorted_findings(findings: pl.DataFrame) -> pl.DataFrame:
+    return findings.match_to_schema(FINDINGS_SCHEMA).sort("record_id", "rule", "detail", nulls_last=True)
+
+
+def _usable_previous(store: RegisterStore, golden: TableStore, findings: TableStore, night: str,
+                     clusters: TableVersion) -> str | None:  # fmt: skip
+    """Last night, when its register, golden records and findings exist and were derived by this code from the
+    clusters tonight's clusters build on."""
+    previous = store.previous_night(night)
+    if previous is None or clusters.full:
+        return None
+    try:
+        manifest = store.manifest(previous)
+        golden_version = golden.version(previous)
+        findings.version(previous)
+    except (StoreError, FileNotFoundError):
+        return None
+    if manifest.get("fingerprint") != register_fingerprint() or golden_version.meta.get("fingerprint") != (
+        register_fingerprint()
+    ):
+        return None
+    if clusters.meta.get("previous") != previous:
+        return None
+    return previous
+
+
+def register_night(
+    base: TableVersion,
+    extracts: pl.DataFrame,
+    clusters: TableVersion,
+    state_dir: Path,
+    night: str,
+    *,
+    full: bool = False,
+    info: dict[str, Any] | None = None,
+    settings: CheckSettings | None = None,
+    progress: Progress = no_progress,
+) -> RegisterNight:
+    """Build tonight's register from tonight's base version, extracts and clusters, store it, and check it."""
+    settings = settings or CheckSettings()
+    day = date.fromisoformat(night)
+    rules = survivorship_rules()
+    store = RegisterStore(state_dir / REGISTER_FOLDER)
+    goldens, findings_store = golden_store(state_dir), register_findings_store(state_dir)
+    previous_night = None if full else _usable_previous(store, goldens, findings_store, night, clusters)
+    version_info = {"fingerprint": register_fingerprint(), "rules_sha256": rules.digest, **(info or {})}
+    meta = {"fingerprint": register_fingerprint()}
+    progress("sổ dân cư sạch / building the register", 0, None)
+    if previous_night is None:
+        records, members = _person_records(base, extracts, clusters, None)
+        previous_register = store.read_register(store.previous_night(night)) if store.previous_night(night) else None
+        build = build_golden(records, members, day, previous=previous_register, rules=rules)
+        previous_changes = store.read_changes(store.previous_night(night)) if store.previous_night(night) else None
+        changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
+        store.write(night, build.register, changes, info=version_info)
+        golden_rows = check_records(build.golden)
+        golden_version = goldens.commit(night, base=None, added=golden_rows, meta=meta)
+        found = _findings_of(golden_rows, day, settings)
+        findings_version = findings_store.commit(night, base=None, added=_sorted_findings(found), meta=meta,
+                                                 empty_schema=FINDINGS_SCHEMA)  # fmt: skip
+        keys = build.register.get_column("person_key")
+        progress("sổ dân cư sạch / building the register", build.register.height, build.register.height)
+        return RegisterNight(store.root, night, build.register, changes, keys.head(0), findings_version, keys, True)
+
+    previous_clusters = TableStore.at({**clusters.to_reference(), "night": clusters.meta["previous"]})
+    persons = _touched_persons(base, extracts, clusters, previous_clusters)
+    records, members = _person_records(base, extracts, clusters, persons)
+    previous_rows = store.scan_register(previous_night).filter(pl.col("person_key").is_in(persons.implode())).collect()
+    replaced = previous_rows.get_column("person_key")
+    build = build_golden(records, members, day, previous=previous_rows, rules=rules)
+    record_ids = records.get_column("record_id").implode()
+    previous_changes = (
+        store.scan_changes(previous_night)
+        .filter(pl.col("person_key").is_in(replaced.implode()) | pl.col("record_id").is_in(record_ids))
+        .collect()
+    )
+    changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
+    rebuilt_keys = build.register.get_column("person_key")
+    gone = pl.concat([replaced, rebuilt_keys]).unique().sort()
+    store.write_delta(night, build.register, changes, gone, info=version_info)
+    previous_golden = goldens.version(previous_night)
+    golden_rows = check_records(build.golden)
+    golden_version = goldens.commit(night, base=previous_golden, added=golden_rows, removed=gone, meta=meta)
+    # The register's findings: the rebuilt and removed persons, those a night-dependent rule may flip, and the
+    # members of their households and ID groups; the context adds those members' own groups.
+    seeds = pl.concat(
+        [gone, _night_sensitive(golden_version, date.fromisoformat(previous_night), day, settings)]
+    ).unique()
+    checked = _groups([golden_version, previous_golden], seeds, golden_version)
+    live = golden_version.lookup(checked, ["record_id"]).get_column("record_id")
+    context = _groups([golden_version], live, golden_version)
+    found = _findings_of(golden_version.lookup(context), day, settings)
+    found = found.filter(pl.col("record_id").is_in(live.implode()))
+    findings_version = findings_store.commit(
+        night,
+        base=findings_store.version(previous_night),
+        added=_sorted_findings(found),
+        removed=pl.concat([checked, gone]).unique(),
+        meta=meta,
+    )
+    progress("sổ dân cư sạch / building the register", build.register.height, build.register.height)
+    return RegisterNight(store.root, night, build.register, changes, gone, findings_version, live.sort(), False)
+
+
+@dataclass(frozen=True)
+class RegisterChanges:
+    """The change set of a night's register version: every pending fix (``frame``), and the rows of the persons
+    rebuilt tonight (``changed_rows``)."""
+
+    store_root: Path
+    night: str
+    rebuilt: pl.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return int(RegisterStore(self.store_root).manifest(self.night)["changes"])
+
+    def frame(self) -> pl.DataFrame:
+        return RegisterStore(self.store_root).read_changes(self.night)
+
+    def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
+        if columns is None:
+            return self.rebuilt
+        return self.rebuilt.select([c for c in columns if c in self.rebuilt.columns])
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.rebuilt.write_parquet(folder / "changes.parquet")
+        (folder / "register.json").write_text(json.dumps({"store": str(self.store_root), "night": self.night}), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> RegisterChanges:
+        reference = json.loads((folder / "register.json").read_text("utf-8"))
+        return cls(Path(reference["store"]), reference["night"], pl.read_parquet(folder / "changes.parquet"))
