@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from pipelines.environment import environment_int
 from pipelines.errors import CommandError
 
 if TYPE_CHECKING:
@@ -82,9 +83,7 @@ def engine_from_environment(
     kind = kind or os.environ.get("DANCU_ENGINE", "embedded")
     if kind not in ENGINES:
         raise ValueError(f"DANCU_ENGINE must be one of {', '.join(ENGINES)}, not {kind!r}")
-    partitions = spark_partitions or (
-        int(os.environ["DANCU_SPARK_PARTITIONS"]) if os.environ.get("DANCU_SPARK_PARTITIONS") else None
-    )
+    partitions = spark_partitions or environment_int("DANCU_SPARK_PARTITIONS", None, minimum=1)
     return EngineResource(
         kind=kind,
         spark_master=spark_master or os.environ.get("DANCU_SPARK_MASTER", DEFAULT_SPARK_MASTER),

@@ -8,10 +8,11 @@ re-estimates the matching model (its scores move, so it is a deliberate step). `
 
 from __future__ import annotations
 
-import os
 from typing import Final
 
 import dagster as dg
+
+from pipelines.environment import environment_int
 
 __all__ = ["DEFAULT_KEEP_NIGHTS", "KEEP_NIGHTS_ENV", "NightlyState", "keep_nights_from_environment", "nightly_state"]
 
@@ -20,13 +21,7 @@ KEEP_NIGHTS_ENV: Final = "DANCU_KEEP_NIGHTS"
 
 
 def keep_nights_from_environment() -> int:
-    text = os.environ.get(KEEP_NIGHTS_ENV, "").strip()
-    if not text:
-        return DEFAULT_KEEP_NIGHTS
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{KEEP_NIGHTS_ENV} must be at least 1, not {value}")
-    return value
+    return environment_int(KEEP_NIGHTS_ENV, DEFAULT_KEEP_NIGHTS, minimum=1)
 
 
 class NightlyState(dg.ConfigurableResource):

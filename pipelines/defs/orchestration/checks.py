@@ -1,13 +1,13 @@
 """Freshness of the population base: a snapshot not renewed for too many nights is itself a quality finding."""
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from pipelines.environment import environment_int
 from pipelines.partitions import TIMEZONE
 from pipelines.resources import DancuPaths
 
@@ -17,13 +17,7 @@ DEFAULT_MAX_AGE_NIGHTS: Final = 7
 
 def max_base_age_nights() -> int:
     """``$DANCU_BASE_MAX_AGE_NIGHTS`` (default 7): how many nights the same base snapshot may be used."""
-    text = os.environ.get(MAX_AGE_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_AGE_NIGHTS
-    value = int(text)
-    if value < 0:
-        raise ValueError(f"{MAX_AGE_ENV} must be >= 0, not {value}")
-    return value
+    return environment_int(MAX_AGE_ENV, DEFAULT_MAX_AGE_NIGHTS, minimum=0)
 
 
 def snapshot_date(base_file: Path) -> dt.date:
