@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -209,6 +211,45 @@ def _needed(similarities: Sequence[Similarity], *conditions: pl.Expr | None) -> 
     return tuple(s for s in similarities if s.name in read)
 
 
+def _conjuncts(tree: object) -> list[object]:
+    """The terms of a serialized expression's top-level ``&`` chain (the expression itself when it is no ``&``)."""
+    binary = tree.get("BinaryExpr") if isinstance(tree, dict) else None
+    if isinstance(binary, dict) and binary.get("op") == "And":
+        return [*_conjuncts(binary["left"]), *_conjuncts(binary["right"])]
+    return [tree]
+
+
+def _similarity_free_part(condition: pl.Expr, similarities: Sequence[Similarity]) -> pl.Expr | None:
+    """The ``&`` of the condition's top-level terms that read none of ``similarities``, when some term reads one
+    (else None). Where that part is not true, the condition is not true either (Kleene logic: false & x is false,
+    null & x is null or false, and a null condition counts as false), so the similarities need not be computed
+    there: an automatic gate ("same parents and same street" computes the street's similarity only for the pairs
+    with the same parents)."""
+    names = {s.name for s in similarities}
+    if not names:
+        return None
+    try:
+        terms = _conjuncts(json.loads(condition.meta.serialize(format="json")))
+        if len(terms) < 2:
+            return None
+        exprs = [pl.Expr.deserialize(io.StringIO(json.dumps(term)), format="json") for term in terms]
+    except Exception:  # an expression polars cannot round-trip: no automatic gate
+        return None
+    free: list[pl.Expr] = []
+    for expr in exprs:
+        read = _referenced(expr)
+        if read is None:
+            return None
+        if not read & names:
+            free.append(expr)
+    if not free or len(free) == len(exprs):
+        return None
+    gate = free[0]
+    for expr in free[1:]:
+        gate = gate & expr
+    return gate
+
+
 def _held(
     pairs: pl.DataFrame, lazy: _LazySimilarities, condition: pl.Expr, rows: np.ndarray | None = None
 ) -> np.ndarray:
@@ -222,11 +263,13 @@ def _held(
         return held if rows is None else held & rows
     columns = [c for c in pairs.columns if c in names] or pairs.columns[:1]
     similarities = [name for name in lazy.values if name in names]
-    if rows is None:
+    positions = None if rows is None else np.flatnonzero(rows)
+    if positions is None or 2 * positions.size > pairs.height:
+        # Most rows are open: gathering them would cost more than evaluating every row.
         frame = pairs.select(columns).with_columns(lazy.columns(similarities))
-        return frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+        held = frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+        return held if rows is None else held & rows
     held = np.zeros(pairs.height, dtype=bool)
-    positions = np.flatnonzero(rows)
     if positions.size == 0:
         return held
     index = pl.Series(positions, dtype=pl.UInt32)
@@ -262,9 +305,13 @@ def _comparison_codes(pairs: pl.DataFrame, comparison: Comparison, lazy: _LazySi
             for similarity in _needed(level.gate_similarities, level.gate):
                 lazy.ensure(similarity, rows)
             rows = _held(pairs, lazy, level.gate, rows)
+        needed = _needed(level.similarities, level.condition)
+        gate = _similarity_free_part(level.condition, needed)
+        if gate is not None and rows.any():
+            rows = _held(pairs, lazy, gate, rows)
         if not rows.any():
             continue
-        for similarity in _needed(level.similarities, level.condition):
+        for similarity in needed:
             lazy.ensure(similarity, rows)
         hit = _held(pairs, lazy, level.condition, rows)
         codes[hit] = i + 1
@@ -312,9 +359,13 @@ def _veto_codes(
         open_rows = codes == 0
         if veto.gate is not None:
             open_rows = _held(with_levels, lazy, veto.gate, open_rows)
+        needed = _needed(veto.similarities, veto.condition)
+        gate = _similarity_free_part(veto.condition, needed)
+        if gate is not None and open_rows.any():
+            open_rows = _held(with_levels, lazy, gate, open_rows)
         if not open_rows.any():
             continue
-        for similarity in _needed(veto.similarities, veto.condition):
+        for similarity in needed:
             lazy.ensure(similarity, open_rows)
         codes[_held(with_levels, lazy, veto.condition, open_rows)] = code
     return pl.Series(VETO_CODE, codes, dtype=pl.Int8)

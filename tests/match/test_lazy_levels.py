@@ -78,3 +78,25 @@ def test_only_the_similarities_a_condition_reads_are_computed() -> None:
     assert _needed((jw, typo), None, typo.at_most(1)) == (typo,)
     # A condition whose columns cannot be told (a selector) gets every declared similarity.
     assert _needed((jw, typo), pl.any_horizontal(pl.col("^sim_.*$") > 0.5)) == (jw, typo)
+
+
+def test_the_similarity_free_terms_of_a_condition_gate_it() -> None:
+    import itertools
+
+    from matchers.engine.comparisons import _similarity_free_part
+
+    jw = Similarity("jaro_winkler", "street")
+    condition = (pl.col("a_l") == pl.col("a_r")).fill_null(False) & jw.at_least(0.9) & (pl.col("b_l") > 1)
+    gate = _similarity_free_part(condition, (jw,))
+    assert gate is not None
+    assert set(gate.meta.root_names()) == {"a_l", "a_r", "b_l"}
+    # Every combination of values and nulls: where the gate is not true, the condition is not true either.
+    values = list(itertools.product([None, "x", "y"], ["x", None], [None, 0, 2], [None, 0.5, 0.95]))
+    frame = pl.DataFrame(values, schema=["a_l", "a_r", "b_l", jw.name], orient="row")
+    held = frame.select(condition.fill_null(False).alias("c"), gate.fill_null(False).alias("g"))
+    assert not (held.get_column("c") & ~held.get_column("g")).any()
+    assert held.get_column("c").any()
+    # An "or", a condition reading no similarity, or one made of similarity terms alone has no such part.
+    assert _similarity_free_part(jw.at_least(0.9) | (pl.col("a_l") == pl.col("a_r")), (jw,)) is None
+    assert _similarity_free_part(pl.col("a_l") == pl.col("a_r"), (jw,)) is None
+    assert _similarity_free_part(jw.at_least(0.9) & jw.at_most(0.99), (jw,)) is None
