@@ -63,7 +63,7 @@ class _Clusters:
         values: dict[str, list[object]],
         conflicts: Sequence[ConflictRule],
         direct: set[int],
-        apart: dict[int, set[int]],
+        apart: dict[int, list[int]],
     ) -> None:
         self.size = size
         self.parent = list(range(size))
@@ -155,7 +155,7 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[first]
 
 
-def _kept_apart(pairs: pl.DataFrame, node_ids: pl.Series) -> dict[int, set[int]]:
+def _kept_apart(pairs: pl.DataFrame, node_ids: pl.Series) -> dict[int, list[int]]:
     """Local positions of the record pairs a veto declared two different people (both records among
     ``node_ids``, the ids of the local positions in order)."""
     if "level_veto" not in pairs.columns:
@@ -176,7 +176,7 @@ def _kept_apart(pairs: pl.DataFrame, node_ids: pl.Series) -> dict[int, set[int]]
         [located.select(pl.col("_a").alias("_x"), pl.col("_b").alias("_y")), located.select(_x="_b", _y="_a")]
     )
     grouped = both_ways.group_by("_x").agg(pl.col("_y").unique())
-    return dict(zip(grouped.get_column("_x").to_list(), map(set, grouped.get_column("_y").to_list()), strict=True))
+    return dict(zip(grouped.get_column("_x").to_list(), grouped.get_column("_y").to_list(), strict=True))
 
 
 def cluster_records(
