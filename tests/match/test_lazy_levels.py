@@ -100,3 +100,18 @@ def test_the_similarity_free_terms_of_a_condition_gate_it() -> None:
     assert _similarity_free_part(jw.at_least(0.9) | (pl.col("a_l") == pl.col("a_r")), (jw,)) is None
     assert _similarity_free_part(pl.col("a_l") == pl.col("a_r"), (jw,)) is None
     assert _similarity_free_part(jw.at_least(0.9) & jw.at_most(0.99), (jw,)) is None
+
+
+def test_derived_columns_per_distinct_value_equal_the_row_by_row_ones(base: pl.DataFrame) -> None:
+    from matchers.engine.linker import derive
+
+    settings = population_settings()
+    # Many rows, few distinct names: the per-distinct path is taken (and a null row is one distinct value).
+    frame = pl.concat([base, base, base]).with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("middle_key")).alias("middle_key")
+    )
+    assert derive(frame, settings.derived).equals(frame.with_columns(settings.derived))
+    # An expression that replaces a column another one reads: each reads the frame as given.
+    exprs = [pl.col("given_key").str.to_uppercase().alias("given_key"), pl.col("given_key").alias("copy")]
+    assert derive(frame, exprs).equals(frame.with_columns(exprs))
+    assert derive(frame.head(0), settings.derived).equals(frame.head(0).with_columns(settings.derived))
