@@ -903,11 +903,12 @@ def bench_generated(args: argparse.Namespace) -> None:
     prepare_generated(args.people, args.seed, args.nights, data, args.province)
     name = f"{_SETS.get(args.province, args.province)} {_short(args.people)}"
     engines = ["dancu"] if args.no_splink else ["dancu", "splink"]
-    scratch = Path(tempfile.mkdtemp(prefix="dancu-generated-"))
+    scratch = args.keep or Path(tempfile.mkdtemp(prefix="dancu-generated-"))
     try:
         rows, times, dancu = run_set(name, data, engines, args.extract_limit, scratch)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
     print_accuracy(rows)
     print()
     print_conventions([dancu["conventions"]])
@@ -1150,6 +1151,9 @@ def main() -> None:
     generated = sub.choices["generated"]
     generated.add_argument("--no-splink", action="store_true")
     generated.add_argument("--extract-limit", type=int, help="link only the first N extract records")
+    generated.add_argument(
+        "--keep", type=Path, help="keep each engine's pairs, clusters and models in this folder (to compare runs)"
+    )
     index = sub.choices["index"]
     index.add_argument("--base-records", type=int, default=10_000_000)
     index.add_argument("--extract-records", type=int, default=100_000)

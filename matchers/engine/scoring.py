@@ -181,7 +181,8 @@ def _code_arrays(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rows, comparisons) int64 level codes and (rows, rules) bool agreements, in settings order."""
     height = levels.height
-    codes = np.empty((height, len(settings.comparisons)), dtype=np.int64)
+    # Column-major: each code column is written, and later read, contiguously.
+    codes = np.empty((height, len(settings.comparisons)), dtype=np.int64, order="F")
     for k, comparison in enumerate(settings.comparisons):
         codes[:, k] = levels.get_column(f"_lv_{comparison.name}").to_numpy()
     agreed = np.empty((height, len(settings.blocking_rules)), dtype=bool)
@@ -253,10 +254,12 @@ class AgreementPatterns:
         unlabelled: np.ndarray,
     ) -> AgreementPatterns:
         """Collapse rows: pairs (the last three arrays 0/1 per pair) or patterns (their counts)."""
-        rules = agreements.shape[1]
-        joint = np.column_stack([codes.astype(np.int64), agreements.astype(np.int64)])
+        width = codes.shape[1]
+        # Column-major like the code arrays: a million pairs' columns copied (and packed by _collapse) contiguously.
+        joint = np.empty((codes.shape[0], width + agreements.shape[1]), dtype=np.int64, order="F")
+        joint[:, :width] = codes
+        joint[:, width:] = agreements
         unique, unl, pos, neg = _collapse(joint, unlabelled, positives, negatives)
-        width = unique.shape[1] - rules
         return cls(unique[:, :width], unique[:, width:].astype(bool), unl, pos, neg)
 
     def on_rule(self, rule_index: int, columns: list[int]) -> tuple[np.ndarray, ...]:
