@@ -399,6 +399,7 @@ def prepare_generated(people: int, seed: int, nights: int, data: Path, province:
     from datagen.generator import GENERATOR_VERSION
     from normalize.frame import normalize_records
     from records.ingest import ingest_base, ingest_extracts
+    from state.hashing import code_fingerprint
 
     folder = data / _NORMALIZED
     parameters = {
@@ -407,6 +408,8 @@ def prepare_generated(people: int, seed: int, nights: int, data: Path, province:
         "nights": nights,
         "province": province,
         "generator": GENERATOR_VERSION,
+        # The normalized columns change with the code (a cache from before a new column broke the Spark run).
+        "normalizer": code_fingerprint("records", "normalize"),
     }
     marker = folder / "parameters.json"
     if marker.exists() and json.loads(marker.read_text("utf-8")) == parameters:
