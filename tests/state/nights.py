@@ -80,6 +80,7 @@ class Night:
     findings: NightFindings
     register: RegisterNight
     outcomes: pl.DataFrame
+    extracts: pl.DataFrame
 
 
 def run_night(
@@ -130,7 +131,7 @@ def run_night(
         full=inputs.full, persons=inputs.persons,
     )  # fmt: skip
     return Night(candidates=summary, base=base, scored=scored, clusters=clusters, findings=findings,
-                 register=register, outcomes=outcome_totals(outcomes))  # fmt: skip
+                 register=register, outcomes=outcome_totals(outcomes), extracts=extracts)  # fmt: skip
 
 
 def copy_output(source: Path, target: Path) -> None:
