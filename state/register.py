@@ -31,7 +31,7 @@ from records.progress import Progress, no_progress
 from register.changes import build_changes
 from register.golden import build_golden
 from register.quality import check_records, conflict_findings
-from register.rules import SurvivorshipRules, survivorship_rules
+from register.rules import survivorship_rules
 from register.store import RegisterStore, StoreError
 from state.hashing import code_fingerprint
 from state.tables import TableStore, TableVersion
@@ -49,7 +49,7 @@ __all__ = [
 REGISTER_FOLDER: Final = "register"
 GOLDEN_TABLE: Final = "register_golden"
 REGISTER_FINDINGS_TABLE: Final = "register_findings"
-FULL_CHUNK_PERSONS: Final = 250_000
+FULL_CHUNK_PERSONS: Final = 1_000_000
 _GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
 
 
@@ -144,36 +144,6 @@ def _person_records(
     return records, members.select("record_id", "cluster_id")
 
 
-def _first_build(
-    base: TableVersion, extracts: pl.DataFrame, clusters: TableVersion, night: date, rules: SurvivorshipRules,
-    chunk_persons: int, progress: Progress,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # fmt: skip
-    """A first night's register, change set and golden records (as the checks read them), built in ranges of
-    person keys: a person's golden record depends only on its own records (``state.register``), and with no
-    previous version there is nothing to hand from one person to another, so the ranges concatenated in key order
-    are the whole build, row for row. Only the build's intermediates of one range are in memory at once."""
-    keys = clusters.scan(["cluster_id"]).unique().sort("cluster_id").collect().get_column("cluster_id")
-    registers, changes, goldens = [], [], []
-    for start in range(0, max(keys.len(), 1), max(chunk_persons, 1)):
-        persons = keys.slice(start, chunk_persons) if keys.len() > chunk_persons else None
-        records, members = _person_records(base, extracts, clusters, persons)
-        build = build_golden(records, members, night, previous=None, rules=rules)
-        del records, members
-        changes.append(build_changes(build, night, previous_changes=None, rules=rules))
-        registers.append(build.register)
-        goldens.append(check_records(build.golden))
-        del build
-        done = min(start + chunk_persons, keys.len())
-        progress("sổ dân cư sạch / building the register", done, keys.len())
-    if len(registers) == 1:
-        return registers[0], changes[0], goldens[0]
-    return (
-        pl.concat(registers, how="diagonal_relaxed"),
-        pl.concat(changes, how="diagonal_relaxed"),
-        pl.concat(goldens, how="diagonal_relaxed"),
-    )
-
-
 def _touched_persons(
     base: TableVersion, extracts: pl.DataFrame, clusters: TableVersion, previous_clusters: TableVersion
 ) -> pl.Series:
@@ -236,21 +206,6 @@ def _findings_of(golden_rows: pl.DataFrame, night: date, settings: CheckSettings
     return pl.concat([findings, conflict_findings(golden_rows)], how="vertical").match_to_schema(FINDINGS_SCHEMA)
 
 
-def _findings_in_chunks(
-    golden: TableVersion, keys: pl.Series, night: date, settings: CheckSettings, chunk_persons: int
-) -> pl.DataFrame:
-    """The register's findings of every person, ``chunk_persons`` persons at a time: each range is checked with
-    the members of its persons' households and ID groups as context (what an incremental night does for the
-    persons it checks again) and keeps the findings of its own persons, so every finding is made once."""
-    parts = []
-    for start in range(0, keys.len(), chunk_persons):
-        persons = keys.slice(start, chunk_persons)
-        context = _groups([golden], persons, golden)
-        found = _findings_of(golden.lookup(context), night, settings)
-        parts.append(found.filter(pl.col("record_id").is_in(persons.implode())))
-    return pl.concat(parts, how="vertical")
-
-
 def _sorted_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.match_to_schema(FINDINGS_SCHEMA).sort("record_id", "rule", "detail", nulls_last=True)
 
@@ -288,12 +243,8 @@ def register_night(
     info: dict[str, Any] | None = None,
     settings: CheckSettings | None = None,
     progress: Progress = no_progress,
-    chunk_persons: int = FULL_CHUNK_PERSONS,
 ) -> RegisterNight:
-    """Build tonight's register from tonight's base version, extracts and clusters, store it, and check it.
-
-    ``chunk_persons``: a first night builds the golden records this many persons at a time (ranges of person
-    keys), so the build's intermediate frames are those of one chunk, not of the whole base."""
+    """Build tonight's register from tonight's base version, extracts and clusters, store it, and check it."""
     settings = settings or CheckSettings()
     day = date.fromisoformat(night)
     rules = survivorship_rules()
@@ -304,28 +255,20 @@ def register_night(
     meta = {"fingerprint": register_fingerprint()}
     progress("sổ dân cư sạch / building the register", 0, None)
     if previous_night is None:
-        prior = store.previous_night(night)
-        if prior is None:
-            register, changes, golden_rows = _first_build(base, extracts, clusters, day, rules, chunk_persons, progress)
-        else:
-            records, members = _person_records(base, extracts, clusters, None)
-            build = build_golden(records, members, day, previous=store.read_register(prior), rules=rules)
-            changes = build_changes(build, day, previous_changes=store.read_changes(prior), rules=rules)
-            register, golden_rows = build.register, check_records(build.golden)
-            del build, records, members
-        store.write(night, register, changes, info=version_info)
+        records, members = _person_records(base, extracts, clusters, None)
+        previous_register = store.read_register(store.previous_night(night)) if store.previous_night(night) else None
+        build = build_golden(records, members, day, previous=previous_register, rules=rules)
+        previous_changes = store.read_changes(store.previous_night(night)) if store.previous_night(night) else None
+        changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
+        store.write(night, build.register, changes, info=version_info)
+        golden_rows = check_records(build.golden)
         golden_version = goldens.commit(night, base=None, added=golden_rows, meta=meta)
-        keys = register.get_column("person_key")
-        if keys.len() <= chunk_persons:
-            found = _findings_of(golden_rows, day, settings)
-            del golden_rows
-        else:
-            del golden_rows
-            found = _findings_in_chunks(golden_version, keys, day, settings, chunk_persons)
+        found = _findings_of(golden_rows, day, settings)
         findings_version = findings_store.commit(night, base=None, added=_sorted_findings(found), meta=meta,
                                                  empty_schema=FINDINGS_SCHEMA)  # fmt: skip
-        progress("sổ dân cư sạch / building the register", register.height, register.height)
-        return RegisterNight(store.root, night, register, changes, keys.head(0), findings_version, keys, True)
+        keys = build.register.get_column("person_key")
+        progress("sổ dân cư sạch / building the register", build.register.height, build.register.height)
+        return RegisterNight(store.root, night, build.register, changes, keys.head(0), findings_version, keys, True)
 
     previous_clusters = TableStore.at({**clusters.to_reference(), "night": clusters.meta["previous"]})
     persons = _touched_persons(base, extracts, clusters, previous_clusters)

@@ -80,7 +80,6 @@ class Night:
     findings: NightFindings
     register: RegisterNight
     outcomes: pl.DataFrame
-    extracts: pl.DataFrame
 
 
 def run_night(
@@ -131,7 +130,7 @@ def run_night(
         full=inputs.full, persons=inputs.persons,
     )  # fmt: skip
     return Night(candidates=summary, base=base, scored=scored, clusters=clusters, findings=findings,
-                 register=register, outcomes=outcome_totals(outcomes), extracts=extracts)  # fmt: skip
+                 register=register, outcomes=outcome_totals(outcomes))  # fmt: skip
 
 
 def copy_output(source: Path, target: Path) -> None:
