@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import openpyxl
 import polars as pl
@@ -366,7 +367,7 @@ def test_sqlite_staging_stores_what_an_insert_stores(tmp_path: object) -> None:
         return Table(name, metadata, Column("key", String, primary_key=True), Column("data", JSON),
                      Column("night", Date), Column("count", Integer), prefixes=["TEMPORARY"])  # fmt: skip
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"key": "a", "data": {"tên": "Nguyễn Văn Ánh", "ids": ["1", "2"]}, "night": NIGHT, "count": 3},
         {"key": "b", "data": None, "night": None, "count": None},
         {"key": "c", "data": [{"w": 1.5}], "night": NIGHT + timedelta(days=9), "count": 0},
