@@ -212,17 +212,27 @@ def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str,
     """person_key -> golden values (display text, status and the record each value came from)."""
     if register is None or not keys:
         return {}
-    rows = register.filter(pl.col("person_key").is_in(sorted(keys)))
+    rows = register.filter(pl.col("person_key").is_in(pl.Series(sorted(keys), dtype=pl.String).implode()))
     values: dict[str, dict[str, Any]] = {}
     shown = [c for c in DISPLAY_FIELDS if c in rows.columns]
-    for row in rows.iter_rows(named=True):
-        data: dict[str, Any] = {c: row[c] for c in shown if row.get(c) is not None}
-        data["status"] = row.get("status")
-        data["record_ids"] = row.get("record_ids") or []
-        lineage = {c: row.get(f"{c}_source") or {} for c in [*shown, "status"]}
-        data["sources"] = {c: source["record_id"] for c, source in lineage.items() if source.get("record_id")}
-        if row.get("conflicts"):
-            data["conflicts"] = [FIELD_LABELS.get(c, c) for c in row["conflicts"]]
+    traced = [c for c in [*shown, "status"] if f"{c}_source" in rows.columns]
+    # Only the lineage's record ids, as plain columns: turning every lineage struct into a dict per row costs more
+    # than everything else a task draft needs.
+    flat = rows.select(
+        "person_key",
+        *shown,
+        (pl.col("status") if "status" in rows.columns else pl.lit(None, pl.String)).alias("_status"),
+        (pl.col("record_ids") if "record_ids" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_ids"),
+        (pl.col("conflicts") if "conflicts" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
+        *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
+    )
+    for row in flat.iter_rows(named=True):
+        data: dict[str, Any] = {c: row[c] for c in shown if row[c] is not None}
+        data["status"] = row["_status"]
+        data["record_ids"] = row["_ids"] or []
+        data["sources"] = {c: row[f"_from_{c}"] for c in traced if row[f"_from_{c}"]}
+        if row["_conflicts"]:
+            data["conflicts"] = [FIELD_LABELS.get(c, c) for c in row["_conflicts"]]
         values[row["person_key"]] = data
     return values
 

@@ -184,8 +184,7 @@ def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     if not rows:
         return
     if connection.dialect.name != "postgresql":
-        for chunk in _chunks(rows, _STAGE_CHUNK):
-            connection.execute(insert(table), list(chunk))
+        _stage_sqlite(connection, table, rows)
         return
     columns = [c for c in table.columns if c.name in rows[0]]
     formatters = [(c.name, _csv_formatter(c)) for c in columns]
@@ -200,6 +199,22 @@ def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> 
             cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", buffer)
     # Temporary tables are never analysed automatically; without statistics the joins below plan as if empty.
     connection.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def _stage_sqlite(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Fill ``table`` with ``rows`` through the driver's executemany, each value converted by its column type's own
+    bind processor (what ``insert(table)`` stores, byte for byte) without compiling parameters row by row: staging
+    the scope of a large night (hundreds of thousands of ids) costs a fraction of a second instead of seconds."""
+    columns = [c for c in table.columns if c.name in rows[0]]
+    processors = [(c.name, c.type.bind_processor(connection.dialect)) for c in columns]
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    )
+    for chunk in _chunks(rows, _STAGE_CHUNK):
+        values = [
+            tuple(row[name] if process is None else process(row[name]) for name, process in processors) for row in chunk
+        ]
+        connection.exec_driver_sql(statement, values)
 
 
 def _upsert_snapshots(connection: Connection, night: date, snapshots: dict[str, tuple[str, dict[str, Any]]]) -> None:

@@ -496,6 +496,8 @@ def _preview(cells: list[Any], limit: int = 80) -> str:
 
 def _raw_json(header: list[str], cells: list[Any]) -> str:
     if len(cells) == len(header):
+        if all(type(c) is str or c is None for c in cells):  # CSV rows: nothing to convert
+            return json.dumps(dict(zip(header, cells, strict=True)), ensure_ascii=False)
         return json.dumps(dict(zip(header, map(_json_cell, cells), strict=True)), ensure_ascii=False)
     return json.dumps([_json_cell(c) for c in cells], ensure_ascii=False)
 
@@ -685,6 +687,10 @@ def _cell_text(cell: Any, column: str) -> str | None:
     """Text of one cell as the canonical column wants it, undoing Excel's habits (dates as serials, IDs as numbers)."""
     if cell is None:
         return None
+    if type(cell) is str:  # every CSV cell and most sheet cells: the other types are Excel's
+        if column in CODE_COLUMNS:
+            cell = unicodedata.normalize("NFKC", _FORMAT_RE.sub("", cell))
+        return cell.strip().lstrip("\ufeff").strip() or None
     if isinstance(cell, dt.datetime):
         return cell.date().isoformat()
     if isinstance(cell, dt.date):

@@ -35,6 +35,7 @@ __all__ = [
     "build_changes",
     "changes_by_rule",
     "changes_by_ward",
+    "changes_totals",
     "write_changes_excel",
 ]
 
@@ -218,10 +219,12 @@ def build_changes(
     )
 
 
-def changes_by_rule(changes: pl.DataFrame, night: date, labels: Mapping[str, str]) -> pl.DataFrame:
-    """Fixes per change rule: all that the base still lacks, and those applied for the first time tonight."""
+def changes_by_rule(changes: pl.DataFrame | pl.LazyFrame, night: date, labels: Mapping[str, str]) -> pl.DataFrame:
+    """Fixes per change rule: all that the base still lacks, and those applied for the first time tonight. A lazy
+    ``changes`` (the store's scan) is read a few columns at a time, never whole."""
     return (
-        changes.group_by("rule")
+        changes.lazy()
+        .group_by("rule")
         .agg(
             pl.len().alias("changes"),
             (pl.col("night") == night).sum().alias("tonight"),
@@ -229,20 +232,34 @@ def changes_by_rule(changes: pl.DataFrame, night: date, labels: Mapping[str, str
         )
         .with_columns(pl.col("rule").replace_strict(dict(labels), default=pl.col("rule")).alias("label"))
         .sort("changes", "rule", descending=[True, False])
+        .collect()
     )
 
 
-def changes_by_ward(changes: pl.DataFrame, night: date) -> pl.DataFrame:
+def changes_by_ward(changes: pl.DataFrame | pl.LazyFrame, night: date) -> pl.DataFrame:
     """Fixes per current ward (null: the register knows no ward for the person)."""
     return (
-        changes.group_by("ward_code")
+        changes.lazy()
+        .group_by("ward_code")
         .agg(
             pl.len().alias("changes"),
             (pl.col("night") == night).sum().alias("tonight"),
             pl.col("person_key").n_unique().alias("persons"),
         )
         .sort("changes", "ward_code", descending=[True, False], nulls_last=True)
+        .collect()
     )
+
+
+def changes_totals(changes: pl.DataFrame | pl.LazyFrame, night: date) -> tuple[int, int, int]:
+    """Rows of the change set, rows applied for the first time tonight, and base records with a fix."""
+    totals = (
+        changes.lazy()
+        .select(pl.len(), (pl.col("night") == night).sum(), pl.col("record_id").n_unique())
+        .collect()
+        .row(0)
+    )
+    return int(totals[0]), int(totals[1] or 0), int(totals[2])
 
 
 def _excel_rows(changes: pl.DataFrame, labels: Mapping[str, str], ward_names: Mapping[str, str]) -> pl.DataFrame:
@@ -274,7 +291,7 @@ def _vi_int(value: int) -> str:
 
 def write_changes_excel(
     path: Path,
-    changes: pl.DataFrame,
+    changes: pl.DataFrame | pl.LazyFrame,
     night: date,
     *,
     labels: Mapping[str, str] | None = None,
@@ -283,11 +300,18 @@ def write_changes_excel(
 ) -> int:
     """The change set as an Excel workbook with Vietnamese headers: a summary sheet (by rule, by ward, over every
     change) and one row per fix, tonight's first, at most ``max_rows`` of them (the whole set is the Parquet file).
-    Every data cell is text (``records.excel``). Returns the rows written."""
+    Every data cell is text (``records.excel``). Returns the rows written. A lazy ``changes`` (the store's scan)
+    is never read whole: the summaries read a few columns, the sheet the first ``max_rows`` rows in its order."""
     labels = labels if labels is not None else survivorship_rules().change_rules
     ward_names = ward_names or {}
-    ordered = changes.sort(pl.col("night") != night, "ward_code", "person_key", "record_id", nulls_last=True)
-    rows = _excel_rows(ordered.head(max_rows), labels, ward_names)
+    shown = (
+        changes.lazy()
+        .sort(pl.col("night") != night, "ward_code", "person_key", "record_id", nulls_last=True, maintain_order=True)
+        .head(max_rows)
+        .collect()
+    )
+    total = changes.height if isinstance(changes, pl.DataFrame) else int(changes.select(pl.len()).collect().item())
+    rows = _excel_rows(shown, labels, ward_names)
     by_rule = changes_by_rule(changes, night, labels).select(
         pl.col("label").alias("Căn cứ sửa"),
         pl.col("rule").alias("Mã quy tắc"),
@@ -315,14 +339,14 @@ def write_changes_excel(
                     autofit=frame.height < 50_000,
                     table_style="Table Style Light 9",
                 )
-            if changes.height > rows.height:
+            if total > rows.height:
                 sheet = workbook.get_worksheet_by_name("Theo căn cứ sửa")
                 if sheet is not None:
                     sheet.write(
                         by_rule.height + 2,
                         0,
                         f'Sheet "{CHANGES_EXCEL_SHEET}" chỉ chứa {_vi_int(rows.height)} trên '
-                        f"{_vi_int(changes.height)} dòng (thay đổi áp dụng lần đầu đêm nay trước); "
+                        f"{_vi_int(total)} dòng (thay đổi áp dụng lần đầu đêm nay trước); "
                         "đủ các dòng có trong changes.parquet.",
                     )
 

@@ -326,6 +326,10 @@ class RegisterChanges:
     def frame(self) -> pl.DataFrame:
         return RegisterStore(self.store_root).read_changes(self.night)
 
+    def scan(self) -> pl.LazyFrame:
+        """The whole change set, lazily (summaries read a few of its columns, never all of it)."""
+        return RegisterStore(self.store_root).scan_changes(self.night)
+
     def changed_rows(self, columns: list[str] | None = None) -> pl.DataFrame:
         if columns is None:
             return self.rebuilt

@@ -114,8 +114,8 @@ def write_spark_outputs(pairs: object, clusters: object, out: Path) -> None:
     from scaleout.frames import ROW, write_parquet
 
     out.mkdir(parents=True, exist_ok=True)
-    write_parquet(pairs, out / "pairs.parquet")  # type: ignore[arg-type]
-    write_parquet(clusters, out / "clusters.parquet", order=[ROW], drop=[ROW])  # type: ignore[arg-type]
+    write_parquet(pairs, out / "pairs.parquet")
+    write_parquet(clusters, out / "clusters.parquet", order=[ROW], drop=[ROW])
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

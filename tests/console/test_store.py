@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import openpyxl
 import polars as pl
@@ -349,3 +350,38 @@ def test_unrouted_tasks_reach_national_reviewers_in_priority_order(store: Scenar
         with session_scope(store.engine, write=True) as session:
             claimed = lifecycle.claim_next(session, officer)
             assert claimed is not None and claimed.id == expected
+
+
+def test_sqlite_staging_stores_what_an_insert_stores(tmp_path: object) -> None:
+    """The nightly staging on SQLite bypasses SQLAlchemy's per-row parameter compilation: it must store exactly
+    what ``insert(table)`` stores (JSON text including JSON null, dates, Vietnamese text)."""
+    from sqlalchemy import Column, Date, Integer, MetaData, String, Table, insert
+    from sqlalchemy.types import JSON
+
+    from corrections.nightly import _stage
+
+    engine = make_engine(f"sqlite:///{tmp_path}/stage.sqlite")
+    metadata = MetaData()
+
+    def table(name: str) -> Table:
+        return Table(name, metadata, Column("key", String, primary_key=True), Column("data", JSON),
+                     Column("night", Date), Column("count", Integer), prefixes=["TEMPORARY"])  # fmt: skip
+
+    rows: list[dict[str, Any]] = [
+        {"key": "a", "data": {"tên": "Nguyễn Văn Ánh", "ids": ["1", "2"]}, "night": NIGHT, "count": 3},
+        {"key": "b", "data": None, "night": None, "count": None},
+        {"key": "c", "data": [{"w": 1.5}], "night": NIGHT + timedelta(days=9), "count": 0},
+    ]
+    with engine.begin() as connection:
+        staged, inserted = table("staged"), table("inserted")
+        _stage(connection, staged, rows)
+        inserted.create(connection)
+        connection.execute(insert(inserted), rows)
+        raw = "SELECT key, data, typeof(data), night, count FROM {} ORDER BY key"
+        assert (
+            connection.exec_driver_sql(raw.format("staged")).all()
+            == connection.exec_driver_sql(raw.format("inserted")).all()
+        )
+        assert connection.execute(select(staged.c.data).order_by(staged.c.key)).scalars().all() == [
+            r["data"] for r in rows
+        ]

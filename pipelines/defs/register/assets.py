@@ -93,7 +93,7 @@ def clean_register(
     store = register_store(paths)
     changes = RegisterChanges(store.root, context.partition_key, built.changes)
     excel = paths.reports_dir(context.partition_key) / CHANGES_XLSX
-    write_changes_excel(excel, changes.frame(), night, labels=rules.change_rules, ward_names=_ward_names())
+    write_changes_excel(excel, changes.scan(), night, labels=rules.change_rules, ward_names=_ward_names())
     timed = watch.metadata()
     manifest = store.manifest(context.partition_key)
     statuses = {s: int(n) for s, n in built.scan().group_by("status").len().sort("status").collect().iter_rows()}
@@ -115,7 +115,7 @@ def clean_register(
             "previous_night": dg.MetadataValue.text(str(manifest.get("previous_night") or "")),
         },
     )
-    by_rule = changes_by_rule(changes.frame(), night, rules.change_rules)
+    by_rule = changes_by_rule(changes.scan(), night, rules.change_rules)
     yield dg.Output(
         changes,
         output_name="register_changes",

@@ -17,26 +17,36 @@ from pipelines.io import as_frame
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
 from pipelines.timing import Stopwatch
-from register.changes import changes_by_rule, changes_by_ward
+from register.changes import changes_by_rule, changes_by_ward, changes_totals
 from register.rules import survivorship_rules
+from state.register import RegisterChanges
 from state.tables import TableVersion
 
 
+def _changes(register_changes: Any) -> pl.DataFrame | pl.LazyFrame:
+    """The night's change set: the store's scan for a state output (never read whole), a frame as it is."""
+    return register_changes.scan() if isinstance(register_changes, RegisterChanges) else as_frame(register_changes)
+
+
 def register_summary(
-    night: dt.date, register_scores: pl.DataFrame, register_changes: pl.DataFrame, task_outcomes: pl.DataFrame
+    night: dt.date,
+    register_scores: pl.DataFrame,
+    register_changes: pl.DataFrame | pl.LazyFrame,
+    task_outcomes: pl.DataFrame,
 ) -> RegisterSummary:
     """The register's before → after scores, change set and findings → tasks, as the report shows them."""
     policy = policy_table().select("rule", "action", "why")
     outcomes = task_outcomes.join(policy, on="rule", how="left").with_columns(
         pl.col("action").fill_null("task"), pl.col("why").fill_null("")
     )
+    changes, tonight, records = changes_totals(register_changes, night)
     return RegisterSummary(
         scores=register_scores,
         changes_by_rule=changes_by_rule(register_changes, night, survivorship_rules().change_rules),
         changes_by_ward=changes_by_ward(register_changes, night),
-        changes=register_changes.height,
-        changes_tonight=int((register_changes["night"] == night).sum()),
-        changed_records=register_changes["record_id"].n_unique(),
+        changes=changes,
+        changes_tonight=tonight,
+        changed_records=records,
         excel=CHANGES_XLSX,
         outcomes=outcomes,
     )
@@ -85,7 +95,7 @@ def quality_report(
             match_report=MATCH_REPORT_HTML,
             data_docs=f"{DATA_DOCS_DIR}/index.html",
             input_files=ingest_files,
-            register=register_summary(night, register_scores, as_frame(register_changes), task_outcomes),
+            register=register_summary(night, register_scores, _changes(register_changes), task_outcomes),
         ),
     )
     return dg.MaterializeResult(
