@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.worksheet.worksheet import Worksheet
 
 from datagen import generate_province
 from normalize.frame import normalize_records
@@ -155,6 +156,16 @@ def byte_mutation(draw: st.DrawFn, data: bytes) -> bytes:
     return bytes(out)
 
 
+def _write_cell(sheet: Worksheet, row: int, column: int, value: str) -> None:
+    """Write one cell; inside a merged range only its top-left cell holds a value (openpyxl's MergedCell is
+    read-only), as in Excel."""
+    for merged in sheet.merged_cells.ranges:
+        if (row, column) in merged.cells:
+            row, column = merged.min_row, merged.min_col
+            break
+    sheet.cell(row, column, value)
+
+
 @st.composite
 def xlsx_mutation(draw: st.DrawFn, data: bytes) -> bytes:
     """Damage a workbook: title rows, a shifted table, merged cells, formulas, extra sheets, no <dimension>,
@@ -174,10 +185,10 @@ def xlsx_mutation(draw: st.DrawFn, data: bytes) -> bytes:
             column = draw(st.integers(1, max(sheet.max_column, 1)))
             sheet.merge_cells(start_row=first, start_column=column, end_row=min(first + 2, rows), end_column=column)
         elif kind == "formula":
-            sheet.cell(draw(st.integers(2, rows)), draw(st.integers(1, max(sheet.max_column, 1))), '="A"&1')
+            _write_cell(sheet, draw(st.integers(2, rows)), draw(st.integers(1, max(sheet.max_column, 1))), '="A"&1')
         elif kind == "cell":
             value = ILLEGAL_CHARACTERS_RE.sub("", draw(CELL_TEXT))  # a workbook cannot hold control characters
-            sheet.cell(draw(st.integers(1, rows)), draw(st.integers(1, max(sheet.max_column, 1))), value)
+            _write_cell(sheet, draw(st.integers(1, rows)), draw(st.integers(1, max(sheet.max_column, 1))), value)
         elif kind == "sheet":
             extra = workbook.create_sheet("Hướng dẫn")
             extra.cell(1, 1, "Tệp này gồm danh sách công dân")
