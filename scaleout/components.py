@@ -3,13 +3,16 @@
 Kiveris et al., "Connected Components in MapReduce and Beyond" (SoCC 2014). Every node ends up linked to the
 smallest node of its component in O(log² n) rounds, where label propagation needs as many rounds as the longest
 chain is long. GraphFrames would need a download from Maven, so this is plain Spark SQL. The edge set is
-checkpointed every round (to the session's checkpoint folder), which keeps every round's plan small.
+materialized every round (``scaleout.frames.materialize``: a local checkpoint, or a reliable one in the session's
+checkpoint folder with ``spark.dancu.reliableCheckpoints``), which keeps every round's plan small.
 """
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+
+from scaleout.frames import materialize
 
 __all__ = ["connected_components"]
 
@@ -47,13 +50,13 @@ def connected_components(edges: DataFrame, *, max_rounds: int = 100) -> DataFram
         edges.select(F.greatest("u", "v").alias("u"), F.least("u", "v").alias("v"))
         .where(F.col("u") != F.col("v"))
         .distinct()
-        .checkpoint(eager=True)
     )
+    current = materialize(current)
     size = current.count()
     for _ in range(max_rounds):
         # Checkpointed every round: a round reads its input four times, so without cutting the lineage the plan of
         # round k would hold 16^k copies of the first edge set.
-        following = _small_star(_large_star(current)).checkpoint(eager=True)
+        following = materialize(_small_star(_large_star(current)))
         # Converged when a round changes nothing (every edge already points at its component's smallest node):
         # the new edge set's size and how many of its edges are new, in one pass.
         seen = current.withColumn("_seen", F.lit(True))

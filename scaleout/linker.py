@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from matchers.engine.blocking import BlockingReport, block_keys
@@ -68,7 +67,6 @@ __all__ = [
 ]
 
 _LEFT_ID, _RIGHT_ID, _LABEL = "_left_id", "_right_id", "_label"
-_PERSIST = StorageLevel.MEMORY_AND_DISK
 
 
 @dataclass(slots=True)
@@ -106,38 +104,45 @@ def _partitions(df: DataFrame) -> int:
     return int(df.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
-def _term_frequencies(prepared: DataFrame, columns: list[str]) -> list[DataFrame]:
-    """Per column, ``_row, tf_<column>`` for the rows where the column is not null.
+def _term_frequencies(prepared: DataFrame, columns: list[str]) -> DataFrame:
+    """``_row, tf_<column>…`` for every row (null where the column is null): one narrow frame.
 
-    Spark counts each value; the share of a count is the embedded engine's ``term_frequency``, computed on the
-    driver once per distinct count (a few thousand numbers: a share depends on nothing but its count and the
-    column's non-null total) and joined back.
+    Each value's count comes from a window over the narrow ``_row`` + columns frame (one shuffle per column, no
+    join back by value); the share of a count is the embedded engine's ``term_frequency``, computed on the driver
+    once per distinct count (a few thousand numbers: a share depends on nothing but its count and the column's
+    non-null total) and broadcast.
     """
     spark = prepared.sparkSession
-    counts = [
-        prepared.where(F.col(c).isNotNull()).groupBy(c).agg(F.count(F.lit(1)).alias("_n")).persist(_PERSIST)
-        for c in columns
-    ]
-    histogram = counts[0].groupBy("_n").agg(F.count(F.lit(1)).alias("_values")).withColumn("_column", F.lit(0))
-    for i, table in enumerate(counts[1:], start=1):
-        histogram = histogram.unionByName(
-            table.groupBy("_n").agg(F.count(F.lit(1)).alias("_values")).withColumn("_column", F.lit(i))
+    narrow = prepared.select(ROW, *columns)
+    for i, column in enumerate(columns):
+        # Null rows get keys of their own (NUL + row number: no normalized value holds a NUL), so a column's nulls
+        # do not all land in one task; their counts are not used.
+        key = F.coalesce(F.col(column), F.concat(F.lit("\u0000"), F.col(ROW).cast("string")))
+        count = F.count(F.lit(1)).over(Window.partitionBy(key))
+        narrow = narrow.withColumn(f"_n{i}", F.when(F.col(column).isNotNull(), count))
+    narrow = materialize(narrow.drop(*columns))
+    histogram = None
+    for i in range(len(columns)):
+        counted = (
+            narrow.where(F.col(f"_n{i}").isNotNull())
+            .groupBy(F.col(f"_n{i}").alias("_n"))
+            .agg(F.count(F.lit(1)).alias("_rows"))
+            .withColumn("_column", F.lit(i))
         )
+        histogram = counted if histogram is None else histogram.unionByName(counted)
+    assert histogram is not None
     sizes = collect_polars(histogram)
-    frames = []
+    frame = narrow
     for i, column in enumerate(columns):
         sizes_of = sizes.filter(pl.col("_column") == i)
-        known = int((sizes_of.get_column("_n") * sizes_of.get_column("_values")).sum())
+        # Every value with count n stands on n rows: the rows summed are the column's non-null values.
+        known = int(sizes_of.get_column("_rows").sum())
         shares = sizes_of.select(
-            pl.col("_n").cast(pl.Int64), term_frequency(pl.col("_n"), pl.lit(known, dtype=pl.Int64)).alias("_tf")
+            pl.col("_n").cast(pl.Int64).alias(f"_n{i}"),
+            term_frequency(pl.col("_n"), pl.lit(known, dtype=pl.Int64)).alias(f"tf_{column}"),
         )
-        by_value = (
-            counts[i]
-            .join(F.broadcast(from_polars(spark, shares)), "_n")
-            .select(column, F.col("_tf").alias(f"tf_{column}"))
-        )
-        frames.append(prepared.select(ROW, column).join(by_value, column).drop(column))
-    return frames
+        frame = frame.join(F.broadcast(from_polars(spark, shares)), f"_n{i}", "left")
+    return frame.select(ROW, *(f"tf_{c}" for c in columns))
 
 
 def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) -> PreparedRecords:
@@ -153,21 +158,18 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
     schema = spark_schema(prepare(empty_polars(df)).schema)
     # Persisted: the Python pass runs once however often it is read. The term-frequency joins on the row number
     # then lay the records out by row number, the layout the pair-side joins of ``compare`` reuse.
-    prepared = map_frames(df, prepare, schema).persist(_PERSIST)
     frequencies = list(settings.tf_columns)
-    frame = prepared
     if with_tf and frequencies:
-        for shares in _term_frequencies(prepared, frequencies):
-            # Joined back on the row number: only these narrow columns move, the records keep their layout.
-            frame = frame.join(shares, ROW, "left")
-        frame = materialize(frame)
-        height = frame.count()
-        prepared.unpersist()
+        # Materialized (not ``persist``ed): Spark's columnar cache of these ~45 columns cost four times the Python
+        # pass itself (12 s of 17 s for 200,000 records); a local checkpoint keeps the rows as they are.
+        prepared = materialize(map_frames(df, prepare, schema))
+        # Joined back on the row number: only the narrow frequencies and the records move once.
+        frame = prepared.join(_term_frequencies(prepared, frequencies), ROW, "left")
     else:
-        frame = materialize(frame.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies)))
-        height = frame.count()
-        prepared.unpersist()
-    return PreparedRecords(frame=frame, height=height)
+        nulls = (F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies)
+        frame = map_frames(df, prepare, schema).select("*", *nulls)
+    frame = materialize(frame)
+    return PreparedRecords(frame=frame, height=frame.count())
 
 
 def _side(records: PreparedRecords, settings: MatchSettings, suffix: str, id_name: str) -> DataFrame:
@@ -289,8 +291,10 @@ def train_and_score(
         )
 
     schema = spark_schema(score_batch(empty_polars(compared.frame)).schema)
-    scored = map_frames(compared.frame, score_batch, schema, batch_rows=200_000)
-    return scored.select(*pair_columns(settings)), chosen
+    scored = map_frames(compared.frame, score_batch, schema, batch_rows=200_000).select(*pair_columns(settings))
+    # Materialized: the pairs are read by the decision counts, the clusters (twice) and the writer; unmaterialized,
+    # every one of them scored every pair again.
+    return materialize(scored), chosen
 
 
 def dedupe(

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from normalize.frame import normalize_records, summarize
 from records.schema import conform
-from scaleout.frames import ROW, empty_polars, map_frames, spark_schema
+from scaleout.frames import ROW, collect_polars, empty_polars, from_polars, map_frames, spark_schema
 
-__all__ = ["normalize_dataframe", "summarize_dataframe"]
+__all__ = ["normalize_dataframe", "normalize_on_spark", "summarize_dataframe"]
 
 
 def normalize_dataframe(df: DataFrame, *, as_of: date | None = None, batch_rows: int = 100_000) -> DataFrame:
@@ -40,6 +40,16 @@ def normalize_dataframe(df: DataFrame, *, as_of: date | None = None, batch_rows:
     schema = spark_schema(normalize_batch(empty).schema)
     strings = df.select(*(df[c].cast("string").alias(c) for c in canonical_columns), *carried)
     return map_frames(strings, normalize_batch, schema, batch_rows=batch_rows)
+
+
+def normalize_on_spark(spark: SparkSession, records: pl.DataFrame, *, as_of: date | None = None) -> pl.DataFrame:
+    """``normalize_records(records, as_of=as_of)``, computed on Spark: the same rows in the same order with the same
+    dtypes (Spark's types mapped back to the engine's). For the pipeline's stages that hand Polars frames on."""
+    numbered = records.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    normalized = normalize_dataframe(from_polars(spark, numbered), as_of=as_of)
+    collected = collect_polars(normalized).sort(ROW).drop(ROW)
+    expected = normalize_records(records.clear(), as_of=as_of or date.today()).schema
+    return collected.select(list(expected)).cast(expected)
 
 
 def summarize_dataframe(normalized: DataFrame) -> dict[str, int]:

@@ -15,7 +15,7 @@ Lineage: a base record's ``source_row`` is its row in the snapshot on the night 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -345,13 +345,24 @@ def ingest_base_changes(
     )
 
 
-def _normalized(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
+Normalizer = Callable[[pl.DataFrame, date], pl.DataFrame]
+"""Canonical records and the night → the same records normalized (``normalize_records``, or the same function
+distributed by Spark: ``scaleout.normalize.normalize_on_spark``)."""
+
+
+def normalize_in_process(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    return normalize_records(records, as_of=as_of)
+
+
+def _normalized(frame: pl.DataFrame, as_of: date, normalize: Normalizer = normalize_in_process) -> pl.DataFrame:
     hashes = frame.get_column(HASH_COLUMN)
-    normalized = normalize_records(frame.drop(HASH_COLUMN), as_of=as_of)
+    normalized = normalize(frame.drop(HASH_COLUMN), as_of)
     return normalized.with_columns(hashes)
 
 
-def _night_sensitive(previous: TableVersion, changes: BaseChanges, as_of: date) -> pl.DataFrame:
+def _night_sensitive(
+    previous: TableVersion, changes: BaseChanges, as_of: date, normalize: Normalizer = normalize_in_process
+) -> pl.DataFrame:
     """Unchanged previous rows normalized again tonight, only those whose normalized form actually differs."""
     columns = ["record_id", *(f"{c}_valid" for c in DATE_COLUMNS), "person_id_issue"]
     changed_ids = changes.changed.select("record_id")
@@ -368,17 +379,23 @@ def _night_sensitive(previous: TableVersion, changes: BaseChanges, as_of: date) 
     if candidates.height == 0:
         return pl.DataFrame()
     stored = previous.lookup(candidates.get_column("record_id"))
-    again = _normalized(stored.select([*CANONICAL_SCHEMA, HASH_COLUMN]), as_of).select(stored.columns)
+    again = _normalized(stored.select([*CANONICAL_SCHEMA, HASH_COLUMN]), as_of, normalize).select(stored.columns)
     differs = again.hash_rows(seed=7) != stored.hash_rows(seed=7)
     return again.filter(differs)
 
 
 def normalize_base(
-    changes: BaseChanges, store: TableStore, *, meta: dict[str, Any] | None = None, progress: Progress = no_progress
+    changes: BaseChanges,
+    store: TableStore,
+    *,
+    meta: dict[str, Any] | None = None,
+    progress: Progress = no_progress,
+    normalize: Normalizer = normalize_in_process,
 ) -> TableVersion:
     """Normalize tonight's new and changed base rows and commit the night's base version.
 
     ``changes.previous`` None builds the version from nothing. ``meta`` is recorded in the version (fingerprints).
+    ``normalize``: the engine's normalizer (in process by default; Spark's gives the same rows).
     """
     as_of = date.fromisoformat(changes.night)
     total = changes.changed_count()
@@ -389,11 +406,11 @@ def normalize_base(
         progress("chuẩn hóa cơ sở / normalizing the base", 0, total)
         for start in range(0, total, CHUNK_ROWS):
             chunk = changed.slice(start, CHUNK_ROWS).collect()
-            yield _normalized(chunk, as_of)
+            yield _normalized(chunk, as_of, normalize)
             done += chunk.height
             progress("chuẩn hóa cơ sở / normalizing the base", done, total)
         if changes.previous is not None:
-            again = _night_sensitive(changes.previous, changes, as_of)
+            again = _night_sensitive(changes.previous, changes, as_of, normalize)
             if again.height:
                 yield again
 

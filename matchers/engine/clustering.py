@@ -62,15 +62,20 @@ class _Clusters:
         size: int,
         values: dict[str, list[object]],
         conflicts: Sequence[ConflictRule],
-        direct: set[tuple[int, int]],
-        apart: dict[int, set[int]],
+        direct: set[int],
+        apart: dict[int, list[int]],
     ) -> None:
+        self.size = size
         self.parent = list(range(size))
         self.members: dict[int, list[int]] = {}
         self.values = values
         self.conflicts = conflicts
         self.direct = direct
         self.apart = apart
+        # Per root, its members that a veto keeps apart from someone, and how many such records they name: a merge
+        # looks through the side naming fewer (often none: a record joining a cluster).
+        self.vetoed: dict[int, list[int]] = {x: [x] for x in apart}
+        self.vetoed_load: dict[int, int] = {x: len(others) for x, others in apart.items()}
 
     def find(self, node: int) -> int:
         parent = self.parent
@@ -84,14 +89,22 @@ class _Clusters:
     def members_of(self, root: int) -> list[int]:
         return self.members.get(root, [root])
 
-    def kept_apart(self, a: list[int], root_b: int) -> bool:
-        return any(self.find(y) == root_b for x in a for y in self.apart.get(x, ()))
+    def kept_apart(self, root_a: int, root_b: int) -> bool:
+        """A record of cluster ``root_a`` and one of ``root_b`` were declared two people by a veto (the relation
+        is symmetric, so either side may be searched)."""
+        load = self.vetoed_load
+        if load.get(root_b, 0) < load.get(root_a, 0):
+            root_a, root_b = root_b, root_a
+        if root_a not in load:
+            return False
+        return any(self.find(y) == root_b for x in self.vetoed[root_a] for y in self.apart[x])
 
     def conflicting(self, a: list[int], b: list[int]) -> bool:
         """Some record of ``a`` and some of ``b`` break a conflict rule and were not matched to each other."""
+        size = self.size
         for x in a:
             for y in b:
-                if (min(x, y), max(x, y)) in self.direct:
+                if (x * size + y if x < y else y * size + x) in self.direct:
                     continue
                 if any(self._breaks(rule, x, y) for rule in self.conflicts):
                     return True
@@ -116,27 +129,54 @@ class _Clusters:
         self.parent[b] = a
         self.members[a] = members
         self.members.pop(b, None)
+        vetoed_b = self.vetoed.pop(b, None)
+        if vetoed_b is not None:
+            self.vetoed[a] = self.vetoed.get(a, []) + vetoed_b
+            self.vetoed_load[a] = self.vetoed_load.get(a, 0) + self.vetoed_load.pop(b)
+
+    def roots(self) -> np.ndarray:
+        """The root of every position (pointer jumping over the parent array: the same roots as ``find``)."""
+        parent = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                return parent
+            parent = grand
 
 
-def _kept_apart(pairs: pl.DataFrame, position: pl.DataFrame, nodes: np.ndarray) -> dict[int, set[int]]:
-    """Local positions of the record pairs a veto declared two different people (both records in ``nodes``)."""
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` by one sort (numpy 2's ``np.unique`` hashes first and was 15x slower on 200,000 positions)."""
+    ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered
+    first = np.empty(ordered.shape, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
+
+
+def _kept_apart(pairs: pl.DataFrame, node_ids: pl.Series) -> dict[int, list[int]]:
+    """Local positions of the record pairs a veto declared two different people (both records among
+    ``node_ids``, the ids of the local positions in order)."""
     if "level_veto" not in pairs.columns:
         return {}
-    vetoed = pairs.filter(pl.col("level_veto").is_not_null() & (pl.col("level_veto") != "none"))
+    local = pl.DataFrame({"_id": node_ids}).with_row_index("_local")
+    vetoed = pairs.filter(
+        pl.col("level_veto").is_not_null()
+        & (pl.col("level_veto") != "none")
+        & pl.col("left_id").is_in(node_ids.implode())
+        & pl.col("right_id").is_in(node_ids.implode())
+    )
     located = (
         vetoed.select("left_id", "right_id")
-        .join(position.rename({"_id": "left_id", "_pos": "_a"}), on="left_id", how="inner")
-        .join(position.rename({"_id": "right_id", "_pos": "_b"}), on="right_id", how="inner")
+        .join(local.rename({"_id": "left_id", "_local": "_a"}), on="left_id", how="inner")
+        .join(local.rename({"_id": "right_id", "_local": "_b"}), on="right_id", how="inner")
     )
-    a_rows = located.get_column("_a").to_numpy().astype(np.int64)
-    b_rows = located.get_column("_b").to_numpy().astype(np.int64)
-    keep = np.isin(a_rows, nodes) & np.isin(b_rows, nodes)
-    apart: dict[int, set[int]] = {}
-    for x, y in zip(np.searchsorted(nodes, a_rows[keep]).tolist(), np.searchsorted(nodes, b_rows[keep]).tolist(),
-                    strict=True):  # fmt: skip
-        apart.setdefault(x, set()).add(y)
-        apart.setdefault(y, set()).add(x)
-    return apart
+    both_ways = pl.concat(
+        [located.select(pl.col("_a").alias("_x"), pl.col("_b").alias("_y")), located.select(_x="_b", _y="_a")]
+    )
+    grouped = both_ways.group_by("_x").agg(pl.col("_y").unique())
+    return dict(zip(grouped.get_column("_x").to_list(), grouped.get_column("_y").to_list(), strict=True))
 
 
 def cluster_records(
@@ -171,16 +211,19 @@ def cluster_records(
     ).join(position.rename({"_id": "right_id", "_pos": "_b"}), on="right_id", how="inner", maintain_order="left")
     a_rows = located.get_column("_a").to_numpy().astype(np.int64)
     b_rows = located.get_column("_b").to_numpy().astype(np.int64)
-    nodes = np.unique(np.concatenate([a_rows, b_rows]))
+    nodes = _sorted_unique(np.concatenate([a_rows, b_rows]))
     node_index = pl.Series(nodes, dtype=pl.UInt32)
     values = {
         column: records.get_column(column).gather(node_index).to_list()
         for column in sorted({c for rule in settings.conflicts for c in rule.columns})
     }
-    local_a = np.searchsorted(nodes, a_rows).tolist()
-    local_b = np.searchsorted(nodes, b_rows).tolist()
-    direct = {(min(a, b), max(a, b)) for a, b in zip(local_a, local_b, strict=True)}
-    clusters = _Clusters(nodes.shape[0], values, settings.conflicts, direct, _kept_apart(pairs, position, nodes))
+    local_a_array, local_b_array = np.searchsorted(nodes, a_rows), np.searchsorted(nodes, b_rows)
+    local_a, local_b = local_a_array.tolist(), local_b_array.tolist()
+    # Each directly matched pair as one number (smaller position * size + larger): a set of ints, built in bulk.
+    size = nodes.shape[0]
+    direct = set((np.minimum(local_a_array, local_b_array) * size + np.maximum(local_a_array, local_b_array)).tolist())
+    apart = _kept_apart(pairs, ids.gather(node_index))
+    clusters = _Clusters(size, values, settings.conflicts, direct, apart)
     strong = settings.thresholds.strong_link
     merged = refused_conflict = refused_weak = 0
     probabilities = located.get_column("match_probability").to_list()
@@ -192,14 +235,15 @@ def cluster_records(
         if len(members_a) > 1 and len(members_b) > 1 and probability < strong:
             refused_weak += 1
             continue
-        if clusters.kept_apart(members_a, root_b) or clusters.conflicting(members_a, members_b):
+        # Two single records: this very edge matched them directly, so no conflict rule applies to them.
+        alone = len(members_a) == 1 and len(members_b) == 1
+        if clusters.kept_apart(root_a, root_b) or (not alone and clusters.conflicting(members_a, members_b)):
             refused_conflict += 1
             continue
         clusters.union(root_a, root_b)
         merged += 1
-    roots = [clusters.find(i) for i in range(nodes.shape[0])]
     touched = pl.DataFrame(
-        {"_pos": node_index, "_id": ids.gather(node_index), "_root": pl.Series(roots, dtype=pl.Int64)}
+        {"_pos": node_index, "_id": ids.gather(node_index), "_root": pl.Series(clusters.roots(), dtype=pl.Int64)}
     ).with_columns(pl.col("_id").min().over("_root").alias("_group"))
     group = ids.clone().scatter(touched.get_column("_pos"), touched.get_column("_group"))
     frame = pl.DataFrame({"record_id": ids, "group": group})
@@ -267,24 +311,32 @@ def stable_cluster_ids(groups: pl.DataFrame, previous: pl.DataFrame | None = Non
     split, its id stays with the part holding most of its records and the other parts get fresh ids. A fresh id is
     derived from the cluster's smallest record id, so reruns give the same ids; it never reuses a previous id.
     """
-    unique_groups = groups.get_column("group").unique()
+    group = groups.get_column("group").cast(pl.String)
+    # One sort of the groups gives the distinct groups in order and each row's place among them (no join of a
+    # million texts back to the rows).
+    order = group.arg_sort()
+    ordered = group.gather(order)
+    first = ordered.ne_missing(ordered.shift(1)).fill_null(True)
+    distinct = ordered.filter(first)
     assigned: dict[str, str] = {}
     taken: set[str] = set()
     if previous is not None and previous.height:
         assigned = claim_previous_ids(cluster_votes(groups, previous))
         taken.update(assigned.values())
         taken.update(previous.get_column("cluster_id").unique().to_list())
-    fresh_groups = [group for group in unique_groups.sort().to_list() if group not in assigned]
-    fresh = fresh_cluster_ids(fresh_groups)
-    if len(set(fresh)) != len(fresh) or not taken.isdisjoint(fresh):
+    kept = distinct.replace_strict(assigned, default=None, return_dtype=pl.String) if assigned else None
+    fresh_groups = distinct.filter(kept.is_null()) if kept is not None else distinct
+    fresh = fresh_cluster_ids(fresh_groups.to_list())
+    fresh_series = pl.Series(fresh, dtype=pl.String)
+    if fresh_series.n_unique() != len(fresh) or (taken and not taken.isdisjoint(fresh)):
         # Rare: a fresh id met a previous id or another fresh one; salt in group order until it is unique.
-        fresh = salt_fresh_ids(fresh_groups, fresh, taken)
-    assigned.update(zip(fresh_groups, fresh, strict=True))
-    mapping = pl.DataFrame(
-        {"group": list(assigned), "cluster_id": list(assigned.values())},
-        schema={"group": pl.String, "cluster_id": pl.String},
-    )
-    return groups.join(mapping, on="group", how="left", maintain_order="left").select("record_id", "cluster_id")
+        fresh_series = pl.Series(salt_fresh_ids(fresh_groups.to_list(), fresh, taken), dtype=pl.String)
+    if kept is None:
+        ids = fresh_series
+    else:
+        ids = kept.scatter(kept.is_null().arg_true(), fresh_series) if fresh_series.len() else kept
+    per_row = ids.gather(first.cum_sum().cast(pl.UInt32) - 1).gather(order.arg_sort())
+    return pl.DataFrame({"record_id": groups.get_column("record_id"), "cluster_id": per_row})
 
 
 def cluster_input(records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:

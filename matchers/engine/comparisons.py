@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -175,13 +177,105 @@ class _LazySimilarities:
             )
             self.done[similarity.name] |= todo
 
-    def columns(self) -> list[pl.Series]:
-        return [pl.Series(name, values).fill_nan(None) for name, values in self.values.items()]
+    def columns(self, names: Sequence[str] | None = None, positions: np.ndarray | None = None) -> list[pl.Series]:
+        """The similarity columns computed so far (``names`` only, when given), at ``positions`` when given."""
+        chosen = self.values if names is None else {name: self.values[name] for name in names}
+        return [
+            pl.Series(name, values if positions is None else values[positions]).fill_nan(None)
+            for name, values in chosen.items()
+        ]
 
 
-def _held(pairs: pl.DataFrame, lazy: _LazySimilarities, condition: pl.Expr) -> np.ndarray:
-    frame = pairs.with_columns(lazy.columns()) if lazy.values else pairs
-    return frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+def _referenced(expr: pl.Expr) -> frozenset[str] | None:
+    """The columns ``expr`` reads, or None when that cannot be told from its tree (a selector: ``pl.all()``, a
+    regex, several names)."""
+    try:
+        if '"Selector"' in expr.meta.serialize(format="json"):
+            return None
+    except Exception:  # an expression polars cannot serialize: read every column
+        return None
+    return frozenset(expr.meta.root_names())
+
+
+def _needed(similarities: Sequence[Similarity], *conditions: pl.Expr | None) -> tuple[Similarity, ...]:
+    """The declared similarities the conditions read: one a condition does not read cannot change it, so it is not
+    computed (a veto or level may declare the similarities of the whole family of conditions it is built from)."""
+    read: set[str] = set()
+    for condition in conditions:
+        if condition is None:
+            continue
+        names = _referenced(condition)
+        if names is None:
+            return tuple(similarities)
+        read |= names
+    return tuple(s for s in similarities if s.name in read)
+
+
+def _conjuncts(tree: object) -> list[object]:
+    """The terms of a serialized expression's top-level ``&`` chain (the expression itself when it is no ``&``)."""
+    binary = tree.get("BinaryExpr") if isinstance(tree, dict) else None
+    if isinstance(binary, dict) and binary.get("op") == "And":
+        return [*_conjuncts(binary["left"]), *_conjuncts(binary["right"])]
+    return [tree]
+
+
+def _similarity_free_part(condition: pl.Expr, similarities: Sequence[Similarity]) -> pl.Expr | None:
+    """The ``&`` of the condition's top-level terms that read none of ``similarities``, when some term reads one
+    (else None). Where that part is not true, the condition is not true either (Kleene logic: false & x is false,
+    null & x is null or false, and a null condition counts as false), so the similarities need not be computed
+    there: an automatic gate ("same parents and same street" computes the street's similarity only for the pairs
+    with the same parents)."""
+    names = {s.name for s in similarities}
+    if not names:
+        return None
+    try:
+        terms = _conjuncts(json.loads(condition.meta.serialize(format="json")))
+        if len(terms) < 2:
+            return None
+        exprs = [pl.Expr.deserialize(io.StringIO(json.dumps(term)), format="json") for term in terms]
+    except Exception:  # an expression polars cannot round-trip: no automatic gate
+        return None
+    free: list[pl.Expr] = []
+    for expr in exprs:
+        read = _referenced(expr)
+        if read is None:
+            return None
+        if not read & names:
+            free.append(expr)
+    if not free or len(free) == len(exprs):
+        return None
+    gate = free[0]
+    for expr in free[1:]:
+        gate = gate & expr
+    return gate
+
+
+def _held(
+    pairs: pl.DataFrame, lazy: _LazySimilarities, condition: pl.Expr, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Where ``condition`` holds (null: no). With ``rows``, it is evaluated on those rows only (False elsewhere):
+    conditions are row by row, so a row's answer does not depend on the others; only the columns the condition
+    reads are gathered."""
+    names = _referenced(condition)
+    if names is None:
+        frame = pairs.with_columns(lazy.columns()) if lazy.values else pairs
+        held = frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+        return held if rows is None else held & rows
+    columns = [c for c in pairs.columns if c in names] or pairs.columns[:1]
+    similarities = [name for name in lazy.values if name in names]
+    positions = None if rows is None else np.flatnonzero(rows)
+    if positions is None or 2 * positions.size > pairs.height:
+        # Most rows are open: gathering them would cost more than evaluating every row.
+        frame = pairs.select(columns).with_columns(lazy.columns(similarities))
+        held = frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+        return held if rows is None else held & rows
+    held = np.zeros(pairs.height, dtype=bool)
+    if positions.size == 0:
+        return held
+    index = pl.Series(positions, dtype=pl.UInt32)
+    frame = pairs.select(pl.col(columns).gather(index)).with_columns(lazy.columns(similarities, positions))
+    held[positions] = frame.select(condition.fill_null(False).alias("_held")).get_column("_held").to_numpy()
+    return held
 
 
 def _comparison_codes(pairs: pl.DataFrame, comparison: Comparison, lazy: _LazySimilarities) -> np.ndarray:
@@ -208,14 +302,18 @@ def _comparison_codes(pairs: pl.DataFrame, comparison: Comparison, lazy: _LazySi
         level = levels[i]
         rows = open_rows.copy()
         if level.gate is not None:
-            for similarity in level.gate_similarities:
+            for similarity in _needed(level.gate_similarities, level.gate):
                 lazy.ensure(similarity, rows)
-            rows &= _held(pairs, lazy, level.gate)
+            rows = _held(pairs, lazy, level.gate, rows)
+        needed = _needed(level.similarities, level.condition)
+        gate = _similarity_free_part(level.condition, needed)
+        if gate is not None and rows.any():
+            rows = _held(pairs, lazy, gate, rows)
         if not rows.any():
             continue
-        for similarity in level.similarities:
+        for similarity in needed:
             lazy.ensure(similarity, rows)
-        hit = rows & _held(pairs, lazy, level.condition)
+        hit = _held(pairs, lazy, level.condition, rows)
         codes[hit] = i + 1
         open_rows &= ~hit
     return codes
@@ -260,10 +358,14 @@ def _veto_codes(
     for code, veto in enumerate(vetoes, start=1):
         open_rows = codes == 0
         if veto.gate is not None:
-            open_rows &= _held(with_levels, lazy, veto.gate)
+            open_rows = _held(with_levels, lazy, veto.gate, open_rows)
+        needed = _needed(veto.similarities, veto.condition)
+        gate = _similarity_free_part(veto.condition, needed)
+        if gate is not None and open_rows.any():
+            open_rows = _held(with_levels, lazy, gate, open_rows)
         if not open_rows.any():
             continue
-        for similarity in veto.similarities:
+        for similarity in needed:
             lazy.ensure(similarity, open_rows)
-        codes[open_rows & _held(with_levels, lazy, veto.condition)] = code
+        codes[_held(with_levels, lazy, veto.condition, open_rows)] = code
     return pl.Series(VETO_CODE, codes, dtype=pl.Int8)

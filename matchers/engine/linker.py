@@ -22,7 +22,7 @@ from matchers.engine.blocking import (
     link_pairs,
     sorted_keys,
 )
-from matchers.engine.comparisons import VETO_CODE, compute_levels
+from matchers.engine.comparisons import VETO_CODE, _referenced, compute_levels
 from matchers.engine.scoring import (
     AgreementPatterns,
     ModelParameters,
@@ -125,13 +125,60 @@ def pair_columns(settings: MatchSettings) -> list[str]:
     return columns
 
 
+def _distinct_rows(keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series] | None:
+    """The distinct rows of ``keys`` and each row's index among them, by a 64-bit hash of the row (checked against
+    the rows themselves; None on a hash collision, astronomically rare, or a dtype the hash does not take)."""
+    try:
+        hashes = keys.select(pl.struct(keys.columns).hash().alias("_h")).get_column("_h")
+    except pl.exceptions.PolarsError:
+        return None
+    first = hashes.arg_unique()
+    lookup = pl.DataFrame({"_h": hashes.gather(first), "_code": pl.int_range(first.len(), dtype=pl.UInt32, eager=True)})
+    codes = hashes.to_frame().join(lookup, on="_h", how="left", maintain_order="left").get_column("_code")
+    distinct = keys.gather(first)
+    if not distinct.gather(codes).equals(keys):
+        return None
+    return distinct, codes
+
+
+def derive(frame: pl.DataFrame, derived: Sequence[pl.Expr]) -> pl.DataFrame:
+    """``frame.with_columns(derived)``, each group of expressions reading the same columns evaluated once per
+    distinct combination of them when that is at most half the rows, and spread back (derived columns are row by
+    row, and a base holds a tenth as many distinct middle and given names as records)."""
+    by_columns: dict[tuple[str, ...], list[pl.Expr]] = {}
+    direct: list[pl.Expr] = []
+    for expr in derived:
+        read = _referenced(expr)
+        if not read or not read <= set(frame.columns):
+            direct.append(expr)
+        else:
+            by_columns.setdefault(tuple(sorted(read)), []).append(expr)
+    spread: list[pl.Series] = []
+    for columns, exprs in by_columns.items():
+        found = _distinct_rows(frame.select(columns)) if frame.height else None
+        if found is None or 2 * found[0].height > frame.height:
+            direct.extend(exprs)
+            continue
+        distinct, codes = found
+        spread.extend(series.gather(codes) for series in distinct.select(exprs).get_columns())
+    if not spread:
+        return frame.with_columns(direct)
+    # Every expression reads the frame as given (as one with_columns would), then all are added in its order.
+    try:
+        names = [expr.meta.output_name() for expr in derived]
+    except pl.exceptions.PolarsError:  # an expression without one output name: evaluate them all as given
+        return frame.with_columns(derived)
+    order = [*frame.columns, *(name for name in dict.fromkeys(names) if name not in frame.columns)]
+    return frame.with_columns(direct).with_columns(spread).select(order)
+
+
 def record_frame(frame: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     """The id (as text), the derived columns and the columns the settings compare, block and guard on.
 
     Every row is computed from itself alone, so this may run on any slice of the records (a partition).
     """
     if settings.derived:
-        frame = frame.with_columns(settings.derived)
+        frame = derive(frame, settings.derived)
     needed = [settings.id_column, *settings.record_columns]
     missing = [c for c in needed if c not in frame.columns]
     if missing:

@@ -98,6 +98,10 @@ class ComparisonLevel:
     description: str = ""
     gate: pl.Expr | None = None
     gate_similarities: tuple[Similarity, ...] = ()
+    prior_weight: float | None = None
+    """The weight (bits, log2 m/u) of this level when training cannot estimate it: fewer than
+    ``MatchSettings.min_level_pairs`` of its session's pairs reached it. None: the smoothing floor (the level counts
+    as a disagreement EM saw no match on, ``MatchSettings.m_smoothing``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,8 @@ class MatchSettings:
     """Checked in order after the comparisons; the first that holds vetoes the pair."""
     m_smoothing: float = 0.005
     """m of each level is mixed with this share of its u after EM (see ``scoring._smoothed``)."""
+    min_level_pairs: int = 10
+    """A level fewer training pairs of its session reached is not estimated: it takes its ``prior_weight``."""
     def __post_init__(self) -> None:
         names = [c.name for c in self.comparisons]
         if len(set(names)) != len(names):

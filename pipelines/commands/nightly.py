@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pipelines.defs.ingest.assets import missing_night_folder
+from pipelines.engine_options import EngineResource, add_engine_options, engine_of
 from pipelines.errors import CommandError
 from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam, write_run_summary
 from pipelines.nightstate import DEFAULT_KEEP_NIGHTS, KEEP_NIGHTS_ENV
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help=f"giữ kết quả và trạng thái của N đêm gần nhất (mặc định ${KEEP_NIGHTS_ENV} hoặc {DEFAULT_KEEP_NIGHTS})",
     )
+    add_engine_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -66,6 +68,7 @@ def run_and_report(
     full: bool = False,
     retrain: bool = False,
     keep_nights: int | None = None,
+    engine: EngineResource | None = None,
 ) -> int:
     if not input_dir.is_dir():
         raise CommandError(f"không tìm thấy thư mục dữ liệu vào: {input_dir}")
@@ -74,6 +77,8 @@ def run_and_report(
     if keep_nights is not None and keep_nights < 1:
         raise CommandError("--keep-nights phải từ 1 trở lên / must be at least 1")
     mode = " (dựng lại toàn bộ trạng thái / full rebuild)" if full or retrain else ""
+    if engine is not None and engine.is_spark:
+        mode += f" — chuẩn hóa trên Spark / normalizing on Spark ({engine.spark_master})"
     print(f"dancu nightly: đêm {night}, dữ liệu vào {input_dir}, kết quả {output_dir}{mode}", flush=True)
     nothing_tonight = missing_night_folder(input_dir, night)
     if nothing_tonight:
@@ -87,6 +92,7 @@ def run_and_report(
             full=full,
             retrain=retrain,
             keep_nights=keep_nights,
+            engine=engine,
         )
     print("\nKết quả theo tài sản (asset):          dòng       giây   RSS đỉnh MB")
     for key, metadata in outcome.materialized.items():
@@ -122,4 +128,5 @@ def handle(args: argparse.Namespace) -> int:
         full=args.full,
         retrain=args.retrain,
         keep_nights=args.keep_nights,
+        engine=engine_of(args),
     )

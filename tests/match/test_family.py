@@ -268,3 +268,114 @@ def test_telex_keys_are_the_keys_a_typist_presses() -> None:
     assert telex_keys("đức") == "dduwcs"
     assert telex_keys("hương") == "huowng"
     assert telex_keys("lâm") == "laam"
+
+
+def _predicate(expression: pl.Expr, left: dict, right: dict) -> bool:
+    """One pair predicate of the population spec on two canonical records (similarities computed for it)."""
+    from matchers.engine.comparisons import compute_similarities
+
+    settings = population_settings()
+    normalized = normalize_records(pl.DataFrame([left, right]), as_of=NIGHT)
+    records = prepare_records(normalized, settings, with_tf=True)
+    columns = [c for c in records.columns if c != "record_id"]
+    sides = pl.concat(
+        [
+            records.slice(0, 1).select(pl.col(c).alias(f"{c}_l") for c in columns),
+            records.slice(1, 1).select(pl.col(c).alias(f"{c}_r") for c in columns),
+        ],
+        how="horizontal",
+    )
+    sides = compute_similarities(sides, settings.similarities)
+    return bool(sides.select(expression.fill_null(False)).item())
+
+
+def test_two_written_names_are_told_apart_without_the_lists() -> None:
+    """H'Mông and Thái given names are not in the Vietnamese lists: a consonant and a tone mark both changed
+    ("Dính"/"Sinh") are two names; one changed ("Dính"/"Dinh", "Dính"/"Sính"), or one name glued with a slip
+    ("Sóc Pha"/"Sócoha"), is one name mistyped."""
+    from matchers.engine.population import _two_written_names
+
+    def pair(a: str, b: str) -> bool:
+        return _predicate(_two_written_names(), _record("A", a, "2010-10-25", "Nữ", ID_A),
+                          _record("B", b, "2010-10-25", "Nữ", ID_A))  # fmt: skip
+
+    assert pair("Vàng Mỷ Dính", "Vàng Mỷ Sinh")
+    assert pair("Lò Thị Pọm", "Lò Thị Xiêng")
+    assert not pair("Vàng Mỷ Dính", "Vàng Mỷ Dinh")
+    assert not pair("Vàng Mỷ Dính", "Vàng Mỷ Sính")
+    assert not pair("Néang Sóc Pha", "Néang Sócoha")
+    assert not pair("Thạch Thị Sa Ri", "Thạch Thị Sari")
+    assert not pair("Vang My Dinh", "Vang My Sinh")  # typed without marks: nothing says two names
+
+
+def test_a_last_word_slip_needs_the_family_to_start_alike() -> None:
+    """One slip: "Như Mai"/"Maii" (a dropped word and a typo) is one slip; "Bô Ra"/"Chau Kim Sa" shares one letter of a
+    two-letter word and nothing else; legacy text ("Phµng Thþ Só") damages vowels, not the family's initial."""
+    from matchers.engine.population import _any_slip
+
+    def slip(a: str, b: str) -> bool:
+        return _predicate(_any_slip(), _record("A", a, "2012-10-20", "Nam", ID_A),
+                          _record("B", b, "2012-10-20", "Nam", ID_A))  # fmt: skip
+
+    assert slip("Nguyễn Thị Như Mai", "Nguyễn Thị Maii")
+    assert not slip("Bô Ra", "Chau Kim Sa")
+
+
+def test_the_sex_a_name_says() -> None:
+    from matchers.engine.population import _name_sex_marker
+
+    names = ["Giàng A Sử", "Giàng Thị Sử", "Nguyễn Văn An", "Nguyễn Vân Anh", "Nguyen Van An", "Vàng Mỷ Dính",
+             "Y Blông Niê", "H'Hen Niê", "Lò Thị Văn", "Trần An"]  # fmt: skip
+    said = pl.DataFrame({"full_name_norm": names}).select(_name_sex_marker()).to_series().to_list()
+    assert said == ["Nam", "Nữ", "Nam", None, None, "Nữ", "Nam", "Nữ", "Nữ", None]
+
+
+def test_hmong_twins_one_consonant_and_one_tone_apart_with_one_id_go_to_a_reviewer() -> None:
+    """Vàng Mỷ Dính and Vàng Mỷ Sinh: twin sisters, same parents and address, one carrying the other's ID."""
+    first = _record("A", "Vàng Mỷ Dính", "2010-10-25", "Nữ", ID_A, father="Vàng A Nủ", mother="Lý Thị Sú")
+    second = {**first, "record_id": "B", "full_name": "Vàng Mỷ Sinh"}
+    levels = _levels(first, second)
+    assert (levels["person_id"], levels["household"]) == ("exact", "parents_street")
+    assert levels["veto"] == "twins_or_typo"
+    # … and whatever the household says: a card record carries no parents.
+    assert _levels(first, {**second, "father_name": None, "mother_name": None})["veto"] == "twins_or_typo"
+    assert _levels(first, {**second, "full_name": "Vàng Mỷ Dinh"})["veto"] == "none"
+
+
+def test_khmer_twins_whose_names_share_a_letter_are_two_people() -> None:
+    """Bô Ra (the Chau prefix left out) and Chau Kim Sa: twins, one ID."""
+    first = _record("A", "Bô Ra", "2012-10-20", "Nam", ID_A, father="Chau Kha Ri", mother="Trà Pha Ly")
+    second = {**first, "record_id": "B", "full_name": "Chau Kim Sa"}
+    assert _levels(first, second)["veto"] == "family_member"
+    assert _levels(first, {**second, "full_name": "Chau Bô Ra"})["veto"] == "none"
+    assert _levels({**first, "full_name": "Néang Sóc Pha", "sex": "Nữ"},
+                   {**second, "full_name": "Néang Sócoha", "sex": "Nữ"})["veto"] == "none"  # fmt: skip
+
+
+def test_twins_boy_and_girl_with_one_given_name_are_two_people() -> None:
+    """Giàng A Sử and Giàng Thị Sử: the names say two sexes, the sex fields agree with them; one ID."""
+    boy = _record("A", "Giàng A Sử", "2016-02-11", "Nam", ID_A)
+    girl = {**boy, "record_id": "B", "full_name": "Giàng Thị Sử", "sex": "Nữ"}
+    assert _levels(boy, girl)["veto"] == "two_people"
+    # A sex typed wrong leaves the name as it was: one person.
+    assert _levels(boy, {**boy, "record_id": "B", "sex": "Nữ"})["veto"] == "none"
+
+
+def test_a_trained_model_never_matches_twins_with_one_id(base: pl.DataFrame) -> None:
+    """Scored by a model trained on a population: the twins stay apart, the same twin written twice is one."""
+    settings = population_settings()
+    model = dedupe(base, settings).model
+    dinh = _record("A", "Vàng Mỷ Dính", "2010-10-25", "Nữ", ID_A, father="Vàng A Nủ", mother="Lý Thị Sú")
+    records = [
+        dinh,
+        {**dinh, "record_id": "B", "full_name": "Vàng Mỷ Sinh"},
+        {**dinh, "record_id": "C", "full_name": "Vàng Mỷ Dinh"},
+        _record("D", "Bô Ra", "2012-10-20", "Nam", "037212000999", father="Chau Kha Ri", mother="Trà Pha Ly"),
+        _record("E", "Chau Kim Sa", "2012-10-20", "Nam", "037212000999", father="Chau Kha Ri", mother="Trà Pha Ly"),
+    ]
+    normalized = normalize_records(pl.DataFrame(records), as_of=NIGHT)
+    pairs = dedupe(normalized, settings, model=model).pairs
+    decision = {frozenset((r["left_id"], r["right_id"])): r["decision"] for r in pairs.iter_rows(named=True)}
+    assert decision[frozenset("AC")] == "match"
+    assert decision[frozenset("AB")] == "review" and decision[frozenset("BC")] != "match"
+    assert decision[frozenset("DE")] == "non_match"

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.defs.normalize.assets import normalized_base, normalized_extracts
+from pipelines.engine_options import EngineResource
 from pipelines.io import ParquetIOManager, output_frame
 from pipelines.partitions import nightly_partitions
 from pipelines.resources import DancuPaths
@@ -50,7 +51,9 @@ def test_assets_are_declared_for_the_normalize_stage() -> None:
 def test_direct_invocation_with_metadata(tmp_path: Path) -> None:
     context = dg.build_asset_context(partition_key=NIGHT)
     paths = DancuPaths(input_dir=str(tmp_path / "in"), output_dir=str(tmp_path))
-    output = normalized_base(context, population_base=BaseChanges.whole(_records("base"), NIGHT), paths=paths)
+    output = normalized_base(
+        context, population_base=BaseChanges.whole(_records("base"), NIGHT), paths=paths, engine=EngineResource()
+    )
     frame = output.value.read()  # the night's version of the base in the state
     assert frame.height == 2
     assert frame["full_name_norm"].to_list() == ["Nguyễn Văn An", "Lê Thị Thúy"]
@@ -60,7 +63,9 @@ def test_direct_invocation_with_metadata(tmp_path: Path) -> None:
     assert metadata["address_resolved"].value == 1
     assert metadata["address_unresolved"].value == 1
     assert metadata["legacy_encoded_records"].value == 1
-    extracts = normalized_extracts(dg.build_asset_context(partition_key=NIGHT), extract_records=_records("card"))
+    extracts = normalized_extracts(
+        dg.build_asset_context(partition_key=NIGHT), extract_records=_records("card"), engine=EngineResource()
+    )
     assert extracts.value["source"].to_list() == ["card", "card"]
 
 
@@ -75,6 +80,7 @@ def test_materialize_through_the_io_manager(tmp_path: Path) -> None:
         resources={
             "io_manager": ParquetIOManager(base_dir=str(tmp_path)),
             "paths": DancuPaths(input_dir=str(tmp_path / "in"), output_dir=str(tmp_path)),
+            "engine": EngineResource(),
         },
     )
     assert result.success

@@ -6,7 +6,8 @@ import dagster as dg
 import polars as pl
 
 from normalize.columns import ADDRESS_COLUMNS
-from normalize.frame import normalize_records, summarize
+from normalize.frame import summarize
+from pipelines.engine_options import EngineResource
 from pipelines.partitions import nightly_partitions
 from pipelines.progress import reporter
 from pipelines.resources import DancuPaths
@@ -30,10 +31,12 @@ def _counts(normalized: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     }
 
 
-def _normalize(context: dg.AssetExecutionContext, records: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+def _normalize(
+    context: dg.AssetExecutionContext, records: pl.DataFrame, engine: EngineResource
+) -> dg.Output[pl.DataFrame]:
     night = date.fromisoformat(context.partition_key)
     watch = Stopwatch()
-    normalized = normalize_records(records, as_of=night)
+    normalized = engine.normalizer()(records, night)
     counts = summarize(normalized)
     context.log.info(
         "Đã chuẩn hóa %d bản ghi: địa chỉ xác định %d, nhiều khả năng %d, không xác định %d; "
@@ -51,12 +54,12 @@ def _normalize(context: dg.AssetExecutionContext, records: pl.DataFrame) -> dg.O
 
 @dg.asset(
     group_name="normalize",
-    kinds={"polars"},
+    kinds={"polars", "spark"},
     partitions_def=nightly_partitions,
     description="Cơ sở dữ liệu dân cư đã chuẩn hóa: tên, địa chỉ theo đơn vị hành chính mới, số định danh, ngày.",
 )
 def normalized_base(
-    context: dg.AssetExecutionContext, population_base: BaseChanges, paths: DancuPaths
+    context: dg.AssetExecutionContext, population_base: BaseChanges, paths: DancuPaths, engine: EngineResource
 ) -> dg.Output[TableVersion]:
     """The population base with the normalized columns of ``normalize.columns`` beside the canonical ones.
 
@@ -66,9 +69,12 @@ def normalized_base(
 
     Kept in the state (``state/base``, a version per night): only tonight's new and changed records are normalized;
     the output refers to the night's version. The counts below are those of the records normalized tonight.
+    On the Spark engine (the ``engine`` resource) the records are normalized by Spark's executors.
     """
     watch = Stopwatch()
-    version = normalize_base(population_base, base_store(paths.state_dir), progress=reporter())
+    version = normalize_base(
+        population_base, base_store(paths.state_dir), progress=reporter(), normalize=engine.normalizer()
+    )
     # Only the columns the counts read: on a full night the delta is the whole base.
     columns = [*(f"{c}_status" for c in ADDRESS_COLUMNS), "legacy_encoded_columns", "person_id_valid"]
     normalized = version.added(columns).collect()
@@ -91,11 +97,13 @@ def normalized_base(
 
 @dg.asset(
     group_name="normalize",
-    kinds={"polars"},
+    kinds={"polars", "spark"},
     partitions_def=nightly_partitions,
     description="Bản ghi trích xuất của đêm (cư trú, hộ tịch, cấp thẻ) đã chuẩn hóa như cơ sở dữ liệu dân cư.",
 )
-def normalized_extracts(context: dg.AssetExecutionContext, extract_records: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+def normalized_extracts(
+    context: dg.AssetExecutionContext, extract_records: pl.DataFrame, engine: EngineResource
+) -> dg.Output[pl.DataFrame]:
     """The night's extract rows (residence, civil status, card issuance), normalized exactly like the base so the
-    match stage compares like with like."""
-    return _normalize(context, extract_records)
+    match stage compares like with like (on the ``engine`` resource's engine)."""
+    return _normalize(context, extract_records, engine)
