@@ -35,8 +35,9 @@ def as_state_output(name: str, frame: pl.DataFrame, state_dir: Path, night: str)
                            IngestResult(frame, pl.DataFrame(schema=QUARANTINE_SCHEMA), files))  # fmt: skip
     if name == "person_clusters":
         if "source" not in frame.columns:
-            base = pl.col("record_id").str.starts_with("B")
-            frame = frame.with_columns(pl.when(base).then(pl.lit("base")).otherwise(pl.lit("extract")).alias("source"))
+            in_base = pl.col("record_id").str.starts_with("B")
+            source = pl.when(in_base).then(pl.lit("base")).otherwise(pl.lit("extract"))
+            frame = frame.with_columns(source.alias("source"))
         version = cluster_store(state_dir).commit(night, base=None, added=frame)
         empty = pl.DataFrame(schema=CHANGE_SCHEMA)
         return ClusterNight(clusters=version, report=ClusterReport(0, 0, 0, 0), changes=empty, touched=frame)
@@ -51,8 +52,8 @@ def as_state_output(name: str, frame: pl.DataFrame, state_dir: Path, night: str)
     if name == "register":
         store = RegisterStore(state_dir / REGISTER_FOLDER)
         store.write(night, frame, pl.DataFrame(schema=CHANGES_SCHEMA))
-        findings = register_findings_store(state_dir)
-        version = findings.latest() or findings.commit(
+        findings_of_register = register_findings_store(state_dir)
+        version = findings_of_register.latest() or findings_of_register.commit(
             night, base=None, added=pl.DataFrame(schema=FINDINGS_SCHEMA), empty_schema=FINDINGS_SCHEMA
         )
         keys = frame.get_column("person_key")

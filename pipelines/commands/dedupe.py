@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matchers.engine.clustering import person_clusters
 from matchers.engine.files import read_records, read_table
@@ -15,6 +16,9 @@ from pipelines.engine_options import EngineResource, add_engine_options, engine_
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
 from pipelines.progress import terminal_progress
+
+if TYPE_CHECKING:  # pyspark is an optional extra: only the type checker imports it here
+    from pyspark.sql import DataFrame
 
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:
@@ -109,7 +113,7 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
     return 0
 
 
-def write_spark_outputs(pairs: object, clusters: object, out: Path) -> None:
+def write_spark_outputs(pairs: DataFrame, clusters: DataFrame, out: Path) -> None:
     """Pairs and clusters (in record order) as Parquet folders under ``out``."""
     from scaleout.frames import ROW, write_parquet
 
