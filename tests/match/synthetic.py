@@ -250,3 +250,15 @@ def _given_display(given: str | None, typo: str | None, strip_marks: bool) -> st
     if typo is not None:
         return typo.title()
     return unidecode(given).title() if strip_marks else given
+
+
+def pair_sides(records: pl.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray) -> pl.DataFrame:
+    """The two sides of pairs of prepared records by row positions, as the engine compares them (``c_l``, ``c_r``)."""
+    columns = [c for c in records.columns if c != "record_id"]
+    return pl.concat(
+        [
+            records.select(pl.col(c).gather(pl.Series(left_rows)).alias(f"{c}_l") for c in columns),
+            records.select(pl.col(c).gather(pl.Series(right_rows)).alias(f"{c}_r") for c in columns),
+        ],
+        how="horizontal",
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -16,7 +17,9 @@ from matchers.engine.comparisons import compute_levels
 from matchers.engine.linker import prepare_records
 from matchers.engine.population import telex_keys
 from matchers.engine.scoring import _smoothed
+from matchers.engine.settings import MatchSettings
 from normalize.frame import normalize_records
+from tests.match.synthetic import pair_sides
 
 NIGHT = dt.date(2025, 11, 3)
 
@@ -37,19 +40,17 @@ def _record(record_id: str, full_name: str | None, birth: str, sex: str, person_
     }
 
 
+def _one_pair(left: dict, right: dict, settings: MatchSettings) -> pl.DataFrame:
+    """Two canonical records normalized and prepared as the engine does, as the two sides of one pair."""
+    normalized = normalize_records(pl.DataFrame([left, right]), as_of=NIGHT)
+    records = prepare_records(normalized, settings, with_tf=True)
+    return pair_sides(records, np.array([0]), np.array([1]))
+
+
 def _levels(left: dict, right: dict) -> dict[str, str]:
     """Every comparison's level and the veto of one pair of canonical records."""
     settings = population_settings()
-    normalized = normalize_records(pl.DataFrame([left, right]), as_of=NIGHT)
-    records = prepare_records(normalized, settings, with_tf=True)
-    columns = [c for c in records.columns if c != "record_id"]
-    sides = pl.concat(
-        [
-            records.slice(0, 1).select(pl.col(c).alias(f"{c}_l") for c in columns),
-            records.slice(1, 1).select(pl.col(c).alias(f"{c}_r") for c in columns),
-        ],
-        how="horizontal",
-    )
+    sides = _one_pair(left, right, settings)
     codes = compute_levels(sides, settings).row(0, named=True)
     levels = {c.name: c.labels[codes[f"_lv_{c.name}"]] for c in settings.comparisons}
     levels["veto"] = settings.veto_labels[codes["_veto"]]
@@ -275,16 +276,7 @@ def _predicate(expression: pl.Expr, left: dict, right: dict) -> bool:
     from matchers.engine.comparisons import compute_similarities
 
     settings = population_settings()
-    normalized = normalize_records(pl.DataFrame([left, right]), as_of=NIGHT)
-    records = prepare_records(normalized, settings, with_tf=True)
-    columns = [c for c in records.columns if c != "record_id"]
-    sides = pl.concat(
-        [
-            records.slice(0, 1).select(pl.col(c).alias(f"{c}_l") for c in columns),
-            records.slice(1, 1).select(pl.col(c).alias(f"{c}_r") for c in columns),
-        ],
-        how="horizontal",
-    )
+    sides = _one_pair(left, right, settings)
     sides = compute_similarities(sides, settings.similarities)
     return bool(sides.select(expression.fill_null(False)).item())
 

@@ -10,17 +10,7 @@ from matchers.engine.comparisons import VETO_CODE, _needed, compute_levels, comp
 from matchers.engine.linker import prepare_records
 from matchers.engine.population import population_settings
 from matchers.engine.settings import MatchSettings, Similarity
-
-
-def _sides(records: pl.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray) -> pl.DataFrame:
-    columns = [c for c in records.columns if c != "record_id"]
-    return pl.concat(
-        [
-            records.select(pl.col(c).gather(pl.Series(left_rows)).alias(f"{c}_l") for c in columns),
-            records.select(pl.col(c).gather(pl.Series(right_rows)).alias(f"{c}_r") for c in columns),
-        ],
-        how="horizontal",
-    )
+from tests.match.synthetic import pair_sides
 
 
 def test_levels_and_vetoes_equal_every_condition_on_every_pair(base: pl.DataFrame) -> None:
@@ -47,7 +37,7 @@ def test_levels_and_vetoes_equal_every_condition_on_every_pair(base: pl.DataFram
             sibling_pairs[:, 1],
         ]
     )
-    sides = _sides(records, left_rows, right_rows)
+    sides = pair_sides(records, left_rows, right_rows)
     eager_sides = compute_similarities(sides, settings.similarities + _veto_similarities(settings), settings.workers)
     eager = eager_sides.select([comparison.level_expr() for comparison in settings.comparisons])
     codes = pl.lit(0, dtype=pl.Int8)

@@ -15,18 +15,7 @@ from matchers.engine.comparisons import compute_levels, compute_similarities
 from matchers.engine.linker import comparable_pairs, prepare_records
 from matchers.engine.scoring import _patterns
 from matchers.engine.settings import MatchSettings, block_on
-from tests.match.synthetic import Person, frame, record_of
-
-
-def _sides(records: pl.DataFrame, left_rows: np.ndarray, right_rows: np.ndarray) -> pl.DataFrame:
-    columns = [c for c in records.columns if c != "record_id"]
-    return pl.concat(
-        [
-            records.select(pl.col(c).gather(pl.Series(left_rows)).alias(f"{c}_l") for c in columns),
-            records.select(pl.col(c).gather(pl.Series(right_rows)).alias(f"{c}_r") for c in columns),
-        ],
-        how="horizontal",
-    )
+from tests.match.synthetic import Person, frame, pair_sides, record_of
 
 
 def test_lazy_similarities_give_the_same_levels_as_computing_every_pair(base: pl.DataFrame) -> None:
@@ -37,7 +26,7 @@ def test_lazy_similarities_give_the_same_levels_as_computing_every_pair(base: pl
     # Half random pairs, half pairs of neighbouring rows (duplicates sit next to their originals in the fixture).
     right_rows = np.where(np.arange(4000) % 2 == 0, rng.integers(0, records.height, 4000), left_rows + 1)
     right_rows = np.minimum(right_rows, records.height - 1)
-    sides = _sides(records, left_rows, right_rows)
+    sides = pair_sides(records, left_rows, right_rows)
     eager = compute_similarities(sides, settings.similarities, settings.workers).select(
         [comparison.level_expr() for comparison in settings.comparisons]
     )
