@@ -256,8 +256,9 @@ def _index() -> _Index:
 # --- Segments --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
+# A named tuple, not a frozen dataclass: one is built per distinct segment and each is hashed to get its number
+# (:func:`_segment_id`), both cheaper for a tuple.
+class _Segment(NamedTuple):
     text: str
     level: str | None  # level named by the segment's type word, if any
     unit_type: str | None
@@ -342,10 +343,6 @@ def _province_tail(text: str) -> tuple[str, ...]:
     return tuple(_split_province_tail_uncached(text))
 
 
-def _split_province_tail(text: str) -> list[str]:
-    return list(_province_tail(text))
-
-
 def _split_province_tail_uncached(text: str) -> list[str]:
     """Cut a trailing province name written without a comma ("Q Dong Da Ha Noi" → "Q Dong Da", "Ha Noi").
 
@@ -368,8 +365,11 @@ def _split_province_tail_uncached(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=131072)
-def _tidy_segment(segment: str) -> str:
-    return _tidy(segment).strip()
+def _comma_segment(segment: str) -> tuple[str, tuple[str, ...]]:
+    """One comma-separated segment cleaned up, and its pieces when other segments stand beside it (a long one is
+    cut before each type word). Cached: a province or a district segment is shared by thousands of addresses."""
+    tidied = _tidy(segment).strip()
+    return tidied, _split_inner(tidied) if tidied.count(" ") >= 4 else (tidied,)
 
 
 def _pieces(admin_text: str) -> list[str]:
@@ -378,15 +378,17 @@ def _pieces(admin_text: str) -> list[str]:
     if ";" in admin_text or "|" in admin_text or "\n" in admin_text:
         text = _tidy(admin_text)
         raw = [s.strip() for s in re.split(r"[,;|\n]+", text) if s.strip()]
+        pieces: list[str] = []
+        for segment in raw:
+            pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
     else:
         # Cut at commas only: the clean-up never crosses a comma (a space it would add before one is stripped), so
-        # each segment is cleaned up once, however many addresses share it (a province, a district).
-        raw = [s for s in map(_tidy_segment, admin_text.split(",")) if s]
-    pieces: list[str] = []
-    for segment in raw:
-        pieces.extend(_split_inner(segment) if len(raw) == 1 or segment.count(" ") >= 4 else (segment,))
+        # each segment is cleaned up and cut once, however many addresses share it (a province, a district).
+        cut = [c for c in map(_comma_segment, admin_text.split(",")) if c[0]]
+        # A segment alone is always cut before its type words.
+        pieces = list(_split_inner(cut[0][0])) if len(cut) == 1 else [piece for _, inner in cut for piece in inner]
     if pieces:
-        pieces[-1:] = _split_province_tail(pieces[-1])
+        pieces[-1:] = _province_tail(pieces[-1])
     return pieces
 
 
@@ -517,7 +519,7 @@ def _render(core: _Core, pieces: Sequence[str], admin_text: str) -> _AdminResult
     """The display of a resolution: official names when resolved, the cleaned text otherwise."""
     index = _index()
     residual = ""
-    if core.ward_index is not None:
+    if core.ward_index:  # (a ward at 0 has nothing before it)
         # Whatever stands before the ward and is not a unit (house, lane, hamlet) is the street part.
         residual = ", ".join(normalize_text(p) for i, p in enumerate(pieces[: core.ward_index]) if i not in core.used)
     candidates = core.candidates

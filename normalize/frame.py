@@ -20,7 +20,14 @@ from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NA
 from normalize.dates import parse_date
 from normalize.ids import id_columns, old_id_kind_expr
 from normalize.names import name_columns
-from normalize.text import ascii_key, distinct_codes, fix_legacy_encoding, legacy_flags, per_distinct_columns
+from normalize.text import (
+    ascii_key,
+    distinct_codes,
+    fix_legacy_encoding,
+    legacy_flags,
+    paused_gc,
+    per_distinct_columns,
+)
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
@@ -144,7 +151,9 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     """
     today = as_of or date.today()
     frame = _with_canonical_columns(frame)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
+    # No cyclic garbage collection while both threads build per-distinct caches (see paused_gc): each automatic
+    # collection walks every object the caches hold, holding the GIL that both threads need.
+    with paused_gc(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
         # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
         # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
         address_parts = pool.submit(
@@ -210,16 +219,17 @@ def _normalized(frame: pl.DataFrame, today: date, address_work: Future[list[pl.D
     )["v"]
     added["old_id_kind"] = frame.select(old_id_kind_expr("old_id_number").alias("old_id_kind"))["old_id_kind"]
 
+    # The other text columns' legacy flags before waiting for the addresses: the address thread is the longer one.
+    for column in CANONICAL_SCHEMA:
+        if column in _NOT_TEXT or column in legacy or column in ADDRESS_COLUMNS:
+            continue
+        legacy[column] = legacy_flags(frame[column])
+
     address_parts = address_work.result()
     for column, parts in zip(ADDRESS_COLUMNS, address_parts, strict=True):
         legacy[column] = parts["legacy"]
         for part in ADDRESS_PART_COLUMNS:
             added[f"{column}_{part}"] = parts[part]
-
-    for column in CANONICAL_SCHEMA:
-        if column in _NOT_TEXT or column in legacy:
-            continue
-        legacy[column] = legacy_flags(frame[column])
     added["legacy_encoded_columns"] = _legacy_column_lists(
         pl.DataFrame({c: legacy[c] for c in CANONICAL_SCHEMA if c in legacy})
     )
