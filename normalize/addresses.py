@@ -24,6 +24,7 @@ import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Final, NamedTuple
@@ -771,6 +772,8 @@ def address_columns(values: pl.Series, *, already_distinct: bool = False) -> pl.
     return per_distinct(values.cast(pl.String), _address_columns_distinct)
 
 
+# A blank text's row: every field null.
+_BLANK_ADMIN: Final = _AdminResult(*[None] * len(_AdminResult._fields))  # type: ignore[arg-type]
 _LOOKUP_COLUMNS: Final = (
     "_display",
     "status",
@@ -786,15 +789,19 @@ def _admin_lookup(admin_values: list[str]) -> pl.DataFrame:
     """One row per administrative text, in order: its resolution (all null for a blank text)."""
     with paused_gc():
         resolved = [_resolve_admin(v) if v.strip() else None for v in admin_values]
+    # One pass over the results (transposed), not one per column.
+    display, status, ward, province, legacy_ward, candidates, residual, _ = (
+        zip(*[r or _BLANK_ADMIN for r in resolved], strict=True) if resolved else ((),) * len(_BLANK_ADMIN)
+    )
     return pl.DataFrame(
         {
-            "_display": [r.display if r else None for r in resolved],
-            "status": [r.status if r else None for r in resolved],
-            "ward_code": [r.ward_code if r else None for r in resolved],
-            "province_code": [r.province_code if r else None for r in resolved],
-            "legacy_ward_code": [r.legacy_ward_code if r else None for r in resolved],
-            "_candidates": ["|".join(r.candidates) if r else None for r in resolved],
-            "_residual": [r.residual_street if r else None for r in resolved],
+            "_display": display,
+            "status": status,
+            "ward_code": ward,
+            "province_code": province,
+            "legacy_ward_code": legacy_ward,
+            "_candidates": ["|".join(c) if c is not None else None for c in candidates],
+            "_residual": residual,
         },
         schema=dict.fromkeys(_LOOKUP_COLUMNS, pl.String),
     ).with_columns(
@@ -917,8 +924,13 @@ def _address_columns_distinct(values: pl.Series) -> pl.DataFrame:
     fixed, legacy = fix_legacy_series(values)
     street, admin = _street_and_admin(_canonical_segments(nfc_series(fixed)))
     admins, (admin_codes,) = distinct_codes([admin])
-    lookup = _admin_lookup(admins.to_list()).gather(admin_codes)
-    frame = pl.concat([pl.DataFrame({"_street": _normalize_street_column(street)}), lookup], how="horizontal")
+    # The street parts are mostly Polars work (which releases the GIL) and do not depend on the resolution, which is
+    # Python (holding it): in a thread of their own, on two cores, the two overlap. The result is the same.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-streets") as pool:
+        streets = pool.submit(_normalize_street_column, street)
+        lookup = _admin_lookup(admins.to_list()).gather(admin_codes)
+        street_norm = streets.result()
+    frame = pl.concat([pl.DataFrame({"_street": street_norm}), lookup], how="horizontal")
     out = frame.select(
         pl.concat_str(
             pl.when(pl.col("_street") != "").then(pl.col("_street")),
