@@ -25,7 +25,6 @@ from normalize.text import (
     distinct_codes,
     fix_legacy_encoding,
     legacy_flags,
-    paused_gc,
     per_distinct_columns,
 )
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
@@ -151,9 +150,7 @@ def normalize_records(frame: pl.DataFrame, *, as_of: date | None = None) -> pl.D
     """
     today = as_of or date.today()
     frame = _with_canonical_columns(frame)
-    # No cyclic garbage collection while both threads build per-distinct caches (see paused_gc): each automatic
-    # collection walks every object the caches hold, holding the GIL that both threads need.
-    with paused_gc(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-addresses") as pool:
         # Addresses in a second thread: their resolution is Python (holding the GIL) while most of the rest is
         # Polars (releasing it), so on two cores the two overlap. The results do not depend on the timing.
         address_parts = pool.submit(
