@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from functools import cache
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 
 import polars as pl
 
@@ -29,7 +30,12 @@ __all__ = [
 
 
 def _data_path(name: str) -> str:
-    return str(resources.files("vietnamadminunits").joinpath("data", name))
+    # The package's folder is found without importing the package: its __init__ loads its parsers' JSON tables
+    # (~0.35 s, holding the GIL), none of which is used here.
+    spec = find_spec("vietnamadminunits")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("vietnamadminunits is not installed (its offline unit tables are needed)")
+    return str(Path(spec.submodule_search_locations[0]) / "data" / name)
 
 
 def _query(sql: str) -> pl.DataFrame:
