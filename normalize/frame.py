@@ -20,13 +20,7 @@ from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, NA
 from normalize.dates import parse_date
 from normalize.ids import id_columns, old_id_kind_expr
 from normalize.names import name_columns
-from normalize.text import (
-    ascii_key,
-    distinct_codes,
-    fix_legacy_encoding,
-    legacy_flags,
-    per_distinct_columns,
-)
+from normalize.text import ascii_key, distinct_codes, fix_legacy_encoding, legacy_flags, per_distinct_columns
 from records.schema import CANONICAL_SCHEMA, MINIMAL_COLUMNS, SchemaError
 
 __all__ = ["normalize_records", "normalize_sex", "normalized_schema", "summarize"]
