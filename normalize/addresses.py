@@ -280,7 +280,6 @@ def _tidy(text: str) -> str:
     return _GLUED_NUMBER.sub(r"\1 \2", text)
 
 
-@lru_cache(maxsize=262144)
 def _make_segment(text: str) -> _Segment:
     tokens = ascii_key(text).split()
     level: str | None = None
@@ -391,18 +390,6 @@ def _pieces(admin_text: str) -> list[str]:
     if pieces:
         pieces[-1:] = _province_tail(pieces[-1])
     return pieces
-
-
-def _segments(admin_text: str) -> list[_Segment]:
-    return [_make_segment(p) for p in _pieces(admin_text)]
-
-
-@lru_cache(maxsize=131072)
-def _keyed_segment(text: str) -> _Segment:
-    """The segment of ``text`` without its text: what resolution reads."""
-    segment = _make_segment(text)
-    return _Segment("", segment.level, segment.unit_type, segment.key, segment.inner_key, segment.whole_key,
-                    segment.accent, segment.street)  # fmt: skip
 
 
 # --- Resolution ------------------------------------------------------------------------------------------------
@@ -576,7 +563,9 @@ _SEGMENT_IDS_LOCK: Final = threading.Lock()
 
 @lru_cache(maxsize=262144)
 def _segment_id(text: str) -> int:
-    keyed = _keyed_segment(text)
+    """The number of the segment of ``text`` without its text (what resolution reads): the same for every
+    spelling the keys do not tell apart. Cached per text, so each distinct piece is cut into keys once."""
+    keyed = _Segment("", *_make_segment(text)[1:])
     found = _SEGMENT_IDS.get(keyed)
     if found is None:
         with _SEGMENT_IDS_LOCK:  # two threads must never give two segments one number
