@@ -330,6 +330,61 @@ def is_vietnamese_syllable(word: str) -> bool:
     return not (onset in ("k", "gh", "ngh") and vowels[0] not in "eêiy")
 
 
+# A word of a minority language written in the Vietnamese alphabet (Ê Đê, Gia Rai, M'Nông, Ba Na, Khmer names):
+# onset clusters Vietnamese has not ("Blông", "Kpă", "Hđơk", "Mlô"), an open "iê"/"uô" ("Niê"), finals such as
+# -r, -l, -h, -k, -s ("Bhiêr", "Ênuôl", "Ksor"), and a leading vowel glued to the next syllable ("Êban", "Adrơng").
+_MINORITY_WORD: Final = re.compile(
+    r"^(?:[aeêơ](?P<glued>[bcdđghjklmnpqrstvxwy]{1,3})|(?P<onset>[bcdđghjklmnpqrstvxw]{0,3}))"
+    r"(?P<vowels>[aăâeêioôơuưy]{1,3})(?P<final>ng|nh|ch|[cmnptkhlrsy])?$"
+)
+# Vowel groups minority names add to Vietnamese ones: "Byă", "Kpuă", "Néang" and the Ê Đê "Ea" (water, in place
+# names: Ea Kar, Ea Súp). Of the groups Vietnamese only closes, they leave "iê", "uô" and "ă" open ("Niê", "Mlô",
+# "Kpă"); "â" stays closed ("Vâ" is TCVN3 "Võ").
+_MINORITY_VOWELS: Final = frozenset({"yă", "uă", "ea"})  # "ea" only in "-eang" ("Néang")
+_MINORITY_OPEN: Final = frozenset({"iê", "uô", "ă"})
+
+
+def is_minority_name_word(word: str) -> bool:
+    """True when ``word`` (any case) is shaped like a word of a minority name written in the Vietnamese alphabet
+    with at most one tone: a Vietnamese vowel group between consonants, with the onset clusters and finals those
+    languages use ("Blông", "Niê", "Kpă", "Êban", "Ksor")."""
+    lower = word.lower()
+    if not lower or any(ch not in VIETNAMESE_LOWER for ch in lower):
+        return False
+    if sum(1 for ch in lower if _DECOMPOSE.get(ch, (ch, 0))[1]) > 1:
+        return False
+    match = _MINORITY_WORD.match(strip_tones(lower))
+    if match is None:
+        return False
+    onset, vowels, final = match.group("onset") or "", match.group("vowels"), match.group("final")
+    if vowels not in _NUCLEI and vowels not in _MINORITY_VOWELS:
+        return False
+    if onset.endswith("gh") and vowels[0] not in "eêiy":
+        return False  # "gh" and "ngh" only before e, ê, i (a single k comes before a, o, u here: "Kar", "Kon")
+    if vowels == "ea":
+        return final == "ng"  # "Néang"; "Theá", "cheát" are VNI "Thế", "chết"
+    if vowels == "oo":
+        return False  # Vietnamese "xoong" is a syllable already; "Bloõng" is VNI "Blông" read as TCVN3
+    if final is None:
+        # Open: what Vietnamese leaves open, and the groups these languages leave open too.
+        return vowels not in _CLOSED_ONLY or vowels in _MINORITY_OPEN
+    if vowels in _OPEN_ONLY:
+        return False  # "Baùc": a VNI mark read as a vowel, not a word
+    # "Quỡnh" (TCVN3 "Quúnh" read as VNI) is no word; "Pơng", "Hđơk" are.
+    return not (vowels.endswith("ơ") and final in ("nh", "ch"))
+
+
+def is_name_word(word: str) -> bool:
+    """A Vietnamese syllable or a word of a minority name (:func:`is_minority_name_word`).
+
+    A syllable with "oo" counts only when a name or place has it (xã Đăk Kroong, bản Loong): Vietnamese has it in
+    a few loanwords ("xoong"), and "Ngoõng" is VNI "Ngông" read as TCVN3.
+    """
+    if "oo" in strip_tones(word.lower()):
+        return fold_tone_placement(word.lower()) in known_syllables()
+    return is_vietnamese_syllable(word) or is_minority_name_word(word)
+
+
 def title_case(word: str) -> str:
     """Capitalize the first letter of a word (and after an apostrophe, as in H'Hen), lower-case the rest."""
     out: list[str] = []
@@ -509,7 +564,10 @@ _VNI_PATTERN: Final = re.compile("|".join(re.escape(k) for k in sorted(_VNI, key
 
 # TCVN3's ư is byte 0xAD, the soft hyphen, which spreadsheets and web forms silently delete. The loss leaves
 # syllables no Vietnamese word has: a bare onset ("Hng" for Hưng) or ơ before ng/c/u ("Kh¬ng" for Khương).
-_LOST_U_HORN_BEFORE_O: Final = re.compile(r"(?<![ưƯ])([ơớờởỡợ])(?=ng|c|u\b)", re.IGNORECASE)
+# Only after a Vietnamese onset at the start of the word: "Adrơng", "Knơng" (Ê Đê names) are words as they are.
+_LOST_U_HORN_BEFORE_O: Final = re.compile(
+    r"\b(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvx])?([ơớờởỡợ])(?=ng|c|u\b)", re.IGNORECASE
+)
 _ONSETS: Final = (
     "ngh",
     "ng",
@@ -544,7 +602,8 @@ _VOWELLESS: Final = re.compile(
 
 def _repair_lost_u_horn(text: str) -> str:
     def _horn_o(m: re.Match[str]) -> str:
-        return ("Ư" if m.group(1).isupper() else "ư") + m.group(1)
+        onset, vowel = m.group(1) or "", m.group(2)
+        return onset + ("Ư" if vowel.isupper() else "ư") + vowel
 
     def _bare(m: re.Match[str]) -> str:
         onset, final = m.group(1), m.group(2) or ""
@@ -576,14 +635,16 @@ def _decode_vni(text: str) -> str:
     return _VNI_PATTERN.sub(lambda m: _VNI[m.group(0)], text)
 
 
-def _implausible_words(text: str) -> int:
-    """Words that are neither ASCII nor a Vietnamese syllable (legacy gibberish scores high, real text 0)."""
+def _implausible_words(text: str, *, strict: bool = False) -> int:
+    """Words that are neither ASCII nor a Vietnamese syllable or minority-name word (legacy gibberish scores high,
+    real text 0); ``strict``: nor a Vietnamese syllable (minority-name words count)."""
+    plausible = is_vietnamese_syllable if strict else is_name_word
     count = 0
     for word in re.split(r"[\s,.;:()/\-\"']+", text):
         if not word or word.isascii():
             continue
         letters = "".join(ch for ch in word if not ch.isdigit())
-        if not is_vietnamese_syllable(letters):
+        if not plausible(letters):
             count += 1
     return count
 
@@ -669,22 +730,28 @@ def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
     before = _implausible_words(original)
     if before == 0:
         return s, None
-    best: tuple[int, int, str, str] | None = None
-    for order, (name, decode) in enumerate((("TCVN3", _decode_tcvn3), ("VNI", _decode_vni))):
-        converted = unicodedata.normalize("NFC", decode(s))
+    best: tuple[int, int, int, str, str] | None = None
+    # Ð (U+00D0) is TCVN3's é, but also the Đ some keyboards type (VNI writes Đ as Ñ, TCVN3 as §): TCVN3 is read
+    # both ways, VNI with Đ.
+    readings = [("TCVN3", _decode_tcvn3, s), ("TCVN3", _decode_tcvn3, original), ("VNI", _decode_vni, original)]
+    for order, (name, decode, text) in enumerate(readings):
+        if order == 1 and original == s:
+            continue
+        converted = unicodedata.normalize("NFC", decode(text))
         # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides. A word
         # typed wrong before it was encoded ("YÕnn" for Yến) stays implausible once converted: the conversion still
-        # wins when it makes at least as many words plausible as it leaves implausible.
+        # wins when it makes at least as many words plausible as it leaves implausible. Between two plausible
+        # readings, the one with more Vietnamese syllables wins (a minority-name word is the rarer reading).
         score = _implausible_words(converted)
-        candidate = (score, order, converted, name)
-        if 2 * score > before or (best is not None and candidate[:2] >= best[:2]):
+        candidate = (score, _implausible_words(converted, strict=True), order, converted, name)
+        if 2 * score > before or (best is not None and candidate[:3] >= best[:3]):
             continue
         if (name == "VNI" and _vni_leaves_marks(s)) or _destroys_known_words(original, converted):
             continue
         best = candidate
     if best is None:
         return s, None
-    return best[2], best[3]
+    return best[3], best[4]
 
 
 def looks_legacy_encoded(s: str) -> bool:
