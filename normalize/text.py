@@ -28,6 +28,7 @@ __all__ = [
     "LATIN1_HIGH_PATTERN",
     "LATIN1_ONLY_PATTERN",
     "LEGACY_HINT_PATTERN",
+    "MOJIBAKE_HINT_PATTERN",
     "LegacyEncoding",
     "ascii_key",
     "distinct_codes",
@@ -38,6 +39,7 @@ __all__ = [
     "is_vietnamese_syllable",
     "known_syllables",
     "legacy_flags",
+    "legacy_suspects",
     "looks_legacy_encoded",
     "nfc_series",
     "normalize_text",
@@ -232,6 +234,58 @@ LEGACY_HINT_PATTERN: Final = (
     r"|(?i:y[àáâãèéìíòóôõùúý])|(?i:[êÊ]i)"
 )
 _LEGACY_HINT: Final = re.compile(LEGACY_HINT_PATTERN.replace(r"\x{c0}", "\u00c0").replace(r"\x{ff}", "\u00ff"))
+
+
+# UTF-8 read as Windows-1252 (mojibake): a Vietnamese letter's lead byte (C3, C4, C5, C6, or E1 BA / E1 BB for the
+# toned vowels) shown as Ã Ä Å Æ / áº á» and followed by a continuation byte (0x80-0xBF: €‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ,
+# the C1 controls where Windows-1252 has no letter, or NBSP-¿). Vietnamese never writes these pairs.
+_CONTINUATION: Final = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+MOJIBAKE_HINT_PATTERN: Final = f"[ÃÄÅÆ][{_CONTINUATION}]|á[º»][{_CONTINUATION}]"
+_MOJIBAKE_HINT: Final = re.compile(MOJIBAKE_HINT_PATTERN)
+
+
+def legacy_suspects(values: pl.Series) -> pl.Series:
+    """Boolean per cell: may be legacy-font text (Latin-1 letters with a legacy hint) or UTF-8 read as
+    Windows-1252; what :func:`fix_legacy_encoding` then decides on. Null cells are False."""
+    legacy_font = values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)
+    return (legacy_font | values.str.contains(MOJIBAKE_HINT_PATTERN)).fill_null(False)
+
+
+def _repair_mojibake(s: str) -> str | None:
+    """``s`` with UTF-8-read-as-Windows-1252 undone, when that makes it more plausible Vietnamese.
+
+    The text is read back through ftfy's "sloppy" Windows-1252 (the C1 controls where the code page has no letter)
+    as UTF-8, layer after layer, as a whole or (when only some words are damaged) word by word, ftfy's own repair
+    taking what neither reads back; its general-purpose heuristics alone let a short name such as "Nguyá»…n" pass.
+    """
+    import ftfy
+    import ftfy.bad_codecs  # registers the "sloppy-windows-1252" codec
+
+    def undo(text: str) -> str:
+        for _ in range(3):
+            if not _MOJIBAKE_HINT.search(text):
+                break
+            text = text.encode("sloppy-windows-1252").decode("utf-8")
+        return text
+
+    try:
+        repaired = undo(s)
+    except UnicodeError:
+        # Damaged words beside sound ones ("Nguyá»…n Văn An"): word by word, then ftfy on what is left.
+        words = []
+        for word in s.split(" "):
+            try:
+                words.append(undo(word))
+            except UnicodeError:
+                words.append(ftfy.fix_encoding(word))
+        repaired = " ".join(words)
+    repaired = unicodedata.normalize("NFC", repaired)
+    if repaired == s or repaired.count("\ufffd") > s.count("\ufffd"):
+        return None
+    # The pairs gone and no word less plausible ("GiÃ\u00a0ng" reads as two plausible words, "Giã" and "ng").
+    if _MOJIBAKE_HINT.search(repaired) or _implausible_words(repaired) > _implausible_words(s):
+        return None
+    return repaired
 
 
 def strip_tones(word: str) -> str:
@@ -715,16 +769,23 @@ def _vni_leaves_marks(text: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
-    """Convert TCVN3 (ABC) or VNI text shown as Windows-1252 to Unicode.
+    """Convert TCVN3 (ABC) or VNI text shown as Windows-1252, or UTF-8 text once read as Windows-1252
+    ("Nguyá»…n"), to Unicode.
 
-    Returns ``(text, "TCVN3" | "VNI" | None)``; ``None`` means the text was not legacy-encoded and is returned
+    Returns ``(text, "TCVN3" | "VNI" | "UTF-8" | None)``; ``None`` means the text was not legacy-encoded and is returned
     unchanged. A string is only converted when the result is more plausible Vietnamese than the input: as given, it
     has words no Vietnamese syllable looks like; the conversion leaves at most one such word (a typing error made
     before encoding, "YÕnn") for each word it makes plausible, turns no real word of a name or place into one that
     is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That keeps genuine
     Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
     """
-    if s.isascii() or _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
+    if s.isascii():
+        return s, None
+    if _MOJIBAKE_HINT.search(s):
+        repaired = _repair_mojibake(s)
+        if repaired is not None:
+            return repaired, "UTF-8"
+    if _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
         return s, None
     original = s.translate(_ETH)
     before = _implausible_words(original)
@@ -764,7 +825,7 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     Only distinct cells made of Latin-1 characters with at least one non-ASCII one reach Python.
     """
-    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)).fill_null(False)
+    suspicious = legacy_suspects(values)
     converted: dict[str, str] = {}
     for value in values.filter(suspicious).unique().to_list():
         text, encoding = fix_legacy_encoding(value)
@@ -903,8 +964,8 @@ def per_distinct_columns(
 
 
 def legacy_flags(values: pl.Series) -> pl.Series:
-    """Boolean "was TCVN3/VNI-encoded" per cell, decided once per distinct suspicious value; all False (no join
-    back) when no value is legacy-encoded, as in most columns.
+    """Boolean "was TCVN3/VNI-encoded (or UTF-8 read as Windows-1252)" per cell, decided once per distinct
+    suspicious value; all False (no join back) when no value is legacy-encoded, as in most columns.
 
     A column of few distinct values (sex, places, dates) is reduced to them first; a column of mostly distinct
     ones (IDs) is scanned as it is, which is cheaper than grouping a million strings to find none suspicious.
@@ -913,9 +974,7 @@ def legacy_flags(values: pl.Series) -> pl.Series:
     tested = values.drop_nulls().unique() if sample.n_unique() <= 0.2 * sample.len() else values
     # Every legacy hint is a non-ASCII character: ASCII cells (IDs, dates, codes) leave before the patterns run.
     tested = tested.filter(tested.str.len_bytes() != tested.str.len_chars())
-    suspicious = tested.filter(
-        (tested.str.contains(LEGACY_HINT_PATTERN) & tested.str.contains(LATIN1_ONLY_PATTERN)).fill_null(False)
-    )
+    suspicious = tested.filter(legacy_suspects(tested))
     converted = [v for v in suspicious.unique().to_list() if fix_legacy_encoding(v)[1] is not None]
     if not converted:
         return pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)

@@ -321,3 +321,40 @@ def test_minority_names_in_unicode_are_never_converted(prefix: str, given_name: 
     separator = "" if prefix == "H'" else " "
     name = f"{prefix}{separator}{given_name} {clan}"
     assert fix_legacy_encoding(name) == (name, None)
+
+
+@pytest.mark.parametrize(
+    ("damaged", "expected"),
+    [
+        ("Nguyá»…n Thá»‹ HÆ°Æ¡ng", "Nguyễn Thị Hương"),
+        ("Tráº§n VÄ\u0090á»©c", "Trần VĐức"),  # Đ's second byte is a C1 control in Windows-1252
+        (
+            "Sá»‘ 12 ngÃµ 34 KhÃ¢m ThiÃªn, Q. Ä\u0090á»‘ng Ä\u0090a, TP. HÃ\u00a0 Ná»™i",
+            "Số 12 ngõ 34 Khâm Thiên, Q. Đống Đa, TP. Hà Nội",
+        ),
+        ("Y BlÃ´ng NiÃª", "Y Blông Niê"),
+        ("LÃª TÃ¢m", "Lê Tâm"),
+    ],
+)
+def test_utf8_read_as_windows_1252_is_repaired(damaged: str, expected: str) -> None:
+    assert fix_legacy_encoding(damaged) == (expected, "UTF-8")
+    repaired, flags = fix_legacy_series(pl.Series([damaged, expected, None]))
+    assert repaired.to_list() == [expected, expected, None]
+    assert flags.to_list() == [True, False, False]
+
+
+_WORDS = ["Nguyễn", "Thị", "Hương", "Đặng", "Đình", "Dũng", "Phạm", "Quỳnh", "Anh", "Ngõ", "Số", "Hà", "Nội",
+          "Blông", "Niê", "Êban", "Thạch", "Sa", "Ri", "Giàng", "A", "Sử", "Lê", "Tâm", "Ưng", "Ơn"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6).map(" ".join))
+def test_utf8_read_as_windows_1252_round_trips_and_sound_text_stays(text: str) -> None:
+    from datagen.text import encode_legacy
+
+    assert fix_legacy_encoding(text) == (text, None)
+    damaged = encode_legacy(text, "utf8_as_cp1252")
+    assert fix_legacy_encoding(damaged) == (text, None if damaged == text else "UTF-8")
+    # … and when only some of the words were damaged.
+    words = text.split(" ")
+    partly = " ".join([encode_legacy(words[0], "utf8_as_cp1252"), *words[1:]])
+    assert fix_legacy_encoding(partly)[0] == text
