@@ -348,8 +348,9 @@ def _plan(shape: str) -> _Plan:
             break
         if current not in "Cx":
             break
-    # 3. Prefix first: Y/H' + given + clan.
-    if n >= 2 and classes[0] in _PREFIX_CLASSES:
+    # 3. Prefix first: Y/H' + given + clan (never ending with Văn/Thị: "Y Nguyễn Thị" is Nguyễn Thị Y written given
+    # name first, see 5).
+    if n >= 2 and classes[0] in _PREFIX_CLASSES and classes[-1] != "M":
         return plan(positions, positions[2:], [], [positions[1]], positions[0], False, "clan_last")
     if n >= 2 and classes[0] == "G" and (classes[1] == "C" or reordered):
         return plan(positions, positions[1:], [], [positions[0]], positions[0], True, "clan_last")

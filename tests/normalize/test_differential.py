@@ -65,6 +65,7 @@ NAMES = [
     "Nguyễn Văn An, Trần Thị Bình",
     "Cháu Lê Thị Hà",
     "Mrs Tran Thi Binh",
+    "Y Nguyen Thi",
     "Lê Thị Hoa - đã mất",
     "Trần Văn Chết",
     "Phạm [liệt sĩ] Văn Hùng",

@@ -51,6 +51,8 @@ from normalize.names import family_name_frequencies, name_columns, name_key, par
         ("Cháu Nguyễn Văn An", "Nguyễn Văn An", "Nguyễn", "Văn", "An"),
         ("Châu Văn An", "Châu Văn An", "Châu", "Văn", "An"),
         ("NguyEn Văn An", "Nguyen Văn An", "Nguyen", "Văn", "An"),  # a slip of the shift key: one word
+        ("Y Nguyễn Thị", "Nguyễn Thị Y", "Nguyễn", "Thị", "Y"),  # the Kinh given name Y, written first
+        ("Y Trần Văn", "Trần Văn Y", "Trần", "Văn", "Y"),
     ],
 )
 def test_parse_name(raw: str, display: str, family: str, middle: str, given: str) -> None:
