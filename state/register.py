@@ -232,6 +232,44 @@ def _usable_previous(store: RegisterStore, golden: TableStore, findings: TableSt
     return previous
 
 
+def _full_night(
+    base: TableVersion,
+    extracts: pl.DataFrame,
+    clusters: TableVersion,
+    store: RegisterStore,
+    goldens: TableStore,
+    findings_store: TableStore,
+    night: str,
+    *,
+    settings: CheckSettings,
+    version_info: dict[str, Any],
+    meta: dict[str, Any],
+    progress: Progress,
+) -> RegisterNight:
+    """Every person built and checked (a first or ``full`` night). Each large frame is let go as soon as the next
+    step no longer needs it (tonight's records once the change set is built, the golden records once they are
+    stored and checked): on a whole province they are gigabytes each, and holding them all at once was the night's
+    peak."""
+    day = date.fromisoformat(night)
+    rules = survivorship_rules()
+    last = store.previous_night(night)
+    build = build_golden(*_person_records(base, extracts, clusters, None), day,
+                         previous=store.read_register(last) if last else None, rules=rules)  # fmt: skip
+    changes = build_changes(build, day, previous_changes=store.read_changes(last) if last else None, rules=rules)
+    register, golden = build.register, build.golden
+    del build  # tonight's records with their helper columns: only the change set compares with them
+    store.write(night, register, changes, info=version_info)
+    golden_rows = check_records(golden)
+    del golden
+    goldens.commit(night, base=None, added=golden_rows, meta=meta)
+    found = _sorted_findings(_findings_of(golden_rows, day, settings))
+    del golden_rows
+    findings_version = findings_store.commit(night, base=None, added=found, meta=meta, empty_schema=FINDINGS_SCHEMA)
+    keys = register.get_column("person_key")
+    progress("sổ dân cư sạch / building the register", register.height, register.height)
+    return RegisterNight(store.root, night, register, changes, keys.head(0), findings_version, keys, True)
+
+
 def register_night(
     base: TableVersion,
     extracts: pl.DataFrame,
@@ -255,20 +293,8 @@ def register_night(
     meta = {"fingerprint": register_fingerprint()}
     progress("sổ dân cư sạch / building the register", 0, None)
     if previous_night is None:
-        records, members = _person_records(base, extracts, clusters, None)
-        previous_register = store.read_register(store.previous_night(night)) if store.previous_night(night) else None
-        build = build_golden(records, members, day, previous=previous_register, rules=rules)
-        previous_changes = store.read_changes(store.previous_night(night)) if store.previous_night(night) else None
-        changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
-        store.write(night, build.register, changes, info=version_info)
-        golden_rows = check_records(build.golden)
-        golden_version = goldens.commit(night, base=None, added=golden_rows, meta=meta)
-        found = _findings_of(golden_rows, day, settings)
-        findings_version = findings_store.commit(night, base=None, added=_sorted_findings(found), meta=meta,
-                                                 empty_schema=FINDINGS_SCHEMA)  # fmt: skip
-        keys = build.register.get_column("person_key")
-        progress("sổ dân cư sạch / building the register", build.register.height, build.register.height)
-        return RegisterNight(store.root, night, build.register, changes, keys.head(0), findings_version, keys, True)
+        return _full_night(base, extracts, clusters, store, goldens, findings_store, night, settings=settings,
+                           version_info=version_info, meta=meta, progress=progress)  # fmt: skip
 
     previous_clusters = TableStore.at({**clusters.to_reference(), "night": clusters.meta["previous"]})
     persons = _touched_persons(base, extracts, clusters, previous_clusters)
