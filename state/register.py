@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -68,14 +69,18 @@ def register_findings_store(state_dir: Path) -> TableStore:
 
 @dataclass(frozen=True)
 class RegisterNight:
-    """Tonight's register: the store and night of its version, what tonight rebuilt, and its findings."""
+    """Tonight's register: the store and night of its version, what tonight rebuilt, and its findings.
+
+    On a full night what tonight rebuilt is the whole register and change set of the night's version: a stored
+    output refers to the store for them (``save``), and a loaded one reads them only when asked (``rebuilt``,
+    ``changes``), so an asset that reads the store's version itself does not hold the register twice."""
 
     store_root: Path
     night: str
-    rebuilt: pl.DataFrame
-    """Register rows of the persons rebuilt tonight (every person on a full night)."""
-    changes: pl.DataFrame
-    """Change-set rows of the persons rebuilt tonight."""
+    _rebuilt: pl.DataFrame | None
+    """Register rows of the persons rebuilt tonight (None: the version's whole register, read when asked)."""
+    _changes: pl.DataFrame | None
+    """Change-set rows of the persons rebuilt tonight (None: the version's whole change set)."""
     replaced: pl.Series
     """Person keys whose rows of last night tonight replaced or removed."""
     findings: TableVersion
@@ -87,6 +92,16 @@ class RegisterNight:
     @property
     def store(self) -> RegisterStore:
         return RegisterStore(self.store_root)
+
+    @cached_property
+    def rebuilt(self) -> pl.DataFrame:
+        """Register rows of the persons rebuilt tonight (every person on a full night)."""
+        return self._rebuilt if self._rebuilt is not None else self.store.read_register(self.night)
+
+    @cached_property
+    def changes(self) -> pl.DataFrame:
+        """Change-set rows of the persons rebuilt tonight (the whole change set on a full night)."""
+        return self._changes if self._changes is not None else self.store.read_changes(self.night)
 
     @property
     def rows(self) -> int:
@@ -106,8 +121,9 @@ class RegisterNight:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.rebuilt.write_parquet(folder / "rebuilt.parquet")
-        self.changes.write_parquet(folder / "changes.parquet")
+        if not self.full:  # a full night's rows are the store's version itself: not written a second time
+            self.rebuilt.write_parquet(folder / "rebuilt.parquet")
+            self.changes.write_parquet(folder / "changes.parquet")
         self.replaced.to_frame("person_key").write_parquet(folder / "replaced.parquet")
         self.checked.to_frame("person_key").write_parquet(folder / "checked.parquet")
         self.findings.save(folder)
@@ -120,13 +136,17 @@ class RegisterNight:
         return cls(
             store_root=Path(reference["store"]),
             night=reference["night"],
-            rebuilt=pl.read_parquet(folder / "rebuilt.parquet"),
-            changes=pl.read_parquet(folder / "changes.parquet"),
+            _rebuilt=_read_if_there(folder / "rebuilt.parquet"),
+            _changes=_read_if_there(folder / "changes.parquet"),
             replaced=pl.read_parquet(folder / "replaced.parquet").get_column("person_key"),
             findings=TableVersion.load(folder),
             checked=pl.read_parquet(folder / "checked.parquet").get_column("person_key"),
             full=bool(reference["full"]),
         )
+
+
+def _read_if_there(path: Path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if path.exists() else None
 
 
 def _person_records(
@@ -339,11 +359,17 @@ def register_night(
 @dataclass(frozen=True)
 class RegisterChanges:
     """The change set of a night's register version: every pending fix (``frame``), and the rows of the persons
-    rebuilt tonight (``changed_rows``)."""
+    rebuilt tonight (``changed_rows``; on a ``full`` night the whole change set, which a stored output refers to in
+    the store and a loaded one reads only when asked)."""
 
     store_root: Path
     night: str
-    rebuilt: pl.DataFrame
+    _rebuilt: pl.DataFrame | None
+    full: bool = False
+
+    @cached_property
+    def rebuilt(self) -> pl.DataFrame:
+        return self._rebuilt if self._rebuilt is not None else self.frame()
 
     @property
     def rows(self) -> int:
@@ -363,10 +389,14 @@ class RegisterChanges:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.rebuilt.write_parquet(folder / "changes.parquet")
-        (folder / "register.json").write_text(json.dumps({"store": str(self.store_root), "night": self.night}), "utf-8")
+        if not self.full:
+            self.rebuilt.write_parquet(folder / "changes.parquet")
+        reference = {"store": str(self.store_root), "night": self.night, "full": self.full}
+        (folder / "register.json").write_text(json.dumps(reference), "utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> RegisterChanges:
         reference = json.loads((folder / "register.json").read_text("utf-8"))
-        return cls(Path(reference["store"]), reference["night"], pl.read_parquet(folder / "changes.parquet"))
+        rows = _read_if_there(folder / "changes.parquet")
+        full = bool(reference.get("full")) and rows is None
+        return cls(Path(reference["store"]), reference["night"], rows, full=full)
