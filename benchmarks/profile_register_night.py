@@ -44,27 +44,32 @@ class Steps:
         """In the order the calls began (an outer step before its inner ones)."""
         self.peak = 0.0
         self.depth = 0
+        self.lock = threading.Lock()  # the sampler must not write back a peak a step has just reset
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
         while True:
-            self.peak = max(self.peak, _rss_mb())
+            with self.lock:
+                self.peak = max(self.peak, _rss_mb())
             time.sleep(0.005)
 
     def run(self, name: str, call: Callable[[], Any]) -> Any:
         self.depth += 1
         slot = len(self.rows)
         self.rows.append((self.depth, name, 0.0, 0.0, 0.0, 0.0, 0.0))
-        before = _rss_mb()
-        outer_peak, self.peak = self.peak, before
+        with self.lock:
+            before = _rss_mb()
+            outer_peak, self.peak = self.peak, before
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             return call()
         finally:
-            after = _rss_mb()
+            with self.lock:
+                after = _rss_mb()
+                peak = max(self.peak, after)
+                self.peak = max(outer_peak, peak)
             self.rows[slot] = (self.depth, name, time.perf_counter() - wall, time.process_time() - cpu, before,
-                               max(self.peak, after), after)  # fmt: skip
-            self.peak = max(outer_peak, self.peak, after)
+                               peak, after)  # fmt: skip
             self.depth -= 1
 
     def wrap(self, owner: Any, name: str, label: str | None = None) -> None:
@@ -114,7 +119,7 @@ def main() -> int:
     from state.tables import TableStore
 
     steps = Steps()
-    for name in ("_prepare", "_select", "_status"):
+    for name in ("attach_person_keys", "_prepare", "_status"):
         steps.wrap(golden, name, f"build_golden: {name}")
     for name in ("_person_records", "build_golden", "build_changes", "check_records", "_findings_of"):
         steps.wrap(state_register, name)
