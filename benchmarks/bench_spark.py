@@ -129,11 +129,9 @@ def _identity(embedded: Path, spark: Path) -> dict[str, Any]:
     want = pl.read_parquet(embedded / "pairs.parquet").sort(key)
     got = pl.read_parquet(spark / "pairs.parquet").sort(key)
     same_pairs = got.height == want.height and got.select(key).equals(want.select(key))
-    difference = (
-        float((got.get_column("match_probability") - want.get_column("match_probability")).abs().max() or 0.0)
-        if same_pairs
-        else float("nan")
-    )
+    gap = (got.get_column("match_probability") - want.get_column("match_probability")).abs()
+    largest = gap.cast(pl.Float64).max() if same_pairs and gap.len() else 0.0
+    difference = (float(largest) if isinstance(largest, float | int) else 0.0) if same_pairs else float("nan")
     same_decisions = same_pairs and got.get_column("decision").equals(want.get_column("decision"))
     clusters = pl.read_parquet(spark / "clusters.parquet").equals(pl.read_parquet(embedded / "clusters.parquet"))
     return {

@@ -7,6 +7,7 @@ base has already absorbed ("reflected") patch the base, the others are logged as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
@@ -442,6 +443,19 @@ def _conform(frame: pl.DataFrame, night: date) -> pl.DataFrame:
     return frame.select(columns)
 
 
+_MONTH_ABBREVIATIONS: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+# Date shapes of real exports: most "dd/mm/yyyy"; Oracle's DD-MON-YYYY; in words; a US-locale date-time (month
+# first); ddmmyyyy without separators.
+_DATE_STYLES: Final[tuple[Callable[[date], str], ...]] = (
+    lambda d: d.strftime("%d/%m/%Y"),
+    lambda d: f"{d.day:02d}-{_MONTH_ABBREVIATIONS[d.month - 1]}-{d.year}",
+    lambda d: f"ngày {d.day:02d} tháng {d.month:02d} năm {d.year}",
+    lambda d: f"{d.month}/{d.day}/{d.year} 12:00:00 AM",
+    lambda d: f"{d.day:02d}{d.month:02d}{d.year}",
+)
+_DATE_STYLE_SHARES: Final = (0.75, 0.08, 0.06, 0.06, 0.05)
+
+
 def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, legacy_ok: bool) -> pl.DataFrame:
     """Turn an extract's clean rows into what the file holds: dates as text, name variants, partial dates,
     malformed rows and legacy-font text; every change that is a defect is logged."""
@@ -450,8 +464,11 @@ def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, l
     n = rows.height
     ids = rows["record_id"]
     text: dict[str, list[str | None]] = {}
+    # The system that exported the file writes all its dates one way (a stream of its own: the other draws of
+    # this file stay as they were).
+    style = _DATE_STYLES[int(rng.spawn(1)[0].choice(len(_DATE_STYLES), p=_DATE_STYLE_SHARES))]
     for column in _DATE_COLUMNS:
-        text[column] = rows[column].dt.strftime("%d/%m/%Y").to_list()
+        text[column] = [None if day is None else style(day) for day in rows[column].to_list()]
     names = rows["full_name"].to_list()
     # Name variants: ALL CAPS (card exports especially), no diacritics, Ð for Đ, old tone placement, typos.
     caps_rate = 0.35 if source == "card" else 0.0

@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_NIGHT", "DEFAULT_PROVINCE", "GENERATOR_VERSION", "GeneratedP
 
 DEFAULT_NIGHT: Final = date(2025, 11, 3)
 DEFAULT_PROVINCE: Final = "37"  # Ninh Bình: a mid-size merged province (old Hà Nam, Nam Định, Ninh Bình)
-GENERATOR_VERSION: Final = "3"
+GENERATOR_VERSION: Final = "4"
 
 # Independent random streams, so changing one part does not reshuffle the others.
 (_STREAM_POPULATION, _STREAM_BASE, _STREAM_EVENTS, _STREAM_DUPLICATES, _STREAM_FILES, _STREAM_VARIATIONS,
@@ -69,7 +69,9 @@ def _file_plan(rng: np.random.Generator, index: int, source: str) -> tuple[str, 
     # Legacy-font text cannot be stored in a Windows-1258 file (its gibberish letters are not in the code page).
     if encoding == "cp1258" or rng.random() < 0.6:
         return fmt, encoding, None
-    return fmt, encoding, "tcvn3" if rng.random() < 0.5 else "vni"
+    # A file re-saved after being opened as Windows-1252 carries UTF-8 text read byte by byte ("Nguyá»…n").
+    scheme = rng.random()
+    return fmt, encoding, "tcvn3" if scheme < 0.5 else "vni" if scheme < 0.85 else "utf8_as_cp1252"
 
 
 def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DEFAULT_NIGHT, nights: int = 1,

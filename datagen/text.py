@@ -28,7 +28,8 @@ __all__ = [
     "to_old_tone",
 ]
 
-LegacyScheme = Literal["tcvn3", "vni"]
+LegacyScheme = Literal["tcvn3", "vni", "utf8_as_cp1252"]
+"""How text was damaged: typed in a TCVN3 or VNI font, or UTF-8 opened as Windows-1252 and saved again."""
 
 _TONES: Final = ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")  # huyền, sắc, hỏi, ngã, nặng
 _BASES: Final = "aăâeêioôơuưy"
@@ -112,10 +113,19 @@ _TCVN3_TRANSLATE: Final = str.maketrans(TCVN3_ENCODE)
 _VNI_TRANSLATE: Final = str.maketrans(VNI_ENCODE)
 
 
+# Windows-1252 leaves five bytes without a letter; Windows shows them as the C1 controls of the same number.
+_CP1252_BYTES: Final = [bytes([b]).decode("cp1252", errors="replace") for b in range(256)]
+_CP1252_CHARS: Final = [chr(b) if ch == "\ufffd" else ch for b, ch in enumerate(_CP1252_BYTES)]
+
+
 def encode_legacy(text: str, scheme: LegacyScheme) -> str:
-    """``text`` (NFC) as it appears when typed in a legacy font and read as Unicode: "Trần" -> "TrÇn" (TCVN3)."""
+    """``text`` (NFC) as it appears when typed in a legacy font and read as Unicode: "Trần" -> "TrÇn" (TCVN3); or,
+    ``utf8_as_cp1252``, its UTF-8 bytes read as Windows-1252: "Trần" -> "Tráº§n"."""
+    text = unicodedata.normalize("NFC", text)
+    if scheme == "utf8_as_cp1252":
+        return "".join(_CP1252_CHARS[b] for b in text.encode("utf-8"))
     table = _TCVN3_TRANSLATE if scheme == "tcvn3" else _VNI_TRANSLATE
-    return unicodedata.normalize("NFC", text).translate(table)
+    return text.translate(table)
 
 
 def _decode_tables() -> dict[str, list[tuple[str, str]]]:
@@ -140,6 +150,8 @@ def decode_legacy(text: str, scheme: LegacyScheme) -> str:
 
     The pipeline's own repair lives in the normalizer; this one exists so the generator's tables can be tested.
     """
+    if scheme == "utf8_as_cp1252":
+        return bytes(_CP1252_CHARS.index(ch) for ch in text).decode("utf-8")
     pattern, mapping = _DECODE_RE[scheme]
     return pattern.sub(lambda match: mapping[match.group(0)], text)
 
@@ -161,9 +173,7 @@ def _tone_pairs() -> list[tuple[str, str]]:
 _TONE_PAIRS: Final = _tone_pairs()
 _OLD_TO_NEW: Final = {old: new for new, old in _TONE_PAIRS}
 _NEW_TO_OLD: Final = {new: old for new, old in _TONE_PAIRS}
-_OLD_TONE_RE: Final = re.compile(
-    r"(?<![qQ])(" + "|".join(re.escape(old) for old in _OLD_TO_NEW) + r")(?!\w)"
-)
+_OLD_TONE_RE: Final = re.compile(r"(?<![qQ])(" + "|".join(re.escape(old) for old in _OLD_TO_NEW) + r")(?!\w)")
 _NEW_TONE_RE: Final = re.compile(r"(" + "|".join(re.escape(new) for new in _NEW_TO_OLD) + r")(?!\w)")
 
 
@@ -197,7 +207,7 @@ _ASCII_TRANSLATE: Final = str.maketrans(ASCII_FOLD)
 
 
 def strip_diacritics(text: str) -> str:
-    """"Nguyễn Thị Đào" -> "Nguyen Thi Dao" (for display dirt, not for keys)."""
+    """ "Nguyễn Thị Đào" -> "Nguyen Thi Dao" (for display dirt, not for keys)."""
     return unicodedata.normalize("NFC", text).translate(_ASCII_TRANSLATE)
 
 

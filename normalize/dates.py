@@ -33,7 +33,22 @@ _YEAR: Final = re.compile(r"^(\d{4})$")
 _COMPACT: Final = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 # A bare 4-digit number is always a year; a serial is 5+ digits or carries Excel's decimal part.
 _SERIAL: Final = re.compile(r"^(?:\d{5,6}|\d{1,6}\.\d+)$")
-_WORDS: Final = re.compile(r"^(?:ngày\s*(\d{1,2})\s*)?(?:tháng\s*(\d{1,2})\s*)?(?:năm\s*)?(\d{4})$", re.IGNORECASE)
+# "ngày 5 tháng 3 năm 1990", "05 tháng 3 năm 1990", "tháng 3/1990", "tháng 3 năm 1990" (marks or none).
+_WORDS: Final = re.compile(
+    r"^(?:(?:ngày|ngay)?\s*(\d{1,2})\s+)?(?:(?:tháng|thang)\s*(\d{1,2})\s*[/,]?\s*)?(?:(?:năm|nam)\s*)?(\d{4})$",
+    re.IGNORECASE,
+)
+_DAY_WORD: Final = re.compile(r"^(?:ngày|ngay)\s+(?=\d)", re.IGNORECASE)
+# Spaces typed around a separator: "01 / 02 / 1990".
+_SPACED_SEPARATOR: Final = re.compile(r"(?<=\d)\s*([/.\-])\s*(?=\d)")
+# A date-time exported with an English (US) locale puts the month first: "2/1/1990 12:00:00 AM" is 1 February.
+_US_DATETIME: Final = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})\s+\d{1,2}:\d{2}(?::\d{2})?\s*[AaPp]\.?[Mm]\.?$")
+# English month names (Oracle's DD-MON-YYYY, "1 Feb 1990", "Feb 1, 1990", "February 1, 1990").
+_MONTHS: Final = {name: i for i, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}  # fmt: skip
+_MONTH_NAME: Final = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY_MONTH_NAME: Final = re.compile(rf"^(\d{{1,2}})[\s\-/.]*{_MONTH_NAME}[\s\-/.,]*(\d{{2}}|\d{{4}})$", re.IGNORECASE)
+_MONTH_NAME_DAY: Final = re.compile(rf"^{_MONTH_NAME}\s*(\d{{1,2}})(?:st|nd|rd|th)?,?\s*(\d{{4}})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +112,8 @@ def _two_digit_year(year: int, today: date) -> int:
 
 def parse_date(value: object, *, as_of: date | None = None, allow_future: bool = False) -> ParsedDate:
     """Parse a date from text ("15/03/1990", "1990-03-15", "00/00/1950", "03/1950", "1950", "ngày 5 tháng 3 năm
-    1990", "19900315"), an Excel serial (33000 or "33000.0"), or a ``date``/``datetime`` cell.
+    1990", "tháng 3/1990", "19900315", "15031990", "15-Mar-1990", "Mar 15, 1990", a US export's "3/15/1990 12:00:00
+    AM"), an Excel serial (33000 or "33000.0"), or a ``date``/``datetime`` cell.
 
     ``allow_future`` is for dates that may lie ahead (card expiry); otherwise a date after ``as_of`` (default:
     today) is not valid.
@@ -128,6 +144,18 @@ def _parse_text(text: str, today: date, allow_future: bool) -> ParsedDate:
     stripped = " ".join(text.split())
     if not stripped:
         return ParsedDate(text, None, None, None, None, None)
+    stripped = _SPACED_SEPARATOR.sub(r"\1", stripped)
+    if _DAY_WORD.match(stripped) and _DMY.match(_DAY_WORD.sub("", stripped)):
+        stripped = _DAY_WORD.sub("", stripped)  # "ngày 01/02/1990"
+    if (match := _US_DATETIME.match(stripped)) and int(match[1]) <= 12:
+        return _finish(text, int(match[3]), int(match[1]), int(match[2]), today, allow_future)
+    if match:
+        return _finish(text, int(match[3]), int(match[2]), int(match[1]), today, allow_future)  # "13/1/1990 …"
+    if match := _DAY_MONTH_NAME.match(stripped):
+        year = int(match[3]) if len(match[3]) == 4 else _two_digit_year(int(match[3]), today)
+        return _finish(text, year, _MONTHS[match[2].lower()[:3]], int(match[1]), today, allow_future)
+    if match := _MONTH_NAME_DAY.match(stripped):
+        return _finish(text, int(match[3]), _MONTHS[match[1].lower()[:3]], int(match[2]), today, allow_future)
     if match := _ISO.match(stripped) or _YMD_SLASH.match(stripped):
         return _finish(text, int(match[1]), int(match[2]), int(match[3]), today, allow_future)
     if match := _DMY.match(stripped):
@@ -142,6 +170,9 @@ def _parse_text(text: str, today: date, allow_future: bool) -> ParsedDate:
     if match := _YEAR.match(stripped):
         return _finish(text, int(match[1]), 0, 0, today, allow_future)
     if match := _COMPACT.match(stripped):
+        if not _MIN_YEAR <= int(match[1]) <= _MAX_YEAR and _MIN_YEAR <= int(stripped[4:]) <= _MAX_YEAR:
+            # "01021990": day, month, year typed without separators (no year starts with 01).
+            return _finish(text, int(stripped[4:]), int(stripped[2:4]), int(stripped[:2]), today, allow_future)
         return _finish(text, int(match[1]), int(match[2]), int(match[3]), today, allow_future)
     if match := _SERIAL.match(stripped):
         return _from_serial(text, float(stripped), today, allow_future)

@@ -101,7 +101,10 @@ CLAN_NAMES: Final = _keys(
 _MIDDLE_MARKERS: Final = frozenset({"van", "thi"})
 # Titles (Ông, Bà, Cụ, Anh, Chị, Em, Cô, Bác) by ASCII key, so that a name typed without diacritics reads the same.
 # Ông and Cù are also family names; Chú and Bé are left out (Chu and Bế are common family names).
-_TITLES: Final = frozenset({"ong", "ba", "cu", "anh", "chi", "em", "co", "bac"})
+_TITLES: Final = frozenset({"ong", "ba", "cu", "anh", "chi", "em", "co", "bac", "mr", "mrs", "ms", "miss"})
+# Titles told from a family name only by their marks: "Cháu" (a grandchild or nephew in a household list) is not the
+# family name Châu.
+_MARKED_TITLES: Final = frozenset({"cháu"})
 _CONSONANTS: Final = frozenset("bcdghklmnpqrstvx")
 
 _NAMEDB: Final = Path(__file__).resolve().parent.parent / "data" / "vietnamese-namedb"
@@ -250,6 +253,8 @@ def _word_class(display: str, key: str) -> str:
         return "M" if display in ("Văn", "Thị") else "m" if display.isascii() else "x"
     if key in _TITLES:
         return "T" if key in FAMILY_NAMES else "U"
+    if lower in _MARKED_TITLES:
+        return "U"
     if key in CLAN_NAMES:
         return "C"
     if key == "neang":
@@ -343,8 +348,9 @@ def _plan(shape: str) -> _Plan:
             break
         if current not in "Cx":
             break
-    # 3. Prefix first: Y/H' + given + clan.
-    if n >= 2 and classes[0] in _PREFIX_CLASSES:
+    # 3. Prefix first: Y/H' + given + clan (never ending with Văn/Thị: "Y Nguyễn Thị" is Nguyễn Thị Y written given
+    # name first, see 5).
+    if n >= 2 and classes[0] in _PREFIX_CLASSES and classes[-1] != "M":
         return plan(positions, positions[2:], [], [positions[1]], positions[0], False, "clan_last")
     if n >= 2 and classes[0] == "G" and (classes[1] == "C" or reordered):
         return plan(positions, positions[1:], [], [positions[0]], positions[0], True, "clan_last")
@@ -401,14 +407,49 @@ class ParsedName:
 
 
 def _cut_remarks(text: str) -> tuple[str, list[str]]:
-    """Text without bracketed remarks and a trailing remark, and the remarks (stripped, in order)."""
+    """Text without bracketed remarks and a trailing remark, and the remarks (stripped, in order).
+
+    A comma never belongs to a name: "NGUYEN, VAN AN" (a family name, then the rest, as systems with two name
+    fields print them) is one name; otherwise what follows the first comma is a remark ("Nguyễn Văn An, sinh 1990").
+    """
     remarks = [m.group(1).strip() for m in _BRACKET_RE.finditer(text)]
     text = _BRACKET_RE.sub(" ", text)
     tail = _TAIL_RE.search(text)
     if tail is not None:
         remarks.append((tail.group(1) or tail.group(2)).strip())
         text = text[: tail.start()]
+    if "," in text:
+        head, rest = text.split(",", 1)
+        if len(head.split()) == 1 and rest.strip() and not any(ch.isdigit() for ch in rest) and "," not in rest:
+            text = f"{head} {rest}"
+        else:
+            remarks.append(rest.strip())
+            text = head
     return text, [r for r in remarks if r]
+
+
+_NAME_PIECE_KEYS: Final = FAMILY_NAMES | GIVEN_NAME_KEYS | {"van", "thi", "a", "mi", "my", "seo"}
+
+
+def _unglue(word: str) -> str:
+    """ "NguyễnVănAn" (a name typed without spaces) → "Nguyễn Văn An": split before each capital that follows a
+    small letter, when every piece is a family name or a word of given names ("NguyEn", a slip of the shift key,
+    stays as typed)."""
+    pieces: list[str] = []
+    start = 0
+    for i in range(1, len(word)):
+        if word[i].isupper() and word[i - 1].islower():
+            pieces.append(word[start:i])
+            start = i
+    if not pieces:
+        return word
+    pieces.append(word[start:])
+    known = all(ascii_key(piece) in _NAME_PIECE_KEYS for piece in pieces)
+    return " ".join(pieces) if known else word
+
+
+def _unglue_text(text: str) -> str:
+    return " ".join(_unglue(word) for word in text.split(" "))
 
 
 def _prepare_text(text: str) -> str:
@@ -426,7 +467,7 @@ def parse_name(s: str | None) -> ParsedName:
     text, encoding = fix_legacy_encoding(original)
     text = unicodedata.normalize("NFC", text).translate(_QUOTE_TABLE)
     text, remarks = _cut_remarks(text)
-    raw_words = [raw for raw in _JUNK_RE.sub(" ", _prepare_text(text)).split() if _word(raw).cls]
+    raw_words = [raw for raw in _JUNK_RE.sub(" ", _prepare_text(_unglue_text(text))).split() if _word(raw).cls]
     words = [_word(raw) for raw in raw_words]
     if not words:
         return ParsedName(original, "", "", "", "", "", "", "", "", "", False, encoding, remark=_remark(remarks))
@@ -537,10 +578,13 @@ def _plans(shapes: list[str]) -> pl.DataFrame:
 _PLAIN_NAME: Final = r"^\p{L}[^\W\d_]*(?: \p{L}[^\W\d_]*)*$"
 # _CLAN_GLUE without its word boundaries (which make the Unicode regex slow): it matches wherever _CLAN_GLUE does.
 _CLAN_GLUE_HINT: Final = r"(?i)[êe]\s+(?:ban|ya|nuôl|nuol)"
+# _GLUED_CAPITAL_RE without its look-behinds (which Polars' regex lacks): it matches wherever that one splits.
+_GLUED_CAPITAL_HINT: Final = r"\p{Ll}\p{Lu}"
 
 
 def _cleaned_words(text: pl.Series) -> pl.DataFrame:
-    """The words of each name (``_raw``), its bracketed remarks (``_brackets``) and trailing remark (``_tail``)."""
+    """The words of each name (``_raw``), its bracketed remarks (``_brackets``), trailing remark (``_tail``) and
+    what follows a comma (``_comma``)."""
     column = pl.col("_text")
     frame = text.alias("_text").to_frame()
     frame = frame.with_columns(
@@ -553,6 +597,22 @@ def _cleaned_words(text: pl.Series) -> pl.DataFrame:
         pl.coalesce(column.str.extract(_TAIL, 1), column.str.extract(_TAIL, 2)).str.strip_chars().alias("_tail"),
         column.str.replace(_TAIL, ""),
     )
+    # A comma (see _cut_remarks): one family name before it joins the rest; else the rest is a remark.
+    parts = column.str.splitn(",", 2)
+    head, rest = parts.struct.field("field_0"), parts.struct.field("field_1")
+    joined = (
+        head.str.strip_chars().str.contains(r"^\S+$") & (rest.str.strip_chars() != "") & ~rest.str.contains(r"[\d,]")
+    ).fill_null(False)
+    frame = frame.with_columns(
+        pl.when(rest.is_not_null() & ~joined).then(rest.str.strip_chars()).alias("_comma"),
+        pl.when(rest.is_null()).then(column).when(joined).then(head + " " + rest).otherwise(head).alias("_text"),
+    )
+    glued = frame.get_column("_text").str.contains(_GLUED_CAPITAL_HINT).fill_null(False)
+    if glued.any():
+        rows = glued.arg_true()
+        texts = frame.get_column("_text").gather(rows)
+        unglued = texts.replace_strict({t: _unglue_text(t) for t in texts.unique().to_list()}, return_dtype=pl.String)
+        frame = frame.with_columns(replaced_at(frame.get_column("_text"), rows, unglued))
     return frame.select(
         column.str.replace_all(_APOSTROPHE_PREFIX, "$1' ")
         .str.replace_all(_CLAN_GLUE, "$1$2")
@@ -561,6 +621,7 @@ def _cleaned_words(text: pl.Series) -> pl.DataFrame:
         .alias("_raw"),
         "_brackets",
         "_tail",
+        "_comma",
     )
 
 
@@ -569,7 +630,10 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
     # New series from here on: never scatter into the caller's values (they are the distinct values of a join).
     text = nfc_series(fixed).str.replace_all(f"[{_QUOTE_CHARS}]", "'")
     plain = (
-        text.str.contains(_PLAIN_NAME) & ~text.str.contains(_TAIL) & ~text.str.contains(_CLAN_GLUE_HINT)
+        text.str.contains(_PLAIN_NAME)
+        & ~text.str.contains(_TAIL)
+        & ~text.str.contains(_CLAN_GLUE_HINT)
+        & ~text.str.contains(_GLUED_CAPITAL_HINT)
     ).fill_null(False)
     # Only the other names go through the clean-up; their remarks are kept beside their row numbers, their words
     # (those with a letter) are written back space-separated, so that one split gives every row its words.
@@ -691,7 +755,8 @@ def _name_columns_distinct(values: pl.Series) -> pl.DataFrame:
 
 
 def _remarks(frame: pl.DataFrame, other_rows: pl.Series, cleaned: pl.DataFrame, info: dict[str, _Word]) -> pl.Series:
-    """``name_remark`` per row: titles cut off in front, then bracketed and trailing remarks, "; "-joined.
+    """``name_remark`` per row: titles cut off in front, then bracketed, trailing and after-comma remarks,
+    "; "-joined.
 
     Only rows with a title or that went through the clean-up can have one; the others are null without work.
     """
@@ -701,7 +766,12 @@ def _remarks(frame: pl.DataFrame, other_rows: pl.Series, cleaned: pl.DataFrame, 
     if rows.len() == 0:
         return remarks
     extra = pl.DataFrame(
-        {"_row": other_rows.cast(rows.dtype), "_brackets": cleaned["_brackets"], "_tail": cleaned["_tail"]}
+        {
+            "_row": other_rows.cast(rows.dtype),
+            "_brackets": cleaned["_brackets"],
+            "_tail": cleaned["_tail"],
+            "_comma": cleaned["_comma"],
+        }
     )
     subset = (
         frame.select("_w", "_titles")
@@ -716,7 +786,7 @@ def _remarks(frame: pl.DataFrame, other_rows: pl.Series, cleaned: pl.DataFrame, 
         .list.eval(pl.element().replace_strict(display_map, return_dtype=pl.String))
     )
     brackets = pl.col("_brackets").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    parts = pl.concat_list(title_words, brackets, pl.concat_list(pl.col("_tail")))
+    parts = pl.concat_list(title_words, brackets, pl.concat_list(pl.col("_tail")), pl.concat_list(pl.col("_comma")))
     remark = parts.list.drop_nulls().list.eval(pl.element().filter(pl.element() != ""))
     found = subset.select(pl.when(remark.list.len() > 0).then(remark.list.join("; "))).to_series()
     return replaced_at(remarks, rows, found)

@@ -28,6 +28,7 @@ __all__ = [
     "LATIN1_HIGH_PATTERN",
     "LATIN1_ONLY_PATTERN",
     "LEGACY_HINT_PATTERN",
+    "MOJIBAKE_HINT_PATTERN",
     "LegacyEncoding",
     "ascii_key",
     "distinct_codes",
@@ -38,6 +39,7 @@ __all__ = [
     "is_vietnamese_syllable",
     "known_syllables",
     "legacy_flags",
+    "legacy_suspects",
     "looks_legacy_encoded",
     "nfc_series",
     "normalize_text",
@@ -234,6 +236,58 @@ LEGACY_HINT_PATTERN: Final = (
 _LEGACY_HINT: Final = re.compile(LEGACY_HINT_PATTERN.replace(r"\x{c0}", "\u00c0").replace(r"\x{ff}", "\u00ff"))
 
 
+# UTF-8 read as Windows-1252 (mojibake): a Vietnamese letter's lead byte (C3, C4, C5, C6, or E1 BA / E1 BB for the
+# toned vowels) shown as Ã Ä Å Æ / áº á» and followed by a continuation byte (0x80-0xBF: €‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ,
+# the C1 controls where Windows-1252 has no letter, or NBSP-¿). Vietnamese never writes these pairs.
+_CONTINUATION: Final = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+MOJIBAKE_HINT_PATTERN: Final = f"[ÃÄÅÆ][{_CONTINUATION}]|á[º»][{_CONTINUATION}]"
+_MOJIBAKE_HINT: Final = re.compile(MOJIBAKE_HINT_PATTERN)
+
+
+def legacy_suspects(values: pl.Series) -> pl.Series:
+    """Boolean per cell: may be legacy-font text (Latin-1 letters with a legacy hint) or UTF-8 read as
+    Windows-1252; what :func:`fix_legacy_encoding` then decides on. Null cells are False."""
+    legacy_font = values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)
+    return (legacy_font | values.str.contains(MOJIBAKE_HINT_PATTERN)).fill_null(False)
+
+
+def _repair_mojibake(s: str) -> str | None:
+    """``s`` with UTF-8-read-as-Windows-1252 undone, when that makes it more plausible Vietnamese.
+
+    The text is read back through ftfy's "sloppy" Windows-1252 (the C1 controls where the code page has no letter)
+    as UTF-8, layer after layer, as a whole or (when only some words are damaged) word by word, ftfy's own repair
+    taking what neither reads back; its general-purpose heuristics alone let a short name such as "Nguyá»…n" pass.
+    """
+    import ftfy
+    import ftfy.bad_codecs  # registers the "sloppy-windows-1252" codec
+
+    def undo(text: str) -> str:
+        for _ in range(3):
+            if not _MOJIBAKE_HINT.search(text):
+                break
+            text = text.encode("sloppy-windows-1252").decode("utf-8")
+        return text
+
+    try:
+        repaired = undo(s)
+    except UnicodeError:
+        # Damaged words beside sound ones ("Nguyá»…n Văn An"): word by word, then ftfy on what is left.
+        words = []
+        for word in s.split(" "):
+            try:
+                words.append(undo(word))
+            except UnicodeError:
+                words.append(ftfy.fix_encoding(word))
+        repaired = " ".join(words)
+    repaired = unicodedata.normalize("NFC", repaired)
+    if repaired == s or repaired.count("\ufffd") > s.count("\ufffd"):
+        return None
+    # The pairs gone and no word less plausible ("GiÃ\u00a0ng" reads as two plausible words, "Giã" and "ng").
+    if _MOJIBAKE_HINT.search(repaired) or _implausible_words(repaired) > _implausible_words(s):
+        return None
+    return repaired
+
+
 def strip_tones(word: str) -> str:
     """``word`` without tone marks (vowel marks such as ư, ô and đ are kept)."""
     return "".join(_DECOMPOSE.get(ch, (ch, 0))[0] for ch in word)
@@ -328,6 +382,61 @@ def is_vietnamese_syllable(word: str) -> bool:
     if vowels == "ơ" and final in ("ng", "c", "ch", "nh"):
         return False
     return not (onset in ("k", "gh", "ngh") and vowels[0] not in "eêiy")
+
+
+# A word of a minority language written in the Vietnamese alphabet (Ê Đê, Gia Rai, M'Nông, Ba Na, Khmer names):
+# onset clusters Vietnamese has not ("Blông", "Kpă", "Hđơk", "Mlô"), an open "iê"/"uô" ("Niê"), finals such as
+# -r, -l, -h, -k, -s ("Bhiêr", "Ênuôl", "Ksor"), and a leading vowel glued to the next syllable ("Êban", "Adrơng").
+_MINORITY_WORD: Final = re.compile(
+    r"^(?:[aeêơ](?P<glued>[bcdđghjklmnpqrstvxwy]{1,3})|(?P<onset>[bcdđghjklmnpqrstvxw]{0,3}))"
+    r"(?P<vowels>[aăâeêioôơuưy]{1,3})(?P<final>ng|nh|ch|[cmnptkhlrsy])?$"
+)
+# Vowel groups minority names add to Vietnamese ones: "Byă", "Kpuă", "Néang" and the Ê Đê "Ea" (water, in place
+# names: Ea Kar, Ea Súp). Of the groups Vietnamese only closes, they leave "iê", "uô" and "ă" open ("Niê", "Mlô",
+# "Kpă"); "â" stays closed ("Vâ" is TCVN3 "Võ").
+_MINORITY_VOWELS: Final = frozenset({"yă", "uă", "ea"})  # "ea" only in "-eang" ("Néang")
+_MINORITY_OPEN: Final = frozenset({"iê", "uô", "ă"})
+
+
+def is_minority_name_word(word: str) -> bool:
+    """True when ``word`` (any case) is shaped like a word of a minority name written in the Vietnamese alphabet
+    with at most one tone: a Vietnamese vowel group between consonants, with the onset clusters and finals those
+    languages use ("Blông", "Niê", "Kpă", "Êban", "Ksor")."""
+    lower = word.lower()
+    if not lower or any(ch not in VIETNAMESE_LOWER for ch in lower):
+        return False
+    if sum(1 for ch in lower if _DECOMPOSE.get(ch, (ch, 0))[1]) > 1:
+        return False
+    match = _MINORITY_WORD.match(strip_tones(lower))
+    if match is None:
+        return False
+    onset, vowels, final = match.group("onset") or "", match.group("vowels"), match.group("final")
+    if vowels not in _NUCLEI and vowels not in _MINORITY_VOWELS:
+        return False
+    if onset.endswith("gh") and vowels[0] not in "eêiy":
+        return False  # "gh" and "ngh" only before e, ê, i (a single k comes before a, o, u here: "Kar", "Kon")
+    if vowels == "ea":
+        return final == "ng"  # "Néang"; "Theá", "cheát" are VNI "Thế", "chết"
+    if vowels == "oo":
+        return False  # Vietnamese "xoong" is a syllable already; "Bloõng" is VNI "Blông" read as TCVN3
+    if final is None:
+        # Open: what Vietnamese leaves open, and the groups these languages leave open too.
+        return vowels not in _CLOSED_ONLY or vowels in _MINORITY_OPEN
+    if vowels in _OPEN_ONLY:
+        return False  # "Baùc": a VNI mark read as a vowel, not a word
+    # "Quỡnh" (TCVN3 "Quúnh" read as VNI) is no word; "Pơng", "Hđơk" are.
+    return not (vowels.endswith("ơ") and final in ("nh", "ch"))
+
+
+def is_name_word(word: str) -> bool:
+    """A Vietnamese syllable or a word of a minority name (:func:`is_minority_name_word`).
+
+    A syllable with "oo" counts only when a name or place has it (xã Đăk Kroong, bản Loong): Vietnamese has it in
+    a few loanwords ("xoong"), and "Ngoõng" is VNI "Ngông" read as TCVN3.
+    """
+    if "oo" in strip_tones(word.lower()):
+        return fold_tone_placement(word.lower()) in known_syllables()
+    return is_vietnamese_syllable(word) or is_minority_name_word(word)
 
 
 def title_case(word: str) -> str:
@@ -509,7 +618,10 @@ _VNI_PATTERN: Final = re.compile("|".join(re.escape(k) for k in sorted(_VNI, key
 
 # TCVN3's ư is byte 0xAD, the soft hyphen, which spreadsheets and web forms silently delete. The loss leaves
 # syllables no Vietnamese word has: a bare onset ("Hng" for Hưng) or ơ before ng/c/u ("Kh¬ng" for Khương).
-_LOST_U_HORN_BEFORE_O: Final = re.compile(r"(?<![ưƯ])([ơớờởỡợ])(?=ng|c|u\b)", re.IGNORECASE)
+# Only after a Vietnamese onset at the start of the word: "Adrơng", "Knơng" (Ê Đê names) are words as they are.
+_LOST_U_HORN_BEFORE_O: Final = re.compile(
+    r"\b(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvx])?([ơớờởỡợ])(?=ng|c|u\b)", re.IGNORECASE
+)
 _ONSETS: Final = (
     "ngh",
     "ng",
@@ -544,7 +656,8 @@ _VOWELLESS: Final = re.compile(
 
 def _repair_lost_u_horn(text: str) -> str:
     def _horn_o(m: re.Match[str]) -> str:
-        return ("Ư" if m.group(1).isupper() else "ư") + m.group(1)
+        onset, vowel = m.group(1) or "", m.group(2)
+        return onset + ("Ư" if vowel.isupper() else "ư") + vowel
 
     def _bare(m: re.Match[str]) -> str:
         onset, final = m.group(1), m.group(2) or ""
@@ -576,14 +689,16 @@ def _decode_vni(text: str) -> str:
     return _VNI_PATTERN.sub(lambda m: _VNI[m.group(0)], text)
 
 
-def _implausible_words(text: str) -> int:
-    """Words that are neither ASCII nor a Vietnamese syllable (legacy gibberish scores high, real text 0)."""
+def _implausible_words(text: str, *, strict: bool = False) -> int:
+    """Words that are neither ASCII nor a Vietnamese syllable or minority-name word (legacy gibberish scores high,
+    real text 0); ``strict``: nor a Vietnamese syllable (minority-name words count)."""
+    plausible = is_vietnamese_syllable if strict else is_name_word
     count = 0
     for word in re.split(r"[\s,.;:()/\-\"']+", text):
         if not word or word.isascii():
             continue
         letters = "".join(ch for ch in word if not ch.isdigit())
-        if not is_vietnamese_syllable(letters):
+        if not plausible(letters):
             count += 1
     return count
 
@@ -654,37 +769,50 @@ def _vni_leaves_marks(text: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def fix_legacy_encoding(s: str) -> tuple[str, str | None]:
-    """Convert TCVN3 (ABC) or VNI text shown as Windows-1252 to Unicode.
+    """Convert TCVN3 (ABC) or VNI text shown as Windows-1252, or UTF-8 text once read as Windows-1252
+    ("Nguyá»…n"), to Unicode.
 
-    Returns ``(text, "TCVN3" | "VNI" | None)``; ``None`` means the text was not legacy-encoded and is returned
+    Returns ``(text, "TCVN3" | "VNI" | "UTF-8" | None)``; ``None`` means the text was not legacy-encoded and is returned
     unchanged. A string is only converted when the result is more plausible Vietnamese than the input: as given, it
     has words no Vietnamese syllable looks like; the conversion leaves at most one such word (a typing error made
     before encoding, "YÕnn") for each word it makes plausible, turns no real word of a name or place into one that
     is not (:func:`_destroys_known_words`) and, for VNI, leaves no mark byte without its letter. That keeps genuine
     Unicode such as "Lê Tâm" (Latin-1 letters only) or "Lê Khánh Thy Oânh" (one odd letter) as it is.
     """
-    if s.isascii() or _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
+    if s.isascii():
+        return s, None
+    if _MOJIBAKE_HINT.search(s):
+        repaired = _repair_mojibake(s)
+        if repaired is not None:
+            return repaired, "UTF-8"
+    if _BEYOND_LATIN1.search(s) or not _LEGACY_HINT.search(s):
         return s, None
     original = s.translate(_ETH)
     before = _implausible_words(original)
     if before == 0:
         return s, None
-    best: tuple[int, int, str, str] | None = None
-    for order, (name, decode) in enumerate((("TCVN3", _decode_tcvn3), ("VNI", _decode_vni))):
-        converted = unicodedata.normalize("NFC", decode(s))
+    best: tuple[int, int, int, str, str] | None = None
+    # Ð (U+00D0) is TCVN3's é, but also the Đ some keyboards type (VNI writes Đ as Ñ, TCVN3 as §): TCVN3 is read
+    # both ways, VNI with Đ.
+    readings = [("TCVN3", _decode_tcvn3, s), ("TCVN3", _decode_tcvn3, original), ("VNI", _decode_vni, original)]
+    for order, (name, decode, text) in enumerate(readings):
+        if order == 1 and original == s:
+            continue
+        converted = unicodedata.normalize("NFC", decode(text))
         # Leftover legacy bytes that also are Vietnamese letters (ô, â, ê...) are fine; the word test decides. A word
         # typed wrong before it was encoded ("YÕnn" for Yến) stays implausible once converted: the conversion still
-        # wins when it makes at least as many words plausible as it leaves implausible.
+        # wins when it makes at least as many words plausible as it leaves implausible. Between two plausible
+        # readings, the one with more Vietnamese syllables wins (a minority-name word is the rarer reading).
         score = _implausible_words(converted)
-        candidate = (score, order, converted, name)
-        if 2 * score > before or (best is not None and candidate[:2] >= best[:2]):
+        candidate = (score, _implausible_words(converted, strict=True), order, converted, name)
+        if 2 * score > before or (best is not None and candidate[:3] >= best[:3]):
             continue
         if (name == "VNI" and _vni_leaves_marks(s)) or _destroys_known_words(original, converted):
             continue
         best = candidate
     if best is None:
         return s, None
-    return best[2], best[3]
+    return best[3], best[4]
 
 
 def looks_legacy_encoded(s: str) -> bool:
@@ -697,7 +825,7 @@ def fix_legacy_series(values: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     Only distinct cells made of Latin-1 characters with at least one non-ASCII one reach Python.
     """
-    suspicious = (values.str.contains(LATIN1_ONLY_PATTERN) & values.str.contains(LEGACY_HINT_PATTERN)).fill_null(False)
+    suspicious = legacy_suspects(values)
     converted: dict[str, str] = {}
     for value in values.filter(suspicious).unique().to_list():
         text, encoding = fix_legacy_encoding(value)
@@ -836,8 +964,8 @@ def per_distinct_columns(
 
 
 def legacy_flags(values: pl.Series) -> pl.Series:
-    """Boolean "was TCVN3/VNI-encoded" per cell, decided once per distinct suspicious value; all False (no join
-    back) when no value is legacy-encoded, as in most columns.
+    """Boolean "was TCVN3/VNI-encoded (or UTF-8 read as Windows-1252)" per cell, decided once per distinct
+    suspicious value; all False (no join back) when no value is legacy-encoded, as in most columns.
 
     A column of few distinct values (sex, places, dates) is reduced to them first; a column of mostly distinct
     ones (IDs) is scanned as it is, which is cheaper than grouping a million strings to find none suspicious.
@@ -846,9 +974,7 @@ def legacy_flags(values: pl.Series) -> pl.Series:
     tested = values.drop_nulls().unique() if sample.n_unique() <= 0.2 * sample.len() else values
     # Every legacy hint is a non-ASCII character: ASCII cells (IDs, dates, codes) leave before the patterns run.
     tested = tested.filter(tested.str.len_bytes() != tested.str.len_chars())
-    suspicious = tested.filter(
-        (tested.str.contains(LEGACY_HINT_PATTERN) & tested.str.contains(LATIN1_ONLY_PATTERN)).fill_null(False)
-    )
+    suspicious = tested.filter(legacy_suspects(tested))
     converted = [v for v in suspicious.unique().to_list() if fix_legacy_encoding(v)[1] is not None]
     if not converted:
         return pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)

@@ -13,7 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ETHNICITY_BY_KEY", "ETHNIC_GROUPS", "EthnicGroup", "canonical_ethnicity", "ethnicity_key"]
+__all__ = [
+    "ETHNICITY_BY_KEY",
+    "ETHNIC_GROUPS",
+    "EthnicGroup",
+    "canonical_ethnicity",
+    "ethnicity_group_key",
+    "ethnicity_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +109,50 @@ def _by_key() -> dict[str, EthnicGroup]:
 ETHNICITY_BY_KEY: Final[dict[str, EthnicGroup]] = _by_key()
 
 
+# Words written before a group's name ("Người Kinh", "dân tộc Tày", "DT Mường"), and the local subgroups written
+# after it ("Thái đen", "Thái trắng", "Dao đỏ", "Dao tiền", "Dao quần chẹt", "Mông xanh"), as ASCII keys.
+_LEADING_WORDS: Final = (("nguoi",), ("dan", "toc"), ("dt",))
+_SUBGROUP_WORDS: Final = frozenset(
+    {("den",), ("trang",), ("do",), ("tien",), ("xanh",), ("coc",), ("quan", "chet"), ("quan", "trang"),
+     ("thanh", "y"), ("ao", "dai"), ("lo", "gang"), ("dai", "ban")}
+)  # fmt: skip
+_BY_NAME_KEY: Final = {ethnicity_key(group.name): group for group in ETHNIC_GROUPS}
+
+
+def _word_keys(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d").replace("\u00d0", "D"))
+    ascii_text = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    return [word for word in _NON_ALNUM.split(ascii_text) if word]
+
+
 def canonical_ethnicity(text: str | None) -> EthnicGroup | None:
-    """The group an extract value names, or None when it names none of the 54 (or is empty)."""
+    """The group an extract value names, or None when it names none of the 54 (or is empty).
+
+    Beyond the official spellings: a word in front of a group's official name ("Người Kinh", "dân tộc Tày", "DT
+    Mường") and a local subgroup after it ("Thái đen", "Dao đỏ"). Neither applies to an alias: "Người Việt",
+    "Việt Kiều" and "Hoa Kiều" name no ethnic group, nor does "Kinh Mường" (two).
+    """
     if text is None:
         return None
-    return ETHNICITY_BY_KEY.get(ethnicity_key(text))
+    group = ETHNICITY_BY_KEY.get(ethnicity_key(text))
+    if group is not None:
+        return group
+    words = _word_keys(text)
+    for leading in _LEADING_WORDS:
+        if tuple(words[: len(leading)]) == leading and len(words) > len(leading):
+            words = words[len(leading) :]
+            break
+    for end in range(len(words), 0, -1):
+        group = _BY_NAME_KEY.get("".join(words[:end]))
+        if group is not None and (end == len(words) or tuple(words[end:]) in _SUBGROUP_WORDS):
+            return group
+    return None
+
+
+def ethnicity_group_key(text: str) -> str:
+    """The key of the group ``text`` names (so "Thái đen" and "Thái" key alike), else its own key."""
+    group = canonical_ethnicity(text)
+    return ethnicity_key(group.name) if group is not None else ethnicity_key(text)
 
 
 assert len(ETHNIC_GROUPS) == 54 and len({g.code for g in ETHNIC_GROUPS}) == 54

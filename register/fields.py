@@ -16,7 +16,7 @@ import polars as pl
 
 from normalize.columns import ADDRESS_COLUMNS, DATE_COLUMNS, FULL_NAME_PARTS, RELATIVE_NAME_COLUMNS
 from normalize.text import ascii_key, normalize_text
-from records.ethnicities import canonical_ethnicity, ethnicity_key
+from records.ethnicities import canonical_ethnicity, ethnicity_group_key
 
 __all__ = [
     "ANCHOR",
@@ -298,7 +298,7 @@ def prepare_kinds(records: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFra
             return group.name if group else normalize_text(text)
 
         added.append(map_distinct(values, official, pl.String()).alias("_ethnicity_value"))
-        added.append(map_distinct(values, ethnicity_key, pl.String()).alias("_ethnicity_key"))
+        added.append(map_distinct(values, ethnicity_group_key, pl.String()).alias("_ethnicity_key"))
         added.append(
             map_distinct(values, lambda t: canonical_ethnicity(t) is not None, pl.Boolean()).alias("_ethnicity_valid")
         )

@@ -227,18 +227,19 @@ _PROFILE = (
     "legacy_encoded_text",
     quality="sạch",
     severity="error",
-    title="Văn bản gõ bằng bảng mã cũ (TCVN3/VNI)",
-    description="Dữ liệu nguồn còn chữ gõ bằng phông TCVN3 (ABC) hoặc VNI, hiển thị sai trên mọi hệ thống khác; "
-    "cần sửa tại nguồn sang Unicode.",
+    title="Văn bản gõ bằng bảng mã cũ (TCVN3/VNI) hoặc bị đọc sai bảng mã",
+    description="Dữ liệu nguồn còn chữ gõ bằng phông TCVN3 (ABC) hoặc VNI, hoặc chữ Unicode từng bị mở sai bảng mã "
+    'rồi lưu lại ("Nguyá»…n" thay cho "Nguyễn"), hiển thị sai trên mọi hệ thống khác; cần sửa tại nguồn sang Unicode.',
 )
 def legacy_encoded_text(context: CheckContext) -> pl.DataFrame:
-    """Records whose columns had to be converted from a legacy font encoding."""
+    """Records whose columns had to be converted from a legacy font encoding (or from UTF-8 read as Windows-1252)."""
     records = context.records
     if "legacy_encoded_columns" not in records.columns:
         return hits(records.head(0), pl.lit(""))
     flagged = records.lazy().filter(pl.col("legacy_encoded_columns").list.len() > 0)
     labels = pl.col("legacy_encoded_columns").list.eval(pl.element().replace(_LEGACY_LABELS))
-    return hits(flagged, pl.lit("Gõ bằng bảng mã cũ ở: ") + labels.list.join(", ") + pl.lit("."))
+    detail = pl.lit("Sai bảng mã (phông cũ hoặc mở sai bảng mã) ở: ") + labels.list.join(", ") + pl.lit(".")
+    return hits(flagged, detail)
 
 
 @rule(

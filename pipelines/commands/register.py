@@ -229,8 +229,21 @@ def _diff(args: argparse.Namespace) -> int:
         write_parquet_atomic(diff, args.out)
         print(f"Đã ghi / written: {args.out}")
     else:
+        # On screen in the officers' words: the field by its label, the person by "Mã người".
+        head = diff.head(args.limit)
+        nights = [c for c in head.columns if c not in ("person_key", "field")]
+        shown = head.with_columns(
+            *(
+                pl.when(pl.col("field") == "status")
+                .then(pl.col(c).replace_strict(STATUS_LABELS, default=pl.col(c)))
+                .otherwise(pl.col(c))
+                .alias(c)
+                for c in nights
+            ),
+            pl.col("field").replace_strict(FIELD_LABELS, default=pl.col("field")),
+        ).rename({"person_key": "Mã người", "field": "Trường thông tin"})
         with pl.Config(tbl_rows=args.limit, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
-            print(diff.head(args.limit))
+            print(shown)
     return 0
 
 

@@ -76,3 +76,11 @@ def test_cp1258_round_trip() -> None:
     text = "Nguyễn Thị Ánh, Xã Vạn Phúc, Huyện Thanh Trì, Thành phố Hà Nội"
     data = to_cp1258_bytes(text)
     assert unicodedata.normalize("NFC", data.decode("cp1258")) == text
+
+
+def test_utf8_read_as_windows_1252() -> None:
+    """A re-saved file's text: each UTF-8 byte read as Windows-1252, the five unassigned ones as C1 controls."""
+    assert encode_legacy("Nguyễn", "utf8_as_cp1252") == "Nguyá»…n"
+    assert encode_legacy("Đức", "utf8_as_cp1252") == "Ä\u0090á»©c"
+    for text in ("Trần Văn Đức", "H'Hen Niê", "Số 12 ngõ 34, Hà Nội"):
+        assert decode_legacy(encode_legacy(text, "utf8_as_cp1252"), "utf8_as_cp1252") == text

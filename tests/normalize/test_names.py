@@ -41,6 +41,18 @@ from normalize.names import family_name_frequencies, name_columns, name_key, par
         ("Nguyễn H Minh", "Nguyễn H Minh", "Nguyễn", "H", "Minh"),
         ("Trần Thị Hường.", "Trần Thị Hường", "Trần", "Thị", "Hường"),
         ("Thomas Nguyen", "Nguyen Thomas", "Nguyen", "", "Thomas"),
+        # Real-world forms: a name typed without spaces, "FAMILY, REST" of two-field systems, a remark after a
+        # comma, an English title, "Cháu" (not the family name Châu) in a household list.
+        ("NguyễnVănAn", "Nguyễn Văn An", "Nguyễn", "Văn", "An"),
+        ("LêThịHà", "Lê Thị Hà", "Lê", "Thị", "Hà"),
+        ("NGUYEN, VAN AN", "Nguyen Van An", "Nguyen", "Van", "An"),
+        ("Nguyễn Văn An, sinh 1990", "Nguyễn Văn An", "Nguyễn", "Văn", "An"),
+        ("Mr Nguyen Van An", "Nguyen Van An", "Nguyen", "Van", "An"),
+        ("Cháu Nguyễn Văn An", "Nguyễn Văn An", "Nguyễn", "Văn", "An"),
+        ("Châu Văn An", "Châu Văn An", "Châu", "Văn", "An"),
+        ("NguyEn Văn An", "Nguyen Văn An", "Nguyen", "Văn", "An"),  # a slip of the shift key: one word
+        ("Y Nguyễn Thị", "Nguyễn Thị Y", "Nguyễn", "Thị", "Y"),  # the Kinh given name Y, written first
+        ("Y Trần Văn", "Trần Văn Y", "Trần", "Văn", "Y"),
     ],
 )
 def test_parse_name(raw: str, display: str, family: str, middle: str, given: str) -> None:

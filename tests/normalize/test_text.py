@@ -258,3 +258,103 @@ def test_real_words_vetoes_only_destructive_conversions() -> None:
     assert fix_legacy_encoding("Má Cµy") == ("Mỏ Cày", "TCVN3")
     assert fix_legacy_encoding("Hoà Thò Myõ") == ("Hồ Thị Mỹ", "VNI")
     assert fix_legacy_encoding("Thaønh phoá Hoà Chí Minh") == ("Thành phố Hồ Chí Minh", "VNI")
+
+
+# Minority names and places in legacy fonts (Tây Nguyên, the northern mountains, the Mekong delta): their words are
+# not Vietnamese syllables ("Blông", "Niê", "Kpă", "Êban"), which once made the decoder keep the legacy text.
+MINORITY_LEGACY_SAMPLES = [
+    ("H'Hen Niª", "H'Hen Niê", "TCVN3"),
+    ("Y Bl«ng £ban", "Y Blông Êban", "TCVN3"),
+    ("Y Bhiªr £nu«l", "Y Bhiêr Ênuôl", "TCVN3"),
+    ("H'Nga Adr¬ng", "H'Nga Adrơng", "TCVN3"),  # "Adrơng" is a clan, not "Adrương" missing its ư
+    ("Kpµ Hl«ng", "Kpà Hlông", "TCVN3"),
+    ("X.Ea Na, H.Kr«ng A Na, tØnh §¾k L¾k", "X.Ea Na, H.Krông A Na, tỉnh Đắk Lắk", "TCVN3"),
+    ("H'Hen Nieâ", "H'Hen Niê", "VNI"),
+    ("Y Mloâ Ksor", "Y Mlô Ksor", "VNI"),
+    ("H'Bhuoân Nieâ Kdaêm", "H'Bhuôn Niê Kdăm", "VNI"),
+    ("Y Thoâng Nieâ", "Y Thông Niê", "VNI"),
+    ("Neùang Soâ Phia", "Néang Sô Phia", "VNI"),
+    ("Xaõ Ea Kuaêng, Huyeän Kroâng Paéc, Tænh Ñaék Laék", "Xã Ea Kuăng, Huyện Krông Pắc, Tỉnh Đắk Lắk", "VNI"),
+]
+
+
+@pytest.mark.parametrize(("legacy", "expected", "encoding"), MINORITY_LEGACY_SAMPLES)
+def test_minority_names_in_legacy_fonts_convert(legacy: str, expected: str, encoding: str) -> None:
+    assert fix_legacy_encoding(legacy) == (expected, encoding)
+
+
+@pytest.mark.parametrize(
+    ("legacy", "expected", "encoding"),
+    [
+        # VNI's ô ("oâ") read as TCVN3 gives "oõ", which Vietnamese has only in loanwords such as "xoong".
+        ("Leâ Coâng Minh", "Lê Công Minh", "VNI"),
+        ("Ngoâ Thò Nga", "Ngô Thị Nga", "VNI"),
+        ("TT.Coâ Toâ, H.Tri Toân, tænh An Giang", "TT.Cô Tô, H.Tri Tôn, tỉnh An Giang", "VNI"),
+        # Ð (U+00D0) typed for Đ beside legacy text: TCVN3's é, or the Đ it stands for.
+        ("Leâ Ðaêng Quang", "Lê Đăng Quang", "VNI"),
+        ("ÐÆng Ð×nh Dòng", "Đặng Đình Dũng", "TCVN3"),
+        ("NguyÔn Ð×nh Giang", "Nguyễn Đình Giang", "TCVN3"),
+    ],
+)
+def test_two_plausible_readings_prefer_vietnamese_syllables(legacy: str, expected: str, encoding: str) -> None:
+    assert fix_legacy_encoding(legacy) == (expected, encoding)
+
+
+def test_minority_name_words() -> None:
+    from normalize.text import is_minority_name_word, is_name_word
+
+    for word in ("Blông", "Niê", "Kpă", "Êban", "Ksor", "Hđơk", "Adrơng", "Bhiêr", "Ênuôl", "Byă", "Mlô", "Néang"):
+        assert is_minority_name_word(word) and is_name_word(word), word
+    # Legacy bytes, VNI marks read as vowels, and Vietnamese rules the minority words keep.
+    for word in ("Niª", "Bl«ng", "Baùc", "Theá", "cheát", "Nghũ", "Quỡnh", "Vâ", "Bloõng", "strstr", "Lờớ"):
+        assert not is_minority_name_word(word), word
+    # "oo" only as places have it (xã Đăk Kroong, bản Loong): "Ngoõng" is VNI "Ngông" read as TCVN3.
+    assert is_name_word("Kroong") and is_name_word("Loong") and not is_name_word("Ngoõng")
+
+
+_EDE_GIVEN = ["Blông", "Ngông", "Dhăm", "Bhiêr", "Hen", "Bhuôn", "Kluân", "Djuê", "Jú", "Mlin", "Hoa"]
+_EDE_CLANS = ["Niê", "Êban", "Mlô", "Ayun", "Adrơng", "Byă", "Kbuôr", "Hđơk", "Ksor", "Rơ Mah", "Kpă", "Niê Kdăm"]
+
+
+@given(st.sampled_from(["Y", "H'"]), st.sampled_from(_EDE_GIVEN), st.sampled_from(_EDE_CLANS))
+def test_minority_names_in_unicode_are_never_converted(prefix: str, given_name: str, clan: str) -> None:
+    separator = "" if prefix == "H'" else " "
+    name = f"{prefix}{separator}{given_name} {clan}"
+    assert fix_legacy_encoding(name) == (name, None)
+
+
+@pytest.mark.parametrize(
+    ("damaged", "expected"),
+    [
+        ("Nguyá»…n Thá»‹ HÆ°Æ¡ng", "Nguyễn Thị Hương"),
+        ("Tráº§n VÄ\u0090á»©c", "Trần VĐức"),  # Đ's second byte is a C1 control in Windows-1252
+        (
+            "Sá»‘ 12 ngÃµ 34 KhÃ¢m ThiÃªn, Q. Ä\u0090á»‘ng Ä\u0090a, TP. HÃ\u00a0 Ná»™i",
+            "Số 12 ngõ 34 Khâm Thiên, Q. Đống Đa, TP. Hà Nội",
+        ),
+        ("Y BlÃ´ng NiÃª", "Y Blông Niê"),
+        ("LÃª TÃ¢m", "Lê Tâm"),
+    ],
+)
+def test_utf8_read_as_windows_1252_is_repaired(damaged: str, expected: str) -> None:
+    assert fix_legacy_encoding(damaged) == (expected, "UTF-8")
+    repaired, flags = fix_legacy_series(pl.Series([damaged, expected, None]))
+    assert repaired.to_list() == [expected, expected, None]
+    assert flags.to_list() == [True, False, False]
+
+
+_WORDS = ["Nguyễn", "Thị", "Hương", "Đặng", "Đình", "Dũng", "Phạm", "Quỳnh", "Anh", "Ngõ", "Số", "Hà", "Nội",
+          "Blông", "Niê", "Êban", "Thạch", "Sa", "Ri", "Giàng", "A", "Sử", "Lê", "Tâm", "Ưng", "Ơn"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6).map(" ".join))
+def test_utf8_read_as_windows_1252_round_trips_and_sound_text_stays(text: str) -> None:
+    from datagen.text import encode_legacy
+
+    assert fix_legacy_encoding(text) == (text, None)
+    damaged = encode_legacy(text, "utf8_as_cp1252")
+    assert fix_legacy_encoding(damaged) == (text, None if damaged == text else "UTF-8")
+    # … and when only some of the words were damaged.
+    words = text.split(" ")
+    partly = " ".join([encode_legacy(words[0], "utf8_as_cp1252"), *words[1:]])
+    assert fix_legacy_encoding(partly)[0] == text

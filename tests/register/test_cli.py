@@ -86,7 +86,8 @@ def test_show_diff_nights_and_rollback(tmp_path: Path, capsys) -> None:  # type:
     assert "Còn sống" in capsys.readouterr().out
     assert main(["register", "diff", NIGHT.isoformat(), NEXT_NIGHT.isoformat(), *state]) == 0
     diffed = capsys.readouterr().out
-    assert "Tình trạng" in diffed and "deceased" in diffed
+    assert "Tình trạng" in diffed and "Đã chết" in diffed and "Trường thông tin" in diffed
+    assert "person_key" not in diffed and "deceased" not in diffed  # the officers' words, not the column names
     assert main(["register", "nights", *state]) == 0
     assert f"* {NEXT_NIGHT.isoformat()}" in capsys.readouterr().out
     before = (store.version_dir(NIGHT.isoformat()) / "register.parquet").read_bytes()
