@@ -77,7 +77,10 @@ class CheckContext:
 
     @cached_property
     def base_records(self) -> pl.DataFrame:
-        return self.records.filter(pl.col("source") == "base")
+        records = self.records
+        base = records.get_column("source") == "base"
+        # Every row a base row (the register's checks: no extracts): the frame itself, not a filtered copy of it.
+        return records if base.all() and not base.has_nulls() else records.filter(base)
 
     @cached_property
     def extract_records(self) -> pl.DataFrame:
@@ -112,8 +115,10 @@ class CheckContext:
         # A personal ID alone may be the very defect being hunted (one ID, two people), so it links only when the
         # given name or the birth date agrees as well.
         id_cols = ["record_id", "person_id_norm", "given_key", "birth_date_value"]
-        extract_side = self.extract_records.filter(pl.col("person_id_valid").fill_null(False)).select(id_cols)
-        base_side = self.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(id_cols)
+        # Lazily: only the ID columns are filtered (filtering the records copies every column of the rows kept).
+        valid = pl.col("person_id_valid").fill_null(False)
+        extract_side = self.extract_records.lazy().filter(valid).select(id_cols).collect(engine="in-memory")
+        base_side = self.base_records.lazy().filter(valid).select(id_cols).collect(engine="in-memory")
         by_id = extract_side.join(base_side, on="person_id_norm", suffix="_base").filter(
             (pl.col("given_key") == pl.col("given_key_base"))
             | (pl.col("birth_date_value") == pl.col("birth_date_value_base"))
@@ -140,6 +145,12 @@ def with_routing(frame: pl.DataFrame) -> pl.DataFrame:
     provinces = units.current_wards().select(
         pl.col("ward_code").alias("_ward"), pl.col("province_code").alias("province_code")
     )
-    return frame.with_columns(ward.cast(pl.String).alias("ward_code")).join(
+    routed = frame.with_columns(ward.cast(pl.String).alias("ward_code"))
+    # Only the key goes through the join, and its result is put beside the frame's columns: joining the frame itself
+    # copies every column of it (a whole province's records, a hundred and more columns).
+    province = routed.select("ward_code").join(
         provinces, left_on="ward_code", right_on="_ward", how="left", maintain_order="left"
     )
+    if province.height != routed.height:  # a ward listed twice: the join's own rows, as joining the frame gives
+        return routed.join(provinces, left_on="ward_code", right_on="_ward", how="left", maintain_order="left")
+    return routed.with_columns(province.get_column("province_code"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -68,14 +69,18 @@ def register_findings_store(state_dir: Path) -> TableStore:
 
 @dataclass(frozen=True)
 class RegisterNight:
-    """Tonight's register: the store and night of its version, what tonight rebuilt, and its findings."""
+    """Tonight's register: the store and night of its version, what tonight rebuilt, and its findings.
+
+    On a full night what tonight rebuilt is the whole register and change set of the night's version: a stored
+    output refers to the store for them (``save``), and a loaded one reads them only when asked (``rebuilt``,
+    ``changes``), so an asset that reads the store's version itself does not hold the register twice."""
 
     store_root: Path
     night: str
-    rebuilt: pl.DataFrame
-    """Register rows of the persons rebuilt tonight (every person on a full night)."""
-    changes: pl.DataFrame
-    """Change-set rows of the persons rebuilt tonight."""
+    _rebuilt: pl.DataFrame | None
+    """Register rows of the persons rebuilt tonight (None: the version's whole register, read when asked)."""
+    _changes: pl.DataFrame | None
+    """Change-set rows of the persons rebuilt tonight (None: the version's whole change set)."""
     replaced: pl.Series
     """Person keys whose rows of last night tonight replaced or removed."""
     findings: TableVersion
@@ -87,6 +92,16 @@ class RegisterNight:
     @property
     def store(self) -> RegisterStore:
         return RegisterStore(self.store_root)
+
+    @cached_property
+    def rebuilt(self) -> pl.DataFrame:
+        """Register rows of the persons rebuilt tonight (every person on a full night)."""
+        return self._rebuilt if self._rebuilt is not None else self.store.read_register(self.night)
+
+    @cached_property
+    def changes(self) -> pl.DataFrame:
+        """Change-set rows of the persons rebuilt tonight (the whole change set on a full night)."""
+        return self._changes if self._changes is not None else self.store.read_changes(self.night)
 
     @property
     def rows(self) -> int:
@@ -106,8 +121,9 @@ class RegisterNight:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.rebuilt.write_parquet(folder / "rebuilt.parquet")
-        self.changes.write_parquet(folder / "changes.parquet")
+        if not self.full:  # a full night's rows are the store's version itself: not written a second time
+            self.rebuilt.write_parquet(folder / "rebuilt.parquet")
+            self.changes.write_parquet(folder / "changes.parquet")
         self.replaced.to_frame("person_key").write_parquet(folder / "replaced.parquet")
         self.checked.to_frame("person_key").write_parquet(folder / "checked.parquet")
         self.findings.save(folder)
@@ -120,13 +136,17 @@ class RegisterNight:
         return cls(
             store_root=Path(reference["store"]),
             night=reference["night"],
-            rebuilt=pl.read_parquet(folder / "rebuilt.parquet"),
-            changes=pl.read_parquet(folder / "changes.parquet"),
+            _rebuilt=_read_if_there(folder / "rebuilt.parquet"),
+            _changes=_read_if_there(folder / "changes.parquet"),
             replaced=pl.read_parquet(folder / "replaced.parquet").get_column("person_key"),
             findings=TableVersion.load(folder),
             checked=pl.read_parquet(folder / "checked.parquet").get_column("person_key"),
             full=bool(reference["full"]),
         )
+
+
+def _read_if_there(path: Path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if path.exists() else None
 
 
 def _person_records(
@@ -232,6 +252,44 @@ def _usable_previous(store: RegisterStore, golden: TableStore, findings: TableSt
     return previous
 
 
+def _full_night(
+    base: TableVersion,
+    extracts: pl.DataFrame,
+    clusters: TableVersion,
+    store: RegisterStore,
+    goldens: TableStore,
+    findings_store: TableStore,
+    night: str,
+    *,
+    settings: CheckSettings,
+    version_info: dict[str, Any],
+    meta: dict[str, Any],
+    progress: Progress,
+) -> RegisterNight:
+    """Every person built and checked (a first or ``full`` night). Each large frame is let go as soon as the next
+    step no longer needs it (tonight's records once the change set is built, the golden records once they are
+    stored and checked): on a whole province they are gigabytes each, and holding them all at once was the night's
+    peak."""
+    day = date.fromisoformat(night)
+    rules = survivorship_rules()
+    last = store.previous_night(night)
+    build = build_golden(*_person_records(base, extracts, clusters, None), day,
+                         previous=store.read_register(last) if last else None, rules=rules)  # fmt: skip
+    changes = build_changes(build, day, previous_changes=store.read_changes(last) if last else None, rules=rules)
+    register, golden = build.register, build.golden
+    del build  # tonight's records with their helper columns: only the change set compares with them
+    store.write(night, register, changes, info=version_info)
+    golden_rows = check_records(golden)
+    del golden
+    goldens.commit(night, base=None, added=golden_rows, meta=meta)
+    found = _sorted_findings(_findings_of(golden_rows, day, settings))
+    del golden_rows
+    findings_version = findings_store.commit(night, base=None, added=found, meta=meta, empty_schema=FINDINGS_SCHEMA)
+    keys = register.get_column("person_key")
+    progress("sổ dân cư sạch / building the register", register.height, register.height)
+    return RegisterNight(store.root, night, register, changes, keys.head(0), findings_version, keys, True)
+
+
 def register_night(
     base: TableVersion,
     extracts: pl.DataFrame,
@@ -255,20 +313,8 @@ def register_night(
     meta = {"fingerprint": register_fingerprint()}
     progress("sổ dân cư sạch / building the register", 0, None)
     if previous_night is None:
-        records, members = _person_records(base, extracts, clusters, None)
-        previous_register = store.read_register(store.previous_night(night)) if store.previous_night(night) else None
-        build = build_golden(records, members, day, previous=previous_register, rules=rules)
-        previous_changes = store.read_changes(store.previous_night(night)) if store.previous_night(night) else None
-        changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
-        store.write(night, build.register, changes, info=version_info)
-        golden_rows = check_records(build.golden)
-        golden_version = goldens.commit(night, base=None, added=golden_rows, meta=meta)
-        found = _findings_of(golden_rows, day, settings)
-        findings_version = findings_store.commit(night, base=None, added=_sorted_findings(found), meta=meta,
-                                                 empty_schema=FINDINGS_SCHEMA)  # fmt: skip
-        keys = build.register.get_column("person_key")
-        progress("sổ dân cư sạch / building the register", build.register.height, build.register.height)
-        return RegisterNight(store.root, night, build.register, changes, keys.head(0), findings_version, keys, True)
+        return _full_night(base, extracts, clusters, store, goldens, findings_store, night, settings=settings,
+                           version_info=version_info, meta=meta, progress=progress)  # fmt: skip
 
     previous_clusters = TableStore.at({**clusters.to_reference(), "night": clusters.meta["previous"]})
     persons = _touched_persons(base, extracts, clusters, previous_clusters)
@@ -313,11 +359,17 @@ def register_night(
 @dataclass(frozen=True)
 class RegisterChanges:
     """The change set of a night's register version: every pending fix (``frame``), and the rows of the persons
-    rebuilt tonight (``changed_rows``)."""
+    rebuilt tonight (``changed_rows``; on a ``full`` night the whole change set, which a stored output refers to in
+    the store and a loaded one reads only when asked)."""
 
     store_root: Path
     night: str
-    rebuilt: pl.DataFrame
+    _rebuilt: pl.DataFrame | None
+    full: bool = False
+
+    @cached_property
+    def rebuilt(self) -> pl.DataFrame:
+        return self._rebuilt if self._rebuilt is not None else self.frame()
 
     @property
     def rows(self) -> int:
@@ -337,10 +389,14 @@ class RegisterChanges:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.rebuilt.write_parquet(folder / "changes.parquet")
-        (folder / "register.json").write_text(json.dumps({"store": str(self.store_root), "night": self.night}), "utf-8")
+        if not self.full:
+            self.rebuilt.write_parquet(folder / "changes.parquet")
+        reference = {"store": str(self.store_root), "night": self.night, "full": self.full}
+        (folder / "register.json").write_text(json.dumps(reference), "utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> RegisterChanges:
         reference = json.loads((folder / "register.json").read_text("utf-8"))
-        return cls(Path(reference["store"]), reference["night"], pl.read_parquet(folder / "changes.parquet"))
+        rows = _read_if_there(folder / "changes.parquet")
+        full = bool(reference.get("full")) and rows is None
+        return cls(Path(reference["store"]), reference["night"], rows, full=full)

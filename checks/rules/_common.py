@@ -11,12 +11,16 @@ from checks.context import CheckContext
 HIT_COLUMNS = ("record_id", "source", "ward_code", "detail")
 
 
-def hits(frame: pl.DataFrame, detail: pl.Expr, related: pl.Expr | None = None) -> pl.DataFrame:
-    """Select a rule's raw hits from rows of ``frame`` (which must carry record_id, source, ward_code)."""
+def hits(frame: pl.DataFrame | pl.LazyFrame, detail: pl.Expr, related: pl.Expr | None = None) -> pl.DataFrame:
+    """Select a rule's raw hits from rows of ``frame`` (which must carry record_id, source, ward_code). A lazy
+    ``frame`` (a rule's filters on the whole records) reads only the columns the hits and the filters use: filtering
+    the eager records would copy every one of their hundred and more columns for the rows kept. Collected by the
+    in-memory engine, the engine of the eager frames (the streaming engine panics on some filtered string views in
+    polars 2.1)."""
     columns = [pl.col("record_id"), pl.col("source"), pl.col("ward_code"), detail.alias("detail")]
     if related is not None:
         columns.append(related.alias("related_record_ids"))
-    return frame.select(columns)
+    return frame.lazy().select(columns).collect(engine="in-memory")
 
 
 def present(column: str) -> pl.Expr:
@@ -86,8 +90,11 @@ def text(column: str) -> pl.Expr:
 
 def cards_issued_tonight(context: CheckContext) -> pl.DataFrame:
     """record_id (base) → cards: ids of tonight's card-extract records linked to that person (never empty lists)."""
-    card_ids = context.extract_records.filter(pl.col("source") == "card").select(
-        pl.col("record_id").alias("extract_id")
+    card_ids = (
+        context.extract_records.lazy()
+        .filter(pl.col("source") == "card")
+        .select(pl.col("record_id").alias("extract_id"))
+        .collect(engine="in-memory")
     )
     return (
         context.links.join(card_ids, on="extract_id", how="semi")

@@ -110,11 +110,11 @@ def _shared_in_base(context: CheckContext) -> pl.DataFrame:
     base that repeats the same few people thousands of times (200,000 rows of 14 people) would otherwise make
     billions of pairs. Each record then names the records of every profile that differs from its own.
     """
-    holders = context.base_records.filter(pl.col("person_id_valid").fill_null(False)).select(
-        "record_id",
-        "source",
-        "ward_code",
-        *_PROFILE,
+    holders = (
+        context.base_records.lazy()
+        .filter(pl.col("person_id_valid").fill_null(False))
+        .select("record_id", "source", "ward_code", *_PROFILE)
+        .collect(engine="in-memory")
     )
     shared = holders.filter(pl.col("person_id_norm").is_duplicated()).with_row_index("_order")
     if shared.height == 0:
@@ -236,7 +236,7 @@ def legacy_encoded_text(context: CheckContext) -> pl.DataFrame:
     records = context.records
     if "legacy_encoded_columns" not in records.columns:
         return hits(records.head(0), pl.lit(""))
-    flagged = records.filter(pl.col("legacy_encoded_columns").list.len() > 0)
+    flagged = records.lazy().filter(pl.col("legacy_encoded_columns").list.len() > 0)
     labels = pl.col("legacy_encoded_columns").list.eval(pl.element().replace(_LEGACY_LABELS))
     detail = pl.lit("Sai bảng mã (phông cũ hoặc mở sai bảng mã) ở: ") + labels.list.join(", ") + pl.lit(".")
     return hits(flagged, detail)
@@ -253,8 +253,8 @@ def legacy_encoded_text(context: CheckContext) -> pl.DataFrame:
 def name_not_normalized(context: CheckContext) -> pl.DataFrame:
     """A full name (not legacy-encoded: that has its own rule) whose text is not its normalized display form, or that
     has no diacritics at all (Vietnamese names virtually always carry some)."""
-    records = context.records.filter(present("full_name"))
-    if "legacy_encoded_columns" in records.columns:
+    records = context.records.lazy().filter(present("full_name"))
+    if "legacy_encoded_columns" in context.records.columns:
         records = records.filter(~pl.col("legacy_encoded_columns").fill_null([]).list.contains("full_name"))
     no_diacritics = ~pl.col("full_name_norm").str.contains(r"[^\x00-\x7F]")
     differs = pl.col("full_name") != pl.col("full_name_norm")
@@ -277,7 +277,7 @@ def name_not_normalized(context: CheckContext) -> pl.DataFrame:
 )
 def address_legacy_form(context: CheckContext) -> pl.DataFrame:
     """A base permanent address written with pre-2025 units (resolved or not)."""
-    flagged = context.base_records.filter(pl.col("permanent_address_legacy_ward_code").is_not_null())
+    flagged = context.base_records.lazy().filter(pl.col("permanent_address_legacy_ward_code").is_not_null())
     return hits(
         flagged,
         pl.format('Nơi thường trú "{}" ghi theo đơn vị hành chính trước 01/07/2025.', pl.col("permanent_address")),

@@ -42,12 +42,14 @@ def required_fields() -> dict[str, tuple[str, ...]]:
 def required_field_missing(context: CheckContext) -> pl.DataFrame:
     """Rows of a source with any of that source's required fields empty; one finding per row lists them all."""
     parts = []
+    records = context.records
     for source, fields in required_fields().items():
-        rows = context.records.filter(pl.col("source") == source)
-        if rows.height == 0:
+        of_source = pl.col("source") == source
+        if not records.select(of_source.any()).item():
             continue
+        rows = records.lazy().filter(of_source)
         missing = pl.concat_list(
-            [pl.when(~present(f)).then(pl.lit(_LABELS.get(f, f))) for f in fields if f in rows.columns]
+            [pl.when(~present(f)).then(pl.lit(_LABELS.get(f, f))) for f in fields if f in records.columns]
         ).list.drop_nulls()
         parts.append(rows.with_columns(_missing=missing).filter(pl.col("_missing").list.len() > 0))
     if not parts:
@@ -72,10 +74,10 @@ def adult_without_card(context: CheckContext) -> pl.DataFrame:
     """A living base person surely aged 14+ with no card number. A card issued tonight (card extract linked to the
     person) is named in the finding: the base still has to show it."""
     minimum = context.settings.card_age
-    candidates = context.base_records.filter(
+    candidates = context.base_records.lazy().filter(
         alive() & ~present("card_number") & (surely_aged(night(context)) >= minimum)
     )
-    bad = candidates.join(cards_issued_tonight(context), on="record_id", how="left")
+    bad = candidates.join(cards_issued_tonight(context).lazy(), on="record_id", how="left")
     return hits(
         bad,
         pl.format(
@@ -173,7 +175,7 @@ def card_without_person_record(context: CheckContext) -> pl.DataFrame:
 )
 def household_without_head(context: CheckContext) -> pl.DataFrame:
     """A household id whose living members include nobody recorded as head; reported on its first member."""
-    members = context.base_records.filter(present("household_id") & alive())
+    members = context.base_records.lazy().filter(present("household_id") & alive())
     is_head = pl.col("relation_to_head").fill_null("").str.strip_chars().str.to_lowercase() == HEAD_OF_HOUSEHOLD
     households = (
         members.sort("record_id")

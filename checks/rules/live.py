@@ -187,11 +187,13 @@ def _verification_lapses_between(settings: CheckSettings, before: date, night: d
 def card_expired(context: CheckContext) -> pl.DataFrame:
     """A living base person whose card expired before the night; a renewal in tonight's card extract is named in the
     finding (the base still shows the expired card)."""
-    base = context.base_records.filter(alive() & pl.col("card_issue_date_value").is_not_null()).with_columns(
-        _expiry=_expiry(context.settings)
+    base = (
+        context.base_records.lazy()
+        .filter(alive() & pl.col("card_issue_date_value").is_not_null())
+        .with_columns(_expiry=_expiry(context.settings))
     )
     expired = base.filter(pl.col("_expiry") < night(context)).join(
-        cards_issued_tonight(context), on="record_id", how="left"
+        cards_issued_tonight(context).lazy(), on="record_id", how="left"
     )
     return hits(
         expired,
@@ -225,7 +227,7 @@ def not_verified_recently(context: CheckContext) -> pl.DataFrame:
     """A living base person last verified longer ago than ``verification_max_age_days`` (or never)."""
     days = context.settings.verification_max_age_days
     cutoff = night(context) - pl.duration(days=days)
-    stale = context.base_records.filter(
+    stale = context.base_records.lazy().filter(
         alive() & (pl.col("last_verified_date_value").is_null() | (pl.col("last_verified_date_value") < cutoff))
     )
     detail = (

@@ -91,7 +91,7 @@ def clean_register(
         progress=reporter(),
     )
     store = register_store(paths)
-    changes = RegisterChanges(store.root, context.partition_key, built.changes)
+    changes = RegisterChanges(store.root, context.partition_key, built.changes, full=built.full)
     excel = paths.reports_dir(context.partition_key) / CHANGES_XLSX
     write_changes_excel(excel, changes.scan(), night, labels=rules.change_rules, ward_names=_ward_names())
     timed = watch.metadata()
