@@ -103,9 +103,14 @@ def _name_sex_marker() -> pl.Expr:
     Words are what a split on single spaces gives: the first one may be a prefix, the middle ones a marker.
     """
     name = pl.col("full_name_norm").str.to_lowercase()
-    male, female = name.str.contains(_MALE_NAME), name.str.contains(_FEMALE_NAME)
+    one_word = ~name.str.contains(" ", literal=True)
+    return sex_said(one_word, name.str.contains(_MALE_NAME), name.str.contains(_FEMALE_NAME))
+
+
+def sex_said(one_word: pl.Expr, male: pl.Expr, female: pl.Expr) -> pl.Expr:
+    """ "Nam" when only a male marker was found, "Nữ" when only a female one, else null (and for one-word names)."""
     return (
-        pl.when(~name.str.contains(" ", literal=True))
+        pl.when(one_word)
         .then(None)
         .when(male & ~female)
         .then(pl.lit("Nam"))

@@ -336,15 +336,7 @@ def _sex_marker_by_words() -> pl.Expr:
     )
     female_prefix = first.is_in(population._FEMALE_PREFIXES) | first.str.starts_with("h'")
     female = middle.list.eval(pl.element().is_in(population._FEMALE_WORDS)).list.any() | female_prefix
-    return (
-        pl.when(words.list.len() < 2)
-        .then(None)
-        .when(male & ~female)
-        .then(pl.lit("Nam"))
-        .when(female & ~male)
-        .then(pl.lit("Nữ"))
-        .otherwise(None)
-    )
+    return population.sex_said(words.list.len() < 2, male, female)
 
 
 _NAME_WORDS = ["Văn", "văn", "Thị", "A", "a", "Seo", "Mí", "Mỷ", "Y", "y", "H'Hen", "h'", "Néang", "Nguyễn", "Vân",
