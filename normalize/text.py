@@ -240,7 +240,9 @@ _LEGACY_HINT: Final = re.compile(LEGACY_HINT_PATTERN.replace(r"\x{c0}", "\u00c0"
 # toned vowels) shown as Ã Ä Å Æ / áº á» and followed by a continuation byte (0x80-0xBF: €‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ,
 # the C1 controls where Windows-1252 has no letter, or NBSP-¿). Vietnamese never writes these pairs.
 _CONTINUATION: Final = "\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
-MOJIBAKE_HINT_PATTERN: Final = f"[ÃÄÅÆ][{_CONTINUATION}]|á[º»][{_CONTINUATION}]"
+# Text saved decomposed (NFD, as macOS writes it) carries its tone marks as U+0300-U+036F, lead bytes CC and CD: "Ì" and
+# "Í" before a continuation byte ("NguyeÌ‚Ìƒn").
+MOJIBAKE_HINT_PATTERN: Final = f"[ÃÄÅÆÌÍ][{_CONTINUATION}]|á[º»][{_CONTINUATION}]"
 _MOJIBAKE_HINT: Final = re.compile(MOJIBAKE_HINT_PATTERN)
 
 
@@ -282,6 +284,8 @@ def _repair_mojibake(s: str) -> str | None:
     repaired = unicodedata.normalize("NFC", repaired)
     if repaired == s or repaired.count("\ufffd") > s.count("\ufffd"):
         return None
+    if any(unicodedata.combining(ch) for ch in repaired):
+        return None  # a mark left on no Vietnamese letter: legacy-font bytes that happened to read as UTF-8
     # The pairs gone and no word less plausible ("GiÃ\u00a0ng" reads as two plausible words, "Giã" and "ng").
     if _MOJIBAKE_HINT.search(repaired) or _implausible_words(repaired) > _implausible_words(s):
         return None

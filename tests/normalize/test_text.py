@@ -347,6 +347,11 @@ _WORDS = ["Nguyễn", "Thị", "Hương", "Đặng", "Đình", "Dũng", "Phạm"
           "Blông", "Niê", "Êban", "Thạch", "Sa", "Ri", "Giàng", "A", "Sử", "Lê", "Tâm", "Ưng", "Ơn"]  # fmt: skip
 
 
+def _read_as_windows_1252(data: bytes) -> str:
+    """Bytes as Windows shows them in Windows-1252: its five unassigned bytes as the C1 controls of the same number."""
+    return "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252") for b in data)
+
+
 @given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=6).map(" ".join))
 def test_utf8_read_as_windows_1252_round_trips_and_sound_text_stays(text: str) -> None:
     from datagen.text import encode_legacy
@@ -354,6 +359,9 @@ def test_utf8_read_as_windows_1252_round_trips_and_sound_text_stays(text: str) -
     assert fix_legacy_encoding(text) == (text, None)
     damaged = encode_legacy(text, "utf8_as_cp1252")
     assert fix_legacy_encoding(damaged) == (text, None if damaged == text else "UTF-8")
+    # … from text saved decomposed (NFD, as macOS writes it) …
+    decomposed = _read_as_windows_1252(unicodedata.normalize("NFD", text).encode("utf-8"))
+    assert fix_legacy_encoding(decomposed) == (text, None if decomposed == text else "UTF-8")
     # … and when only some of the words were damaged.
     words = text.split(" ")
     partly = " ".join([encode_legacy(words[0], "utf8_as_cp1252"), *words[1:]])
