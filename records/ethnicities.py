@@ -91,11 +91,14 @@ ETHNIC_GROUPS: Final[tuple[EthnicGroup, ...]] = (
 _NON_ALNUM: Final = re.compile(r"[^0-9a-z]+")
 
 
+def _ascii_lower(text: str) -> str:
+    folded = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d").replace("\u00d0", "D"))
+    return "".join(c for c in folded if not unicodedata.combining(c)).lower()
+
+
 def ethnicity_key(text: str) -> str:
     """ASCII key that equates spellings: "Ê-đê", "Ê Đê" and "EDE" all give "ede"."""
-    folded = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d").replace("\u00d0", "D"))
-    ascii_text = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    return _NON_ALNUM.sub("", ascii_text)
+    return _NON_ALNUM.sub("", _ascii_lower(text))
 
 
 def _by_key() -> dict[str, EthnicGroup]:
@@ -120,9 +123,8 @@ _BY_NAME_KEY: Final = {ethnicity_key(group.name): group for group in ETHNIC_GROU
 
 
 def _word_keys(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d").replace("\u00d0", "D"))
-    ascii_text = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    return [word for word in _NON_ALNUM.split(ascii_text) if word]
+    """The words of ``text`` as :func:`ethnicity_key` keys them ("Thái đen" → ["thai", "den"])."""
+    return [word for word in _NON_ALNUM.split(_ascii_lower(text)) if word]
 
 
 def canonical_ethnicity(text: str | None) -> EthnicGroup | None:
