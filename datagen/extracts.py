@@ -454,6 +454,7 @@ _DATE_STYLES: Final[tuple[Callable[[date], str], ...]] = (
     lambda d: f"{d.day:02d}{d.month:02d}{d.year}",
 )
 _DATE_STYLE_SHARES: Final = (0.75, 0.08, 0.06, 0.06, 0.05)
+_NUMERIC_ID_FILE_SHARE: Final = 0.15  # of CSV files
 
 
 def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, legacy_ok: bool) -> pl.DataFrame:
@@ -543,6 +544,22 @@ def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, l
         m_fields.append(field_name)
         m_details.append(value)
     log.add(m_ids, source, "malformed_row", pl.Series(m_fields, dtype=pl.String), m_details)
+    # A CSV whose ID columns went through a spreadsheet as numbers: the leading zeros are gone ("37304203655").
+    # Drawn from a stream of its own, so the other draws of this file stay as they were.
+    if extract.fmt == "csv" and rng.spawn(1)[0].random() < _NUMERIC_ID_FILE_SHARE:
+        malformed = set(zip(m_ids, m_fields, strict=True))
+        record_ids = ids.to_list()
+        for column in ("person_id", "card_number"):
+            if column not in columns:
+                continue
+            values = columns[column]
+            n_ids: list[str] = []
+            for i, cell in enumerate(values):
+                if cell is None or (record_ids[i], column) in malformed or not cell.startswith("0"):
+                    continue
+                values[i] = cell.lstrip("0")
+                n_ids.append(record_ids[i])
+            log.add(n_ids, source, "id_as_number", column, None)
     # Legacy-font text: a share of the rows of this file were typed with a TCVN3 or VNI font.
     if legacy_ok and extract.legacy_scheme is not None:
         scheme = extract.legacy_scheme
