@@ -793,53 +793,39 @@ def print_accuracy(rows: list[dict[str, Any]]) -> None:
     )
 
 
+def _recall_by(pooled: pl.DataFrame, column: str) -> pl.DataFrame:
+    """True pairs, recall (pooled, dedupe, link) and missed pairs per value of ``column``."""
+    return pooled.group_by(column).agg(
+        pl.len().alias("pairs"),
+        pl.col("found").mean().alias("recall"),
+        pl.col("found").filter(pl.col("task") == "dedupe").mean().alias("dedupe"),
+        pl.col("found").filter(pl.col("task") == "link").mean().alias("link"),
+        (~pl.col("found")).sum().alias("missed"),
+    )
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:>8.4f}" if value is not None else f"{'—':>8}"
+
+
 def print_conventions(frames: list[pl.DataFrame]) -> None:
     pooled = pl.concat(frames).filter(pl.col("name_convention").is_not_null())
-    table = (
-        pooled.group_by("name_convention")
-        .agg(
-            pl.len().alias("pairs"),
-            pl.col("found").mean().alias("recall"),
-            pl.col("found").filter(pl.col("task") == "dedupe").mean().alias("dedupe"),
-            pl.col("found").filter(pl.col("task") == "link").mean().alias("link"),
-        )
-        .sort("pairs", descending=True)
-    )
+    table = _recall_by(pooled, "name_convention").sort("pairs", descending=True)
     print(f"{'naming convention':<40} {'true pairs':>10} {'recall':>8} {'dedupe':>8} {'link':>8}")
     print("-" * 78)
     for r in table.iter_rows(named=True):
         label = _CONVENTION_LABELS.get(r["name_convention"], r["name_convention"])
-
-        def cell(value: float | None) -> str:
-            return f"{value:>8.4f}" if value is not None else f"{'—':>8}"
-
-        print(f"{label:<40} {r['pairs']:>10,} {cell(r['recall'])} {cell(r['dedupe'])} {cell(r['link'])}")
+        print(f"{label:<40} {r['pairs']:>10,} {_rate(r['recall'])} {_rate(r['dedupe'])} {_rate(r['link'])}")
 
 
 def print_variations(frames: list[pl.DataFrame], *, at_least: int = 30) -> None:
     """Recall per variation a pair's records carry (weakest first; variations with fewer true pairs left out)."""
-    pooled = pl.concat(frames)
-    table = (
-        pooled.group_by("variation")
-        .agg(
-            pl.len().alias("pairs"),
-            pl.col("found").mean().alias("recall"),
-            pl.col("found").filter(pl.col("task") == "dedupe").mean().alias("dedupe"),
-            pl.col("found").filter(pl.col("task") == "link").mean().alias("link"),
-            (~pl.col("found")).sum().alias("missed"),
-        )
-        .filter(pl.col("pairs") >= at_least)
-        .sort("recall", "variation")
-    )
-
-    def cell(value: float | None) -> str:
-        return f"{value:>8.4f}" if value is not None else f"{'—':>8}"
-
+    table = _recall_by(pl.concat(frames), "variation").filter(pl.col("pairs") >= at_least).sort("recall", "variation")
     print(f"{'variation':<32} {'true pairs':>10} {'recall':>8} {'dedupe':>8} {'link':>8} {'missed':>7}")
     print("-" * 78)
     for r in table.iter_rows(named=True):
         print(
-            f"{r['variation']:<32} {r['pairs']:>10,} {cell(r['recall'])} {cell(r['dedupe'])} {cell(r['link'])} "
+            f"{r['variation']:<32} {r['pairs']:>10,} {_rate(r['recall'])} {_rate(r['dedupe'])} {_rate(r['link'])} "
             f"{r['missed']:>7,}"
         )
 
