@@ -747,7 +747,8 @@ def known_syllables() -> frozenset[str]:
     if _NAMEDB.is_dir():
         texts.extend(path.read_text(encoding="utf-8") for path in sorted(_NAMEDB.glob("*.txt")))
     words = _WORDS_OF_TEXT.findall(unicodedata.normalize("NFC", "\n".join(texts)).lower())
-    return frozenset(fold_tone_placement(word) for word in words)
+    # Folded once per distinct word: the unit tables repeat the same few thousand syllables.
+    return frozenset(fold_tone_placement(word) for word in set(words))
 
 
 def _destroys_known_words(original: str, converted: str) -> bool:

@@ -34,6 +34,7 @@ __all__ = [
     "exact_or_null_comparison",
     "name_like_comparison",
     "similarity_level",
+    "within_one_edit",
 ]
 
 _SCORERS: dict[Scorer, tuple[Callable[..., Any], float]] = {
@@ -90,6 +91,26 @@ def distance_level(
         condition=similarity.at_most(distance),
         similarities=(similarity,),
         description=description or f"{column} khác tối đa {distance} ký tự",
+    )
+
+
+def within_one_edit(column: str) -> pl.Expr:
+    """A necessary condition, without a similarity, for a Damerau-Levenshtein distance of at most 1 between the
+    two sides of ``column``: a level's ``gate`` (the distance is then computed only for the pairs it lets through).
+
+    Holds when the lengths are at most one apart and, ``n`` being the shorter length and ``k = (n - 1) // 2``, the
+    first ``k`` or the last ``k`` characters are equal. One edit (an insertion, a deletion, a substitution, two
+    neighbours swapped) touches at most two neighbouring characters, at some position ``i`` of the shorter side:
+    the ``i`` characters before it are equal, and so are the last ``n - i - 2`` or more; if ``i < k`` that is at
+    least ``k`` (``n >= 2k + 1``). Random pairs of IDs or birth dates (what u is estimated on) nearly all fail it.
+    """
+    left_value, right_value = left(column).cast(pl.String), right(column).cast(pl.String)
+    left_length = left_value.str.len_chars().cast(pl.Int64)
+    right_length = right_value.str.len_chars().cast(pl.Int64)
+    kept = ((pl.min_horizontal(left_length, right_length) - 1) // 2).clip(lower_bound=0)
+    return ((left_length - right_length).abs() <= 1) & (
+        (left_value.str.head(kept) == right_value.str.head(kept))
+        | (left_value.str.tail(kept) == right_value.str.tail(kept))
     )
 
 
