@@ -111,6 +111,27 @@ def test_derived_columns_per_distinct_value_equal_the_row_by_row_ones(base: pl.D
     assert derive(frame.head(0), settings.derived).equals(frame.head(0).with_columns(settings.derived))
 
 
+def test_nearly_unique_columns_are_derived_row_by_row_with_the_same_result() -> None:
+    from matchers.engine.linker import _nearly_unique, derive
+
+    rows = 40_000
+    frame = pl.DataFrame(
+        {
+            "person_id": [f"037{i:09d}" for i in range(rows)],
+            "valid": [i % 3 != 0 for i in range(rows)],
+            "given": [["An", "Bình", "Chi", None][i % 4] for i in range(rows)],
+        }
+    )
+    assert _nearly_unique(frame.select("person_id", "valid"))
+    assert not _nearly_unique(frame.select("given"))
+    assert not _nearly_unique(frame.head(1000).select("person_id"))  # too few rows to sample: the plain rule
+    exprs = [
+        pl.when(pl.col("valid")).then(pl.col("person_id")).alias("valid_id"),
+        pl.col("given").str.to_lowercase().alias("given_key"),
+    ]
+    assert derive(frame, exprs).equals(frame.with_columns(exprs))
+
+
 def _one_edit_apart(draw: st.DrawFn) -> tuple[str, str]:
     """A string and the same string with at most one edit (insert, delete, substitute, swap two neighbours)."""
     alphabet = "0129aăâđĐ-"
