@@ -135,13 +135,24 @@ def name_like_comparison(
     )
 
 
+def _python_values(values: pl.Series) -> list[str] | list[bytes]:
+    """The values for rapidfuzz: ASCII text (keys, IDs, dates) as bytes, which Polars hands over about twice as fast
+    as Python strings; rapidfuzz compares a byte and an ASCII character by the same code, so every score is the
+    same. Other text as strings."""
+    if values.str.len_bytes().sum() == values.str.len_chars().sum():
+        ascii_bytes: list[bytes] = values.cast(pl.Binary).to_list()
+        return ascii_bytes
+    text: list[str] = values.to_list()
+    return text
+
+
 def _scores(left_values: pl.Series, right_values: pl.Series, similarity: Similarity, workers: int) -> np.ndarray:
     """Float32 scores of aligned string pairs; NaN where either side is null."""
     missing = (left_values.is_null() | right_values.is_null()).to_numpy()
     scorer, divisor = _SCORERS[similarity.scorer]
     scores = cpdist(
-        left_values.fill_null("").to_list(),
-        right_values.fill_null("").to_list(),
+        _python_values(left_values.fill_null("")),
+        _python_values(right_values.fill_null("")),
         scorer=scorer,
         workers=workers,
         dtype=np.float32,

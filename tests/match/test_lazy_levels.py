@@ -176,3 +176,26 @@ def test_one_edit_gate_stops_unrelated_ids_and_dates() -> None:
     assert _gate_holds(pairs) == [False, False, True]
     sides = pl.DataFrame({"v_l": ["0370", None], "v_r": [None, None]}, schema={"v_l": pl.String, "v_r": pl.String})
     assert sides.select(within_one_edit("v").fill_null(False)).to_series().to_list() == [False, False]
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text("ab1 -'", max_size=10) | st.none(), st.text("abc1 -" + "ăđé", max_size=10) | st.none()),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_similarities_of_ascii_text_as_bytes_equal_those_of_strings(pairs: list[tuple[str | None, str | None]]) -> None:
+    """ASCII sides go to rapidfuzz as bytes: every scorer gives what it gives on the strings (nulls stay NaN)."""
+    from matchers.engine.comparisons import _SCORERS, _scores
+
+    left_values = pl.Series([a for a, _ in pairs], dtype=pl.String)
+    right_values = pl.Series([b for _, b in pairs], dtype=pl.String)
+    for scorer_name, (scorer, divisor) in _SCORERS.items():
+        scores = _scores(left_values, right_values, Similarity(scorer_name, "v"), 1)
+        for (a, b), score in zip(pairs, scores, strict=True):
+            if a is None or b is None:
+                assert np.isnan(score)
+            else:
+                assert score == np.float32(np.float32(scorer(a, b)) / np.float32(divisor)), (scorer_name, a, b)
