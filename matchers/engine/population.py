@@ -9,7 +9,7 @@ from typing import Final
 
 import polars as pl
 
-from matchers.engine.comparisons import any_null, exact_level, similarity_level
+from matchers.engine.comparisons import any_null, exact_level, similarity_level, within_one_edit
 from matchers.engine.settings import (
     Comparison,
     ComparisonLevel,
@@ -407,7 +407,11 @@ def _birth_date() -> Comparison:
                 description="Ngày và tháng sinh bị đảo",
             ),
             ComparisonLevel(
-                "one_digit_off", full & typo.at_most(1), similarities=(typo,), description="Ngày sinh sai một chữ số"
+                "one_digit_off",
+                full & typo.at_most(1),
+                similarities=(typo,),
+                description="Ngày sinh sai một chữ số",
+                gate=within_one_edit("birth_date_text"),
             ),
             ComparisonLevel(
                 "year_off_by_one",
@@ -455,6 +459,7 @@ def _person_id() -> Comparison:
                 distance.at_most(1),
                 similarities=(distance,),
                 description="Số định danh sai một chữ số",
+                gate=within_one_edit("person_id_norm"),
             ),
             ComparisonLevel(
                 "same_serial",
