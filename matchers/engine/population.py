@@ -479,14 +479,6 @@ def _person_id() -> Comparison:
                 (old_l == pid_r) | (pid_l == old_r),
                 description="Số CMND một bên trùng số định danh bên kia",
             ),
-            ComparisonLevel(
-                "same_birth_digits",
-                pid_l.str.slice(3, 3) == pid_r.str.slice(3, 3),
-                # A birth registered a second time (another province, a new serial) keeps the century/sex and year
-                # digits; so do all people of one sex and year, so this level weighs far less than a match and
-                # far less against one than two numbers that disagree on who the person is.
-                description="Hai số định danh khác tỉnh và sáu số cuối, cùng thế kỷ/giới tính và năm sinh",
-            ),
         ),
         description="Số định danh / CMND",
     )
