@@ -582,6 +582,20 @@ class Truth:
         )
         present = self.persons.filter(pl.col("record_id").is_in(pl.concat([self.base_ids, self.extract_ids]).implode()))
         self.clusters = truth_pairs_from_entities(present, entity_column="true_person")
+        self.variations = record_variations(pl.read_parquet(data / "truth" / "defects.parquet"))
+
+    def pair_variations(self, found: pl.DataFrame) -> pl.DataFrame:
+        """``variation, found`` for every true pair of ``found`` and every variation either of its records carries
+        (``none`` for a pair of two records as the person's first record was written)."""
+        keyed = found.select("left_id", "right_id", "found").with_row_index("_pair")
+        sides = pl.concat(
+            [
+                keyed.join(self.variations, left_on=side, right_on="record_id").select("_pair", "variation")
+                for side in ("left_id", "right_id")
+            ]
+        ).unique()
+        carried = keyed.join(sides, on="_pair", how="left").with_columns(pl.col("variation").fill_null("none"))
+        return carried.select("variation", "found")
 
     def relations(self, pairs: pl.DataFrame) -> pl.DataFrame:
         """``pairs`` with ``relation``: same (one person), twin, sibling, parent_child, spouse, household (other
@@ -628,6 +642,31 @@ class Truth:
 
 
 _RELATIONS = ("twin", "sibling", "parent_child", "spouse", "household", "other")
+# Truth rows that describe a record's state rather than how it was written: no variation a matcher must absorb.
+_NOT_VARIATIONS = frozenset(
+    {"stale_verification", "expired_card", "no_card", "household_without_head", "death_not_reflected",
+     "move_not_reflected", "birth_without_record", "malformed_row"}
+)  # fmt: skip
+
+
+def record_variations(defects: pl.DataFrame) -> pl.DataFrame:
+    """``record_id, variation``: how each record was written apart from its person's first record, from the
+    generator's truth (a duplicate's kind — ``typo``, ``no_diacritics`` … —, a name variant's kind, and every other
+    injected change by its name)."""
+    kind = pl.col("detail").str.extract(r"^([a-z_]+)", 1)
+    return (
+        defects.filter(~pl.col("defect").is_in(list(_NOT_VARIATIONS)))
+        .select(
+            "record_id",
+            pl.when(pl.col("defect").is_in(["duplicate_person", "name_variant"]) & kind.is_not_null())
+            .then(kind)
+            .when(pl.col("defect") == "impossible_date")
+            .then(pl.format("impossible_date:{}", kind))
+            .otherwise(pl.col("defect"))
+            .alias("variation"),
+        )
+        .unique()
+    )
 
 
 def _found(pairs: pl.DataFrame, truth_pairs: pl.DataFrame) -> pl.DataFrame:
@@ -652,6 +691,7 @@ def analyse_run(name: str, engine: str, out: Path, truth: Truth, records: pl.Dat
     matched = pairs.filter(pl.col("decision") == "match") if "decision" in pairs.columns else pairs
     rows: list[dict[str, Any]] = []
     conventions: list[pl.DataFrame] = []
+    variations: list[pl.DataFrame] = []
     for task, truth_pairs in (("dedupe", truth.dedupe), ("link", truth.link)):
         found = matched.filter(pl.col("kind") == task)
         metrics = pair_metrics(found, truth_pairs)
@@ -664,11 +704,11 @@ def analyse_run(name: str, engine: str, out: Path, truth: Truth, records: pl.Dat
                 "two_people_merged": _merges_of_two_people(found, records),
             }
         )  # fmt: skip
+        with_found = _found(found, truth_pairs)
         conventions.append(
-            truth.relations(_found(found, truth_pairs))
-            .select("name_convention", "found")
-            .with_columns(pl.lit(task).alias("task"))
+            truth.relations(with_found).select("name_convention", "found").with_columns(pl.lit(task).alias("task"))
         )
+        variations.append(truth.pair_variations(with_found).with_columns(pl.lit(task).alias("task")))
     clusters = pl.read_parquet(out / "clusters.parquet")
     cluster_found = cluster_pairs(clusters)
     metrics = pair_metrics(cluster_found, truth.clusters)
@@ -685,7 +725,12 @@ def analyse_run(name: str, engine: str, out: Path, truth: Truth, records: pl.Dat
     if "match_probability" in pairs.columns and "decision" in pairs.columns:
         truth_all = pl.concat([truth.dedupe, truth.link])
         reliability = pl.DataFrame({"p": pairs.get_column("match_probability"), "y": pair_outcomes(pairs, truth_all)})
-    return {"rows": rows, "conventions": pl.concat(conventions), "reliability": reliability}
+    return {
+        "rows": rows,
+        "conventions": pl.concat(conventions),
+        "variations": pl.concat(variations),
+        "reliability": reliability,
+    }
 
 
 def _analysis_records(folder: Path) -> pl.DataFrame:
@@ -748,27 +793,41 @@ def print_accuracy(rows: list[dict[str, Any]]) -> None:
     )
 
 
+def _recall_by(pooled: pl.DataFrame, column: str) -> pl.DataFrame:
+    """True pairs, recall (pooled, dedupe, link) and missed pairs per value of ``column``."""
+    return pooled.group_by(column).agg(
+        pl.len().alias("pairs"),
+        pl.col("found").mean().alias("recall"),
+        pl.col("found").filter(pl.col("task") == "dedupe").mean().alias("dedupe"),
+        pl.col("found").filter(pl.col("task") == "link").mean().alias("link"),
+        (~pl.col("found")).sum().alias("missed"),
+    )
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:>8.4f}" if value is not None else f"{'—':>8}"
+
+
 def print_conventions(frames: list[pl.DataFrame]) -> None:
     pooled = pl.concat(frames).filter(pl.col("name_convention").is_not_null())
-    table = (
-        pooled.group_by("name_convention")
-        .agg(
-            pl.len().alias("pairs"),
-            pl.col("found").mean().alias("recall"),
-            pl.col("found").filter(pl.col("task") == "dedupe").mean().alias("dedupe"),
-            pl.col("found").filter(pl.col("task") == "link").mean().alias("link"),
-        )
-        .sort("pairs", descending=True)
-    )
+    table = _recall_by(pooled, "name_convention").sort("pairs", descending=True)
     print(f"{'naming convention':<40} {'true pairs':>10} {'recall':>8} {'dedupe':>8} {'link':>8}")
     print("-" * 78)
     for r in table.iter_rows(named=True):
         label = _CONVENTION_LABELS.get(r["name_convention"], r["name_convention"])
+        print(f"{label:<40} {r['pairs']:>10,} {_rate(r['recall'])} {_rate(r['dedupe'])} {_rate(r['link'])}")
 
-        def cell(value: float | None) -> str:
-            return f"{value:>8.4f}" if value is not None else f"{'—':>8}"
 
-        print(f"{label:<40} {r['pairs']:>10,} {cell(r['recall'])} {cell(r['dedupe'])} {cell(r['link'])}")
+def print_variations(frames: list[pl.DataFrame], *, at_least: int = 30) -> None:
+    """Recall per variation a pair's records carry (weakest first; variations with fewer true pairs left out)."""
+    table = _recall_by(pl.concat(frames), "variation").filter(pl.col("pairs") >= at_least).sort("recall", "variation")
+    print(f"{'variation':<32} {'true pairs':>10} {'recall':>8} {'dedupe':>8} {'link':>8} {'missed':>7}")
+    print("-" * 78)
+    for r in table.iter_rows(named=True):
+        print(
+            f"{r['variation']:<32} {r['pairs']:>10,} {_rate(r['recall'])} {_rate(r['dedupe'])} {_rate(r['link'])} "
+            f"{r['missed']:>7,}"
+        )
 
 
 def print_stability(models: dict[str, ModelParameters], sizes: dict[str, int]) -> None:
@@ -853,6 +912,7 @@ def bench_suite(args: argparse.Namespace) -> None:
     accuracy: list[dict[str, Any]] = []
     timing: list[dict[str, Any]] = []
     conventions: list[pl.DataFrame] = []
+    variations: list[pl.DataFrame] = []
     reliability: list[pl.DataFrame] = []
     models: dict[str, ModelParameters] = {}
     sizes: dict[str, int] = {}
@@ -875,6 +935,7 @@ def bench_suite(args: argparse.Namespace) -> None:
             accuracy += rows
             timing += times
             conventions.append(dancu["conventions"])
+            variations.append(dancu["variations"])
             reliability.append(dancu["reliability"])
             if code == args.province:
                 models[name] = dancu["model"]
@@ -887,6 +948,9 @@ def bench_suite(args: argparse.Namespace) -> None:
     print()
     print("Recall per ethnic naming convention (dancu, every set pooled; the true person's convention)")
     print_conventions(conventions)
+    print()
+    print("Recall per variation either record of a true pair carries (dancu, every set pooled; weakest first)")
+    print_variations(variations)
     print()
     print("Training stability: weights (bits) of the dedupe models trained on both sizes of one province")
     print_stability(models, sizes)
@@ -915,6 +979,8 @@ def bench_generated(args: argparse.Namespace) -> None:
     print_accuracy(rows)
     print()
     print_conventions([dancu["conventions"]])
+    print()
+    print_variations([dancu["variations"]])
     print()
     print_reliability([dancu["reliability"]], "Reliability of dancu's probabilities (truth)")
     print()

@@ -57,7 +57,8 @@ first is the rule of its own type."""
 
 NOT_A_TASK: Final = ("legacy_encoding", "name_variant", "partial_birth_date", "partial_birth_date_extract",
                      "malformed_row", "name_rendering", "dropped_middle_name", "reversed_name_order", "name_title",
-                     "name_remark", "missing_person_id")  # fmt: skip
+                     "name_remark", "missing_person_id", "id_as_number",
+                     "ethnicity_written_long")  # fmt: skip
 _CARD_SETTLES: Final = ("no_card", "expired_card")
 _DEATH_SETTLES: Final = ("no_card", "expired_card", "stale_verification")
 _VALUE_SETTLES: Final = ("missing_required_field", "invalid_ethnicity")

@@ -22,6 +22,7 @@ from datagen.mappings import source_mapping
 from datagen.population import build_population
 from datagen.text import LegacyScheme, encode_legacy, strip_diacritics, to_old_tone
 from normalize import units
+from records.ethnicities import ETHNIC_GROUPS
 
 __all__ = ["EVENT_RATES", "EXTRACT_COLUMNS", "NightExtract", "build_extracts"]
 
@@ -454,6 +455,15 @@ _DATE_STYLES: Final[tuple[Callable[[date], str], ...]] = (
     lambda d: f"{d.day:02d}{d.month:02d}{d.year}",
 )
 _DATE_STYLE_SHARES: Final = (0.75, 0.08, 0.06, 0.06, 0.05)
+_NUMERIC_ID_FILE_SHARE: Final = 0.15  # of CSV files
+_ETHNICITY_LONG_RATE: Final = 0.04  # of rows
+_ETHNICITY_PREFIXES: Final = ("Người", "Dân tộc", "DT", "dân tộc")
+_SUBGROUPS: Final[dict[str, tuple[str, ...]]] = {
+    "Thái": ("đen", "trắng", "Đen", "Trắng"),
+    "Dao": ("đỏ", "tiền", "quần chẹt", "thanh y", "Đỏ"),
+    "Mông": ("trắng", "đen", "xanh", "Hoa"),
+}
+_ETHNIC_NAMES: Final = frozenset(group.name for group in ETHNIC_GROUPS)
 
 
 def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, legacy_ok: bool) -> pl.DataFrame:
@@ -543,6 +553,44 @@ def vary_rows(rng: np.random.Generator, extract: NightExtract, log: DefectLog, l
         m_fields.append(field_name)
         m_details.append(value)
     log.add(m_ids, source, "malformed_row", pl.Series(m_fields, dtype=pl.String), m_details)
+    # Ethnicity as officers write it beside the official name: "Người Tày", "Dân tộc Mường", "DT Nùng", and the
+    # local subgroups of the Thái, Dao and Mông ("Thái đen", "Dao đỏ"). The same group, no task.
+    if "ethnicity" in columns:
+        long_rng = rng.spawn(1)[0]
+        values = columns["ethnicity"]
+        long_rows = np.flatnonzero(long_rng.random(n) < _ETHNICITY_LONG_RATE)
+        e_ids: list[str] = []
+        e_details: list[str] = []
+        record_list = ids.to_list()
+        for i in long_rows.tolist():
+            group = values[i]
+            if group is None or group not in _ETHNIC_NAMES:
+                continue
+            subgroups = _SUBGROUPS.get(group, ())
+            if subgroups and long_rng.random() < 0.6:
+                spelled = f"{group} {subgroups[int(long_rng.integers(0, len(subgroups)))]}"
+            else:
+                spelled = f"{_ETHNICITY_PREFIXES[int(long_rng.integers(0, len(_ETHNICITY_PREFIXES)))]} {group}"
+            values[i] = spelled
+            e_ids.append(record_list[i])
+            e_details.append(spelled)
+        log.add(e_ids, source, "ethnicity_written_long", "ethnicity", e_details)
+    # A CSV whose ID columns went through a spreadsheet as numbers: the leading zeros are gone ("37304203655").
+    # Drawn from a stream of its own, so the other draws of this file stay as they were.
+    if extract.fmt == "csv" and rng.spawn(1)[0].random() < _NUMERIC_ID_FILE_SHARE:
+        malformed = set(zip(m_ids, m_fields, strict=True))
+        record_ids = ids.to_list()
+        for column in ("person_id", "card_number"):
+            if column not in columns:
+                continue
+            values = columns[column]
+            n_ids: list[str] = []
+            for i, cell in enumerate(values):
+                if cell is None or (record_ids[i], column) in malformed or not cell.startswith("0"):
+                    continue
+                values[i] = cell.lstrip("0")
+                n_ids.append(record_ids[i])
+            log.add(n_ids, source, "id_as_number", column, None)
     # Legacy-font text: a share of the rows of this file were typed with a TCVN3 or VNI font.
     if legacy_ok and extract.legacy_scheme is not None:
         scheme = extract.legacy_scheme

@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_NIGHT", "DEFAULT_PROVINCE", "GENERATOR_VERSION", "GeneratedP
 
 DEFAULT_NIGHT: Final = date(2025, 11, 3)
 DEFAULT_PROVINCE: Final = "37"  # Ninh Bình: a mid-size merged province (old Hà Nam, Nam Định, Ninh Bình)
-GENERATOR_VERSION: Final = "4"
+GENERATOR_VERSION: Final = "5"  # 5: IDs that lost their leading zeros in CSV files, ethnicity written long
 
 # Independent random streams, so changing one part does not reshuffle the others.
 (_STREAM_POPULATION, _STREAM_BASE, _STREAM_EVENTS, _STREAM_DUPLICATES, _STREAM_FILES, _STREAM_VARIATIONS,

@@ -55,6 +55,11 @@ _DECIMAL: Final = re.compile(_DECIMAL_PATTERN)
 # at most two leading zeros): an integer of 10-11 digits is a 12-digit number written as a number; for a CMND
 # (9 digits, province codes from 01) an integer of 8 digits.
 PAD_FROM: Final = {12: (10, 11), 9: (8,)}
+# Digits written as text without their first zeros (a spreadsheet column made numeric, then saved as CSV:
+# "37304203655") are a 12-digit personal ID too: every one starts with 0, and a digit dropped anywhere else leaves
+# that 0 in place, so a text of 10-11 digits not starting with 0 can only have lost its zeros. Not for a CMND: its
+# province codes run from 01 to 9x, so 8 digits may as well be a 9-digit number missing some other digit.
+TEXT_PAD_TO: Final = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +109,23 @@ def clean_id(raw: str, lengths: tuple[int, ...] = (12,)) -> tuple[str, str | Non
         mantissa = re.split(r"[eE]", text)[0].replace(".", "").lstrip("0")
         if len(mantissa) < len(digits.rstrip("0")) or ("e" in text.lower() and len(mantissa) < len(digits)):
             return text, "digits"  # "3.73042E+10": the exponent added zeros that are not the identifier's digits
-        for length in lengths:
-            if len(digits) in PAD_FROM.get(length, ()):
-                return digits.zfill(length), None
-        return digits, None if len(digits) in lengths else "length"
+        return _zeros_restored(digits, lengths, lengths)
     digits = _SEPARATORS.sub("", text)
     if not digits.isdigit() or not digits.isascii():
         return digits, "digits"
-    return digits, None if len(digits) in lengths else "length"
+    return _zeros_restored(digits, lengths, tuple(n for n in lengths if n == TEXT_PAD_TO))
+
+
+def _zeros_restored(digits: str, lengths: tuple[int, ...], pad_to: tuple[int, ...]) -> tuple[str, str | None]:
+    """The digits, their lost leading zeros put back (to a length of ``pad_to``) when the length leaves no doubt,
+    and "length" if the length is still wrong."""
+    if len(digits) in lengths:
+        return digits, None
+    if not digits.startswith("0"):
+        for length in pad_to:
+            if len(digits) in PAD_FROM.get(length, ()):
+                return digits.zfill(length), None
+    return digits, "length"
 
 
 def id_contradiction(
@@ -209,12 +223,23 @@ def id_digits(values: pl.Series, lengths: tuple[int, ...] = (12,)) -> pl.DataFra
     text = text.str.strip_chars()
     text = pl.select(pl.when(text != "").then(text)).to_series().alias("_text")
     decimal = text.str.contains(_DECIMAL_PATTERN).fill_null(False)
-    digits = pl.col("_text").str.replace_all(_SEPARATORS_PATTERN, "")
+    stripped = pl.col("_text").str.replace_all(_SEPARATORS_PATTERN, "")
+    only_digits = stripped.str.contains(r"^[0-9]+$")
+    length = stripped.str.len_chars()
+    # Lost leading zeros put back, as clean_id does (TEXT_PAD_TO).
+    digits: pl.Expr = stripped
+    for target in reversed([n for n in lengths if n == TEXT_PAD_TO]):
+        pad = PAD_FROM.get(target, ())
+        if pad:
+            lost_zeros = only_digits & ~length.is_in(list(lengths)) & length.is_in(list(pad))
+            digits = (
+                pl.when(lost_zeros & ~stripped.str.starts_with("0")).then(stripped.str.zfill(target)).otherwise(digits)
+            )
     plain = pl.DataFrame({"_text": text}).select(
         pl.when(pl.col("_text").is_not_null()).then(digits).alias("digits"),
         pl.when(pl.col("_text").is_null())
         .then(None)
-        .when(~digits.str.contains(r"^[0-9]+$"))
+        .when(~only_digits)
         .then(pl.lit("digits"))
         .when(~digits.str.len_chars().is_in(list(lengths)))
         .then(pl.lit("length"))

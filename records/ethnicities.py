@@ -119,6 +119,9 @@ _SUBGROUP_WORDS: Final = frozenset(
     {("den",), ("trang",), ("do",), ("tien",), ("xanh",), ("coc",), ("quan", "chet"), ("quan", "trang"),
      ("thanh", "y"), ("ao", "dai"), ("lo", "gang"), ("dai", "ban")}
 )  # fmt: skip
+# A subgroup word that is also a group's name is read as a subgroup only after its own group: "Mông Hoa" (the
+# Flower Hmong) is Mông, "Kinh Hoa" names two groups.
+_OWN_SUBGROUP_WORDS: Final = {"mong": frozenset({("hoa",)})}
 _BY_NAME_KEY: Final = {ethnicity_key(group.name): group for group in ETHNIC_GROUPS}
 
 
@@ -131,8 +134,9 @@ def canonical_ethnicity(text: str | None) -> EthnicGroup | None:
     """The group an extract value names, or None when it names none of the 54 (or is empty).
 
     Beyond the official spellings: a word in front of a group's official name ("Người Kinh", "dân tộc Tày", "DT
-    Mường") and a local subgroup after it ("Thái đen", "Dao đỏ"). Neither applies to an alias: "Người Việt",
-    "Việt Kiều" and "Hoa Kiều" name no ethnic group, nor does "Kinh Mường" (two).
+    Mường") and a local subgroup after any of its spellings ("Thái đen", "Dao đỏ", "H'Mông trắng", "Mông Hoa").
+    A leading word does not apply to an alias: "Người Việt", "Việt Kiều" and "Hoa Kiều" name no ethnic group, nor
+    does "Kinh Mường" or "Kinh Hoa" (two).
     """
     if text is None:
         return None
@@ -145,8 +149,14 @@ def canonical_ethnicity(text: str | None) -> EthnicGroup | None:
             words = words[len(leading) :]
             break
     for end in range(len(words), 0, -1):
-        group = _BY_NAME_KEY.get("".join(words[:end]))
-        if group is not None and (end == len(words) or tuple(words[end:]) in _SUBGROUP_WORDS):
+        key = "".join(words[:end])
+        rest = tuple(words[end:])
+        # A subgroup may follow any spelling of its group ("H'Mông trắng"); a leading word only the official name.
+        group = _BY_NAME_KEY.get(key) or (ETHNICITY_BY_KEY.get(key) if rest else None)
+        if group is None:
+            continue
+        own = _OWN_SUBGROUP_WORDS.get(ethnicity_key(group.name), frozenset())
+        if not rest or rest in _SUBGROUP_WORDS or rest in own:
             return group
     return None
 

@@ -48,7 +48,8 @@ EXPECTED_RULES: Final[dict[str, tuple[str, ...]]] = {
 NOT_FINDINGS: Final = (
     "malformed_row", "name_variant", "partial_birth_date", "partial_birth_date_extract", "name_rendering",
     "dropped_middle_name", "reversed_name_order", "name_title", "name_remark", "birth_year_off_by_one",
-    "swapped_day_month", "reissued_id", "missing_person_id",
+    "swapped_day_month", "reissued_id", "missing_person_id", "id_as_number",
+    "ethnicity_written_long",
 )  # fmt: skip
 PEOPLE, SEED, NIGHTS = 4000, 5, 3
 

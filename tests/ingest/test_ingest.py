@@ -261,3 +261,41 @@ def test_card_file_without_card_number_column_is_read(tmp_path: Path) -> None:
     result = ingest_file(path)
     assert_counts(result)
     assert result.accepted.height == 1 and result.accepted["person_id"][0] is None
+
+
+def test_generated_ids_written_as_numbers_are_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV whose ID columns lost their leading zeros in a spreadsheet ("37304203655") is read with the zeros put
+    back: the same 12 digits as the base holds for that person, and no row quarantined for its ID."""
+    import datagen.extracts
+    from datagen import generate_province
+    from records.ingest import ingest_night
+
+    monkeypatch.setattr(datagen.extracts, "_NUMERIC_ID_FILE_SHARE", 1.0)
+    night = dt.date(2025, 11, 1)
+    result = generate_province(4000, 3, tmp_path, night=night, nights=1)
+    defects = pl.read_parquet(result.defects_path)
+    stripped = defects.filter(pl.col("defect") == "id_as_number")
+    assert stripped.height > 20
+    ingested = ingest_night(result.base_path, tmp_path / "extracts" / night.isoformat(), as_of=night)
+    accepted = ingested.extracts.accepted
+    truth = pl.read_parquet(result.persons_path).select("record_id", "true_person")
+    read = (
+        accepted.with_columns(pl.col("record_id").str.replace(r"^[a-z_]+:", ""))
+        .join(stripped.filter(pl.col("field") == "person_id").select("record_id"), on="record_id", how="semi")
+        .join(truth, on="record_id")
+    )
+    malformed = defects.filter(pl.col("defect") == "malformed_row")
+    kept = stripped.filter(pl.col("field") == "person_id").join(malformed, on="record_id", how="anti")
+    assert read.height == kept.height  # every row but those quarantined for another field
+    base = ingested.base.accepted.join(truth, on="record_id").select("true_person", pl.col("person_id").alias("_id"))
+    compared = read.join(base, on="true_person", how="inner")
+    assert compared.height > 10
+    assert (compared["person_id"].str.len_chars() == 12).all()
+    # Every stripped ID is back to the digits its person's base record holds, except the errors the generator put
+    # there on purpose (a sibling's or reissued ID), which are logged as defects of their own.
+    other = defects.filter(pl.col("defect").is_in(["sibling_id", "reissued_id", "shared_id"]))["record_id"]
+    clean = compared.filter(~pl.col("record_id").is_in(other.implode()))
+    assert clean.height > 10
+    assert (clean["person_id"] == clean["_id"]).all()
+    problems = ingested.extracts.quarantine.filter(pl.col("field").is_in(["person_id", "card_number"]))
+    assert problems.height == malformed.filter(pl.col("field").is_in(["person_id", "card_number"])).height

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from normalize.dates import parse_date
-from normalize.ids import decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
+from normalize.ids import clean_id, decode_personal_id, id_columns, old_id_kind, old_id_kind_expr
 
 TODAY = date(2025, 7, 2)
 
@@ -50,6 +50,28 @@ def test_separators_cmnd_and_contradictions() -> None:
     assert old_id_kind("123 456 789") == "CMND9"
     assert old_id_kind("012345678901") == "CMND12"
     assert old_id_kind("12345") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "number", "valid"),
+    [
+        ("37304203655", "037304203655", True),  # a numeric spreadsheet column saved as CSV: one zero lost
+        ("1090012345", "001090012345", True),  # province 001: two zeros lost
+        ("1 0900 12345", "001090012345", True),
+        ("00109001234", None, False),  # a digit lost elsewhere: the leading zero is still there, nothing to restore
+        ("123456789012", "123456789012", False),  # 12 digits: never padded, and 123 is no province
+    ],
+)
+def test_text_ids_that_lost_their_leading_zeros(raw: str, number: str | None, valid: bool) -> None:
+    decoded = decode_personal_id(raw, as_of=TODAY)
+    assert (decoded.number, decoded.valid) == (number, valid)
+
+
+def test_cmnd_text_is_not_padded() -> None:
+    # A CMND's province codes run from 01 to 9x: 8 digits may be a 9-digit number that lost another digit.
+    assert clean_id("12345678", (9, 12)) == ("12345678", "length")
+    assert clean_id("12345678.0", (9, 12)) == ("012345678", None)  # in number form the zero was the one lost
+    assert clean_id("37304203655", (9, 12)) == ("037304203655", None)
 
 
 id_strategy = st.one_of(

@@ -23,6 +23,9 @@ from records.ethnicities import ETHNIC_GROUPS, canonical_ethnicity, ethnicity_gr
         ("Dao đỏ", "Dao"),
         ("Dao quần chẹt", "Dao"),
         ("Người Bru Vân Kiều", "Bru Vân Kiều"),
+        ("H'Mông trắng", "Mông"),  # a subgroup after another spelling of the group
+        ("Hmông xanh", "Mông"),
+        ("Mông Hoa", "Mông"),  # the Flower Hmong: "Hoa" is a subgroup only after Mông ("Kinh Hoa" stays two groups)
     ],
 )
 def test_spellings_name_their_group(text: str, group: str) -> None:
