@@ -52,8 +52,9 @@ _TRIM = _malloc_trim()
 
 def release_freed_memory() -> None:
     """Give the OS back what the process has freed: collect reference cycles, then ask glibc's allocator to return
-    its free pages (``malloc_trim(0)``). Python objects and Arrow buffers of a finished asset are freed into the
-    allocator's arenas, which otherwise keep them resident: the next asset's peak would include them."""
+    its free pages (``malloc_trim(0)``). What a finished asset allocated through glibc (Python objects, SQLite's and
+    other libraries' buffers; polars has its own allocator) is freed into glibc's arenas, which otherwise keep it
+    resident: the next asset's peak would include it."""
     gc.collect()
     if _TRIM is not None:
         _TRIM(0)
