@@ -677,34 +677,42 @@ def _repair_lost_u_horn(text: str) -> str:
 
 
 def _decode_tcvn3(text: str) -> str:
-    words = text.split(" ")
-    out: list[str] = []
-    for word in words:
-        decoded = word.translate(_TCVN3_TABLE)
-        letters = [ch for ch in word if ch.isascii() and ch.isalpha()]
-        # Capital-font TCVN3 ("NGUYÔN") decodes to mixed case; the plain letters tell the intended case.
-        if letters and all(ch.isupper() for ch in letters) and (len(letters) > 1 or not decoded[1:].islower()):
-            decoded = decoded.upper()
-        out.append(decoded)
-    return _repair_lost_u_horn(" ".join(out))
+    return _repair_lost_u_horn(" ".join(map(_decode_tcvn3_word, text.split(" "))))
+
+
+@lru_cache(maxsize=262144)
+def _decode_tcvn3_word(word: str) -> str:
+    """One space-separated word read as TCVN3 (once per distinct word: legacy texts repeat the same words)."""
+    decoded = word.translate(_TCVN3_TABLE)
+    letters = [ch for ch in word if ch.isascii() and ch.isalpha()]
+    # Capital-font TCVN3 ("NGUYÔN") decodes to mixed case; the plain letters tell the intended case.
+    if letters and all(ch.isupper() for ch in letters) and (len(letters) > 1 or not decoded[1:].islower()):
+        decoded = decoded.upper()
+    return decoded
 
 
 def _decode_vni(text: str) -> str:
     return _VNI_PATTERN.sub(lambda m: _VNI[m.group(0)], text)
 
 
+_WORD_BREAKS: Final = re.compile(r"[\s,.;:()/\-\"']+")
+
+
 def _implausible_words(text: str, *, strict: bool = False) -> int:
     """Words that are neither ASCII nor a Vietnamese syllable or minority-name word (legacy gibberish scores high,
     real text 0); ``strict``: nor a Vietnamese syllable (minority-name words count)."""
+    return sum(_implausible_word(word, strict) for word in _WORD_BREAKS.split(text))
+
+
+@lru_cache(maxsize=262144)
+def _implausible_word(word: str, strict: bool) -> bool:
+    """One word of :func:`_implausible_words`, decided once per distinct word: the candidate readings of a legacy
+    text are scored word by word, and a night's addresses and names repeat the same few thousand words."""
+    if not word or word.isascii():
+        return False
+    letters = "".join(ch for ch in word if not ch.isdigit())
     plausible = is_vietnamese_syllable if strict else is_name_word
-    count = 0
-    for word in re.split(r"[\s,.;:()/\-\"']+", text):
-        if not word or word.isascii():
-            continue
-        letters = "".join(ch for ch in word if not ch.isdigit())
-        if not plausible(letters):
-            count += 1
-    return count
+    return not plausible(letters)
 
 
 _BEYOND_LATIN1: Final = re.compile(r"[^\x00-\xff]")
@@ -739,7 +747,8 @@ def known_syllables() -> frozenset[str]:
     if _NAMEDB.is_dir():
         texts.extend(path.read_text(encoding="utf-8") for path in sorted(_NAMEDB.glob("*.txt")))
     words = _WORDS_OF_TEXT.findall(unicodedata.normalize("NFC", "\n".join(texts)).lower())
-    return frozenset(fold_tone_placement(word) for word in words)
+    # Folded once per distinct word: the unit tables repeat the same few thousand syllables.
+    return frozenset(fold_tone_placement(word) for word in set(words))
 
 
 def _destroys_known_words(original: str, converted: str) -> bool:

@@ -134,8 +134,14 @@ class SortedKeys:
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All ``(query position, base row)`` pairs whose keys are equal."""
-        lo = np.searchsorted(self.keys, query, side="left")
-        hi = np.searchsorted(self.keys, query, side="right")
+        # Searched in key order and put back in query order: numpy's binary search starts from the previous
+        # key's place when the keys come sorted, which makes it several times faster on a large base.
+        order = np.argsort(query, kind="stable")
+        ordered = query[order]
+        lo = np.empty(query.shape[0], dtype=np.intp)
+        hi = np.empty(query.shape[0], dtype=np.intp)
+        lo[order] = np.searchsorted(self.keys, ordered, side="left")
+        hi[order] = np.searchsorted(self.keys, ordered, side="right")
         counts = hi - lo
         total = int(counts.sum())
         if total == 0:

@@ -141,6 +141,19 @@ def _distinct_rows(keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series] | None:
     return distinct, codes
 
 
+_SAMPLE_ROWS = 8192
+
+
+def _nearly_unique(keys: pl.DataFrame) -> bool:
+    """True when an evenly spread sample of the rows is more than 95 % distinct (an ID): grouping such columns by
+    their distinct values costs more than the expressions themselves. Only a shortcut: ``derive`` gives the same
+    columns either way."""
+    if keys.height < 4 * _SAMPLE_ROWS:
+        return False
+    sample = keys.gather_every(keys.height // _SAMPLE_ROWS)
+    return sample.n_unique() > 0.95 * sample.height
+
+
 def derive(frame: pl.DataFrame, derived: Sequence[pl.Expr]) -> pl.DataFrame:
     """``frame.with_columns(derived)``, each group of expressions reading the same columns evaluated once per
     distinct combination of them when that is at most half the rows, and spread back (derived columns are row by
@@ -155,7 +168,8 @@ def derive(frame: pl.DataFrame, derived: Sequence[pl.Expr]) -> pl.DataFrame:
             by_columns.setdefault(tuple(sorted(read)), []).append(expr)
     spread: list[pl.Series] = []
     for columns, exprs in by_columns.items():
-        found = _distinct_rows(frame.select(columns)) if frame.height else None
+        keys = frame.select(columns)
+        found = _distinct_rows(keys) if frame.height and not _nearly_unique(keys) else None
         if found is None or 2 * found[0].height > frame.height:
             direct.extend(exprs)
             continue

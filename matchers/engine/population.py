@@ -9,7 +9,7 @@ from typing import Final
 
 import polars as pl
 
-from matchers.engine.comparisons import any_null, exact_level, similarity_level
+from matchers.engine.comparisons import any_null, exact_level, similarity_level, within_one_edit
 from matchers.engine.settings import (
     Comparison,
     ComparisonLevel,
@@ -407,7 +407,11 @@ def _birth_date() -> Comparison:
                 description="Ngày và tháng sinh bị đảo",
             ),
             ComparisonLevel(
-                "one_digit_off", full & typo.at_most(1), similarities=(typo,), description="Ngày sinh sai một chữ số"
+                "one_digit_off",
+                full & typo.at_most(1),
+                similarities=(typo,),
+                description="Ngày sinh sai một chữ số",
+                gate=within_one_edit("birth_date_text"),
             ),
             ComparisonLevel(
                 "year_off_by_one",
@@ -455,6 +459,7 @@ def _person_id() -> Comparison:
                 distance.at_most(1),
                 similarities=(distance,),
                 description="Số định danh sai một chữ số",
+                gate=within_one_edit("person_id_norm"),
             ),
             ComparisonLevel(
                 "same_serial",
@@ -473,6 +478,14 @@ def _person_id() -> Comparison:
                 "cmnd_vs_cccd",
                 (old_l == pid_r) | (pid_l == old_r),
                 description="Số CMND một bên trùng số định danh bên kia",
+            ),
+            ComparisonLevel(
+                "same_birth_digits",
+                pid_l.str.slice(3, 3) == pid_r.str.slice(3, 3),
+                # A birth registered a second time (another province, a new serial) keeps the century/sex and year
+                # digits; so do all people of one sex and year, so this level weighs far less than a match and
+                # far less against one than two numbers that disagree on who the person is.
+                description="Hai số định danh khác tỉnh và sáu số cuối, cùng thế kỷ/giới tính và năm sinh",
             ),
         ),
         description="Số định danh / CMND",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from matchers.engine.blocking import block_keys, dedupe_pair_batches, link_pairs, sorted_keys
+from matchers.engine.blocking import SortedKeys, block_keys, dedupe_pair_batches, link_pairs, sorted_keys
 from matchers.engine.settings import block_on
 
 
@@ -66,3 +66,20 @@ def test_link_lookup_equals_a_join() -> None:
     )
     assert per_rule == [joined.height]
     assert pairs.select("_l", "_r").sort("_l", "_r").equals(joined.sort("_l", "_r"))
+
+
+def test_sorted_key_lookup_gives_every_equal_pair_in_query_order() -> None:
+    """The lookup searches the queries in key order; its answer is the plain one: for each query in the order
+    given, every base row with that key, in the base's sorted order."""
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 40, size=300).astype(np.uint64)
+    order = np.argsort(base, kind="stable")
+    index = SortedKeys(base[order], order.astype(np.uint32))
+    query = rng.integers(0, 60, size=500).astype(np.uint64)  # keys missing from the base too
+    expected_positions = [q for q, key in enumerate(query) for _ in np.flatnonzero(base[order] == key)]
+    expected_rows = [int(order[i]) for key in query for i in np.flatnonzero(base[order] == key)]
+    positions, rows = index.lookup(query)
+    assert positions.tolist() == expected_positions
+    assert rows.tolist() == expected_rows
+    empty_positions, empty_rows = index.lookup(np.empty(0, dtype=np.uint64))
+    assert empty_positions.size == empty_rows.size == 0

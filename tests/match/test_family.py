@@ -179,7 +179,9 @@ def test_birth_year_off_by_one_and_reissued_ids_have_their_levels() -> None:
     assert _levels({**left, "birth_date": "1989-05-13"}, {**right, "birth_date": "1990-05-13"})["birth_date"] == (
         "year_off_by_one"
     )
-    assert levels["person_id"] == "else" and levels["veto"] == "none"
+    # Another province and serial, the same century/sex and year digits: a birth registered twice.
+    assert levels["person_id"] == "same_birth_digits" and levels["veto"] == "none"
+    assert _levels(left, {**right, "person_id": "083078202755"})["person_id"] == "else"
 
 
 def _cluster_frame(rows: list[tuple[str, str | None, str, str]]) -> pl.DataFrame:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import DamerauLevenshtein
 
-from matchers.engine.comparisons import VETO_CODE, _needed, compute_levels, compute_similarities
+from matchers.engine.comparisons import VETO_CODE, _needed, compute_levels, compute_similarities, within_one_edit
 from matchers.engine.linker import prepare_records
 from matchers.engine.population import population_settings
 from matchers.engine.settings import MatchSettings, Similarity
@@ -105,3 +109,93 @@ def test_derived_columns_per_distinct_value_equal_the_row_by_row_ones(base: pl.D
     exprs = [pl.col("given_key").str.to_uppercase().alias("given_key"), pl.col("given_key").alias("copy")]
     assert derive(frame, exprs).equals(frame.with_columns(exprs))
     assert derive(frame.head(0), settings.derived).equals(frame.head(0).with_columns(settings.derived))
+
+
+def test_nearly_unique_columns_are_derived_row_by_row_with_the_same_result() -> None:
+    from matchers.engine.linker import _nearly_unique, derive
+
+    rows = 40_000
+    frame = pl.DataFrame(
+        {
+            "person_id": [f"037{i:09d}" for i in range(rows)],
+            "valid": [i % 3 != 0 for i in range(rows)],
+            "given": [["An", "Bình", "Chi", None][i % 4] for i in range(rows)],
+        }
+    )
+    assert _nearly_unique(frame.select("person_id", "valid"))
+    assert not _nearly_unique(frame.select("given"))
+    assert not _nearly_unique(frame.head(1000).select("person_id"))  # too few rows to sample: the plain rule
+    exprs = [
+        pl.when(pl.col("valid")).then(pl.col("person_id")).alias("valid_id"),
+        pl.col("given").str.to_lowercase().alias("given_key"),
+    ]
+    assert derive(frame, exprs).equals(frame.with_columns(exprs))
+
+
+def _one_edit_apart(draw: st.DrawFn) -> tuple[str, str]:
+    """A string and the same string with at most one edit (insert, delete, substitute, swap two neighbours)."""
+    alphabet = "0129aăâđĐ-"
+    text = draw(st.text(alphabet, max_size=14))
+    position = draw(st.integers(0, len(text)))
+    edit = draw(st.sampled_from(["none", "insert", "delete", "substitute", "swap"]))
+    letter = draw(st.sampled_from(alphabet))
+    if edit == "insert":
+        other = text[:position] + letter + text[position:]
+    elif edit == "delete" and position < len(text):
+        other = text[:position] + text[position + 1 :]
+    elif edit == "substitute" and position < len(text):
+        other = text[:position] + letter + text[position + 1 :]
+    elif edit == "swap" and position + 1 < len(text):
+        other = text[:position] + text[position + 1] + text[position] + text[position + 2 :]
+    else:
+        other = text
+    return (text, other) if draw(st.booleans()) else (other, text)
+
+
+def _gate_holds(pairs: list[tuple[str, str]]) -> list[bool]:
+    sides = pl.DataFrame({"v_l": [a for a, _ in pairs], "v_r": [b for _, b in pairs]})
+    return sides.select(within_one_edit("v").fill_null(False)).to_series().to_list()
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(st.composite(_one_edit_apart)(), min_size=1, max_size=30))
+def test_one_edit_gate_lets_every_pair_within_one_edit_through(pairs: list[tuple[str, str]]) -> None:
+    assert all(DamerauLevenshtein.distance(a, b) <= 1 for a, b in pairs)
+    assert all(_gate_holds(pairs))
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text("0129aă-", max_size=12), st.text("0129aă-", max_size=12)), min_size=1, max_size=30))
+def test_one_edit_gate_never_stops_a_pair_the_distance_lets_through(pairs: list[tuple[str, str]]) -> None:
+    for (a, b), held in zip(pairs, _gate_holds(pairs), strict=True):
+        assert held or DamerauLevenshtein.distance(a, b) > 1
+
+
+def test_one_edit_gate_stops_unrelated_ids_and_dates() -> None:
+    pairs = [("037085001234", "037190456789"), ("1985-03-12", "1990-11-27"), ("037085001234", "037085001243")]
+    assert _gate_holds(pairs) == [False, False, True]
+    sides = pl.DataFrame({"v_l": ["0370", None], "v_r": [None, None]}, schema={"v_l": pl.String, "v_r": pl.String})
+    assert sides.select(within_one_edit("v").fill_null(False)).to_series().to_list() == [False, False]
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text("ab1 -'", max_size=10) | st.none(), st.text("abc1 -" + "ăđé", max_size=10) | st.none()),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_similarities_of_ascii_text_as_bytes_equal_those_of_strings(pairs: list[tuple[str | None, str | None]]) -> None:
+    """ASCII sides go to rapidfuzz as bytes: every scorer gives what it gives on the strings (nulls stay NaN)."""
+    from matchers.engine.comparisons import _SCORERS, _scores
+
+    left_values = pl.Series([a for a, _ in pairs], dtype=pl.String)
+    right_values = pl.Series([b for _, b in pairs], dtype=pl.String)
+    for scorer_name, (scorer, divisor) in _SCORERS.items():
+        scores = _scores(left_values, right_values, Similarity(scorer_name, "v"), 1)
+        for (a, b), score in zip(pairs, scores, strict=True):
+            if a is None or b is None:
+                assert np.isnan(score)
+            else:
+                assert score == np.float32(np.float32(scorer(a, b)) / np.float32(divisor)), (scorer_name, a, b)

@@ -20,6 +20,7 @@ from polars.testing import assert_frame_equal
 from datagen import generate_province
 from normalize import addresses
 from normalize import names as names_module
+from normalize import text as text_module
 from normalize.addresses import resolve_address
 from normalize.columns import ADDRESS_COLUMNS
 from normalize.frame import normalize_records
@@ -136,3 +137,55 @@ def test_generated_base_normalizes_as_the_scalar_functions_say(tmp_path: Path) -
     assert normalized["full_name_norm"].to_list() == [p.display or None for p in parsed]
     assert normalized["given_name"].to_list() == [p.given if p.display else None for p in parsed]
     assert normalized["name_key"].to_list() == [p.name_key if p.display else None for p in parsed]
+
+
+def _reference_implausible_words(text: str, *, strict: bool = False) -> int:
+    """The count as it was written before the per-word cache: every word of every text tested."""
+    plausible = text_module.is_vietnamese_syllable if strict else text_module.is_name_word
+    count = 0
+    for word in re.split(r"[\s,.;:()/\-\"']+", text):
+        if not word or word.isascii():
+            continue
+        if not plausible("".join(ch for ch in word if not ch.isdigit())):
+            count += 1
+    return count
+
+
+def _reference_decode_tcvn3(text: str) -> str:
+    """The TCVN3 reading as it was written before the per-word cache."""
+    out = []
+    for word in text.split(" "):
+        decoded = word.translate(text_module._TCVN3_TABLE)
+        letters = [ch for ch in word if ch.isascii() and ch.isalpha()]
+        if letters and all(ch.isupper() for ch in letters) and (len(letters) > 1 or not decoded[1:].islower()):
+            decoded = decoded.upper()
+        out.append(decoded)
+    return text_module._repair_lost_u_horn(" ".join(out))
+
+
+# Legacy-font and mojibake words, real Vietnamese and minority words, digits and separators, in any mix and case.
+LEGACY_WORDS = [
+    "TrÇn", "V¨n", "§øc", "NGUYÔN", "V¡N", "N÷", "Traàn", "Vaên", "Ñöùc", "TRAÀN", "Hoaøng", "Thò", "X·", "TØnh",
+    "Ninh", "B×nh", "Ph\xadêng", "Sè", "15", "Nguyá»…n", "Thá»‹", "Lê", "Khánh", "Oânh", "Y", "Blông", "Niê", "H'Hen",
+    "Êban", "Ksor", "Xã", "tp", "TP", "kp", "Ng", "nh", "Tr", "Km", "105", "QL1A", "Ðức", "Tæ4", "Phường5", "",
+]  # fmt: skip
+legacy_texts = st.lists(
+    st.tuples(st.sampled_from(LEGACY_WORDS), st.sampled_from([" ", ", ", ".", "-", " (", ") ", "/", "  ", ";"])),
+    max_size=8,
+).map(lambda parts: "".join(word + separator for word, separator in parts))
+
+
+@FAST
+@given(legacy_texts, st.booleans())
+@example("TrÇn V¨n §øc", False)
+@example("Nguyá»…n Thá»‹ Lê", True)
+def test_implausible_words_equal_the_word_by_word_count(text: str, strict: bool) -> None:
+    assert text_module._implausible_words(text, strict=strict) == _reference_implausible_words(text, strict=strict)
+
+
+@FAST
+@given(legacy_texts.map(lambda text: text.replace("(", " ").replace(")", " ")))
+@example("NGUYÔN V¡N AN")
+@example("Tr Km 105, Ng nh. TP")
+def test_tcvn3_reading_equals_the_plain_loop(text: str) -> None:
+    assert text_module._decode_tcvn3(text) == _reference_decode_tcvn3(text)
