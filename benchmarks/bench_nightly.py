@@ -11,10 +11,11 @@ those of the first province: night 1 gets its first night's files, night 2 as ma
 make ``--extract-rows`` rows (100,000), so both sizes of base get the same extracts. Night 2's base is night 1's
 with ``--changed`` (0.5 %) of its records edited (``datagen.evolve``), plus a few added and removed.
 
-Each night runs ``dancu nightly`` in a process of its own. Printed per night: wall time and the process's peak RSS
-(from the OS, ``wait4``); per asset: seconds and peak RSS while it ran (the run's own sampler, ``pipelines.timing``:
-the in-process executor runs every asset in one process, so an asset's peak includes what earlier assets left
-allocated, an upper bound); disk written per night. ``--check`` then recomputes night 2 with ``--full`` on a copy of
+Each night runs ``dancu nightly`` in a process of its own. Printed per night: wall time, the process's peak RSS
+(from the OS, ``wait4``) and its CPU seconds (user + system: what to compare on a shared machine); per asset:
+seconds and peak RSS while it ran (the run's own sampler, ``pipelines.timing``: the in-process executor runs every
+asset in one process, so an asset's peak includes what earlier assets left allocated, an upper bound); disk
+written per night. ``--check`` then recomputes night 2 with ``--full`` on a copy of
 the state after night 1 and compares register, clusters, pairs above the review threshold, findings and tasks.
 """
 
@@ -138,7 +139,8 @@ def build_inputs(work: Path, people: int, provinces: int, extract_rows: int, cha
 
 
 def run_night(input_dir: Path, output: Path, night: dt.date, *, full: bool = False) -> dict[str, Any]:
-    """``dancu nightly`` in its own process; wall time, the OS's peak RSS of the process, the run summary."""
+    """``dancu nightly`` in its own process; wall time, CPU seconds (user + system) and the OS's peak RSS of the
+    process, the run summary."""
     command = [str(ROOT / ".venv" / "bin" / "dancu"), "nightly", "--input", str(input_dir), "--output", str(output),
                "--date", night.isoformat(), "--quiet", *(["--full"] if full else [])]  # fmt: skip
     log = output.parent / f"{output.name}-{night.isoformat()}{'-full' if full else ''}.log"
@@ -151,7 +153,9 @@ def run_night(input_dir: Path, output: Path, night: dt.date, *, full: bool = Fal
     if status != 0:
         raise SystemExit(f"dancu nightly failed for {night} (see {log})")
     summary = json.loads((output / "nights" / night.isoformat() / "run-summary.json").read_text("utf-8"))
-    return {"seconds": seconds, "peak_rss_gb": usage.ru_maxrss / 1024**2, "assets": summary["assets"], "log": str(log)}
+    cpu = usage.ru_utime + usage.ru_stime
+    peak = usage.ru_maxrss / 1024**2
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_gb": peak, "assets": summary["assets"], "log": str(log)}
 
 
 def _assets_table(first: dict[str, Any], second: dict[str, Any]) -> None:
@@ -224,7 +228,8 @@ def main() -> int:
     second = run_night(Path(str(info["night2"])), output, SECOND)
     base = f"{int(info['base_rows_night1']):,} base records ({args.provinces} x {args.people:,} people)"
     print(f"\n== dancu nightly on {base}")
-    print(f"{'night':<10}{'wall':>10}{'peak RSS':>11}{'extract rows':>14}{'base changed':>14}{'disk MB':>10}")
+    print(f"{'night':<10}{'wall':>10}{'peak RSS':>11}{'extract rows':>14}{'base changed':>14}{'disk MB':>10}"
+          f"{'CPU s':>9}")  # fmt: skip
     disk1, disk2 = _disk(output, FIRST), _disk(output, SECOND)
     changed = f"{info['changed']:,}+{info['added']}-{info['removed']}"
     for label, night, extract, edit, disk in (
@@ -232,7 +237,7 @@ def main() -> int:
         ("2", second, info["extract_rows_night2"], changed, disk2),
     ):
         print(f"{label:<10}{night['seconds']:>9.1f}s{night['peak_rss_gb']:>9.2f}GB{extract:>14,}{edit:>14}"
-              f"{sum(disk.values()):>10.1f}")  # fmt: skip
+              f"{sum(disk.values()):>10.1f}{night['cpu_seconds']:>9.1f}")  # fmt: skip
     _assets_table(first, second)
     print("\ndisk written by night 2, MB: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(disk2.items()) if v))
     if args.check:

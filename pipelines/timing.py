@@ -9,6 +9,9 @@ shorter than the sampling period can be missed; the benchmark also reports the w
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import itertools
 import threading
 import time
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-__all__ = ["Stopwatch", "resident_mb"]
+__all__ = ["Stopwatch", "release_freed_memory", "resident_mb"]
 
 _STATUS = Path("/proc/self/status")
 _PERIOD = 0.02
@@ -33,6 +36,28 @@ def resident_mb() -> float | None:
     except OSError:
         return None
     return None
+
+
+def _malloc_trim() -> ctypes._NamedFuncPointer | None:
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Give the OS back what the process has freed: collect reference cycles, then ask glibc's allocator to return
+    its free pages (``malloc_trim(0)``). What a finished asset allocated through glibc (Python objects, SQLite's and
+    other libraries' buffers; polars has its own allocator) is freed into glibc's arenas, which otherwise keep it
+    resident: the next asset's peak would include it."""
+    gc.collect()
+    if _TRIM is not None:
+        _TRIM(0)
 
 
 class _Sampler:
@@ -81,10 +106,17 @@ class _Sampler:
 _SAMPLER = _Sampler()
 
 
+def _open_window() -> int:
+    release_freed_memory()  # an asset starts: what earlier assets freed is not its memory
+    return _SAMPLER.open()
+
+
 @dataclass
 class Stopwatch:
+    """Started at the beginning of an asset body (after what earlier assets freed is given back to the OS)."""
+
+    window: int = field(default_factory=_open_window)
     started: float = field(default_factory=time.perf_counter)
-    window: int = field(default_factory=_SAMPLER.open)
 
     def __post_init__(self) -> None:
         weakref.finalize(self, _SAMPLER.close, self.window)

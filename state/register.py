@@ -160,7 +160,10 @@ def _person_records(
     base_ids = members.filter(pl.col("source") == "base").get_column("record_id")
     base_rows = base.read() if persons is None else base.lookup(base_ids)
     extract_rows = extracts.join(members.select("record_id"), on="record_id", how="semi")
-    records = pl.concat([base_rows, extract_rows], how="diagonal_relaxed")
+    # Contiguous here, while the two parts are let go as it is made: the golden build needs one chunk per column, and
+    # rechunking there copied every column while the caller still held the chunked frame (two copies of tonight's
+    # records through the build).
+    records = pl.concat([base_rows, extract_rows], how="diagonal_relaxed", rechunk=True)
     return records, members.select("record_id", "cluster_id")
 
 

@@ -1,0 +1,136 @@
+"""Where a night's ``correction_tasks`` asset spends its time and memory, step by step.
+
+    .venv/bin/dancu nightly --input <inputs>/night1 --output var/prof/out --date 2025-11-11 --quiet   # once
+    .venv/bin/python benchmarks/profile_tasks_night.py var/prof/out 2025-11-11 [--dump var/prof/tasks-a]
+
+Reads a finished night's outputs, then does what the ``correction_tasks`` asset does (``task_inputs``,
+``build_drafts``, ``apply_night`` into a new, empty SQLite task store, the per-person outcomes) in a scratch folder
+(the night's own state and store are not touched). Meant for a *first* night (the store was empty before it).
+Prints per step wall and CPU seconds and RSS (before, peak sampled every 5 ms, after). ``--dump`` writes the task
+store's tables and the outcomes as Parquet, for comparing two versions of the code (``--compare A B``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from diff_nights import store_tables
+from profile_register_night import Steps, _compare, _rss_mb
+
+
+def dump_store(database: Path, folder: Path) -> None:
+    """Every table of the task store as Parquet (without the run's wall-clock times: ``diff_nights``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in store_tables(database).items():
+        frame.write_parquet(folder / f"store_{name}.parquet")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("output", type=Path, nargs="?", help="a finished night's --output folder")
+    parser.add_argument("night", nargs="?", help="the night (YYYY-MM-DD)")
+    parser.add_argument("--dump", type=Path, help="write the task store's tables and the outcomes here")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("A", "B"), help="compare two --dump folders")
+    args = parser.parse_args()
+    if args.compare:
+        return _compare(*args.compare)
+    if args.output is None or args.night is None:
+        parser.error("output and night are required")
+
+    import corrections.build as build
+    import corrections.nightly as nightly
+    import pipelines.defs.report.tasks as asset
+    import state.tasks as state_tasks
+    from corrections.db import store_engine
+    from matchers.engine.nightly import repaired_pairs
+    from matchers.engine.population import population_settings
+    from pipelines.io import load_output
+    from state.tables import TableStore
+
+    steps = Steps()
+    for name in ("task_inputs", "person_outcomes", "commit_outcomes", "outcome_totals"):
+        steps.wrap(state_tasks, name)
+    for name in ("select_findings", "_register_values", "_records_frame"):
+        steps.wrap(build, name, f"build_drafts: {name}")
+    steps.wrap(build, "build_drafts")
+    for name in ("_upsert_snapshots", "_apply_tasks", "_apply_reviews"):
+        steps.wrap(nightly, name, f"apply_night: {name}")
+    steps.wrap(nightly, "apply_night")
+    steps.wrap(TableStore, "commit", "TableStore.commit")
+
+    def out(name: str) -> object:
+        return load_output(args.output, args.night, name)
+
+    state_dir = args.output / "state"
+    scratch = Path(tempfile.mkdtemp(prefix="dancu-profile-tasks-"))
+    try:
+        start = _rss_mb()
+        night = dt.date.fromisoformat(args.night)
+        database = scratch / "dancu.sqlite"
+        engine = store_engine(f"sqlite:///{database}")
+        settings = population_settings()
+        rules = asset.rules_table()
+        wards = asset.units.current_wards()
+        comparisons = asset.comparison_infos()
+
+        def body() -> None:
+            inputs = state_tasks.task_inputs(
+                out("quality_findings"),  # type: ignore[arg-type]
+                out("scored_pairs"),  # type: ignore[arg-type]
+                out("normalized_base"),  # type: ignore[arg-type]
+                out("normalized_extracts"),  # type: ignore[arg-type]
+                out("person_clusters").clusters,  # type: ignore[attr-defined]
+                out("register"),  # type: ignore[arg-type]
+                out("register_changes"),  # type: ignore[arg-type]
+                repaired_pairs(state_dir, args.night, settings),
+            )
+            drafts = build.build_drafts(
+                night,
+                inputs.findings,
+                inputs.pairs,
+                inputs.records,
+                rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
+                comparisons=comparisons,
+                ward_provinces=dict(zip(wards["ward_code"].to_list(), wards["province_code"].to_list(), strict=True)),
+                clusters=inputs.clusters,
+                register=inputs.register,
+                register_findings=inputs.register_findings,
+            )
+            scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
+            nightly.apply_night(engine, drafts, scope)
+            version = state_tasks.commit_outcomes(
+                scratch / "state",
+                args.night,
+                state_tasks.person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
+                full=inputs.full,
+                persons=inputs.persons,
+            )
+            totals = state_tasks.outcome_totals(version)
+            asset.queue_summary(nightly.open_task_counts(engine))
+            if args.dump:
+                args.dump.mkdir(parents=True, exist_ok=True)
+                version.read().write_parquet(args.dump / "outcomes.parquet")
+                totals.write_parquet(args.dump / "outcome_totals.parquet")
+            print(f"{len(drafts.tasks):,} task drafts, {len(drafts.reviews):,} review drafts, "
+                  f"{len(drafts.snapshots):,} snapshots")  # fmt: skip
+
+        steps.run("correction_tasks (asset body)", body)
+        print(f"RSS {start:.0f} MB before")
+        steps.print()
+        if args.dump:
+            engine.dispose()
+            dump_store(database, args.dump)
+            print(f"written to {args.dump}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
