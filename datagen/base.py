@@ -73,8 +73,9 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, free: np.
 FRESH_MARGIN_DAYS = 120
 
 
-def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
-                log: DefectLog) -> BaseState:
+def render_base(
+    rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date, log: DefectLog
+) -> BaseState:
     """Render every true person as a base record, then inject the base defects."""
     n = pop.height
     snapshot = night_first - timedelta(days=1)
@@ -146,8 +147,9 @@ def render_base(rng: np.random.Generator, pop: pl.DataFrame, geo: ProvinceGeo, n
     return state
 
 
-def _inject(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date,
-            log: DefectLog) -> None:
+def _inject(
+    rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, geo: ProvinceGeo, night_first: date, log: DefectLog
+) -> None:
     base = state.frame
     n = base.height
     free = np.ones(n, dtype=bool)
@@ -353,8 +355,9 @@ def _expired_cards(
     return eligible, to_text(issue), to_text(expiry)
 
 
-def add_duplicates(rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, log: DefectLog,
-                   next_number: int) -> None:
+def add_duplicates(
+    rng: np.random.Generator, state: BaseState, pop: pl.DataFrame, log: DefectLog, next_number: int
+) -> None:
     """Second records of some people, each with 1-3 typical variations (one defect row per variation)."""
     base = state.frame
     n = base.height
@@ -427,8 +430,9 @@ def _compatible(chosen: list[str]) -> list[str]:
     return kept
 
 
-def _applicable(record: dict[str, object], old_address: str, convention: str | None, true_name: str | None,
-                rng: np.random.Generator) -> list[str]:
+def _applicable(
+    record: dict[str, object], old_address: str, convention: str | None, true_name: str | None, rng: np.random.Generator
+) -> list[str]:
     name = record["full_name"]
     birth = record["birth_date"]
     options: list[str] = []
@@ -537,9 +541,11 @@ def reconcile_headless_households(state: BaseState, log: DefectLog) -> None:
     )
     headless = households.filter(~pl.col("_has_head"))
     injected = logged.filter(pl.col("defect") == "household_without_head").select("record_id", "detail")
-    still = injected.join(living.select("record_id", "household_id"), on="record_id", how="inner").filter(
-        pl.col("household_id") == pl.col("detail")
-    ).join(headless.select("household_id"), on="household_id", how="semi")
+    still = (
+        injected.join(living.select("record_id", "household_id"), on="record_id", how="inner")
+        .filter(pl.col("household_id") == pl.col("detail"))
+        .join(headless.select("household_id"), on="household_id", how="semi")
+    )
     log.drop("household_without_head", sorted(set(injected["record_id"]) - set(still["record_id"])))
     uncovered = headless.join(still.select("household_id"), on="household_id", how="anti").sort("household_id")
     log.add(uncovered["_first"], "base", "household_without_head", "relation_to_head", uncovered["household_id"])

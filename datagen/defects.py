@@ -67,10 +67,18 @@ class DefectLog:
     def __init__(self) -> None:
         self._parts: list[pl.DataFrame] = []
 
-    def add(self, record_id: pl.Series | Sequence[str] | np.ndarray, source: str, defect: str,
-            field: str | pl.Series | None, detail: str | pl.Series | Sequence[str | None] | None) -> None:
-        ids = record_id.alias("record_id") if isinstance(record_id, pl.Series) else pl.Series(
-            "record_id", list(record_id), dtype=pl.String
+    def add(
+        self,
+        record_id: pl.Series | Sequence[str] | np.ndarray,
+        source: str,
+        defect: str,
+        field: str | pl.Series | None,
+        detail: str | pl.Series | Sequence[str | None] | None,
+    ) -> None:
+        ids = (
+            record_id.alias("record_id")
+            if isinstance(record_id, pl.Series)
+            else pl.Series("record_id", list(record_id), dtype=pl.String)
         )
         if ids.len() == 0:
             return

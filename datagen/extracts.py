@@ -132,8 +132,9 @@ def _next_milestone_expiry(birth: pl.Series, issued: date) -> pl.Series:
     return expiry
 
 
-def build_extracts(rng: np.random.Generator, pop: pl.DataFrame, state: BaseState, geo: ProvinceGeo,
-                   nights: list[date], log: DefectLog) -> tuple[list[NightExtract], pl.DataFrame]:
+def build_extracts(
+    rng: np.random.Generator, pop: pl.DataFrame, state: BaseState, geo: ProvinceGeo, nights: list[date], log: DefectLog
+) -> tuple[list[NightExtract], pl.DataFrame]:
     """All nights' extracts, and the truth of people who appear only in extracts (true_person, ward)."""
     n = pop.height
     first = nights[0]
@@ -335,9 +336,7 @@ def build_extracts(rng: np.random.Generator, pop: pl.DataFrame, state: BaseState
             if not people.size:
                 continue
             rows = _person_frame(rng, pop, people, 0.75)
-            expiry = (
-                rows["card_expiry"] if kind == "Cấp lại" else _next_milestone_expiry(rows["birth"], night)
-            )
+            expiry = rows["card_expiry"] if kind == "Cấp lại" else _next_milestone_expiry(rows["birth"], night)
             parts["card"].append(rows.with_columns(
                 pl.col("person_id").alias("card_number"),
                 pl.lit(night).alias("card_issue_date"),
@@ -394,8 +393,11 @@ def build_extracts(rng: np.random.Generator, pop: pl.DataFrame, state: BaseState
             log.add(unregistered["record_id"], extract.source, "birth_without_record", "person_id", None)
 
     _apply_patches(state, base_patch, remove_from_base)
-    extra = pl.concat(outsiders) if outsiders else pl.DataFrame(schema={"person_index": pl.Int64,
-                                                                         "current_ward_code": pl.String})
+    extra = (
+        pl.concat(outsiders)
+        if outsiders
+        else pl.DataFrame(schema={"person_index": pl.Int64, "current_ward_code": pl.String})
+    )
     return extracts, extra
 
 

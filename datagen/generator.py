@@ -30,8 +30,15 @@ DEFAULT_PROVINCE: Final = "37"  # Ninh BÃ¬nh: a mid-size merged province (old HÃ
 GENERATOR_VERSION: Final = "5"  # 5: IDs that lost their leading zeros in CSV files, ethnicity written long
 
 # Independent random streams, so changing one part does not reshuffle the others.
-(_STREAM_POPULATION, _STREAM_BASE, _STREAM_EVENTS, _STREAM_DUPLICATES, _STREAM_FILES, _STREAM_VARIATIONS,
- _STREAM_EXTRACT_VARIATIONS) = range(7)
+(
+    _STREAM_POPULATION,
+    _STREAM_BASE,
+    _STREAM_EVENTS,
+    _STREAM_DUPLICATES,
+    _STREAM_FILES,
+    _STREAM_VARIATIONS,
+    _STREAM_EXTRACT_VARIATIONS,
+) = range(7)
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,16 @@ def _file_plan(rng: np.random.Generator, index: int, source: str) -> tuple[str, 
     return fmt, encoding, "tcvn3" if scheme < 0.5 else "vni" if scheme < 0.85 else "utf8_as_cp1252"
 
 
-def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DEFAULT_NIGHT, nights: int = 1,
-                      province_code: str = DEFAULT_PROVINCE, progress: Progress = no_progress) -> GeneratedProvince:
+def generate_province(
+    people: int,
+    seed: int,
+    out_dir: Path,
+    *,
+    night: date = DEFAULT_NIGHT,
+    nights: int = 1,
+    province_code: str = DEFAULT_PROVINCE,
+    progress: Progress = no_progress,
+) -> GeneratedProvince:
     """Generate a province of ``people`` true persons: the base snapshot (taken the day before the first night),
     ``nights`` nights of extracts ending on ``night``, and the ground truth. Same arguments, same bytes."""
     if people < 50:
@@ -177,8 +192,9 @@ def generate_province(people: int, seed: int, out_dir: Path, *, night: date = DE
         "files": files_manifest,
     }  # fmt: skip
     manifest_path = truth_dir / "manifest.json"
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
-                             encoding="utf-8")
+    manifest_path.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
     return GeneratedProvince(
         out_dir=out_dir, base_path=base_path, extract_paths=extract_paths, persons_path=persons_path,
         defects_path=defects_path, manifest_path=manifest_path, people=people, base_rows=base.height,
@@ -213,10 +229,14 @@ def _people(pop: pl.DataFrame) -> pl.DataFrame:
 
 def _truth(frame: pl.DataFrame, source: str, conventions: pl.DataFrame) -> pl.DataFrame:
     """Truth rows; ``name_convention`` of the true person (null for visitors from other provinces)."""
-    return frame.select(
-        "record_id",
-        pl.lit(source).alias("source"),
-        (pl.lit("P") + pl.col("_pi").cast(pl.String).str.zfill(9)).alias("true_person"),
-        pl.col("_ward").alias("true_ward_code"),
-        pl.col("_pi").cast(pl.Int64),
-    ).join(conventions, on="_pi", how="left", maintain_order="left").drop("_pi")
+    return (
+        frame.select(
+            "record_id",
+            pl.lit(source).alias("source"),
+            (pl.lit("P") + pl.col("_pi").cast(pl.String).str.zfill(9)).alias("true_person"),
+            pl.col("_ward").alias("true_ward_code"),
+            pl.col("_pi").cast(pl.Int64),
+        )
+        .join(conventions, on="_pi", how="left", maintain_order="left")
+        .drop("_pi")
+    )

@@ -131,9 +131,9 @@ def province_geo(province_code: str) -> ProvinceGeo:
         .select("legacy_ward_code", "current_ward_code", "is_split", "legacy_province_code", "ward_type")
     )
     # Towns hold more people than communes: urban wards get three times a commune's weight.
-    legacy = legacy.with_columns(
-        pl.when(pl.col("ward_type") == "Xã").then(1.0).otherwise(3.0).alias("weight")
-    ).sort("legacy_ward_code", "current_ward_code")
+    legacy = legacy.with_columns(pl.when(pl.col("ward_type") == "Xã").then(1.0).otherwise(3.0).alias("weight")).sort(
+        "legacy_ward_code", "current_ward_code"
+    )
     first = current.row(0, named=True)
     return ProvinceGeo(
         province_code=province_code,
@@ -353,8 +353,10 @@ def address_text(frame: pl.DataFrame, *, street: str, legacy: str, current: str,
             )
         )
     )  # fmt: skip
-    text = pl.when(pl.col("_street").is_null()).then(unit_text).otherwise(
-        pl.concat_str(_street_as_typed(), pl.lit(", "), unit_text)
+    text = (
+        pl.when(pl.col("_street").is_null())
+        .then(unit_text)
+        .otherwise(pl.concat_str(_street_as_typed(), pl.lit(", "), unit_text))
     )
     return data.select(text.alias("address"))["address"]
 

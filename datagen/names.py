@@ -337,8 +337,9 @@ def _group_pool(values: tuple[tuple[str | None, float], ...]) -> tuple[np.ndarra
     return np.array([v for v, _ in values], dtype=object), weights / weights.sum()
 
 
-def draw_families(rng: np.random.Generator, conventions: np.ndarray, ethnicity: np.ndarray,
-                  pools: NamePools) -> np.ndarray:
+def draw_families(
+    rng: np.random.Generator, conventions: np.ndarray, ethnicity: np.ndarray, pools: NamePools
+) -> np.ndarray:
     """A family name (clan) per person from the pool of their convention (Kinh shares for Kinh-like groups)."""
     n = conventions.size
     family = rng.choice(pools.family, size=n, p=pools.family_p)
@@ -358,8 +359,9 @@ def draw_families(rng: np.random.Generator, conventions: np.ndarray, ethnicity: 
     return family
 
 
-def draw_given(rng: np.random.Generator, pools: NamePools, conventions: np.ndarray, sex: np.ndarray,
-               birth_year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def draw_given(
+    rng: np.random.Generator, pools: NamePools, conventions: np.ndarray, sex: np.ndarray, birth_year: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Middle and given names. Kinh styles: middle + one-word given; a two-word list entry; middle + two-word
     entry (four-word names); no middle; a rare compound. Văn/Thị are commoner in older generations. Other groups
     take their own middle names and (for a share of people) their own given names."""
@@ -406,8 +408,9 @@ def draw_given(rng: np.random.Generator, pools: NamePools, conventions: np.ndarr
     return middle, given
 
 
-def compose_names(conventions: np.ndarray, family: np.ndarray, middle: np.ndarray, given: np.ndarray,
-                  sex: np.ndarray) -> np.ndarray:
+def compose_names(
+    conventions: np.ndarray, family: np.ndarray, middle: np.ndarray, given: np.ndarray, sex: np.ndarray
+) -> np.ndarray:
     """The canonical full name of each person in their convention's order (Y Blông Niê, H'Hen Niê, Néang Sa Ri)."""
     layouts = {name: c.layout for name, c in CONVENTIONS.items()}
     frame = pl.DataFrame(

@@ -69,8 +69,11 @@ def _household_plan(rng: np.random.Generator, n_candidates: int, snapshot: int) 
     female_head = np.where(
         kind == _ELDER_SINGLE,
         rng.random(h) < 0.75,
-        np.where(kind == _SINGLE, rng.random(h) < 0.45, np.where(kind == _SINGLE_PARENT, rng.random(h) < 0.85,
-                                                                  rng.random(h) < 0.08)),
+        np.where(
+            kind == _SINGLE,
+            rng.random(h) < 0.45,
+            np.where(kind == _SINGLE_PARENT, rng.random(h) < 0.85, rng.random(h) < 0.08),
+        ),
     )
     gap = rng.normal(2.5, 3.0, h)
     spouse_birth = head_birth + _years(np.where(female_head, -gap, gap))
@@ -80,8 +83,11 @@ def _household_plan(rng: np.random.Generator, n_candidates: int, snapshot: int) 
     n_children = np.where(
         np.isin(kind, [_NUCLEAR, _UP]),
         rng.choice(5, size=h, p=[0.06, 0.27, 0.45, 0.17, 0.05]),
-        np.where(kind == _SINGLE_PARENT, rng.choice([1, 2, 3], size=h, p=[0.5, 0.38, 0.12]),
-                 np.where(kind == _YOUNG, rng.choice([0, 1], size=h, p=[0.6, 0.4]), 0)),
+        np.where(
+            kind == _SINGLE_PARENT,
+            rng.choice([1, 2, 3], size=h, p=[0.5, 0.38, 0.12]),
+            np.where(kind == _YOUNG, rng.choice([0, 1], size=h, p=[0.6, 0.4]), 0),
+        ),
     )
     n_children = np.where(mother_age < 19.5, 0, n_children)
     # Head's parents (three generations up): both, father only, or mother only; nobody older than ~98.
@@ -128,8 +134,16 @@ def _plan_exact(rng: np.random.Generator, people: int, snapshot: int) -> dict[st
     return {key: np.concatenate([chosen[key], *(t[key] for t in tails)]) for key in plan}
 
 
-def _children(rng: np.random.Generator, hh: np.ndarray, counts: np.ndarray, parent_birth: np.ndarray,
-              snapshot: int, base_slot: int, min_age: float, max_age: float) -> dict[str, np.ndarray]:
+def _children(
+    rng: np.random.Generator,
+    hh: np.ndarray,
+    counts: np.ndarray,
+    parent_birth: np.ndarray,
+    snapshot: int,
+    base_slot: int,
+    min_age: float,
+    max_age: float,
+) -> dict[str, np.ndarray]:
     """Children of each household: born when the mother was ``min_age``..``max_age`` (and before the snapshot)."""
     rows = np.repeat(np.arange(hh.size), counts)
     order = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -165,8 +179,16 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     male = 0
     frames: list[dict[str, np.ndarray]] = []
 
-    def role(mask: np.ndarray, slot: int, sex: np.ndarray | int, birth: np.ndarray, relation: np.ndarray | str,
-             spouse: int, father: int, mother: int) -> None:
+    def role(
+        mask: np.ndarray,
+        slot: int,
+        sex: np.ndarray | int,
+        birth: np.ndarray,
+        relation: np.ndarray | str,
+        spouse: int,
+        father: int,
+        mother: int,
+    ) -> None:
         idx = np.flatnonzero(mask)
         n = idx.size
         frames.append({
@@ -185,8 +207,16 @@ def build_population(rng: np.random.Generator, people: int, geo: ProvinceGeo, sn
     frames[-1]["spouse_slot"] = np.where(couple, _SPOUSE, -1)
     frames[-1]["father_slot"] = head_father
     frames[-1]["mother_slot"] = head_mother
-    role(couple, _SPOUSE, (~female_head).astype(np.int8), plan["spouse_birth"],
-         np.where(female_head, "Chồng", "Vợ"), _HEAD, -1, -1)
+    role(
+        couple,
+        _SPOUSE,
+        (~female_head).astype(np.int8),
+        plan["spouse_birth"],
+        np.where(female_head, "Chồng", "Vợ"),
+        _HEAD,
+        -1,
+        -1,
+    )
     role(plan["has_father"], _FATHER, male, plan["father_birth"], "Bố", -1, -1, -1)
     frames[-1]["spouse_slot"] = np.where(plan["has_mother"], _MOTHER, -1)[plan["has_father"]]
     role(plan["has_mother"], _MOTHER, 1, plan["mother_of_head_birth"], "Mẹ", -1, -1, -1)
@@ -343,9 +373,17 @@ def _lineage(convention: np.ndarray, father_idx: np.ndarray, mother_idx: np.ndar
     return np.where(kind == "mother", mother_idx, np.where(kind == "father", father_idx, -1))
 
 
-def _family_resemblance(rng: np.random.Generator, pools: NamePools, columns: dict[str, np.ndarray],
-                        lookup: np.ndarray, convention: np.ndarray, sex: np.ndarray, birth_year: np.ndarray,
-                        middle: np.ndarray, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _family_resemblance(
+    rng: np.random.Generator,
+    pools: NamePools,
+    columns: dict[str, np.ndarray],
+    lookup: np.ndarray,
+    convention: np.ndarray,
+    sex: np.ndarray,
+    birth_year: np.ndarray,
+    middle: np.ndarray,
+    given: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Siblings resemble each other: a brother (sister) often takes the middle name of the eldest brother (sister),
     a twin most often (Nguyễn Văn Phúc and Nguyễn Văn Lộc); no two siblings share a given name."""
     n = sex.size
@@ -384,9 +422,17 @@ def _family_resemblance(rng: np.random.Generator, pools: NamePools, columns: dic
     return middle, given
 
 
-def _parent_names(rng: np.random.Generator, pools: NamePools, full: np.ndarray, parent_idx: np.ndarray,
-                  convention: np.ndarray, ethnicity: np.ndarray, family: np.ndarray, parent_sex: int,
-                  birth_year: np.ndarray) -> np.ndarray:
+def _parent_names(
+    rng: np.random.Generator,
+    pools: NamePools,
+    full: np.ndarray,
+    parent_idx: np.ndarray,
+    convention: np.ndarray,
+    ethnicity: np.ndarray,
+    family: np.ndarray,
+    parent_sex: int,
+    birth_year: np.ndarray,
+) -> np.ndarray:
     """The parent's full name: from the household when present, else a plausible name in the child's
     convention (the parent of the child's lineage shares the child's family name or clan)."""
     n = full.size
@@ -406,7 +452,8 @@ def _assign_ids(rng: np.random.Generator, frame: pl.DataFrame, geo: ProvinceGeo)
     n = frame.height
     hometown_province = frame.select("hometown_ward").join(
         units.legacy_wards().select(pl.col("legacy_ward_code").alias("hometown_ward"), "legacy_province_code"),
-        on="hometown_ward", how="left",
+        on="hometown_ward",
+        how="left",
     )["legacy_province_code"]
     # Children were registered where the family lives; adults often elsewhere (their hometown).
     is_child = frame["relation"].is_in(["Con", "Cháu"]).to_numpy() & (frame["birth"].dt.year() >= 1990).to_numpy()
@@ -481,8 +528,11 @@ def _assign_cards(rng: np.random.Generator, frame: pl.DataFrame, snapshot_date: 
     place = np.where(
         issue >= _days(date(2024, 7, 1)),
         "Bộ Công an",
-        np.where(issue >= _days(date(2021, 1, 1)), "Cục Cảnh sát quản lý hành chính về trật tự xã hội",
-                 "Cục Cảnh sát ĐKQL cư trú và DLQG về dân cư"),
+        np.where(
+            issue >= _days(date(2021, 1, 1)),
+            "Cục Cảnh sát quản lý hành chính về trật tự xã hội",
+            "Cục Cảnh sát ĐKQL cư trú và DLQG về dân cư",
+        ),
     )
     valid = pl.Series(has_card)
     return frame.with_columns(

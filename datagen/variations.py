@@ -58,8 +58,13 @@ def reissue_id(person_id: str, rng: np.random.Generator) -> str:
     return prefix + person_id[3:6] + f"{int(rng.integers(0, 1_000_000)):06d}"
 
 
-def _rendered(names: list[str | None], conventions: list[str | None], true_names: list[str | None],
-              rows: np.ndarray, rng: np.random.Generator) -> tuple[list[int], list[str]]:
+def _rendered(
+    names: list[str | None],
+    conventions: list[str | None],
+    true_names: list[str | None],
+    rows: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[list[int], list[str]]:
     """Rows (among ``rows``) still spelled as the true name, written another common way instead."""
     changed: list[int] = []
     details: list[str] = []
@@ -115,8 +120,9 @@ def vary_base(rng: np.random.Generator, base: pl.DataFrame, pop: pl.DataFrame, l
     )
 
 
-def vary_extract(rng: np.random.Generator, rows: pl.DataFrame, pop: pl.DataFrame, source: str, night: date,
-                 log: DefectLog) -> pl.DataFrame:
+def vary_extract(
+    rng: np.random.Generator, rows: pl.DataFrame, pop: pl.DataFrame, source: str, night: date, log: DefectLog
+) -> pl.DataFrame:
     """The hard cases on one night's extract rows (canonical columns, ``birth_date`` a Date, ``_pi``)."""
     n = rows.height
     if n == 0:
@@ -186,8 +192,10 @@ def vary_extract(rng: np.random.Generator, rows: pl.DataFrame, pop: pl.DataFrame
                 births[i] = shifted
                 off_by_one.append(i)
                 continue
-        if draw["swapped_day_month"][i] < EXTRACT_RATES["swapped_day_month"] and birth.day <= 12 and (
-            birth.day != birth.month
+        if (
+            draw["swapped_day_month"][i] < EXTRACT_RATES["swapped_day_month"]
+            and birth.day <= 12
+            and (birth.day != birth.month)
         ):
             births[i] = date(birth.year, birth.day, birth.month)
             swapped.append(i)

@@ -50,8 +50,9 @@ def _headers_and_values(
     return pl.DataFrame(columns), headers
 
 
-def write_extract_file(rng: np.random.Generator, directory: Path, source: str, stem: str, rows: pl.DataFrame,
-                       fmt: str, encoding: str) -> tuple[Path, dict[str, str]]:
+def write_extract_file(
+    rng: np.random.Generator, directory: Path, source: str, stem: str, rows: pl.DataFrame, fmt: str, encoding: str
+) -> tuple[Path, dict[str, str]]:
     """Write one extract file; returns its path and the headers used (canonical column -> header)."""
     directory.mkdir(parents=True, exist_ok=True)
     frame, headers = _headers_and_values(rng, source, rows)

@@ -16,7 +16,6 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real, empty PostgreSQL database on 127.0.0.1 for this test session."""

@@ -110,17 +110,21 @@ def move_not_reflected(context: CheckContext) -> pl.DataFrame:
     # As for deaths: a move that one base record of the person shows is reflected.
     at_new_place = (pl.col("event_type") == PERMANENT_REGISTRATION) & known & (shared > 0) & ~other_street
     shown = joined.filter(at_new_place).select("record_id").unique()
-    moved_in = joined.filter(not_shown).join(shown, on="record_id", how="anti").select(
-        pl.col("base_id").alias("record_id"),
-        pl.col("source_base").alias("source"),
-        pl.coalesce("permanent_address_ward_code", "permanent_address_ward_code_base").alias("ward_code"),
-        pl.col("record_id").alias("event_id"),
-        pl.format(
-            'Đã đăng ký thường trú tại "{}" (hồ sơ {}) nhưng CSDL dân cư vẫn ghi "{}".',
-            pl.col("permanent_address"),
-            pl.col("record_id"),
-            pl.col("permanent_address_base"),
-        ).alias("message"),
+    moved_in = (
+        joined.filter(not_shown)
+        .join(shown, on="record_id", how="anti")
+        .select(
+            pl.col("base_id").alias("record_id"),
+            pl.col("source_base").alias("source"),
+            pl.coalesce("permanent_address_ward_code", "permanent_address_ward_code_base").alias("ward_code"),
+            pl.col("record_id").alias("event_id"),
+            pl.format(
+                'Đã đăng ký thường trú tại "{}" (hồ sơ {}) nhưng CSDL dân cư vẫn ghi "{}".',
+                pl.col("permanent_address"),
+                pl.col("record_id"),
+                pl.col("permanent_address_base"),
+            ).alias("message"),
+        )
     )
     moved_out = joined.filter((pl.col("event_type") == PERMANENT_DEREGISTRATION) & same_place).select(
         pl.col("base_id").alias("record_id"),

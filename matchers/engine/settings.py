@@ -269,6 +269,7 @@ class MatchSettings:
     """m of each level is mixed with this share of its u after EM (see ``scoring._smoothed``)."""
     min_level_pairs: int = 10
     """A level fewer training pairs of its session reached is not estimated: it takes its ``prior_weight``."""
+
     def __post_init__(self) -> None:
         names = [c.name for c in self.comparisons]
         if len(set(names)) != len(names):

@@ -177,9 +177,9 @@ def test_extract_rows_carry_the_hard_cases(daklak: Province) -> None:
                 ours, theirs = parse_name(row["full_name"]), parse_name(row["full_name_b"])
                 assert ours.name_key_glued == theirs.name_key_glued or ours.given_key == theirs.given_key
     siblings = _defects(daklak, "sibling_id").filter(pl.col("source") != "base")
-    held = extracts.join(siblings, on=["record_id", "source"]).select(
-        pl.coalesce("person_id", "card_number")
-    ).to_series()
+    held = (
+        extracts.join(siblings, on=["record_id", "source"]).select(pl.coalesce("person_id", "card_number")).to_series()
+    )
     assert held.is_in(base["person_id"].implode()).mean() > 0.8  # type: ignore[operator]
 
 

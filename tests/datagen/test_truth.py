@@ -118,8 +118,10 @@ def test_duplicates_show_their_variation(province: Province) -> None:
         elif variation == "year_only_birth_date":
             assert dup["birth_date"] == original["birth_date"][:4]
         elif variation == "swapped_day_month":
-            assert dup["birth_date"] == original["birth_date"][:4] + "-" + original["birth_date"][8:] + "-" + original[
-                "birth_date"][5:7]
+            assert (
+                dup["birth_date"]
+                == original["birth_date"][:4] + "-" + original["birth_date"][8:] + "-" + original["birth_date"][5:7]
+            )
         elif variation == "cmnd_instead_of_cccd":
             assert dup["person_id"] is None and dup["old_id_number"] is not None
         elif variation == "old_address_form":

@@ -231,8 +231,11 @@ def test_a_conflict_the_model_weighed_itself_is_allowed() -> None:
     groups, report = cluster_records(records, pairs.head(2), population_settings())
     assert groups.get_column("group").n_unique() == 2 and report.refused_conflict == 1
     chain = _cluster_frame([("a", ID_A, "Nam", "hai"), ("x", None, "Nam", "hai"), ("n", ID_B, "Nam", "hai")])
-    groups, report = cluster_records(chain, _scored([("a", "x", 0.99999, "match", "none"),
-                                                     ("x", "n", 0.9995, "match", "none")]), population_settings())
+    groups, report = cluster_records(
+        chain,
+        _scored([("a", "x", 0.99999, "match", "none"), ("x", "n", 0.9995, "match", "none")]),
+        population_settings(),
+    )
     assert groups.get_column("group").n_unique() == 2 and report.refused_conflict == 1  # fmt: skip
 
 

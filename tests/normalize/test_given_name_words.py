@@ -16,7 +16,7 @@ def test_given_name_words_are_in_the_normalizers_tone_placement() -> None:
 
 
 def test_a_dropped_letter_is_not_a_name_though_its_key_is() -> None:
-    """"Tủy" (Thủy without its h) reads "tuy" like the name Tùy, but is no given name."""
+    """ "Tủy" (Thủy without its h) reads "tuy" like the name Tùy, but is no given name."""
     assert "thủy" in GIVEN_NAME_WORDS and "tủy" not in GIVEN_NAME_WORDS
     assert "tuy" in GIVEN_NAME_KEYS
     assert {ascii_key(word) for word in GIVEN_NAME_WORDS} == GIVEN_NAME_KEYS
