@@ -97,17 +97,24 @@ def _compare(first: Path, second: Path) -> int:
     return 0 if same else 1
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def night_arguments(description: str | None, dump_help: str) -> argparse.Namespace:
+    """The command line the night profilers share: a finished night (output folder, night), ``--dump`` of what the
+    profiled step wrote, ``--compare`` of two dumps."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, nargs="?", help="a finished night's --output folder")
     parser.add_argument("night", nargs="?", help="the night (YYYY-MM-DD)")
-    parser.add_argument("--dump", type=Path, help="write register, changes, golden records and findings here")
+    parser.add_argument("--dump", type=Path, help=dump_help)
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("A", "B"), help="compare two --dump folders")
     args = parser.parse_args()
+    if not args.compare and (args.output is None or args.night is None):
+        parser.error("output and night are required")
+    return args
+
+
+def main() -> int:
+    args = night_arguments(__doc__, "write register, changes, golden records and findings here")
     if args.compare:
         return _compare(*args.compare)
-    if args.output is None or args.night is None:
-        parser.error("output and night are required")
 
     import register.golden as golden
     import state.register as state_register

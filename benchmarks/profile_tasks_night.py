@@ -12,7 +12,6 @@ store's tables and the outcomes as Parquet, for comparing two versions of the co
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import shutil
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from diff_nights import store_tables
-from profile_register_night import Steps, _compare, _rss_mb
+from profile_register_night import Steps, _compare, _rss_mb, night_arguments
 
 
 def dump_store(database: Path, folder: Path) -> None:
@@ -32,16 +31,9 @@ def dump_store(database: Path, folder: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("output", type=Path, nargs="?", help="a finished night's --output folder")
-    parser.add_argument("night", nargs="?", help="the night (YYYY-MM-DD)")
-    parser.add_argument("--dump", type=Path, help="write the task store's tables and the outcomes here")
-    parser.add_argument("--compare", type=Path, nargs=2, metavar=("A", "B"), help="compare two --dump folders")
-    args = parser.parse_args()
+    args = night_arguments(__doc__, "write the task store's tables and the outcomes here")
     if args.compare:
         return _compare(*args.compare)
-    if args.output is None or args.night is None:
-        parser.error("output and night are required")
 
     import corrections.build as build
     import corrections.nightly as nightly
