@@ -45,10 +45,12 @@ POPULATION_INPUT_COLUMNS = (
     "sex_norm",
     "person_id_norm",
     "person_id_valid",
+    "person_id_birth_year",
     "old_id_number",
     "permanent_address_ward_code",
     "permanent_address_legacy_ward_code",
     "permanent_address_street",
+    "permanent_address_candidates",
     "father_name_key",
     "mother_name_key",
     "spouse_name_key",
@@ -118,6 +120,20 @@ def sex_said(one_word: pl.Expr, male: pl.Expr, female: pl.Expr) -> pl.Expr:
         .then(pl.lit("Nữ"))
         .otherwise(None)
     )
+
+
+# "Số nhà 12", "Số 12", "SN 12", "số nhà: 12": one house number, however the officer introduced it.
+_HOUSE_NUMBER_PREFIX: Final = r"\b(?:so nha|so|sn)\s*[:.]?\s*(\d)"
+
+
+def street_key(street: pl.Expr) -> pl.Expr:
+    """The part of an address below the ward as a comparison key: without tone and letter marks, in lower case,
+    punctuation as spaces, the house-number prefix dropped. "Tổ dân phố 7" and "To dan pho 7" (typed without
+    marks, or repaired from a legacy font without them) are one street; "Số nhà 109, Thôn Đại Cường" and "Số 109
+    Thôn Đại Cường" one house."""
+    folded = street.str.normalize("NFD").str.replace_all(r"\p{M}", "").str.replace_all("[đĐ]", "d").str.to_lowercase()
+    spaced = folded.str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
+    return spaced.str.replace_all(_HOUSE_NUMBER_PREFIX, "$1")
 
 
 def _last_given_word() -> pl.Expr:
@@ -197,6 +213,7 @@ _DERIVED: tuple[pl.Expr, ...] = (
     pl.when(pl.col("birth_day").is_not_null())
     .then(pl.concat_str([pl.col("birth_month"), pl.col("birth_day")], separator="-"))
     .alias("birth_day_month"),
+    street_key(pl.col("permanent_address_street")).alias("permanent_address_street_key"),
 )
 
 _GIVEN_WORDS_TYPO = Similarity("damerau_levenshtein_distance", "given_words_glued")
@@ -491,13 +508,21 @@ def _household() -> Comparison:
     comparisons, that agreement outweighs a different personal ID and a different given name. As one comparison its
     u is measured on the joint agreement, so a household counts once, as it should.
     """
-    street = Similarity("jaro_winkler", "permanent_address_street")
+    street = Similarity("jaro_winkler", "permanent_address_street_key")
     ward_l, ward_r = left("permanent_address_ward_code"), right("permanent_address_ward_code")
     legacy_l, legacy_r = left("permanent_address_legacy_ward_code"), right("permanent_address_legacy_ward_code")
+    options_l, options_r = left("permanent_address_candidates"), right("permanent_address_candidates")
     father_l, father_r = left("father_name_key"), right("father_name_key")
     mother_l, mother_r = left("mother_name_key"), right("mother_name_key")
-    same_ward = ((ward_l == ward_r) | (legacy_l == legacy_r)).fill_null(False)
-    same_street = (ward_l == ward_r).fill_null(False) & street.at_least(0.9).fill_null(False)
+    # An old ward split between several current ones has no ward code, only its candidates: a record written with
+    # one of them as its ward does not contradict it (the split is what the officer resolved), so the wards agree.
+    split_agrees = (ward_l.is_null() & options_l.list.contains(ward_r)) | (
+        ward_r.is_null() & options_r.list.contains(ward_l)
+    )
+    same_ward = (
+        (ward_l == ward_r).fill_null(False) | (legacy_l == legacy_r).fill_null(False)
+    ) | split_agrees.fill_null(False)
+    same_street = same_ward & street.at_least(0.9).fill_null(False)
     both_parents = ((father_l == father_r) & (mother_l == mother_r)).fill_null(False)
     one_parent = ((father_l == father_r).fill_null(False) | (mother_l == mother_r).fill_null(False)) & ~(
         (father_l != father_r).fill_null(False) | (mother_l != mother_r).fill_null(False)
@@ -513,7 +538,8 @@ def _household() -> Comparison:
         columns=(
             "permanent_address_ward_code",
             "permanent_address_legacy_ward_code",
-            "permanent_address_street",
+            "permanent_address_street_key",
+            "permanent_address_candidates",
             "father_name_key",
             "mother_name_key",
         ),
@@ -624,7 +650,27 @@ def _vetoes(name: Comparison, birth: Comparison, household: Comparison, person_i
             "không do gõ sai một chữ (Vinh/Linh, Thu/Thủy; Dính/Sinh: khác cả phụ âm đầu lẫn dấu thanh): có thể là "
             "anh chị em sinh đôi, có thể là một người gõ sai tên; cần cán bộ xem xét",
         ),
+        Veto(
+            "two_registered_births",
+            _two_registered_births(),
+            columns=("person_id_birth_year", "birth_year"),
+            # Not a certainty: a birth year corrected at source is re-registered under a new number, so a person
+            # decides; the weights never do (brothers and sisters agree on everything else).
+            max_probability=0.5,
+            description="Hai số định danh mang hai năm sinh khác nhau, mỗi số khớp năm sinh của chính bản ghi: hai "
+            "lần đăng ký khai sinh (anh chị em), hoặc một người đã được sửa năm sinh và cấp số mới; cần cán bộ xem xét",
+        ),
     )
+
+
+def _two_registered_births() -> pl.Expr:
+    """Each record's personal ID encodes its own birth year, and the two years differ. A year typed wrong leaves the
+    ID contradicting its record; a re-issued number keeps the year digits: neither makes both IDs agree with two
+    different years, which is what two children of one family registered years apart look like."""
+    id_year_l, id_year_r = left("person_id_birth_year"), right("person_id_birth_year")
+    return (
+        (id_year_l != id_year_r) & (id_year_l == left("birth_year")) & (id_year_r == right("birth_year"))
+    ).fill_null(False)
 
 
 def population_settings(*, thresholds: Thresholds | None = None) -> MatchSettings:

@@ -188,10 +188,13 @@ def record_of(person: Person, record_id: str, source: str, rng: np.random.Genera
         "sex_norm": person.sex,
         "person_id_norm": person_id,
         "person_id_valid": person_id is not None,
+        "person_id_birth_year": _id_birth_year(person_id),
         "old_id_number": None,
         "permanent_address_ward_code": ward,
         "permanent_address_legacy_ward_code": legacy,
         "permanent_address_street": street,
+        # As the normalizer gives them: the one current ward when resolved, none known otherwise.
+        "permanent_address_candidates": [ward] if ward is not None else None,
         "father_name_key": _key(father),
         "mother_name_key": _key(mother),
         "spouse_name_key": _key(spouse),
@@ -206,13 +209,22 @@ _SCHEMA = {
     "old_id_number": pl.String,
     "spouse_name_key": pl.String,
     "person_id_norm": pl.String,
+    "person_id_birth_year": pl.Int32,
     "birth_date_swapped": pl.String,
     "permanent_address_ward_code": pl.String,
     "permanent_address_legacy_ward_code": pl.String,
     "permanent_address_street": pl.String,
+    "permanent_address_candidates": pl.List(pl.String),
     "father_name_key": pl.String,
     "mother_name_key": pl.String,
 }
+
+
+def _id_birth_year(person_id: str | None) -> int | None:
+    """The birth year a 12-digit personal ID encodes (century/sex digit, then the year's last two digits)."""
+    if person_id is None or len(person_id) != 12 or not person_id.isdigit():
+        return None
+    return 1900 + 100 * (int(person_id[3]) // 2) + int(person_id[4:6])
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:

@@ -69,3 +69,32 @@ def test_year_only_birth_date_and_old_id_against_new_id() -> None:
     levels = _levels(left, right)
     assert levels["birth_date"] == "year_only"
     assert levels["person_id"] == "old_id_exact"
+
+
+def test_a_street_typed_without_marks_or_with_another_house_number_prefix_is_the_same_street() -> None:
+    left, right = _person_pair()
+    left.update(permanent_address_street="Số nhà 109, Thôn Đại Cường")
+    for typed in ("So nha 109 Thon Dai Cuong", "Số 109 Thôn Đại Cường", "SN: 109, THÔN ĐẠI CƯỜNG"):
+        right.update(permanent_address_street=typed)
+        assert _levels(left, right)["household"] == "parents_street", typed
+    right.update(permanent_address_street="Tổ dân phố 7")
+    assert _levels(left, right)["household"] == "parents_ward"
+
+
+def test_a_split_old_ward_agrees_with_each_of_its_successors() -> None:
+    """An old ward split between several current wards has no ward code, only candidates: a record written with one
+    of them does not contradict it, a record in another ward does."""
+    left, right = _person_pair()
+    ward = right["permanent_address_ward_code"]
+    left.update(
+        permanent_address_ward_code=None,
+        permanent_address_legacy_ward_code="09999",
+        permanent_address_candidates=["00001", ward],
+        father_name_key=None,
+        mother_name_key=None,
+    )
+    right.update(father_name_key=None, mother_name_key=None)
+    assert _levels(left, right)["household"] == "street"
+    assert _levels(right, left)["household"] == "street"
+    left.update(permanent_address_candidates=["00001", "00002"])
+    assert _levels(left, right)["household"] == "else"

@@ -182,6 +182,26 @@ def test_birth_year_off_by_one_and_reissued_ids_have_their_levels() -> None:
     assert levels["person_id"] == "else" and levels["veto"] == "none"
 
 
+def test_brothers_registered_years_apart_go_to_a_reviewer() -> None:
+    """Two valid IDs, each agreeing with its own record's birth year, the years different: two birth registrations
+    (brothers, two years apart; one short given name a letter from the other), whatever the family agreement."""
+    older = _record("A", "Vàng A Nủ", "2016-03-01", "Nam", "014216067701", father="Vàng A Ky", mother="Vũ Thị Mai")
+    younger = _record("B", "Vàng Su", "2018-03-01", "Nam", "014218653661", father="Vàng A Ky", mother="Vũ Thị Mai")
+    assert _levels(older, younger)["veto"] == "two_registered_births"
+    settings = population_settings()
+    assert next(v for v in settings.vetoes if v.name == "two_registered_births").max_probability == 0.5
+
+
+def test_a_year_typed_wrong_or_a_reissued_number_is_not_two_registrations() -> None:
+    person = _record("A", "Lê Văn Hải", "1979-05-13", "Nam", "036079698026")
+    # The birth year typed one off: the (same) ID now contradicts that record.
+    assert _levels(person, {**person, "record_id": "B", "birth_date": "1978-05-13"})["veto"] == "none"
+    # A number issued again keeps the year digits.
+    assert _levels(person, {**person, "record_id": "B", "person_id": "083079202755"})["veto"] == "none"
+    # A year digit of the ID typed wrong: that ID contradicts its own record.
+    assert _levels(person, {**person, "record_id": "B", "person_id": "036078698026"})["veto"] == "none"
+
+
 def _cluster_frame(rows: list[tuple[str, str | None, str, str]]) -> pl.DataFrame:
     return pl.DataFrame(
         {
