@@ -233,6 +233,40 @@ def _given_words_extend() -> pl.Expr:
     )
 
 
+# The first syllables dropped from a given name written glued ("Sócphon" written "Phon" elsewhere, "Thida" "Da"):
+# the part dropped holds a vowel (a syllable, not the "T" of "Thanh"/"Hanh" or the "Kh" of "Khoa"/"Hoa"), the part
+# kept starts with a consonant (so "Hoành" never ends in the "Anh" of a sister) and has two letters at least, and
+# the cut does not fall inside an initial consonant ("Sockhanh" does not end in "Hanh").
+_DROPPED_SYLLABLES: Final = r"[aeiouy]"
+_KEPT_ONSET: Final = r"^[bcdghklmnpqrstvx]"
+_ONSETS_OF_TWO: Final = ("kh", "ph", "th", "ch", "nh", "gh", "ng", "tr", "gi", "qu")
+
+
+def _glued_given_extends() -> pl.Expr:
+    """One side's given name, written as one glued word, ends with the other's after whole syllables: a
+    multi-syllable given name glued on one record and with its first syllable dropped on the other (the Khmer "Sóc
+    Phon" as "Socphon" and "Phon"). A name written in separate words is the spaced rule's: "Hữu Khánh" does not
+    end in "Hạnh"."""
+
+    def extends(longer: pl.Expr, shorter: pl.Expr, longer_words: pl.Expr) -> pl.Expr:
+        cut = longer.str.len_chars() - shorter.str.len_chars()
+        dropped = longer.str.slice(0, cut)
+        across = longer.str.slice(cut - 1, 2)
+        return (
+            (cut > 0)
+            & ~longer_words.str.contains(" ", literal=True)
+            & (shorter.str.len_chars() >= 2)
+            & longer.str.ends_with(shorter)
+            & shorter.str.contains(_KEPT_ONSET)
+            & dropped.str.contains(_DROPPED_SYLLABLES)
+            & ~across.is_in(_ONSETS_OF_TWO)
+        )
+
+    glued_l, glued_r = left("given_words_glued"), right("given_words_glued")
+    words_l, words_r = left("given_words_key"), right("given_words_key")
+    return extends(glued_l, glued_r, words_l) | extends(glued_r, glued_l, words_r)
+
+
 def _same_given_name() -> pl.Expr:
     """One given name however it was written: glued or split ("Sa Ri"/"Sari"), the words of the whole name in
     another order, or with a middle word dropped ("Hùng Sơn"/"Sơn"). "Quỳnh Sơn" and "Hùng Sơn" are two names."""
@@ -241,6 +275,7 @@ def _same_given_name() -> pl.Expr:
         | (left("name_key_sorted") == right("name_key_sorted"))
         | (left("given_words_key") == right("given_words_key"))
         | _given_words_extend()
+        | _glued_given_extends()
     )
 
 

@@ -153,6 +153,8 @@ def test_a_newborn_is_not_its_brother() -> None:
         ("H'Hen Niê", "Niê Hhen"),  # Ê Đê: glued prefix, clan first
         ("Nguyễn Văn An", "An Nguyễn Văn"),  # reversed order
         ("Phạm Phương Thủy", "Phạm Phương Tủy"),  # a slip that makes another name, in a shared ID
+        ("Danh Sophia", "Danh Phia"),  # a Khmer given name written glued, its first syllable dropped elsewhere
+        ("Tăng Thida", "Tăng Da"),
     ],
 )
 def test_one_person_written_two_ways_is_never_vetoed(left_name: str, right_name: str) -> None:
@@ -160,6 +162,20 @@ def test_one_person_written_two_ways_is_never_vetoed(left_name: str, right_name:
     right = _record("B", right_name, "1990-05-17", "Nữ", "037190000555")
     levels = _levels(left, right)
     assert levels["veto"] == "none", levels
+
+
+def test_a_glued_name_ends_another_only_after_whole_syllables() -> None:
+    """Sisters "Hoành" and "Anh" (the kept part starts with a vowel), twins "Hữu Khánh" and "Hạnh" (two words, and
+    the cut inside "Kh"): not one glued name with a dropped syllable."""
+    for first, second in (
+        ("Nguyễn Thị Hoành", "Nguyễn Thị Anh"),
+        ("Lê Thị Uyên", "Lê Thị Yến"),
+        ("Nguyễn Hữu Khánh", "Nguyễn Hạnh"),  # written in two words: not a glued name
+        ("Thạch Sockhanh", "Thạch Hanh"),  # the cut inside the initial "Kh"
+    ):
+        left = _record("A", first, "1990-05-17", "Nữ", "037190000555")
+        right = _record("B", second, "1990-05-17", "Nữ", "037190000555")
+        assert _levels(left, right)["veto"] != "none", (first, second)
 
 
 def test_spaces_and_renderings_are_no_evidence() -> None:
