@@ -586,7 +586,13 @@ def _household() -> Comparison:
                 similarities=(street,),
                 description="Cùng cha mẹ và cùng số nhà, đường, phường/xã",
             ),
-            ComparisonLevel("parents_ward", both_parents & same_ward, description="Cùng cha mẹ và cùng phường/xã"),
+            ComparisonLevel(
+                "parents_ward",
+                both_parents & same_ward,
+                # Few duplicates moved house inside their ward: a base may give training too few to estimate.
+                implies="parents",
+                description="Cùng cha mẹ và cùng phường/xã",
+            ),
             ComparisonLevel("parents", both_parents, description="Cùng cha mẹ, khác nơi thường trú"),
             ComparisonLevel(
                 "parent_street",

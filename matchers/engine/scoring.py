@@ -555,12 +555,18 @@ def _with_level_priors(
     m: np.ndarray, u: np.ndarray, comparison: Comparison, pairs: np.ndarray | None, settings: MatchSettings
 ) -> np.ndarray:
     """m with the levels training could not estimate (fewer than ``min_level_pairs`` session pairs on them) set to
-    their declared ``prior_weight`` (m = u * 2**weight), the other levels' m scaled to keep the sum."""
-    fixed = {
-        code: level.prior_weight
-        for code, level in enumerate(comparison.levels, start=1)
-        if level.prior_weight is not None and (pairs is None or pairs[code] < settings.min_level_pairs)
-    }
+    their declared ``prior_weight``, or to the weight of the level they declare they imply (m = u * 2**weight), the
+    other levels' m scaled to keep the sum."""
+    codes = {level.label: code for code, level in enumerate(comparison.levels, start=1)}
+    fixed: dict[int, float] = {}
+    for code, level in enumerate(comparison.levels, start=1):
+        if pairs is not None and pairs[code] >= settings.min_level_pairs:
+            continue
+        if level.prior_weight is not None:
+            fixed[code] = level.prior_weight
+        elif level.implies is not None:
+            weaker = codes[level.implies]
+            fixed[code] = math.log2(max(float(m[weaker]), _FLOOR) / max(float(u[weaker]), _FLOOR))
     if not fixed:
         return m
     result = m.astype(np.float64).copy()

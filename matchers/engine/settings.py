@@ -102,6 +102,10 @@ class ComparisonLevel:
     """The weight (bits, log2 m/u) of this level when training cannot estimate it: fewer than
     ``MatchSettings.min_level_pairs`` of its session's pairs reached it. None: the smoothing floor (the level counts
     as a disagreement EM saw no match on, ``MatchSettings.m_smoothing``)."""
+    implies: str | None = None
+    """A weaker level of the same comparison that this one implies ("same parents and ward" implies "same
+    parents"): when training cannot estimate this level (and it declares no ``prior_weight``), it takes that
+    level's weight, never the smoothing floor: agreeing on more cannot be evidence against one person."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,15 @@ class Comparison:
     null_condition: pl.Expr
     levels: tuple[ComparisonLevel, ...]
     description: str = ""
+
+    def __post_init__(self) -> None:
+        for position, level in enumerate(self.levels):
+            later = [other.label for other in self.levels[position + 1 :]]
+            if level.implies is not None and level.implies not in later:
+                raise ValueError(
+                    f"level {level.label!r} of comparison {self.name!r} implies {level.implies!r}, "
+                    "which is not a later (weaker) level of the same comparison"
+                )
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -52,3 +52,37 @@ def test_a_level_training_never_reached_takes_its_prior_weight() -> None:
     # Enough pairs: EM's estimate stands.
     pairs[code] = settings.min_level_pairs
     assert _with_level_priors(m, u, name, pairs, settings)[code] == m[code]
+
+
+def test_a_level_training_never_reached_takes_the_weight_of_the_level_it_implies() -> None:
+    """ "Same parents and ward" implies "same parents": too few training pairs on it must not give it the floor of a
+    disagreement (a duplicate who moved house inside the ward would weigh against being one person)."""
+    settings = population_settings()
+    household = next(c for c in settings.comparisons if c.name == "household")
+    code = household.labels.index("parents_ward")
+    weaker = household.labels.index("parents")
+    assert household.levels[code - 1].implies == "parents"
+    size = len(household.labels)
+    u = np.full(size, 0.01)
+    u[0], u[-1] = 1.0, 1.0 - 0.01 * (size - 2)
+    m = np.full(size, 1e-6)
+    m[0], m[1], m[weaker] = 1.0, 0.8, 0.1
+    pairs = np.full(size, 500.0)
+    pairs[code] = settings.min_level_pairs - 1
+    fixed = _with_level_priors(m, u, household, pairs, settings)
+    assert np.log2(fixed[code] / u[code]) == pytest.approx(np.log2(0.1 / 0.01))
+    assert fixed[1:].sum() == pytest.approx(1.0) and fixed[0] == 1.0
+    pairs[code] = settings.min_level_pairs
+    assert _with_level_priors(m, u, household, pairs, settings)[code] == m[code]
+
+
+def test_a_level_may_only_imply_a_later_level_of_its_comparison() -> None:
+    import polars as pl
+
+    from matchers.engine.settings import Comparison, ComparisonLevel
+
+    strong = ComparisonLevel("strong", pl.lit(True), implies="weak")
+    weak = ComparisonLevel("weak", pl.lit(True))
+    Comparison("c", ("x",), pl.lit(False), (strong, weak))
+    with pytest.raises(ValueError, match="implies 'weak'"):
+        Comparison("c", ("x",), pl.lit(False), (weak, strong))
