@@ -20,9 +20,11 @@ from matchers.engine.settings import BlockingRule
 
 __all__ = [
     "BlockingReport",
+    "GuardedKeys",
     "SortedKeys",
     "block_keys",
     "dedupe_pair_batches",
+    "guarded_block_keys",
     "link_pairs",
     "sorted_keys",
 ]
@@ -62,24 +64,31 @@ def _block_sizes(column: pl.Series) -> pl.DataFrame:
     return column.drop_nulls().sort().rle().struct.unnest()
 
 
-def block_keys(
-    records: pl.DataFrame, rules: Sequence[BlockingRule], *, guard: bool = True
-) -> tuple[pl.DataFrame, list[tuple[int, int]]]:
-    """``key_<i>`` (UInt64, null = not blocked by rule i) per record, in record order.
+@dataclass(frozen=True, slots=True)
+class GuardedKeys:
+    """A base's guarded block keys (``block_keys``), the oversized report, and per rule the pairs its self-join
+    gives (each block of ``n`` records kept: ``n (n - 1) / 2``), known from the block sizes the guard measured."""
 
-    With ``guard``, keys of blocks larger than the rule's ``max_block_size`` are nulled. Also returns per rule
-    (oversized blocks, records in them).
-    """
+    keys: pl.DataFrame
+    oversized: list[tuple[int, int]]
+    pairs: list[int]
+
+
+def guarded_block_keys(records: pl.DataFrame, rules: Sequence[BlockingRule]) -> GuardedKeys:
+    """``block_keys(records, rules)`` and the self-join pairs per rule of the guarded keys, which
+    ``dedupe_pair_batches`` needs to cut its batches (given here, it does not measure the blocks a second time)."""
     keys = records.select([_key_expr(rule).alias(f"key_{i}") for i, rule in enumerate(rules)])
     oversized: list[tuple[int, int]] = []
-    if not guard:
-        return keys, [(0, 0)] * len(rules)
+    pairs: list[int] = []
     guarded = []
     for i, rule in enumerate(rules):
         name = f"key_{i}"
         sizes = _block_sizes(keys.get_column(name))
         big = sizes.filter(pl.col("len") > rule.max_block_size)
         oversized.append((big.height, int(big.get_column("len").sum()) if big.height else 0))
+        # The guard nulls the keys of the big blocks: the blocks left are the others, with their sizes.
+        kept = sizes.filter(pl.col("len") <= rule.max_block_size).get_column("len").cast(pl.Int64)
+        pairs.append(_self_join_pairs(kept))
         if big.height:
             guarded.append(
                 pl.when(pl.col(name).is_in(big.get_column("value").implode()))
@@ -89,21 +98,46 @@ def block_keys(
             )
     if guarded:
         keys = keys.with_columns(guarded)
-    return keys, oversized
+    return GuardedKeys(keys, oversized, pairs)
 
 
-def dedupe_pair_batches(keys: pl.DataFrame, *, batch_pairs: int = 3_000_000) -> Iterator[tuple[int, pl.DataFrame]]:
+def _self_join_pairs(sizes: pl.Series) -> int:
+    """Pairs ``_row < _row_other`` of a self-join over blocks of these sizes (Int64)."""
+    return int((sizes * (sizes - 1) // 2).sum()) if sizes.len() else 0
+
+
+def block_keys(
+    records: pl.DataFrame, rules: Sequence[BlockingRule], *, guard: bool = True
+) -> tuple[pl.DataFrame, list[tuple[int, int]]]:
+    """``key_<i>`` (UInt64, null = not blocked by rule i) per record, in record order.
+
+    With ``guard``, keys of blocks larger than the rule's ``max_block_size`` are nulled. Also returns per rule
+    (oversized blocks, records in them).
+    """
+    if guard:
+        found = guarded_block_keys(records, rules)
+        return found.keys, found.oversized
+    keys = records.select([_key_expr(rule).alias(f"key_{i}") for i, rule in enumerate(rules)])
+    return keys, [(0, 0)] * len(rules)
+
+
+def dedupe_pair_batches(
+    keys: pl.DataFrame, *, batch_pairs: int = 3_000_000, expected_pairs: Sequence[int] | None = None
+) -> Iterator[tuple[int, pl.DataFrame]]:
     """Yield ``(rule_index, pairs)`` with ``pairs`` = ``_l``, ``_r`` (UInt32 row numbers, ``_l < _r``).
 
-    A pair appears exactly once overall: under the first rule whose (guarded) key it shares.
+    A pair appears exactly once overall: under the first rule whose (guarded) key it shares. ``expected_pairs``:
+    each rule's self-join pairs when already known (``guarded_block_keys``), else they are counted here.
     """
     rows = pl.int_range(0, keys.height, dtype=pl.UInt32, eager=True).alias("_row")
     for i in range(keys.width):
         name = f"key_{i}"
         column = keys.get_column(name)
         blocked = pl.DataFrame([rows, column]).filter(pl.col(name).is_not_null())
-        sizes = _block_sizes(blocked.get_column(name)).get_column("len").cast(pl.Int64)
-        expected = int((sizes * (sizes - 1) // 2).sum()) if sizes.len() else 0
+        if expected_pairs is not None:
+            expected = expected_pairs[i]
+        else:
+            expected = _self_join_pairs(_block_sizes(blocked.get_column(name)).get_column("len").cast(pl.Int64))
         partitions = max(1, math.ceil(expected / batch_pairs))
         for part in range(partitions):
             chunk = blocked if partitions == 1 else blocked.filter(pl.col(name) % partitions == part)

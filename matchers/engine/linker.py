@@ -19,6 +19,7 @@ from matchers.engine.blocking import (
     SortedKeys,
     block_keys,
     dedupe_pair_batches,
+    guarded_block_keys,
     link_pairs,
     sorted_keys,
 )
@@ -525,15 +526,20 @@ def dedupe_candidates(
     *,
     batch_pairs: int = 2_000_000,
     keys: tuple[pl.DataFrame, list[tuple[int, int]]] | None = None,
+    expected_pairs: Sequence[int] | None = None,
 ) -> Candidates:
     """Candidate pairs within prepared records (``prepare_records(..., with_tf=True)``).
 
-    ``keys``: the records' guarded block keys and oversized report, when already computed (``block_keys``).
+    ``keys``: the records' guarded block keys and oversized report, when already computed (``block_keys``);
+    ``expected_pairs``: with them, each rule's self-join pairs (``guarded_block_keys``), so the blocks are not
+    measured again.
     """
     record_keys, oversized = keys if keys is not None else block_keys(records, settings.blocking_rules)
     batches = [
         pairs.with_columns(pl.lit(rule_index, dtype=pl.Int8).alias("_rule"))
-        for rule_index, pairs in dedupe_pair_batches(record_keys, batch_pairs=batch_pairs)
+        for rule_index, pairs in dedupe_pair_batches(
+            record_keys, batch_pairs=batch_pairs, expected_pairs=expected_pairs if keys is not None else None
+        )
     ]
     pairs = pl.concat(batches) if batches else pl.DataFrame(schema={"_l": pl.UInt32, "_r": pl.UInt32, "_rule": pl.Int8})
     return Candidates(pairs=pairs, report=_report(settings, pairs, oversized))
@@ -633,11 +639,14 @@ def dedupe_and_link(
     clock = time.perf_counter()
     base_records = prepare_records(base, settings, with_tf=True)
     base_source = FrameSource(base_records)
-    keys, oversized = block_keys(base_records, settings.blocking_rules)
+    guarded = guarded_block_keys(base_records, settings.blocking_rules)
+    keys, oversized = guarded.keys, guarded.oversized
     u = estimate_u(random_pair_levels(base_source, base_source, settings, same_source=True), settings)
     spent = {"prepare": time.perf_counter() - clock}
     clock = time.perf_counter()
-    candidates = dedupe_candidates(base_records, settings, batch_pairs=batch_pairs, keys=(keys, oversized))
+    candidates = dedupe_candidates(
+        base_records, settings, batch_pairs=batch_pairs, keys=(keys, oversized), expected_pairs=guarded.pairs
+    )
     compared = compare_candidates(candidates.pairs, base_source, base_source, settings, batch_pairs=batch_pairs)
     pairs, model = train_and_score(
         compared, base_source, base_source, settings, kind="dedupe", labels=labels, model=None, u=lambda: u

@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from matchers.engine.blocking import SortedKeys, block_keys, dedupe_pair_batches, link_pairs, sorted_keys
+from matchers.engine.blocking import (
+    SortedKeys,
+    block_keys,
+    dedupe_pair_batches,
+    guarded_block_keys,
+    link_pairs,
+    sorted_keys,
+)
 from matchers.engine.settings import block_on
 
 
@@ -49,6 +56,30 @@ def test_each_pair_once_under_its_first_rule_and_batches_do_not_change_the_resul
     b = records.get_column("b").to_list()
     expected = {(i, j) for i in range(400) for j in range(i + 1, 400) if a[i] == a[j] or b[i] == b[j]}
     assert set(zip(whole.get_column("_l").to_list(), whole.get_column("_r").to_list(), strict=True)) == expected
+
+
+def test_guarded_keys_count_each_rules_self_join_pairs_and_give_the_same_batches() -> None:
+    """The pairs per rule that ``guarded_block_keys`` reads off the guard's block sizes are what a self-join of the
+    guarded keys gives; handed to ``dedupe_pair_batches`` they cut the same batches as counting them there."""
+    rng = np.random.default_rng(3)
+    records = pl.DataFrame({"a": rng.integers(0, 25, 600).astype(str), "b": rng.integers(0, 20, 600).astype(str)})
+    records = records.with_columns(pl.when(pl.int_range(600) % 7 == 0).then(None).otherwise(pl.col("b")).alias("b"))
+    rules = [block_on("a", max_block_size=30), block_on("b", max_block_size=28), block_on("a", "b", max_block_size=2)]
+    before = records.clone()
+    guarded = guarded_block_keys(records, rules)
+    keys, oversized = block_keys(records, rules)
+    assert records.equals(before)
+    assert guarded.keys.equals(keys) and guarded.oversized == oversized
+    assert all(0 < big < blocks for (big, _), blocks in zip(oversized, (25, 20, 500), strict=True))
+    for i in range(len(rules)):
+        column = keys.select(pl.col(f"key_{i}").alias("k"), pl.int_range(600, dtype=pl.UInt32).alias("r")).drop_nulls()
+        joined = column.join(column, on="k", suffix="_o").filter(pl.col("r") < pl.col("r_o"))
+        assert guarded.pairs[i] == joined.height
+    for batch_pairs in (10_000_000, 500, 40):
+        counted = list(dedupe_pair_batches(keys, batch_pairs=batch_pairs))
+        given = list(dedupe_pair_batches(keys, batch_pairs=batch_pairs, expected_pairs=guarded.pairs))
+        assert len(counted) == len(given) > len(rules) - 1
+        assert all(a[0] == b[0] and a[1].equals(b[1]) for a, b in zip(counted, given, strict=True))
 
 
 def test_link_lookup_equals_a_join() -> None:
