@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument(
+        "--without", action="append", default=[], choices=["by_row"], help="switch a layout step off (A/B runs)"
+    )
+    parser.add_argument(
         "--embedded", type=Path, help="folder of the embedded engine's outputs (made when absent): identity checked"
     )
     args = parser.parse_args()
@@ -115,6 +118,8 @@ def main() -> None:
 
         module.materialize = materialize  # type: ignore[attr-defined]
     del components
+    if "by_row" in args.without:
+        linker.by_row = lambda df: df  # type: ignore[attr-defined]
     identity = None
     if args.embedded is not None and not (args.embedded / "clusters.parquet").exists():
         args.embedded.mkdir(parents=True, exist_ok=True)
