@@ -1,4 +1,4 @@
-"""Blocking on Spark: the keys of the same ``block_on`` rules, joined by Spark, with the same guard.
+"""Blocking on Spark: the keys of the same ``block_on`` rules, gathered into blocks by Spark, with the same guard.
 
 Each record's key per rule is the embedded engine's own 64-bit hash (computed per partition by
 ``matchers.engine.blocking.block_keys``). A block larger than its rule's ``max_block_size`` is skipped and reported,
