@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
@@ -33,19 +33,20 @@ from scaleout.components import connected_components
 from scaleout.frames import (
     ROW,
     collect_polars,
-    empty_polars,
     from_polars,
     input_columns,
     map_frames,
     materialize,
-    spark_schema,
+    output_schema,
 )
 
 __all__ = ["night_records", "person_clusters", "stable_cluster_ids"]
 
 _PERSIST = StorageLevel.MEMORY_AND_DISK
 _REPORT = ("merged", "refused_conflict", "refused_weak_link")
-_FRESH_SCHEMA = T.StructType([T.StructField("group", T.StringType()), T.StructField("fresh", T.StringType())])
+_BROADCAST_ROWS = 1_000_000
+"""Narrow frames (the nodes of match edges, their components, the clustered records) up to this many rows are
+broadcast to the joins with every record, which then do not shuffle the records."""
 
 
 def _partitions(df: DataFrame) -> int:
@@ -70,8 +71,7 @@ def _group_clusters(records: DataFrame, edges: DataFrame, settings: MatchSetting
         group_edges = pl.from_arrow(edges_table)
         assert isinstance(group_records, pl.DataFrame) and isinstance(group_edges, pl.DataFrame)
         ordered = group_records.select(columns).sort(ROW)
-        pairs = group_edges
-        groups, report = cluster_records(ordered.drop(ROW, "_group_key"), pairs, settings)
+        groups, report = cluster_records(cluster_input(ordered, settings), group_edges, settings)
         counts = report.as_dict()
         first = pl.int_range(pl.len()) == 0
         frame = groups.with_columns(
@@ -95,35 +95,49 @@ def person_clusters(
     ``records``: every record (base and extracts) with ``_row``, its position in the embedded engine's record
     frame; ``pairs``: scored pairs (``decision``, ``match_weight``, ``match_probability``, ids). Returns
     ``record_id, cluster_id, source, _row`` and the report of merges.
+
+    Only the records of match edges are shuffled: a record no match edge touches is its own group (the engine's
+    ``cluster_records`` leaves it so), and every record's cluster id follows from its group in one pass over the
+    records, in their order.
     """
     id_column = settings.id_column
-
-    def slim_batch(batch: pl.DataFrame) -> pl.DataFrame:
-        return pl.concat([cluster_input(batch, settings), batch.select(pl.col(ROW).cast(pl.Int64))], how="horizontal")
-
-    wanted = [ROW, id_column, "source", *(column for rule in settings.conflicts for column in rule.columns)]
-    records = records.select(*input_columns(settings, wanted, records))
-    slim = materialize(map_frames(records, slim_batch, spark_schema(slim_batch(empty_polars(records)).schema)))
-    # The embedded engine keeps the last record of a repeated id as its node.
-    nodes = slim.groupBy(id_column).agg(F.max(ROW).alias("_node"))
+    text_id = F.col(id_column).cast(T.StringType())
     matches = pairs.where(F.col("decision") == "match").select(
         "left_id", "right_id", "match_weight", "match_probability"
     )
-    edges = materialize(
-        matches.join(nodes.select(F.col(id_column).alias("left_id"), F.col("_node").alias("_a")), "left_id").join(
-            nodes.select(F.col(id_column).alias("right_id"), F.col("_node").alias("_b")), "right_id"
-        )
-    )
+    # The embedded engine keeps the last record of a repeated id as its node; only the ids of match edges can be
+    # nodes (a vetoed pair matters only inside a component, so its ids are those of match edges too).
     edge_count = matches.count()
-    components = connected_components(edges.select(F.col("_a").alias("u"), F.col("_b").alias("v")))
-    group_key = F.pmod(F.xxhash64("component"), F.lit(_partitions(records))).alias("_group_key")
-    in_components = (
-        slim.join(nodes, id_column)
-        .join(components.select(F.col("node").alias("_node"), group_key), "_node")
-        .drop("_node")
+    # At most two nodes per edge: the narrow frames of nodes are broadcast when that is small.
+    node_rows = 2 * edge_count
+    edge_ids = (
+        matches.select(F.col("left_id").alias("_id"))
+        .unionByName(matches.select(F.col("right_id").alias("_id")))
+        .distinct()
     )
+    nodes = materialize(
+        records.select(text_id.alias("_id"), ROW)
+        .join(_small(edge_ids, node_rows), "_id", "left_semi")
+        .groupBy("_id")
+        .agg(F.max(ROW).alias("_node"))
+    )
+
+    def node_of(side: str, name: str) -> DataFrame:
+        return _small(nodes.select(F.col("_id").alias(side), F.col("_node").alias(name)), node_rows)
+
+    edges = materialize(matches.join(node_of("left_id", "_a"), "left_id").join(node_of("right_id", "_b"), "right_id"))
+    group_key = F.pmod(F.xxhash64("component"), F.lit(_partitions(records))).alias("_group_key")
+    components = materialize(connected_components(edges.select(F.col("_a").alias("u"), F.col("_b").alias("v"))))
+
+    def component_of(node: str, *columns: Column) -> DataFrame:
+        return _small(components.select(F.col("node").alias(node), *columns), node_rows)
+
+    wanted = [ROW, id_column, "source", *(column for rule in settings.conflicts for column in rule.columns)]
+    # Only the node records of components are clustered: another record of a repeated id keeps its own id as its
+    # group in the engine, whatever the node's cluster.
+    in_components = records.select(*input_columns(settings, wanted, records)).join(component_of(ROW, group_key), ROW)
     component_edges = (
-        edges.join(components.select(F.col("node").alias("_a"), group_key), "_a")
+        edges.join(component_of("_a", group_key), "_a")
         .select("left_id", "right_id", "match_weight", "match_probability", "_group_key")
         .withColumn("decision", F.lit("match"))
         .withColumn("level_veto", F.lit(None).cast(T.StringType()))
@@ -134,10 +148,10 @@ def person_clusters(
         vetoed = (
             pairs.where(F.col("level_veto").isNotNull() & (F.col("level_veto") != "none"))
             .select("left_id", "right_id", "match_weight", "match_probability", "level_veto")
-            .join(nodes.select(F.col(id_column).alias("left_id"), F.col("_node").alias("_a")), "left_id")
-            .join(nodes.select(F.col(id_column).alias("right_id"), F.col("_node").alias("_b")), "right_id")
-            .join(components.select(F.col("node").alias("_a"), F.col("component").alias("_ca"), group_key), "_a")
-            .join(components.select(F.col("node").alias("_b"), F.col("component").alias("_cb")), "_b")
+            .join(node_of("left_id", "_a"), "left_id")
+            .join(node_of("right_id", "_b"), "right_id")
+            .join(component_of("_a", F.col("component").alias("_ca"), group_key), "_a")
+            .join(component_of("_b", F.col("component").alias("_cb")), "_b")
             .where(F.col("_ca") == F.col("_cb"))
             .select(
                 "left_id", "right_id", "match_weight", "match_probability", "_group_key",
@@ -146,28 +160,48 @@ def person_clusters(
         )  # fmt: skip
         component_edges = component_edges.unionByName(vetoed)
     clustered = materialize(_group_clusters(in_components, component_edges, settings))
-    totals = clustered.select(*(F.sum(name).alias(name) for name in _REPORT)).first()
+    totals = clustered.select(F.count(F.lit(1)).alias("_rows"), *(F.sum(name).alias(name) for name in _REPORT)).first()
     report = ClusterReport(
         edges=edge_count,
         merged=int(totals["merged"] or 0) if totals else 0,
         refused_conflict=int(totals["refused_conflict"] or 0) if totals else 0,
         refused_weak_link=int(totals["refused_weak_link"] or 0) if totals else 0,
     )
-    groups = slim.select(F.col(id_column).alias("record_id"), "source", ROW).join(
-        clustered.select(ROW, "group"), ROW, "left"
+    source = F.col("source") if "source" in records.columns else F.lit(None).cast(T.StringType()).alias("source")
+    clustered_rows = int(totals["_rows"]) if totals else 0
+    groups = records.select(text_id.alias("record_id"), source, ROW).join(
+        _small(clustered.select(ROW, F.col("group").alias("_clustered")), clustered_rows), ROW, "left"
     )
-    groups = groups.withColumn("group", F.coalesce("group", "record_id"))
-    clusters = materialize(stable_cluster_ids(groups, previous).select("record_id", "cluster_id", "source", ROW))
+    groups = groups.select("record_id", F.coalesce("_clustered", "record_id").alias("group"), "source", ROW)
+    clusters = stable_cluster_ids(groups, previous).select("record_id", "cluster_id", "source", ROW)
     return clusters, report
+
+
+def _small(df: DataFrame, rows: int) -> DataFrame:
+    """``df`` marked for a broadcast join when it has at most ``_BROADCAST_ROWS`` (narrow) rows: the other side
+    (every record) is then not shuffled at all."""
+    return F.broadcast(df) if rows <= _BROADCAST_ROWS else df
 
 
 def stable_cluster_ids(groups: DataFrame, previous: DataFrame | None = None) -> DataFrame:
     """``matchers.engine.clustering.stable_cluster_ids`` on Spark: ``groups`` (``record_id, group``, + any) with
-    ``cluster_id`` added; ``previous``: last night's ``record_id, cluster_id``."""
+    ``cluster_id`` added, materialized; ``previous``: last night's ``record_id, cluster_id``.
+
+    A fresh id depends on its group alone (``fresh_cluster_ids``), so it is computed row by row in one pass over
+    the records, in their order; only the clashes (a fresh id shared by two groups or taken last night: 64-bit
+    ids, so normally none) are found by a shuffle of the narrow ``group, fresh`` pairs and salted on the driver.
+    """
     spark = groups.sparkSession
-    assigned = spark.createDataFrame([], "group string, cluster_id string")
+
+    def fresh_batch(batch: pl.DataFrame) -> pl.DataFrame:
+        fresh = fresh_cluster_ids(batch.get_column("group").cast(pl.String).to_list())
+        return batch.with_columns(pl.Series("_fresh", fresh, dtype=pl.String))
+
+    with_fresh = map_frames(groups, fresh_batch, output_schema(fresh_batch, groups))
     previous_ids = None
-    if previous is not None:
+    if previous is None:
+        frame = materialize(with_fresh.withColumn("_kept", F.lit(None).cast(T.StringType())))
+    else:
         votes = (
             groups.select("record_id", "group")
             .join(previous.select("record_id", F.col("cluster_id").alias("_previous")), "record_id")
@@ -182,41 +216,42 @@ def stable_cluster_ids(groups: DataFrame, previous: DataFrame | None = None) -> 
         alone = (F.col("_of_group") == 1) & (F.col("_of_previous") == 1)
         claimed = claim_previous_ids(collect_polars(votes.where(~alone).select("group", "_previous", "_votes")))
         decided = pl.DataFrame(
-            {"group": list(claimed), "cluster_id": list(claimed.values())},
-            schema={"group": pl.String, "cluster_id": pl.String},
+            {"group": list(claimed), "_kept": list(claimed.values())},
+            schema={"group": pl.String, "_kept": pl.String},
         )
-        assigned = votes.where(alone).select("group", F.col("_previous").alias("cluster_id"))
+        assigned = votes.where(alone).select("group", F.col("_previous").alias("_kept"))
         if decided.height:
             assigned = assigned.unionByName(from_polars(spark, decided))
-        previous_ids = previous.select(F.col("cluster_id").alias("fresh")).distinct().withColumn("_taken", F.lit(True))
-
-    def fresh_batch(batch: pl.DataFrame) -> pl.DataFrame:
-        return batch.with_columns(pl.Series("fresh", fresh_cluster_ids(batch.get_column("group").to_list())))
-
-    unassigned = groups.select("group").distinct().join(assigned.select("group"), "group", "left_anti")
-    fresh = map_frames(unassigned, fresh_batch, _FRESH_SCHEMA).persist(_PERSIST)
-    repeated = fresh.groupBy("fresh").count().where(F.col("count") > 1).select("fresh", F.lit(True).alias("_repeated"))
-    flagged = fresh.join(repeated, "fresh", "left")
-    if previous_ids is not None:
-        flagged = flagged.join(previous_ids, "fresh", "left")
-    else:
-        flagged = flagged.withColumn("_taken", F.lit(False))
-    clashes = collect_polars(
-        flagged.where(F.coalesce("_repeated", F.lit(False)) | F.coalesce("_taken", F.lit(False))).select(
-            "group", "fresh", F.coalesce("_taken", F.lit(False)).alias("_taken")
+        frame = materialize(with_fresh.join(assigned, "group", "left"))
+        votes.unpersist()
+        previous_ids = previous.select(F.col("cluster_id").alias("_fresh")).distinct().withColumn("_taken", F.lit(True))
+    # Clashes among the groups that take a fresh id: one shared by several groups, or one of last night's ids.
+    fresh = frame.where(F.col("_kept").isNull()).select("group", "_fresh")
+    flagged = (
+        fresh.withColumn("_taken", F.lit(False)) if previous_ids is None else fresh.join(previous_ids, "_fresh", "left")
+    )
+    clashing = collect_polars(
+        flagged.groupBy("_fresh")
+        .agg(
+            (F.min("group") != F.max("group")).alias("_repeated"),
+            F.max(F.coalesce("_taken", F.lit(False))).alias("_taken"),
         )
-    ).sort("group")
-    mapping = fresh.select("group", F.col("fresh").alias("cluster_id"))
-    if clashes.height:
+        .where(F.col("_repeated") | F.col("_taken"))
+        .select("_fresh", "_taken")
+    )
+    cluster_id = F.coalesce("_kept", "_fresh")
+    if clashing.height:
         # Rare (64-bit ids): like the engine, salt in group order every fresh id already taken. Only the clashing
         # groups can change; a salted id meeting another group's fresh id (chance 2^-64) is not looked for.
-        taken = set(clashes.filter(pl.col("_taken")).get_column("fresh").to_list())
-        salted = salt_fresh_ids(clashes.get_column("group").to_list(), clashes.get_column("fresh").to_list(), taken)
+        clashes = collect_polars(
+            fresh.join(F.broadcast(from_polars(spark, clashing.select("_fresh"))), "_fresh", "left_semi").distinct()
+        ).sort("group")
+        taken = set(clashing.filter(pl.col("_taken")).get_column("_fresh").to_list())
+        salted = salt_fresh_ids(clashes.get_column("group").to_list(), clashes.get_column("_fresh").to_list(), taken)
         changes = from_polars(spark, pl.DataFrame({"group": clashes.get_column("group"), "_salted": salted}))
-        mapping = mapping.join(changes, "group", "left").select(
-            "group", F.coalesce("_salted", "cluster_id").alias("cluster_id")
-        )
-    return groups.join(assigned.unionByName(mapping), "group", "left")
+        frame = frame.join(F.broadcast(changes), "group", "left")
+        cluster_id = F.coalesce("_kept", "_salted", "_fresh")
+    return frame.withColumn("cluster_id", cluster_id).drop("_kept", "_fresh", "_salted")
 
 
 def night_records(base: DataFrame, extracts: DataFrame) -> DataFrame:

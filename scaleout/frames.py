@@ -25,6 +25,7 @@ from matchers.engine.settings import MatchSettings
 
 __all__ = [
     "ROW",
+    "by_row",
     "collect_polars",
     "empty_polars",
     "from_polars",
@@ -134,14 +135,40 @@ RELIABLE_CHECKPOINTS = "spark.dancu.reliableCheckpoints"
 instead of keeping them in the executors' block stores."""
 
 
-def materialize(df: DataFrame) -> DataFrame:
+_ADAPTIVE = "spark.sql.adaptive.enabled"
+
+
+def materialize(df: DataFrame, *, keep_layout: bool = False) -> DataFrame:
     """``df`` computed once and kept (memory, spilling to disk), its plan cut to a leaf.
 
     Every step reads the frames of the steps before it several times; persisting alone keeps their whole plans,
     which Spark analyses again at every use and which grow with each step (minutes of driver time per night).
+
+    ``keep_layout``: the kept frame remembers how its rows are partitioned and sorted (``by_row``), so joins on
+    that key do not shuffle it again. Adaptive execution is off while it is computed: an adaptive plan does not
+    tell its layout until it has run, and a checkpoint taken of it forgets the layout.
     """
-    reliable = df.sparkSession.conf.get(RELIABLE_CHECKPOINTS, "false") == "true"
-    return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
+    spark = df.sparkSession
+    reliable = spark.conf.get(RELIABLE_CHECKPOINTS, "false") == "true"
+    adaptive = spark.conf.get(_ADAPTIVE, "true")
+    if keep_layout:
+        spark.conf.set(_ADAPTIVE, "false")
+    try:
+        return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
+    finally:
+        if keep_layout:
+            spark.conf.set(_ADAPTIVE, adaptive or "true")
+
+
+def by_row(df: DataFrame) -> DataFrame:
+    """``df`` hashed on ``_row`` into the session's shuffle partitions and sorted by it within each.
+
+    A join on ``_row`` (or on a column that is ``_row`` renamed) with a frame laid out so shuffles only the other
+    side, and sorts nothing on this one, as long as the layout is kept: ``materialize`` keeps it, a Python pass
+    (``map_frames``) does not. The partitions are not merged by adaptive execution (an explicit repartition).
+    """
+    partitions = int(df.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+    return df.repartition(partitions, ROW).sortWithinPartitions(ROW)
 
 
 def input_columns(settings: MatchSettings, columns: Iterable[str], df: DataFrame) -> list[str]:

@@ -44,6 +44,7 @@ from matchers.engine.types import PairKind
 from scaleout import blocking
 from scaleout.frames import (
     ROW,
+    by_row,
     collect_polars,
     empty_polars,
     from_polars,
@@ -156,19 +157,21 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
 
     df = df.select(*input_columns(settings, [ROW, settings.id_column, *settings.record_columns], df))
     schema = spark_schema(prepare(empty_polars(df)).schema)
-    # Persisted: the Python pass runs once however often it is read. The term-frequency joins on the row number
-    # then lay the records out by row number, the layout the pair-side joins of ``compare`` reuse.
+    # Laid out by row number (hashed into the shuffle partitions, sorted within them) once, and kept so
+    # (``by_row``): every later join on the row number (the term frequencies, both sides of every pair) then moves
+    # only its other, narrower side, never these ~45 columns again.
+    prepared = by_row(map_frames(df, prepare, schema))
     frequencies = list(settings.tf_columns)
     if with_tf and frequencies:
         # Materialized (not ``persist``ed): Spark's columnar cache of these ~45 columns cost four times the Python
         # pass itself (12 s of 17 s for 200,000 records); a local checkpoint keeps the rows as they are.
-        prepared = materialize(map_frames(df, prepare, schema))
-        # Joined back on the row number: only the narrow frequencies and the records move once.
+        prepared = materialize(prepared, keep_layout=True)
+        # Joined back on the row number: only the narrow frequencies move.
         frame = prepared.join(_term_frequencies(prepared, frequencies), ROW, "left")
     else:
         nulls = (F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies)
-        frame = map_frames(df, prepare, schema).select("*", *nulls)
-    frame = materialize(frame)
+        frame = prepared.select("*", *nulls)
+    frame = materialize(frame, keep_layout=True)
     return PreparedRecords(frame=frame, height=frame.count())
 
 

@@ -208,8 +208,11 @@ def test_register_on_spark_is_stored_as_the_embedded_register_over_two_nights(
     assert previous is not None and not previous.get_column("person_key").equals(first_keys)
 
 
-def test_connected_components_of_long_chains_stars_and_cycles(spark: Any) -> None:
-    from scaleout.components import connected_components
+@pytest.mark.parametrize("local_edges", ["0", "100000"], ids=["rounds", "driver"])
+def test_connected_components_of_long_chains_stars_and_cycles(spark: Any, local_edges: str) -> None:
+    """By large-star/small-star rounds alone, and finished on the driver (``component_labels``): a few hundred
+    edges are under the limit."""
+    from scaleout.components import LOCAL_EDGES, connected_components
     from scaleout.frames import collect_polars, from_polars
 
     rng = np.random.default_rng(9)
@@ -221,7 +224,11 @@ def test_connected_components_of_long_chains_stars_and_cycles(spark: Any) -> Non
         (int(a), int(b)) for a, b in zip(rng.integers(3000, 3400, 300), rng.integers(3000, 3400, 300), strict=True)
     ]
     edges = pl.DataFrame([*shuffled_chain, *star, *cycle, *pairs], schema={"u": pl.Int64, "v": pl.Int64}, orient="row")
-    found = collect_polars(connected_components(from_polars(spark, edges)))
+    spark.conf.set(LOCAL_EDGES, local_edges)
+    try:
+        found = collect_polars(connected_components(from_polars(spark, edges)))
+    finally:
+        spark.conf.unset(LOCAL_EDGES)
     # Reference: union-find.
     parent: dict[int, int] = {}
 
