@@ -26,6 +26,7 @@ __all__ = [
     "Expect",
     "ExpectationOutcome",
     "ValidationSummary",
+    "load_gx",
     "validate_frame",
     "validate_suite",
 ]
@@ -216,7 +217,18 @@ class ValidationSummary:
         }
 
 
+def load_gx() -> Any:
+    """Import Great Expectations (seconds of CPU the first time: it brings pandas, pydantic models, Spark's
+    compatibility layer), with no usage statistics leaving this machine. A long-running process (``dancu nightly``)
+    imports it before the night, with its other long-lived objects (``pipelines.timing.freeze_long_lived``)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    return gx
+
+
 def _gx_expectation(expect: Expect) -> Any:
+    load_gx()
     import great_expectations.expectations as gxe
 
     match expect.kind:
@@ -243,8 +255,7 @@ def _gx_expectation(expect: Expect) -> Any:
 
 def _run_gx(frame: pl.DataFrame, name: str, expectations: list[Expect]) -> list[dict[str, Any]]:
     # No usage statistics leave this machine, and no progress bars in the run logs.
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    gx = load_gx()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
