@@ -226,14 +226,25 @@ def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str,
         (pl.col("conflicts") if "conflicts" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
         *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
     )
-    for row in flat.iter_rows(named=True):
-        data: dict[str, Any] = {c: row[c] for c in shown if row[c] is not None}
-        data["status"] = row["_status"]
-        data["record_ids"] = row["_ids"] or []
-        data["sources"] = {c: row[f"_from_{c}"] for c in traced if row[f"_from_{c}"]}
-        if row["_conflicts"]:
-            data["conflicts"] = [FIELD_LABELS.get(c, c) for c in row["_conflicts"]]
-        values[row["person_key"]] = data
+    # Column by column (one list per column, then zipped): a dict per row of ~45 columns from ``iter_rows`` cost
+    # more than the values themselves at a first night's 140,000 persons.
+    shown_values = [(c, flat.get_column(c).to_list()) for c in shown]
+    traced_values = [(c, flat.get_column(f"_from_{c}").to_list()) for c in traced]
+    persons = zip(
+        flat.get_column("person_key").to_list(),
+        flat.get_column("_status").to_list(),
+        flat.get_column("_ids").to_list(),
+        flat.get_column("_conflicts").to_list(),
+        strict=True,
+    )
+    for i, (key, status, ids, conflicts) in enumerate(persons):
+        data: dict[str, Any] = {c: column[i] for c, column in shown_values if column[i] is not None}
+        data["status"] = status
+        data["record_ids"] = ids or []
+        data["sources"] = {c: column[i] for c, column in traced_values if column[i]}
+        if conflicts:
+            data["conflicts"] = [FIELD_LABELS.get(c, c) for c in conflicts]
+        values[key] = data
     return values
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-__all__ = ["Stopwatch", "release_freed_memory", "resident_mb"]
+__all__ = ["Stopwatch", "freeze_long_lived", "release_freed_memory", "resident_mb"]
 
 _STATUS = Path("/proc/self/status")
 _PERIOD = 0.02
@@ -58,6 +58,20 @@ def release_freed_memory() -> None:
     gc.collect()
     if _TRIM is not None:
         _TRIM(0)
+
+
+def freeze_long_lived() -> int:
+    """Collect once, then move every object alive now to the collector's permanent generation (``gc.freeze``): the
+    full collection each asset starts with (``release_freed_memory``) then walks only what was allocated since.
+
+    For a process about to run a night: what is alive before the run (imported modules, classes, the definitions,
+    the instance) lives as long as the process, and walking it is most of a full collection (at 100,000 people
+    ~650,000 objects, 0.5 s of CPU per asset, 7 s a night). Frozen objects are still freed by reference counting;
+    only a cycle among them would stay, and they are never garbage before the process ends. Returns the number of
+    objects frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class _Sampler:

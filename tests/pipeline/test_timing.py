@@ -28,3 +28,31 @@ def test_a_stopwatch_reports_seconds_and_peak() -> None:
     seconds, peak = metadata["seconds"].value, metadata["peak_rss_mb"].value
     assert isinstance(seconds, float) and seconds >= 0
     assert isinstance(peak, float) and peak > 0
+
+
+def test_freezing_keeps_collecting_what_is_allocated_afterwards() -> None:
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    old = Node()
+    old.self = old  # type: ignore[attr-defined]
+    old_ref = weakref.ref(old)
+    try:
+        frozen = timing.freeze_long_lived()
+        assert frozen == gc.get_freeze_count() > 0
+        assert not any(o is old for o in gc.get_objects())  # frozen: no longer walked by a collection
+        new = Node()
+        new.self = new  # type: ignore[attr-defined]
+        new_ref = weakref.ref(new)
+        del new
+        timing.release_freed_memory()
+        assert new_ref() is None  # a cycle made after the freeze is still collected
+        assert old_ref() is old
+    finally:
+        gc.unfreeze()
+    del old
+    gc.collect()
+    assert old_ref() is None
