@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -80,3 +81,24 @@ def assert_same_pairs(spark_pairs: pl.DataFrame, embedded_pairs: pl.DataFrame) -
             assert difference is not None and float(difference) <= 1e-9, column  # type: ignore[arg-type]
         else:
             assert got.get_column(column).equals(want.get_column(column)), column
+
+
+def union_find_labels(u: np.ndarray, v: np.ndarray) -> dict[int, int]:
+    """Reference: each node's smallest component member, by a plain union-find."""
+    parent: dict[int, int] = {}
+
+    def find(node: int) -> int:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        root_a, root_b = find(a), find(b)
+        if root_a != root_b:
+            parent[max(root_a, root_b)] = min(root_a, root_b)
+    members: dict[int, list[int]] = {}
+    for node in parent:
+        members.setdefault(find(node), []).append(node)
+    return {node: min(group) for group in members.values() for node in group}

@@ -21,7 +21,7 @@ from normalize.frame import normalize_records
 from register.changes import build_changes
 from register.golden import build_golden
 from register.store import REGISTER_FILE, RegisterStore
-from tests.spark.conftest import NIGHT, SPARK, Province, assert_same_pairs
+from tests.spark.conftest import NIGHT, SPARK, Province, assert_same_pairs, union_find_labels
 
 pytestmark = SPARK
 
@@ -230,21 +230,5 @@ def test_connected_components_of_long_chains_stars_and_cycles(spark: Any, local_
     finally:
         spark.conf.unset(LOCAL_EDGES)
     # Reference: union-find.
-    parent: dict[int, int] = {}
-
-    def find(node: int) -> int:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for u, v in edges.iter_rows():
-        a, b = find(u), find(v)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    members: dict[int, list[int]] = {}
-    for node in parent:
-        members.setdefault(find(node), []).append(node)
-    expected = {node: min(group) for group in members.values() for node in group}
+    expected = union_find_labels(edges.get_column("u").to_numpy(), edges.get_column("v").to_numpy())
     assert dict(found.iter_rows()) == expected

@@ -8,26 +8,7 @@ import pytest
 pytest.importorskip("pyspark")
 
 from scaleout.components import component_labels
-
-
-def _union_find(u: np.ndarray, v: np.ndarray) -> dict[int, int]:
-    parent: dict[int, int] = {}
-
-    def find(node: int) -> int:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    for a, b in zip(u.tolist(), v.tolist(), strict=True):
-        root_a, root_b = find(a), find(b)
-        if root_a != root_b:
-            parent[max(root_a, root_b)] = min(root_a, root_b)
-    members: dict[int, list[int]] = {}
-    for node in parent:
-        members.setdefault(find(node), []).append(node)
-    return {node: min(group) for group in members.values() for node in group}
+from tests.spark.conftest import union_find_labels
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -45,7 +26,7 @@ def test_component_labels_are_the_smallest_node_of_each_component(seed: int) -> 
     left, right = np.where(flip, right, left), np.where(flip, left, right)
     before = left.copy(), right.copy()
     nodes, components = component_labels(left, right)
-    assert dict(zip(nodes.tolist(), components.tolist(), strict=True)) == _union_find(left, right)
+    assert dict(zip(nodes.tolist(), components.tolist(), strict=True)) == union_find_labels(left, right)
     assert np.all(np.diff(nodes) > 0)
     assert np.array_equal(left, before[0]) and np.array_equal(right, before[1])  # inputs unchanged
 
