@@ -131,7 +131,8 @@ def street_key(street: pl.Expr) -> pl.Expr:
     punctuation as spaces, the house-number prefix dropped. "Tổ dân phố 7" and "To dan pho 7" (typed without
     marks, or repaired from a legacy font without them) are one street; "Số nhà 109, Thôn Đại Cường" and "Số 109
     Thôn Đại Cường" one house."""
-    folded = street.str.normalize("NFD").str.replace_all(r"\p{M}", "").str.replace_all("[đĐ]", "d").str.to_lowercase()
+    # Ð/ð (U+00D0/F0, the eth some fonts and keyboards put for Đ) fold to "d" as Đ does.
+    folded = street.str.normalize("NFD").str.replace_all(r"\p{M}", "").str.replace_all("[đĐÐð]", "d").str.to_lowercase()
     spaced = folded.str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars()
     return spaced.str.replace_all(_HOUSE_NUMBER_PREFIX, "$1")
 

@@ -16,22 +16,7 @@ from checks.expectations import SUITES, Expect, validate_frame
 
 def _reference_gx(frame: pl.DataFrame, name: str, expectations: list[Expect]) -> list[dict[str, Any]]:
     """The former ``_run_gx``: expectations added one by one to a stored suite."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    batch = (
-        context.data_sources.add_pandas("dancu").add_dataframe_asset(name).add_batch_definition_whole_dataframe("night")
-    )
+    gx, context, batch = ex.gx_context(name)
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for expect in expectations:
         suite.add_expectation(ex._gx_expectation(expect))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import polars as pl
 
@@ -74,7 +75,15 @@ def test_year_only_birth_date_and_old_id_against_new_id() -> None:
 def test_a_street_typed_without_marks_or_with_another_house_number_prefix_is_the_same_street() -> None:
     left, right = _person_pair()
     left.update(permanent_address_street="Số nhà 109, Thôn Đại Cường")
-    for typed in ("So nha 109 Thon Dai Cuong", "Số 109 Thôn Đại Cường", "SN: 109, THÔN ĐẠI CƯỜNG"):
+    # Typed without marks, another prefix, in capitals, decomposed (NFD, as another machine sends it), with the eth.
+    typed_ways = (
+        "So nha 109 Thon Dai Cuong",
+        "Số 109 Thôn Đại Cường",
+        "SN: 109, THÔN ĐẠI CƯỜNG",
+        unicodedata.normalize("NFD", "Số nhà 109, Thôn Đại Cường"),
+        "Số nhà 109, Thôn Ðại Cường",
+    )
+    for typed in typed_ways:
         right.update(permanent_address_street=typed)
         assert _levels(left, right)["household"] == "parents_street", typed
     right.update(permanent_address_street="Tổ dân phố 7")

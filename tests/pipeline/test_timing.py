@@ -35,7 +35,7 @@ def test_freezing_keeps_collecting_what_is_allocated_afterwards() -> None:
     import weakref
 
     class Node:
-        pass
+        """An object that can hold a reference to itself (a cycle only a collection frees)."""
 
     old = Node()
     old.self = old  # type: ignore[attr-defined]
