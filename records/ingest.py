@@ -24,7 +24,6 @@ import csv
 import datetime as dt
 import functools
 import io
-import itertools
 import json
 import re
 import unicodedata
@@ -212,7 +211,7 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass  # not clean UTF-8: damaged UTF-8, or one of the 8-bit code pages, told apart below
     damaged = data.decode("utf-8-sig", errors="replace")
-    non_ascii = sum(1 for ch in damaged if ord(ch) > 127)
+    non_ascii = len(damaged) - len(damaged.encode("ascii", errors="ignore"))  # characters above U+007F
     bad = damaged.count(_REPLACEMENT)
     if non_ascii > bad and bad <= max(2, 0.05 * non_ascii):
         return damaged, "utf-8 (hỏng)"
@@ -248,14 +247,15 @@ _VOWELS: Final = set("aăâeêioôơuưyAĂÂEÊIOÔƠUƯY")
 _TONE_MARKS: Final = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 
+_TONE_MARK_RE: Final = re.compile("[" + "".join(sorted(_TONE_MARKS)) + "]")
+_TONE_ON_VOWEL_RE: Final = re.compile("(?<=[" + "".join(sorted(_VOWELS)) + "])[" + "".join(sorted(_TONE_MARKS)) + "]")
+
+
 def _looks_like_cp1258(text: str) -> bool:
-    on_vowel = off_vowel = 0
-    for previous, char in itertools.pairwise(text):
-        if char in _TONE_MARKS:
-            if previous in _VOWELS:
-                on_vowel += 1
-            else:
-                off_vowel += 1
+    """Whether the combining tone marks (after the first character) mostly follow a vowel, as Windows-1258's do."""
+    marks = len(_TONE_MARK_RE.findall(text, 1))
+    on_vowel = len(_TONE_ON_VOWEL_RE.findall(text, 1))
+    off_vowel = marks - on_vowel
     return on_vowel > 0 and off_vowel <= on_vowel * 0.02
 
 
@@ -473,12 +473,21 @@ class _Table:
     header: list[str]  # header text of the kept columns
     columns: list[str]  # their canonical names
     positions: list[int]  # their positions in the grid's rows
-    rows: list[tuple[int, list[Any], str]]  # (row, cells of the kept columns, raw JSON of the whole row)
+    rows: list[tuple[int, list[Any], list[Any]]]  # (row, cells of the kept columns, cells of the whole row)
     bad: list[tuple[int, str | None, str, str]]  # (row, field, reason, raw JSON)
     notes: list[str]
+    raw_header: list[str]  # the names of every column of a whole row, for its raw JSON (see ``raw_json``)
+
+    def raw_json(self, positions: Iterable[int]) -> list[str]:
+        """The raw JSON of the rows at ``positions`` in ``rows``: made for the rows quarantined only, since an
+        accepted row never shows it (a night's 100,000 extract rows would be serialized for a few hundred)."""
+        return [_raw_json(self.raw_header, self.rows[p][2]) for p in positions]
 
 
+@functools.lru_cache(maxsize=65536, typed=True)
 def _header_key(cell: Any) -> str:
+    """Match key of a header cell. Cached: the header search and the delimiter choice ask for the same cells of the
+    first rows many times (typed, so that 1, 1.0 and True each keep their own text)."""
     if cell is None:
         return ""
     repaired, _ = fix_legacy_encoding(_FORMAT_RE.sub("", str(cell)).strip())
@@ -652,7 +661,7 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
     absent = [c for c in missing_optional(columns) if c in vocabulary.known_columns]
     if absent:
         notes.append(f"{len(absent)} cột không có trong tệp (để trống): " + ", ".join(absent))
-    rows: list[tuple[int, list[Any], str]] = []
+    rows: list[tuple[int, list[Any], list[Any]]] = []
     bad: list[tuple[int, str | None, str, str]] = []
     for number, reason, raw in grid.broken:
         if number > header_number:
@@ -662,7 +671,7 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
     for number, cells in data:
         if all(_blank(c) for c in cells):
             continue  # blank lines are layout, not data
-        raw = _raw_json(full_header, cells + [None] * (len(full_header) - len(cells)))
+        whole = cells if len(cells) >= len(full_header) else cells + [None] * (len(full_header) - len(cells))
         extra = [c for c in cells[len(header_text) :] if not _blank(c)]
         if (grid.kind == "csv" and len(cells) < last + 1) or extra:
             reason = (
@@ -672,12 +681,12 @@ def _locate(grid: _Grid, vocabulary: _Vocabulary) -> _Table:
             bad.append((number, None, reason, json.dumps([_json_cell(c) for c in cells], ensure_ascii=False)))
             continue
         if number in grid.row_problems:
-            bad.append((number, None, grid.row_problems[number], raw))
+            bad.append((number, None, grid.row_problems[number], _raw_json(full_header, whole)))
             continue
         values = [cells[p] if p < len(cells) else None for p in positions]
-        rows.append((number, values, raw))
+        rows.append((number, values, whole))
     bad.sort(key=lambda b: b[0])
-    return _Table(grid.name, grid.encoding, kept_header, columns, positions, rows, bad, notes)
+    return _Table(grid.name, grid.encoding, kept_header, columns, positions, rows, bad, notes, full_header)
 
 
 # ---------------------------------------------------------------- cell conversion
@@ -714,6 +723,27 @@ def _cell_text(cell: Any, column: str) -> str | None:
     return text or None
 
 
+def _column_text(cells: Iterable[Any], column: str) -> list[str | None]:
+    """``_cell_text`` of every cell of one column. A column of text cells only (every CSV column, most sheet
+    columns) takes the same steps in one comprehension instead of one call per cell."""
+    cells = list(cells)
+    if not set(map(type, cells)) <= _TEXT_CELL_TYPES:
+        return [_cell_text(c, column) for c in cells]
+    if column in CODE_COLUMNS:
+        # ASCII text holds no format character and is its own NFKC form: only the other cells need both steps.
+        nfkc, format_re = unicodedata.normalize, _FORMAT_RE
+        return [
+            None
+            if c is None
+            else ((c if c.isascii() else nfkc("NFKC", format_re.sub("", c))).strip().lstrip("\ufeff").strip() or None)
+            for c in cells
+        ]
+    return [None if c is None else (c.strip().lstrip("\ufeff").strip() or None) for c in cells]
+
+
+_TEXT_CELL_TYPES: Final = frozenset({str, type(None)})
+
+
 def _json_cell(cell: Any) -> Any:
     if isinstance(cell, dt.date | dt.datetime | dt.time):
         return cell.isoformat()
@@ -734,6 +764,44 @@ def _unique_map(values: pl.Series, convert: Any) -> tuple[dict[str, str], dict[s
         except ValueProblem as problem:
             bad[value] = str(problem)
     return ok, bad
+
+
+_FAST_DATE_FORMS: Final = (
+    (r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "day first"),
+    (r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$", "year first"),
+    (r"^ngày ([0-9]{1,2}) tháng ([0-9]{1,2}) năm ([0-9]{4})$", "day first"),
+    (r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}) [0-9]{1,2}:[0-9]{2}:[0-9]{2} [AP]M$", "US"),
+)
+"""The shapes nearly every date of an extract has (``dd/mm/yyyy``, ISO and Excel's date cells, the spelled-out
+``ngày 05 tháng 03 năm 1990``, a US export's ``3/15/1990 12:00:00 AM``: month first when it can be a month), with
+ASCII digits and single spaces exactly as ``normalize.dates.parse_date`` reads them."""
+
+
+def _date_without_python(column: str) -> pl.Expr:
+    """``canonical_date`` of the values in one of ``_FAST_DATE_FORMS`` that name a valid day of a year the parser
+    accepts (1850-2200): that day as ``yyyy-mm-dd``, whatever the night (a four-digit year has no century to
+    guess). Null for every other value, which goes to ``canonical_date``: partial dates such as 00/00/1950,
+    impossible days, other shapes and spacings. ``tests/ingest/test_dates_without_python.py`` compares the two."""
+    value = pl.col(column)
+    candidates = []
+    for pattern, order in _FAST_DATE_FORMS:
+        groups = value.str.extract_groups(pattern)
+        first, second, third = (groups.struct.field(str(k)) for k in (1, 2, 3))
+        if order == "year first":
+            year, month, day = first, second, third
+        elif order == "day first":
+            day, month, year = first, second, third
+        else:
+            month_first = first.cast(pl.Int32) <= 12
+            month = pl.when(month_first).then(first).otherwise(second)
+            day = pl.when(month_first).then(second).otherwise(first)
+            year = third
+        candidates.append(year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2))
+    iso = pl.coalesce(candidates)
+    valid = iso.str.to_date("%Y-%m-%d", strict=False).is_not_null() & iso.str.slice(0, 4).cast(pl.Int32).is_between(
+        1850, 2200
+    )
+    return pl.when(valid).then(iso)
 
 
 def _as_is_pattern(column: str) -> str | None:
@@ -780,9 +848,13 @@ def _converter(column: str, mapping: SourceMapping | None, as_of: dt.date | None
     return None
 
 
+RawJson = Callable[[list[int]], list[str]]
+"""Rows of a frame being validated (their positions in it) -> their raw JSON, for the quarantine's ``raw_values``."""
+
+
 def _validate(
     frame: pl.DataFrame,
-    raw_json: pl.Series,
+    raw_json: RawJson,
     *,
     source: str,
     label: str,
@@ -801,7 +873,16 @@ def _validate(
             continue
         values = frame[column]
         as_is = _as_is_pattern(column) if values.dtype == pl.String else None
-        if as_is is None:
+        if column in DATE_COLUMNS and values.dtype == pl.String:
+            # The common shapes of the distinct dates without a Python call each; only the rest go through the
+            # converter (a night's extract has tens of thousands of distinct birth dates).
+            distinct = values.drop_nulls().unique()
+            fast = distinct.to_frame(column).select(_date_without_python(column)).to_series()
+            ok, bad = _unique_map(distinct.filter(fast.is_null()), convert)
+            old = pl.concat([distinct.filter(fast.is_not_null()), pl.Series(list(ok), dtype=pl.String)])
+            new = pl.concat([fast.drop_nulls(), pl.Series(list(ok.values()), dtype=pl.String)])
+            replaced = pl.col(column).replace_strict(old, new, default=None, return_dtype=pl.String)
+        elif as_is is None:
             ok, bad = _unique_map(values, convert)
             replaced = pl.col(column).replace_strict(ok, default=None, return_dtype=pl.String)
         else:
@@ -837,11 +918,16 @@ def _validate(
             )
         )
     )
-    checked = frame.with_columns(_raw=raw_json, _problems=pl.concat_list(problems).list.drop_nulls())
+    checked = frame.with_columns(
+        _position=pl.int_range(pl.len(), dtype=pl.Int64), _problems=pl.concat_list(problems).list.drop_nulls()
+    )
     checked = _mark_duplicates(checked, registry.seen(source), label)
     is_bad = (pl.col("_problems").list.len() > 0) | pl.col("_duplicate").is_not_null()
     bad_rows = checked.filter(is_bad)
-    good_rows = checked.filter(~is_bad).with_columns(replacements).drop("_raw", "_problems", "_duplicate")
+    bad_rows = bad_rows.with_columns(
+        pl.Series("_raw", raw_json(bad_rows.get_column("_position").to_list()), dtype=pl.String)
+    )
+    good_rows = checked.filter(~is_bad).with_columns(replacements).drop("_position", "_problems", "_duplicate")
     quarantine = bad_rows.select(
         "source_file",
         pl.col("source_row").cast(pl.Int64),
@@ -985,20 +1071,15 @@ def _ingest_table(
     registry: IdRegistry,
     as_of: dt.date | None,
 ) -> IngestResult:
-    data: dict[str, list[str | None]] = {c: [] for c in table.columns}
-    raw: list[str] = []
-    numbers: list[int] = []
-    for number, cells, raw_json in table.rows:
-        numbers.append(number)
-        for column, cell in zip(table.columns, cells, strict=True):
-            data[column].append(_cell_text(cell, column))
-        raw.append(raw_json)
+    numbers = [number for number, _, _ in table.rows]
+    by_column = list(zip(*(cells for _, cells, _ in table.rows), strict=True)) if table.rows else []
+    data = {column: _column_text(by_column[k] if by_column else (), column) for k, column in enumerate(table.columns)}
     frame = pl.DataFrame(data, schema={c: pl.String for c in table.columns}).with_columns(
         pl.lit(table.name).alias("source_file"), pl.Series("source_row", numbers, dtype=pl.Int64).cast(pl.String)
     )
     accepted, quarantine = _validate(
         frame,
-        pl.Series("_raw", raw, dtype=pl.String),
+        table.raw_json,
         source=source,
         label=label,
         mapping=mapping,
@@ -1224,7 +1305,10 @@ def _ingest_base_frame(
             quarantine=quarantine,
             files=_file_report(display, "base", "parquet", frame.height, 0, frame.height, error),
         )
-    raw_json = _raw_values(frame)
+
+    def raw_json(positions: list[int]) -> list[str]:
+        return _raw_values(frame[positions]).to_list() if positions else []
+
     text = _as_text(frame)
     text = text.with_columns(
         [
