@@ -197,17 +197,6 @@ def _keys(batch: pl.DataFrame, columns: list[str], first_row: int) -> pl.DataFra
     )
 
 
-def _rows(path: Path, wanted: pl.Series) -> Iterator[pl.DataFrame]:
-    """The snapshot rows whose file row numbers are in ``wanted``, in file order, batch by batch (with ``_row``)."""
-    start = 2
-    for batch in _batches(path):
-        rows = pl.int_range(start, start + batch.height, dtype=pl.Int64, eager=True)
-        keep = rows.is_in(wanted.implode())
-        if keep.any():
-            yield batch.filter(keep).with_columns(rows.filter(keep).alias(_ROW))
-        start += batch.height
-
-
 _TWO_DIGIT_YEAR: Final = r"^\D*(\d{1,2}\D+){0,2}\d{1,2}\D*$"
 """A date text without a four-digit year: ingest reads its century from the night (``canonical_date``)."""
 
@@ -280,51 +269,56 @@ def ingest_base_changes(
         )
         parts.append(IngestResult(accepted=accepted, quarantine=result.quarantine, files=result.files))
 
-    key_parts = []
-    read = 0
+    # One pass over the snapshot: each batch's rows are told unchanged or not as it is read, and the others are
+    # validated at once (reading the file a second time for them cost a whole read of the base every night).
+    live = previous.scan(["record_id", HASH_COLUMN]).collect() if previous is not None else None
+    known = live.with_columns(pl.lit(True).alias("_known")) if live is not None else None
+    seen_ids: list[pl.Series] = []
+    unchanged_parts: list[pl.DataFrame] = []
+    read = done = 0
     for batch in _batches(path):
-        keys_of_batch = _keys(batch, columns, read + 2).with_columns(_night_dependent(batch).alias("_night"))
-        key_parts.append(keys_of_batch)
-        if previous is None:  # everything is validated: one pass over the file
-            validate(batch.with_columns(keys_of_batch.get_column(_ROW)), keys_of_batch.get_column(HASH_COLUMN))
+        keys = _keys(batch, columns, read + 2).with_columns(_night_dependent(batch).alias("_night"))
+        batch_ids = keys.get_column("record_id")
+        earlier = pl.concat(seen_ids) if seen_ids else pl.Series("record_id", [], dtype=pl.String)
+        first = batch_ids.is_first_distinct() & batch_ids.is_not_null() & ~batch_ids.is_in(earlier.implode())
+        seen_ids.append(batch_ids.drop_nulls())
         read += batch.height
         progress("đọc ảnh chụp cơ sở / reading the base snapshot", read, None)
-    keys = (
-        pl.concat(key_parts)
-        if key_parts
-        else pl.DataFrame(schema={"record_id": pl.String, HASH_COLUMN: pl.UInt64, _ROW: pl.Int64, "_night": pl.Boolean})
-    )
-    first = keys.get_column("record_id").is_first_distinct() & keys.get_column("record_id").is_not_null()
-    keys = keys.with_columns(first.alias("_first"))
-    live: pl.DataFrame | None = None
-    if previous is not None:
-        live = previous.scan(["record_id", HASH_COLUMN]).collect()
-        keys = keys.join(
-            live.with_columns(pl.lit(True).alias("_known")), on=["record_id", HASH_COLUMN], how="left",
-            maintain_order="left",
-        ).with_columns(
-            (pl.col("_known").fill_null(False) & pl.col("_first") & ~pl.col("_night")).alias("_unchanged")
-        )  # fmt: skip
+        if known is None:  # everything is validated
+            validate(batch.with_columns(keys.get_column(_ROW)), keys.get_column(HASH_COLUMN))
+            continue
+        keys = (
+            keys.with_columns(first.alias("_first"))
+            .join(known, on=["record_id", HASH_COLUMN], how="left", maintain_order="left")
+            .with_columns(
+                (pl.col("_known").fill_null(False) & pl.col("_first") & ~pl.col("_night")).alias("_unchanged")
+            )
+        )
         unchanged = keys.filter(pl.col("_unchanged"))
-        todo = keys.filter(~pl.col("_unchanged"))
-        # A repeated record id is a duplicate row even when its first occurrence is unchanged (and not re-read).
+        unchanged_parts.append(unchanged.select("record_id"))
+        # A repeated record id is a duplicate row even when its first occurrence is unchanged (and not validated):
+        # registered before this batch's other rows are validated (a first occurrence is never after its repeat).
         registry.add("base", unchanged.select("record_id", pl.lit(display).alias("source_file"),
                                               pl.col(_ROW).cast(pl.String).alias("source_row")))  # fmt: skip
-        done = 0
-        for raw in _rows(path, todo.get_column(_ROW)):
-            hashes = raw.select(_ROW).join(todo.select(_ROW, HASH_COLUMN), on=_ROW, how="left", maintain_order="left")
-            validate(raw, hashes.get_column(HASH_COLUMN))
-            done += raw.height
-            progress("kiểm tra bản ghi cơ sở mới, đã đổi / validating new and changed base rows", done, todo.height)
-    else:
-        unchanged = keys.head(0)
+        todo = ~keys.get_column("_unchanged")
+        if todo.any():
+            rows = batch.filter(todo).with_columns(keys.get_column(_ROW).filter(todo))
+            validate(rows, keys.get_column(HASH_COLUMN).filter(todo))
+            done += rows.height
+            progress("kiểm tra bản ghi cơ sở mới, đã đổi / validating new and changed base rows", done, None)
+    kept = sum(part.height for part in unchanged_parts)
+    unchanged_ids = (
+        pl.concat(unchanged_parts).get_column("record_id")
+        if unchanged_parts
+        else pl.Series("record_id", [], dtype=pl.String)
+    )
     changed = (
         pl.concat([p.accepted for p in parts])
         if parts
         else pl.DataFrame(schema={**CANONICAL_SCHEMA, HASH_COLUMN: pl.UInt64})
     )
     quarantine = pl.concat([p.quarantine for p in parts]) if parts else IngestResult.combine([]).quarantine
-    accepted_ids = pl.concat([unchanged.get_column("record_id"), changed.get_column("record_id")])
+    accepted_ids = pl.concat([unchanged_ids, changed.get_column("record_id")])
     removed = (
         live.select(pl.col("record_id").alias("id"))
         .join(accepted_ids.to_frame("id"), on="id", how="anti")
@@ -333,13 +327,13 @@ def ingest_base_changes(
         if live is not None
         else pl.Series("id", [], dtype=pl.String)
     )
-    files = base_file_report(display, columns, keys.height, unchanged.height + changed.height, quarantine.height)
+    files = base_file_report(display, columns, read, kept + changed.height, quarantine.height)
     return BaseChanges(
         night=night,
         previous=previous,
         changed=changed,
         removed=removed,
-        kept=unchanged.height,
+        kept=kept,
         ingest=IngestResult(accepted=changed.drop(HASH_COLUMN), quarantine=quarantine, files=files),
         accepted_ids=accepted_ids.to_frame("record_id").with_columns(pl.lit("base").alias("source")),
     )
