@@ -495,7 +495,12 @@ def _header_key(cell: Any) -> str:
 
 
 def _blank(cell: Any) -> bool:
-    return cell is None or (isinstance(cell, str) and not _FORMAT_RE.sub("", cell).strip())
+    if cell is None:
+        return True
+    if not isinstance(cell, str):
+        return False
+    # ASCII text holds no format character: only other text needs the substitution.
+    return not (cell if cell.isascii() else _FORMAT_RE.sub("", cell)).strip()
 
 
 def _preview(cells: list[Any], limit: int = 80) -> str:
@@ -863,7 +868,8 @@ def _validate(
     as_of: dt.date | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonicalize values column by column; rows with any problem go to quarantine with every reason listed."""
-    problems: list[pl.Expr] = []
+    problems: list[pl.Expr] = []  # a (field, reason) struct where the row has that problem, else null
+    conditions: list[pl.Expr] = []  # where each of them applies
     replacements: list[pl.Expr] = []
     for column in frame.columns:
         if column in LINEAGE or column == "source":
@@ -895,39 +901,44 @@ def _validate(
             )
         replacements.append(replaced.alias(column))
         if bad:
+            conditions.append(pl.col(column).is_in(list(bad)))
             problems.append(
-                pl.when(pl.col(column).is_in(list(bad))).then(
+                pl.when(conditions[-1]).then(
                     pl.struct(
                         pl.lit(column).alias("field"), pl.col(column).replace_strict(bad, default=None).alias("reason")
                     )
                 )
             )
+    conditions.append(pl.col("record_id").is_null())
     problems.append(
-        pl.when(pl.col("record_id").is_null()).then(
+        pl.when(conditions[-1]).then(
             pl.struct(pl.lit("record_id").alias("field"), pl.lit("thiếu mã bản ghi").alias("reason"))
         )
     )
     # A record with neither a name nor any identifier cannot be matched to anyone; one that lacks only its name
     # still can (by its ID) and stays, for the completeness checks to report.
     identifiers = [c for c in ("full_name", *ID_LENGTHS) if c in frame.columns]
+    conditions.append(pl.all_horizontal([pl.col(c).is_null() for c in identifiers]))
     problems.append(
-        pl.when(pl.all_horizontal([pl.col(c).is_null() for c in identifiers])).then(
+        pl.when(conditions[-1]).then(
             pl.struct(
                 pl.lit("full_name").alias("field"),
                 pl.lit("thiếu họ tên và mọi số giấy tờ: bản ghi không ghép nối được với ai").alias("reason"),
             )
         )
     )
+    # The list of problems is built for the rows that have one only (a night's rows mostly have none).
     checked = frame.with_columns(
-        _position=pl.int_range(pl.len(), dtype=pl.Int64), _problems=pl.concat_list(problems).list.drop_nulls()
+        _position=pl.int_range(pl.len(), dtype=pl.Int64),
+        _has_problem=pl.any_horizontal(c.fill_null(False) for c in conditions),
     )
     checked = _mark_duplicates(checked, registry.seen(source), label)
-    is_bad = (pl.col("_problems").list.len() > 0) | pl.col("_duplicate").is_not_null()
-    bad_rows = checked.filter(is_bad)
+    is_bad = pl.col("_has_problem") | pl.col("_duplicate").is_not_null()
+    bad_rows = checked.filter(is_bad).with_columns(_problems=pl.concat_list(problems).list.drop_nulls())
     bad_rows = bad_rows.with_columns(
         pl.Series("_raw", raw_json(bad_rows.get_column("_position").to_list()), dtype=pl.String)
     )
-    good_rows = checked.filter(~is_bad).with_columns(replacements).drop("_position", "_problems", "_duplicate")
+    good_rows = checked.filter(~is_bad).with_columns(replacements).drop("_position", "_has_problem", "_duplicate")
     quarantine = bad_rows.select(
         "source_file",
         pl.col("source_row").cast(pl.Int64),

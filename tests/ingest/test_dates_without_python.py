@@ -123,3 +123,14 @@ def test_a_parquet_base_quarantines_with_the_same_raw_values(tmp_path: Path) -> 
     quarantine = result.quarantine
     by_row = dict(zip(quarantine["source_row"].to_list(), quarantine["raw_values"].to_list(), strict=True))
     assert by_row == {3: encoded[1], 4: encoded[2], 5: encoded[3]}
+
+
+def test_blank_cells_as_before() -> None:
+    """``_blank``'s ASCII shortcut says what the substitution of every format character said."""
+    rng = random.Random(9)
+    pieces = ["", " ", "\t", "\u200b", "\ufeff", "\u00ad", "a", "Đ", "\x1f", "\u3000"]
+    cells: list[Any] = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) for _ in range(3000)]
+    cells += [None, 0, 1.5, dt.date(2000, 1, 1)]
+    for cell in cells:
+        before = cell is None or (isinstance(cell, str) and not ingest._FORMAT_RE.sub("", cell).strip())
+        assert ingest._blank(cell) == before, repr(cell)
