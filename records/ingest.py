@@ -974,6 +974,10 @@ def _validate(
 def _mark_duplicates(checked: pl.DataFrame, seen: pl.DataFrame, label: str) -> pl.DataFrame:
     """``_duplicate``: why a row repeats a record id of its source (earlier in this file, or an earlier file),
     naming the file and row that holds it first; null for a first occurrence."""
+    # Only the ids of these rows are looked up among the ids seen so far (a night's changed base rows against the
+    # million unchanged ones registered before them): the first of each, in the order they were seen.
+    ids = checked.get_column("record_id").drop_nulls().unique()
+    earlier = seen.filter(pl.col("record_id").is_in(ids.implode())).unique("record_id", keep="first")
     firsts = (
         checked.filter(pl.col("record_id").is_not_null())
         .group_by("record_id", maintain_order=True)
@@ -981,7 +985,7 @@ def _mark_duplicates(checked: pl.DataFrame, seen: pl.DataFrame, label: str) -> p
     )
     marked = (
         checked.join(firsts, on="record_id", how="left", maintain_order="left")
-        .join(seen.unique("record_id", keep="first"), on="record_id", how="left", maintain_order="left")
+        .join(earlier, on="record_id", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("_first_file").is_not_null())
             .then(pl.struct(pl.col("_first_file").alias("f"), pl.col("_first_row").alias("r")))

@@ -272,7 +272,13 @@ def ingest_base_changes(
     # One pass over the snapshot: each batch's rows are told unchanged or not as it is read, and the others are
     # validated at once (reading the file a second time for them cost a whole read of the base every night).
     live = previous.scan(["record_id", HASH_COLUMN]).collect() if previous is not None else None
-    known = live.with_columns(pl.lit(True).alias("_known")) if live is not None else None
+    # Looked up by content hash alone (one integer key instead of the id text and the hash); the id is then compared
+    # as it is. A hash held by two live rows (a 64-bit collision) is left out, so both rows are validated again.
+    known = (
+        live.filter(pl.col(HASH_COLUMN).is_unique()).select(HASH_COLUMN, pl.col("record_id").alias("_known_id"))
+        if live is not None
+        else None
+    )
     seen_ids: list[pl.Series] = []
     unchanged_parts: list[pl.DataFrame] = []
     read = done = 0
@@ -289,9 +295,11 @@ def ingest_base_changes(
             continue
         keys = (
             keys.with_columns(first.alias("_first"))
-            .join(known, on=["record_id", HASH_COLUMN], how="left", maintain_order="left")
+            .join(known, on=HASH_COLUMN, how="left", maintain_order="left")
             .with_columns(
-                (pl.col("_known").fill_null(False) & pl.col("_first") & ~pl.col("_night")).alias("_unchanged")
+                (
+                    (pl.col("_known_id") == pl.col("record_id")).fill_null(False) & pl.col("_first") & ~pl.col("_night")
+                ).alias("_unchanged")
             )
         )
         unchanged = keys.filter(pl.col("_unchanged"))

@@ -47,7 +47,7 @@ def _night2_rows() -> list[dict[str, str | None]]:
 def _changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int) -> BaseChanges:
     monkeypatch.setattr(state.base, "BATCH_ROWS", batch_rows)
     folder = tmp_path / f"batch-{batch_rows}"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     store = base_store(folder / "state")
     first = ingest_base_changes(_snapshot(folder / "night1.parquet", _night1_rows()), None, NIGHT1)
     normalize_base(first, store)
@@ -84,3 +84,24 @@ def test_what_the_night_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     files = changes.ingest.files.row(0, named=True)
     assert files["rows_read"] == len(_night2_rows())
     assert files["rows_read"] == files["rows_accepted"] + files["rows_quarantined"]
+
+
+def test_rows_whose_hash_two_live_rows_share_are_validated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are looked up by content hash, then by id: a hash two live rows share (a collision, forced here by a hash
+    of the birth date only) decides nothing, so those rows are validated again instead of one of them being kept."""
+    normal = _changes(tmp_path / "normal", monkeypatch, 1_000_000)
+
+    def birth_date_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+        return frame.get_column("birth_date").hash(seed=1).alias(state.base.HASH_COLUMN)
+
+    monkeypatch.setattr(state.base, "row_hashes", birth_date_hash)
+    colliding = _changes(tmp_path / "colliding", monkeypatch, 1_000_000)
+    assert colliding.kept == 0  # every live row shares its hash with another
+    assert colliding.removed.equals(normal.removed)
+    assert colliding.ingest.quarantine.equals(normal.ingest.quarantine)
+    columns = [c for c in normal.changed_frame().columns if c != state.base.HASH_COLUMN]
+    assert set(colliding.changed_frame().get_column("record_id")) == {*normal.changed_frame()["record_id"],
+                                                                       *normal.accepted_ids["record_id"]}  # fmt: skip
+    assert colliding.changed_frame().select(columns).height == normal.kept + normal.changed_count()
