@@ -5,13 +5,16 @@
 
 Reads a finished night's outputs, then does what the ``correction_tasks`` asset does (``task_inputs``,
 ``build_drafts``, ``apply_night`` into a new, empty SQLite task store, the per-person outcomes) in a scratch folder
-(the night's own state and store are not touched). Meant for a *first* night (the store was empty before it).
+(the night's own state and store are not touched). Meant for a *first* night (the store was empty before it); for a
+later night, ``--store`` names the task store as it was before that night (a copy of ``dancu.sqlite`` kept after
+the previous night), which the profile copies and applies the night to.
 Prints per step wall and CPU seconds and RSS (before, peak sampled every 5 ms, after). ``--dump`` writes the task
 store's tables and the outcomes as Parquet, for comparing two versions of the code (``--compare A B``).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import shutil
 import sys
@@ -31,7 +34,10 @@ def dump_store(database: Path, folder: Path) -> None:
 
 
 def main() -> int:
-    args = night_arguments(__doc__, "write the task store's tables and the outcomes here")
+    def store_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--store", type=Path, help="the task store before this night (copied; default: empty)")
+
+    args = night_arguments(__doc__, "write the task store's tables and the outcomes here", store_option)
     if args.compare:
         return _compare(*args.compare)
 
@@ -65,6 +71,8 @@ def main() -> int:
         start = _rss_mb()
         night = dt.date.fromisoformat(args.night)
         database = scratch / "dancu.sqlite"
+        if args.store is not None:
+            shutil.copy(args.store, database)
         engine = store_engine(f"sqlite:///{database}")
         settings = population_settings()
         rules = asset.rules_table()
@@ -99,7 +107,13 @@ def main() -> int:
             version = state_tasks.commit_outcomes(
                 scratch / "state",
                 args.night,
-                state_tasks.person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
+                state_tasks.person_outcomes(
+                    inputs.quality,
+                    inputs.findings,
+                    inputs.clusters,
+                    inputs.register_findings,
+                    selection=drafts.selection,
+                ),
                 full=inputs.full,
                 persons=inputs.persons,
             )

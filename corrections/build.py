@@ -15,7 +15,7 @@ from typing import Any, Final
 import polars as pl
 
 from corrections.routing import ROUTING_COLUMNS, Destination, Router
-from corrections.selection import TaskPolicy, is_unclustered, select_findings, task_policy
+from corrections.selection import Selection, TaskPolicy, is_unclustered, select_findings, task_policy
 from corrections.text import (
     DEFAULT_COMPARISONS,
     DISPLAY_FIELDS,
@@ -126,6 +126,8 @@ class NightDrafts:
     """rule -> findings the clean register settled tonight (counted in the report, not tasks)."""
     superseded: dict[str, int] = field(default_factory=dict)
     """rule -> findings another task of the same person covers."""
+    selection: Selection | None = None
+    """What the tasks were selected from (with the clean register; ``state.tasks.person_outcomes`` counts it)."""
 
 
 def _task_type(quality: str, rule: str, record_count: int) -> str:
@@ -292,6 +294,7 @@ def build_drafts(
 
     settled: dict[str, int] = {}
     superseded: dict[str, int] = {}
+    selection: Selection | None = None
     with_records = findings.select(FINDING_COLUMNS).with_columns(
         pl.concat_list(pl.col("record_id"), pl.col("related_record_ids").fill_null([]))
         .list.unique()
@@ -461,4 +464,5 @@ def build_drafts(
         snapshots=stored,
         settled=settled,
         superseded=superseded,
+        selection=selection,
     )

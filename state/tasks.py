@@ -11,7 +11,6 @@ store, and is carried as seen (``corrections.nightly.NightScope``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +21,7 @@ import polars as pl
 from checks.context import ROUTING_COLUMNS
 from checks.findings import FINDINGS_SCHEMA
 from checks.incremental import NightFindings
-from corrections.selection import TaskPolicy, select_findings, task_policy
+from corrections.selection import Selection, TaskPolicy, select_findings, task_policy
 from corrections.text import DISPLAY_FIELDS
 from register.quality import persistent_findings
 from state.register import RegisterChanges, RegisterNight
@@ -234,15 +233,16 @@ def _first_person(findings: pl.DataFrame, clusters: pl.DataFrame) -> pl.Series:
 
 def person_outcomes(
     quality: pl.DataFrame, drafted: pl.DataFrame, clusters: pl.DataFrame, register_findings: pl.DataFrame,
-    policy: TaskPolicy | None = None,
+    policy: TaskPolicy | None = None, selection: Selection | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """Per person and rule: tonight's quality findings, the tasks they make, and how many findings the register
     settled or another task of the person covers (``corrections.selection``). ``quality``: the quality findings;
-    ``drafted``: everything the tasks are drafted from (quality and the register's persistent findings)."""
-    policy = policy or task_policy()
-    keep_all = TaskPolicy({rule: dataclasses.replace(p, superseded_by=()) for rule, p in policy.rules.items()})
-    selected = select_findings(drafted, clusters, register_findings, policy).findings
-    unsuperseded = select_findings(drafted, clusters, register_findings, keep_all).findings
+    ``drafted``: everything the tasks are drafted from (quality and the register's persistent findings);
+    ``selection``: the selection the drafts were made from (``NightDrafts.selection``: ``drafted`` under ``policy``),
+    so that the night selects once."""
+    if selection is None:
+        selection = select_findings(drafted, clusters, register_findings, policy or task_policy())
+    selected, unsuperseded = selection.findings, selection.unsuperseded
     columns = list(FINDINGS_SCHEMA)
 
     def counted(frame: pl.DataFrame, name: str) -> pl.DataFrame:

@@ -143,7 +143,13 @@ def correction_tasks(
     outcomes_version = commit_outcomes(
         paths.state_dir,
         context.partition_key,
-        person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
+        person_outcomes(
+            inputs.quality,
+            inputs.findings,
+            inputs.clusters,
+            inputs.register_findings,
+            selection=drafts.selection,
+        ),
         full=inputs.full,
         persons=inputs.persons,
     )
