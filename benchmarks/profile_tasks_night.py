@@ -49,6 +49,7 @@ def main() -> int:
     from matchers.engine.nightly import repaired_pairs
     from matchers.engine.population import population_settings
     from pipelines.io import load_output
+    from pipelines.timing import collector_paused
     from state.tables import TableStore
 
     steps = Steps()
@@ -90,33 +91,36 @@ def main() -> int:
                 out("register_changes"),  # type: ignore[arg-type]
                 repaired_pairs(state_dir, args.night, settings),
             )
-            drafts = build.build_drafts(
-                night,
-                inputs.findings,
-                inputs.pairs,
-                inputs.records,
-                rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
-                comparisons=comparisons,
-                ward_provinces=dict(zip(wards["ward_code"].to_list(), wards["province_code"].to_list(), strict=True)),
-                clusters=inputs.clusters,
-                register=inputs.register,
-                register_findings=inputs.register_findings,
-            )
-            scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
-            nightly.apply_night(engine, drafts, scope)
-            version = state_tasks.commit_outcomes(
-                scratch / "state",
-                args.night,
-                state_tasks.person_outcomes(
-                    inputs.quality,
+            with collector_paused():  # as the asset does
+                drafts = build.build_drafts(
+                    night,
                     inputs.findings,
-                    inputs.clusters,
-                    inputs.register_findings,
-                    selection=drafts.selection,
-                ),
-                full=inputs.full,
-                persons=inputs.persons,
-            )
+                    inputs.pairs,
+                    inputs.records,
+                    rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
+                    comparisons=comparisons,
+                    ward_provinces=dict(
+                        zip(wards["ward_code"].to_list(), wards["province_code"].to_list(), strict=True)
+                    ),
+                    clusters=inputs.clusters,
+                    register=inputs.register,
+                    register_findings=inputs.register_findings,
+                )
+                scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
+                nightly.apply_night(engine, drafts, scope)
+                version = state_tasks.commit_outcomes(
+                    scratch / "state",
+                    args.night,
+                    state_tasks.person_outcomes(
+                        inputs.quality,
+                        inputs.findings,
+                        inputs.clusters,
+                        inputs.register_findings,
+                        selection=drafts.selection,
+                    ),
+                    full=inputs.full,
+                    persons=inputs.persons,
+                )
             totals = state_tasks.outcome_totals(version)
             asset.queue_summary(nightly.open_task_counts(engine))
             if args.dump:
