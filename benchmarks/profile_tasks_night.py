@@ -15,7 +15,9 @@ store's tables and the outcomes as Parquet, for comparing two versions of the co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import inspect
 import shutil
 import sys
 import tempfile
@@ -49,7 +51,13 @@ def main() -> int:
     from matchers.engine.nightly import repaired_pairs
     from matchers.engine.population import population_settings
     from pipelines.io import load_output
-    from pipelines.timing import collector_paused
+
+    try:
+        from pipelines.timing import collector_paused
+    except ImportError:  # the code before it (profiling old code against new: PYTHONPATH=<old checkout>)
+        collector_paused = contextlib.nullcontext
+    # The code before one selection a night selected again in person_outcomes.
+    selection_passed = "selection" in inspect.signature(state_tasks.person_outcomes).parameters
     from state.tables import TableStore
 
     steps = Steps()
@@ -116,7 +124,7 @@ def main() -> int:
                         inputs.findings,
                         inputs.clusters,
                         inputs.register_findings,
-                        selection=drafts.selection,
+                        **({"selection": drafts.selection} if selection_passed else {}),
                     ),
                     full=inputs.full,
                     persons=inputs.persons,
