@@ -97,10 +97,14 @@ def _compare(first: Path, second: Path) -> int:
     return 0 if same else 1
 
 
-def night_arguments(description: str | None, dump_help: str) -> argparse.Namespace:
+def night_arguments(
+    description: str | None, dump_help: str, extra: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.Namespace:
     """The command line the night profilers share: a finished night (output folder, night), ``--dump`` of what the
-    profiled step wrote, ``--compare`` of two dumps."""
+    profiled step wrote, ``--compare`` of two dumps (and what ``extra`` adds)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("output", type=Path, nargs="?", help="a finished night's --output folder")
     parser.add_argument("night", nargs="?", help="the night (YYYY-MM-DD)")
     parser.add_argument("--dump", type=Path, help=dump_help)

@@ -5,14 +5,19 @@
 
 Reads a finished night's outputs, then does what the ``correction_tasks`` asset does (``task_inputs``,
 ``build_drafts``, ``apply_night`` into a new, empty SQLite task store, the per-person outcomes) in a scratch folder
-(the night's own state and store are not touched). Meant for a *first* night (the store was empty before it).
+(the night's own state and store are not touched). Meant for a *first* night (the store was empty before it); for a
+later night, ``--store`` names the task store as it was before that night (a copy of ``dancu.sqlite`` kept after
+the previous night), which the profile copies and applies the night to.
 Prints per step wall and CPU seconds and RSS (before, peak sampled every 5 ms, after). ``--dump`` writes the task
 store's tables and the outcomes as Parquet, for comparing two versions of the code (``--compare A B``).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import datetime as dt
+import inspect
 import shutil
 import sys
 import tempfile
@@ -31,7 +36,10 @@ def dump_store(database: Path, folder: Path) -> None:
 
 
 def main() -> int:
-    args = night_arguments(__doc__, "write the task store's tables and the outcomes here")
+    def store_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--store", type=Path, help="the task store before this night (copied; default: empty)")
+
+    args = night_arguments(__doc__, "write the task store's tables and the outcomes here", store_option)
     if args.compare:
         return _compare(*args.compare)
 
@@ -43,6 +51,13 @@ def main() -> int:
     from matchers.engine.nightly import repaired_pairs
     from matchers.engine.population import population_settings
     from pipelines.io import load_output
+
+    try:
+        from pipelines.timing import collector_paused
+    except ImportError:  # the code before it (profiling old code against new: PYTHONPATH=<old checkout>)
+        collector_paused = contextlib.nullcontext
+    # The code before one selection a night selected again in person_outcomes.
+    selection_passed = "selection" in inspect.signature(state_tasks.person_outcomes).parameters
     from state.tables import TableStore
 
     steps = Steps()
@@ -65,6 +80,8 @@ def main() -> int:
         start = _rss_mb()
         night = dt.date.fromisoformat(args.night)
         database = scratch / "dancu.sqlite"
+        if args.store is not None:
+            shutil.copy(args.store, database)
         engine = store_engine(f"sqlite:///{database}")
         settings = population_settings()
         rules = asset.rules_table()
@@ -82,27 +99,36 @@ def main() -> int:
                 out("register_changes"),  # type: ignore[arg-type]
                 repaired_pairs(state_dir, args.night, settings),
             )
-            drafts = build.build_drafts(
-                night,
-                inputs.findings,
-                inputs.pairs,
-                inputs.records,
-                rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
-                comparisons=comparisons,
-                ward_provinces=dict(zip(wards["ward_code"].to_list(), wards["province_code"].to_list(), strict=True)),
-                clusters=inputs.clusters,
-                register=inputs.register,
-                register_findings=inputs.register_findings,
-            )
-            scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
-            nightly.apply_night(engine, drafts, scope)
-            version = state_tasks.commit_outcomes(
-                scratch / "state",
-                args.night,
-                state_tasks.person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
-                full=inputs.full,
-                persons=inputs.persons,
-            )
+            with collector_paused():  # as the asset does
+                drafts = build.build_drafts(
+                    night,
+                    inputs.findings,
+                    inputs.pairs,
+                    inputs.records,
+                    rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
+                    comparisons=comparisons,
+                    ward_provinces=dict(
+                        zip(wards["ward_code"].to_list(), wards["province_code"].to_list(), strict=True)
+                    ),
+                    clusters=inputs.clusters,
+                    register=inputs.register,
+                    register_findings=inputs.register_findings,
+                )
+                scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
+                nightly.apply_night(engine, drafts, scope)
+                version = state_tasks.commit_outcomes(
+                    scratch / "state",
+                    args.night,
+                    state_tasks.person_outcomes(
+                        inputs.quality,
+                        inputs.findings,
+                        inputs.clusters,
+                        inputs.register_findings,
+                        **({"selection": drafts.selection} if selection_passed else {}),
+                    ),
+                    full=inputs.full,
+                    persons=inputs.persons,
+                )
             totals = state_tasks.outcome_totals(version)
             asset.queue_summary(nightly.open_task_counts(engine))
             if args.dump:

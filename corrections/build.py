@@ -14,8 +14,9 @@ from typing import Any, Final
 
 import polars as pl
 
-from corrections.routing import ROUTING_COLUMNS, Destination, Router
-from corrections.selection import TaskPolicy, is_unclustered, select_findings, task_policy
+from checks.findings import sorted_unique
+from corrections.routing import ID_COLUMNS, ROUTING_COLUMNS, Destination, Router
+from corrections.selection import Selection, TaskPolicy, is_unclustered, select_findings, task_policy
 from corrections.text import (
     DEFAULT_COMPARISONS,
     DISPLAY_FIELDS,
@@ -126,6 +127,8 @@ class NightDrafts:
     """rule -> findings the clean register settled tonight (counted in the report, not tasks)."""
     superseded: dict[str, int] = field(default_factory=dict)
     """rule -> findings another task of the same person covers."""
+    selection: Selection | None = None
+    """What the tasks were selected from (with the clean register; ``state.tasks.person_outcomes`` counts it)."""
 
 
 def _task_type(quality: str, rule: str, record_count: int) -> str:
@@ -206,6 +209,24 @@ def _records_frame(records: Iterable[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([f.select([c for c in wanted if c in f.columns]) for f in frames], how="diagonal_relaxed").unique(
         "record_id", keep="first", maintain_order=True
     )
+
+
+_ROUTED_BY: Final = (*ROUTING_COLUMNS, *ID_COLUMNS)
+
+
+def _snapshots(shown: pl.DataFrame, router: Router) -> tuple[dict[str, dict[str, Any]], dict[str, Destination]]:
+    """record_id -> the record's display values (its non-null ``DISPLAY_FIELDS``, in that order) and record_id ->
+    where its problems go. Column by column, as ``_register_values``: a dict of every column per row from
+    ``iter_rows`` cost more than the snapshots themselves (316,241 of them on a first night at 1,000,000 people)."""
+    ids = shown.get_column("record_id").to_list()
+    displayed = [(c, shown.get_column(c).to_list()) for c in DISPLAY_FIELDS if c in shown.columns]
+    routed = [(c, shown.get_column(c).to_list()) for c in _ROUTED_BY if c in shown.columns]
+    snapshot_rows: dict[str, dict[str, Any]] = {}
+    routing: dict[str, Destination] = {}
+    for i, record_id in enumerate(ids):
+        routing[record_id] = router.record({c: column[i] for c, column in routed})
+        snapshot_rows[record_id] = {c: column[i] for c, column in displayed if column[i] is not None}
+    return snapshot_rows, routing
 
 
 def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
@@ -292,11 +313,9 @@ def build_drafts(
 
     settled: dict[str, int] = {}
     superseded: dict[str, int] = {}
+    selection: Selection | None = None
     with_records = findings.select(FINDING_COLUMNS).with_columns(
-        pl.concat_list(pl.col("record_id"), pl.col("related_record_ids").fill_null([]))
-        .list.unique()
-        .list.sort()
-        .alias("_records")
+        sorted_unique(pl.concat_list(pl.col("record_id"), pl.col("related_record_ids").fill_null([]))).alias("_records")
     )
     if clusters is not None and register_findings is not None:
         selection = select_findings(with_records, clusters, register_findings, policy)
@@ -319,10 +338,9 @@ def build_drafts(
                 how="left",
             )
             .with_columns(
-                pl.concat_list("_records", pl.col("_extra").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-                .list.unique()
-                .list.sort()
-                .alias("_records")
+                sorted_unique(
+                    pl.concat_list("_records", pl.col("_extra").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+                ).alias("_records")
             )
             .drop("_finding", "_extra")
         )
@@ -354,13 +372,8 @@ def build_drafts(
 
     all_records = _records_frame(records)
     shown = all_records.filter(pl.col("record_id").is_in(list(referenced)))
-    snapshot_rows: dict[str, dict[str, Any]] = {}
     router = Router(ward_provinces)
-    routing: dict[str, Destination] = {}
-    for row in shown.iter_rows(named=True):
-        record_id = row["record_id"]
-        routing[record_id] = router.record(row)
-        snapshot_rows[record_id] = {k: row[k] for k in DISPLAY_FIELDS if row.get(k) is not None}
+    snapshot_rows, routing = _snapshots(shown, router)
 
     names = _comparison_names(pairs)
     multi = [ids for ids in grouped.get_column("_records").to_list() if len(ids) > 1]
@@ -387,24 +400,31 @@ def build_drafts(
     }
     golden = _register_values(register, task_persons)
     tasks: list[TaskDraft] = []
-    for row in grouped.iter_rows(named=True):
-        ids: list[str] = row["_records"]
-        rule: str = row["rule"]
-        quality: str = row["quality"]
-        details: list[str] = row["detail"]
-        subject: str = row["subject"]
-        person_keys = [p for p in row["_persons"] if p in golden]
+    # Column by column (one list per column, zipped) rather than a dict per group from ``iter_rows``; what depends
+    # on the rule or the quality alone is worked out once per rule or quality.
+    titles = {r: rule_titles.get(r, r.replace("_", " "))[:300] for r in grouped.get_column("rule").unique().to_list()}
+    policy_types = {r: policy.of(r).task_type for r in titles}
+    guidance = {
+        q: f"Cách xử lý: {QUALITY_GUIDANCE.get(q, '')}" for q in grouped.get_column("quality").unique().to_list()
+    }
+    for ids, rule, quality, details, subject, group_persons, severity, ward_code in zip(
+        *(grouped.get_column(c).to_list() for c in ("_records", "rule", "quality", "detail", "subject", "_persons",
+                                                    "severity", "ward_code")),
+        strict=True,
+    ):  # fmt: skip
+        person_keys = [p for p in group_persons if p in golden]
         snapshots = [snapshot_rows[i] for i in ids if i in snapshot_rows]
-        task_type = policy.of(rule).task_type or _task_type(quality, rule, len(ids))
-        explanation = [
-            explained[(a, b)] for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) in explained
-        ] or None
-        title = rule_titles.get(rule, rule.replace("_", " "))
+        task_type = policy_types[rule] or _task_type(quality, rule, len(ids))
+        explanation = (
+            [explained[(a, b)] for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) in explained] or None
+            if explained
+            else None
+        )
         problem_fields = _problem_fields(rule, details, snapshots)
-        lines = [*details, f"Cách xử lý: {QUALITY_GUIDANCE.get(quality, '')}"]
+        lines = [*details, guidance[quality]]
         lines.extend(_register_sentence(key, golden[key], problem_fields) for key in person_keys)
         lines.extend(_explanation_sentence(pair) for pair in explanation or [])
-        destination = router.finding(row["ward_code"], routing.get(subject))
+        destination = router.finding(ward_code, routing.get(subject))
         subject_values = snapshot_rows.get(subject, {})
         tasks.append(
             TaskDraft(
@@ -412,18 +432,18 @@ def build_drafts(
                 task_type=task_type,
                 rule=rule,
                 quality=quality,
-                severity=row["severity"],
+                severity=severity,
                 ward_code=destination.ward_code,
                 province_code=destination.province_code,
                 record_ids=ids,
                 subject_record_id=subject,
                 subject_name=subject_values.get("full_name"),
                 subject_person_id=subject_values.get("person_id"),
-                title=title[:300],
+                title=titles[rule],
                 description="\n".join(lines),
                 problem_fields=problem_fields,
                 explanation=explanation,
-                priority=_priority(row["severity"], task_type, rule),
+                priority=_priority(severity, task_type, rule),
                 person_keys=person_keys,
             )
         )
@@ -461,4 +481,5 @@ def build_drafts(
         snapshots=stored,
         settled=settled,
         superseded=superseded,
+        selection=selection,
     )

@@ -99,11 +99,15 @@ def task_policy() -> TaskPolicy:
 @dataclass(frozen=True)
 class Selection:
     """findings: the findings that need a person, with ``_persons`` (sorted person keys of their records).
-    settled / superseded: per rule, how many findings the register settled / another task of the person covers."""
+    settled / superseded: per rule, how many findings the register settled / another task of the person covers.
+    unsuperseded: the findings kept before another task of the person covered any (what a policy without
+    ``superseded_by`` keeps), in the same order and columns: the per-rule outcomes count what supersession took
+    without selecting a second time."""
 
     findings: pl.DataFrame
     settled: dict[str, int]
     superseded: dict[str, int]
+    unsuperseded: pl.DataFrame
 
 
 def _counts(frame: pl.DataFrame) -> dict[str, int]:
@@ -178,11 +182,13 @@ def select_findings(
             .unique()
         )
         dropped = pl.concat([dropped, candidates.join(hit, on="_finding", how="semi")])
+    unsuperseded = kept.drop("_finding", "_action")
     kept = kept.join(dropped.select("_finding"), on="_finding", how="anti")
     return Selection(
         findings=kept.drop("_finding", "_action"),
         settled=_counts(settled),
         superseded=_counts(dropped),
+        unsuperseded=unsuperseded,
     )
 
 

@@ -11,7 +11,6 @@ store, and is carried as seen (``corrections.nightly.NightScope``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +21,7 @@ import polars as pl
 from checks.context import ROUTING_COLUMNS
 from checks.findings import FINDINGS_SCHEMA
 from checks.incremental import NightFindings
-from corrections.selection import TaskPolicy, select_findings, task_policy
+from corrections.selection import Selection, TaskPolicy, select_findings, task_policy
 from corrections.text import DISPLAY_FIELDS
 from register.quality import persistent_findings
 from state.register import RegisterChanges, RegisterNight
@@ -170,6 +169,9 @@ def _closed(
     all its records' persons in scope too. Returns the persons, their records (with clusters) and those findings."""
     base_findings = found.version
     extract_findings = found.extracts
+    # Only a finding that names records can name one of these: read those once (a few percent of the findings)
+    # instead of scanning every finding of the base in every round.
+    naming_any = base_findings.scan().filter(pl.col("related_record_ids").list.len() > 0).collect()
     for _ in range(_CLOSURE_ROUNDS):
         members = _members(clusters, persons)
         ids = members.get_column("record_id")
@@ -181,11 +183,7 @@ def _closed(
             ]
         )
         # Findings on other persons' records that name one of these records (a household's head names every member).
-        naming = (
-            base_findings.scan()
-            .filter(pl.col("related_record_ids").list.eval(pl.element().is_in(wanted)).list.any())
-            .collect()
-        )
+        naming = naming_any.filter(pl.col("related_record_ids").list.eval(pl.element().is_in(wanted)).list.any())
         findings = pl.concat([own, naming]).unique(maintain_order=True)
         involved = pl.concat(
             [findings.get_column("record_id"), findings.get_column("related_record_ids").explode().drop_nulls()]
@@ -234,15 +232,16 @@ def _first_person(findings: pl.DataFrame, clusters: pl.DataFrame) -> pl.Series:
 
 def person_outcomes(
     quality: pl.DataFrame, drafted: pl.DataFrame, clusters: pl.DataFrame, register_findings: pl.DataFrame,
-    policy: TaskPolicy | None = None,
+    policy: TaskPolicy | None = None, selection: Selection | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """Per person and rule: tonight's quality findings, the tasks they make, and how many findings the register
     settled or another task of the person covers (``corrections.selection``). ``quality``: the quality findings;
-    ``drafted``: everything the tasks are drafted from (quality and the register's persistent findings)."""
-    policy = policy or task_policy()
-    keep_all = TaskPolicy({rule: dataclasses.replace(p, superseded_by=()) for rule, p in policy.rules.items()})
-    selected = select_findings(drafted, clusters, register_findings, policy).findings
-    unsuperseded = select_findings(drafted, clusters, register_findings, keep_all).findings
+    ``drafted``: everything the tasks are drafted from (quality and the register's persistent findings);
+    ``selection``: the selection the drafts were made from (``NightDrafts.selection``: ``drafted`` under ``policy``),
+    so that the night selects once."""
+    if selection is None:
+        selection = select_findings(drafted, clusters, register_findings, policy or task_policy())
+    selected, unsuperseded = selection.findings, selection.unsuperseded
     columns = list(FINDINGS_SCHEMA)
 
     def counted(frame: pl.DataFrame, name: str) -> pl.DataFrame:

@@ -8,7 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from corrections.build import _register_values
+from corrections.build import _register_values, _snapshots
+from corrections.routing import Destination, Router
 from corrections.text import DISPLAY_FIELDS, FIELD_LABELS
 
 
@@ -68,3 +69,41 @@ def test_column_by_column_equals_the_row_reference() -> None:
     assert "P999" not in new and len(new) == len(range(0, n, 3))
     assert register.equals(before)
     assert _register_values(None, keys) == {} and _register_values(register, set()) == {}
+
+
+def _snapshot_reference(shown: pl.DataFrame, router: Router) -> tuple[dict[str, Any], dict[str, Destination]]:
+    """The former loop over ``iter_rows(named=True)`` in ``build_drafts``."""
+    snapshot_rows: dict[str, dict[str, Any]] = {}
+    routing: dict[str, Destination] = {}
+    for row in shown.iter_rows(named=True):
+        record_id = row["record_id"]
+        routing[record_id] = router.record(row)
+        snapshot_rows[record_id] = {k: row[k] for k in DISPLAY_FIELDS if row.get(k) is not None}
+    return snapshot_rows, routing
+
+
+def test_snapshots_column_by_column_equal_the_row_reference() -> None:
+    n = 60
+    wards = {"00004": "01", "13420": "37"}
+    shown = pl.DataFrame(
+        {
+            "record_id": [f"B-{i}" for i in range(n)],
+            "source": [("base", "card", "residence")[i % 3] for i in range(n)],
+            # Columns out of DISPLAY_FIELDS order: a snapshot lists its values in that order whatever the frame's.
+            "birth_date": [None if i % 4 == 0 else dt.date(1960 + i % 30, 1 + i % 12, 1 + i % 27) for i in range(n)],
+            "full_name": [None if i % 5 == 0 else f"Trần Thị {i}" for i in range(n)],
+            "person_id": [("037090001234", "001190001234", "12", None, "０３７")[i % 5] for i in range(n)],
+            "permanent_address_ward_code": [("13420", None, "99999", "")[i % 4] for i in range(n)],
+            "current_address_ward_code": [(None, "00004")[i % 2] for i in range(n)],
+            "permanent_address_province_code": [(None, "37", "xx")[i % 3] for i in range(n)],
+            "hometown_province_code": [("01", None)[i % 2] for i in range(n)],
+            "card_number": [(None, "001190009999")[i % 2] for i in range(n)],
+        }
+    )
+    router = Router(wards)
+    got, reference = _snapshots(shown, router), _snapshot_reference(shown, router)
+    assert got == reference
+    assert [list(v) for v in got[0].values()] == [list(v) for v in reference[0].values()]  # the keys' order too
+    shown_in_b1 = ("record_id", "source", "full_name", "birth_date", "person_id", "card_number")
+    assert list(got[0]["B-1"]) == [c for c in DISPLAY_FIELDS if c in shown_in_b1]
+    assert {d.province_code for d in got[1].values()} >= {"01", "37"}

@@ -57,3 +57,22 @@ def test_freezing_keeps_collecting_what_is_allocated_afterwards() -> None:
     del old
     gc.collect()
     assert old_ref() is None
+
+
+def test_the_collector_is_paused_inside_and_restored_after() -> None:
+    import gc
+
+    assert gc.isenabled()
+    with timing.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), timing.collector_paused():
+        raise RuntimeError("a failing step")
+    assert gc.isenabled()  # on again after an error too
+    gc.disable()
+    try:
+        with timing.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left as it was: off
+    finally:
+        gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ import pytest
 
 from checks.findings import FINDINGS_SCHEMA
 from corrections.build import REGISTER_SOURCE, build_drafts, register_snapshot_id
-from corrections.selection import load_task_policy, select_findings, task_policy
+from corrections.selection import Selection, TaskPolicy, load_task_policy, select_findings, task_policy
 from register.quality import register_findings
+from state.tasks import person_outcomes
 from tests.register.factories import NIGHT, OLD_FORM, build, person
 
 PAIRS = pl.DataFrame(
@@ -152,3 +154,33 @@ def test_the_register_findings_see_one_person_not_its_duplicate_records() -> Non
     conflict = register_findings(conflicted.golden, night).filter(pl.col("rule") == "cross_source_mismatch")
     assert conflict.height == 1 and conflict["related_record_ids"].to_list() == [["CC1"]]
     assert "Giới tính" in conflict["detail"][0]
+
+
+def test_one_selection_gives_the_outcomes_of_two() -> None:
+    """The outcomes count what supersession took from the selection the drafts were made from (``unsuperseded``):
+    the same as selecting a second time under the policy without ``superseded_by``, as the outcomes once did."""
+    findings = _findings(
+        _finding("B2", "duplicate_person", "sạch", ["B1"]),
+        _finding("CC1", "cross_source_mismatch", "đúng", ["B2"]),  # superseded by the duplicate of P-1
+        _finding("B1", "address_legacy_form", "sạch"),  # settled by the register
+        _finding("B3", "adult_without_card"),  # unless_register, still shown: a task
+        _finding("B3", "cross_source_mismatch", "đúng"),  # no duplicate of P-3: a task
+    )
+    golden = _findings(_finding("P-1", "cross_source_mismatch", "đúng"), _finding("P-3", "adult_without_card"))
+    policy = task_policy()
+    keep_all = TaskPolicy({rule: dataclasses.replace(p, superseded_by=()) for rule, p in policy.rules.items()})
+    selection = select_findings(findings, CLUSTERS, golden, policy)
+    unsuperseded = select_findings(findings, CLUSTERS, golden, keep_all).findings
+    assert selection.superseded == {"cross_source_mismatch": 1}
+    assert selection.unsuperseded.equals(unsuperseded)
+    assert unsuperseded.height == selection.findings.height + 1
+
+    drafts = build_drafts(NIGHT, findings, PAIRS, [], clusters=CLUSTERS, register=None, register_findings=golden)
+    assert drafts.selection is not None
+    two_passes = Selection(selection.findings, selection.settled, selection.superseded, unsuperseded)
+    quality = findings.head(4)
+    reference = person_outcomes(quality, findings, CLUSTERS, golden, selection=two_passes)
+    assert person_outcomes(quality, findings, CLUSTERS, golden, selection=drafts.selection).equals(reference)
+    assert person_outcomes(quality, findings, CLUSTERS, golden).equals(reference)
+    assert reference.filter(pl.col("rule") == "cross_source_mismatch")["superseded"].sum() == 1
+    assert reference.filter(pl.col("rule") == "address_legacy_form")["settled"].sum() == 1

@@ -126,7 +126,8 @@ def run_night(
     apply_night(engine, drafts, scope)
     engine.dispose()
     outcomes = commit_outcomes(
-        state, night, person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings),
+        state, night, person_outcomes(inputs.quality, inputs.findings, inputs.clusters, inputs.register_findings,
+                                      selection=drafts.selection),
         full=inputs.full, persons=inputs.persons,
     )  # fmt: skip
     return Night(candidates=summary, base=base, scored=scored, clusters=clusters, findings=findings,
