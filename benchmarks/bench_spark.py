@@ -87,7 +87,20 @@ def _cached_megabytes(spark: Any) -> float:
     return sum(rdd.get("memoryUsed", 0) + rdd.get("diskUsed", 0) for rdd in cached) / 2**20
 
 
-def run_spark(folder: Path, out: Path, master: str, partitions: int) -> dict[str, Any]:
+def _dump_stages(spark: Any, path: Path) -> None:
+    """Every stage's own figures (run and CPU time, rows and bytes in and out, shuffles), for the profiler."""
+    context = spark.sparkContext
+    url = f"{context.uiWebUrl}/api/v1/applications/{context.applicationId}/stages?status=complete"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        stages = json.load(response)
+    keys = (
+        "stageId", "name", "description", "numTasks", "executorRunTime", "executorCpuTime", "inputRecords", "outputRecords",
+        "shuffleReadRecords", "shuffleReadBytes", "shuffleWriteRecords", "shuffleWriteBytes", "peakExecutionMemory",
+    )  # fmt: skip
+    path.write_text(json.dumps([{key: stage.get(key) for key in keys} for stage in stages], indent=1), "utf-8")
+
+
+def run_spark(folder: Path, out: Path, master: str, partitions: int, *, stages: Path | None = None) -> dict[str, Any]:
     from scaleout import clustering, frames, linker
     from scaleout.session import SparkOptions, start_session, stop_session
 
@@ -110,6 +123,8 @@ def run_spark(folder: Path, out: Path, master: str, partitions: int) -> dict[str
     cached = _cached_megabytes(spark)
     _timed(clock, "match_stage", started)
     metrics = _stage_metrics(spark)
+    if stages is not None:
+        _dump_stages(spark, stages)
     stop_session(spark)
     return {"seconds": clock, "records": records, "metrics": metrics, "cached_mb": cached, "partitions": partitions}
 
