@@ -94,8 +94,9 @@ def _dump_stages(spark: Any, path: Path) -> None:
     with urllib.request.urlopen(url, timeout=30) as response:
         stages = json.load(response)
     keys = (
-        "stageId", "name", "description", "numTasks", "executorRunTime", "executorCpuTime", "inputRecords", "outputRecords",
-        "shuffleReadRecords", "shuffleReadBytes", "shuffleWriteRecords", "shuffleWriteBytes", "peakExecutionMemory",
+        "stageId", "name", "description", "numTasks", "executorRunTime", "executorCpuTime", "inputRecords",
+        "outputRecords", "shuffleReadRecords", "shuffleReadBytes", "shuffleWriteRecords", "shuffleWriteBytes",
+        "peakExecutionMemory",
     )  # fmt: skip
     path.write_text(json.dumps([{key: stage.get(key) for key in keys} for stage in stages], indent=1), "utf-8")
 
@@ -197,6 +198,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="folder of the generated, normalized data (cached)")
     parser.add_argument("--partitions", type=int, default=8, help="shuffle partitions (Spark runs)")
     parser.add_argument("--no-cluster", action="store_true", help="skip the 2-worker standalone cluster run")
+    parser.add_argument("--stages", type=Path, help="write the local[2] run's per-stage metrics (JSON) here")
     parser.add_argument("--mode", choices=("bench", "_embedded", "_spark"), default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -206,7 +208,8 @@ def main() -> None:
         print(json.dumps({**run_embedded(args.folder, args.out), "rss_mb": _peak_rss_mb()}))
         return
     if args.mode == "_spark":
-        print(json.dumps({**run_spark(args.folder, args.out, args.master, args.partitions), "rss_mb": _peak_rss_mb()}))
+        result = run_spark(args.folder, args.out, args.master, args.partitions, stages=args.stages)
+        print(json.dumps({**result, "rss_mb": _peak_rss_mb()}))
         return
     data = args.data or Path(tempfile.gettempdir()) / f"dancu-bench-{args.people}-{args.seed}-{args.nights}"
     folder = prepare_generated(args.people, args.seed, args.nights, data)
@@ -228,6 +231,8 @@ def main() -> None:
                 out = Path(scratch) / label.replace(" ", "-")
                 out.mkdir()
                 environment_master = ["--master", master, "--partitions", str(args.partitions)]
+                if args.stages is not None and master.startswith("local"):
+                    environment_master += ["--stages", str(args.stages.resolve())]
                 row = _child(["--mode", "_spark", "--folder", str(folder), "--out", str(out), *environment_master])
                 rows.append({"engine": label, **row, "identity": _identity(embedded_out, out)})
                 shutil.rmtree(out, ignore_errors=True)
