@@ -87,7 +87,21 @@ def _cached_megabytes(spark: Any) -> float:
     return sum(rdd.get("memoryUsed", 0) + rdd.get("diskUsed", 0) for rdd in cached) / 2**20
 
 
-def run_spark(folder: Path, out: Path, master: str, partitions: int) -> dict[str, Any]:
+def _dump_stages(spark: Any, path: Path) -> None:
+    """Every stage's own figures (run and CPU time, rows and bytes in and out, shuffles), for the profiler."""
+    context = spark.sparkContext
+    url = f"{context.uiWebUrl}/api/v1/applications/{context.applicationId}/stages?status=complete"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        stages = json.load(response)
+    keys = (
+        "stageId", "name", "description", "numTasks", "executorRunTime", "executorCpuTime", "inputRecords",
+        "outputRecords", "shuffleReadRecords", "shuffleReadBytes", "shuffleWriteRecords", "shuffleWriteBytes",
+        "peakExecutionMemory",
+    )  # fmt: skip
+    path.write_text(json.dumps([{key: stage.get(key) for key in keys} for stage in stages], indent=1), "utf-8")
+
+
+def run_spark(folder: Path, out: Path, master: str, partitions: int, *, stages: Path | None = None) -> dict[str, Any]:
     from scaleout import clustering, frames, linker
     from scaleout.session import SparkOptions, start_session, stop_session
 
@@ -110,6 +124,8 @@ def run_spark(folder: Path, out: Path, master: str, partitions: int) -> dict[str
     cached = _cached_megabytes(spark)
     _timed(clock, "match_stage", started)
     metrics = _stage_metrics(spark)
+    if stages is not None:
+        _dump_stages(spark, stages)
     stop_session(spark)
     return {"seconds": clock, "records": records, "metrics": metrics, "cached_mb": cached, "partitions": partitions}
 
@@ -182,6 +198,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="folder of the generated, normalized data (cached)")
     parser.add_argument("--partitions", type=int, default=8, help="shuffle partitions (Spark runs)")
     parser.add_argument("--no-cluster", action="store_true", help="skip the 2-worker standalone cluster run")
+    parser.add_argument("--stages", type=Path, help="write the local[2] run's per-stage metrics (JSON) here")
     parser.add_argument("--mode", choices=("bench", "_embedded", "_spark"), default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -191,7 +208,8 @@ def main() -> None:
         print(json.dumps({**run_embedded(args.folder, args.out), "rss_mb": _peak_rss_mb()}))
         return
     if args.mode == "_spark":
-        print(json.dumps({**run_spark(args.folder, args.out, args.master, args.partitions), "rss_mb": _peak_rss_mb()}))
+        result = run_spark(args.folder, args.out, args.master, args.partitions, stages=args.stages)
+        print(json.dumps({**result, "rss_mb": _peak_rss_mb()}))
         return
     data = args.data or Path(tempfile.gettempdir()) / f"dancu-bench-{args.people}-{args.seed}-{args.nights}"
     folder = prepare_generated(args.people, args.seed, args.nights, data)
@@ -213,6 +231,8 @@ def main() -> None:
                 out = Path(scratch) / label.replace(" ", "-")
                 out.mkdir()
                 environment_master = ["--master", master, "--partitions", str(args.partitions)]
+                if args.stages is not None and master.startswith("local"):
+                    environment_master += ["--stages", str(args.stages.resolve())]
                 row = _child(["--mode", "_spark", "--folder", str(folder), "--out", str(out), *environment_master])
                 rows.append({"engine": label, **row, "identity": _identity(embedded_out, out)})
                 shutil.rmtree(out, ignore_errors=True)

@@ -44,6 +44,18 @@ def _stage_count() -> int:
         return len([s for s in json.load(response) if s.get("status") != "SKIPPED"])
 
 
+_LABELS: list[str] = []
+
+
+def _describe(label: str | None) -> None:
+    """Name the jobs that follow after the step running them (the stages' ``description`` in ``--stages``)."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is not None:
+        spark.sparkContext.setJobDescription(label)
+
+
 def _wrap(module: Any, name: str, label: str) -> None:
     original: Callable[..., Any] = getattr(module, name)
 
@@ -51,9 +63,13 @@ def _wrap(module: Any, name: str, label: str) -> None:
     def timed(*args: Any, **kwargs: Any) -> Any:
         started, stages = time.perf_counter(), _stage_count()
         _STACK.append([0.0, 0.0])
+        _LABELS.append(label)
+        _describe(label)
         try:
             return original(*args, **kwargs)
         finally:
+            _LABELS.pop()
+            _describe(_LABELS[-1] if _LABELS else None)
             inner_seconds, inner_stages = _STACK.pop()
             seconds, ran = time.perf_counter() - started, _stage_count() - stages
             _SECONDS[label] += seconds - inner_seconds
@@ -77,6 +93,7 @@ def main() -> None:
     parser.add_argument(
         "--embedded", type=Path, help="folder of the embedded engine's outputs (made when absent): identity checked"
     )
+    parser.add_argument("--stages", type=Path, help="write every stage's metrics (JSON) here")
     args = parser.parse_args()
 
     import bench_spark
@@ -106,7 +123,9 @@ def main() -> None:
             caller = sys._getframe(1)
             label = f"  materialize {_module.split('.')[-1]}:{caller.f_code.co_name}:{caller.f_lineno}"
             started, stages = time.perf_counter(), _stage_count()
+            _describe(label.strip())
             result = _original(df, **kwargs)
+            _describe(_LABELS[-1] if _LABELS else None)
             seconds, ran = time.perf_counter() - started, _stage_count() - stages
             _SECONDS[label] += seconds
             _STAGES[label] += ran
@@ -125,7 +144,9 @@ def main() -> None:
         args.embedded.mkdir(parents=True, exist_ok=True)
         bench_spark.run_embedded(args.data / "normalized", args.embedded)
     with tempfile.TemporaryDirectory(prefix="dancu-profile-spark-") as scratch:
-        result = bench_spark.run_spark(args.data / "normalized", Path(scratch), args.master, args.partitions)
+        result = bench_spark.run_spark(
+            args.data / "normalized", Path(scratch), args.master, args.partitions, stages=args.stages
+        )
         if args.embedded is not None:
             identity = bench_spark._identity(args.embedded, Path(scratch))
     print(f"{'step':<58} {'calls':>5} {'wall s':>8} {'stages':>6}")

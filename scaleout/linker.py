@@ -23,6 +23,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from matchers.engine.blocking import BlockingReport, block_keys
+from matchers.engine.comparisons import VETO_CODE
 from matchers.engine.linker import (
     FrameSource,
     comparable_pairs,
@@ -159,20 +160,20 @@ def prepare_records(df: DataFrame, settings: MatchSettings, *, with_tf: bool) ->
     schema = spark_schema(prepare(empty_polars(df)).schema)
     # Laid out by row number (hashed into the shuffle partitions, sorted within them) once, and kept so
     # (``by_row``): every later join on the row number (the term frequencies, both sides of every pair) then moves
-    # only its other, narrower side, never these ~45 columns again.
-    prepared = by_row(map_frames(df, prepare, schema))
+    # only its other, narrower side, never these ~45 columns again. Materialized (not ``persist``ed): Spark's
+    # columnar cache of these columns cost four times the Python pass itself (12 s of 17 s for 200,000 records); a
+    # local checkpoint keeps the rows as they are.
+    prepared = materialize(by_row(map_frames(df, prepare, schema)), keep_layout=True)
     frequencies = list(settings.tf_columns)
     if with_tf and frequencies:
-        # Materialized (not ``persist``ed): Spark's columnar cache of these ~45 columns cost four times the Python
-        # pass itself (12 s of 17 s for 200,000 records); a local checkpoint keeps the rows as they are.
-        prepared = materialize(prepared, keep_layout=True)
-        # Joined back on the row number: only the narrow frequencies move.
-        frame = prepared.join(_term_frequencies(prepared, frequencies), ROW, "left")
+        # Kept apart in the same layout, and joined to the records wherever they are read (a join of two frames
+        # hashed and sorted alike moves neither): the ~45 prepared columns are kept once, not a second time with
+        # the frequencies beside them.
+        kept = materialize(by_row(_term_frequencies(prepared, frequencies)), keep_layout=True)
+        frame = prepared.join(kept, ROW, "left")
     else:
-        nulls = (F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies)
-        frame = prepared.select("*", *nulls)
-    frame = materialize(frame, keep_layout=True)
-    return PreparedRecords(frame=frame, height=frame.count())
+        frame = prepared.select("*", *(F.lit(None).cast("double").alias(f"tf_{c}") for c in frequencies))
+    return PreparedRecords(frame=frame, height=prepared.count())
 
 
 def _side(records: PreparedRecords, settings: MatchSettings, suffix: str, id_name: str) -> DataFrame:
@@ -265,6 +266,14 @@ def estimate_u_on(left: PreparedRecords, right: PreparedRecords, settings: Match
     return estimate_u(compare_pairs(pairs, left_source, right_source, settings, vetoes=False), settings)
 
 
+def _scored_columns(settings: MatchSettings) -> list[str]:
+    """The compared columns ``score_pairs`` reads: the ids, the rule, the level codes (and the veto code) and the
+    pair term frequencies."""
+    vetoes = [VETO_CODE] if settings.vetoes else []
+    levels = [f"_lv_{c.name}" for c in settings.comparisons]
+    return [_LEFT_ID, _RIGHT_ID, "_rule", *levels, *vetoes, *(f"_tf_{c}" for c in settings.tf_columns)]
+
+
 def train_and_score(
     compared: Compared,
     left_height: int,
@@ -293,8 +302,11 @@ def train_and_score(
             batch, batch.get_column(_LEFT_ID), batch.get_column(_RIGHT_ID), chosen, settings, kind=kind, labels=labels
         )
 
-    schema = spark_schema(score_batch(empty_polars(compared.frame)).schema)
-    scored = map_frames(compared.frame, score_batch, schema, batch_rows=200_000).select(*pair_columns(settings))
+    # Only the columns scoring reads cross to Python (not the rule agreements and row numbers EM and the counts
+    # needed): every value crossing costs a conversion each way.
+    read = compared.frame.select(*_scored_columns(settings))
+    schema = spark_schema(score_batch(empty_polars(read)).schema)
+    scored = map_frames(read, score_batch, schema, batch_rows=200_000).select(*pair_columns(settings))
     # Materialized: the pairs are read by the decision counts, the clusters (twice) and the writer; unmaterialized,
     # every one of them scored every pair again.
     return materialize(scored), chosen
