@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -241,7 +242,7 @@ def _groups(golden: list[TableVersion], keys: pl.Series, tonight: TableVersion) 
     return pl.concat([keys.cast(pl.String), members]).unique()
 
 
-def _checked_columns(schema: pl.Schema) -> list[str]:
+def _checked_columns(schema: Mapping[str, pl.DataType]) -> list[str]:
     """The columns of golden rows the register's checks read: all but the lineage of each value (a struct per field,
     the largest part of a golden row), the build's helper columns (``_``-prefixed) and the register's own
     bookkeeping (record ids, in_base, updated_night), none of which a quality rule knows of. Read without them, the
