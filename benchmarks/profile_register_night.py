@@ -2,13 +2,16 @@
 
     .venv/bin/dancu nightly --input <inputs>/night1 --output var/prof/out --date 2025-11-11 --quiet   # once
     .venv/bin/python benchmarks/profile_register_night.py var/prof/out 2025-11-11 [--dump var/prof/register-a]
+    .venv/bin/python benchmarks/profile_register_night.py var/prof/out 2025-11-12 --incremental   # a later night
 
 Reads a finished night's ``normalized_base``, ``normalized_extracts`` and ``person_clusters`` outputs, builds the
 whole register again into a scratch state folder (the night's own state is not touched), then does what the
 ``register`` asset does after it (the change workbook, the stored outputs). Prints per step: wall and CPU seconds,
 and the process's RSS before, at its peak during the step (sampled every 5 ms) and after. ``--dump`` writes the
 register, change set, golden records and findings as Parquet, for comparing two versions of the code
-(``--compare A B``: every file equal, exit 1 if not).
+(``--compare A B``: every file equal, exit 1 if not). ``--incremental``: a later night as the nightly run builds it,
+from the previous night's register, golden records and findings (copied from the output's state into the scratch
+folder, tonight's versions taken out), rebuilding only the persons the night touched.
 """
 
 from __future__ import annotations
@@ -115,8 +118,27 @@ def night_arguments(
     return args
 
 
+def _previous_state(state: Path, scratch: Path, night: str) -> None:
+    """The register, golden records and register findings of ``state`` as they were before ``night``."""
+    from register.store import RegisterStore
+    from state.register import GOLDEN_TABLE, REGISTER_FINDINGS_TABLE, REGISTER_FOLDER
+    from state.tables import TableStore
+
+    for name in (REGISTER_FOLDER, GOLDEN_TABLE, REGISTER_FINDINGS_TABLE):
+        shutil.copytree(state / name, scratch / name)
+    RegisterStore(scratch / REGISTER_FOLDER).rollback(night)
+    for name in (GOLDEN_TABLE, REGISTER_FINDINGS_TABLE):
+        table = TableStore(scratch / name)
+        table.rollback(max(n for n in table.nights() if n < night))
+
+
+def _register_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--incremental", action="store_true", help="build from the previous night's state")
+    parser.add_argument("--partition-persons", type=int, help="persons a full night builds at once")
+
+
 def main() -> int:
-    args = night_arguments(__doc__, "write register, changes, golden records and findings here")
+    args = night_arguments(__doc__, "write register, changes, golden records and findings here", _register_options)
     if args.compare:
         return _compare(*args.compare)
 
@@ -132,9 +154,20 @@ def main() -> int:
     steps = Steps()
     for name in ("attach_person_keys", "_prepare", "_status"):
         steps.wrap(golden, name, f"build_golden: {name}")
-    for name in ("_person_records", "build_golden", "build_changes", "check_records", "_findings_of"):
+    for name in (
+        "_person_records",
+        "build_golden",
+        "build_changes",
+        "check_records",
+        "_findings_of",
+        "_touched_persons",
+        "_night_sensitive",
+        "_groups",
+    ):
         steps.wrap(state_register, name)
     steps.wrap(RegisterStore, "write", "RegisterStore.write")
+    steps.wrap(RegisterStore, "write_with", "RegisterStore.write_with")
+    steps.wrap(RegisterStore, "write_delta", "RegisterStore.write_delta")
     steps.wrap(TableStore, "commit", "TableStore.commit")
 
     base = load_output(args.output, args.night, "normalized_base")
@@ -142,10 +175,16 @@ def main() -> int:
     clusters = load_output(args.output, args.night, "person_clusters")
     scratch = Path(tempfile.mkdtemp(prefix="dancu-profile-register-"))
     try:
+        if args.incremental:
+            _previous_state(args.output / "state", scratch, args.night)
         start = _rss_mb()
+        full = not args.incremental
+        partitions = {"partition_persons": args.partition_persons} if args.partition_persons else {}
         built = steps.run(
-            "register_night (full)",
-            lambda: state_register.register_night(base, extracts, clusters.clusters, scratch, args.night, full=True),
+            f"register_night ({'full' if full else 'incremental'})",
+            lambda: state_register.register_night(
+                base, extracts, clusters.clusters, scratch, args.night, full=full, **partitions
+            ),
         )
         night = dt.date.fromisoformat(args.night)
         rules = survivorship_rules()

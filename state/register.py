@@ -11,12 +11,15 @@ persons, the persons a night-dependent rule may flip, and the members of their h
 again; the rest keep last night's findings. The golden records with every normalized column are kept beside the
 register (``state/register_golden``) for that: a person's group members are read from there, not rebuilt.
 
-A first or ``full`` night builds every person (in chunks of persons on a large base) and writes a full version.
+A first or ``full`` night builds every person (in ranges of person keys, ``FULL_PARTITION_PERSONS`` at a time) and
+writes a full version.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -30,10 +33,11 @@ from checks.findings import FINDINGS_SCHEMA
 from checks.registry import RULES, run_rules
 from records.progress import Progress, no_progress
 from register.changes import build_changes
-from register.golden import build_golden
+from register.golden import assign_successors, build_golden
 from register.quality import check_records, conflict_findings
 from register.rules import survivorship_rules
 from register.store import RegisterStore, StoreError
+from register.types import source_column
 from state.hashing import code_fingerprint
 from state.tables import TableStore, TableVersion
 
@@ -50,7 +54,9 @@ __all__ = [
 REGISTER_FOLDER: Final = "register"
 GOLDEN_TABLE: Final = "register_golden"
 REGISTER_FINDINGS_TABLE: Final = "register_findings"
-FULL_CHUNK_PERSONS: Final = 1_000_000
+FULL_PARTITION_PERSONS: Final = 250_000
+"""Persons a first or ``full`` night builds at once (``_full_night``): the build's working memory is that of this
+many persons, whatever the province's size."""
 _GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
 
 
@@ -106,6 +112,20 @@ class RegisterNight:
     @property
     def rows(self) -> int:
         return int(self.store.manifest(self.night)["persons"])
+
+    @property
+    def rebuilt_persons(self) -> int:
+        """Persons rebuilt tonight (counted without reading a full night's register)."""
+        return self.rows if self._rebuilt is None else self._rebuilt.height
+
+    def conflicted_persons(self) -> int:
+        """Persons rebuilt tonight whose sources disagree on a value the rules do not settle."""
+        rows = self.scan() if self._rebuilt is None else self._rebuilt.lazy()
+        return int(rows.select((pl.col("conflicts").list.len() > 0).sum()).collect().item())
+
+    def changes_output(self) -> RegisterChanges:
+        """Tonight's change set as the ``register_changes`` output (a full night's refers to the store's version)."""
+        return RegisterChanges(self.store_root, self.night, self._changes, full=self.full)
 
     def frame(self) -> pl.DataFrame:
         """The whole register of the night."""
@@ -222,6 +242,16 @@ def _groups(golden: list[TableVersion], keys: pl.Series, tonight: TableVersion) 
     return pl.concat([keys.cast(pl.String), members]).unique()
 
 
+def _checked_columns(schema: Mapping[str, pl.DataType]) -> list[str]:
+    """The columns of golden rows the register's checks read: all but the lineage of each value (a struct per field,
+    the largest part of a golden row), the build's helper columns (``_``-prefixed) and the register's own
+    bookkeeping (record ids, in_base, updated_night), none of which a quality rule knows of. Read without them, the
+    golden rows of a whole province take half the memory."""
+    rules = survivorship_rules()
+    unread = {source_column(c) for c in (*rules.columns, "status")} | {"record_ids", "in_base", "updated_night"}
+    return [c for c in schema if c not in unread and not c.startswith("_")]
+
+
 def _findings_of(golden_rows: pl.DataFrame, night: date, settings: CheckSettings) -> pl.DataFrame:
     """The rules on golden records (as ``register.quality.register_findings``), plus the conflicts."""
     context = CheckContext(base=golden_rows, extracts=golden_rows.head(0), night=night, settings=settings)
@@ -255,6 +285,28 @@ def _usable_previous(store: RegisterStore, golden: TableStore, findings: TableSt
     return previous
 
 
+def _partition_of(bounds: list[str], column: str = "person_key") -> pl.Expr:
+    """The index of the range of person keys ``column`` falls in (``bounds``: each range's first key but the first)."""
+    index: pl.Expr = pl.lit(0, dtype=pl.UInt32)
+    for bound in bounds:
+        index = index + (pl.col(column) >= bound).cast(pl.UInt32)
+    return index
+
+
+def _partition_starts(persons: int, partition_persons: int) -> list[int]:
+    """Where each range of about ``partition_persons`` of ``persons`` sorted keys starts (the first at 0)."""
+    parts = max(1, -(-persons // max(1, partition_persons)))
+    return [k * persons // parts for k in range(parts)]
+
+
+def _sink_parts(folder: Path, name: str, target: Path, columns: list[str] | None = None, **options: Any) -> None:
+    """The part files ``<name>-*.parquet`` of ``folder`` (``columns`` of them), in name order, streamed into one file
+    ``target``."""
+    parts = [pl.scan_parquet(p) for p in sorted(folder.glob(f"{name}-*.parquet"))]
+    whole = pl.concat(parts, how="vertical_relaxed")
+    (whole if columns is None else whole.select(columns)).sink_parquet(target, **options)
+
+
 def _full_night(
     base: TableVersion,
     extracts: pl.DataFrame,
@@ -268,29 +320,88 @@ def _full_night(
     version_info: dict[str, Any],
     meta: dict[str, Any],
     progress: Progress,
+    partition_persons: int,
 ) -> RegisterNight:
-    """Every person built and checked (a first or ``full`` night). Each large frame is let go as soon as the next
-    step no longer needs it (tonight's records once the change set is built, the golden records once they are
-    stored and checked): on a whole province they are gigabytes each, and holding them all at once was the night's
-    peak."""
+    """Every person built and checked (a first or ``full`` night), one range of person keys at a time.
+
+    The golden build needs several times its output while it works (tonight's records with their helper columns,
+    each rule's candidates), so a whole province built at once was the night's peak. A person's golden record
+    depends only on its own records and previous rows (``build_golden``), so each range is built from its own
+    records, read for it, and its register, change set and golden rows are written to a scratch folder before the
+    next range is read; the register and change set are then streamed into the store's files and the golden rows
+    committed range by range. The ranges are in key order, so the parts put together are in the order of one
+    whole build (register and golden rows by person, changes by person, record and field). The register's
+    checks read every golden record at once (households and ID groups cross ranges): the ranges' golden rows are
+    streamed into one file and read back whole once the build's intermediates are gone, committed as the one
+    segment a whole build commits, and checked."""
     day = date.fromisoformat(night)
     rules = survivorship_rules()
     last = store.previous_night(night)
-    build = build_golden(*_person_records(base, extracts, clusters, None), day,
-                         previous=store.read_register(last) if last else None, rules=rules)  # fmt: skip
-    changes = build_changes(build, day, previous_changes=store.read_changes(last) if last else None, rules=rules)
-    register, golden = build.register, build.golden
-    del build  # tonight's records with their helper columns: only the change set compares with them
-    store.write(night, register, changes, info=version_info)
-    golden_rows = check_records(golden)
-    del golden
-    goldens.commit(night, base=None, added=golden_rows, meta=meta)
+    membership = clusters.read(["record_id", "cluster_id"]).select(
+        pl.col("record_id").cast(pl.String), pl.col("cluster_id").cast(pl.String)
+    )
+    keys = membership.get_column("cluster_id").unique().sort()
+    starts = _partition_starts(keys.len(), partition_persons)
+    bounds = [str(keys[start]) for start in starts[1:]]
+    homes = None
+    if last is not None:
+        # Each previous row goes to the range of its successor over all of tonight's clusters (a row none of whose
+        # records is seen tonight: of its own key), as one whole build would hand it on.
+        assigned = assign_successors(store.scan_register(last).select("person_key", "record_ids").collect(), membership)
+        homes = assigned.select("person_key", pl.coalesce("successor", "person_key").alias("_home")).with_columns(
+            _partition_of(bounds, "_home").alias("_partition")
+        )
+    scratch = store.root / ".full-build"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
+        for part, (start, end) in enumerate(zip(starts, [*starts[1:], keys.len()], strict=True)):
+            persons = keys.slice(start, end - start)
+            records, members = _person_records(base, extracts, clusters, persons)
+            previous = previous_changes = None
+            if last is not None and homes is not None:
+                mine = homes.filter(pl.col("_partition") == part).get_column("person_key").implode()
+                previous = store.scan_register(last).filter(pl.col("person_key").is_in(mine)).collect()
+                record_ids = records.get_column("record_id").implode()
+                previous_changes = store.scan_changes(last).filter(pl.col("record_id").is_in(record_ids)).collect()
+            # With previous rows, every record seen tonight (in this range or another) must be known to the build:
+            # a previous row's records seen elsewhere tonight are not inherited.
+            build = build_golden(records, membership if previous is not None else members, day, previous=previous,
+                                 rules=rules)  # fmt: skip
+            del records, members
+            changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
+            del previous, previous_changes
+            counts["persons"] += build.register.height
+            counts["changes"] += changes.height
+            counts["changes_tonight"] += int((changes["night"] == day).sum())
+            for name, frame in (("register", build.register), ("changes", changes),
+                                ("golden", check_records(build.golden))):  # fmt: skip
+                frame.write_parquet(scratch / f"{name}-{part:05d}.parquet", compression="lz4")
+            del build, changes
+            progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
+
+        def files(register_path: Path, changes_path: Path) -> dict[str, int]:
+            _sink_parts(scratch, "register", register_path, compression="zstd", statistics=True)
+            _sink_parts(scratch, "changes", changes_path, compression="zstd", statistics=True)
+            return counts
+
+        store.write_with(night, files, info=version_info)
+        # The golden rows committed range by range (a whole province's never sit in memory at once), and the columns
+        # the checks read streamed into one file, read back whole: contiguous columns (the checks on a frame of one
+        # chunk per range took three times as long and memory).
+        golden_parts = sorted(scratch.glob("golden-*.parquet"))
+        goldens.commit(night, base=None, added=(pl.read_parquet(p) for p in golden_parts), meta=meta)
+        checked = _checked_columns(pl.read_parquet_schema(golden_parts[0]))
+        _sink_parts(scratch, "golden", scratch / "checked.parquet", columns=checked, compression="lz4")
+        golden_rows = pl.read_parquet(scratch / "checked.parquet")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     found = _sorted_findings(_findings_of(golden_rows, day, settings))
     del golden_rows
     findings_version = findings_store.commit(night, base=None, added=found, meta=meta, empty_schema=FINDINGS_SCHEMA)
-    keys = register.get_column("person_key")
-    progress("sổ dân cư sạch / building the register", register.height, register.height)
-    return RegisterNight(store.root, night, register, changes, keys.head(0), findings_version, keys, True)
+    everyone = store.scan_register(night).select("person_key").collect().get_column("person_key")
+    return RegisterNight(store.root, night, None, None, everyone.head(0), findings_version, everyone, True)
 
 
 def register_night(
@@ -304,8 +415,10 @@ def register_night(
     info: dict[str, Any] | None = None,
     settings: CheckSettings | None = None,
     progress: Progress = no_progress,
+    partition_persons: int = FULL_PARTITION_PERSONS,
 ) -> RegisterNight:
-    """Build tonight's register from tonight's base version, extracts and clusters, store it, and check it."""
+    """Build tonight's register from tonight's base version, extracts and clusters, store it, and check it.
+    ``partition_persons``: persons a full night builds at once."""
     settings = settings or CheckSettings()
     day = date.fromisoformat(night)
     rules = survivorship_rules()
@@ -317,7 +430,8 @@ def register_night(
     progress("sổ dân cư sạch / building the register", 0, None)
     if previous_night is None:
         return _full_night(base, extracts, clusters, store, goldens, findings_store, night, settings=settings,
-                           version_info=version_info, meta=meta, progress=progress)  # fmt: skip
+                           version_info=version_info, meta=meta, progress=progress,
+                           partition_persons=partition_persons)  # fmt: skip
 
     previous_clusters = TableStore.at({**clusters.to_reference(), "night": clusters.meta["previous"]})
     persons = _touched_persons(base, extracts, clusters, previous_clusters)
@@ -346,7 +460,8 @@ def register_night(
     checked = _groups([golden_version, previous_golden], seeds, golden_version)
     live = golden_version.lookup(checked, ["record_id"]).get_column("record_id")
     context = _groups([golden_version], live, golden_version)
-    found = _findings_of(golden_version.lookup(context), day, settings)
+    found = _findings_of(golden_version.lookup(context, _checked_columns(golden_version.scan().collect_schema())), day,
+                         settings)  # fmt: skip
     found = found.filter(pl.col("record_id").is_in(live.implode()))
     findings_version = findings_store.commit(
         night,

@@ -24,7 +24,7 @@ from register.quality import stage_scores
 from register.rules import survivorship_rules
 from register.store import RegisterStore
 from state.register import REGISTER_FOLDER as STATE_REGISTER_FOLDER
-from state.register import RegisterChanges, RegisterNight, register_night
+from state.register import RegisterNight, register_night
 from state.tables import TableVersion
 
 REGISTER_FOLDER: Final = STATE_REGISTER_FOLDER
@@ -91,14 +91,14 @@ def clean_register(
         progress=reporter(),
     )
     store = register_store(paths)
-    changes = RegisterChanges(store.root, context.partition_key, built.changes, full=built.full)
+    changes = built.changes_output()
     excel = paths.reports_dir(context.partition_key) / CHANGES_XLSX
     write_changes_excel(excel, changes.scan(), night, labels=rules.change_rules, ward_names=_ward_names())
     timed = watch.metadata()
     manifest = store.manifest(context.partition_key)
     statuses = {s: int(n) for s, n in built.scan().group_by("status").len().sort("status").collect().iter_rows()}
     context.log.info(
-        f"{night}: {built.rows} người trong sổ sạch ({statuses}); dựng lại {built.rebuilt.height} người"
+        f"{night}: {built.rows} người trong sổ sạch ({statuses}); dựng lại {built.rebuilt_persons} người"
         f"{' (toàn bộ)' if built.full else ''}; {manifest['changes']} thay đổi, phiên bản {manifest['version']}"
     )
     yield dg.Output(
@@ -107,10 +107,10 @@ def clean_register(
         metadata={
             **timed,
             "rows": dg.MetadataValue.int(built.rows),
-            "rebuilt_tonight": dg.MetadataValue.int(built.rebuilt.height),
+            "rebuilt_tonight": dg.MetadataValue.int(built.rebuilt_persons),
             "full": dg.MetadataValue.bool(built.full),
             "by_status": dg.MetadataValue.json(statuses),
-            "with_conflicts": dg.MetadataValue.int(int((built.rebuilt["conflicts"].list.len() > 0).sum())),
+            "with_conflicts": dg.MetadataValue.int(built.conflicted_persons()),
             "version": dg.MetadataValue.path(str(store.version_dir(context.partition_key))),
             "previous_night": dg.MetadataValue.text(str(manifest.get("previous_night") or "")),
         },
