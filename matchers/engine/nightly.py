@@ -114,6 +114,14 @@ class CandidateSummary:
         return self.pairs_per_rule
 
 
+INDEX_CHUNK_ROWS = 250_000
+"""Base rows a full night prepares and writes to the index at once (one segment each). Preparing is row by row, so
+any chunking gives the same records; a whole 1,000,000-row base prepared at once took 3.4 GB of transient memory."""
+COMPARE_BATCH_PAIRS = 250_000
+"""Pairs compared at once: both sides of every pair of a batch stand side by side in memory (comparing is row by
+row, so any batch gives the same levels); 1,320,697 pairs of a 1M first night at once took 1.9 GB."""
+
+
 def _base_rows(base: TableVersion, chunk_rows: int) -> list[pl.LazyFrame]:
     scan = base.scan()
     return [scan.slice(start, chunk_rows) for start in range(0, max(base.rows, 1), chunk_rows)]
@@ -261,7 +269,7 @@ def find_candidates(
     assert model_folder is not None
     meta: dict[str, Any] = {"base": night, "base_rows": base.rows}
     if previous is None:
-        chunks = (lazy.collect() for lazy in _base_rows(base, 2_000_000))
+        chunks = (lazy.collect() for lazy in _base_rows(base, INDEX_CHUNK_ROWS))
         prepared: list[pl.DataFrame] = []
         version = store.commit(night, base=None, added=chunks, removed=pl.Series([], dtype=pl.String),
                                model_folder=model_folder, meta=meta, prepared=prepared)  # fmt: skip
@@ -443,7 +451,7 @@ def score_candidates(
     if located.height > live.records.stored_rows // 4:
         live.records.load()
     progress("so sánh cặp trong cơ sở / comparing base pairs", 0, located.height)
-    compared = compare_candidates(located, live.records, live.records, settings)
+    compared = compare_candidates(located, live.records, live.records, settings, batch_pairs=COMPARE_BATCH_PAIRS)
     progress("so sánh cặp trong cơ sở / comparing base pairs", located.height, located.height)
     trained_folder = state_dir / MODEL_FOLDER / version.model_folder
     training = not (trained_folder / "model.json").exists()
@@ -498,7 +506,9 @@ def score_candidates(
             pl.col("blocking_rule").replace_strict(rule_index, return_dtype=pl.Int8).alias("_rule"),
         )  # fmt: skip
         progress("so sánh cặp trích xuất / comparing extract pairs", 0, link_rows.height)
-        compared_link = compare_candidates(link_rows, extract_source, live.records, settings)
+        compared_link = compare_candidates(
+            link_rows, extract_source, live.records, settings, batch_pairs=COMPARE_BATCH_PAIRS
+        )
         link_pairs, _ = train_and_score(
             compared_link,
             extract_source,

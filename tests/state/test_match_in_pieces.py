@@ -1,0 +1,56 @@
+"""A full night prepares the base index in chunks of rows (one segment each) and compares pairs in batches, to bound
+its memory: the candidates, scored pairs and clusters are those of one piece, and so is the next, incremental night
+built on an index of several segments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import matchers.engine.nightly as nightly
+from matchers.engine.population import population_settings
+from normalize.frame import normalize_records
+from records.ingest import ingest_night
+from state.base import base_store, ingest_base_changes, normalize_base
+from tests.state.nights import Province, province
+
+
+def _match(where: Province, output: Path) -> dict[str, pl.DataFrame]:
+    """Two nights (a full one, then an incremental one) of matching; what each night gave, sorted."""
+    settings = population_settings()
+    state = output / "state"
+    results: dict[str, pl.DataFrame] = {}
+    for night in where.nights[:2]:
+        store = base_store(state)
+        changes = ingest_base_changes(where.snapshots[night], store.latest(before=night), night)
+        base = normalize_base(changes, store)
+        as_of = dt.date.fromisoformat(night)
+        ingested = ingest_night(where.snapshots[night], where.input_dir / "extracts" / night, as_of=as_of,
+                                base=changes.ingest, base_ids=changes.accepted_ids)  # fmt: skip
+        extracts = normalize_records(ingested.extracts.accepted, as_of=as_of)
+        candidates, _ = nightly.find_candidates(base, extracts, settings, state)
+        scored = nightly.score_candidates(candidates, extracts, settings, state, night)
+        clusters = nightly.cluster_night(base, extracts, scored.pairs, settings, state, night)
+        results[f"{night} candidates"] = candidates.sort(pl.all())
+        results[f"{night} scored"] = scored.pairs.sort("left_id", "right_id", "kind")
+        results[f"{night} stored pairs"] = scored.store.read().sort(pl.all())
+        results[f"{night} clusters"] = clusters.frame().sort("record_id")
+    return results
+
+
+@pytest.mark.slow
+def test_index_chunks_and_compare_batches_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    where = province(tmp_path / "province", 600, 5, nights=2)
+    whole = _match(where, tmp_path / "whole")
+    monkeypatch.setattr(nightly, "INDEX_CHUNK_ROWS", 97)
+    monkeypatch.setattr(nightly, "COMPARE_BATCH_PAIRS", 13)
+    pieces = _match(where, tmp_path / "pieces")
+    segments = nightly._index_store(tmp_path / "pieces" / "state", population_settings()).version(where.nights[0])
+    assert len(segments.segments) > 5  # the first night's index really is in pieces
+    assert whole.keys() == pieces.keys()
+    for name, frame in whole.items():
+        assert frame.height, name
+        assert frame.equals(pieces[name], null_equal=True), name
