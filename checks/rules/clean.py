@@ -27,11 +27,14 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
     """
     base = context.base_records
     if context.clusters is not None:
+        # Only clusters of two or more records, their ids sorted once before grouping (a group keeps the order of
+        # its rows): a sort inside each of a million groups of one took 5x as long.
         groups = (
-            base.filter(pl.col("cluster_id").is_not_null())
+            base.select("cluster_id", "record_id")
+            .filter(pl.col("cluster_id").is_not_null() & (pl.len().over("cluster_id") > 1))
+            .sort("record_id")
             .group_by("cluster_id")
-            .agg(pl.col("record_id").sort().alias("members"))
-            .filter(pl.col("members").list.len() > 1)
+            .agg(pl.col("record_id").alias("members"))
         )
         pairs = groups.with_columns(pl.col("members").alias("record_id")).explode("record_id")
         pairs = pairs.filter(pl.col("record_id") != pl.col("members").list.first()).select(
