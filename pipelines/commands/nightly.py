@@ -12,6 +12,7 @@ from pipelines.engine_options import EngineResource, add_engine_options, engine_
 from pipelines.errors import CommandError
 from pipelines.nightly import latest_extract_night, run_nightly, today_in_vietnam, write_run_summary
 from pipelines.nightstate import DEFAULT_KEEP_NIGHTS, KEEP_NIGHTS_ENV
+from pipelines.partitions import nightly_partitions
 from pipelines.progress import terminal_progress
 from pipelines.resources import DEFAULT_OUTPUT_DIR
 from pipelines.timing import freeze_long_lived
@@ -61,6 +62,25 @@ def resolve_night(input_dir: Path, date: str | None) -> str:
     return latest_extract_night(input_dir) or today_in_vietnam().isoformat()
 
 
+def check_night(night: str) -> None:
+    """A night the schedule can have: from the first partition to today in Vietnam (a later folder is a typo or a
+    clock set wrong, and Dagster would only answer with a traceback)."""
+    import datetime as dt
+
+    day, today = dt.date.fromisoformat(night), today_in_vietnam()
+    first = nightly_partitions.start.date()
+    if day > today:
+        raise CommandError(
+            f"đêm {night} chưa tới: hôm nay ở Việt Nam là {today.isoformat()} (thư mục hoặc --date sai, hay đồng hồ "
+            f"máy sai?) / night {night} is in the future"
+        )
+    if day < first:
+        raise CommandError(
+            f"đêm {night} trước đêm đầu tiên của lịch chạy ({first.isoformat()}) / night {night} is before the first "
+            "partition"
+        )
+
+
 def run_and_report(
     input_dir: Path,
     output_dir: Path,
@@ -78,6 +98,7 @@ def run_and_report(
         raise CommandError(f"{input_dir} không có population_base.parquet (ảnh chụp cơ sở dữ liệu dân cư)")
     if keep_nights is not None and keep_nights < 1:
         raise CommandError("--keep-nights phải từ 1 trở lên / must be at least 1")
+    check_night(night)
     mode = " (dựng lại toàn bộ trạng thái / full rebuild)" if full or retrain else ""
     if engine is not None and engine.is_spark:
         mode += f" — chuẩn hóa trên Spark / normalizing on Spark ({engine.spark_master})"

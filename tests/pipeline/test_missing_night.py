@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 import pipelines.commands.nightly as command
 from pipelines.defs.ingest.assets import missing_night_folder
+from pipelines.errors import CommandError
 from pipelines.nightly import NightlyOutcome
 
 
@@ -37,3 +39,20 @@ def test_the_command_warns_and_says_so_at_the_end(
     captured = capsys.readouterr()
     assert "CẢNH BÁO" in captured.err and "extracts/2026-11-20" in captured.err
     assert "không có tệp trích xuất nào cho đêm 2026-11-20" in captured.out
+
+
+@pytest.mark.parametrize(("night", "words"), [("2026-12-04", "chưa tới"), ("2025-06-30", "trước đêm đầu tiên")])
+def test_a_night_outside_the_schedule_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, night: str, words: str
+) -> None:
+    """Dagster answers a partition it does not have with a traceback; the command names the night and why."""
+    (tmp_path / "population_base.parquet").write_bytes(b"")
+    monkeypatch.setattr(command, "today_in_vietnam", lambda: dt.date(2026, 12, 3))
+
+    def never(*args: object, **kwargs: object) -> NightlyOutcome:
+        raise AssertionError("the night must be refused before the run")
+
+    monkeypatch.setattr(command, "run_nightly", never)
+    with pytest.raises(CommandError, match=words):
+        command.run_and_report(tmp_path, tmp_path / "out", night)
+    command.check_night("2026-12-03")  # today in Vietnam is a night (end_offset=1)
