@@ -1447,8 +1447,21 @@ def _qualify_shared_ids(base: pl.DataFrame, extracts: IngestResult) -> tuple[Ing
 
 def read_person_file(path: Path, *, as_of: dt.date | None = None) -> IngestResult:
     """Read a canonical person file (Parquet, CSV in any of the encodings above, XLSX) the way the nightly reads the
-    base: accepted rows and quarantined rows with their reasons."""
-    return ingest_base(path, as_of=as_of)
+    base: accepted rows and quarantined rows with their reasons.
+
+    A CSV or workbook in one of the extracts' own layouts (a residence, civil-status or card-issuance extract with
+    its Vietnamese headers, as the nightly receives it) is read as that extract: the source its name says first,
+    then each source in turn; the first that accepts rows is the answer. Otherwise the canonical reading's errors
+    stand."""
+    result = ingest_base(path, as_of=as_of)
+    if result.accepted.height or path.suffix.lower() == ".parquet":
+        return result
+    named = source_for_file(path)
+    for mapping in ([named] if named else []) + [m for m in all_mappings() if m != named]:
+        extract = ingest_file(path, mapping, as_of=as_of)
+        if extract.accepted.height:
+            return extract
+    return result
 
 
 def summarize(result: IngestResult) -> dict[str, Any]:

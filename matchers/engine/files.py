@@ -9,7 +9,7 @@ import polars as pl
 
 from matchers.engine.settings import MatchSettings
 
-__all__ = ["read_records", "read_table"]
+__all__ = ["prepared_records", "read_records", "read_table"]
 
 
 def read_table(path: Path) -> pl.DataFrame:
@@ -27,7 +27,11 @@ def read_table(path: Path) -> pl.DataFrame:
 def read_records(path: Path, settings: MatchSettings) -> pl.DataFrame:
     """Records ready for ``settings``: a file that already has the normalized columns is used as is; a file in the
     canonical schema is normalized first with ``normalize.frame.normalize_records``."""
-    frame = read_table(path)
+    return prepared_records(read_table(path), settings)
+
+
+def prepared_records(frame: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """``frame`` ready for ``settings``: used as is when it has the normalized columns, else normalized first."""
     derived = {expr.meta.output_name() for expr in settings.derived}
     needed = [c for c in (settings.id_column, *settings.record_columns) if c not in derived]
     if all(column in frame.columns for column in needed):

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matchers.engine.clustering import person_clusters
-from matchers.engine.files import read_records, read_table
+from matchers.engine.files import read_table
 from matchers.engine.linker import dedupe
 from matchers.engine.population import population_settings
 from matchers.engine.settings import Thresholds
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.person_files import read_command_records
 from pipelines.progress import terminal_progress
 
 if TYPE_CHECKING:  # pyspark is an optional extra: only the type checker imports it here
@@ -62,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = population_settings(thresholds=thresholds_of(args))
     try:
-        base = read_records(args.base, settings)
+        base = read_command_records(args.base, settings, args.out)
         labels = read_table(args.labels) if args.labels else None
         with terminal_progress("dancu dedupe: ") as progress:
             result = dedupe(base, settings, labels=labels, progress=progress)

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from matchers.engine.clustering import person_clusters
-from matchers.engine.files import read_records, read_table
+from matchers.engine.files import read_table
 from matchers.engine.index import BaseIndex, file_digest
 from matchers.engine.linker import prepare_records
 from matchers.engine.population import population_settings
@@ -17,6 +17,7 @@ from pipelines.commands.dedupe import add_threshold_options, print_summary, thre
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.person_files import read_command_records
 from pipelines.progress import terminal_progress
 
 
@@ -34,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
             if index is None:
                 # No index of this very file yet: read and normalize the base once, and index it.
                 progress("chuẩn hóa cơ sở / normalizing the base", 0, None)
-                base = read_records(args.base, settings)
+                base = read_command_records(args.base, settings, args.out)
                 progress("lập chỉ mục cơ sở / indexing the base", 0, base.height)
                 index = BaseIndex.build(base, settings, index_dir, source_digest=digest)
                 progress("lập chỉ mục cơ sở / indexing the base", base.height, base.height)
@@ -42,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 print(f"Chỉ mục cơ sở / base index: {index_dir} (dùng lại, không chuẩn hóa lại cơ sở / reused)")
             progress("chuẩn hóa trích xuất / normalizing the extract", 0, None)
-            extract = read_records(args.extract, settings)
+            extract = read_command_records(args.extract, settings, args.out)
             labels = read_table(args.labels) if args.labels else None
             progress("nối với cơ sở / linking to the base", 0, extract.height)
             result = index.link(extract, labels=labels)

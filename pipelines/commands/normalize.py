@@ -20,13 +20,12 @@ from normalize.frame import normalize_records, summarize
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.person_files import accepted_rows, report_quarantine
 from pipelines.progress import terminal_progress
-from records.ingest import read_person_file
 from records.progress import tracked
 
 _READABLE = (".csv", ".txt", ".xlsx", ".parquet")
 _CHUNK = 200_000
-_SHOWN_PROBLEMS = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,13 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"định dạng không hỗ trợ / unsupported format '{source.suffix}': dùng .csv, .xlsx hoặc .parquet"
         )
-    result = read_person_file(source, as_of=args.as_of)
-    rejected = result.files.filter(result.files["error"].is_not_null())
-    if rejected.height and result.accepted.height == 0:
-        raise CommandError(rejected["error"][0])
-    for row in result.files.iter_rows(named=True):
-        if row["warnings"]:
-            print(f"Lưu ý ({row['source_file']}, đọc theo {row['encoding']}): {row['warnings']}")
+    result = accepted_rows(source, as_of=args.as_of)
     started = time.perf_counter()
     accepted = result.accepted
     if engine.is_spark:
@@ -114,13 +107,5 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"  Số định danh sai cấu trúc: {counts['person_id_invalid']:,}")
     print(f"  Bản ghi có trường gõ bằng mã cũ TCVN3/VNI (đã chuyển đổi): {counts['legacy_encoded_records']:,}")
-    quarantined = result.quarantine
-    target = quarantine_path(output)
-    if quarantined.height:
-        write_parquet_atomic(quarantined, target)
-        print(f"  Cách ly {quarantined.height:,} dòng không nhận được → {target}")
-        for row in quarantined.head(_SHOWN_PROBLEMS).iter_rows(named=True):
-            print(f"    dòng {row['source_row']}: {row['reason']}")
-    else:
-        target.unlink(missing_ok=True)  # a quarantine file of an earlier run would be read as this one's
+    report_quarantine(result, quarantine_path(output))
     return 0

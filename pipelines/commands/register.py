@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from matchers.engine.clustering import person_clusters
-from matchers.engine.files import read_records, read_table
+from matchers.engine.files import read_table
 from matchers.engine.index import BaseIndex
 from matchers.engine.linker import dedupe
 from matchers.engine.population import population_settings
@@ -29,6 +29,7 @@ from pipelines.commands.dedupe import add_threshold_options, thresholds_of
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
+from pipelines.person_files import read_command_records
 from pipelines.progress import terminal_progress
 from pipelines.resources import DEFAULT_OUTPUT_DIR
 from records.schema import CANONICAL_SCHEMA
@@ -68,8 +69,11 @@ def _build(args: argparse.Namespace) -> int:
     try:
         with terminal_progress("dancu register: ") as progress:
             progress("chuẩn hóa / normalizing", 0, None)
-            base = _normalized(read_records(args.base, settings), night)
-            extracts = [_normalized(read_records(path, settings), night) for path in args.extract or []]
+            base = _normalized(read_command_records(args.base, settings, args.out, as_of=night), night)
+            extracts = [
+                _normalized(read_command_records(path, settings, args.out, as_of=night), night)
+                for path in args.extract or []
+            ]
             labels = read_table(args.labels) if args.labels else None
             found = [dedupe(base, settings, labels=labels, progress=progress).pairs]
             if extracts:

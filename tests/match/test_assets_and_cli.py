@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -125,14 +126,14 @@ def test_cli_dedupe_match_evaluate(
     first_clusters = pl.read_parquet(tmp_path / "m" / "clusters.parquet")
     import pipelines.commands.match as match_command
 
-    read = match_command.read_records
+    read = match_command.read_command_records
     reads: list[Path] = []
 
-    def spying(path: Path, settings: object) -> pl.DataFrame:
+    def spying(path: Path, settings: object, out: Path) -> pl.DataFrame:
         reads.append(path)
-        return read(path, settings)  # type: ignore[arg-type]
+        return read(path, settings, out)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(match_command, "read_records", spying)
+    monkeypatch.setattr(match_command, "read_command_records", spying)
     assert main(["match", "--base", str(base_file), "--extract", str(extract_file), "--out", str(tmp_path / "m")]) == 0
     assert "dùng lại" in capsys.readouterr().out
     assert reads == [extract_file]  # the index of this very base file is reused: the base is not read again
@@ -181,3 +182,54 @@ def test_cli_normalizes_canonical_files(tmp_path: Path) -> None:
     assert pairs.filter((pl.col("left_id") == "1") & (pl.col("right_id") == "2")).height == 1
     involving_third = pairs.filter((pl.col("left_id") == "3") | (pl.col("right_id") == "3"))
     assert "match" not in involving_third.get_column("decision").to_list()
+
+
+def test_cli_reads_text_files_as_the_nightly_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A CSV in Windows-1258 with semicolons and a broken row gives the pairs its UTF-8 twin gives; the broken row is
+    quarantined beside the output with its line number, not dropped and not a crash."""
+    from records.encodings import encode_cp1258
+    from records.schema import conform
+
+    rows = {
+        "record_id": ["1", "2", "3"],
+        "person_id": ["001085000001", None, "079190000123"],
+        "full_name": ["Nguyễn Văn An", "NGUYỄN VĂN AN", "Trần Thị Bích"],
+        "birth_date": ["1985-03-07", "1985-03-07", "1990-01-02"],
+        "sex": ["Nam", "Nam", "Nữ"],
+        "permanent_address": ["12 Lê Lợi, P. Thượng Đình, Q. Thanh Xuân, HN"] * 3,
+        "father_name": ["Nguyễn Văn Bình", "Nguyễn Văn Bình", None],
+    }
+    frame = conform(pl.DataFrame(rows), source="base")
+    frame.write_csv(tmp_path / "utf8.csv")
+    lines = frame.write_csv(separator=";").splitlines()
+    lines.insert(2, "4;079190000124;Lê Văn Cường")  # too few fields
+    (tmp_path / "legacy.csv").write_bytes(encode_cp1258("\r\n".join(lines) + "\r\n"))
+    assert main(["dedupe", "--base", str(tmp_path / "utf8.csv"), "--out", str(tmp_path / "a")]) == 0
+    assert main(["dedupe", "--base", str(tmp_path / "legacy.csv"), "--out", str(tmp_path / "b")]) == 0
+    columns = ["left_id", "right_id", "decision", "match_probability"]
+    assert (
+        pl.read_parquet(tmp_path / "b" / "pairs.parquet")
+        .select(columns)
+        .equals(pl.read_parquet(tmp_path / "a" / "pairs.parquet").select(columns))
+    )
+    quarantined = pl.read_parquet(tmp_path / "b" / "legacy.quarantine.parquet")
+    assert quarantined.select("source_file", "source_row").rows() == [("legacy.csv", 3)]
+    assert not (tmp_path / "a" / "utf8.quarantine.parquet").exists()
+    assert "legacy.csv, dòng 3" in capsys.readouterr().out
+
+
+def test_cli_reads_an_extract_in_its_own_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A residence extract as the nightly receives it (Vietnamese headers, its own file name or another) links to
+    the base without being converted to the canonical schema first."""
+    from datagen.generator import generate_province
+
+    generate_province(400, 7, tmp_path / "p", night=dt.date(2026, 11, 20))
+    extract = next((tmp_path / "p" / "extracts").rglob("cu_tru*.csv"))
+    renamed = tmp_path / "export.csv"
+    renamed.write_bytes(extract.read_bytes())
+    base = tmp_path / "p" / "population_base.parquet"
+    assert main(["match", "--base", str(base), "--extract", str(renamed), "--out", str(tmp_path / "m")]) == 0
+    assert "như tệp trích xuất / read as an extract: residence" in capsys.readouterr().out
+    clusters = pl.read_parquet(tmp_path / "m" / "clusters.parquet")
+    linked = clusters.filter(pl.col("source") != "base")
+    assert linked.height > 0 and linked.get_column("source").unique().to_list() == ["residence"]
