@@ -16,6 +16,19 @@ from pipelines.partitions import nightly_partitions
 from pipelines.resources import build_resources
 from state.base import base_store
 
+# Records 1 and 2 are one man (day and month swapped on one), record 3 another person.
+_THREE_PEOPLE: dict[str, list[str | None]] = {
+    "record_id": ["1", "2", "3"],
+    "person_id": ["001085000001", None, "079190000123"],
+    "full_name": ["Nguyễn Văn An", "NGUYEN VAN AN", "Trần Thị Bích"],
+    "birth_date": ["1985-03-07", "1985-07-03", "1990-01-02"],
+    "sex": ["Nam", "Nam", "Nữ"],
+    "permanent_address": ["12 Lê Lợi, P. Thượng Đình, Q. Thanh Xuân, HN"] * 3,
+    "current_address": [None, None, None],
+    "hometown": [None, None, None],
+    "father_name": ["Nguyễn Văn Bình", "Nguyễn Văn Bình", None],
+}
+
 
 def _stage_inputs(output_dir: Path, night: str, base: pl.DataFrame, extract: pl.DataFrame) -> None:
     """The normalize stage's outputs: the base as a state version (built on the previous night's), the extract."""
@@ -165,17 +178,7 @@ def test_cli_dedupe_match_evaluate(
 def test_cli_normalizes_canonical_files(tmp_path: Path) -> None:
     from records.schema import conform
 
-    rows = {
-        "record_id": ["1", "2", "3"],
-        "person_id": ["001085000001", None, "079190000123"],
-        "full_name": ["Nguyễn Văn An", "NGUYEN VAN AN", "Trần Thị Bích"],
-        "birth_date": ["1985-03-07", "1985-07-03", "1990-01-02"],
-        "sex": ["Nam", "Nam", "Nữ"],
-        "permanent_address": ["12 Lê Lợi, P. Thượng Đình, Q. Thanh Xuân, HN"] * 3,
-        "current_address": [None, None, None],
-        "hometown": [None, None, None],
-        "father_name": ["Nguyễn Văn Bình", "Nguyễn Văn Bình", None],
-    }
+    rows = _THREE_PEOPLE
     conform(pl.DataFrame(rows), source="base").write_csv(tmp_path / "base.csv")
     assert main(["dedupe", "--base", str(tmp_path / "base.csv"), "--out", str(tmp_path / "out")]) == 0
     pairs = pl.read_parquet(tmp_path / "out" / "pairs.parquet")
@@ -190,15 +193,7 @@ def test_cli_reads_text_files_as_the_nightly_does(tmp_path: Path, capsys: pytest
     from records.encodings import encode_cp1258
     from records.schema import conform
 
-    rows = {
-        "record_id": ["1", "2", "3"],
-        "person_id": ["001085000001", None, "079190000123"],
-        "full_name": ["Nguyễn Văn An", "NGUYỄN VĂN AN", "Trần Thị Bích"],
-        "birth_date": ["1985-03-07", "1985-03-07", "1990-01-02"],
-        "sex": ["Nam", "Nam", "Nữ"],
-        "permanent_address": ["12 Lê Lợi, P. Thượng Đình, Q. Thanh Xuân, HN"] * 3,
-        "father_name": ["Nguyễn Văn Bình", "Nguyễn Văn Bình", None],
-    }
+    rows = _THREE_PEOPLE
     frame = conform(pl.DataFrame(rows), source="base")
     frame.write_csv(tmp_path / "utf8.csv")
     lines = frame.write_csv(separator=";").splitlines()
