@@ -178,7 +178,7 @@ def _error_pages(app: FastAPI, console: Console) -> None:
 
 
 def _audit_csrf_failure(console: Console, request: Request) -> None:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(console.cookie_name(SESSION_COOKIE))
     with console.db() as session:
         live = auth.load_session(session, token, console.policy)
     actor: Any = live.actor if live is not None else "?"

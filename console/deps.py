@@ -54,7 +54,7 @@ ConsoleDep = Annotated[Console, Depends(get_console)]
 
 def current_viewer(request: Request, console: ConsoleDep) -> Viewer:
     """The logged-in user (sliding the session's idle expiry when due)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(console.cookie_name(SESSION_COOKIE))
     with console.db() as session:
         live = auth.load_session(session, token, console.policy)
     if live is None or token is None:

@@ -95,6 +95,11 @@ class Console:
     def secure_cookies(self) -> bool:
         return self.settings.https
 
+    def cookie_name(self, name: str) -> str:
+        """``name`` with the ``__Host-`` prefix when cookies are secure: a browser then accepts the cookie only from
+        this host over HTTPS, with ``Path=/`` and no ``Domain``, so a sibling subdomain cannot plant or shadow it."""
+        return f"__Host-{name}" if self.secure_cookies else name
+
     def now(self) -> datetime:
         return self.settings.clock()
 

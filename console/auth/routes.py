@@ -37,7 +37,14 @@ def login_form(
     token = secrets.token_urlsafe(24)
     seconds = int(wait) if wait.isascii() and wait.isdigit() and len(wait) < 6 else None
     response = render(request, "login.html", None, next=safe_next(next), error=error, wait=seconds, login_csrf=token)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=console.secure_cookies)
+    response.set_cookie(
+        console.cookie_name(LOGIN_CSRF_COOKIE),
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=console.secure_cookies,
+        path="/",
+    )
     return response
 
 
@@ -51,7 +58,7 @@ def login(
     next: Annotated[str, Form()] = "/tasks",
 ) -> Response:
     check_origin(request)
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    cookie = request.cookies.get(console.cookie_name(LOGIN_CSRF_COOKIE), "")
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
         raise CsrfFailure
     username = username.strip().lower()[:64]
@@ -85,15 +92,20 @@ def login(
         throttle.succeeded(session, username, client, now=now, policy=policy)
         token, _csrf = auth.open_session(session, user, console.policy)
     response = redirect(safe_next(next))
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=console.secure_cookies, path="/")
-    response.delete_cookie(LOGIN_CSRF_COOKIE, secure=console.secure_cookies, httponly=True, samesite="strict")
+    secure = console.secure_cookies
+    response.set_cookie(
+        console.cookie_name(SESSION_COOKIE), token, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    response.delete_cookie(
+        console.cookie_name(LOGIN_CSRF_COOKIE), path="/", secure=secure, httponly=True, samesite="strict"
+    )
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, viewer: PostedViewer, console: ConsoleDep) -> Response:
     with console.db(write=True) as session:
-        auth.close_session(session, request.cookies.get(SESSION_COOKIE))
+        auth.close_session(session, request.cookies.get(console.cookie_name(SESSION_COOKIE)))
         audit.record(
             session,
             viewer.actor.username,
@@ -102,7 +114,9 @@ def logout(request: Request, viewer: PostedViewer, console: ConsoleDep) -> Respo
             province_code=viewer.actor.province_code,
         )
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=console.secure_cookies, httponly=True, samesite="lax")
+    response.delete_cookie(
+        console.cookie_name(SESSION_COOKIE), path="/", secure=console.secure_cookies, httponly=True, samesite="lax"
+    )
     return response
 
 

@@ -60,7 +60,8 @@ def attempt_login(
     return requests.post(
         f"{server.base_url}/login",
         data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/tasks"},
-        cookies={"dancu_login_csrf": form.cookies.get("dancu_login_csrf") or ""},
+        # Secure cookies carry the ``__Host-`` prefix: hand back whichever of the two names the form set.
+        cookies={name: value for name, value in form.cookies.items() if name.endswith("dancu_login_csrf")},
         headers=headers,
         allow_redirects=False,
     )

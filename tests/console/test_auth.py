@@ -102,8 +102,10 @@ def test_production_refuses_demo_accounts_and_the_demo_password(store: Scenario)
     # The same store served in production: what worked a moment ago is refused.
     with LiveServer(store.url, production=True) as production:
         assert not logged_in(attempt_login(production, demo, DEMO_PASSWORD))
-        stale = requests.get(f"{production.base_url}/tasks", cookies={"dancu_session": cookie}, allow_redirects=False)
-        assert stale.status_code == 303
+        # Under either name: the production cookie is ``__Host-`` prefixed, the token is what must be refused.
+        for name in ("dancu_session", "__Host-dancu_session"):
+            stale = requests.get(f"{production.base_url}/tasks", cookies={name: cookie}, allow_redirects=False)
+            assert stale.status_code == 303
         # A real account whose password was (re)set to the published one is refused too, the others log in.
         with session_scope(store.engine, write=True) as session:
             officer = session.scalar(select(User).where(User.username == "congan.b"))
@@ -197,8 +199,10 @@ def test_production_sets_a_secure_cookie_and_hsts(store: Scenario, monkeypatch: 
         assert all("; secure" in c.lower() for c in set_cookies(page))
         response = attempt_login(production, "congan.a")
         assert logged_in(response) and response.headers["strict-transport-security"]
-        session_cookie = next(c for c in set_cookies(response) if c.startswith("dancu_session="))
+        session_cookie = next(c for c in set_cookies(response) if c.startswith("__Host-dancu_session="))
         assert "; secure" in session_cookie.lower() and "; httponly" in session_cookie.lower()
+        assert "; path=/" in session_cookie.lower() and "domain=" not in session_cookie.lower()
+        assert all(c.startswith("__Host-") for c in set_cookies(page))
     with LiveServer(store.url) as embedded:
         assert "strict-transport-security" not in requests.get(f"{embedded.base_url}/login").headers
 
