@@ -61,7 +61,7 @@ def attempt_login(
         f"{server.base_url}/login",
         data={"username": username, "password": password, "csrf_token": token.group(1), "next": "/tasks"},
         # Secure cookies carry the ``__Host-`` prefix: hand back whichever of the two names the form set.
-        cookies={name: value for name, value in form.cookies.items() if name.endswith("dancu_login_csrf")},
+        cookies={name: value or "" for name, value in form.cookies.items() if name.endswith("dancu_login_csrf")},
         headers=headers,
         allow_redirects=False,
     )
