@@ -4,13 +4,17 @@ A Parquet file is read as it is (normalized or canonical). A CSV or workbook is 
 files (``records.ingest.read_person_file``): any encoding (UTF-8, UTF-16, Windows-1258, legacy TCVN3/VNI fonts), any
 delimiter, the canonical columns or an extract's own Vietnamese headers; rows that cannot be accepted are written to
 ``<out>/<file>.quarantine.parquet`` with their reasons and named on screen, never dropped silently.
+
+On Spark (``--engine spark``) a Parquet file or folder, or a remote path, is read by Spark; a local CSV or workbook is
+read on the driver exactly as above (the same rows accepted, the same quarantine) and normalized on Spark, so both
+engines see the same records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
@@ -20,7 +24,10 @@ from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
 from records.ingest import IngestResult, read_person_file
 
-__all__ = ["accepted_rows", "read_command_records", "report_quarantine"]
+if TYPE_CHECKING:  # pyspark is an optional extra: only the type checker imports it here
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["accepted_rows", "read_command_records", "read_spark_records", "report_quarantine"]
 
 TEXT_SUFFIXES: Final = (".csv", ".txt", ".xlsx")
 _SHOWN_PROBLEMS: Final = 5
@@ -58,8 +65,31 @@ def read_command_records(
     source: Path, settings: MatchSettings, out: Path, *, as_of: dt.date | None = None
 ) -> pl.DataFrame:
     """``source``'s records ready for ``settings`` (see the module's note); quarantined rows go under ``out``."""
-    if source.suffix.lower() not in TEXT_SUFFIXES or not source.is_file():
-        return read_records(source, settings)
+    if not _is_text_file(source):
+        return read_records(source, settings, as_of=as_of)
+    return prepared_records(_accepted_file(source, out, as_of), settings, as_of=as_of)
+
+
+def read_spark_records(
+    spark: SparkSession, source: Path, settings: MatchSettings, out: Path, *, as_of: dt.date | None = None
+) -> DataFrame:
+    """``read_command_records`` for the Spark engine: the same records, with ``_row`` in file order."""
+    from scaleout.files import prepared_dataframe
+    from scaleout.files import read_records as spark_records
+    from scaleout.frames import ROW, from_polars
+
+    if not _is_text_file(source):
+        return spark_records(spark, source, settings, as_of=as_of)
+    accepted = _accepted_file(source, out, as_of)
+    numbered = accepted.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.Int64))
+    return prepared_dataframe(from_polars(spark, numbered), settings, as_of=as_of)
+
+
+def _is_text_file(source: Path) -> bool:
+    return source.suffix.lower() in TEXT_SUFFIXES and source.is_file()
+
+
+def _accepted_file(source: Path, out: Path, as_of: dt.date | None) -> pl.DataFrame:
     result = accepted_rows(source, as_of=as_of)
     report_quarantine(result, out / f"{source.stem}.quarantine.parquet")
-    return prepared_records(result.accepted, settings)
+    return result.accepted

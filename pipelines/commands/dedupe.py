@@ -15,7 +15,7 @@ from matchers.engine.settings import Thresholds
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.person_files import read_command_records
+from pipelines.person_files import read_command_records, read_spark_records
 from pipelines.progress import terminal_progress
 
 if TYPE_CHECKING:  # pyspark is an optional extra: only the type checker imports it here
@@ -90,11 +90,11 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
     started = time.perf_counter()
     settings = population_settings(thresholds=thresholds_of(args))
     with spark_for(engine) as spark:
-        from scaleout import clustering, files, linker
+        from scaleout import clustering, linker
         from scaleout.frames import read_parquet
 
         try:
-            base = files.read_records(spark, args.base, settings)
+            base = read_spark_records(spark, args.base, settings, args.out)
             labels = read_table(args.labels) if args.labels else None
             result = linker.dedupe(base, settings, labels=labels)
         except (FileNotFoundError, ValueError) as error:

@@ -17,7 +17,7 @@ from pipelines.commands.dedupe import add_threshold_options, print_summary, thre
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.person_files import read_command_records
+from pipelines.person_files import read_command_records, read_spark_records
 from pipelines.progress import terminal_progress
 
 
@@ -82,12 +82,12 @@ def _run_on_spark(args: argparse.Namespace, engine: EngineResource) -> int:
     with spark_for(engine) as spark:
         from pyspark.sql import functions as F
 
-        from scaleout import clustering, files, linker
+        from scaleout import clustering, linker
         from scaleout.frames import read_parquet
 
         try:
-            base = files.read_records(spark, args.base, settings)
-            extract = files.read_records(spark, args.extract, settings)
+            base = read_spark_records(spark, args.base, settings, args.out)
+            extract = read_spark_records(spark, args.extract, settings, args.out)
             labels = read_table(args.labels) if args.labels else None
             print("Chỉ mục cơ sở / base index: không dùng trên Spark / not used on Spark")
             result = linker.link(extract, base, settings, labels=labels)

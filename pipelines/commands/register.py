@@ -29,7 +29,7 @@ from pipelines.commands.dedupe import add_threshold_options, thresholds_of
 from pipelines.engine_options import EngineResource, add_engine_options, engine_of, spark_for
 from pipelines.errors import CommandError
 from pipelines.io import write_parquet_atomic
-from pipelines.person_files import read_command_records
+from pipelines.person_files import read_command_records, read_spark_records
 from pipelines.progress import terminal_progress
 from pipelines.resources import DEFAULT_OUTPUT_DIR
 from records.schema import CANONICAL_SCHEMA
@@ -129,13 +129,13 @@ def _build_on_spark(
     with spark_for(engine) as spark:
         from pyspark.sql import functions as F
 
-        from scaleout import clustering, files, linker
+        from scaleout import clustering, linker
         from scaleout.frames import ROW, read_parquet, write_parquet
         from scaleout.normalize import normalize_dataframe
         from scaleout.register import build_register
 
         def normalized(path: Path) -> Any:
-            frame = files.read_records(spark, path, settings)
+            frame = read_spark_records(spark, path, settings, args.out, as_of=night)
             if all(c in frame.columns for c in NORMALIZED_COLUMNS):
                 return frame
             canonical = [c for c in frame.columns if c in CANONICAL_SCHEMA or c == ROW]

@@ -228,3 +228,23 @@ def test_cli_reads_an_extract_in_its_own_layout(tmp_path: Path, capsys: pytest.C
     clusters = pl.read_parquet(tmp_path / "m" / "clusters.parquet")
     linked = clusters.filter(pl.col("source") != "base")
     assert linked.height > 0 and linked.get_column("source").unique().to_list() == ["residence"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_command_records_are_normalized_as_of_the_night_given(tmp_path: Path, suffix: str) -> None:
+    """``dancu register --night N`` judges dates against N, not against the day it runs: a birth date after the
+    night is impossible on that night, whether the file is a CSV read by ingest or a canonical Parquet file."""
+    from matchers.engine.population import population_settings
+    from pipelines.person_files import read_command_records
+    from records.schema import conform
+
+    rows = dict(_THREE_PEOPLE)
+    rows["birth_date"] = ["1985-03-07", "1985-07-03", "2025-12-01"]
+    source = tmp_path / f"base{suffix}"
+    frame = conform(pl.DataFrame(rows), source="base")
+    frame.write_csv(source) if suffix == ".csv" else frame.write_parquet(source)
+    settings = population_settings()
+    on_the_night = read_command_records(source, settings, tmp_path / "out", as_of=dt.date(2025, 11, 3))
+    later = read_command_records(source, settings, tmp_path / "out", as_of=dt.date(2026, 1, 1))
+    assert on_the_night.get_column("birth_date_valid").to_list() == [True, True, False]
+    assert later.get_column("birth_date_valid").to_list() == [True, True, True]
