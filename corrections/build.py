@@ -229,23 +229,29 @@ def _snapshots(shown: pl.DataFrame, router: Router) -> tuple[dict[str, dict[str,
     return snapshot_rows, routing
 
 
-def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
-    """person_key -> golden values (display text, status and the record each value came from)."""
+def _register_values(register: pl.DataFrame | pl.LazyFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
+    """person_key -> golden values (display text, status and the record each value came from). ``register``: a
+    frame, or a scan of a whole register (only these persons' rows and the columns shown are read)."""
     if register is None or not keys:
         return {}
-    rows = register.filter(pl.col("person_key").is_in(pl.Series(sorted(keys), dtype=pl.String).implode()))
+    columns = register.collect_schema().names()
     values: dict[str, dict[str, Any]] = {}
-    shown = [c for c in DISPLAY_FIELDS if c in rows.columns]
-    traced = [c for c in [*shown, "status"] if f"{c}_source" in rows.columns]
+    shown = [c for c in DISPLAY_FIELDS if c in columns]
+    traced = [c for c in [*shown, "status"] if f"{c}_source" in columns]
     # Only the lineage's record ids, as plain columns: turning every lineage struct into a dict per row costs more
     # than everything else a task draft needs.
-    flat = rows.select(
-        "person_key",
-        *shown,
-        (pl.col("status") if "status" in rows.columns else pl.lit(None, pl.String)).alias("_status"),
-        (pl.col("record_ids") if "record_ids" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_ids"),
-        (pl.col("conflicts") if "conflicts" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
-        *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
+    flat = (
+        register.lazy()
+        .filter(pl.col("person_key").is_in(pl.Series(sorted(keys), dtype=pl.String).implode()))
+        .select(
+            "person_key",
+            *shown,
+            (pl.col("status") if "status" in columns else pl.lit(None, pl.String)).alias("_status"),
+            (pl.col("record_ids") if "record_ids" in columns else pl.lit(None, pl.List(pl.String))).alias("_ids"),
+            (pl.col("conflicts") if "conflicts" in columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
+            *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
+        )
+        .collect()
     )
     # Column by column (one list per column, then zipped): a dict per row of ~45 columns from ``iter_rows`` cost
     # more than the values themselves at a first night's 140,000 persons.
@@ -286,7 +292,7 @@ def build_drafts(
     comparisons: Mapping[str, ComparisonInfo] | None = None,
     ward_provinces: Mapping[str, str] | None = None,
     clusters: pl.DataFrame | None = None,
-    register: pl.DataFrame | None = None,
+    register: pl.DataFrame | pl.LazyFrame | None = None,
     register_findings: pl.DataFrame | None = None,
     policy: TaskPolicy | None = None,
 ) -> NightDrafts:

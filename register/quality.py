@@ -28,6 +28,7 @@ __all__ = [
     "check_records",
     "conflict_findings",
     "persistent_findings",
+    "persistent_sources",
     "register_findings",
     "stage_scores",
 ]
@@ -139,6 +140,16 @@ def _persistent_conflicts(register: pl.DataFrame, clusters: pl.DataFrame) -> pl.
         )
         .select(FINDINGS_SCHEMA.names())
     )
+
+
+def persistent_sources(register: pl.LazyFrame, changes: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The register rows and change-set rows ``persistent_findings`` can make a finding of, read from the whole
+    register and change set: rows with a conflict or of a person the base does not hold, and the changes of an
+    unreflected event (``UNREFLECTED_RULES``). ``persistent_findings`` of these gives the findings of all of them,
+    without holding a province's register (its lineage structs are most of a night's memory) to find them."""
+    events = pl.any_horizontal([(pl.col("field") == f) & (pl.col("rule") == r) for f, r in UNREFLECTED_RULES])
+    rows = register.filter((pl.col("conflicts").list.len() > 0) | ~pl.col("in_base")).collect()
+    return rows, changes.filter(events).collect()
 
 
 def persistent_findings(
