@@ -148,7 +148,13 @@ def persistent_sources(register: pl.LazyFrame, changes: pl.LazyFrame) -> tuple[p
     unreflected event (``UNREFLECTED_RULES``). ``persistent_findings`` of these gives the findings of all of them,
     without holding a province's register (its lineage structs are most of a night's memory) to find them."""
     events = pl.any_horizontal([(pl.col("field") == f) & (pl.col("rule") == r) for f, r in UNREFLECTED_RULES])
-    rows = register.filter((pl.col("conflicts").list.len() > 0) | ~pl.col("in_base")).collect()
+    columns = register.collect_schema().names()
+    # A register without a column makes no finding of it (``persistent_findings`` looks for the columns too).
+    kept = [
+        *([pl.col("conflicts").list.len() > 0] if "conflicts" in columns else []),
+        *([~pl.col("in_base")] if "in_base" in columns else []),
+    ]
+    rows = register.filter(pl.any_horizontal(kept) if kept else pl.lit(False)).collect()
     return rows, changes.filter(events).collect()
 
 
