@@ -251,7 +251,8 @@ def _register_values(register: pl.DataFrame | pl.LazyFrame | None, keys: set[str
             (pl.col("conflicts") if "conflicts" in columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
             *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
         )
-        .collect()
+        # Streaming: a whole register's file is read batch by batch, keeping these persons' rows only.
+        .collect(engine="streaming")
     )
     # Column by column (one list per column, then zipped): a dict per row of ~45 columns from ``iter_rows`` cost
     # more than the values themselves at a first night's 140,000 persons.

@@ -154,8 +154,9 @@ def persistent_sources(register: pl.LazyFrame, changes: pl.LazyFrame) -> tuple[p
         *([pl.col("conflicts").list.len() > 0] if "conflicts" in columns else []),
         *([~pl.col("in_base")] if "in_base" in columns else []),
     ]
-    rows = register.filter(pl.any_horizontal(kept) if kept else pl.lit(False)).collect()
-    return rows, changes.filter(events).collect()
+    # Streaming: a row is kept or dropped as its batch is read, never the whole register decoded first.
+    rows = register.filter(pl.any_horizontal(kept) if kept else pl.lit(False)).collect(engine="streaming")
+    return rows, changes.filter(events).collect(engine="streaming")
 
 
 def persistent_findings(
