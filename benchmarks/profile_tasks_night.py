@@ -38,6 +38,7 @@ def dump_store(database: Path, folder: Path) -> None:
 def main() -> int:
     def store_option(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--store", type=Path, help="the task store before this night (copied; default: empty)")
+        parser.add_argument("--draft-slice", type=int, help="tasks drafted at a time (default: DRAFT_SLICE)")
 
     args = night_arguments(__doc__, "write the task store's tables and the outcomes here", store_option)
     if args.compare:
@@ -59,6 +60,9 @@ def main() -> int:
     # The code before one selection a night selected again in person_outcomes.
     selection_passed = "selection" in inspect.signature(state_tasks.person_outcomes).parameters
     from state.tables import TableStore
+
+    if args.draft_slice:
+        build.DRAFT_SLICE = args.draft_slice  # type: ignore[misc]
 
     steps = Steps()
     for name in ("task_inputs", "person_outcomes", "commit_outcomes", "outcome_totals"):

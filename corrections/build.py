@@ -331,17 +331,20 @@ class DraftPlan:
         persons = self.grouped.get_column("_persons").explode().drop_nulls().unique().sort().to_list()
         return [p for p in persons if not is_unclustered(p)]
 
-    def record_snapshots(self, size: int = DRAFT_SLICE) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
-        """(record_id, source, display values) of every shown record, ``size`` at a time, in snapshot order."""
+    def record_snapshots(self, size: int | None = None) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+        """(record_id, source, display values) of every shown record, ``size`` (``DRAFT_SLICE``) at a time, in
+        snapshot order."""
+        size = size or DRAFT_SLICE
         for start in range(0, self.shown.height, size):
             chunk = self.shown.slice(start, size)
             values, _ = _snapshots(chunk, self.router)
             sources = chunk.get_column("source").to_list()
             yield [(rid, source or "base", data) for (rid, data), source in zip(values.items(), sources, strict=True)]
 
-    def task_slices(self, size: int = DRAFT_SLICE) -> Iterator[tuple[list[TaskDraft], dict[str, dict[str, Any]]]]:
-        """The task drafts ``size`` at a time, in draft order, each with the golden values of the persons its tasks
-        are about (person_key -> values, in person-key order)."""
+    def task_slices(self, size: int | None = None) -> Iterator[tuple[list[TaskDraft], dict[str, dict[str, Any]]]]:
+        """The task drafts ``size`` (``DRAFT_SLICE``) at a time, in draft order, each with the golden values of the
+        persons its tasks are about (person_key -> values, in person-key order)."""
+        size = size or DRAFT_SLICE
         names = _comparison_names(self.pairs)
         for start in range(0, self.grouped.height, size):
             part = self.grouped.slice(start, size)
