@@ -67,8 +67,9 @@ def main() -> int:
     steps = Steps()
     for name in ("task_inputs", "person_outcomes", "commit_outcomes", "outcome_totals"):
         steps.wrap(state_tasks, name)
-    for name in ("select_findings", "_register_values", "_records_frame"):
-        steps.wrap(build, name, f"drafts: {name}")
+    for name in ("select_findings", "_register_values", "_golden_rows", "_golden_values", "_records_frame"):
+        if hasattr(build, name):
+            steps.wrap(build, name, f"drafts: {name}")
     steps.wrap(build, "build_drafts")
     if hasattr(build, "plan_drafts"):
         steps.wrap(build, "plan_drafts")

@@ -235,17 +235,23 @@ def _snapshots(shown: pl.DataFrame, router: Router) -> tuple[dict[str, dict[str,
 def _register_values(register: pl.DataFrame | pl.LazyFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
     """person_key -> golden values (display text, status and the record each value came from). ``register``: a
     frame, or a scan of a whole register (only these persons' rows and the columns shown are read)."""
-    if register is None or not keys:
-        return {}
+    rows = _golden_rows(register, keys)
+    return {} if rows is None else _golden_values(rows)
+
+
+def _golden_rows(register: pl.DataFrame | pl.LazyFrame | None, keys: Iterable[str]) -> pl.DataFrame | None:
+    """The register rows of these persons with what a task shows of them (``_golden_values``), as columns."""
+    wanted = pl.Series(sorted(set(keys)), dtype=pl.String)
+    if register is None or wanted.len() == 0:
+        return None
     columns = register.collect_schema().names()
-    values: dict[str, dict[str, Any]] = {}
     shown = [c for c in DISPLAY_FIELDS if c in columns]
     traced = [c for c in [*shown, "status"] if f"{c}_source" in columns]
     # Only the lineage's record ids, as plain columns: turning every lineage struct into a dict per row costs more
     # than everything else a task draft needs.
-    flat = (
+    return (
         register.lazy()
-        .filter(pl.col("person_key").is_in(pl.Series(sorted(keys), dtype=pl.String).implode()))
+        .filter(pl.col("person_key").is_in(wanted.implode()))
         .select(
             "person_key",
             *shown,
@@ -257,6 +263,12 @@ def _register_values(register: pl.DataFrame | pl.LazyFrame | None, keys: set[str
         # Streaming: a whole register's file is read batch by batch, keeping these persons' rows only.
         .collect(engine="streaming")
     )
+
+
+def _golden_values(flat: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """person_key -> golden values of ``_golden_rows``' rows, in their order."""
+    shown = [c for c in DISPLAY_FIELDS if c in flat.columns]
+    traced = [c.removeprefix("_from_") for c in flat.columns if c.startswith("_from_")]
     # Column by column (one list per column, then zipped): a dict per row of ~45 columns from ``iter_rows`` cost
     # more than the values themselves at a first night's 140,000 persons.
     shown_values = [(c, flat.get_column(c).to_list()) for c in shown]
@@ -268,6 +280,7 @@ def _register_values(register: pl.DataFrame | pl.LazyFrame | None, keys: set[str
         flat.get_column("_conflicts").to_list(),
         strict=True,
     )
+    values: dict[str, dict[str, Any]] = {}
     for i, (key, status, ids, conflicts) in enumerate(persons):
         data: dict[str, Any] = {c: column[i] for c, column in shown_values if column[i] is not None}
         data["status"] = status
@@ -307,7 +320,8 @@ class DraftPlan:
     """The records a task or review item shows, in snapshot order (display and routing columns)."""
     pairs: pl.DataFrame
     review_pairs: pl.DataFrame
-    register: pl.DataFrame | pl.LazyFrame | None
+    golden: pl.DataFrame | None
+    """The register rows of the persons tasks are about (``_golden_rows``; None: no register)."""
     router: Router
     comparisons: Mapping[str, ComparisonInfo]
     titles: dict[str, str]
@@ -325,11 +339,8 @@ class DraftPlan:
         return self.grouped.height
 
     def task_persons(self) -> list[str]:
-        """Every person a task is about, in person-key order (a superset of those with a golden record)."""
-        if self.register is None:
-            return []
-        persons = self.grouped.get_column("_persons").explode().drop_nulls().unique().sort().to_list()
-        return [p for p in persons if not is_unclustered(p)]
+        """Every person with a golden record a task is about, in person-key order."""
+        return [] if self.golden is None else self.golden.get_column("person_key").sort().to_list()
 
     def record_snapshots(self, size: int | None = None) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
         """(record_id, source, display values) of every shown record, ``size`` (``DRAFT_SLICE``) at a time, in
@@ -352,13 +363,10 @@ class DraftPlan:
             shown = self.shown.filter(pl.col("record_id").is_in(ids.implode()))
             snapshot_rows, routing = _snapshots(shown, self.router)
             explained = _explained(self.pairs, part, names, self.comparisons)
-            persons = {
-                p
-                for ps in part.get_column("_persons").to_list()
-                for p in ps
-                if self.register is not None and not is_unclustered(p)
-            }
-            golden = _register_values(self.register, persons)
+            golden: dict[str, dict[str, Any]] = {}
+            if self.golden is not None:
+                persons = part.get_column("_persons").explode().unique().implode()
+                golden = _golden_values(self.golden.filter(pl.col("person_key").is_in(persons)))
             tasks = self._drafts(part, snapshot_rows, routing, explained, golden)
             self.unrouted += sum(1 for t in tasks if t.ward_code is None)
             yield tasks, golden
@@ -553,6 +561,8 @@ def plan_drafts(
     referenced.update(review_pairs.get_column("left_id").to_list())
     referenced.update(review_pairs.get_column("right_id").to_list())
     shown = _records_frame(records).filter(pl.col("record_id").is_in(list(referenced)))
+    persons = grouped.get_column("_persons").explode().drop_nulls().unique().to_list()
+    golden = None if register is None else _golden_rows(register, [p for p in persons if not is_unclustered(p)])
     titles = {r: rule_titles.get(r, r.replace("_", " "))[:300] for r in grouped.get_column("rule").unique().to_list()}
     return DraftPlan(
         night=night,
@@ -561,7 +571,7 @@ def plan_drafts(
         shown=shown,
         pairs=pairs,
         review_pairs=review_pairs,
-        register=register,
+        golden=golden,
         router=Router(ward_provinces),
         comparisons=comparisons,
         titles=titles,
