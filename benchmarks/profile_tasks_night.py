@@ -61,9 +61,6 @@ def main() -> int:
     selection_passed = "selection" in inspect.signature(state_tasks.person_outcomes).parameters
     from state.tables import TableStore
 
-    if args.draft_slice:
-        build.DRAFT_SLICE = args.draft_slice  # type: ignore[misc]
-
     steps = Steps()
     for name in ("task_inputs", "person_outcomes", "commit_outcomes", "outcome_totals"):
         steps.wrap(state_tasks, name)
@@ -124,6 +121,8 @@ def main() -> int:
                     register=inputs.register,
                     register_findings=inputs.register_findings,
                 )
+                if args.draft_slice:
+                    drafts.slice_size = args.draft_slice
                 scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
                 nightly.apply_night(engine, drafts, scope)
                 version = state_tasks.commit_outcomes(

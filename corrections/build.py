@@ -330,6 +330,8 @@ class DraftPlan:
     settled: dict[str, int]
     superseded: dict[str, int]
     selection: Selection | None
+    slice_size: int | None = None
+    """Tasks drafted (and records snapshotted) at a time; None: ``DRAFT_SLICE``."""
     unrouted: int = 0
     """Tasks drafted so far with no ward to go to (counted as ``task_slices`` drafts them)."""
 
@@ -343,9 +345,9 @@ class DraftPlan:
         return [] if self.golden is None else self.golden.get_column("person_key").sort().to_list()
 
     def record_snapshots(self, size: int | None = None) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
-        """(record_id, source, display values) of every shown record, ``size`` (``DRAFT_SLICE``) at a time, in
+        """(record_id, source, display values) of every shown record, ``size`` (``slice_size``) at a time, in
         snapshot order."""
-        size = size or DRAFT_SLICE
+        size = size or self.slice_size or DRAFT_SLICE
         for start in range(0, self.shown.height, size):
             chunk = self.shown.slice(start, size)
             values, _ = _snapshots(chunk, self.router)
@@ -353,9 +355,9 @@ class DraftPlan:
             yield [(rid, source or "base", data) for (rid, data), source in zip(values.items(), sources, strict=True)]
 
     def task_slices(self, size: int | None = None) -> Iterator[tuple[list[TaskDraft], dict[str, dict[str, Any]]]]:
-        """The task drafts ``size`` (``DRAFT_SLICE``) at a time, in draft order, each with the golden values of the
+        """The task drafts ``size`` (``slice_size``) at a time, in draft order, each with the golden values of the
         persons its tasks are about (person_key -> values, in person-key order)."""
-        size = size or DRAFT_SLICE
+        size = size or self.slice_size or DRAFT_SLICE
         names = _comparison_names(self.pairs)
         for start in range(0, self.grouped.height, size):
             part = self.grouped.slice(start, size)
