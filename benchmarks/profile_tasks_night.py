@@ -38,6 +38,7 @@ def dump_store(database: Path, folder: Path) -> None:
 def main() -> int:
     def store_option(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--store", type=Path, help="the task store before this night (copied; default: empty)")
+        parser.add_argument("--draft-slice", type=int, help="tasks drafted at a time (default: DRAFT_SLICE)")
 
     args = night_arguments(__doc__, "write the task store's tables and the outcomes here", store_option)
     if args.compare:
@@ -63,11 +64,15 @@ def main() -> int:
     steps = Steps()
     for name in ("task_inputs", "person_outcomes", "commit_outcomes", "outcome_totals"):
         steps.wrap(state_tasks, name)
-    for name in ("select_findings", "_register_values", "_records_frame"):
-        steps.wrap(build, name, f"build_drafts: {name}")
+    for name in ("select_findings", "_register_values", "_golden_rows", "_golden_values", "_records_frame"):
+        if hasattr(build, name):
+            steps.wrap(build, name, f"drafts: {name}")
     steps.wrap(build, "build_drafts")
-    for name in ("_upsert_snapshots", "_apply_tasks", "_apply_reviews"):
-        steps.wrap(nightly, name, f"apply_night: {name}")
+    if hasattr(build, "plan_drafts"):
+        steps.wrap(build, "plan_drafts")
+    for name in ("_upsert_snapshots", "_upsert_staged_snapshots", "_apply_tasks", "_apply_plan", "_apply_reviews"):
+        if hasattr(nightly, name):  # not every version of the code has each
+            steps.wrap(nightly, name, f"apply_night: {name}")
     steps.wrap(nightly, "apply_night")
     steps.wrap(TableStore, "commit", "TableStore.commit")
 
@@ -99,8 +104,10 @@ def main() -> int:
                 out("register_changes"),  # type: ignore[arg-type]
                 repaired_pairs(state_dir, args.night, settings),
             )
-            with collector_paused():  # as the asset does
-                drafts = build.build_drafts(
+            # As the asset does: the code before drafting in slices built every draft at once.
+            draft = getattr(build, "plan_drafts", build.build_drafts)
+            with collector_paused():
+                drafts = draft(
                     night,
                     inputs.findings,
                     inputs.pairs,
@@ -114,6 +121,8 @@ def main() -> int:
                     register=inputs.register,
                     register_findings=inputs.register_findings,
                 )
+                if args.draft_slice:
+                    drafts.slice_size = args.draft_slice
                 scope = None if inputs.full else nightly.NightScope(inputs.subjects, inputs.pair_records)
                 nightly.apply_night(engine, drafts, scope)
                 version = state_tasks.commit_outcomes(
@@ -135,8 +144,8 @@ def main() -> int:
                 args.dump.mkdir(parents=True, exist_ok=True)
                 version.read().write_parquet(args.dump / "outcomes.parquet")
                 totals.write_parquet(args.dump / "outcome_totals.parquet")
-            print(f"{len(drafts.tasks):,} task drafts, {len(drafts.reviews):,} review drafts, "
-                  f"{len(drafts.snapshots):,} snapshots")  # fmt: skip
+            drafted = drafts.task_count if hasattr(drafts, "task_count") else len(drafts.tasks)
+            print(f"{drafted:,} task drafts")
 
         steps.run("correction_tasks (asset body)", body)
         print(f"RSS {start:.0f} MB before")

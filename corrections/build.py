@@ -7,7 +7,7 @@ night (or found from either side of a duplicate) is the same task. A review item
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
@@ -28,13 +28,16 @@ from corrections.text import (
 )
 
 __all__ = [
+    "DRAFT_SLICE",
     "FINDING_COLUMNS",
     "PAIR_COLUMNS",
+    "DraftPlan",
     "NightDrafts",
     "ReviewDraft",
     "TaskDraft",
     "build_drafts",
     "pair_fingerprint",
+    "plan_drafts",
     "register_snapshot_id",
     "task_fingerprint",
 ]
@@ -229,24 +232,43 @@ def _snapshots(shown: pl.DataFrame, router: Router) -> tuple[dict[str, dict[str,
     return snapshot_rows, routing
 
 
-def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
-    """person_key -> golden values (display text, status and the record each value came from)."""
-    if register is None or not keys:
-        return {}
-    rows = register.filter(pl.col("person_key").is_in(pl.Series(sorted(keys), dtype=pl.String).implode()))
-    values: dict[str, dict[str, Any]] = {}
-    shown = [c for c in DISPLAY_FIELDS if c in rows.columns]
-    traced = [c for c in [*shown, "status"] if f"{c}_source" in rows.columns]
+def _register_values(register: pl.DataFrame | pl.LazyFrame | None, keys: set[str]) -> dict[str, dict[str, Any]]:
+    """person_key -> golden values (display text, status and the record each value came from). ``register``: a
+    frame, or a scan of a whole register (only these persons' rows and the columns shown are read)."""
+    rows = _golden_rows(register, keys)
+    return {} if rows is None else _golden_values(rows)
+
+
+def _golden_rows(register: pl.DataFrame | pl.LazyFrame | None, keys: Iterable[str]) -> pl.DataFrame | None:
+    """The register rows of these persons with what a task shows of them (``_golden_values``), as columns."""
+    wanted = pl.Series(sorted(set(keys)), dtype=pl.String)
+    if register is None or wanted.len() == 0:
+        return None
+    columns = register.collect_schema().names()
+    shown = [c for c in DISPLAY_FIELDS if c in columns]
+    traced = [c for c in [*shown, "status"] if f"{c}_source" in columns]
     # Only the lineage's record ids, as plain columns: turning every lineage struct into a dict per row costs more
     # than everything else a task draft needs.
-    flat = rows.select(
-        "person_key",
-        *shown,
-        (pl.col("status") if "status" in rows.columns else pl.lit(None, pl.String)).alias("_status"),
-        (pl.col("record_ids") if "record_ids" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_ids"),
-        (pl.col("conflicts") if "conflicts" in rows.columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
-        *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
+    return (
+        register.lazy()
+        .filter(pl.col("person_key").is_in(wanted.implode()))
+        .select(
+            "person_key",
+            *shown,
+            (pl.col("status") if "status" in columns else pl.lit(None, pl.String)).alias("_status"),
+            (pl.col("record_ids") if "record_ids" in columns else pl.lit(None, pl.List(pl.String))).alias("_ids"),
+            (pl.col("conflicts") if "conflicts" in columns else pl.lit(None, pl.List(pl.String))).alias("_conflicts"),
+            *(pl.col(f"{c}_source").struct.field("record_id").alias(f"_from_{c}") for c in traced),
+        )
+        # Streaming: a whole register's file is read batch by batch, keeping these persons' rows only.
+        .collect(engine="streaming")
     )
+
+
+def _golden_values(flat: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """person_key -> golden values of ``_golden_rows``' rows, in their order."""
+    shown = [c for c in DISPLAY_FIELDS if c in flat.columns]
+    traced = [c.removeprefix("_from_") for c in flat.columns if c.startswith("_from_")]
     # Column by column (one list per column, then zipped): a dict per row of ~45 columns from ``iter_rows`` cost
     # more than the values themselves at a first night's 140,000 persons.
     shown_values = [(c, flat.get_column(c).to_list()) for c in shown]
@@ -258,6 +280,7 @@ def _register_values(register: pl.DataFrame | None, keys: set[str]) -> dict[str,
         flat.get_column("_conflicts").to_list(),
         strict=True,
     )
+    values: dict[str, dict[str, Any]] = {}
     for i, (key, status, ids, conflicts) in enumerate(persons):
         data: dict[str, Any] = {c: column[i] for c, column in shown_values if column[i] is not None}
         data["status"] = status
@@ -276,7 +299,186 @@ def _register_sentence(key: str, golden: Mapping[str, Any], fields: list[str]) -
     return f"Sổ dân cư sạch hiện ghi (mã người {key}, {status}): " + "; ".join(parts) + "."
 
 
-def build_drafts(
+DRAFT_SLICE: Final = 25_000
+"""Tasks drafted (and staged by ``corrections.nightly.apply_night``) at a time from a ``DraftPlan``: a first night
+at 1,000,000 people drafts 140,000, whose Python objects (descriptions, snapshots, golden values) held at once were
+the ``correction_tasks`` asset's peak."""
+
+
+@dataclass
+class DraftPlan:
+    """A night's drafts before they are drafted: the findings grouped into one row per task, the records they show
+    and the review pairs, in polars (``plan_drafts``). ``task_slices`` drafts the tasks a slice at a time, in the
+    order of one whole ``build_drafts``; ``record_snapshots`` gives the shown records' snapshots in chunks. So a
+    night's drafts need not be held at once; ``build_drafts`` is all of it in one ``NightDrafts``."""
+
+    night: date
+    findings: int
+    grouped: pl.DataFrame
+    """One row per task, in draft order: rule, records, persons, subject, quality, severity, ward, details."""
+    shown: pl.DataFrame
+    """The records a task or review item shows, in snapshot order (display and routing columns)."""
+    pairs: pl.DataFrame
+    review_pairs: pl.DataFrame
+    golden: pl.DataFrame | None
+    """The register rows of the persons tasks are about (``_golden_rows``; None: no register)."""
+    router: Router
+    comparisons: Mapping[str, ComparisonInfo]
+    titles: dict[str, str]
+    policy_types: dict[str, str | None]
+    guidance: dict[str, str]
+    settled: dict[str, int]
+    superseded: dict[str, int]
+    selection: Selection | None
+    slice_size: int | None = None
+    """Tasks drafted (and records snapshotted) at a time; None: ``DRAFT_SLICE``."""
+    unrouted: int = 0
+    """Tasks drafted so far with no ward to go to (counted as ``task_slices`` drafts them)."""
+
+    @property
+    def task_count(self) -> int:
+        """How many tasks the plan drafts (one per group)."""
+        return self.grouped.height
+
+    def task_persons(self) -> list[str]:
+        """Every person with a golden record a task is about, in person-key order."""
+        return [] if self.golden is None else self.golden.get_column("person_key").sort().to_list()
+
+    def record_snapshots(self, size: int | None = None) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
+        """(record_id, source, display values) of every shown record, ``size`` (``slice_size``) at a time, in
+        snapshot order."""
+        size = size or self.slice_size or DRAFT_SLICE
+        for start in range(0, self.shown.height, size):
+            chunk = self.shown.slice(start, size)
+            values, _ = _snapshots(chunk, self.router)
+            sources = chunk.get_column("source").to_list()
+            yield [(rid, source or "base", data) for (rid, data), source in zip(values.items(), sources, strict=True)]
+
+    def task_slices(self, size: int | None = None) -> Iterator[tuple[list[TaskDraft], dict[str, dict[str, Any]]]]:
+        """The task drafts ``size`` (``slice_size``) at a time, in draft order, each with the golden values of the
+        persons its tasks are about (person_key -> values, in person-key order)."""
+        size = size or self.slice_size or DRAFT_SLICE
+        names = _comparison_names(self.pairs)
+        for start in range(0, self.grouped.height, size):
+            part = self.grouped.slice(start, size)
+            ids = part.get_column("_records").explode().unique()
+            shown = self.shown.filter(pl.col("record_id").is_in(ids.implode()))
+            snapshot_rows, routing = _snapshots(shown, self.router)
+            explained = _explained(self.pairs, part, names, self.comparisons)
+            golden: dict[str, dict[str, Any]] = {}
+            if self.golden is not None:
+                persons = part.get_column("_persons").explode().unique().implode()
+                golden = _golden_values(self.golden.filter(pl.col("person_key").is_in(persons)))
+            tasks = self._drafts(part, snapshot_rows, routing, explained, golden)
+            self.unrouted += sum(1 for t in tasks if t.ward_code is None)
+            yield tasks, golden
+
+    def _drafts(
+        self,
+        grouped: pl.DataFrame,
+        snapshot_rows: dict[str, dict[str, Any]],
+        routing: dict[str, Destination],
+        explained: dict[tuple[str, str], dict[str, Any]],
+        golden: dict[str, dict[str, Any]],
+    ) -> list[TaskDraft]:
+        tasks: list[TaskDraft] = []
+        # Column by column (one list per column, zipped) rather than a dict per group from ``iter_rows``; what
+        # depends on the rule or the quality alone is worked out once per rule or quality (``plan_drafts``).
+        for ids, rule, quality, details, subject, group_persons, severity, ward_code in zip(
+            *(grouped.get_column(c).to_list() for c in ("_records", "rule", "quality", "detail", "subject",
+                                                        "_persons", "severity", "ward_code")),
+            strict=True,
+        ):  # fmt: skip
+            person_keys = [p for p in group_persons if p in golden]
+            snapshots = [snapshot_rows[i] for i in ids if i in snapshot_rows]
+            task_type = self.policy_types[rule] or _task_type(quality, rule, len(ids))
+            explanation = (
+                [explained[(a, b)] for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) in explained] or None
+                if explained
+                else None
+            )
+            problem_fields = _problem_fields(rule, details, snapshots)
+            lines = [*details, self.guidance[quality]]
+            lines.extend(_register_sentence(key, golden[key], problem_fields) for key in person_keys)
+            lines.extend(_explanation_sentence(pair) for pair in explanation or [])
+            destination = self.router.finding(ward_code, routing.get(subject))
+            subject_values = snapshot_rows.get(subject, {})
+            tasks.append(
+                TaskDraft(
+                    fingerprint=task_fingerprint(rule, ids),
+                    task_type=task_type,
+                    rule=rule,
+                    quality=quality,
+                    severity=severity,
+                    ward_code=destination.ward_code,
+                    province_code=destination.province_code,
+                    record_ids=ids,
+                    subject_record_id=subject,
+                    subject_name=subject_values.get("full_name"),
+                    subject_person_id=subject_values.get("person_id"),
+                    title=self.titles[rule],
+                    description="\n".join(lines),
+                    problem_fields=problem_fields,
+                    explanation=explanation,
+                    priority=_priority(severity, task_type, rule),
+                    person_keys=person_keys,
+                )
+            )
+        return tasks
+
+    def review_drafts(self) -> list[ReviewDraft]:
+        """The review items of the review-band pairs (one per unordered pair)."""
+        names = _comparison_names(self.pairs)
+        ids = pl.concat([self.review_pairs.get_column("left_id"), self.review_pairs.get_column("right_id")]).unique()
+        _, routing = _snapshots(self.shown.filter(pl.col("record_id").is_in(ids.implode())), self.router)
+        reviews: list[ReviewDraft] = []
+        seen_pairs: set[str] = set()
+        for row in self.review_pairs.iter_rows(named=True):
+            fingerprint = pair_fingerprint(row["left_id"], row["right_id"])
+            if fingerprint in seen_pairs:
+                continue
+            seen_pairs.add(fingerprint)
+            destination = self.router.first(routing.get(row["left_id"]), routing.get(row["right_id"]))
+            reviews.append(
+                ReviewDraft(
+                    fingerprint=fingerprint,
+                    left_id=row["left_id"],
+                    right_id=row["right_id"],
+                    kind=row["kind"],
+                    ward_code=destination.ward_code,
+                    province_code=destination.province_code,
+                    match_probability=float(row["match_probability"]),
+                    match_weight=float(row["match_weight"]),
+                    explanation=_pair_explanation(row, names, self.comparisons),
+                )
+            )
+        return reviews
+
+
+def _explained(
+    pairs: pl.DataFrame, grouped: pl.DataFrame, names: list[str], comparisons: Mapping[str, ComparisonInfo]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(smaller id, larger id) -> the explanation of a scored pair between two records of one of these tasks."""
+    multi_ids = {i for ids in grouped.get_column("_records").to_list() if len(ids) > 1 for i in ids}
+    explained: dict[tuple[str, str], dict[str, Any]] = {}
+    if not multi_ids:
+        return explained
+    wanted = pl.Series(sorted(multi_ids), dtype=pl.String).implode()
+    linked = pairs.filter(pl.col("left_id").is_in(wanted) & pl.col("right_id").is_in(wanted))
+    for row in linked.iter_rows(named=True):
+        key = tuple(sorted((row["left_id"], row["right_id"])))
+        explained[(key[0], key[1])] = {
+            "left_id": row["left_id"],
+            "right_id": row["right_id"],
+            "match_probability": float(row["match_probability"]),
+            "match_weight": float(row["match_weight"]),
+            "decision": row["decision"],
+            "fields": _pair_explanation(row, names, comparisons),
+        }
+    return explained
+
+
+def plan_drafts(
     night: date,
     findings: pl.DataFrame,
     pairs: pl.DataFrame,
@@ -286,20 +488,12 @@ def build_drafts(
     comparisons: Mapping[str, ComparisonInfo] | None = None,
     ward_provinces: Mapping[str, str] | None = None,
     clusters: pl.DataFrame | None = None,
-    register: pl.DataFrame | None = None,
+    register: pl.DataFrame | pl.LazyFrame | None = None,
     register_findings: pl.DataFrame | None = None,
     policy: TaskPolicy | None = None,
-) -> NightDrafts:
-    """Group findings into task drafts and review-band pairs into review drafts.
-
-    records: the normalized base and extracts (canonical columns plus the routing ward columns); only the records
-    a task or review item refers to are kept as snapshots. rule_titles: Vietnamese title of each rule id.
-    comparisons: wording of the matching engine's comparisons. ward_provinces: current ward code -> province code.
-
-    With the clean register (clusters, register, register_findings) only what needs a person becomes a task
-    (``corrections.selection``): findings are grouped per rule and person, the register settles the rest, and each
-    task shows the person's golden record. Without it every finding is a task, grouped per rule and records.
-    """
+) -> DraftPlan:
+    """Group findings into one row per task and find the records the tasks and review-band pairs show
+    (``DraftPlan``; the arguments as ``build_drafts``)."""
     rule_titles = rule_titles or {}
     comparisons = comparisons or {}
     ward_provinces = ward_provinces or {}
@@ -310,7 +504,6 @@ def build_drafts(
     missing = [c for c in PAIR_COLUMNS if c not in pairs.columns]
     if missing:
         raise ValueError(f"pairs lack columns: {', '.join(missing)}")
-
     settled: dict[str, int] = {}
     superseded: dict[str, int] = {}
     selection: Selection | None = None
@@ -369,117 +562,76 @@ def build_drafts(
     review_pairs = pairs.filter(pl.col("decision") == "review")
     referenced.update(review_pairs.get_column("left_id").to_list())
     referenced.update(review_pairs.get_column("right_id").to_list())
-
-    all_records = _records_frame(records)
-    shown = all_records.filter(pl.col("record_id").is_in(list(referenced)))
-    router = Router(ward_provinces)
-    snapshot_rows, routing = _snapshots(shown, router)
-
-    names = _comparison_names(pairs)
-    multi = [ids for ids in grouped.get_column("_records").to_list() if len(ids) > 1]
-    multi_ids = {i for ids in multi for i in ids}
-    explained: dict[tuple[str, str], dict[str, Any]] = {}
-    if multi_ids:
-        linked = pairs.filter(pl.col("left_id").is_in(list(multi_ids)) & pl.col("right_id").is_in(list(multi_ids)))
-        for row in linked.iter_rows(named=True):
-            key = tuple(sorted((row["left_id"], row["right_id"])))
-            explained[(key[0], key[1])] = {
-                "left_id": row["left_id"],
-                "right_id": row["right_id"],
-                "match_probability": float(row["match_probability"]),
-                "match_weight": float(row["match_weight"]),
-                "decision": row["decision"],
-                "fields": _pair_explanation(row, names, comparisons),
-            }
-
-    task_persons = {
-        p
-        for ps in grouped.get_column("_persons").to_list()
-        for p in ps
-        if register is not None and not is_unclustered(p)
-    }
-    golden = _register_values(register, task_persons)
-    tasks: list[TaskDraft] = []
-    # Column by column (one list per column, zipped) rather than a dict per group from ``iter_rows``; what depends
-    # on the rule or the quality alone is worked out once per rule or quality.
+    shown = _records_frame(records).filter(pl.col("record_id").is_in(list(referenced)))
+    persons = grouped.get_column("_persons").explode().drop_nulls().unique().to_list()
+    golden = None if register is None else _golden_rows(register, [p for p in persons if not is_unclustered(p)])
     titles = {r: rule_titles.get(r, r.replace("_", " "))[:300] for r in grouped.get_column("rule").unique().to_list()}
-    policy_types = {r: policy.of(r).task_type for r in titles}
-    guidance = {
-        q: f"Cách xử lý: {QUALITY_GUIDANCE.get(q, '')}" for q in grouped.get_column("quality").unique().to_list()
-    }
-    for ids, rule, quality, details, subject, group_persons, severity, ward_code in zip(
-        *(grouped.get_column(c).to_list() for c in ("_records", "rule", "quality", "detail", "subject", "_persons",
-                                                    "severity", "ward_code")),
-        strict=True,
-    ):  # fmt: skip
-        person_keys = [p for p in group_persons if p in golden]
-        snapshots = [snapshot_rows[i] for i in ids if i in snapshot_rows]
-        task_type = policy_types[rule] or _task_type(quality, rule, len(ids))
-        explanation = (
-            [explained[(a, b)] for i, a in enumerate(ids) for b in ids[i + 1 :] if (a, b) in explained] or None
-            if explained
-            else None
-        )
-        problem_fields = _problem_fields(rule, details, snapshots)
-        lines = [*details, guidance[quality]]
-        lines.extend(_register_sentence(key, golden[key], problem_fields) for key in person_keys)
-        lines.extend(_explanation_sentence(pair) for pair in explanation or [])
-        destination = router.finding(ward_code, routing.get(subject))
-        subject_values = snapshot_rows.get(subject, {})
-        tasks.append(
-            TaskDraft(
-                fingerprint=task_fingerprint(rule, ids),
-                task_type=task_type,
-                rule=rule,
-                quality=quality,
-                severity=severity,
-                ward_code=destination.ward_code,
-                province_code=destination.province_code,
-                record_ids=ids,
-                subject_record_id=subject,
-                subject_name=subject_values.get("full_name"),
-                subject_person_id=subject_values.get("person_id"),
-                title=titles[rule],
-                description="\n".join(lines),
-                problem_fields=problem_fields,
-                explanation=explanation,
-                priority=_priority(severity, task_type, rule),
-                person_keys=person_keys,
-            )
-        )
-
-    reviews: list[ReviewDraft] = []
-    seen_pairs: set[str] = set()
-    for row in review_pairs.iter_rows(named=True):
-        fingerprint = pair_fingerprint(row["left_id"], row["right_id"])
-        if fingerprint in seen_pairs:
-            continue
-        seen_pairs.add(fingerprint)
-        destination = router.first(routing.get(row["left_id"]), routing.get(row["right_id"]))
-        reviews.append(
-            ReviewDraft(
-                fingerprint=fingerprint,
-                left_id=row["left_id"],
-                right_id=row["right_id"],
-                kind=row["kind"],
-                ward_code=destination.ward_code,
-                province_code=destination.province_code,
-                match_probability=float(row["match_probability"]),
-                match_weight=float(row["match_weight"]),
-                explanation=_pair_explanation(row, names, comparisons),
-            )
-        )
-
-    sources = dict(zip(shown.get_column("record_id").to_list(), shown.get_column("source").to_list(), strict=True))
-    stored = {rid: (sources.get(rid) or "base", values) for rid, values in snapshot_rows.items()}
-    stored.update({register_snapshot_id(key): (REGISTER_SOURCE, values) for key, values in golden.items()})
-    return NightDrafts(
+    return DraftPlan(
         night=night,
         findings=findings.height,
-        tasks=tasks,
-        reviews=reviews,
-        snapshots=stored,
+        grouped=grouped,
+        shown=shown,
+        pairs=pairs,
+        review_pairs=review_pairs,
+        golden=golden,
+        router=Router(ward_provinces),
+        comparisons=comparisons,
+        titles=titles,
+        policy_types={r: policy.of(r).task_type for r in titles},
+        guidance={
+            q: f"Cách xử lý: {QUALITY_GUIDANCE.get(q, '')}" for q in grouped.get_column("quality").unique().to_list()
+        },
         settled=settled,
         superseded=superseded,
         selection=selection,
+    )
+
+
+def build_drafts(
+    night: date,
+    findings: pl.DataFrame,
+    pairs: pl.DataFrame,
+    records: Iterable[pl.DataFrame],
+    *,
+    rule_titles: Mapping[str, str] | None = None,
+    comparisons: Mapping[str, ComparisonInfo] | None = None,
+    ward_provinces: Mapping[str, str] | None = None,
+    clusters: pl.DataFrame | None = None,
+    register: pl.DataFrame | pl.LazyFrame | None = None,
+    register_findings: pl.DataFrame | None = None,
+    policy: TaskPolicy | None = None,
+) -> NightDrafts:
+    """Group findings into task drafts and review-band pairs into review drafts.
+
+    records: the normalized base and extracts (canonical columns plus the routing ward columns); only the records
+    a task or review item refers to are kept as snapshots. rule_titles: Vietnamese title of each rule id.
+    comparisons: wording of the matching engine's comparisons. ward_provinces: current ward code -> province code.
+
+    With the clean register (clusters, register, register_findings) only what needs a person becomes a task
+    (``corrections.selection``): findings are grouped per rule and person, the register settles the rest, and each
+    task shows the person's golden record. Without it every finding is a task, grouped per rule and records.
+    The whole night's drafts at once: ``plan_drafts`` drafts them a slice at a time (``DraftPlan``).
+    """
+    plan = plan_drafts(
+        night, findings, pairs, records, rule_titles=rule_titles, comparisons=comparisons,
+        ward_provinces=ward_provinces, clusters=clusters, register=register, register_findings=register_findings,
+        policy=policy,
+    )  # fmt: skip
+    tasks: list[TaskDraft] = []
+    golden: dict[str, dict[str, Any]] = {}
+    for drafted, values in plan.task_slices(max(plan.task_count, 1)):
+        tasks.extend(drafted)
+        golden.update(values)
+    stored = {rid: (source, data) for chunk in plan.record_snapshots(max(plan.shown.height, 1)) for rid, source, data
+              in chunk}  # fmt: skip
+    stored.update({register_snapshot_id(key): (REGISTER_SOURCE, golden[key]) for key in sorted(golden)})
+    return NightDrafts(
+        night=night,
+        findings=plan.findings,
+        tasks=tasks,
+        reviews=plan.review_drafts(),
+        snapshots=stored,
+        settled=plan.settled,
+        superseded=plan.superseded,
+        selection=plan.selection,
     )

@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from corrections.build import NightDrafts, ReviewDraft, TaskDraft
+from corrections.build import REGISTER_SOURCE, DraftPlan, NightDrafts, ReviewDraft, TaskDraft, register_snapshot_id
 from corrections.db import session_scope, utcnow
 from corrections.models import (
     OPEN_STATES,
@@ -112,6 +112,7 @@ _SNAPSHOT_STAGE = Table(
     Column("source", String(16)),
     Column("data", JSON),
     Column("night", Date),
+    Column("position", Integer),
     prefixes=["TEMPORARY"],
 )
 _SCOPE_STAGE = Table(
@@ -181,6 +182,18 @@ def _csv_formatter(column: Column[Any]) -> Callable[[Any], str]:
 def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Create the temporary ``table`` and fill it with ``rows``: COPY on PostgreSQL, batched inserts on SQLite."""
     table.create(connection)
+    _fill(connection, table, rows)
+    _analyse(connection, table)
+
+
+def _analyse(connection: Connection, table: Table) -> None:
+    # Temporary tables are never analysed automatically; without statistics the joins below plan as if empty.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def _fill(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` to the temporary ``table`` (created by ``_stage`` or ``table.create``)."""
     if not rows:
         return
     if connection.dialect.name != "postgresql":
@@ -197,8 +210,6 @@ def _stage(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         buffer.seek(0)
         with driver.cursor() as cursor:
             cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)", buffer)
-    # Temporary tables are never analysed automatically; without statistics the joins below plan as if empty.
-    connection.exec_driver_sql(f"ANALYZE {table.name}")
 
 
 def _stage_sqlite(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -217,22 +228,31 @@ def _stage_sqlite(connection: Connection, table: Table, rows: list[dict[str, Any
         connection.exec_driver_sql(statement, values)
 
 
+def _snapshot_rows(
+    night: date, snapshots: Iterable[tuple[str, str, dict[str, Any]]], positions: Iterable[int]
+) -> list[dict[str, Any]]:
+    return [
+        {"record_id": rid, "source": source, "data": data, "night": night, "position": position}
+        for (rid, source, data), position in zip(snapshots, positions, strict=True)
+    ]
+
+
 def _upsert_snapshots(connection: Connection, night: date, snapshots: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    rows = _snapshot_rows(night, ((r, s, d) for r, (s, d) in snapshots.items()), range(len(snapshots)))
+    _stage(connection, _SNAPSHOT_STAGE, rows)
+    _upsert_staged_snapshots(connection)
+
+
+def _upsert_staged_snapshots(connection: Connection) -> None:
+    """The staged snapshots into the store (in the order they were staged), and the stage dropped."""
     table: Table = RecordSnapshot.__table__  # type: ignore[assignment]
-    _stage(
-        connection,
-        _SNAPSHOT_STAGE,
-        [
-            {"record_id": rid, "source": source, "data": data, "night": night}
-            for rid, (source, data) in snapshots.items()
-        ],
-    )
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     staged = _SNAPSHOT_STAGE.c
     # "WHERE true": SQLite cannot tell ON CONFLICT from a join constraint after a bare INSERT ... SELECT.
     statement = dialect.insert(table).from_select(
         ["record_id", "source", "data", "night"],
-        select(staged.record_id, staged.source, staged.data, staged.night).where(true()),
+        # In the order of one night's snapshots (staged in slices, the persons' golden records as they are drafted).
+        select(staged.record_id, staged.source, staged.data, staged.night).where(true()).order_by(staged.position),
     )
     connection.execute(
         statement.on_conflict_do_update(
@@ -360,11 +380,40 @@ def _apply_tasks(
 
     ``subjects`` (an incremental night): only tasks of these subject records can be new, changed or gone tonight;
     every other open task is seen again as it is."""
+    unique = {d.fingerprint: d for d in drafts}
+    _TASK_STAGE.create(connection)
+    _fill(connection, _TASK_STAGE, _task_rows(night, unique))
+    return _apply_staged_tasks(connection, night, len(unique), subjects)
+
+
+def _task_rows(night: date, drafts: dict[str, TaskDraft]) -> list[dict[str, Any]]:
+    return [
+        {**_task_content(d), "fingerprint": f, "due_date": night + timedelta(days=d.due_days)}
+        for f, d in drafts.items()
+    ]
+
+
+def _stage_task_slice(connection: Connection, night: date, drafts: list[TaskDraft], staged: set[str]) -> None:
+    """Append one slice of drafts to the task stage. A fingerprint already staged (by an earlier slice) takes the
+    later draft's content in its first place, as one dict of the whole night's drafts would."""
+    unique = {d.fingerprint: d for d in drafts}
+    again = {f: d for f, d in unique.items() if f in staged}
+    _fill(connection, _TASK_STAGE, _task_rows(night, {f: d for f, d in unique.items() if f not in staged}))
+    for row in _task_rows(night, again):
+        fingerprint = row.pop("fingerprint")
+        connection.execute(update(_TASK_STAGE).where(_TASK_STAGE.c.fingerprint == fingerprint).values(row))
+    staged.update(unique)
+
+
+def _apply_staged_tasks(
+    connection: Connection, night: date, tasks_seen: int, subjects: Sequence[str] | None
+) -> dict[str, int]:
+    """Classify the staged drafts against the store and apply them (``_apply_tasks``); the stage is dropped."""
+    _analyse(connection, _TASK_STAGE)
     tasks: Table = Task.__table__  # type: ignore[assignment]
     events: Table = TaskEvent.__table__  # type: ignore[assignment]
     staged = _TASK_STAGE.c
     now = utcnow()
-    unique = {d.fingerprint: d for d in drafts}
     if connection.dialect.name == "postgresql":
         # Take every count row first, in key order: the statements below change counts in an order of their own,
         # and an officer's transaction holding one of them could otherwise deadlock with this one.
@@ -377,14 +426,6 @@ def _apply_tasks(
             TaskCount.rule,
         )
         connection.execute(select(TaskCount.tasks).order_by(*key).with_for_update())
-    _stage(
-        connection,
-        _TASK_STAGE,
-        [
-            {**_task_content(d), "fingerprint": f, "due_date": night + timedelta(days=d.due_days)}
-            for f, d in unique.items()
-        ],
-    )
     on_night = literal(night, Date)
     at_now = literal(now, DateTime(timezone=True))
 
@@ -523,7 +564,7 @@ def _apply_tasks(
     if subjects is not None:
         _SCOPE_STAGE.drop(connection)
     return {
-        "tasks_seen": len(unique),
+        "tasks_seen": tasks_seen,
         "created": actions.get(None, 0),
         "refreshed": actions.get("refresh", 0),
         "reopened": actions.get("reopen", 0),
@@ -598,15 +639,20 @@ def _apply_reviews(
     return {"reviews_seen": len(unique), "reviews_created": len(new_rows), "reviews_withdrawn": int(withdrawn or 0)}
 
 
-def apply_night(engine: Engine, drafts: NightDrafts, scope: NightScope | None = None) -> NightSummary:
+def apply_night(engine: Engine, drafts: NightDrafts | DraftPlan, scope: NightScope | None = None) -> NightSummary:
     """Upsert one night's drafts; all or nothing (one transaction). ``scope``: what an incremental night
-    re-evaluated (the drafts cover exactly that); None: the drafts are the whole night."""
+    re-evaluated (the drafts cover exactly that); None: the drafts are the whole night. A ``DraftPlan`` is drafted
+    and staged a slice at a time (``DRAFT_SLICE`` tasks), to the same store as its ``NightDrafts`` would give."""
     night = drafts.night
+    subjects = scope.subjects if scope else None
     with session_scope(engine, write=True) as session:
         connection = session.connection()
-        _upsert_snapshots(connection, night, drafts.snapshots)
-        task_counts = _apply_tasks(connection, night, drafts.tasks, scope.subjects if scope else None)
-        review_counts = _apply_reviews(connection, night, drafts.reviews, scope.pair_records if scope else None)
+        if isinstance(drafts, DraftPlan):
+            task_counts, reviews = _apply_plan(connection, drafts, subjects)
+        else:
+            _upsert_snapshots(connection, night, drafts.snapshots)
+            task_counts, reviews = _apply_tasks(connection, night, drafts.tasks, subjects), drafts.reviews
+        review_counts = _apply_reviews(connection, night, reviews, scope.pair_records if scope else None)
         summary = NightSummary(night=night, findings=drafts.findings, **task_counts, **review_counts)
         run = session.get(NightRun, night)
         values = {k: v for k, v in summary.as_dict().items() if k not in ("night", "refreshed")}
@@ -628,6 +674,33 @@ def apply_night(engine: Engine, drafts: NightDrafts, scope: NightScope | None = 
             )
         )
     return summary
+
+
+def _apply_plan(
+    connection: Connection, plan: DraftPlan, subjects: Sequence[str] | None
+) -> tuple[dict[str, int], list[ReviewDraft]]:
+    """Stage the shown records' snapshots, then draft and stage the tasks a slice at a time with their persons'
+    golden records (each person once, placed as in one whole night's snapshots: after the records, by person key);
+    then upsert the snapshots and apply the tasks as ``_apply_tasks`` does."""
+    night = plan.night
+    _SNAPSHOT_STAGE.create(connection)
+    position = 0
+    for chunk in plan.record_snapshots():
+        _fill(connection, _SNAPSHOT_STAGE, _snapshot_rows(night, chunk, range(position, position + len(chunk))))
+        position += len(chunk)
+    persons = {key: position + rank for rank, key in enumerate(plan.task_persons())}
+    _TASK_STAGE.create(connection)
+    staged: set[str] = set()
+    shown: set[str] = set()
+    for drafts, golden in plan.task_slices():
+        _stage_task_slice(connection, night, drafts, staged)
+        new = [key for key in golden if key not in shown]
+        shown.update(new)
+        snapshots = ((register_snapshot_id(key), REGISTER_SOURCE, golden[key]) for key in new)
+        _fill(connection, _SNAPSHOT_STAGE, _snapshot_rows(night, snapshots, (persons[key] for key in new)))
+    _analyse(connection, _SNAPSHOT_STAGE)
+    _upsert_staged_snapshots(connection)
+    return _apply_staged_tasks(connection, night, len(staged), subjects), plan.review_drafts()
 
 
 def resolved_since(engine: Engine, night: date) -> list[str]:

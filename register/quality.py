@@ -28,6 +28,7 @@ __all__ = [
     "check_records",
     "conflict_findings",
     "persistent_findings",
+    "persistent_sources",
     "register_findings",
     "stage_scores",
 ]
@@ -139,6 +140,23 @@ def _persistent_conflicts(register: pl.DataFrame, clusters: pl.DataFrame) -> pl.
         )
         .select(FINDINGS_SCHEMA.names())
     )
+
+
+def persistent_sources(register: pl.LazyFrame, changes: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The register rows and change-set rows ``persistent_findings`` can make a finding of, read from the whole
+    register and change set: rows with a conflict or of a person the base does not hold, and the changes of an
+    unreflected event (``UNREFLECTED_RULES``). ``persistent_findings`` of these gives the findings of all of them,
+    without holding a province's register (its lineage structs are most of a night's memory) to find them."""
+    events = pl.any_horizontal([(pl.col("field") == f) & (pl.col("rule") == r) for f, r in UNREFLECTED_RULES])
+    columns = register.collect_schema().names()
+    # A register without a column makes no finding of it (``persistent_findings`` looks for the columns too).
+    kept = [
+        *([pl.col("conflicts").list.len() > 0] if "conflicts" in columns else []),
+        *([~pl.col("in_base")] if "in_base" in columns else []),
+    ]
+    # Streaming: a row is kept or dropped as its batch is read, never the whole register decoded first.
+    rows = register.filter(pl.any_horizontal(kept) if kept else pl.lit(False)).collect(engine="streaming")
+    return rows, changes.filter(events).collect(engine="streaming")
 
 
 def persistent_findings(

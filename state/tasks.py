@@ -23,7 +23,7 @@ from checks.findings import FINDINGS_SCHEMA
 from checks.incremental import NightFindings
 from corrections.selection import Selection, TaskPolicy, select_findings, task_policy
 from corrections.text import DISPLAY_FIELDS
-from register.quality import persistent_findings
+from register.quality import persistent_findings, persistent_sources
 from state.register import RegisterChanges, RegisterNight
 from state.tables import TableStore, TableVersion
 
@@ -51,7 +51,9 @@ class TaskInputs:
     pairs: pl.DataFrame
     records: list[pl.DataFrame]
     clusters: pl.DataFrame
-    register: pl.DataFrame
+    register: pl.DataFrame | pl.LazyFrame
+    """The register rows of the persons in scope (a full night: the whole register, lazily; the drafts read the
+    golden rows of the persons they are about)."""
     register_findings: pl.DataFrame
     full: bool
     subjects: list[str]
@@ -89,9 +91,12 @@ def task_inputs(
     night = date.fromisoformat(register.night)
     if found.full or register.full:
         every = clusters.read(["record_id", "cluster_id", "source"])
-        whole = register.frame()
         quality = found.all()
-        persistent = persistent_findings(whole, changes.frame(), every, night)
+        # The register is read for what makes a persistent finding, and the drafts read the golden rows of the
+        # persons they are about from its file: a province's register in memory was the night's peak.
+        rows, events = persistent_sources(register.scan(), changes.scan())
+        persistent = persistent_findings(rows, events, every, night)
+        del rows, events
         findings = _ordered(pl.concat([quality, persistent], how="vertical"))
         referenced = _referenced(findings, pairs)
         return TaskInputs(
@@ -100,7 +105,7 @@ def task_inputs(
             pairs=pairs,
             records=[_display(base, referenced), extracts],
             clusters=every,
-            register=whole,
+            register=register.scan(),
             register_findings=register.findings.read(),
             full=True,
             subjects=[],

@@ -6,7 +6,7 @@ import polars as pl
 
 from register.changes import build_changes
 from register.golden import build_golden
-from register.quality import persistent_findings
+from register.quality import persistent_findings, persistent_sources
 from tests.register.factories import (
     NEW_FORM,
     NEXT_NIGHT,
@@ -132,3 +132,29 @@ def test_a_conflict_with_the_base_stays_a_finding_after_the_record_that_disagree
     fixed = build([person("B1", person_id="037090009999")], night=NEXT_NIGHT, previous=first.register)
     fixed_changes = build_changes(fixed, NEXT_NIGHT, previous_changes=first_changes)
     assert persistent_findings(fixed.register, fixed_changes, members, night=NEXT_NIGHT).height == 0
+
+
+def test_the_persistent_findings_of_a_register_are_those_of_its_persistent_sources() -> None:
+    # Night 1: a death (B1), a card conflicting with the base (B2, CC2), a newborn with no base record (HT3), an old
+    # address form (B4: a change that makes no persistent finding) and a person with nothing to say (B5).
+    night_one = [
+        person("B1"), person("HT1", "civil_status", event_type="Khai tử", death_date="2026-02-20"),
+        person("B2", person_id="037090001234"), person("CC2", "card", person_id="037090009999"),
+        person("HT3", "civil_status", event_type="Khai sinh", full_name="Nguyễn Văn Bé", person_id=None),
+        person("B4", permanent_address=OLD_FORM), person("B5", full_name="Trần Thị Hoa"),
+    ]  # fmt: skip
+    groups = [("B1", "HT1"), ("B2", "CC2"), ("HT3",), ("B4",), ("B5",)]
+    first = build(night_one, groups)
+    first_changes = build_changes(first, NIGHT)
+    night_two = [r for r in night_one if r["source"] == "base"]
+    second = build(night_two, [g for g in groups if g[0].startswith("B")], night=NEXT_NIGHT, previous=first.register)
+    changes = build_changes(second, NEXT_NIGHT, previous_changes=first_changes)
+    members = pl.DataFrame(
+        [(r, f"P-{g[0]}", "base" if r.startswith("B") else "extract") for g in groups for r in g],
+        schema={"record_id": pl.String, "cluster_id": pl.String, "source": pl.String},
+        orient="row",
+    )
+    whole = persistent_findings(second.register, changes, members, night=NEXT_NIGHT)
+    rows, events = persistent_sources(second.register.lazy(), changes.lazy())
+    assert whole.height >= 3 and rows.height < second.register.height and events.height < changes.height
+    assert persistent_findings(rows, events, members, night=NEXT_NIGHT).equals(whole)

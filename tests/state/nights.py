@@ -8,12 +8,13 @@ import datetime as dt
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from checks import rules_table
 from checks.incremental import NightFindings, night_findings
-from corrections.build import build_drafts
+from corrections.build import DraftPlan, NightDrafts, build_drafts, plan_drafts
 from corrections.db import store_engine
 from corrections.nightly import NightScope, apply_night
 from datagen import generate_province
@@ -90,8 +91,11 @@ def run_night(
     full: bool,
     settings: MatchSettings,
     labels: pl.DataFrame | None = None,
+    draft_slice: int | None = None,
 ) -> Night:
-    """One night into ``output`` (state under ``output/state``, tasks in ``output/tasks.sqlite``)."""
+    """One night into ``output`` (state under ``output/state``, tasks in ``output/tasks.sqlite``). ``draft_slice``:
+    the tasks drafted and staged that many at a time, as the asset does (``plan_drafts``); None: all at once
+    (``build_drafts``)."""
     state = output / "state"
     store = base_store(state)
     previous = None if full else store.latest(before=night)
@@ -111,16 +115,18 @@ def run_night(
     inputs = task_inputs(findings, scored.pairs, base, extracts, clusters.clusters, register, changes,
                          repaired_pairs(state, night, settings))  # fmt: skip
     rules = rules_table()
-    drafts = build_drafts(
-        as_of,
-        inputs.findings,
-        inputs.pairs,
-        inputs.records,
-        rule_titles=dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
-        clusters=inputs.clusters,
-        register=inputs.register,
-        register_findings=inputs.register_findings,
-    )
+    arguments = (as_of, inputs.findings, inputs.pairs, inputs.records)
+    options: dict[str, Any] = {
+        "rule_titles": dict(zip(rules["rule"].to_list(), rules["title"].to_list(), strict=True)),
+        "clusters": inputs.clusters,
+        "register": inputs.register,
+        "register_findings": inputs.register_findings,
+    }
+    drafts: NightDrafts | DraftPlan
+    if draft_slice is None:
+        drafts = build_drafts(*arguments, **options)
+    else:
+        drafts = dataclasses.replace(plan_drafts(*arguments, **options), slice_size=draft_slice)
     scope = None if inputs.full else NightScope(subjects=inputs.subjects, pair_records=inputs.pair_records)
     engine = store_engine(f"sqlite:///{output / 'tasks.sqlite'}")
     apply_night(engine, drafts, scope)

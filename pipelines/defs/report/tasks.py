@@ -8,7 +8,7 @@ import polars as pl
 
 from checks import rules_table
 from checks.incremental import NightFindings
-from corrections.build import build_drafts
+from corrections.build import plan_drafts
 from corrections.db import store_engine
 from corrections.nightly import NightScope, apply_night, open_task_counts
 from corrections.text import ComparisonInfo
@@ -123,9 +123,10 @@ def correction_tasks(
         register_changes,
         repaired_pairs(paths.state_dir, context.partition_key, settings),
     )
-    # Drafting allocates hundreds of thousands of small objects and frees none in cycles (``collector_paused``).
+    # Drafting allocates hundreds of thousands of small objects and frees none in cycles (``collector_paused``); the
+    # plan is drafted and staged a slice at a time by ``apply_night``.
     with collector_paused():
-        drafts = build_drafts(
+        drafts = plan_drafts(
             night,
             inputs.findings,
             inputs.pairs,
@@ -170,9 +171,9 @@ def correction_tasks(
             "rows": dg.MetadataValue.int(frame.height),
             **{key: dg.MetadataValue.int(value) for key, value in summary.as_dict().items() if key != "night"},
             "open_tasks": dg.MetadataValue.int(int(frame.get_column("tasks").sum())),
-            "drafted_tonight": dg.MetadataValue.int(len(drafts.tasks)),
+            "drafted_tonight": dg.MetadataValue.int(drafts.task_count),
             "full": dg.MetadataValue.bool(inputs.full),
-            "unrouted_tasks": dg.MetadataValue.int(sum(1 for t in drafts.tasks if t.ward_code is None)),
+            "unrouted_tasks": dg.MetadataValue.int(drafts.unrouted),
         },
     )
     yield dg.Output(
