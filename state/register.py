@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -31,6 +31,7 @@ import polars as pl
 from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA
 from checks.registry import RULES, run_rules
+from checks.rules._common import present
 from records.progress import Progress, no_progress
 from register.changes import build_changes
 from register.golden import assign_successors, build_golden
@@ -259,6 +260,46 @@ def _findings_of(golden_rows: pl.DataFrame, night: date, settings: CheckSettings
     return pl.concat([findings, conflict_findings(golden_rows)], how="vertical").match_to_schema(FINDINGS_SCHEMA)
 
 
+def _shares_a_group_with(rows: pl.DataFrame) -> pl.Expr:
+    """True for a golden row in a household or a valid personal ID of ``rows``: the groups a cross-record rule of the
+    register's checks reads whole. Of ``checks/rules`` (the register's checks have no extracts, pairs or clusters)
+    only two rules look beyond one record: ``household_without_head`` (the living members of a household id that
+    is present, i.e. not blank) and ``shared_person_id`` (the holders of one valid ``person_id_norm``); every other
+    rule, and the conflicts, judge a golden record alone. A blank household is no group for the rule, so it is no
+    key here either (every person without a household would otherwise be every range's context)."""
+    households = rows.filter(present("household_id")).get_column("household_id").unique()
+    person_ids = (
+        rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm").drop_nulls().unique()
+    )
+    in_household = pl.col("household_id").is_in(households.implode())
+    with_person_id = pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_in(person_ids.implode())
+    return (in_household | with_person_id).fill_null(False)
+
+
+def _range_findings(
+    golden_parts: Sequence[Path], index: int, columns: list[str], night: date, settings: CheckSettings
+) -> pl.DataFrame:
+    """The register's findings on the persons of one range (``golden_parts[index]``), exactly those a check of the
+    whole province gives them: the range's golden rows are checked with the other ranges' members of their
+    households and ID groups (``_shares_a_group_with``, read from the other parts' ``columns`` with a filter), in
+    the order of the whole province (the parts in key order), and only the findings on the range's persons are
+    kept. A finding on a group (a household without head, reported on its first member) is on one person, so it is
+    kept by exactly one range."""
+    own = pl.read_parquet(golden_parts[index], columns=columns)
+    in_group = _shares_a_group_with(own)
+
+    def members(paths: Sequence[Path]) -> list[pl.DataFrame]:
+        scans = [pl.scan_parquet(path).select(columns).filter(in_group) for path in paths]
+        return [pl.concat(scans, how="vertical_relaxed").collect()] if scans else []
+
+    # Contiguous columns (the checks on a frame of many chunks took three times as long and memory), and types as
+    # the parts put together give them.
+    rows = pl.concat([*members(golden_parts[:index]), own, *members(golden_parts[index + 1 :])],
+                     how="vertical_relaxed", rechunk=True)  # fmt: skip
+    found = _findings_of(rows, night, settings)
+    return found.filter(pl.col("record_id").is_in(own.get_column("record_id").implode()))
+
+
 def _sorted_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.match_to_schema(FINDINGS_SCHEMA).sort("record_id", "rule", "detail", nulls_last=True)
 
@@ -387,18 +428,18 @@ def _full_night(
             return counts
 
         store.write_with(night, files, info=version_info)
-        # The golden rows committed range by range (a whole province's never sit in memory at once), and the columns
-        # the checks read streamed into one file, read back whole: contiguous columns (the checks on a frame of one
-        # chunk per range took three times as long and memory).
+        # The golden rows committed range by range (a whole province's never sit in memory at once).
         golden_parts = sorted(scratch.glob("golden-*.parquet"))
         goldens.commit(night, base=None, added=(pl.read_parquet(p) for p in golden_parts), meta=meta)
         checked = _checked_columns(pl.read_parquet_schema(golden_parts[0]))
-        _sink_parts(scratch, "golden", scratch / "checked.parquet", columns=checked, compression="lz4")
-        golden_rows = pl.read_parquet(scratch / "checked.parquet")
+        found = _sorted_findings(
+            pl.concat(
+                [_range_findings(golden_parts, part, checked, day, settings) for part in range(len(golden_parts))],
+                how="vertical",
+            )
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    found = _sorted_findings(_findings_of(golden_rows, day, settings))
-    del golden_rows
     findings_version = findings_store.commit(night, base=None, added=found, meta=meta, empty_schema=FINDINGS_SCHEMA)
     everyone = store.scan_register(night).select("person_key").collect().get_column("person_key")
     return RegisterNight(store.root, night, None, None, everyone.head(0), findings_version, everyone, True)
