@@ -253,20 +253,39 @@ def _checked_columns(schema: Mapping[str, pl.DataType]) -> list[str]:
     return [c for c in schema if c not in unread and not c.startswith("_")]
 
 
-def _findings_of(golden_rows: pl.DataFrame, night: date, settings: CheckSettings) -> pl.DataFrame:
-    """The rules on golden records (as ``register.quality.register_findings``), plus the conflicts."""
+def _findings_of(
+    golden_rows: pl.DataFrame, night: date, settings: CheckSettings, rules: Sequence[str] | None = None,
+    *, conflicts: bool = True,
+) -> pl.DataFrame:  # fmt: skip
+    """The rules (``rules``; None: every rule) on golden records (as ``register.quality.register_findings``), plus the
+    conflicts unless ``conflicts`` is false."""
     context = CheckContext(base=golden_rows, extracts=golden_rows.head(0), night=night, settings=settings)
-    findings, _ = run_rules(context)
+    findings, _ = run_rules(context, only=rules)
+    if not conflicts:
+        return findings.match_to_schema(FINDINGS_SCHEMA)
     return pl.concat([findings, conflict_findings(golden_rows)], how="vertical").match_to_schema(FINDINGS_SCHEMA)
 
 
+_GROUP_RULES: Final = ("household_without_head", "shared_person_id")
+"""The register's checks that judge a golden record with others. The register is checked without extracts, pairs or
+clusters, so the rules that link extracts to the base (births, cards, deaths and moves not reflected, cross-source
+mismatches, the cards of ``adult_without_card`` and ``card_expired``) and ``duplicate_person`` (clusters or dedupe
+pairs) find nothing beyond one record, and every other rule and the conflicts read one record alone. These two read
+a group whole: ``household_without_head`` the living members of a household id that is present (not blank), reported
+on the first of them; ``shared_person_id`` the holders of one valid ``person_id_norm``, each reported, naming the
+others in the order of the rows."""
+_GROUP_RULE_COLUMNS: Final = (
+    "record_id", "source", "permanent_address_ward_code", "current_address_ward_code",  # the finding and its ward
+    "household_id", "relation_to_head", "death_date", "death_date_value", "death_date_precision",  # households
+    "person_id_norm", "person_id_valid", "sex_norm", "birth_year", "name_key_no_middle", "given_key", "full_name",
+    "birth_date_value", "birth_date_precision", "birth_date_swapped",  # the profiles of one ID's holders
+)  # fmt: skip
+"""The columns ``_GROUP_RULES`` read of a golden row (a rule reading another fails on a frame of these alone)."""
+
+
 def _shares_a_group_with(rows: pl.DataFrame) -> pl.Expr:
-    """True for a golden row in a household or a valid personal ID of ``rows``: the groups a cross-record rule of the
-    register's checks reads whole. Of ``checks/rules`` (the register's checks have no extracts, pairs or clusters)
-    only two rules look beyond one record: ``household_without_head`` (the living members of a household id that
-    is present, i.e. not blank) and ``shared_person_id`` (the holders of one valid ``person_id_norm``); every other
-    rule, and the conflicts, judge a golden record alone. A blank household is no group for the rule, so it is no
-    key here either (every person without a household would otherwise be every range's context)."""
+    """True for a golden row in a household (present, not blank: a blank one is no group for the rule, and every
+    person without a household would otherwise be every range's context) or a valid personal ID of ``rows``."""
     households = rows.filter(present("household_id")).get_column("household_id").unique()
     person_ids = (
         rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm").drop_nulls().unique()
@@ -279,25 +298,28 @@ def _shares_a_group_with(rows: pl.DataFrame) -> pl.Expr:
 def _range_findings(
     golden_parts: Sequence[Path], index: int, columns: list[str], night: date, settings: CheckSettings
 ) -> pl.DataFrame:
-    """The register's findings on the persons of one range (``golden_parts[index]``), exactly those a check of the
-    whole province gives them: the range's golden rows are checked with the other ranges' members of their
-    households and ID groups (``_shares_a_group_with``, read from the other parts' ``columns`` with a filter), in
-    the order of the whole province (the parts in key order), and only the findings on the range's persons are
-    kept. A finding on a group (a household without head, reported on its first member) is on one person, so it is
-    kept by exactly one range."""
+    """The register's findings on the persons of one range (``golden_parts[index]``, its ``columns``), exactly those
+    a check of the whole province gives them. The rules that read one record alone, and the conflicts, run on the
+    range's golden rows. ``_GROUP_RULES`` run on them (their ``_GROUP_RULE_COLUMNS``) with the other ranges' members
+    of their households and valid ID groups, read from the other parts with a filter, in the order of the whole
+    province (the parts are in key order), and only their findings on the range's persons are kept: a finding on a
+    group is on one person, so exactly one range keeps it. The members of other ranges take few columns: with
+    hashed person keys most of a range's households reach into every other range."""
     own = pl.read_parquet(golden_parts[index], columns=columns)
+    alone = [rule for rule in RULES if rule not in _GROUP_RULES]
+    found = [_findings_of(own, night, settings, alone)]
     in_group = _shares_a_group_with(own)
+    group_columns = [c for c in _GROUP_RULE_COLUMNS if c in columns]
 
     def members(paths: Sequence[Path]) -> list[pl.DataFrame]:
-        scans = [pl.scan_parquet(path).select(columns).filter(in_group) for path in paths]
+        scans = [pl.scan_parquet(path).select(group_columns).filter(in_group) for path in paths]
         return [pl.concat(scans, how="vertical_relaxed").collect()] if scans else []
 
-    # Contiguous columns (the checks on a frame of many chunks took three times as long and memory), and types as
-    # the parts put together give them.
-    rows = pl.concat([*members(golden_parts[:index]), own, *members(golden_parts[index + 1 :])],
-                     how="vertical_relaxed", rechunk=True)  # fmt: skip
-    found = _findings_of(rows, night, settings)
-    return found.filter(pl.col("record_id").is_in(own.get_column("record_id").implode()))
+    groups = pl.concat([*members(golden_parts[:index]), own.select(group_columns), *members(golden_parts[index + 1 :])],
+                       how="vertical_relaxed", rechunk=True)  # fmt: skip
+    grouped = _findings_of(groups, night, settings, _GROUP_RULES, conflicts=False)
+    found.append(grouped.filter(pl.col("record_id").is_in(own.get_column("record_id").implode())))
+    return pl.concat(found, how="vertical")
 
 
 def _sorted_findings(findings: pl.DataFrame) -> pl.DataFrame:

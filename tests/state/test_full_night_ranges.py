@@ -13,13 +13,16 @@ from typing import Any
 import polars as pl
 import pytest
 
+from checks.context import CheckSettings
 from register.store import RegisterStore
 from state.register import (
     GOLDEN_TABLE,
     REGISTER_FINDINGS_TABLE,
     REGISTER_FOLDER,
     RegisterNight,
+    _checked_columns,
     _partition_starts,
+    _sorted_findings,
     golden_store,
     register_night,
 )
@@ -167,9 +170,9 @@ def test_the_checks_in_ranges_see_households_and_id_groups_across_ranges(
     calls: list[int] = []
     real = state_register._findings_of
 
-    def counted(golden_rows: pl.DataFrame, night: dt.date, settings: Any) -> pl.DataFrame:
+    def counted(golden_rows: pl.DataFrame, *args: Any, **options: Any) -> pl.DataFrame:
         calls.append(golden_rows.height)
-        return real(golden_rows, night, settings)
+        return real(golden_rows, *args, **options)
 
     monkeypatch.setattr(state_register, "_findings_of", counted)
     found = {}
@@ -178,9 +181,15 @@ def test_the_checks_in_ranges_see_households_and_id_groups_across_ranges(
         tables = _night_tables(tmp_path / name / "in", NIGHT, rows, groups)
         built = register_night(*tables, tmp_path / name / "state", NIGHT.isoformat(), partition_persons=persons)
         found[name] = built.findings.read()
-        assert len(calls) == (1 if name == "whole" else len(rows))
-    assert found["ranges"].schema == found["whole"].schema
-    assert found["ranges"].equals(found["whole"], null_equal=True)
+        # Per range the rules on one record, then the group rules (one range of everyone, or one per person).
+        assert len(calls) == 2 * (1 if name == "whole" else len(rows))
+    # Both equal one check of every golden record at once (what a full night did before it checked in ranges).
+    golden = golden_store(tmp_path / "whole" / "state").version(NIGHT.isoformat())
+    everyone = golden.read(_checked_columns(golden.scan().collect_schema()))
+    at_once = _sorted_findings(real(everyone, NIGHT, CheckSettings()))
+    for name in ("whole", "ranges"):
+        assert found[name].schema == at_once.schema
+        assert found[name].equals(at_once, null_equal=True), name
     grouped = found["ranges"].filter(pl.col("rule").is_in(["household_without_head", "shared_person_id"]))
     assert grouped.select("record_id", "rule", "related_record_ids").rows() == [
         ("P-A1", "household_without_head", ["P-M1", "P-Z1"]),
