@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA
@@ -362,12 +363,32 @@ def _partition_starts(persons: int, partition_persons: int) -> list[int]:
     return [k * persons // parts for k in range(parts)]
 
 
-def _sink_parts(folder: Path, name: str, target: Path, columns: list[str] | None = None, **options: Any) -> None:
-    """The part files ``<name>-*.parquet`` of ``folder`` (``columns`` of them), in name order, streamed into one file
-    ``target``."""
-    parts = [pl.scan_parquet(p) for p in sorted(folder.glob(f"{name}-*.parquet"))]
-    whole = pl.concat(parts, how="vertical_relaxed")
-    (whole if columns is None else whole.select(columns)).sink_parquet(target, **options)
+class _ParquetAppender:
+    """One Parquet file written a frame at a time, as ``write_parquet`` writes a frame (zstd, statistics, row groups
+    of at most ``_ROW_GROUP`` rows): the frames put together, in order, with the first frame's types (a later
+    frame's column that is all null is cast to them; any other difference fails)."""
+
+    _ROW_GROUP: Final = 512**2
+    """Polars' default row group."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+
+    def append(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd", write_statistics=True)
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table, row_group_size=self._ROW_GROUP)
+
+    def __enter__(self) -> _ParquetAppender:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _full_night(
@@ -418,35 +439,38 @@ def _full_night(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
-        counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
-        for part, (start, end) in enumerate(zip(starts, [*starts[1:], keys.len()], strict=True)):
-            persons = keys.slice(start, end - start)
-            records, members = _person_records(base, extracts, clusters, persons)
-            previous = previous_changes = None
-            if last is not None and homes is not None:
-                mine = homes.filter(pl.col("_partition") == part).get_column("person_key").implode()
-                previous = store.scan_register(last).filter(pl.col("person_key").is_in(mine)).collect()
-                record_ids = records.get_column("record_id").implode()
-                previous_changes = store.scan_changes(last).filter(pl.col("record_id").is_in(record_ids)).collect()
-            # With previous rows, every record seen tonight (in this range or another) must be known to the build:
-            # a previous row's records seen elsewhere tonight are not inherited.
-            build = build_golden(records, membership if previous is not None else members, day, previous=previous,
-                                 rules=rules)  # fmt: skip
-            del records, members
-            changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
-            del previous, previous_changes
-            counts["persons"] += build.register.height
-            counts["changes"] += changes.height
-            counts["changes_tonight"] += int((changes["night"] == day).sum())
-            for name, frame in (("register", build.register), ("changes", changes),
-                                ("golden", check_records(build.golden))):  # fmt: skip
-                frame.write_parquet(scratch / f"{name}-{part:05d}.parquet", compression="lz4")
-            del build, changes
-            progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
 
         def files(register_path: Path, changes_path: Path) -> dict[str, int]:
-            _sink_parts(scratch, "register", register_path, compression="zstd", statistics=True)
-            _sink_parts(scratch, "changes", changes_path, compression="zstd", statistics=True)
+            """Every range built, its register and change set appended to the store's staged files and its golden
+            rows written to the scratch folder, before the next range is read."""
+            counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
+            with _ParquetAppender(register_path) as registers, _ParquetAppender(changes_path) as change_sets:
+                for part, (start, end) in enumerate(zip(starts, [*starts[1:], keys.len()], strict=True)):
+                    persons = keys.slice(start, end - start)
+                    records, members = _person_records(base, extracts, clusters, persons)
+                    previous = previous_changes = None
+                    if last is not None and homes is not None:
+                        mine = homes.filter(pl.col("_partition") == part).get_column("person_key").implode()
+                        previous = store.scan_register(last).filter(pl.col("person_key").is_in(mine)).collect()
+                        record_ids = records.get_column("record_id").implode()
+                        previous_changes = (
+                            store.scan_changes(last).filter(pl.col("record_id").is_in(record_ids)).collect()
+                        )
+                    # With previous rows, every record seen tonight (in this range or another) must be known to the
+                    # build: a previous row's records seen elsewhere tonight are not inherited.
+                    build = build_golden(records, membership if previous is not None else members, day,
+                                         previous=previous, rules=rules)  # fmt: skip
+                    del records, members
+                    changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
+                    del previous, previous_changes
+                    counts["persons"] += build.register.height
+                    counts["changes"] += changes.height
+                    counts["changes_tonight"] += int((changes["night"] == day).sum())
+                    registers.append(build.register)
+                    change_sets.append(changes)
+                    check_records(build.golden).write_parquet(scratch / f"golden-{part:05d}.parquet", compression="lz4")
+                    del build, changes
+                    progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
             return counts
 
         store.write_with(night, files, info=version_info)
