@@ -12,7 +12,8 @@ again; the rest keep last night's findings. The golden records with every normal
 register (``state/register_golden``) for that: a person's group members are read from there, not rebuilt.
 
 A first or ``full`` night builds every person (in ranges of person keys, ``FULL_PARTITION_PERSONS`` at a time) and
-writes a full version.
+writes a full version; its checks run range by range as well, each range with the other ranges' members of its
+households and ID groups (``_full_night``).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ REGISTER_FOLDER: Final = "register"
 GOLDEN_TABLE: Final = "register_golden"
 REGISTER_FINDINGS_TABLE: Final = "register_findings"
 FULL_PARTITION_PERSONS: Final = 250_000
-"""Persons a first or ``full`` night builds at once (``_full_night``): the build's working memory is that of this
-many persons, whatever the province's size."""
+"""Persons a first or ``full`` night builds and checks at once (``_full_night``): the build's working memory is that
+of this many persons, whatever the province's size."""
 _GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
 
 
@@ -411,13 +412,15 @@ def _full_night(
     The golden build needs several times its output while it works (tonight's records with their helper columns,
     each rule's candidates), so a whole province built at once was the night's peak. A person's golden record
     depends only on its own records and previous rows (``build_golden``), so each range is built from its own
-    records, read for it, and its register, change set and golden rows are written to a scratch folder before the
-    next range is read; the register and change set are then streamed into the store's files and the golden rows
-    committed range by range. The ranges are in key order, so the parts put together are in the order of one
-    whole build (register and golden rows by person, changes by person, record and field). The register's
-    checks read every golden record at once (households and ID groups cross ranges): the ranges' golden rows are
-    streamed into one file and read back whole once the build's intermediates are gone, committed as the one
-    segment a whole build commits, and checked."""
+    records, read for it; its register and change set are appended to the store's staged files
+    (``_ParquetAppender``) and its golden rows written to a scratch folder before the next range is read. The
+    ranges are in key order, so the files and parts are in the order of one whole build (register and golden rows
+    by person, changes by person, record and field). The golden rows are then committed range by range, and the
+    register's checks run range by range (``_range_findings``): the rules that read one record on the range's
+    golden rows, the household and shared-ID rules on them with the other ranges' members of their groups, each
+    range keeping the findings on its own persons, so that the findings are those of one check of everyone (in the
+    order ``_sorted_findings`` gives them). Neither the golden rows nor their checked columns of the whole province
+    are ever in memory at once."""
     day = date.fromisoformat(night)
     rules = survivorship_rules()
     last = store.previous_night(night)
