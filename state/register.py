@@ -366,8 +366,9 @@ def _partition_starts(persons: int, partition_persons: int) -> list[int]:
 
 class _ParquetAppender:
     """One Parquet file written a frame at a time, as ``write_parquet`` writes a frame (zstd, statistics, row groups
-    of at most ``_ROW_GROUP`` rows): the frames put together, in order, with the first frame's types (a later
-    frame's column that is all null is cast to them; any other difference fails)."""
+    of at most ``_ROW_GROUP`` rows): the frames put together, in order, with the first frame's types (a later frame
+    is cast to them, e.g. a column that is all null there; a type that cannot be cast fails). The same frames give
+    the same bytes, so a rerun of an unchanged night still adds no register version (``RegisterStore``)."""
 
     _ROW_GROUP: Final = 512**2
     """Polars' default row group."""
