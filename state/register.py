@@ -12,14 +12,15 @@ again; the rest keep last night's findings. The golden records with every normal
 register (``state/register_golden``) for that: a person's group members are read from there, not rebuilt.
 
 A first or ``full`` night builds every person (in ranges of person keys, ``FULL_PARTITION_PERSONS`` at a time) and
-writes a full version.
+writes a full version; its checks run range by range as well, each range with the other ranges' members of its
+households and ID groups (``_full_night``).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -27,10 +28,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA
 from checks.registry import RULES, run_rules
+from checks.rules._common import present
 from records.progress import Progress, no_progress
 from register.changes import build_changes
 from register.golden import assign_successors, build_golden
@@ -55,8 +58,8 @@ REGISTER_FOLDER: Final = "register"
 GOLDEN_TABLE: Final = "register_golden"
 REGISTER_FINDINGS_TABLE: Final = "register_findings"
 FULL_PARTITION_PERSONS: Final = 250_000
-"""Persons a first or ``full`` night builds at once (``_full_night``): the build's working memory is that of this
-many persons, whatever the province's size."""
+"""Persons a first or ``full`` night builds and checks at once (``_full_night``): the build's working memory is that
+of this many persons, whatever the province's size."""
 _GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
 
 
@@ -252,11 +255,73 @@ def _checked_columns(schema: Mapping[str, pl.DataType]) -> list[str]:
     return [c for c in schema if c not in unread and not c.startswith("_")]
 
 
-def _findings_of(golden_rows: pl.DataFrame, night: date, settings: CheckSettings) -> pl.DataFrame:
-    """The rules on golden records (as ``register.quality.register_findings``), plus the conflicts."""
+def _findings_of(
+    golden_rows: pl.DataFrame, night: date, settings: CheckSettings, rules: Sequence[str] | None = None,
+    *, conflicts: bool = True,
+) -> pl.DataFrame:  # fmt: skip
+    """The rules (``rules``; None: every rule) on golden records (as ``register.quality.register_findings``), plus the
+    conflicts unless ``conflicts`` is false."""
     context = CheckContext(base=golden_rows, extracts=golden_rows.head(0), night=night, settings=settings)
-    findings, _ = run_rules(context)
+    findings, _ = run_rules(context, only=rules)
+    if not conflicts:
+        return findings.match_to_schema(FINDINGS_SCHEMA)
     return pl.concat([findings, conflict_findings(golden_rows)], how="vertical").match_to_schema(FINDINGS_SCHEMA)
+
+
+_GROUP_RULES: Final = ("household_without_head", "shared_person_id")
+"""The register's checks that judge a golden record with others. The register is checked without extracts, pairs or
+clusters, so the rules that link extracts to the base (births, cards, deaths and moves not reflected, cross-source
+mismatches, the cards of ``adult_without_card`` and ``card_expired``) and ``duplicate_person`` (clusters or dedupe
+pairs) find nothing beyond one record, and every other rule and the conflicts read one record alone. These two read
+a group whole: ``household_without_head`` the living members of a household id that is present (not blank), reported
+on the first of them; ``shared_person_id`` the holders of one valid ``person_id_norm``, each reported, naming the
+others in the order of the rows."""
+_GROUP_RULE_COLUMNS: Final = (
+    "record_id", "source", "permanent_address_ward_code", "current_address_ward_code",  # the finding and its ward
+    "household_id", "relation_to_head", "death_date", "death_date_value", "death_date_precision",  # households
+    "person_id_norm", "person_id_valid", "sex_norm", "birth_year", "name_key_no_middle", "given_key", "full_name",
+    "birth_date_value", "birth_date_precision", "birth_date_swapped",  # the profiles of one ID's holders
+)  # fmt: skip
+"""The columns ``_GROUP_RULES`` read of a golden row (a rule reading another fails on a frame of these alone)."""
+
+
+def _shares_a_group_with(rows: pl.DataFrame) -> pl.Expr:
+    """True for a golden row in a household (present, not blank: a blank one is no group for the rule, and every
+    person without a household would otherwise be every range's context) or a valid personal ID of ``rows``."""
+    households = rows.filter(present("household_id")).get_column("household_id").unique()
+    person_ids = (
+        rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm").drop_nulls().unique()
+    )
+    in_household = pl.col("household_id").is_in(households.implode())
+    with_person_id = pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_in(person_ids.implode())
+    return (in_household | with_person_id).fill_null(False)
+
+
+def _range_findings(
+    golden_parts: Sequence[Path], index: int, columns: list[str], night: date, settings: CheckSettings
+) -> pl.DataFrame:
+    """The register's findings on the persons of one range (``golden_parts[index]``, its ``columns``), exactly those
+    a check of the whole province gives them. The rules that read one record alone, and the conflicts, run on the
+    range's golden rows. ``_GROUP_RULES`` run on them (their ``_GROUP_RULE_COLUMNS``) with the other ranges' members
+    of their households and valid ID groups, read from the other parts with a filter, in the order of the whole
+    province (the parts are in key order), and only their findings on the range's persons are kept: a finding on a
+    group is on one person, so exactly one range keeps it. The members of other ranges take few columns: with
+    hashed person keys most of a range's households reach into every other range."""
+    own = pl.read_parquet(golden_parts[index], columns=columns)
+    alone = [rule for rule in RULES if rule not in _GROUP_RULES]
+    found = [_findings_of(own, night, settings, alone)]
+    in_group = _shares_a_group_with(own)
+    group_columns = [c for c in _GROUP_RULE_COLUMNS if c in columns]
+
+    def members(paths: Sequence[Path]) -> list[pl.DataFrame]:
+        scans = [pl.scan_parquet(path).select(group_columns).filter(in_group) for path in paths]
+        return [pl.concat(scans, how="vertical_relaxed").collect()] if scans else []
+
+    groups = pl.concat([*members(golden_parts[:index]), own.select(group_columns), *members(golden_parts[index + 1 :])],
+                       how="vertical_relaxed", rechunk=True)  # fmt: skip
+    grouped = _findings_of(groups, night, settings, _GROUP_RULES, conflicts=False)
+    found.append(grouped.filter(pl.col("record_id").is_in(own.get_column("record_id").implode())))
+    return pl.concat(found, how="vertical")
 
 
 def _sorted_findings(findings: pl.DataFrame) -> pl.DataFrame:
@@ -299,12 +364,33 @@ def _partition_starts(persons: int, partition_persons: int) -> list[int]:
     return [k * persons // parts for k in range(parts)]
 
 
-def _sink_parts(folder: Path, name: str, target: Path, columns: list[str] | None = None, **options: Any) -> None:
-    """The part files ``<name>-*.parquet`` of ``folder`` (``columns`` of them), in name order, streamed into one file
-    ``target``."""
-    parts = [pl.scan_parquet(p) for p in sorted(folder.glob(f"{name}-*.parquet"))]
-    whole = pl.concat(parts, how="vertical_relaxed")
-    (whole if columns is None else whole.select(columns)).sink_parquet(target, **options)
+class _ParquetAppender:
+    """One Parquet file written a frame at a time, as ``write_parquet`` writes a frame (zstd, statistics, row groups
+    of at most ``_ROW_GROUP`` rows): the frames put together, in order, with the first frame's types (a later frame
+    is cast to them, e.g. a column that is all null there; a type that cannot be cast fails). The same frames give
+    the same bytes, so a rerun of an unchanged night still adds no register version (``RegisterStore``)."""
+
+    _ROW_GROUP: Final = 512**2
+    """Polars' default row group."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+
+    def append(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd", write_statistics=True)
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table, row_group_size=self._ROW_GROUP)
+
+    def __enter__(self) -> _ParquetAppender:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _full_night(
@@ -327,13 +413,15 @@ def _full_night(
     The golden build needs several times its output while it works (tonight's records with their helper columns,
     each rule's candidates), so a whole province built at once was the night's peak. A person's golden record
     depends only on its own records and previous rows (``build_golden``), so each range is built from its own
-    records, read for it, and its register, change set and golden rows are written to a scratch folder before the
-    next range is read; the register and change set are then streamed into the store's files and the golden rows
-    committed range by range. The ranges are in key order, so the parts put together are in the order of one
-    whole build (register and golden rows by person, changes by person, record and field). The register's
-    checks read every golden record at once (households and ID groups cross ranges): the ranges' golden rows are
-    streamed into one file and read back whole once the build's intermediates are gone, committed as the one
-    segment a whole build commits, and checked."""
+    records, read for it; its register and change set are appended to the store's staged files
+    (``_ParquetAppender``) and its golden rows written to a scratch folder before the next range is read. The
+    ranges are in key order, so the files and parts are in the order of one whole build (register and golden rows
+    by person, changes by person, record and field). The golden rows are then committed range by range, and the
+    register's checks run range by range (``_range_findings``): the rules that read one record on the range's
+    golden rows, the household and shared-ID rules on them with the other ranges' members of their groups, each
+    range keeping the findings on its own persons, so that the findings are those of one check of everyone (in the
+    order ``_sorted_findings`` gives them). Neither the golden rows nor their checked columns of the whole province
+    are ever in memory at once."""
     day = date.fromisoformat(night)
     rules = survivorship_rules()
     last = store.previous_night(night)
@@ -355,50 +443,53 @@ def _full_night(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
-        counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
-        for part, (start, end) in enumerate(zip(starts, [*starts[1:], keys.len()], strict=True)):
-            persons = keys.slice(start, end - start)
-            records, members = _person_records(base, extracts, clusters, persons)
-            previous = previous_changes = None
-            if last is not None and homes is not None:
-                mine = homes.filter(pl.col("_partition") == part).get_column("person_key").implode()
-                previous = store.scan_register(last).filter(pl.col("person_key").is_in(mine)).collect()
-                record_ids = records.get_column("record_id").implode()
-                previous_changes = store.scan_changes(last).filter(pl.col("record_id").is_in(record_ids)).collect()
-            # With previous rows, every record seen tonight (in this range or another) must be known to the build:
-            # a previous row's records seen elsewhere tonight are not inherited.
-            build = build_golden(records, membership if previous is not None else members, day, previous=previous,
-                                 rules=rules)  # fmt: skip
-            del records, members
-            changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
-            del previous, previous_changes
-            counts["persons"] += build.register.height
-            counts["changes"] += changes.height
-            counts["changes_tonight"] += int((changes["night"] == day).sum())
-            for name, frame in (("register", build.register), ("changes", changes),
-                                ("golden", check_records(build.golden))):  # fmt: skip
-                frame.write_parquet(scratch / f"{name}-{part:05d}.parquet", compression="lz4")
-            del build, changes
-            progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
 
         def files(register_path: Path, changes_path: Path) -> dict[str, int]:
-            _sink_parts(scratch, "register", register_path, compression="zstd", statistics=True)
-            _sink_parts(scratch, "changes", changes_path, compression="zstd", statistics=True)
+            """Every range built, its register and change set appended to the store's staged files and its golden
+            rows written to the scratch folder, before the next range is read."""
+            counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
+            with _ParquetAppender(register_path) as registers, _ParquetAppender(changes_path) as change_sets:
+                for part, (start, end) in enumerate(zip(starts, [*starts[1:], keys.len()], strict=True)):
+                    persons = keys.slice(start, end - start)
+                    records, members = _person_records(base, extracts, clusters, persons)
+                    previous = previous_changes = None
+                    if last is not None and homes is not None:
+                        mine = homes.filter(pl.col("_partition") == part).get_column("person_key").implode()
+                        previous = store.scan_register(last).filter(pl.col("person_key").is_in(mine)).collect()
+                        record_ids = records.get_column("record_id").implode()
+                        previous_changes = (
+                            store.scan_changes(last).filter(pl.col("record_id").is_in(record_ids)).collect()
+                        )
+                    # With previous rows, every record seen tonight (in this range or another) must be known to the
+                    # build: a previous row's records seen elsewhere tonight are not inherited.
+                    build = build_golden(records, membership if previous is not None else members, day,
+                                         previous=previous, rules=rules)  # fmt: skip
+                    del records, members
+                    changes = build_changes(build, day, previous_changes=previous_changes, rules=rules)
+                    del previous, previous_changes
+                    counts["persons"] += build.register.height
+                    counts["changes"] += changes.height
+                    counts["changes_tonight"] += int((changes["night"] == day).sum())
+                    registers.append(build.register)
+                    change_sets.append(changes)
+                    check_records(build.golden).write_parquet(scratch / f"golden-{part:05d}.parquet", compression="lz4")
+                    del build, changes
+                    progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
             return counts
 
         store.write_with(night, files, info=version_info)
-        # The golden rows committed range by range (a whole province's never sit in memory at once), and the columns
-        # the checks read streamed into one file, read back whole: contiguous columns (the checks on a frame of one
-        # chunk per range took three times as long and memory).
+        # The golden rows committed range by range (a whole province's never sit in memory at once).
         golden_parts = sorted(scratch.glob("golden-*.parquet"))
         goldens.commit(night, base=None, added=(pl.read_parquet(p) for p in golden_parts), meta=meta)
         checked = _checked_columns(pl.read_parquet_schema(golden_parts[0]))
-        _sink_parts(scratch, "golden", scratch / "checked.parquet", columns=checked, compression="lz4")
-        golden_rows = pl.read_parquet(scratch / "checked.parquet")
+        found = _sorted_findings(
+            pl.concat(
+                [_range_findings(golden_parts, part, checked, day, settings) for part in range(len(golden_parts))],
+                how="vertical",
+            )
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    found = _sorted_findings(_findings_of(golden_rows, day, settings))
-    del golden_rows
     findings_version = findings_store.commit(night, base=None, added=found, meta=meta, empty_schema=FINDINGS_SCHEMA)
     everyone = store.scan_register(night).select("person_key").collect().get_column("person_key")
     return RegisterNight(store.root, night, None, None, everyone.head(0), findings_version, everyone, True)

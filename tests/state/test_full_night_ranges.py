@@ -13,13 +13,16 @@ from typing import Any
 import polars as pl
 import pytest
 
+from checks.context import CheckSettings
 from register.store import RegisterStore
 from state.register import (
     GOLDEN_TABLE,
     REGISTER_FINDINGS_TABLE,
     REGISTER_FOLDER,
     RegisterNight,
+    _checked_columns,
     _partition_starts,
+    _sorted_findings,
     golden_store,
     register_night,
 )
@@ -129,3 +132,68 @@ def test_a_row_handed_to_a_person_of_another_range_goes_to_that_range(tmp_path: 
     _assert_same(built["whole"], built["ranges"])
     statuses = dict(built["ranges"]["register"].select("person_key", "status").iter_rows())
     assert statuses == {"P-A1": "deceased", "P-M1": "alive", "P-Z1": "alive"}
+
+
+def test_the_checks_in_ranges_see_households_and_id_groups_across_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The register's checks run range by range with the other ranges' members of each household and valid ID
+    group: in ranges of one person, a household whose members (and head) are in other ranges, and one ID held by
+    two different people of two ranges, give exactly the findings of one check of everyone, each once."""
+    import state.register as state_register
+
+    def member(record_id: str, serial: int, **values: Any) -> dict[str, Any]:
+        return person(record_id, person_id=f"0370900{serial:05d}", **{"relation_to_head": "Con", **values})
+
+    rows = [
+        # H1: no head, members in three ranges: one finding, on its first member (P-A1), naming the others.
+        member("A1", 1, household_id="3700000101"),
+        member("M1", 2, household_id="3700000101"),
+        member("Z1", 3, household_id="3700000101"),
+        # H2: its head is in the last range; the first range alone would see a household without head.
+        member("B2", 4, household_id="3700000102"),
+        person("Z2", person_id="037090000005", household_id="3700000102", relation_to_head="Chủ hộ"),
+        # H3: its first member died, so the finding is on the first living member, in the middle range.
+        member("A3", 6, household_id="3700000103", death_date="2020-01-01"),
+        member("M3", 7, household_id="3700000103"),
+        member("Z3", 8, household_id="3700000103"),
+        # One valid ID for two different people (sex), and one for two records of one person's profile.
+        member("C4", 9, household_id="3700000104", relation_to_head="Chủ hộ"),
+        member("Y4", 9, household_id="3700000105", relation_to_head="Chủ hộ", full_name="Trần Thị Bình", sex="Nữ"),
+        member("D5", 10, household_id="3700000106", relation_to_head="Chủ hộ"),
+        member("X5", 10, household_id="3700000107", relation_to_head="Chủ hộ"),
+        # No household: blank ids are no group.
+        member("E6", 11, household_id=""),
+        member("W6", 12, household_id=""),
+    ]
+    groups = [(row["record_id"],) for row in rows]
+    calls: list[int] = []
+    real = state_register._findings_of
+
+    def counted(golden_rows: pl.DataFrame, *args: Any, **options: Any) -> pl.DataFrame:
+        calls.append(golden_rows.height)
+        return real(golden_rows, *args, **options)
+
+    monkeypatch.setattr(state_register, "_findings_of", counted)
+    found = {}
+    for name, persons in (("whole", 10**9), ("ranges", 1)):
+        calls.clear()
+        tables = _night_tables(tmp_path / name / "in", NIGHT, rows, groups)
+        built = register_night(*tables, tmp_path / name / "state", NIGHT.isoformat(), partition_persons=persons)
+        found[name] = built.findings.read()
+        # Per range the rules on one record, then the group rules (one range of everyone, or one per person).
+        assert len(calls) == 2 * (1 if name == "whole" else len(rows))
+    # Both equal one check of every golden record at once (what a full night did before it checked in ranges).
+    golden = golden_store(tmp_path / "whole" / "state").version(NIGHT.isoformat())
+    everyone = golden.read(_checked_columns(golden.scan().collect_schema()))
+    at_once = _sorted_findings(real(everyone, NIGHT, CheckSettings()))
+    for name in ("whole", "ranges"):
+        assert found[name].schema == at_once.schema
+        assert found[name].equals(at_once, null_equal=True), name
+    grouped = found["ranges"].filter(pl.col("rule").is_in(["household_without_head", "shared_person_id"]))
+    assert grouped.select("record_id", "rule", "related_record_ids").rows() == [
+        ("P-A1", "household_without_head", ["P-M1", "P-Z1"]),
+        ("P-C4", "shared_person_id", ["P-Y4"]),
+        ("P-M3", "household_without_head", ["P-Z3"]),
+        ("P-Y4", "shared_person_id", ["P-C4"]),
+    ]
