@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import polars as pl
 
@@ -478,6 +478,18 @@ def _explained(
     return explained
 
 
+class DraftOptions(TypedDict, total=False):
+    """The keyword arguments of ``plan_drafts`` and ``build_drafts``."""
+
+    rule_titles: Mapping[str, str] | None
+    comparisons: Mapping[str, ComparisonInfo] | None
+    ward_provinces: Mapping[str, str] | None
+    clusters: pl.DataFrame | None
+    register: pl.DataFrame | pl.LazyFrame | None
+    register_findings: pl.DataFrame | None
+    policy: TaskPolicy | None
+
+
 def plan_drafts(
     night: date,
     findings: pl.DataFrame,
@@ -592,14 +604,7 @@ def build_drafts(
     findings: pl.DataFrame,
     pairs: pl.DataFrame,
     records: Iterable[pl.DataFrame],
-    *,
-    rule_titles: Mapping[str, str] | None = None,
-    comparisons: Mapping[str, ComparisonInfo] | None = None,
-    ward_provinces: Mapping[str, str] | None = None,
-    clusters: pl.DataFrame | None = None,
-    register: pl.DataFrame | pl.LazyFrame | None = None,
-    register_findings: pl.DataFrame | None = None,
-    policy: TaskPolicy | None = None,
+    **options: Unpack[DraftOptions],
 ) -> NightDrafts:
     """Group findings into task drafts and review-band pairs into review drafts.
 
@@ -612,11 +617,7 @@ def build_drafts(
     task shows the person's golden record. Without it every finding is a task, grouped per rule and records.
     The whole night's drafts at once: ``plan_drafts`` drafts them a slice at a time (``DraftPlan``).
     """
-    plan = plan_drafts(
-        night, findings, pairs, records, rule_titles=rule_titles, comparisons=comparisons,
-        ward_provinces=ward_provinces, clusters=clusters, register=register, register_findings=register_findings,
-        policy=policy,
-    )  # fmt: skip
+    plan = plan_drafts(night, findings, pairs, records, **options)
     tasks: list[TaskDraft] = []
     golden: dict[str, dict[str, Any]] = {}
     for drafted, values in plan.task_slices(max(plan.task_count, 1)):
