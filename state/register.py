@@ -8,8 +8,9 @@ previous register version as a delta (``RegisterStore.write_delta``). Everyone e
 
 The register's own findings (the rules run on the golden records) follow the same pattern as the base's: the rebuilt
 persons, the persons a night-dependent rule may flip, and the members of their households and ID groups are checked
-again; the rest keep last night's findings. The golden records with every normalized column are kept beside the
-register (``state/register_golden``) for that: a person's group members are read from there, not rebuilt.
+again; the rest keep last night's findings. The golden records, with the columns the checks read (``_checked_columns``:
+no lineage, no helper columns), are kept beside the register (``state/register_golden``) for that: a person's group
+members are read from there, not rebuilt.
 
 A first or ``full`` night builds every person (in ranges of person keys, ``FULL_PARTITION_PERSONS`` at a time) and
 writes a full version; its checks run range by range as well, each range with the other ranges' members of its
@@ -65,7 +66,7 @@ _GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
 
 def register_fingerprint() -> str:
     """The code the register state was derived by (builder, rules, normalizer, checks)."""
-    return code_fingerprint("register", "normalize", "checks", "records.schema")
+    return code_fingerprint("register", "normalize", "checks", "records.schema", "state.register")
 
 
 def golden_store(state_dir: Path) -> TableStore:
@@ -253,6 +254,15 @@ def _checked_columns(schema: Mapping[str, pl.DataType]) -> list[str]:
     rules = survivorship_rules()
     unread = {source_column(c) for c in (*rules.columns, "status")} | {"record_ids", "in_base", "updated_night"}
     return [c for c in schema if c not in unread and not c.startswith("_")]
+
+
+def _stored_golden(golden: pl.DataFrame) -> pl.DataFrame:
+    """Golden rows (``build_golden``) as the golden table keeps them: as the checks read them (``check_records``), with
+    only the columns they read (``_checked_columns``). Every reader of the table (the checks, the night-sensitive
+    rules, the household and ID groups) reads no other column; the lineage and helper columns left out were half the
+    bytes the first night wrote and compressed."""
+    rows = check_records(golden)
+    return rows.select(_checked_columns(rows.schema))
 
 
 def _findings_of(
@@ -472,7 +482,8 @@ def _full_night(
                     counts["changes_tonight"] += int((changes["night"] == day).sum())
                     registers.append(build.register)
                     change_sets.append(changes)
-                    check_records(build.golden).write_parquet(scratch / f"golden-{part:05d}.parquet", compression="lz4")
+                    golden_part = scratch / f"golden-{part:05d}.parquet"
+                    _stored_golden(build.golden).write_parquet(golden_part, compression="lz4")
                     del build, changes
                     progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
             return counts
@@ -541,7 +552,7 @@ def register_night(
     gone = pl.concat([replaced, rebuilt_keys]).unique().sort()
     store.write_delta(night, build.register, changes, gone, info=version_info)
     previous_golden = goldens.version(previous_night)
-    golden_rows = check_records(build.golden)
+    golden_rows = _stored_golden(build.golden)
     golden_version = goldens.commit(night, base=previous_golden, added=golden_rows, removed=gone, meta=meta)
     # The register's findings: the rebuilt and removed persons, those a night-dependent rule may flip, and the
     # members of their households and ID groups; the context adds those members' own groups.
