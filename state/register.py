@@ -20,8 +20,7 @@ households and ID groups (``_full_night``).
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -424,13 +423,13 @@ def _full_night(
     each rule's candidates), so a whole province built at once was the night's peak. A person's golden record
     depends only on its own records and previous rows (``build_golden``), so each range is built from its own
     records, read for it; its register and change set are appended to the store's staged files
-    (``_ParquetAppender``) and its golden rows written to a scratch folder before the next range is read. The
-    ranges are in key order, so the files and parts are in the order of one whole build (register and golden rows
-    by person, changes by person, record and field). The golden rows are then committed range by range, and the
-    register's checks run range by range (``_range_findings``): the rules that read one record on the range's
-    golden rows, the household and shared-ID rules on them with the other ranges' members of their groups, each
-    range keeping the findings on its own persons, so that the findings are those of one check of everyone (in the
-    order ``_sorted_findings`` gives them). Neither the golden rows nor their checked columns of the whole province
+    (``_ParquetAppender``) and its golden rows written as a segment of the golden table before the next range is
+    read. The ranges are in key order, so the files and segments are in the order of one whole build (register and
+    golden rows by person, changes by person, record and field). The register's checks then run range by range
+    (``_range_findings``): the rules that read one record on the range's golden rows, the household and shared-ID
+    rules on them with the other ranges' members of their groups, each range keeping the findings on its own
+    persons, so that the findings are those of one check of everyone (in the order ``_sorted_findings`` gives
+    them). Neither the golden rows nor their checked columns of the whole province
     are ever in memory at once."""
     day = date.fromisoformat(night)
     rules = survivorship_rules()
@@ -449,15 +448,15 @@ def _full_night(
         homes = assigned.select("person_key", pl.coalesce("successor", "person_key").alias("_home")).with_columns(
             _partition_of(bounds, "_home").alias("_partition")
         )
-    scratch = store.root / ".full-build"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    try:
+    golden_version: TableVersion | None = None
 
-        def files(register_path: Path, changes_path: Path) -> dict[str, int]:
-            """Every range built, its register and change set appended to the store's staged files and its golden
-            rows written to the scratch folder, before the next range is read."""
-            counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
+    def files(register_path: Path, changes_path: Path) -> dict[str, int]:
+        """Every range built, its register and change set appended to the store's staged files and its golden rows
+        written as a segment of tonight's golden version, before the next range is read."""
+        nonlocal golden_version
+        counts = {"persons": 0, "changes": 0, "changes_tonight": 0}
+
+        def golden_ranges() -> Iterator[pl.DataFrame]:
             with _ParquetAppender(register_path) as registers, _ParquetAppender(changes_path) as change_sets:
                 for part, (start, end) in enumerate(zip(starts, [*starts[1:], keys.len()], strict=True)):
                     persons = keys.slice(start, end - start)
@@ -482,25 +481,29 @@ def _full_night(
                     counts["changes_tonight"] += int((changes["night"] == day).sum())
                     registers.append(build.register)
                     change_sets.append(changes)
-                    golden_part = scratch / f"golden-{part:05d}.parquet"
-                    _stored_golden(build.golden).write_parquet(golden_part, compression="lz4")
+                    golden_rows = _stored_golden(build.golden)
                     del build, changes
                     progress("sổ dân cư sạch / building the register", counts["persons"], keys.len())
-            return counts
+                    yield golden_rows
+                    del golden_rows
 
-        store.write_with(night, files, info=version_info)
-        # The golden rows committed range by range (a whole province's never sit in memory at once).
-        golden_parts = sorted(scratch.glob("golden-*.parquet"))
-        goldens.commit(night, base=None, added=(pl.read_parquet(p) for p in golden_parts), meta=meta)
-        checked = _checked_columns(pl.read_parquet_schema(golden_parts[0]))
-        found = _sorted_findings(
-            pl.concat(
-                [_range_findings(golden_parts, part, checked, day, settings) for part in range(len(golden_parts))],
-                how="vertical",
-            )
+        # The golden table's version is committed as the ranges are built, one segment a range (a whole province's
+        # golden rows never sit in memory at once, nor go through a scratch file). Committed before the register's
+        # version: a night killed between the two has a golden version without its register, which the next night
+        # does not use (``_usable_previous`` wants both) and a rerun writes again with the same files.
+        golden_version = goldens.commit(night, base=None, added=golden_ranges(), meta=meta)
+        return counts
+
+    store.write_with(night, files, info=version_info)
+    assert golden_version is not None
+    golden_parts = [golden_version.path(segment) for segment in golden_version.segments]
+    checked = _checked_columns(pl.read_parquet_schema(golden_parts[0]))
+    found = _sorted_findings(
+        pl.concat(
+            [_range_findings(golden_parts, part, checked, day, settings) for part in range(len(golden_parts))],
+            how="vertical",
         )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    )
     findings_version = findings_store.commit(night, base=None, added=found, meta=meta, empty_schema=FINDINGS_SCHEMA)
     everyone = store.scan_register(night).select("person_key").collect().get_column("person_key")
     return RegisterNight(store.root, night, None, None, everyone.head(0), findings_version, everyone, True)

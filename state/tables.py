@@ -292,6 +292,7 @@ class TableStore:
                 if base is not None and len(self.id_columns) == 1:
                     dead_parts_ids.append(chunk.get_column(self.id_columns[0]).cast(pl.String).alias("id"))
                 delta.append(self._write_part("seg", night, chunk))
+                del chunk  # not held while a generator of chunks makes the next one
             if not delta:
                 schema = schema or empty_schema
                 if schema is None:
