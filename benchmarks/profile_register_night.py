@@ -152,8 +152,15 @@ def main() -> int:
     from state.tables import TableStore
 
     steps = Steps()
-    for name in ("attach_person_keys", "_prepare", "assign_successors", "_previous_candidates", "_status",
-                 "_keep_lineage_nights", "renormalized"):
+    for name in (
+        "attach_person_keys",
+        "_prepare",
+        "assign_successors",
+        "_previous_candidates",
+        "_status",
+        "_keep_lineage_nights",
+        "renormalized",
+    ):
         steps.wrap(golden, name, f"build_golden: {name}")
     for name in (
         "_person_records",

@@ -100,8 +100,9 @@ class TableVersion:
             return None
         return pl.concat([pl.read_parquet(p).get_column("id") for p in later]).unique()
 
-    def scan(self, columns: Sequence[str] | None = None) -> pl.LazyFrame:
-        """The live rows (all columns, or ``columns``), segment by segment in the order they were written."""
+    def segment_scans(self, columns: Sequence[str] | None = None) -> list[pl.LazyFrame]:
+        """The live rows of each segment (all columns, or ``columns``), in the order the segments were written:
+        ``scan`` is their concatenation. For one pass over a large table a segment at a time."""
         parts = []
         for segment in self.segments:
             frame = pl.scan_parquet(self.path(segment))
@@ -110,6 +111,11 @@ class TableVersion:
                 killed = pl.any_horizontal(pl.col(c).is_in(dead.implode()) for c in self.id_columns)
                 frame = frame.filter(~killed)
             parts.append(frame.select(columns) if columns is not None else frame)
+        return parts
+
+    def scan(self, columns: Sequence[str] | None = None) -> pl.LazyFrame:
+        """The live rows (all columns, or ``columns``), segment by segment in the order they were written."""
+        parts = self.segment_scans(columns)
         if not parts:
             return pl.LazyFrame(schema={c: pl.String for c in (columns or self.id_columns)})
         return pl.concat(parts, how="vertical")
