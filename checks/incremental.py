@@ -24,6 +24,7 @@ import polars as pl
 
 from checks.context import ROUTING_COLUMNS, CheckContext, CheckSettings, with_routing
 from checks.findings import FINDINGS_SCHEMA, empty_findings
+from checks.groups import GROUP_COLUMNS, RECORD_GROUPS, group_key
 from checks.registry import RULES, run_rules
 from records.progress import Progress, no_progress
 from state.graph import connected_components
@@ -42,7 +43,10 @@ __all__ = [
 FINDINGS_TABLE: Final = "findings"
 LINKS_TABLE: Final = "findings_links"
 CHUNK_RECORDS: Final = 400_000
-_GROUP_COLUMNS: Final = ("household_id", "person_id_norm", "person_id_valid")
+_RECORD_GROUPS: Final = tuple(dict.fromkeys(g for r in RULES.values() for g in r.groups if g in RECORD_GROUPS))
+"""The groups of a record's own columns the rules judge a record in (``Rule.groups``: households, valid IDs); the
+others come with the night's clusters (``CLUSTER``) and extracts (``EXTRACTS``: ``_linked_base_ids``)."""
+_GROUP_COLUMNS: Final = tuple(dict.fromkeys(c for group in _RECORD_GROUPS for c in GROUP_COLUMNS[group]))
 _TIMINGS_SCHEMA: Final = pl.Schema({"rule": pl.String(), "findings": pl.Int64(), "seconds": pl.Float64()})
 
 
@@ -161,23 +165,21 @@ def _groups_of(
     ids: pl.Series, bases: list[TableVersion], clusters: list[TableVersion], tonight: TableVersion,
     tonight_clusters: TableVersion,
 ) -> pl.Series:  # fmt: skip
-    """Tonight's base records sharing a household, a valid personal ID or a cluster with ``ids`` in any of the given
-    base and cluster versions (tonight's, and last night's for records that changed or left)."""
-    households, person_ids, cluster_ids = [], [], []
+    """Tonight's base records sharing a group of the rules (``_RECORD_GROUPS``: a household, a valid personal ID) or a
+    cluster with ``ids`` in any of the given base and cluster versions (tonight's, and last night's for records that
+    changed or left)."""
+    keys: dict[str, list[pl.Series]] = {group: [] for group in _RECORD_GROUPS}
+    cluster_ids = []
     for version in bases:
         rows = version.lookup(ids, ["record_id", *_GROUP_COLUMNS])
-        households.append(rows.get_column("household_id").drop_nulls())
-        person_ids.append(rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm"))
+        for group, found in keys.items():
+            found.append(rows.select(group_key(group)).to_series().drop_nulls())
     for version in clusters:
         cluster_ids.append(version.lookup(ids, ["record_id", "cluster_id"]).get_column("cluster_id"))
-    household = pl.concat(households).unique().implode()
-    person = pl.concat(person_ids).drop_nulls().unique().implode()
+    shared = [group_key(group).is_in(pl.concat(found).unique().implode()) for group, found in keys.items()]
     members = (
         tonight.scan(["record_id", *_GROUP_COLUMNS])
-        .filter(
-            pl.col("household_id").is_in(household)
-            | (pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_in(person))
-        )
+        .filter(pl.any_horizontal(shared).fill_null(False) if shared else pl.lit(False))
         .select("record_id")
         .collect()
         .get_column("record_id")
@@ -218,20 +220,21 @@ def _usable_previous(store: TableStore, base: TableVersion, clusters: TableVersi
 
 
 def _chunks(base: TableVersion, clusters: TableVersion, first: pl.Series) -> Iterator[pl.Series]:
-    """Base ids in chunks of whole groups (household, valid personal ID, cluster), ``first`` in the first chunk."""
+    """Base ids in chunks of whole groups (``_RECORD_GROUPS``: household, valid personal ID; and cluster), ``first``
+    (the base records linked to tonight's extracts, which only the first chunk is checked with) in the first chunk."""
     slim = base.read(["record_id", *_GROUP_COLUMNS]).join(
         clusters.read(["record_id", "cluster_id"]), on="record_id", how="left"
     )
     nodes = slim.height
     index = slim.with_row_index("_n").select("_n", "record_id", *_GROUP_COLUMNS, "cluster_id")
     edges_left, edges_right = [], []
-    keyed = {
-        "household_id": pl.col("household_id").is_not_null(),
-        "person_id_norm": pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_not_null(),
-        "cluster_id": pl.col("cluster_id").is_not_null(),
-    }
-    for column, present in keyed.items():
-        grouped = index.filter(present).select("_n", column).with_columns(pl.col("_n").min().over(column).alias("_f"))
+    keys = [*(group_key(group) for group in _RECORD_GROUPS), pl.col("cluster_id")]
+    for key in keys:
+        grouped = (
+            index.select("_n", key.alias("_key"))
+            .filter(pl.col("_key").is_not_null())
+            .with_columns(pl.col("_n").min().over("_key").alias("_f"))
+        )
         grouped = grouped.filter(pl.col("_n") != pl.col("_f"))
         edges_left.append(grouped.get_column("_n").to_numpy())
         edges_right.append(grouped.get_column("_f").to_numpy())

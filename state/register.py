@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 
 from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA
+from checks.groups import GROUP_COLUMNS, RECORD_GROUPS, group_key
 from checks.registry import RULES, run_rules
-from checks.rules._common import present
 from records.progress import Progress, no_progress
 from register.changes import build_changes
 from register.golden import assign_successors, build_golden
@@ -61,7 +61,6 @@ REGISTER_FINDINGS_TABLE: Final = "register_findings"
 FULL_PARTITION_PERSONS: Final = 250_000
 """Persons a first or ``full`` night builds and checks at once (``_full_night``): the build's working memory is that
 of this many persons, whatever the province's size."""
-_GROUPS: Final = ("household_id", "person_id_norm", "person_id_valid")
 
 
 def register_fingerprint() -> str:
@@ -227,24 +226,13 @@ def _night_sensitive(golden: TableVersion, before: date, night: date, settings: 
 
 
 def _groups(golden: list[TableVersion], keys: pl.Series, tonight: TableVersion) -> pl.Series:
-    """Persons of tonight's register sharing a household or a valid personal ID with ``keys`` in any of the given
-    golden versions (tonight's; last night's for persons rebuilt or removed)."""
-    households, person_ids = [], []
-    for version in golden:
-        rows = version.lookup(keys, ["record_id", *_GROUPS])
-        households.append(rows.get_column("household_id").drop_nulls())
-        person_ids.append(rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm"))
-    household = pl.concat(households).unique().implode()
-    person = pl.concat(person_ids).drop_nulls().unique().implode()
+    """Persons of tonight's register sharing a group of the register's group rules (a household, a valid personal
+    ID: ``_shares_a_group_with``) with ``keys`` in any of the given golden versions (tonight's; last night's for
+    persons rebuilt or removed)."""
+    columns = ["record_id", *_GROUP_KEY_COLUMNS]
+    rows = pl.concat([version.lookup(keys, columns) for version in golden], how="vertical_relaxed")
     members = (
-        tonight.scan(["record_id", *_GROUPS])
-        .filter(
-            pl.col("household_id").is_in(household)
-            | (pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_in(person))
-        )
-        .select("record_id")
-        .collect()
-        .get_column("record_id")
+        tonight.scan(columns).filter(_shares_a_group_with(rows)).select("record_id").collect().get_column("record_id")
     )
     return pl.concat([keys.cast(pl.String), members]).unique()
 
@@ -281,33 +269,36 @@ def _findings_of(
     return pl.concat([findings, conflict_findings(golden_rows)], how="vertical").match_to_schema(FINDINGS_SCHEMA)
 
 
-_GROUP_RULES: Final = ("household_without_head", "shared_person_id")
-"""The register's checks that judge a golden record with others. The register is checked without extracts, pairs or
-clusters, so the rules that link extracts to the base (births, cards, deaths and moves not reflected, cross-source
-mismatches, the cards of ``adult_without_card`` and ``card_expired``) and ``duplicate_person`` (clusters or dedupe
-pairs) find nothing beyond one record, and every other rule and the conflicts read one record alone. These two read
-a group whole: ``household_without_head`` the living members of a household id that is present (not blank), reported
-on the first of them; ``shared_person_id`` the holders of one valid ``person_id_norm``, each reported, naming the
-others in the order of the rows."""
-_GROUP_RULE_COLUMNS: Final = (
-    "record_id", "source", "permanent_address_ward_code", "current_address_ward_code",  # the finding and its ward
-    "household_id", "relation_to_head", "death_date", "death_date_value", "death_date_precision",  # households
-    "person_id_norm", "person_id_valid", "sex_norm", "birth_year", "name_key_no_middle", "given_key", "full_name",
-    "birth_date_value", "birth_date_precision", "birth_date_swapped",  # the profiles of one ID's holders
-)  # fmt: skip
-"""The columns ``_GROUP_RULES`` read of a golden row (a rule reading another fails on a frame of these alone)."""
+_GROUP_RULES: Final = tuple(r.id for r in RULES.values() if set(r.groups) & set(RECORD_GROUPS))
+"""The register's checks that judge a golden record with others: the rules that declare a group of a record's own
+columns (``Rule.groups``: a household, the holders of a valid ID). The register is checked without extracts, pairs
+or clusters, so the rules that declare only the other groups find nothing beyond one record: those that link
+extracts to the base (births, cards, deaths and moves not reflected, cross-source mismatches, the cards of
+``adult_without_card`` and ``card_expired``) and ``duplicate_person`` (clusters or dedupe pairs); every rule that
+declares no group, and the conflicts, read one record alone. Today these are ``household_without_head``, which reads
+the living members of a household id that is present (not blank), reported on the first of them, and
+``shared_person_id``, which reads the holders of one valid ``person_id_norm``, each reported, naming the others in the
+order of the rows."""
+_GROUP_RULE_COLUMNS: Final = tuple(dict.fromkeys(c for id in _GROUP_RULES for c in RULES[id].read_columns))
+"""The columns ``_GROUP_RULES`` read of a golden row (``Rule.read_columns``: those of the finding and its ward, of
+the record's groups and those the rule declares; a rule reading another fails on a frame of these alone)."""
+_GROUP_KINDS: Final = tuple(dict.fromkeys(g for id in _GROUP_RULES for g in RULES[id].groups if g in RECORD_GROUPS))
+"""The groups ``_GROUP_RULES`` judge a golden record in."""
+_GROUP_KEY_COLUMNS: Final = tuple(dict.fromkeys(c for group in _GROUP_KINDS for c in GROUP_COLUMNS[group]))
+"""The columns that place a golden row in its ``_GROUP_KINDS``."""
 
 
 def _shares_a_group_with(rows: pl.DataFrame) -> pl.Expr:
-    """True for a golden row in a household (present, not blank: a blank one is no group for the rule, and every
-    person without a household would otherwise be every range's context) or a valid personal ID of ``rows``."""
-    households = rows.filter(present("household_id")).get_column("household_id").unique()
-    person_ids = (
-        rows.filter(pl.col("person_id_valid").fill_null(False)).get_column("person_id_norm").drop_nulls().unique()
-    )
-    in_household = pl.col("household_id").is_in(households.implode())
-    with_person_id = pl.col("person_id_valid").fill_null(False) & pl.col("person_id_norm").is_in(person_ids.implode())
-    return (in_household | with_person_id).fill_null(False)
+    """True for a golden row in one of the ``_GROUP_KINDS`` of a row of ``rows`` (with ``_GROUP_KEY_COLUMNS``): a
+    household that is present (a blank one is no group for the rule, and every person without a household would
+    otherwise be every range's context) or a valid personal ID."""
+    if not _GROUP_KINDS:
+        return pl.lit(False)
+    shared = [
+        group_key(group).is_in(rows.select(group_key(group)).to_series().drop_nulls().unique().implode())
+        for group in _GROUP_KINDS
+    ]
+    return pl.any_horizontal(shared).fill_null(False)
 
 
 def _range_findings(

@@ -6,6 +6,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from checks.context import CheckContext
+from checks.groups import CLUSTER, PERSON_ID
 from checks.registry import rule
 from checks.rules._common import hits, present
 
@@ -19,6 +20,7 @@ _LEGACY_LABELS = {"full_name": "họ tên", "permanent_address": "nơi thường
     title="Một người có nhiều bản ghi trong CSDL dân cư",
     description="Khâu ghép nối xác định hai hay nhiều bản ghi của CSDL dân cư là cùng một công dân; cần hợp nhất "
     "về một bản ghi.",
+    groups=(CLUSTER,),
 )
 def duplicate_person(context: CheckContext) -> pl.DataFrame:
     """Base records the match stage put into one person cluster (or, without clusters, matched dedupe pairs).
@@ -60,6 +62,20 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
     )
 
 
+_PROFILE = (
+    "person_id_norm",
+    "sex_norm",
+    "birth_year",
+    "name_key_no_middle",
+    "given_key",
+    "full_name",
+    "birth_date_value",
+    "birth_date_precision",
+    "birth_date_swapped",
+)
+"""What :func:`shared_person_id` compares (and shows: ``full_name``) about a record."""
+
+
 @rule(
     "shared_person_id",
     quality="sạch",
@@ -67,6 +83,8 @@ def duplicate_person(context: CheckContext) -> pl.DataFrame:
     title="Một số định danh dùng cho nhiều người",
     description="Hai bản ghi mang cùng số định danh nhưng khác giới tính, ngày sinh hoặc có họ tên khác hẳn nhau, "
     "tức là hai người khác nhau (thường là anh chị em, sinh đôi); một trong hai số định danh sai.",
+    groups=(PERSON_ID,),
+    columns=_PROFILE,
 )
 def shared_person_id(context: CheckContext) -> pl.DataFrame:
     """Pairs of base records with one valid ID but evidently different people (sex, birth year, a full birth date
@@ -210,20 +228,6 @@ def _vetoed_one_id(context: CheckContext) -> pl.DataFrame:
         )
         .filter(pl.col("person_id_norm").is_not_null())
     )
-
-
-_PROFILE = (
-    "person_id_norm",
-    "sex_norm",
-    "birth_year",
-    "name_key_no_middle",
-    "given_key",
-    "full_name",
-    "birth_date_value",
-    "birth_date_precision",
-    "birth_date_swapped",
-)
-"""What :func:`shared_person_id` compares (and shows: ``full_name``) about a record."""
 
 
 @rule(

@@ -9,6 +9,7 @@ from typing import Final
 import polars as pl
 
 from checks.context import CheckContext
+from checks.groups import CLUSTER, EXTRACTS, HOUSEHOLD
 from checks.registry import rule
 from checks.rules._common import alive, cards_issued_tonight, fmt_date, hits, night, present, surely_aged
 from records.mappings import all_mappings
@@ -72,6 +73,15 @@ def required_field_missing(context: CheckContext) -> pl.DataFrame:
         (surely_aged(pl.lit(night)) >= settings.card_age)
         & (surely_aged(pl.lit(before)) < settings.card_age).fill_null(False)
     ),
+    groups=(EXTRACTS,),
+    columns=(
+        "card_number",
+        "death_date",
+        "death_date_value",
+        "death_date_precision",
+        "birth_date_value",
+        "birth_date_precision",
+    ),
 )
 def adult_without_card(context: CheckContext) -> pl.DataFrame:
     """A living base person surely aged 14+ with no card number. A card issued tonight (card extract linked to the
@@ -100,6 +110,16 @@ def adult_without_card(context: CheckContext) -> pl.DataFrame:
     title="Khai sinh chưa có bản ghi công dân",
     description="Mỗi trẻ đã đăng ký khai sinh phải có bản ghi trong CSDL dân cư (hoặc được đăng ký thường trú trong "
     "cùng đợt dữ liệu).",
+    groups=(EXTRACTS, CLUSTER),
+    columns=(
+        "event_type",
+        "registration_date_value",
+        "registration_date_precision",
+        "full_name",
+        "name_key",
+        "birth_date_value",
+        "birth_date_precision",
+    ),
 )
 def birth_without_person_record(context: CheckContext) -> pl.DataFrame:
     """A registered birth (hộ tịch, Khai sinh) that links to no base record and to no residence registration tonight,
@@ -148,6 +168,8 @@ def birth_without_person_record(context: CheckContext) -> pl.DataFrame:
     title="Hồ sơ cấp thẻ không khớp công dân nào trong CSDL",
     description="Thẻ căn cước chỉ cấp cho công dân đã có trong CSDL dân cư: một hồ sơ cấp thẻ không ghép được với "
     "bản ghi nào mang số định danh hoặc thông tin nhân thân sai, hoặc CSDL thiếu công dân đó.",
+    groups=(EXTRACTS, CLUSTER),
+    columns=("person_id", "full_name", "birth_date_value", "birth_date_precision"),
 )
 def card_without_person_record(context: CheckContext) -> pl.DataFrame:
     """A card-issuance record that links to no base record, unless another extract record of its cluster (a birth,
@@ -175,6 +197,8 @@ def card_without_person_record(context: CheckContext) -> pl.DataFrame:
     severity="error",
     title="Hộ gia đình không có chủ hộ",
     description='Mỗi hộ (số hộ) trong CSDL dân cư phải có đúng một thành viên còn sống có quan hệ "Chủ hộ".',
+    groups=(HOUSEHOLD,),
+    columns=("relation_to_head", "death_date", "death_date_value", "death_date_precision", "birth_date_value"),
 )
 def household_without_head(context: CheckContext) -> pl.DataFrame:
     """A household id whose living members include nobody recorded as head; reported on its first member."""

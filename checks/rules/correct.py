@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from checks.context import CheckContext
+from checks.groups import EXTRACTS
 from checks.registry import rule
 from checks.rules._common import fmt_date, hits, night, period_end, present, text
 from records.ethnicities import canonical_ethnicity
@@ -237,6 +238,8 @@ def ethnicity_not_recognized(context: CheckContext) -> pl.DataFrame:
     title="Thông tin một người không khớp giữa các nguồn",
     description="Bản ghi trong dữ liệu cư trú, hộ tịch hoặc cấp thẻ đã được ghép với một người trong cơ sở dữ liệu "
     "dân cư nhưng giới tính, ngày sinh đầy đủ hoặc số định danh khác nhau.",
+    groups=(EXTRACTS,),
+    columns=("sex_norm", "birth_date_value", "birth_date_precision", "person_id_norm", "person_id_valid"),
 )
 def cross_source_mismatch(context: CheckContext) -> pl.DataFrame:
     """A linked extract/base pair disagrees on sex, full birth date or valid personal ID."""

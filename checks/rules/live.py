@@ -8,6 +8,7 @@ from typing import Final
 import polars as pl
 
 from checks.context import CheckContext, CheckSettings
+from checks.groups import EXTRACTS
 from checks.registry import rule
 from checks.rules._common import alive, cards_issued_tonight, fmt_date, hits, night
 
@@ -38,6 +39,8 @@ def _linked_base(
     severity="error",
     title="Đã đăng ký khai tử nhưng CSDL dân cư chưa cập nhật",
     description="Người đã được đăng ký khai tử (hộ tịch) nhưng bản ghi trong CSDL dân cư vẫn chưa có ngày chết.",
+    groups=(EXTRACTS,),
+    columns=("event_type", "registration_date_value", "death_date", "death_date_value", "death_date_precision"),
 )
 def death_not_reflected(context: CheckContext) -> pl.DataFrame:
     """A registered death linked to a base record that still has no death date; reported on the base record."""
@@ -77,6 +80,16 @@ def death_not_reflected(context: CheckContext) -> pl.DataFrame:
     title="Chuyển nơi thường trú nhưng CSDL dân cư chưa cập nhật",
     description="Người đã đăng ký thường trú nơi mới hoặc đã xóa đăng ký thường trú nơi cũ (dữ liệu cư trú) nhưng "
     "nơi thường trú trong CSDL dân cư vẫn là nơi cũ.",
+    groups=(EXTRACTS,),
+    columns=(
+        "event_type",
+        "registration_date_value",
+        "permanent_address",
+        "permanent_address_norm",
+        "permanent_address_ward_code",
+        "permanent_address_street",
+        "permanent_address_candidates",
+    ),
 )
 def move_not_reflected(context: CheckContext) -> pl.DataFrame:
     """A move in the residence extract that the linked base record does not show; reported on the base record.
@@ -187,6 +200,19 @@ def _verification_lapses_between(settings: CheckSettings, before: date, night: d
     description="Thẻ phải được đổi khi công dân đủ 25, 40 và 60 tuổi; thẻ trong CSDL dân cư quá ngày hết hạn (ghi "
     "trên thẻ, hoặc theo tuổi khi thẻ không ghi) là không còn giá trị, kể cả khi thẻ mới vừa cấp chưa được cập nhật.",
     may_change=_expires_between,
+    groups=(EXTRACTS,),
+    columns=(
+        "card_number",
+        "person_id",
+        "card_issue_date_value",
+        "card_issue_date_precision",
+        "card_expiry_date_value",
+        "death_date",
+        "death_date_value",
+        "death_date_precision",
+        "birth_date_value",
+        "birth_date_precision",
+    ),
 )
 def card_expired(context: CheckContext) -> pl.DataFrame:
     """A living base person whose card expired before the night; a renewal in tonight's card extract is named in the
