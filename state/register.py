@@ -377,8 +377,14 @@ def _route_base(base: TableVersion, ranges: pl.DataFrame, folder: Path, parts: i
     cost. Returns each range's files."""
     files: list[list[Path]] = [[] for _ in range(parts)]
     for index, segment in enumerate(base.segment_scans()):
-        rows = segment.join(ranges.lazy(), on="record_id", how="inner", maintain_order="left").collect()
+        rows = segment.collect()
+        # The range of each row found on the ids alone, then set beside the rows: a join of the rows themselves
+        # would gather every column once more.
+        part_of = rows.select("record_id").join(ranges, on="record_id", how="left", maintain_order="left")
+        rows = rows.with_columns(part_of.get_column("_partition"))
         for (part,), piece in rows.partition_by("_partition", as_dict=True, maintain_order=True).items():
+            if part is None:  # not in tonight's clusters: in no range
+                continue
             path = folder / f"base-{int(part):05d}-{index:05d}.parquet"
             piece.drop("_partition").write_parquet(path, compression="lz4")
             files[int(part)].append(path)
