@@ -7,9 +7,12 @@ member of the groups they read. The group kinds are named after the column that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import polars as pl
+
+from checks.rules._common import present
 
 __all__ = [
     "CLUSTER",
@@ -20,6 +23,7 @@ __all__ = [
     "PERSON_ID",
     "RECORD_GROUPS",
     "group_key",
+    "in_a_group_of",
 ]
 
 HOUSEHOLD: Final = "household_id"
@@ -50,8 +54,21 @@ record to a base record by; the cluster id comes from the match stage's clusters
 def group_key(group: str) -> pl.Expr:
     """A record's key in one of the ``RECORD_GROUPS``: null when the record is in no group of that kind."""
     if group == HOUSEHOLD:
-        household = pl.col("household_id")
-        return pl.when(household.str.strip_chars() != "").then(household)
+        return pl.when(present("household_id")).then(pl.col("household_id"))
     if group == PERSON_ID:
         return pl.when(pl.col("person_id_valid").fill_null(False)).then(pl.col("person_id_norm"))
     raise ValueError(f"{group!r} is not a group of a record's own columns")
+
+
+def in_a_group_of(rows: pl.DataFrame | Sequence[pl.DataFrame], groups: Sequence[str]) -> pl.Expr:
+    """True for a record in a group of ``groups`` (of the ``RECORD_GROUPS``) that a record of ``rows`` is in (each
+    frame with the groups' ``GROUP_COLUMNS``): how a check of part of the records finds the other members of the
+    groups its rules read."""
+    frames = [rows] if isinstance(rows, pl.DataFrame) else list(rows)
+    if not frames:
+        return pl.lit(False)
+    shared = []
+    for group in groups:
+        keys = pl.concat([frame.select(group_key(group).alias("key")) for frame in frames]).get_column("key")
+        shared.append(group_key(group).is_in(keys.drop_nulls().unique().implode()))
+    return pl.any_horizontal(shared).fill_null(False) if shared else pl.lit(False)

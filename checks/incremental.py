@@ -24,7 +24,7 @@ import polars as pl
 
 from checks.context import ROUTING_COLUMNS, CheckContext, CheckSettings, with_routing
 from checks.findings import FINDINGS_SCHEMA, empty_findings
-from checks.groups import GROUP_COLUMNS, RECORD_GROUPS, group_key
+from checks.groups import GROUP_COLUMNS, RECORD_GROUPS, group_key, in_a_group_of
 from checks.registry import RULES, run_rules
 from records.progress import Progress, no_progress
 from state.graph import connected_components
@@ -168,18 +168,11 @@ def _groups_of(
     """Tonight's base records sharing a group of the rules (``_RECORD_GROUPS``: a household, a valid personal ID) or a
     cluster with ``ids`` in any of the given base and cluster versions (tonight's, and last night's for records that
     changed or left)."""
-    keys: dict[str, list[pl.Series]] = {group: [] for group in _RECORD_GROUPS}
-    cluster_ids = []
-    for version in bases:
-        rows = version.lookup(ids, ["record_id", *_GROUP_COLUMNS])
-        for group, found in keys.items():
-            found.append(rows.select(group_key(group)).to_series().drop_nulls())
-    for version in clusters:
-        cluster_ids.append(version.lookup(ids, ["record_id", "cluster_id"]).get_column("cluster_id"))
-    shared = [group_key(group).is_in(pl.concat(found).unique().implode()) for group, found in keys.items()]
+    rows = [version.lookup(ids, ["record_id", *_GROUP_COLUMNS]) for version in bases]
+    cluster_ids = [version.lookup(ids, ["record_id", "cluster_id"]).get_column("cluster_id") for version in clusters]
     members = (
         tonight.scan(["record_id", *_GROUP_COLUMNS])
-        .filter(pl.any_horizontal(shared).fill_null(False) if shared else pl.lit(False))
+        .filter(in_a_group_of(rows, _RECORD_GROUPS))
         .select("record_id")
         .collect()
         .get_column("record_id")

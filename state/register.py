@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from checks.context import CheckContext, CheckSettings
 from checks.findings import FINDINGS_SCHEMA
-from checks.groups import GROUP_COLUMNS, RECORD_GROUPS, group_key
+from checks.groups import GROUP_COLUMNS, RECORD_GROUPS, in_a_group_of
 from checks.registry import RULES, run_rules
 from records.progress import Progress, no_progress
 from register.changes import build_changes
@@ -230,9 +230,13 @@ def _groups(golden: list[TableVersion], keys: pl.Series, tonight: TableVersion) 
     ID: ``_shares_a_group_with``) with ``keys`` in any of the given golden versions (tonight's; last night's for
     persons rebuilt or removed)."""
     columns = ["record_id", *_GROUP_KEY_COLUMNS]
-    rows = pl.concat([version.lookup(keys, columns) for version in golden], how="vertical_relaxed")
+    rows = [version.lookup(keys, columns) for version in golden]
     members = (
-        tonight.scan(columns).filter(_shares_a_group_with(rows)).select("record_id").collect().get_column("record_id")
+        tonight.scan(columns)
+        .filter(in_a_group_of(rows, _GROUP_KINDS))
+        .select("record_id")
+        .collect()
+        .get_column("record_id")
     )
     return pl.concat([keys.cast(pl.String), members]).unique()
 
@@ -292,13 +296,7 @@ def _shares_a_group_with(rows: pl.DataFrame) -> pl.Expr:
     """True for a golden row in one of the ``_GROUP_KINDS`` of a row of ``rows`` (with ``_GROUP_KEY_COLUMNS``): a
     household that is present (a blank one is no group for the rule, and every person without a household would
     otherwise be every range's context) or a valid personal ID."""
-    if not _GROUP_KINDS:
-        return pl.lit(False)
-    shared = [
-        group_key(group).is_in(rows.select(group_key(group)).to_series().drop_nulls().unique().implode())
-        for group in _GROUP_KINDS
-    ]
-    return pl.any_horizontal(shared).fill_null(False)
+    return in_a_group_of(rows, _GROUP_KINDS)
 
 
 def _range_findings(

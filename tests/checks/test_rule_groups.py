@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checks import CheckContext
-from checks.groups import HOUSEHOLD, PERSON_ID, group_key
+from checks.groups import HOUSEHOLD, PERSON_ID, group_key, in_a_group_of
 from checks.registry import RULES, Rule, rule
 from datagen import generate_province
 from normalize.frame import normalize_records
@@ -134,3 +134,20 @@ def test_a_rule_declares_known_groups_and_columns_only_with_groups() -> None:
     with pytest.raises(ValueError, match="no groups"):
         rule("test_columns_alone", quality="đủ", severity="error", title="", description="", columns=("x",))(body)
     assert "test_unknown_group" not in RULES and "test_columns_alone" not in RULES
+
+
+def test_in_a_group_of_finds_members_of_present_households_and_valid_ids_only() -> None:
+    records = pl.DataFrame(
+        {
+            "record_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "household_id": ["H1", "H1", " ", " ", None, None, "H2"],
+            "person_id_norm": ["001", None, None, None, "777", "777", "888"],
+            "person_id_valid": [True, None, None, None, False, False, True],
+        }
+    )
+    seeds = [records.filter(pl.col("record_id").is_in(["a", "c", "e"])), records.filter(pl.col("record_id") == "g")]
+    found = records.filter(in_a_group_of(seeds, (HOUSEHOLD, PERSON_ID))).get_column("record_id").to_list()
+    # a's household H1 (b too), g itself; a blank household (c, d) and an invalid ID (e, f) are no group.
+    assert found == ["a", "b", "g"]
+    assert records.filter(in_a_group_of([], (HOUSEHOLD,))).height == 0
+    assert records.filter(in_a_group_of(seeds, ())).height == 0
