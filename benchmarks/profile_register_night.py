@@ -39,13 +39,22 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * _PAGE / 2**20
 
 
+def _anon_mb() -> float:
+    """Resident memory that is not file-backed (RSS less the shared pages: memory-mapped files the kernel can drop
+    under pressure), what must fit the machine."""
+    with open("/proc/self/statm") as statm:
+        fields = statm.read().split()
+    return (int(fields[1]) - int(fields[2])) * _PAGE / 2**20
+
+
 class Steps:
     """Wall/CPU seconds and RSS (before, peak, after) of each call of the wrapped functions, nested by depth."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[int, str, float, float, float, float, float]] = []
+        self.rows: list[tuple[int, str, float, float, float, float, float, float]] = []
         """In the order the calls began (an outer step before its inner ones)."""
         self.peak = 0.0
+        self.anon_peak = 0.0
         self.depth = 0
         self.lock = threading.Lock()  # the sampler must not write back a peak a step has just reset
         threading.Thread(target=self._sample, daemon=True).start()
@@ -54,15 +63,17 @@ class Steps:
         while True:
             with self.lock:
                 self.peak = max(self.peak, _rss_mb())
+                self.anon_peak = max(self.anon_peak, _anon_mb())
             time.sleep(0.005)
 
     def run(self, name: str, call: Callable[[], Any]) -> Any:
         self.depth += 1
         slot = len(self.rows)
-        self.rows.append((self.depth, name, 0.0, 0.0, 0.0, 0.0, 0.0))
+        self.rows.append((self.depth, name, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
         with self.lock:
             before = _rss_mb()
             outer_peak, self.peak = self.peak, before
+            outer_anon, self.anon_peak = self.anon_peak, _anon_mb()
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             return call()
@@ -71,8 +82,10 @@ class Steps:
                 after = _rss_mb()
                 peak = max(self.peak, after)
                 self.peak = max(outer_peak, peak)
+                anon = max(self.anon_peak, _anon_mb())
+                self.anon_peak = max(outer_anon, anon)
             self.rows[slot] = (self.depth, name, time.perf_counter() - wall, time.process_time() - cpu, before,
-                               peak, after)  # fmt: skip
+                               peak, after, anon)  # fmt: skip
             self.depth -= 1
 
     def wrap(self, owner: Any, name: str, label: str | None = None) -> None:
@@ -85,9 +98,12 @@ class Steps:
         setattr(owner, name, timed)
 
     def print(self) -> None:
-        print(f"{'step':<34}{'wall s':>8}{'cpu s':>8}{'RSS in':>9}{'peak':>9}{'RSS out':>9}")
-        for depth, name, wall, cpu, before, peak, after in self.rows:
-            print(f"{'  ' * (depth - 1) + name:<34}{wall:>8.1f}{cpu:>8.1f}{before:>9.0f}{peak:>9.0f}{after:>9.0f}")
+        # "anon peak": the peak of RSS less memory-mapped file pages (the index's records are mapped, and a gather
+        # from them counts the pages it touched in RSS although the kernel may drop them at any time).
+        print(f"{'step':<34}{'wall s':>8}{'cpu s':>8}{'RSS in':>9}{'peak':>9}{'RSS out':>9}{'anon peak':>10}")
+        for depth, name, wall, cpu, before, peak, after, anon in self.rows:
+            print(f"{'  ' * (depth - 1) + name:<34}{wall:>8.1f}{cpu:>8.1f}{before:>9.0f}{peak:>9.0f}{after:>9.0f}"
+                  f"{anon:>10.0f}")  # fmt: skip
 
 
 def _compare(first: Path, second: Path) -> int:

@@ -24,6 +24,7 @@ __all__ = [
     "SortedKeys",
     "block_keys",
     "dedupe_pair_batches",
+    "guard_keys",
     "guarded_block_keys",
     "link_pairs",
     "sorted_keys",
@@ -77,7 +78,12 @@ class GuardedKeys:
 def guarded_block_keys(records: pl.DataFrame, rules: Sequence[BlockingRule]) -> GuardedKeys:
     """``block_keys(records, rules)`` and the self-join pairs per rule of the guarded keys, which
     ``dedupe_pair_batches`` needs to cut its batches (given here, it does not measure the blocks a second time)."""
-    keys = records.select([_key_expr(rule).alias(f"key_{i}") for i, rule in enumerate(rules)])
+    return guard_keys(records.select([_key_expr(rule).alias(f"key_{i}") for i, rule in enumerate(rules)]), rules)
+
+
+def guard_keys(keys: pl.DataFrame, rules: Sequence[BlockingRule]) -> GuardedKeys:
+    """The guard of ``guarded_block_keys`` on keys already computed (``key_<i>`` per record, unguarded: e.g. read
+    back from an index's sorted key arrays), so a base too large to hold whole needs only its keys in memory."""
     oversized: list[tuple[int, int]] = []
     pairs: list[int] = []
     guarded = []

@@ -24,6 +24,7 @@ before (or the dedupe model with a re-estimated prior on a small night); it is d
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from matchers.engine.blocking import block_keys
+from matchers.engine.blocking import block_keys, dedupe_pair_batches, guard_keys
 from matchers.engine.clustering import ClusterReport, person_clusters
 from matchers.engine.index import (
     MODEL_FOLDER,
@@ -45,7 +46,6 @@ from matchers.engine.index import (
 from matchers.engine.linker import (
     FrameSource,
     compare_candidates,
-    dedupe_candidates,
     pair_columns,
     prepare_records,
     random_pair_levels,
@@ -117,6 +117,12 @@ class CandidateSummary:
 INDEX_CHUNK_ROWS = 250_000
 """Base rows a full night prepares and writes to the index at once (one segment each). Preparing is row by row, so
 any chunking gives the same records; a whole 1,000,000-row base prepared at once took 3.4 GB of transient memory."""
+LOAD_RECORDS_MAX_BYTES = 2_500_000_000
+"""A night that compares most of the base reads the index's records into memory first (gathers from one frame are
+faster than from many memory-mapped segments), up to this size; a larger base is read from the mapped files, whose
+pages the kernel can drop, so a 10,000,000-record first night does not hold its records twice."""
+SCORE_BATCH_PAIRS = 1_000_000
+"""Base pairs scored and written to the pair store at once (scoring is row by row: any batch gives the same pairs)."""
 COMPARE_BATCH_PAIRS = 250_000
 """Pairs compared at once: both sides of every pair of a batch stand side by side in memory (comparing is row by
 row, so any batch gives the same levels); 1,320,697 pairs of a 1M first night at once took 1.9 GB."""
@@ -269,20 +275,17 @@ def find_candidates(
     assert model_folder is not None
     meta: dict[str, Any] = {"base": night, "base_rows": base.rows}
     if previous is None:
+        # Written a chunk at a time and read back from the index (memory-mapped): the prepared base is never held
+        # whole (at 10,000,000 records it would not fit beside its pairs).
         chunks = (lazy.collect() for lazy in _base_rows(base, INDEX_CHUNK_ROWS))
-        prepared: list[pl.DataFrame] = []
         version = store.commit(night, base=None, added=chunks, removed=pl.Series([], dtype=pl.String),
-                               model_folder=model_folder, meta=meta, prepared=prepared)  # fmt: skip
-        records = pl.concat(prepared).rechunk() if len(prepared) > 1 else prepared[0]
-        del prepared
+                               model_folder=model_folder, meta=meta)  # fmt: skip
+        live = version.open(settings)
         if training:
-            source = FrameSource(records)
-            u = estimate_u(random_pair_levels(source, source, settings, same_source=True), settings)
+            u = estimate_u(random_pair_levels(live.records, live.records, settings, same_source=True), settings)
             store.save_u(model_folder, u)
         store.save_dirty(version, pl.Series([], dtype=pl.String))
-        dedupe = _all_base_pairs(records, settings, progress)
-        del records
-        live = version.open(settings)
+        dedupe = _all_base_pairs(live, progress)
         link = _link_candidates(live, extracts)
         return _candidates_result(dedupe, link, settings, full=True, training=training, dirty=live.records.height,
                                   flipped=0)  # fmt: skip
@@ -305,17 +308,27 @@ def find_candidates(
                               flipped=flipped)  # fmt: skip
 
 
-def _all_base_pairs(records: pl.DataFrame, settings: MatchSettings, progress: Progress) -> pl.DataFrame:
-    """Every base pair of a full night, by a self-join per rule (the same pairs as looking every record up)."""
-    progress("ghép cặp trong cơ sở / blocking the base", 0, records.height)
-    found = dedupe_candidates(records, settings)
-    ids = records.get_column(settings.id_column).cast(pl.String)
-    left_ids = ids.gather(found.pairs.get_column("_l"))
-    right_ids = ids.gather(found.pairs.get_column("_r"))
+def _all_base_pairs(live: LiveIndex, progress: Progress) -> pl.DataFrame:
+    """Every base pair of a full night, by a self-join per rule (the same pairs as looking every record up), on the
+    block keys the index stored: the records themselves are not read, only their keys and ids."""
+    settings = live.settings
+    total = live.records.stored_rows
+    progress("ghép cặp trong cơ sở / blocking the base", 0, total)
+    guarded = guard_keys(live.stored_keys(), settings.blocking_rules)
+    batches = [
+        pairs.with_columns(pl.lit(rule, dtype=pl.Int8).alias("_rule"))
+        for rule, pairs in dedupe_pair_batches(guarded.keys, batch_pairs=2_000_000, expected_pairs=guarded.pairs)
+    ]
+    del guarded
+    found = pl.concat(batches) if batches else pl.DataFrame(schema={"_l": pl.UInt32, "_r": pl.UInt32, "_rule": pl.Int8})
+    del batches
+    ids = live.all_ids()
+    left_ids = ids.gather(found.get_column("_l"))
+    right_ids = ids.gather(found.get_column("_r"))
     rule_names = [rule.name for rule in settings.blocking_rules]
-    progress("ghép cặp trong cơ sở / blocking the base", records.height, records.height)
+    progress("ghép cặp trong cơ sở / blocking the base", total, total)
     return (
-        pl.DataFrame([left_ids.alias("a"), right_ids.alias("b"), found.pairs.get_column("_rule").cast(pl.Int64)])
+        pl.DataFrame([left_ids.alias("a"), right_ids.alias("b"), found.get_column("_rule").cast(pl.Int64)])
         .select(
             pl.min_horizontal("a", "b").alias("left_id"),
             pl.max_horizontal("a", "b").alias("right_id"),
@@ -434,6 +447,8 @@ def score_candidates(
     version = store.version(night)
     live = version.open(settings)
     dedupe = candidates.filter(pl.col("kind") == "dedupe")
+    if not _sorted_pairs(dedupe):
+        dedupe = dedupe.sort("left_id", "right_id")
     ids = pl.concat([dedupe.get_column("left_id"), dedupe.get_column("right_id")]).unique()
     rows = live.live_rows_of(ids)
     rule_index = {rule.name: i for i, rule in enumerate(settings.blocking_rules)}
@@ -448,7 +463,7 @@ def score_candidates(
             pl.col("blocking_rule").replace_strict(rule_index, return_dtype=pl.Int8).alias("_rule"),
         )
     )
-    if located.height > live.records.stored_rows // 4:
+    if located.height > live.records.stored_rows // 4 and live.records.nbytes <= LOAD_RECORDS_MAX_BYTES:
         live.records.load()
     progress("so sánh cặp trong cơ sở / comparing base pairs", 0, located.height)
     compared = compare_candidates(located, live.records, live.records, settings, batch_pairs=COMPARE_BATCH_PAIRS)
@@ -472,23 +487,31 @@ def score_candidates(
         model = train_model(compared, agreements, parts.u, settings, label_values=label_values,
                             comparable_pairs=n * (n - 1) // 2)  # fmt: skip
         store.save_trained(version.model_folder, model)
+    del located
     trained = version.model()
-    scored = score_compared(
-        compared,
-        trained.scoring_model(),
-        settings,
-        left_source=live.records,
-        right_source=live.records,
-        kind="dedupe",
-        # Stored with the model's decision: reviewers' labels are applied when the pairs are read (``night_pairs``),
-        # so a label given after a pair was scored counts the same as one given before.
-        labels=None,
-    )
+    scoring_model = trained.scoring_model()
+
+    def scored_batches() -> Iterator[pl.DataFrame]:
+        # Scored and written a batch at a time, in pair order (the candidates are): at 10,000,000 records the ~13M
+        # scored pairs with their per-comparison explanations would take several GB held whole.
+        for start in range(0, max(compared.height, 1), SCORE_BATCH_PAIRS):
+            yield score_compared(
+                compared.slice(start, SCORE_BATCH_PAIRS),
+                scoring_model,
+                settings,
+                left_source=live.records,
+                right_source=live.records,
+                kind="dedupe",
+                # Stored with the model's decision: reviewers' labels are applied when the pairs are read
+                # (``night_pairs``), so a label given after a pair was scored counts the same as one given before.
+                labels=None,
+            )
+
     previous_store = _consistent_previous(pair_store(state_dir), version)
     pairs_version = pair_store(state_dir).commit(
         night,
         base=previous_store,
-        added=scored.sort("left_id", "right_id"),
+        added=scored_batches(),
         removed=store.dirty(version) if previous_store is not None else pl.Series([], dtype=pl.String),
         meta={"index": night},
     )
@@ -524,6 +547,15 @@ def score_candidates(
         frames.append(link_pairs.select(pair_columns(settings)).sort("left_id", "right_id"))
     pairs = pl.concat(frames)
     return ScoredNight(pairs=pairs, store=pairs_version, trained=training)
+
+
+def _sorted_pairs(pairs: pl.DataFrame) -> bool:
+    """Whether the pairs are in ``left_id, right_id`` order (what the candidates come in)."""
+    if pairs.height < 2:
+        return True
+    left, right = pl.col("left_id"), pl.col("right_id")
+    in_order = (left > left.shift(1)) | ((left == left.shift(1)) & (right >= right.shift(1)))
+    return bool(pairs.select(in_order.slice(1).all()).item())
 
 
 def _consistent_previous(table: TableStore, index: IndexVersion) -> TableVersion | None:

@@ -1,6 +1,6 @@
-"""A full night prepares the base index in chunks of rows (one segment each) and compares pairs in batches, to bound
-its memory: the candidates, scored pairs and clusters are those of one piece, and so is the next, incremental night
-built on an index of several segments."""
+"""A full night prepares the base index in chunks of rows (one segment each), compares pairs in batches, and scores
+and stores them in batches, to bound its memory: the candidates, scored pairs and clusters are those of one piece,
+and so is the next, incremental night built on an index of several segments."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def test_index_chunks_and_compare_batches_change_nothing(tmp_path: Path, monkeyp
     whole = _match(where, tmp_path / "whole")
     monkeypatch.setattr(nightly, "INDEX_CHUNK_ROWS", 97)
     monkeypatch.setattr(nightly, "COMPARE_BATCH_PAIRS", 13)
+    monkeypatch.setattr(nightly, "SCORE_BATCH_PAIRS", 29)
     pieces = _match(where, tmp_path / "pieces")
     segments = nightly._index_store(tmp_path / "pieces" / "state", population_settings()).version(where.nights[0])
     assert len(segments.segments) > 5  # the first night's index really is in pieces
