@@ -282,6 +282,8 @@ def find_candidates(
                                model_folder=model_folder, meta=meta)  # fmt: skip
         live = version.open(settings)
         if training:
+            if live.records.nbytes <= LOAD_RECORDS_MAX_BYTES:
+                live.records.load()  # the random pairs touch rows all over the base
             u = estimate_u(random_pair_levels(live.records, live.records, settings, same_source=True), settings)
             store.save_u(model_folder, u)
         store.save_dirty(version, pl.Series([], dtype=pl.String))
