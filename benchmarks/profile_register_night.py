@@ -180,7 +180,7 @@ def main() -> int:
         steps.wrap(golden, name, f"build_golden: {name}")
     for name in (
         "_person_records",
-        "_route_base",
+        "route_rows",
         "build_golden",
         "build_changes",
         "check_records",

@@ -13,6 +13,7 @@ computed every night. A full night checks every base record the same way, in chu
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +30,7 @@ from checks.registry import RULES, run_rules
 from records.progress import Progress, no_progress
 from state.graph import connected_components
 from state.hashing import code_fingerprint
-from state.tables import TableStore, TableVersion
+from state.tables import TableStore, TableVersion, route_rows
 
 __all__ = [
     "FINDINGS_TABLE",
@@ -43,6 +44,10 @@ __all__ = [
 FINDINGS_TABLE: Final = "findings"
 LINKS_TABLE: Final = "findings_links"
 CHUNK_RECORDS: Final = 400_000
+ROUTE_MIN_CHUNKS = 6
+"""A full night with at least this many chunks routes the base and clusters to them in one pass (``route_rows``)
+instead of looking each chunk up: measured at 1M (3 chunks) routing cost 11.9 s against 6.8 s of lookups, at 10M
+(26 chunks) the lookups took 452 s."""
 _RECORD_GROUPS: Final = tuple(dict.fromkeys(g for r in RULES.values() for g in r.groups if g in RECORD_GROUPS))
 """The groups of a record's own columns the rules judge a record in (``Rule.groups``: households, valid IDs); the
 others come with the night's clusters (``CLUSTER``) and extracts (``EXTRACTS``: ``_linked_base_ids``)."""
@@ -215,6 +220,12 @@ def _usable_previous(store: TableStore, base: TableVersion, clusters: TableVersi
 def _chunks(base: TableVersion, clusters: TableVersion, first: pl.Series) -> Iterator[pl.Series]:
     """Base ids in chunks of whole groups (``_RECORD_GROUPS``: household, valid personal ID; and cluster), ``first``
     (the base records linked to tonight's extracts, which only the first chunk is checked with) in the first chunk."""
+    for _, part in _chunk_assignment(base, clusters, first).group_by("_partition", maintain_order=True):
+        yield part.get_column("record_id")
+
+
+def _chunk_assignment(base: TableVersion, clusters: TableVersion, first: pl.Series) -> pl.DataFrame:
+    """``record_id, _partition``: the chunk of every base record (``_chunks``), chunk after chunk."""
     slim = base.read(["record_id", *_GROUP_COLUMNS]).join(
         clusters.read(["record_id", "cluster_id"]), on="record_id", how="left"
     )
@@ -243,8 +254,50 @@ def _chunks(base: TableVersion, clusters: TableVersion, first: pl.Series) -> Ite
         assignment.append(chunk)
         total += size
     frame = frame.join(sizes.with_columns(pl.Series("_chunk", assignment)).select("_c", "_chunk"), on="_c")
-    for _, part in frame.group_by("_chunk", maintain_order=True):
-        yield part.get_column("record_id")
+    return frame.select("record_id", pl.col("_chunk").cast(pl.Int64).alias("_partition"))
+
+
+def _routed_chunks(base: TableVersion, clusters: TableVersion, first: pl.Series, extracts: pl.DataFrame,
+                   directory: Path) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:  # fmt: skip
+    """Each chunk's base rows and clusters (those of tonight's extract records with the first chunk), as
+    ``base.lookup`` and ``clusters.lookup`` of its ids give them, from one pass over each table
+    (``route_rows``) instead of a scan of both per chunk (at 10,000,000 records, 26 chunks: 452 of the 683 s)."""
+    assignment = _chunk_assignment(base, clusters, first)
+    chunks = assignment.get_column("_partition").n_unique() if assignment.height else 0  # numbered 0, 1, …
+    with_extracts = pl.concat(
+        [
+            assignment,
+            extracts.select(pl.col("record_id").cast(pl.String), pl.lit(0, dtype=pl.Int64).alias("_partition")),
+        ]
+    ).unique(subset="record_id", keep="first", maintain_order=True)
+    if chunks < ROUTE_MIN_CHUNKS:
+        # Routing costs about three scans of each table: below this many chunks a lookup per chunk is cheaper.
+        extract_ids = extracts.get_column("record_id").cast(pl.String)
+        for chunk, (_, part) in enumerate(assignment.group_by("_partition", maintain_order=True)):
+            ids = part.get_column("record_id")
+            cluster_ids = pl.concat([ids, extract_ids]) if chunk == 0 else ids
+            yield base.lookup(ids), clusters.lookup(cluster_ids, ["record_id", "cluster_id"])
+        return
+    scratch = directory / ".full-build"
+    shutil.rmtree(scratch, ignore_errors=True)
+    (scratch / "base").mkdir(parents=True)
+    (scratch / "clusters").mkdir(parents=True)
+    try:
+        base_files = route_rows(base, assignment, scratch / "base", chunks)
+        cluster_files = route_rows(clusters, with_extracts, scratch / "clusters", chunks)
+        del assignment, with_extracts
+        no_base = base.scan().head(0).collect()
+        no_clusters = clusters.scan(["record_id", "cluster_id"]).head(0).collect()
+        for chunk in range(chunks):
+            rows = pl.read_parquet(base_files[chunk]) if base_files[chunk] else no_base
+            chunk_clusters = (
+                pl.read_parquet(cluster_files[chunk], columns=["record_id", "cluster_id"])
+                if cluster_files[chunk]
+                else no_clusters
+            )
+            yield rows, chunk_clusters
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def score_records(base: TableVersion, extracts: pl.DataFrame) -> pl.DataFrame:
@@ -287,17 +340,14 @@ def night_findings(
         scope = base.read(["record_id"]).get_column("record_id")
         done = 0
         progress("kiểm tra chất lượng / checking quality", 0, scope.len())
-        for i, ids in enumerate(_chunks(base, clusters, linked)):
-            rows = base.lookup(ids)
+        for i, (rows, chunk_clusters) in enumerate(_routed_chunks(base, clusters, linked, extracts, store.directory)):
             chunk_extracts = extracts if i == 0 else extracts.head(0)
-            chunk_clusters = clusters.lookup(pl.concat([ids, chunk_extracts.get_column("record_id")]),
-                                             ["record_id", "cluster_id"])  # fmt: skip
             found, timing = _check(rows, chunk_extracts, pairs, chunk_clusters, day, settings)
             parts.append(found.filter(pl.col("source") == "base"))
             if i == 0:
                 extract_parts.append(found.filter(pl.col("source") != "base"))
             timings.append(timing)
-            done += ids.len()
+            done += rows.height
             progress("kiểm tra chất lượng / checking quality", done, scope.len())
         removed = pl.Series("id", [], dtype=pl.String)
         subjects = pl.concat([scope, extracts.get_column("record_id").cast(pl.String)])

@@ -43,7 +43,7 @@ from register.rules import survivorship_rules
 from register.store import RegisterStore, StoreError
 from register.types import source_column
 from state.hashing import code_fingerprint
-from state.tables import TableStore, TableVersion
+from state.tables import TableStore, TableVersion, route_rows
 
 __all__ = [
     "GOLDEN_TABLE",
@@ -177,7 +177,7 @@ def _person_records(
     *, base_rows: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:  # fmt: skip
     """The normalized records (base and tonight's extracts) of ``persons`` (None: everyone) and their clusters.
-    ``base_rows``: their base records, already read (``_route_base``); else looked up in ``base``."""
+    ``base_rows``: their base records, already read (``state.tables.route_rows``); else looked up in ``base``."""
     membership = clusters.scan(["record_id", "cluster_id", "source"])
     if persons is not None:
         membership = membership.filter(pl.col("cluster_id").is_in(persons.implode()))
@@ -366,30 +366,6 @@ def _partition_starts(persons: int, partition_persons: int) -> list[int]:
     return [k * persons // parts for k in range(parts)]
 
 
-def _route_base(base: TableVersion, ranges: pl.DataFrame, folder: Path, parts: int) -> list[list[Path]]:
-    """The base records of each range of persons, in one pass over the base: each segment's live rows joined to
-    their range (``ranges``: ``record_id``, ``_partition``; a record of no range is left out) and written to
-    ``folder``, a file per range and segment, in the base's order. Reading a range's files gives the rows, in the
-    order, that ``base.lookup`` of its record ids gives, without a scan of the whole base per range: at 10,000,000
-    people a full night has 40 ranges, and 40 scans decoding every column of the base were the night's largest
-    cost. Returns each range's files."""
-    files: list[list[Path]] = [[] for _ in range(parts)]
-    for index, segment in enumerate(base.segment_scans()):
-        rows = segment.collect()
-        # The range of each row found on the ids alone, then set beside the rows: a join of the rows themselves
-        # would gather every column once more.
-        part_of = rows.select("record_id").join(ranges, on="record_id", how="left", maintain_order="left")
-        rows = rows.with_columns(part_of.get_column("_partition"))
-        for (part,), piece in rows.partition_by("_partition", as_dict=True, maintain_order=True).items():
-            if part is None:  # not in tonight's clusters: in no range
-                continue
-            path = folder / f"base-{int(part):05d}-{index:05d}.parquet"
-            piece.drop("_partition").write_parquet(path, compression="lz4")
-            files[int(part)].append(path)
-        del rows
-    return files
-
-
 class _ParquetAppender:
     """One Parquet file written a frame at a time, as ``write_parquet`` writes a frame (zstd, statistics, row groups
     of at most ``_ROW_GROUP`` rows): the frames put together, in order, with the first frame's types (a later frame
@@ -439,7 +415,7 @@ def _full_night(
     The golden build needs several times its output while it works (tonight's records with their helper columns,
     each rule's candidates), so a whole province built at once was the night's peak. A person's golden record
     depends only on its own records and previous rows (``build_golden``), so each range is built from its own
-    records (routed to it in one pass over the base, ``_route_base``); its register and change set are appended to
+    records (routed to it in one pass over the base, ``route_rows``); its register and change set are appended to
     the store's staged files (``_ParquetAppender``) and its golden rows written as a segment of the golden table
     before the next range is read. The ranges are in key order, so the files and segments are in the order of one
     whole build (register and golden rows by person, changes by person, record and field). The register's checks
@@ -524,7 +500,7 @@ def _full_night(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
-        routed = _route_base(base, ranges, scratch, len(starts))
+        routed = route_rows(base, ranges, scratch, len(starts))
         del ranges
         store.write_with(night, files, info=version_info)
     finally:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from state.register import _partition_of, _route_base
-from state.tables import TableStore
+from state.register import _partition_of
+from state.tables import TableStore, route_rows
 
 
 def test_routing_equals_a_lookup_per_range_on_a_version_of_many_segments_with_dead_rows(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_routing_equals_a_lookup_per_range_on_a_version_of_many_segments_with_de
     ranges = clusters.select("record_id", _partition_of(bounds, "cluster_id").alias("_partition"))
     folder = tmp_path / "routed"
     folder.mkdir()
-    routed = _route_base(version, ranges, folder, parts=4)
+    routed = route_rows(version, ranges, folder, parts=4)
     for part in range(4):
         ids = ranges.filter(pl.col("_partition") == part).get_column("record_id")
         expected = version.lookup(ids)
