@@ -3,7 +3,6 @@ them in one pass (``route_rows``) instead of a lookup per chunk. Both give the f
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -12,10 +11,7 @@ import pytest
 import checks.incremental as incremental
 from matchers.engine import nightly
 from matchers.engine.population import population_settings
-from normalize.frame import normalize_records
-from records.ingest import ingest_night
-from state.base import base_store, ingest_base_changes, normalize_base
-from tests.state.nights import province
+from tests.state.nights import night_inputs, province
 
 
 def test_routed_chunks_find_what_looked_up_chunks_and_one_chunk_find(
@@ -24,13 +20,7 @@ def test_routed_chunks_find_what_looked_up_chunks_and_one_chunk_find(
     where = province(tmp_path / "province", 400, 4, nights=1)
     night = where.nights[0]
     state = tmp_path / "state"
-    store = base_store(state)
-    changes = ingest_base_changes(where.snapshots[night], store.latest(before=night), night)
-    base = normalize_base(changes, store)
-    as_of = dt.date.fromisoformat(night)
-    ingested = ingest_night(where.snapshots[night], where.input_dir / "extracts" / night, as_of=as_of,
-                            base=changes.ingest, base_ids=changes.accepted_ids)  # fmt: skip
-    extracts = normalize_records(ingested.extracts.accepted, as_of=as_of)
+    base, extracts = night_inputs(where, night, state)
     settings = population_settings()
     candidates, _ = nightly.find_candidates(base, extracts, settings, state)
     scored = nightly.score_candidates(candidates, extracts, settings, state, night)

@@ -3,7 +3,6 @@ a full night blocks on read back from the sorted key arrays, and the live rows o
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +15,7 @@ import matchers.engine.nightly as nightly
 from matchers.engine.blocking import block_keys
 from matchers.engine.index import MappedSource, SegmentedSource
 from matchers.engine.population import population_settings
-from normalize.frame import normalize_records
-from records.ingest import ingest_night
-from state.base import base_store, ingest_base_changes, normalize_base
-from tests.state.nights import province
+from tests.state.nights import night_inputs, province
 
 
 def _segments(folder: Path, sizes: list[int]) -> tuple[SegmentedSource, pl.DataFrame]:
@@ -60,13 +56,7 @@ def test_keys_ids_and_live_rows_read_back_from_the_index(tmp_path: Path, monkeyp
     where = province(tmp_path / "province", 300, 3, nights=1)
     night = where.nights[0]
     state = tmp_path / "state"
-    store = base_store(state)
-    changes = ingest_base_changes(where.snapshots[night], store.latest(before=night), night)
-    base = normalize_base(changes, store)
-    ingested = ingest_night(where.snapshots[night], where.input_dir / "extracts" / night,
-                            as_of=dt.date.fromisoformat(night), base=changes.ingest,
-                            base_ids=changes.accepted_ids)  # fmt: skip
-    extracts = normalize_records(ingested.extracts.accepted, as_of=dt.date.fromisoformat(night))
+    base, extracts = night_inputs(where, night, state)
     settings_ = population_settings()
     monkeypatch.setattr(nightly, "INDEX_CHUNK_ROWS", 71)  # several segments
     nightly.find_candidates(base, extracts, settings_, state)

@@ -83,6 +83,20 @@ class Night:
     outcomes: pl.DataFrame
 
 
+def night_inputs(where: Province, night: str, state: Path, *, full: bool = False) -> tuple[TableVersion, pl.DataFrame]:
+    """A night's normalized base version (committed under ``state``, on the previous one unless ``full``) and its
+    normalized extracts, as the ingest and normalize assets make them."""
+    store = base_store(state)
+    previous = None if full else store.latest(before=night)
+    snapshot = where.snapshots[night]
+    changes = ingest_base_changes(snapshot, previous, night)
+    base = normalize_base(changes, store)
+    as_of = dt.date.fromisoformat(night)
+    ingested = ingest_night(snapshot, where.input_dir / "extracts" / night, as_of=as_of, base=changes.ingest,
+                            base_ids=changes.accepted_ids)  # fmt: skip
+    return base, normalize_records(ingested.extracts.accepted, as_of=as_of)
+
+
 def run_night(
     where: Province,
     night: str,
@@ -97,15 +111,8 @@ def run_night(
     the tasks drafted and staged that many at a time, as the asset does (``plan_drafts``); None: all at once
     (``build_drafts``)."""
     state = output / "state"
-    store = base_store(state)
-    previous = None if full else store.latest(before=night)
-    snapshot = where.snapshots[night]
-    changes = ingest_base_changes(snapshot, previous, night)
-    base = normalize_base(changes, store)
     as_of = dt.date.fromisoformat(night)
-    ingested = ingest_night(snapshot, where.input_dir / "extracts" / night, as_of=as_of, base=changes.ingest,
-                            base_ids=changes.accepted_ids)  # fmt: skip
-    extracts = normalize_records(ingested.extracts.accepted, as_of=as_of)
+    base, extracts = night_inputs(where, night, state, full=full)
     candidates, summary = find_candidates(base, extracts, settings, state, full=full)
     scored = score_candidates(candidates, extracts, settings, state, night, labels=labels)
     clusters = cluster_night(base, extracts, scored.pairs, settings, state, night)

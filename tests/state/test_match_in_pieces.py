@@ -4,7 +4,6 @@ and so is the next, incremental night built on an index of several segments."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -12,10 +11,7 @@ import pytest
 
 import matchers.engine.nightly as nightly
 from matchers.engine.population import population_settings
-from normalize.frame import normalize_records
-from records.ingest import ingest_night
-from state.base import base_store, ingest_base_changes, normalize_base
-from tests.state.nights import Province, province
+from tests.state.nights import Province, night_inputs, province
 
 
 def _match(where: Province, output: Path) -> dict[str, pl.DataFrame]:
@@ -24,13 +20,7 @@ def _match(where: Province, output: Path) -> dict[str, pl.DataFrame]:
     state = output / "state"
     results: dict[str, pl.DataFrame] = {}
     for night in where.nights[:2]:
-        store = base_store(state)
-        changes = ingest_base_changes(where.snapshots[night], store.latest(before=night), night)
-        base = normalize_base(changes, store)
-        as_of = dt.date.fromisoformat(night)
-        ingested = ingest_night(where.snapshots[night], where.input_dir / "extracts" / night, as_of=as_of,
-                                base=changes.ingest, base_ids=changes.accepted_ids)  # fmt: skip
-        extracts = normalize_records(ingested.extracts.accepted, as_of=as_of)
+        base, extracts = night_inputs(where, night, state)
         candidates, _ = nightly.find_candidates(base, extracts, settings, state)
         scored = nightly.score_candidates(candidates, extracts, settings, state, night)
         clusters = nightly.cluster_night(base, extracts, scored.pairs, settings, state, night)
