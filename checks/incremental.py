@@ -264,12 +264,6 @@ def _routed_chunks(base: TableVersion, clusters: TableVersion, first: pl.Series,
     (``route_rows``) instead of a scan of both per chunk (at 10,000,000 records, 26 chunks: 452 of the 683 s)."""
     assignment = _chunk_assignment(base, clusters, first)
     chunks = assignment.get_column("_partition").n_unique() if assignment.height else 0  # numbered 0, 1, …
-    with_extracts = pl.concat(
-        [
-            assignment,
-            extracts.select(pl.col("record_id").cast(pl.String), pl.lit(0, dtype=pl.Int64).alias("_partition")),
-        ]
-    ).unique(subset="record_id", keep="first", maintain_order=True)
     if chunks < ROUTE_MIN_CHUNKS:
         # Routing costs about three scans of each table: below this many chunks a lookup per chunk is cheaper.
         extract_ids = extracts.get_column("record_id").cast(pl.String)
@@ -278,6 +272,12 @@ def _routed_chunks(base: TableVersion, clusters: TableVersion, first: pl.Series,
             cluster_ids = pl.concat([ids, extract_ids]) if chunk == 0 else ids
             yield base.lookup(ids), clusters.lookup(cluster_ids, ["record_id", "cluster_id"])
         return
+    with_extracts = pl.concat(
+        [
+            assignment,
+            extracts.select(pl.col("record_id").cast(pl.String), pl.lit(0, dtype=pl.Int64).alias("_partition")),
+        ]
+    ).unique(subset="record_id", keep="first", maintain_order=True)
     scratch = directory / ".full-build"
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "base").mkdir(parents=True)
